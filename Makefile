@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+ENV := source scripts/node-env.sh &&
+
+.PHONY: demo test deps binaries build lint bench clean
+
+## demo: start a local control plane and run the operator's story on it (or `run` against $$KUBECONFIG)
+demo: deps binaries
+	$(ENV) npm run --silent demo
+
+## test: unit and e2e tests against a real local control plane; ends with "N passed, N failed"
+test: deps binaries
+	$(ENV) node --version && npm test
+
+deps: node_modules/.installed
+node_modules/.installed: package.json package-lock.json scripts/node-env.sh
+	$(ENV) npm ci --no-audit --no-fund --loglevel=error && touch $@
+
+binaries:
+	@bash test/cluster/build-binaries.sh >/dev/null
+
+build: deps
+	$(ENV) npm run build
+
+lint: deps
+	$(ENV) npm run lint
+
+bench: deps binaries
+	$(ENV) npm run bench
+
+clean:
+	rm -rf dist node_modules .tools

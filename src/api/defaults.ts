@@ -1,0 +1,71 @@
+// Defaults for every optional field, mirroring the `default:` values in
+// crds/authpolicy.yaml, so `check` on a local file or on built-in defaults
+// behaves like the operator on an applied AuthPolicy.
+import { parseDuration } from './duration.ts';
+import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RotationTrigger, WorkloadKind } from './types.ts';
+
+export interface ResolvedSpec {
+  dryRun: boolean;
+  nodeAuthorization: { mode: NodeAuthorizationMode; legacyBindingFallback: boolean; probeNodes: number };
+  legacyTokens: {
+    namespaceSelector: LabelSelector;
+    rotateOn: RotationTrigger[];
+    maxAgeMs: number | undefined;
+    rotationRequestedAt: string | undefined;
+    reviveInvalidated: boolean;
+    restartWorkloads: boolean;
+    workloadKinds: WorkloadKind[];
+    maxConcurrentRestarts: number;
+    rolloutTimeoutMs: number;
+    tokenControllerTimeoutMs: number;
+  };
+  clock: { maxSkewMs: number };
+  boundTokens: { reportLegacyMounts: boolean };
+}
+
+export const DEFAULTS = {
+  probeNodes: 3,
+  rotateOn: ['InvalidToken', 'StaleCA'] as RotationTrigger[],
+  workloadKinds: ['Deployment', 'StatefulSet', 'DaemonSet'] as WorkloadKind[],
+  maxConcurrentRestarts: 1,
+  rolloutTimeout: '10m',
+  tokenControllerTimeout: '60s',
+  maxSkew: '30s',
+} as const;
+
+const MODES: readonly NodeAuthorizationMode[] = ['NodeAuthorizer', 'LegacyBinding', 'Unmanaged'];
+
+/** Fills defaults and parses durations; throws an error naming the field for a value the CRD would reject. */
+export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
+  const na = spec.nodeAuthorization ?? {};
+  const lt = spec.legacyTokens ?? {};
+  const mode = na.mode ?? 'NodeAuthorizer';
+  if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
+  const probeNodes = na.probeNodes ?? DEFAULTS.probeNodes;
+  if (!Number.isInteger(probeNodes) || probeNodes < 1 || probeNodes > 50) throw new Error(`spec.nodeAuthorization.probeNodes: must be an integer from 1 to 50, got ${probeNodes}`);
+  const maxConcurrentRestarts = lt.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts;
+  if (!Number.isInteger(maxConcurrentRestarts) || maxConcurrentRestarts < 1 || maxConcurrentRestarts > 100) {
+    throw new Error(`spec.legacyTokens.maxConcurrentRestarts: must be an integer from 1 to 100, got ${maxConcurrentRestarts}`);
+  }
+  if (lt.rotationRequestedAt !== undefined && Number.isNaN(Date.parse(lt.rotationRequestedAt))) {
+    throw new Error(`spec.legacyTokens.rotationRequestedAt: "${lt.rotationRequestedAt}" is not an RFC 3339 timestamp`);
+  }
+  return {
+    dryRun: spec.dryRun ?? false,
+    nodeAuthorization: { mode, legacyBindingFallback: na.legacyBindingFallback ?? false, probeNodes },
+    legacyTokens: {
+      namespaceSelector: lt.namespaceSelector ?? {},
+      rotateOn: lt.rotateOn ?? [...DEFAULTS.rotateOn],
+      maxAgeMs: lt.maxAge === undefined ? undefined : parseDuration(lt.maxAge, 'spec.legacyTokens.maxAge'),
+      rotationRequestedAt: lt.rotationRequestedAt,
+      reviveInvalidated: lt.reviveInvalidated ?? false,
+      restartWorkloads: lt.restartWorkloads ?? true,
+      workloadKinds: lt.workloadKinds ?? [...DEFAULTS.workloadKinds],
+      maxConcurrentRestarts,
+      rolloutTimeoutMs: parseDuration(lt.rolloutTimeout ?? DEFAULTS.rolloutTimeout, 'spec.legacyTokens.rolloutTimeout'),
+      tokenControllerTimeoutMs: parseDuration(lt.tokenControllerTimeout ?? DEFAULTS.tokenControllerTimeout, 'spec.legacyTokens.tokenControllerTimeout'),
+    },
+    clock: { maxSkewMs: parseDuration(spec.clock?.maxSkew ?? DEFAULTS.maxSkew, 'spec.clock.maxSkew') },
+    boundTokens: { reportLegacyMounts: spec.boundTokens?.reportLegacyMounts ?? true },
+  };
+}

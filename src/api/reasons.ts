@@ -1,0 +1,57 @@
+// Condition types and reasons, in one place (CamelCase, as the API conventions ask).
+
+export const ConditionType = {
+  Ready: 'Ready',
+  NodeAuthorizationReady: 'NodeAuthorizationReady',
+  LegacyTokensReady: 'LegacyTokensReady',
+  WorkloadsRestarted: 'WorkloadsRestarted',
+  ClockSynchronized: 'ClockSynchronized',
+  BoundTokensHealthy: 'BoundTokensHealthy',
+} as const;
+export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** The order conditions are listed in status (Ready first, then the areas). */
+export const CONDITION_ORDER: readonly string[] = Object.values(ConditionType);
+
+export const Reason = {
+  // Ready
+  AllAreasReady: 'AllAreasReady',
+  AreasNotReady: 'AreasNotReady',
+  AreasUnknown: 'AreasUnknown',
+  Conflict: 'Conflict',
+  ReconcileError: 'ReconcileError',
+  // any area
+  NotImplemented: 'NotImplemented',
+  Unmanaged: 'Unmanaged',
+  DryRun: 'DryRun',
+  Forbidden: 'Forbidden',
+  ObserveFailed: 'ObserveFailed',
+  // nodeAuthorization
+  NodeAuthorizer: 'NodeAuthorizer',
+  NodeAuthorizerDisabled: 'NodeAuthorizerDisabled',
+  LegacyBindingFallback: 'LegacyBindingFallback',
+  LegacyBinding: 'LegacyBinding',
+  LegacyBindingHasExtraSubjects: 'LegacyBindingHasExtraSubjects',
+  KubeletsDenied: 'KubeletsDenied',
+  NoNodes: 'NoNodes',
+  // legacyTokens
+  TokensValid: 'TokensValid',
+  TokensInvalid: 'TokensInvalid',
+  Rotating: 'Rotating',
+  TokenControllerUnavailable: 'TokenControllerUnavailable',
+  NoLegacyTokens: 'NoLegacyTokens',
+  RestartsPending: 'RestartsPending',
+  RolloutTimedOut: 'RolloutTimedOut',
+  AllRestarted: 'AllRestarted',
+  NothingToRestart: 'NothingToRestart',
+  RestartsDisabled: 'RestartsDisabled',
+  // clock
+  ClocksInSync: 'ClocksInSync',
+  ClockSkewDetected: 'ClockSkewDetected',
+  NoClockData: 'NoClockData',
+  // boundTokens
+  NoStaleTokens: 'NoStaleTokens',
+  StaleTokensInUse: 'StaleTokensInUse',
+  LegacyTokensMounted: 'LegacyTokensMounted',
+} as const;
+export type ReasonName = (typeof Reason)[keyof typeof Reason];

@@ -1,0 +1,75 @@
+// The shape every area shares (observe → plan → act), like a controller-runtime
+// Reconciler split so the decision is a pure function. `check` runs observe and
+// plan; `run` also runs act. One code path, so they cannot disagree.
+import type { ConditionUpdate } from '../api/conditions.ts';
+import type { ResolvedSpec } from '../api/defaults.ts';
+import type { AuthPolicy } from '../api/types.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
+import type { Cached, Informer } from '../runtime/informer.ts';
+import type { Logger } from '../runtime/log.ts';
+
+/** An informer an area needs: started once by the operator (or by `check`) and shared by name. */
+export interface CacheSpec<T extends Cached = Cached> {
+  name: string;
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  transform: (raw: unknown) => T | undefined;
+  /** does a change to this object warrant reconciling the policy now? (default: yes) */
+  relevant?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => boolean;
+}
+
+/** Erases a cache's object type so areas can list caches of different kinds together. */
+export function defineCache<T extends Cached>(spec: CacheSpec<T>): CacheSpec {
+  return spec as unknown as CacheSpec;
+}
+
+export interface AreaContext {
+  client: KubeClient;
+  cache<T extends Cached>(name: string): Informer<T>;
+  policy: AuthPolicy;
+  spec: ResolvedSpec;
+  log: Logger;
+  /** undefined in `check`: nothing is recorded */
+  events: EventRecorder | undefined;
+  policyRef: ObjectReference;
+  signal: AbortSignal;
+  now: () => Date;
+  /** what the operator can do: `check` never writes */
+  mode: 'run' | 'check';
+}
+
+/** How a finding weighs for `check`'s exit code and for Ready. */
+export type Health = 'ok' | 'action' | 'unknown';
+
+export interface Finding {
+  /** e.g. "node/node-a", "secret ci/build-token" */
+  subject: string;
+  health: Health;
+  message: string;
+}
+
+/** What an area reports into status and `check` after plan (and act). */
+export interface AreaReport {
+  conditions: ConditionUpdate[];
+  /** a small, bounded summary for status.<area> */
+  summary: Record<string, unknown>;
+  findings: Finding[];
+  /** reconcile again after this long even if nothing changes (e.g. rollouts in progress) */
+  requeueAfterMs?: number;
+}
+
+export interface Area<Observation = unknown, Plan = unknown> {
+  /** the status key, e.g. "nodeAuthorization" */
+  name: 'nodeAuthorization' | 'legacyTokens' | 'clock' | 'boundTokens';
+  conditionTypes: readonly string[];
+  caches: readonly CacheSpec[];
+  observe(ctx: AreaContext): Promise<Observation>;
+  /** pure: what should change, and the report if it all goes to plan */
+  plan(spec: ResolvedSpec, observation: Observation, previous: Record<string, unknown> | undefined, now: Date): Plan;
+  /** idempotent writes in plan order; honours spec.dryRun; returns the final report */
+  act?(ctx: AreaContext, plan: Plan): Promise<AreaReport>;
+  /** the report of a plan that was not acted on (check, or dry run) */
+  report(plan: Plan): AreaReport;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// authpolicy-operator: `run` the controller, or `check` a cluster once.
+// Also works as a kubectl plugin when installed as kubectl-authpolicy.
+import { basename } from 'node:path';
+import { Command, Option } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../runtime/log.ts';
+import { check } from './check.ts';
+import { run } from './run.ts';
+
+const asPlugin = basename(process.argv[1] ?? '').startsWith('kubectl-');
+const program = new Command(asPlugin ? 'kubectl authpolicy' : 'authpolicy-operator')
+  .description('Keeps node authorization, legacy service-account tokens, clock skew and bound-token health declarative and self-healing.')
+  .showHelpAfterError();
+
+const clusterOptions = (cmd: Command): Command => cmd
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
+  .option('--context <name>', 'kubeconfig context to use');
+
+clusterOptions(program.command('run'))
+  .description('run the controller')
+  .option('--leader-elect', 'elect a leader so only one replica reconciles', true)
+  .option('--no-leader-elect', 'reconcile without leader election (single replica only)')
+  .option('--leader-election-namespace <ns>', 'namespace of the leader Lease', process.env.POD_NAMESPACE ?? 'authpolicy-system')
+  .option('--leader-election-id <name>', 'name of the leader Lease', 'authpolicy-operator')
+  .option('--leader-election-lease-duration <d>', 'how long a standby waits before taking an unrenewed lease', '15s')
+  .option('--leader-election-renew-deadline <d>', 'how long the leader retries renewing before it stops reconciling', '10s')
+  .option('--leader-election-retry-period <d>', 'how often to try to acquire or renew the lease', '2s')
+  .option('--metrics-bind-address <addr>', 'where /metrics is served', ':8080')
+  .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served', ':8081')
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+  .option('--concurrency <n>', 'maximum concurrent reconciles', (v) => Number.parseInt(v, 10), 1)
+  .option('--watch-inactivity-timeout <d>', 'restart a watch that sent nothing, not even a bookmark, for this long', '90s')
+  .option('--relist-interval <d>', 'relist and diff every cache this often as a backstop (0 disables)', '30m')
+  .option('--dry-run', 'treat every AuthPolicy as spec.dryRun: report, change nothing', false)
+  .action(async (opts: Parameters<typeof run>[0] & { logLevel: LogLevel }) => {
+    process.exitCode = await run(opts);
+  });
+
+clusterOptions(program.command('check'))
+  .description('diagnose the cluster once against a policy, read-only; exit 0 healthy, 1 needs action, 2 could not check')
+  .option('-f, --file <path>', 'an AuthPolicy manifest to check against')
+  .option('--name <name>', 'an AuthPolicy in the cluster to check against')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+  .option('--timeout <d>', 'how long to wait for the cluster to answer', '60s')
+  .action(async (opts: Parameters<typeof check>[0]) => {
+    process.exitCode = await check(opts);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`${program.name()}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,110 @@
+// `run`: the controller. Informers run on every replica (so a standby is warm
+// and /readyz means "caches synced"); reconciling happens only on the leader,
+// and stops the moment the lease is lost. SIGTERM stops taking work, lets
+// in-flight reconciles finish or abandon, releases the lease and exits 0.
+import { parseDuration } from '../api/duration.ts';
+import type { AuthPolicy } from '../api/types.ts';
+import { KubeClient } from '../kube/client.ts';
+import { Controller } from '../runtime/controller.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { serveHealthAndMetrics } from '../runtime/health.ts';
+import { LeaderElector } from '../runtime/leader.ts';
+import { createLogger, type LogLevel } from '../runtime/log.ts';
+import { Metrics } from '../runtime/metrics.ts';
+import { allAreas } from '../policy/areas.ts';
+import { CacheSet } from '../policy/caches.ts';
+import { makeReconcile, policyCache, RESYNC_MS } from '../policy/reconciler.ts';
+
+export interface RunOptions {
+  kubeconfig?: string;
+  context?: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDuration: string;
+  renewDeadline: string;
+  retryPeriod: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  logLevel: LogLevel;
+  concurrency: number;
+  watchInactivityTimeout: string;
+  relistInterval: string;
+  dryRun: boolean;
+}
+
+export async function run(opts: RunOptions): Promise<number> {
+  const log = createLogger(opts.logLevel);
+  const client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
+  const metrics = new Metrics();
+  client.observe(metrics.restObserver(new URL(client.server).host));
+  const caches = new CacheSet(client, log, metrics, {
+    inactivityTimeoutMs: parseDuration(opts.watchInactivityTimeout, '--watch-inactivity-timeout'),
+    relistIntervalMs: parseDuration(opts.relistInterval, '--relist-interval'),
+  });
+  const events = new EventRecorder(client, log);
+  const areas = allAreas();
+  const deps = { client, caches, areas, log, events, dryRun: opts.dryRun };
+
+  let controller: Controller | undefined;
+  const enqueueAll = (): void => {
+    for (const p of caches.get<AuthPolicy>(policyCache.name).list()) controller?.queue.add(p.metadata.name);
+  };
+  const policies = caches.add(policyCache);
+  policies.on((type, obj) => {
+    // A create or delete can change which policy is active: reconcile them all.
+    if (type === 'update') controller?.queue.add(obj.metadata.name);
+    else enqueueAll();
+  });
+  for (const area of areas) for (const spec of area.caches) caches.add(spec, enqueueAll);
+
+  const shutdown = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info('shutting down', { signal });
+      shutdown.abort();
+    });
+  }
+
+  const endpoints = await serveHealthAndMetrics(opts.metricsBindAddress, opts.healthProbeBindAddress, { ready: () => caches.synced(), registry: metrics.registry });
+  log.info('serving metrics and health probes', { metrics: `${endpoints.metricsUrl}/metrics`, health: `${endpoints.healthUrl}/healthz`, ready: `${endpoints.healthUrl}/readyz` });
+  caches.start();
+
+  const lead = async (leaderSignal: AbortSignal): Promise<void> => {
+    await caches.waitForSync(10 * 60_000).catch((err: unknown) => { log.error('caches did not sync', { error: (err as Error).message }); });
+    if (leaderSignal.aborted) return;
+    controller = new Controller({ name: 'authpolicy', reconcile: makeReconcile(deps), concurrency: opts.concurrency, log, metrics });
+    controller.start();
+    enqueueAll();
+    const resync = setInterval(() => {
+      for (const p of policies.list()) controller?.queue.addLowPriority(p.metadata.name);
+    }, RESYNC_MS);
+    await new Promise<void>((resolve) => {
+      if (leaderSignal.aborted) resolve();
+      else leaderSignal.addEventListener('abort', () => { resolve(); }, { once: true });
+    });
+    clearInterval(resync);
+    const stopping = controller;
+    controller = undefined;
+    await stopping.stop();
+  };
+
+  if (opts.leaderElect) {
+    const elector = new LeaderElector({
+      client, log, metrics,
+      namespace: opts.leaderElectionNamespace, name: opts.leaderElectionId,
+      leaseDurationMs: parseDuration(opts.leaseDuration, '--leader-election-lease-duration'),
+      renewDeadlineMs: parseDuration(opts.renewDeadline, '--leader-election-renew-deadline'),
+      retryPeriodMs: parseDuration(opts.retryPeriod, '--leader-election-retry-period'),
+    });
+    log.info('campaigning for leadership', { lease: `${opts.leaderElectionNamespace}/${opts.leaderElectionId}`, identity: elector.identity });
+    await elector.run(shutdown.signal, lead);
+  } else {
+    await lead(shutdown.signal);
+  }
+
+  await caches.stop();
+  await endpoints.close();
+  log.info('stopped cleanly');
+  return 0;
+}

@@ -1,0 +1,105 @@
+// Workers that take keys from a WorkQueue and reconcile them: at most
+// `concurrency` at once, never the same key twice at once, errors retried with
+// per-key backoff, results and timings exported under controller-runtime names.
+import { randomUUID } from 'node:crypto';
+import { describeError } from '../kube/errors.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import { WorkQueue } from './workqueue.ts';
+
+export interface ReconcileContext {
+  key: string;
+  reconcileID: string;
+  log: Logger;
+  /** aborted when the controller stops (shutdown or lost leadership) */
+  signal: AbortSignal;
+}
+
+export interface ReconcileResult {
+  /** reconcile this key again after this long (a periodic re-check), without counting a failure */
+  requeueAfterMs?: number;
+}
+
+export type Reconcile = (ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
+
+export interface ControllerOptions {
+  name: string;
+  reconcile: Reconcile;
+  concurrency?: number;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+export class Controller {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  private readonly opts: ControllerOptions;
+  private workers: Promise<void>[] = [];
+  private abort = new AbortController();
+  private running = false;
+
+  constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    this.name = opts.name;
+    this.queue = new WorkQueue(opts.name, opts.metrics ? { metrics: opts.metrics.queueMetrics() } : {});
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const n = this.opts.concurrency ?? 1;
+    this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
+    this.opts.metrics?.activeWorkers.set({ controller: this.name }, 0);
+    this.workers = Array.from({ length: n }, () => this.work());
+    this.opts.log.info('controller started', { controller: this.name, workers: n });
+  }
+
+  /** Stops taking work, aborts in-flight reconciles' signals and waits for them to return. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.opts.log.info('controller stopped', { controller: this.name });
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      await this.reconcileOne(key);
+      this.queue.done(key);
+    }
+  }
+
+  private async reconcileOne(key: string): Promise<void> {
+    const reconcileID = randomUUID();
+    const log = this.opts.log.child({ controller: this.name, object: key, reconcileID });
+    const m = this.opts.metrics;
+    m?.activeWorkers.inc({ controller: this.name });
+    const end = m?.reconcileTime.startTimer({ controller: this.name });
+    try {
+      const result = await this.opts.reconcile({ key, reconcileID, log, signal: this.abort.signal });
+      this.queue.forget(key);
+      if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+        this.queue.addAfter(key, result.requeueAfterMs);
+        m?.reconcileTotal.inc({ controller: this.name, result: 'requeue_after' });
+      } else {
+        m?.reconcileTotal.inc({ controller: this.name, result: 'success' });
+      }
+    } catch (err) {
+      m?.reconcileTotal.inc({ controller: this.name, result: 'error' });
+      m?.reconcileErrors.inc({ controller: this.name });
+      if (this.abort.signal.aborted) {
+        log.info('reconcile abandoned at shutdown', { error: describeError(err) });
+      } else {
+        const delay = this.queue.addRateLimited(key);
+        log.error('reconcile failed; will retry', { error: describeError(err), retryInMs: delay });
+      }
+    } finally {
+      end?.();
+      m?.activeWorkers.dec({ controller: this.name });
+    }
+  }
+}

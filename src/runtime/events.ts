@@ -1,0 +1,76 @@
+// Kubernetes Events on the objects the operator acts on (what `kubectl describe`
+// shows). Identical events within ten minutes are aggregated into one with a
+// growing count, like client-go's EventCorrelator, so a retry loop cannot flood
+// etcd. Recording never fails a reconcile: errors are logged and dropped.
+import { randomBytes } from 'node:crypto';
+import type { KubeClient } from '../kube/client.ts';
+import { describeError } from '../kube/errors.ts';
+import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
+import type { Logger } from './log.ts';
+
+export interface ObjectReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string | undefined;
+  uid?: string | undefined;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+interface Seen { name: string; namespace: string; count: number; firstTimestamp: string; lastAt: number }
+
+const AGGREGATE_WINDOW_MS = 10 * 60_000;
+const MAX_MESSAGE = 1024;
+
+export class EventRecorder {
+  private readonly seen = new Map<string, Seen>();
+  private readonly client: KubeClient;
+  private readonly component: string;
+  private readonly log: Logger;
+  /** events recorded in this process, newest last (bounded), for tests and `status` output */
+  readonly recent: { reason: string; type: EventType; message: string; object: string }[] = [];
+
+  constructor(client: KubeClient, log: Logger, component = 'authpolicy-operator') {
+    this.client = client;
+    this.log = log;
+    this.component = component;
+  }
+
+  async record(object: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+    const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
+    const ns = object.namespace ?? 'default';
+    const key = [object.kind, object.namespace ?? '', object.name, object.uid ?? '', type, reason, text].join('\u0000');
+    const now = new Date();
+    this.recent.push({ reason, type, message: text, object: `${object.kind.toLowerCase()}/${object.name}` });
+    if (this.recent.length > 200) this.recent.shift();
+    try {
+      const prev = this.seen.get(key);
+      if (prev && now.getTime() - prev.lastAt < AGGREGATE_WINDOW_MS) {
+        prev.count++;
+        prev.lastAt = now.getTime();
+        await this.client.mergePatch(objectPath(Resources.events, prev.name, prev.namespace), { count: prev.count, lastTimestamp: now.toISOString() });
+        return;
+      }
+      const name = `${object.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`;
+      await this.client.create(collectionPath(Resources.events, ns), {
+        apiVersion: 'v1', kind: 'Event',
+        metadata: { name, namespace: ns },
+        involvedObject: object,
+        type, reason, message: text,
+        source: { component: this.component },
+        reportingComponent: this.component,
+        reportingInstance: this.component,
+        firstTimestamp: now.toISOString(), lastTimestamp: now.toISOString(), count: 1,
+      });
+      this.seen.set(key, { name, namespace: ns, count: 1, firstTimestamp: now.toISOString(), lastAt: now.getTime() });
+      if (this.seen.size > 1000) this.prune(now.getTime());
+    } catch (err) {
+      this.log.warn('could not record event', { object: `${object.kind}/${object.name}`, reason, error: describeError(err) });
+    }
+  }
+
+  private prune(now: number): void {
+    for (const [k, v] of this.seen) if (now - v.lastAt >= AGGREGATE_WINDOW_MS) this.seen.delete(k);
+  }
+}

@@ -1,0 +1,337 @@
+// A list-watch cache in the manner of client-go's reflector, built because
+// @kubernetes/client-node's ListWatch stops for good on any error other than
+// 410 and a client timeout. This one:
+// - lists in pages, then watches from the list's resourceVersion with bookmarks,
+//   resuming from the last resourceVersion seen after every disconnect;
+// - relists on 410 Gone / "too old resource version";
+// - retries every other failure with capped, jittered exponential backoff,
+//   never sooner than the server's Retry-After;
+// - detects a silently dead watch with a last-seen watchdog (bookmarks keep a
+//   healthy quiet watch talking), and relists-and-diffs periodically as a
+//   bounded backstop;
+// - transforms each object before caching it, so only the fields reconcilers
+//   read are held (never a token value, never whole Pods);
+// - calls handlers synchronously and contains their exceptions.
+import { isGone, KubeApiError, describeError, retryAfterMs } from '../kube/errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { aborted, Backoff, sleep, type BackoffPolicy } from './backoff.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface Cached {
+  metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
+}
+
+export type EventType = 'add' | 'update' | 'delete';
+export type Handler<T> = (type: EventType, obj: T, old: T | undefined) => void;
+
+export interface InformerOptions<T extends Cached> {
+  /** for logs and metrics, e.g. "nodes" */
+  name: string;
+  client: KubeClient;
+  /** collection path, e.g. /api/v1/nodes */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** keep only what reconcilers read; return undefined to not cache the object */
+  transform: (raw: unknown) => T | undefined;
+  pageSize?: number;
+  /** restart a watch that has sent nothing (not even a bookmark) for this long */
+  inactivityTimeoutMs?: number;
+  /** relist and diff this often as a backstop against missed events; 0 disables */
+  relistIntervalMs?: number;
+  backoff?: BackoffPolicy;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; code?: number; reason?: string; message?: string };
+}
+
+interface ListResponse {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: unknown[];
+}
+
+const keyOf = (m: { name?: string | undefined; namespace?: string | undefined }): string => (m.namespace ? `${m.namespace}/${m.name ?? ''}` : (m.name ?? ''));
+
+export const DEFAULT_INACTIVITY_TIMEOUT_MS = 90_000;
+export const DEFAULT_RELIST_INTERVAL_MS = 30 * 60_000;
+
+class WatchStalled extends Error {
+  constructor(ms: number) {
+    super(`watch sent nothing for ${ms} ms (no events, no bookmarks)`);
+    this.name = 'WatchStalled';
+  }
+}
+
+export class Informer<T extends Cached> {
+  readonly name: string;
+  private readonly opts: InformerOptions<T>;
+  private readonly store = new Map<string, T>();
+  private readonly handlers: Handler<T>[] = [];
+  private resourceVersion = '';
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private stopController = new AbortController();
+  private watchAbort: AbortController | undefined;
+  private relistRequested = false;
+  private loop: Promise<void> | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  /** time (ms) the last byte arrived on a watch or a list completed */
+  lastSeenAt = 0;
+  /** the last list/watch failure, for readiness and `check` messages (cleared on a successful list) */
+  lastError: string | undefined;
+  readonly stats = { lists: 0, watches: 0, stalls: 0, expired: 0, errors: 0 };
+
+  constructor(opts: InformerOptions<T>) {
+    this.opts = opts;
+    this.name = opts.name;
+  }
+
+  on(handler: Handler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.store.get(keyOf({ name, namespace }));
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves once the first list has filled the cache (or the informer stopped). */
+  waitForSync(): Promise<void> {
+    if (this.synced || this.stopController.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopController = new AbortController();
+    this.loop = this.run();
+    const every = this.opts.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS;
+    if (every > 0) {
+      this.relistTimer = setInterval(() => { this.requestRelist('periodic'); }, every);
+      this.relistTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    this.watchAbort?.abort();
+    if (this.relistTimer) clearInterval(this.relistTimer);
+    for (const w of this.syncWaiters.splice(0)) w();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Ends the current watch and relists-and-diffs now. */
+  requestRelist(reason: string): void {
+    this.relistRequested = true;
+    this.opts.log.debug('relist requested', { informer: this.name, reason });
+    this.watchAbort?.abort(new Error(`relist: ${reason}`));
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff ?? { baseMs: 800, maxMs: 30_000, factor: 2, jitter: 0.5 });
+    const signal = this.stopController.signal;
+    let relistReason = 'initial';
+    while (!signal.aborted) {
+      try {
+        if (!this.resourceVersion || this.relistRequested) {
+          const reason = this.relistRequested ? 'periodic' : relistReason;
+          this.relistRequested = false;
+          await this.relist(reason, signal);
+        }
+        const progressed = await this.watch(signal);
+        if (progressed) backoff.reset();
+        this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'closed' });
+      } catch (err) {
+        if (aborted(signal)) break;
+        if (isGone(err)) {
+          this.stats.expired++;
+          this.opts.log.info('resourceVersion expired; relisting', { informer: this.name, resourceVersion: this.resourceVersion });
+          this.resourceVersion = '';
+          relistReason = 'expired';
+          continue;
+        }
+        if (err instanceof WatchStalled) {
+          this.stats.stalls++;
+          this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'stalled' });
+          this.opts.log.warn('watch went silent; reconnecting from the last resourceVersion', { informer: this.name, error: err.message, resourceVersion: this.resourceVersion });
+          // A fresh connection usually works at once; back off only if stalls repeat.
+          if (backoff.failures > 0) await sleep(backoff.next(), signal);
+          else backoff.next();
+          continue;
+        }
+        if (this.relistRequested) continue;
+        this.stats.errors++;
+        this.lastError = describeError(err);
+        if (!this.resourceVersion) relistReason = 'error';
+        this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'error' });
+        const delay = backoff.next(retryAfterMs(err));
+        this.opts.log.warn('list/watch failed; retrying', { informer: this.name, error: describeError(err), retryInMs: delay, attempt: backoff.failures });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** A paged list that replaces the cache, emitting add/update/delete for what differs. */
+  private async relist(reason: string, signal: AbortSignal): Promise<void> {
+    this.stats.lists++;
+    this.opts.metrics?.informerRelists.inc({ informer: this.name, reason });
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page: ListResponse = await this.opts.client.list<ListResponse>(this.opts.path, {
+        limit: this.opts.pageSize ?? 500,
+        continue: cont,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+      }, signal);
+      for (const raw of page.items ?? []) {
+        const obj = this.opts.transform(raw);
+        if (obj) fresh.set(keyOf(obj.metadata), obj);
+      }
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont);
+    for (const [key, old] of this.store) {
+      if (!fresh.has(key)) {
+        this.store.delete(key);
+        this.emit('delete', old, undefined);
+      }
+    }
+    for (const [key, obj] of fresh) this.upsert(key, obj);
+    this.resourceVersion = rv;
+    this.lastSeenAt = Date.now();
+    this.lastError = undefined;
+    this.opts.metrics?.informerObjects.set({ informer: this.name }, this.store.size);
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+      this.opts.log.info('cache synced', { informer: this.name, objects: this.store.size });
+    }
+  }
+
+  private upsert(key: string, obj: T): void {
+    const old = this.store.get(key);
+    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    this.store.set(key, obj);
+    this.emit(old ? 'update' : 'add', obj, old);
+  }
+
+  private emit(type: EventType, obj: T, old: T | undefined): void {
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (err) {
+        this.opts.log.error('informer handler threw; event dropped for that handler', { informer: this.name, event: type, object: keyOf(obj.metadata), error: describeError(err) });
+      }
+    }
+  }
+
+  /** One watch connection. Returns whether it made progress; throws on errors and stalls. */
+  private async watch(signal: AbortSignal): Promise<boolean> {
+    this.stats.watches++;
+    const abort = new AbortController();
+    this.watchAbort = abort;
+    const onStop = (): void => { abort.abort(); };
+    signal.addEventListener('abort', onStop, { once: true });
+    const inactivityMs = this.opts.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS;
+    const state = { stalled: false };
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => { state.stalled = true; abort.abort(new WatchStalled(inactivityMs)); }, inactivityMs);
+      timer.unref();
+    };
+    let progressed = false;
+    try {
+      arm();
+      const response = await this.opts.client.stream(this.opts.path, {
+        watch: 1,
+        allowWatchBookmarks: true,
+        resourceVersion: this.resourceVersion,
+        // Like the reflector: a random 5-10 minute server-side timeout spreads reconnects.
+        timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+      }, abort.signal);
+      if (!response.body) return false;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of response.body) {
+        arm();
+        this.lastSeenAt = Date.now();
+        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          this.handleEvent(JSON.parse(line) as WatchEvent);
+          progressed = true;
+        }
+      }
+      return progressed;
+    } catch (err) {
+      if (state.stalled) throw new WatchStalled(inactivityMs);
+      if (abort.signal.aborted && (signal.aborted || this.relistRequested)) return progressed;
+      throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
+      this.watchAbort = undefined;
+    }
+  }
+
+  private handleEvent(event: WatchEvent): void {
+    const meta = event.object.metadata ?? {};
+    switch (event.type) {
+      case 'ERROR': {
+        const code = event.object.code ?? 500;
+        throw new KubeApiError({ status: code, reason: event.object.reason ?? 'WatchError', message: event.object.message ?? 'watch error', method: 'WATCH', path: this.opts.path });
+      }
+      case 'BOOKMARK':
+        break;
+      case 'DELETED': {
+        const key = keyOf(meta);
+        const old = this.store.get(key);
+        this.store.delete(key);
+        const gone = old ?? this.opts.transform(event.object);
+        if (gone) this.emit('delete', gone, undefined);
+        break;
+      }
+      case 'ADDED':
+      case 'MODIFIED': {
+        const obj = this.opts.transform(event.object);
+        const key = keyOf(meta);
+        if (obj) this.upsert(key, obj);
+        else if (this.store.has(key)) {
+          // It no longer passes the transform's filter: treat as deleted.
+          const old = this.store.get(key);
+          this.store.delete(key);
+          if (old) this.emit('delete', old, undefined);
+        }
+        break;
+      }
+    }
+    if (meta.resourceVersion) this.resourceVersion = meta.resourceVersion;
+    this.opts.metrics?.informerObjects.set({ informer: this.name }, this.store.size);
+  }
+}

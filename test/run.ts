@@ -1,0 +1,105 @@
+// The test command: runs every uvu test file in its own process (unit files two
+// at a time, e2e files one at a time: each starts its own control plane on a
+// 2-core machine), kills whatever a file left behind, and ends with one line
+// "N passed, N failed, N skipped" that CI reads.
+//
+//   node test/run.ts                 all tests
+//   node test/run.ts unit            files whose path contains "unit"
+//   node test/run.ts e2e/harness     likewise
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 20 * 60_000);
+
+interface FileResult { file: string; passed: number; failed: number; skipped: number; ms: number }
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+// uvu prints "Total: N / Passed: N / Skipped: N" once per process.
+function parseSummary(output: string): { total: number; passed: number; skipped: number } | undefined {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
+  const num = (label: string): number | undefined => {
+    const m = new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(plain);
+    return m?.[1] === undefined ? undefined : Number(m[1]);
+  };
+  const total = num('Total');
+  const passed = num('Passed');
+  if (total === undefined || passed === undefined) return undefined;
+  return { total, passed, skipped: num('Skipped') ?? 0 };
+}
+
+async function runFile(file: string): Promise<FileResult> {
+  const started = Date.now();
+  const rel = relative(root, file);
+  const child = spawn(process.execPath, [file], {
+    cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const timer = setTimeout(() => {
+    output += `\n[test/run] ${rel} exceeded ${FILE_TIMEOUT_MS} ms and was killed\n`;
+    try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* gone */ }
+  }, FILE_TIMEOUT_MS);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? 1); }));
+  clearTimeout(timer);
+  // Whatever the file started and left running (its process group) goes now.
+  try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* nothing left */ }
+  const summary = parseSummary(output);
+  const ms = Date.now() - started;
+  let result: FileResult;
+  if (!summary) {
+    result = { file: rel, passed: 0, failed: 1, skipped: 0, ms };
+    output += `\n[test/run] ${rel} printed no uvu summary (exit ${code}): counted as 1 failure\n`;
+  } else {
+    const failed = summary.total - summary.passed - summary.skipped;
+    // A file whose suites passed but whose process failed (e.g. an error in after()) still fails.
+    result = { file: rel, passed: summary.passed, failed: failed > 0 ? failed : code === 0 ? 0 : 1, skipped: summary.skipped, ms };
+  }
+  process.stdout.write(`\n=== ${rel} (${(ms / 1000).toFixed(1)} s): ${result.passed} passed, ${result.failed} failed\n${output.trimEnd()}\n`);
+  return result;
+}
+
+async function runPool(files: string[], width: number): Promise<FileResult[]> {
+  const results: FileResult[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const file = files[next++];
+      if (file) results.push(await runFile(file));
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return results;
+}
+
+const filters = process.argv.slice(2);
+const matches = (f: string): boolean => filters.length === 0 || filters.some((p) => relative(root, f).includes(p));
+const unit = findTests(join(root, 'test', 'unit')).filter(matches);
+const e2e = findTests(join(root, 'test', 'e2e')).filter(matches);
+console.log(`node ${process.version}: ${unit.length} unit and ${e2e.length} e2e test files`);
+
+const results = [...await runPool(unit, 2), ...await runPool(e2e, 1)];
+const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);
+console.log('\nper file:');
+for (const r of results) console.log(`  ${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed  ${(r.ms / 1000).toFixed(1)} s`);
+const passed = sum('passed');
+const failed = sum('failed');
+const skipped = sum('skipped');
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = failed > 0 || results.length === 0 ? 1 : 0;
