@@ -11,13 +11,15 @@ cache_root=${AUTHPOLICY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/authpolicy-operat
 command -v go >/dev/null || { echo "build-binaries: Go is required (go 1.26+ on PATH)" >&2; exit 1; }
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
-key=$( { go version; for m in k8s etcd kwok; do cat "$here/$m"/go.mod "$here/$m"/go.sum "$here/$m"/*.go; done; } | sha256sum | cut -c1-16)
+key=$( { go version; cat "${BASH_SOURCE[0]}"; for m in k8s etcd kwok; do cat "$here/$m"/go.mod "$here/$m"/go.sum "$here/$m"/*.go; done; } | sha256sum | cut -c1-16)
 out="$cache_root/bin/$key"
 log() { echo "build-binaries: $*" >&2; }
 
-k8s_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/k8s/go.mod")
-etcd_version=$(awk '$1=="go.etcd.io/etcd/server/v3" {print $2} $1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/etcd/go.mod" | head -1)
-kwok_version=$(awk '$1=="sigs.k8s.io/kwok" {print $2} $1=="require" && $2=="sigs.k8s.io/kwok" {print $3}' "$here/kwok/go.mod" | head -1)
+mod_version() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
+k8s_version=$(mod_version k8s k8s.io/kubernetes)
+etcd_version=$(mod_version etcd go.etcd.io/etcd/server/v3)
+kwok_version=$(mod_version kwok sigs.k8s.io/kwok)
+[[ $k8s_version == v1.* ]] || { log "could not read the k8s.io/kubernetes version from $here/k8s/go.mod"; exit 1; }
 
 if [[ -f "$out/.complete" ]]; then
   log "cached: kubernetes $k8s_version, etcd $etcd_version, kwok $kwok_version in $out"
@@ -27,10 +29,23 @@ mkdir -p "$out.tmp"
 started=$SECONDS
 
 build() { # name, module dir, package, ldflags
-  local name=$1 dir=$2 pkg=$3 ldflags=${4:-}
+  local name=$1 dir=$2 pkg=$3 ldflags=${4:-} t=$SECONDS ticks=0
+  local buildlog="$out.tmp/$name.build.log"
   log "building $name ($pkg) ..."
-  local t=$SECONDS
-  (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/$name" "$pkg")
+  (cd "$dir" && exec go build -v -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/$name" "$pkg") 2>"$buildlog" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 2
+    if (( ++ticks % 15 == 0 )) && kill -0 "$pid" 2>/dev/null; then
+      log "  $name: $(wc -l <"$buildlog") packages compiled after $((SECONDS - t))s"
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -30 "$buildlog" >&2
+    log "building $name failed (full log: $buildlog)"
+    exit 1
+  fi
+  rm -f "$buildlog"
   log "built $name in $((SECONDS - t))s"
 }
 
