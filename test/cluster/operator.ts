@@ -74,8 +74,8 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
       }
     }
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => { resolve(code ?? signal ?? 'unknown'); }));
   const waitForLog: OperatorProcess['waitForLog'] = async (what, match, timeoutMs = 30_000) => await waitFor(`operator log: ${what}`, () => {
     if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}):\n${raw.slice(-3000)}`);
@@ -111,8 +111,8 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (!line.startsWith(name)) continue;
     const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[4]);
+    const have = new Map([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x): [string, string] => [x[1] ?? '', x[2] ?? '']));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(m[4]);
   }
   return undefined;
 }
