@@ -48,5 +48,6 @@ clusterOptions(program.command('check'))
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`${program.name()}: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.AUTHPOLICY_DEBUG && err instanceof Error) console.error(err.stack);
   process.exitCode = 2;
 });

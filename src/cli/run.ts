@@ -21,9 +21,9 @@ export interface RunOptions {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
-  leaseDuration: string;
-  renewDeadline: string;
-  retryPeriod: string;
+  leaderElectionLeaseDuration: string;
+  leaderElectionRenewDeadline: string;
+  leaderElectionRetryPeriod: string;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: LogLevel;
@@ -93,9 +93,9 @@ export async function run(opts: RunOptions): Promise<number> {
     const elector = new LeaderElector({
       client, log, metrics,
       namespace: opts.leaderElectionNamespace, name: opts.leaderElectionId,
-      leaseDurationMs: parseDuration(opts.leaseDuration, '--leader-election-lease-duration'),
-      renewDeadlineMs: parseDuration(opts.renewDeadline, '--leader-election-renew-deadline'),
-      retryPeriodMs: parseDuration(opts.retryPeriod, '--leader-election-retry-period'),
+      leaseDurationMs: parseDuration(opts.leaderElectionLeaseDuration, '--leader-election-lease-duration'),
+      renewDeadlineMs: parseDuration(opts.leaderElectionRenewDeadline, '--leader-election-renew-deadline'),
+      retryPeriodMs: parseDuration(opts.leaderElectionRetryPeriod, '--leader-election-retry-period'),
     });
     log.info('campaigning for leadership', { lease: `${opts.leaderElectionNamespace}/${opts.leaderElectionId}`, identity: elector.identity });
     await elector.run(shutdown.signal, lead);
