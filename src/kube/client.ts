@@ -64,6 +64,8 @@ export class KubeClient {
   private readonly observers: RequestObserver[] = [];
   private dispatcher: Dispatcher | undefined;
   private dispatcherReady = false;
+  /** how often the connection pool was dropped because it looked dead */
+  connectionResets = 0;
 
   constructor(config: KubeConfig) {
     this.config = config;
@@ -97,6 +99,21 @@ export class KubeClient {
     return url;
   }
 
+  /**
+   * Drops every pooled connection. undici speaks HTTP/2 to the API server, so all
+   * requests share one TCP connection; if it silently dies (a NAT or load balancer
+   * drops the flow) every request on it hangs. A stalled watch or a timed-out
+   * request is the sign: start over on a fresh connection, as client-go's HTTP/2
+   * health check does (kubernetes/kubernetes#87615).
+   */
+  resetConnections(): void {
+    const old = this.dispatcher;
+    this.dispatcher = undefined;
+    this.dispatcherReady = false;
+    this.connectionResets++;
+    if (old) void old.destroy().catch(() => undefined);
+  }
+
   /** Fresh auth headers per request (tokens rotate); the TLS dispatcher is built once and reused. */
   private async auth(url: URL): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
     const ctx = new RequestContext(url.toString(), HttpMethod.GET);
@@ -125,8 +142,10 @@ export class KubeClient {
     } catch (err) {
       this.record(verb, '<error>', path);
       const aborted = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+      const timedOut = aborted && !opts.signal?.aborted;
+      if (timedOut) this.resetConnections();
       throw new KubeApiError({
-        status: 0, reason: aborted ? 'Timeout' : 'NetworkError', method, path,
+        status: 0, reason: timedOut ? 'Timeout' : aborted ? 'Aborted' : 'NetworkError', method, path,
         message: `${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}; is the API server at ${this.server} reachable?`,
         cause: err,
       });

@@ -170,6 +170,8 @@ export class Informer<T extends Cached> {
         }
         if (err instanceof WatchStalled) {
           this.stats.stalls++;
+          // The connection under the watch may be dead (with HTTP/2 it carries every request).
+          this.opts.client.resetConnections();
           this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'stalled' });
           this.opts.log.warn('watch went silent; reconnecting from the last resourceVersion', { informer: this.name, error: err.message, resourceVersion: this.resourceVersion });
           // A fresh connection usually works at once; back off only if stalls repeat.

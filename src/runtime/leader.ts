@@ -57,6 +57,11 @@ export class LeaderElector {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options, identity: this.identity };
   }
 
+  /** One lease call may not outlast half the renew deadline, or a hung connection would keep a deposed leader reconciling. */
+  private get callTimeoutMs(): number {
+    return Math.max(1000, Math.floor(this.o.renewDeadlineMs / 2));
+  }
+
   isLeader(): boolean {
     return this.leading;
   }
@@ -83,13 +88,12 @@ export class LeaderElector {
     try {
       let lease: Lease;
       try {
-        lease = await this.o.client.get<Lease>(this.path);
+        lease = await this.o.client.get<Lease>(this.path, { timeoutMs: this.callTimeoutMs });
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await this.o.client.create(collectionPath(Resources.leases, this.o.namespace), {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-          metadata: { name: this.o.name, namespace: this.o.namespace },
-          spec: desired(undefined),
+        await this.o.client.request('POST', collectionPath(Resources.leases, this.o.namespace), {
+          timeoutMs: this.callTimeoutMs,
+          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: desired(undefined) },
         });
         this.observe(desired(undefined), Date.now());
         return true;
@@ -103,7 +107,7 @@ export class LeaderElector {
         return false; // held by someone who renewed within a lease duration, by our clock
       }
       const next = desired(spec);
-      await this.o.client.replace(this.path, { ...lease, spec: next });
+      await this.o.client.request('PUT', this.path, { body: { ...lease, spec: next }, timeoutMs: this.callTimeoutMs });
       this.observe(next, Date.now());
       return true;
     } catch (err) {

@@ -54,6 +54,8 @@ export interface Cluster {
   dir: string;
   server: string;
   port: number;
+  /** etcd's client URL (its JSON gateway serves /v3/kv/range, /v3/kv/compaction) */
+  etcdUrl: string;
   caFile: string;
   binDir: string;
   adminKubeconfig: string;
@@ -225,7 +227,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const nodeKubeconfigs = new Map<string, string>();
   const cluster: Cluster = {
-    dir, server, port, caFile: ca.cert, binDir: bin, adminKubeconfig,
+    dir, server, port, etcdUrl: `http://127.0.0.1:${etcdPort}`, caFile: ca.cert, binDir: bin, adminKubeconfig,
     startupMs: Date.now() - started,
     authorizationMode: () => mode,
     signingKey: () => saKey,

@@ -1,0 +1,126 @@
+// The controller runtime on a real control plane: it keeps reconciling across
+// an API-server restart and a forced 410, notices a watch black-holed by a
+// proxy, and runs highly available with leader election.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compactEtcd } from '../cluster/etcd.ts';
+import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { writeKubeconfig } from '../cluster/kubeconfig.ts';
+import { installOperatorPrereqs, metricValue, OPERATOR_NAMESPACE, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { getJson } from '../cluster/requests.ts';
+import { startTcpProxy, type TcpProxy } from '../cluster/tcp-proxy.ts';
+import { waitFor } from '../cluster/wait.ts';
+
+const test = suite('controller runtime');
+let cluster: Cluster;
+let saKubeconfig: string;
+const running: OperatorProcess[] = [];
+let proxy: TcpProxy | undefined;
+
+test.before(async () => {
+  cluster = await startCluster({ scheduler: false });
+  await installOperatorPrereqs(cluster);
+  saKubeconfig = await operatorKubeconfig(cluster);
+  await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { clock: { maxSkew: '30s' } } }) });
+});
+test.after(async () => {
+  await Promise.all(running.map((o) => o.stop('SIGKILL')));
+  await proxy?.close();
+  await (cluster as Cluster | undefined)?.stop();
+});
+
+function operator(args: string[], kubeconfig = saKubeconfig): OperatorProcess {
+  const o = startOperator({ kubeconfig, args });
+  running.push(o);
+  return o;
+}
+
+let skew = 30;
+/** Changes the policy's spec (a new generation) and waits until the operator has observed it. */
+async function bumpAndWaitObserved(what: string, timeoutMs = 30_000): Promise<number> {
+  skew++;
+  await mustKubectl(cluster, ['patch', 'authpolicy', 'cluster', '--type=merge', '-p', JSON.stringify({ spec: { clock: { maxSkew: `${skew}s` } } })]);
+  return await waitFor(`the operator to observe the new generation ${what}`, async () => {
+    const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number } }>(cluster, ['authpolicy', 'cluster']);
+    return p?.status?.observedGeneration === p?.metadata.generation ? p?.metadata.generation : undefined;
+  }, { timeoutMs });
+}
+
+test('keeps reconciling across an API-server restart, with no process restart', async () => {
+  const op = operator(['--no-leader-elect']);
+  await bumpAndWaitObserved('before the restart');
+  await cluster.restart();
+  await bumpAndWaitObserved('after the restart', 60_000);
+  assert.is(op.child.exitCode, null, 'the operator process kept running');
+});
+
+test('relists after a forced 410 (etcd compacted past its resourceVersion) and keeps reconciling', async () => {
+  const op = running[0]!;
+  const before = metricValue(await op.metrics(), 'authpolicy_informer_relists_total', { informer: 'authpolicies', reason: 'expired' }) ?? 0;
+  // Writes the operator's watch will not see before the compaction, then compact and restart the
+  // API server so its watch cache starts past the operator's resourceVersion.
+  await mustKubectl(cluster, ['create', 'configmap', 'churn', '-n', 'default']);
+  await compactEtcd(cluster.etcdUrl);
+  await cluster.restart();
+  await bumpAndWaitObserved('after the compaction', 60_000);
+  const after = metricValue(await op.metrics(), 'authpolicy_informer_relists_total', { informer: 'authpolicies', reason: 'expired' }) ?? 0;
+  assert.ok(after > before, `the informer relisted on 410 (expired relists ${before} -> ${after})`);
+  assert.ok(op.logs.some((l) => l.message === 'resourceVersion expired; relisting'), 'logged the 410');
+  assert.is(op.child.exitCode, null);
+  await op.stop();
+});
+
+test('a watch black-holed by a proxy is noticed within the watchdog period, and the operator is current again', async () => {
+  proxy = await startTcpProxy(cluster.port);
+  const token = /token: (\S+)/.exec(await import('node:fs/promises').then((fs) => fs.readFile(saKubeconfig, 'utf8')))?.[1] ?? '';
+  const viaProxy = await writeKubeconfig(`${cluster.dir}/kubeconfigs/operator-via-proxy.kubeconfig`, proxy.url, cluster.caFile, 'operator', { token });
+  const watchdogS = 8;
+  const op = operator(['--no-leader-elect', `--watch-inactivity-timeout=${watchdogS}s`], viaProxy);
+  await bumpAndWaitObserved('through the proxy');
+  // Let idle pooled connections close (undici keeps them 4 s), so only the open watch is black-holed.
+  await new Promise((r) => setTimeout(r, 5000));
+  const blackholedAt = Date.now();
+  const n = proxy.blackholeOpenConnections();
+  assert.ok(n >= 1, 'at least the watch connection was open');
+  await bumpAndWaitObserved('after the watch was black-holed', (watchdogS + 20) * 1000);
+  const stall = op.logs.find((l) => l.message === 'watch went silent; reconnecting from the last resourceVersion' && Date.parse(String(l.timestamp)) >= blackholedAt);
+  assert.ok(stall, 'the watchdog noticed the silent watch');
+  const noticedAfterMs = Date.parse(String(stall.timestamp)) - blackholedAt;
+  assert.ok(noticedAfterMs <= (watchdogS + 3) * 1000, `noticed after ${noticedAfterMs} ms, within the ${watchdogS} s watchdog period`);
+  await op.stop();
+});
+
+test('two replicas with leader election: exactly one reconciles; kill it and the other takes over', async () => {
+  const args = ['--leader-election-lease-duration=6s', '--leader-election-renew-deadline=4s', '--leader-election-retry-period=1s'];
+  const a = operator(args);
+  const b = operator(args);
+  const leader = await waitFor('one replica to lead', async () => {
+    const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
+    const la = metricValue(ma, 'leader_election_master_status', { name: 'authpolicy-operator' });
+    const lb = metricValue(mb, 'leader_election_master_status', { name: 'authpolicy-operator' });
+    if (la === 1 && lb === 0) return a;
+    if (lb === 1 && la === 0) return b;
+    return undefined;
+  });
+  const standby = leader === a ? b : a;
+  await bumpAndWaitObserved('with two replicas');
+  const standbyReconciles = metricValue(await standby.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
+  assert.is(standbyReconciles, 0, 'the standby did not reconcile');
+  assert.ok((metricValue(await leader.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0) > 0, 'the leader reconciled');
+  const readyz = await fetch(`${await standby.healthUrl()}/readyz`);
+  assert.is(readyz.status, 200, 'the standby is ready (its caches are synced)');
+
+  const killedAt = Date.now();
+  await leader.stop('SIGKILL');
+  await waitFor('the standby to take over', async () => metricValue(await standby.metrics(), 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1, { timeoutMs: 30_000 });
+  const tookOverMs = Date.now() - killedAt;
+  assert.ok(tookOverMs < 20_000, `took over in ${tookOverMs} ms`);
+  await bumpAndWaitObserved('after failover');
+
+  // SIGTERM: the new leader stops cleanly, exits 0 and releases the lease.
+  assert.is(await standby.stop('SIGTERM'), 0);
+  const lease = await getJson<{ spec: { holderIdentity?: string } }>(cluster, ['lease', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE]);
+  assert.is(lease?.spec.holderIdentity ?? '', '', 'the lease was released');
+});
+
+test.run();
