@@ -33,6 +33,7 @@ export const Reason = {
   LegacyBinding: 'LegacyBinding',
   LegacyBindingHasExtraSubjects: 'LegacyBindingHasExtraSubjects',
   KubeletsDenied: 'KubeletsDenied',
+  NodeRestrictionDisabled: 'NodeRestrictionDisabled',
   NoNodes: 'NoNodes',
   // legacyTokens
   TokensValid: 'TokensValid',

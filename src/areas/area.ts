@@ -7,23 +7,9 @@ import type { AuthPolicy } from '../api/types.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
 import type { Cached, Informer } from '../runtime/informer.ts';
+export { defineCache, type CacheSpec } from '../kube/cache-spec.ts';
+import type { CacheSpec } from '../kube/cache-spec.ts';
 import type { Logger } from '../runtime/log.ts';
-
-/** An informer an area needs: started once by the operator (or by `check`) and shared by name. */
-export interface CacheSpec<T extends Cached = Cached> {
-  name: string;
-  path: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  transform: (raw: unknown) => T | undefined;
-  /** does a change to this object warrant reconciling the policy now? (default: yes) */
-  relevant?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => boolean;
-}
-
-/** Erases a cache's object type so areas can list caches of different kinds together. */
-export function defineCache<T extends Cached>(spec: CacheSpec<T>): CacheSpec {
-  return spec as unknown as CacheSpec;
-}
 
 export interface AreaContext {
   client: KubeClient;

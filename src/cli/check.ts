@@ -86,7 +86,7 @@ export async function check(opts: CheckOptions): Promise<number> {
     const policy = await loadPolicy(client, opts);
     caches.start();
     await caches.waitForSync(parseDuration(opts.timeout, '--timeout'));
-    const reports = await evaluateAreas(policy, { client, caches, areas, log, events: undefined }, 'check', new AbortController().signal, log);
+    const { reports } = await evaluateAreas(policy, { client, caches, areas, log, events: undefined }, 'check', new AbortController().signal, log);
     const code = exitCodeOf(reports);
     if (opts.output === 'json') {
       console.log(JSON.stringify({ policy: policy.metadata.name, exitCode: code, areas: reports }, null, 2));

@@ -44,8 +44,26 @@ export function policyRef(policy: AuthPolicy): ObjectReference {
   return { apiVersion: API_VERSION, kind: KIND, name: policy.metadata.name, uid: policy.metadata.uid };
 }
 
-/** Runs every area for one policy; an area that fails reports Unknown instead of failing the others. */
-export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 'run' | 'check', signal: AbortSignal, log: Logger): Promise<Record<string, AreaReport>> {
+/** A failure worth retrying soon (the API server restarting, a conflict, throttling), not a verdict. */
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof KubeApiError)) return false;
+  return err.status === 0 || err.status === 409 || err.status === 429 || err.status >= 500;
+}
+
+export interface AreaFailure {
+  area: string;
+  error: unknown;
+  transient: boolean;
+}
+
+/**
+ * Runs every area for one policy. An area that fails does not stop the others:
+ * in `check` it reports Unknown with the reason; in `run` a transient failure
+ * keeps the area's previous status (no flapping to Unknown while the API server
+ * restarts) and a permanent one (e.g. Forbidden) reports Unknown naming the
+ * missing permission. Failures are returned so the reconcile can retry with backoff.
+ */
+export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 'run' | 'check', signal: AbortSignal, log: Logger): Promise<{ reports: Record<string, AreaReport>; failures: AreaFailure[] }> {
   const spec = resolveSpec(policy.spec);
   if (deps.dryRun) spec.dryRun = true;
   const now = deps.now ?? (() => new Date());
@@ -58,6 +76,7 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     signal, now, mode,
   };
   const reports: Record<string, AreaReport> = {};
+  const failures: AreaFailure[] = [];
   for (const area of deps.areas) {
     const areaLog = log.child({ area: area.name });
     try {
@@ -65,11 +84,17 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
       const plan = area.plan(spec, observation, policy.status?.[area.name], now());
       reports[area.name] = mode === 'run' && area.act ? await area.act({ ...ctx, log: areaLog }, plan) : area.report(plan);
     } catch (err) {
+      const transient = isTransient(err);
+      failures.push({ area: area.name, error: err, transient });
+      areaLog.warn('area failed', { error: describeError(err), transient });
+      if (mode === 'run' && transient) {
+        reports[area.name] = { conditions: [], summary: policy.status?.[area.name] ?? {}, findings: [] };
+        continue;
+      }
       const forbidden = isForbidden(err);
       const message = forbidden && err instanceof KubeApiError
         ? `the operator is not allowed to ${err.method} ${err.path}: grant it in the operator's ClusterRole (config/rbac) — ${err.message}`
         : `could not evaluate: ${describeError(err)}`;
-      areaLog.error('area failed', { error: describeError(err) });
       reports[area.name] = {
         conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
         summary: { error: message },
@@ -77,7 +102,7 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
       };
     }
   }
-  return reports;
+  return { reports, failures };
 }
 
 /** Writes status through the status subresource when it differs from what the cache holds. */
@@ -108,10 +133,14 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
       }
       return undefined;
     }
-    const reports = await evaluateAreas(policy, deps, 'run', signal, log);
+    const { reports, failures } = await evaluateAreas(policy, deps, 'run', signal, log);
     if (signal.aborted) return undefined; // lost leadership or shutting down: write nothing more
     const status = buildStatus(policy.status, reports, generation, now());
     await writeStatus(deps.client, policy, status, log);
+    if (failures.length > 0) {
+      // Retry with per-key backoff (5 ms doubling to 1000 s) until every area succeeds.
+      throw new Error(`areas failed: ${failures.map((f) => `${f.area}: ${describeError(f.error)}`).join('; ')}`);
+    }
     const requeues = Object.values(reports).map((r) => r.requeueAfterMs).filter((ms): ms is number => ms !== undefined);
     return { requeueAfterMs: Math.min(RESYNC_MS, ...requeues) };
   };

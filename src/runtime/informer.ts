@@ -13,14 +13,13 @@
 //   read are held (never a token value, never whole Pods);
 // - calls handlers synchronously and contains their exceptions.
 import { isGone, KubeApiError, describeError, retryAfterMs } from '../kube/errors.ts';
+import type { CachedObject } from '../kube/cache-spec.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { aborted, Backoff, sleep, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
-export interface Cached {
-  metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
-}
+export type Cached = CachedObject;
 
 export type EventType = 'add' | 'update' | 'delete';
 export type Handler<T> = (type: EventType, obj: T, old: T | undefined) => void;

@@ -20,6 +20,7 @@ export class Metrics {
   readonly queueDuration = new Histogram({ name: 'workqueue_queue_duration_seconds', help: 'How long in seconds an item stays in workqueue before being requested', labelNames: ['name', 'controller'], buckets: queueBuckets, registers: [this.registry] });
   readonly workDuration = new Histogram({ name: 'workqueue_work_duration_seconds', help: 'How long in seconds processing an item from workqueue takes', labelNames: ['name', 'controller'], buckets: queueBuckets, registers: [this.registry] });
   readonly restRequests = new Counter({ name: 'rest_client_requests_total', help: 'Number of HTTP requests, partitioned by status code, method, and host', labelNames: ['code', 'method', 'host'], registers: [this.registry] });
+  readonly apiRequests = new Counter({ name: 'authpolicy_api_requests_total', help: 'API requests by verb and resource (e.g. POST subjectaccessreviews), to show what a reconcile costs', labelNames: ['verb', 'resource'], registers: [this.registry] });
   readonly leaderStatus = new Gauge({ name: 'leader_election_master_status', help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master', labelNames: ['name'], registers: [this.registry] });
   readonly informerRelists = new Counter({ name: 'authpolicy_informer_relists_total', help: 'Full lists per informer, by why (initial, expired, periodic, error)', labelNames: ['informer', 'reason'], registers: [this.registry] });
   readonly informerWatchRestarts = new Counter({ name: 'authpolicy_informer_watch_restarts_total', help: 'Watch reconnections per informer, by why (closed, stalled, error)', labelNames: ['informer', 'reason'], registers: [this.registry] });
@@ -40,8 +41,11 @@ export class Metrics {
     };
   }
 
-  /** A KubeClient observer feeding rest_client_requests_total. */
-  restObserver(host: string): (method: string, code: string) => void {
-    return (method, code) => { this.restRequests.inc({ code, method: method === 'LIST' || method === 'WATCH' ? 'GET' : method, host }); };
+  /** A KubeClient observer feeding rest_client_requests_total and authpolicy_api_requests_total. */
+  restObserver(host: string): (method: string, code: string, resource: string) => void {
+    return (method, code, resource) => {
+      this.restRequests.inc({ code, method: method === 'LIST' || method === 'WATCH' ? 'GET' : method, host });
+      this.apiRequests.inc({ verb: method, resource });
+    };
   }
 }

@@ -2,6 +2,7 @@
 // and running the operator from source as a real process under its own
 // ServiceAccount, so e2e tests prove the RBAC in config/ is sufficient.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mustKubectl, type Cluster } from './harness.ts';
 import { waitFor } from './wait.ts';
@@ -100,6 +101,9 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       const code = await exited;
       clearTimeout(timer);
+      // E2E_ARTIFACTS=<dir> keeps every operator's log for a post-mortem.
+      const dir = process.env.E2E_ARTIFACTS;
+      if (dir) await writeFile(`${dir}/operator-${child.pid ?? 0}.log`, raw);
       return code;
     },
   };

@@ -1,5 +1,6 @@
 // Small kubectl-backed requests the e2e tests share.
 import { mustKubectl, type Cluster } from './harness.ts';
+import { waitFor } from './wait.ts';
 
 export interface TokenReviewResult {
   authenticated: boolean;
@@ -38,4 +39,26 @@ export async function rawGetStatus(cluster: Cluster, kubeconfig: string, path: s
   const m = /\((Forbidden|Unauthorized|NotFound)\)/.exec(r.stderr) ?? /error: You must be logged in|Unauthorized/.exec(r.stderr);
   if (m) return m[1] ?? 'Unauthorized';
   return r.stderr.trim();
+}
+
+export interface ConditionView { type: string; status: string; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }
+
+/** Waits until an AuthPolicy's condition satisfies `ok`, saying what it last saw on timeout. */
+export async function waitForCondition(cluster: Cluster, policy: string, type: string, ok: (c: ConditionView) => boolean, timeoutMs = 60_000): Promise<ConditionView> {
+  let last: ConditionView | undefined;
+  try {
+    return await waitFor(`authpolicy/${policy} condition ${type}`, async () => {
+      const p = await getJson<{ metadata: { generation: number }; status?: { conditions?: ConditionView[] } }>(cluster, ['authpolicy', policy]);
+      last = p?.status?.conditions?.find((c) => c.type === type);
+      return last && last.observedGeneration === p?.metadata.generation && ok(last) ? last : undefined;
+    }, { timeoutMs, intervalMs: 300 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last ${type}: ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/** Reads status.<area> of an AuthPolicy. */
+export async function areaStatus<T = Record<string, unknown>>(cluster: Cluster, policy: string, area: string): Promise<T | undefined> {
+  const p = await getJson<{ status?: Record<string, unknown> }>(cluster, ['authpolicy', policy]);
+  return p?.status?.[area] as T | undefined;
 }

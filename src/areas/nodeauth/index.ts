@@ -1,0 +1,19 @@
+// Node authorization readiness (seed 002).
+import { ConditionType } from '../../api/reasons.ts';
+import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
+import type { Area } from '../area.ts';
+import { actNodeAuthorization } from './act.ts';
+import { bindingCache, createObserver, nodeCache, type NodeAuthObservation } from './observe.ts';
+import { planNodeAuthorization, type NodeAuthPlan } from './plan.ts';
+
+export function nodeAuthorizationArea(): Area<NodeAuthObservation, NodeAuthPlan> {
+  return {
+    name: 'nodeAuthorization',
+    conditionTypes: [ConditionType.NodeAuthorizationReady],
+    caches: [nodeCache, bindingCache, apiserverIdentityCache],
+    observe: createObserver(),
+    plan: (spec, observation) => planNodeAuthorization(spec, observation),
+    act: actNodeAuthorization,
+    report: (plan) => plan.report,
+  };
+}

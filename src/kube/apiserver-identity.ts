@@ -1,0 +1,34 @@
+// The API servers' identity Leases in kube-system (label
+// apiserver.kubernetes.io/identity=kube-apiserver), renewed every 10 s by each
+// instance. Their holderIdentity changes when an instance restarts, which is
+// when its flags (authorization mode, signing keys) may have changed; the clock
+// area also reads their renewals. Shared by the areas that need them.
+import { defineCache } from './cache-spec.ts';
+import { collectionPath, Resources } from './paths.ts';
+
+export interface ApiserverIdentityLease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  holderIdentity: string;
+  renewTime: string | undefined;
+}
+
+export const apiserverIdentityCache = defineCache<ApiserverIdentityLease>({
+  name: 'apiserver-identity-leases',
+  path: collectionPath(Resources.leases, 'kube-system'),
+  labelSelector: 'apiserver.kubernetes.io/identity=kube-apiserver',
+  transform: (raw) => {
+    const l = raw as { metadata: { name: string; namespace: string; resourceVersion?: string }; spec?: { holderIdentity?: string; renewTime?: string } };
+    return {
+      metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion },
+      holderIdentity: l.spec?.holderIdentity ?? '',
+      renewTime: l.spec?.renewTime,
+    };
+  },
+  // Renewals every 10 s are not news; a new holder (an API server restarted) is.
+  relevant: (type, obj, old) => type !== 'update' || obj.holderIdentity !== old?.holderIdentity,
+});
+
+/** A fingerprint of the running API-server instances: changes when any restarts. */
+export function apiserverInstances(leases: readonly ApiserverIdentityLease[]): string {
+  return leases.map((l) => l.holderIdentity).sort().join(',');
+}
