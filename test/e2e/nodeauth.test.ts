@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, metricValue, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, metricValue, operatorKubeconfig, ROOT, startOperator, type LogLine, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, rawGetStatus, waitForCondition } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
@@ -176,7 +176,7 @@ test('4. LegacyBinding mode: emptied subjects are repaired, and an Event says so
 
 test('8. the operator ran with the RBAC in config/ throughout: never forbidden (but while an API server restarts)', () => {
   // A restarting kube-apiserver answers 403 for a moment while its RBAC caches fill; the operator retries.
-  const duringRestart = (l: { timestamp?: unknown }): boolean => restarts.some(([from, to]) => { const t = Date.parse(String(l.timestamp)); return t >= from && t <= to; });
+  const duringRestart = (l: LogLine): boolean => restarts.some(([from, to]) => { const t = Date.parse(String(l.timestamp)); return t >= from && t <= to; });
   const denied = op.logs.filter((l) => /forbidden/i.test(JSON.stringify(l)) && !duringRestart(l));
   assert.equal(denied, []);
   assert.ok(op.logs.some((l) => l.message === 'status updated'), 'the operator did work');
