@@ -135,8 +135,9 @@ test('7. with 500 Nodes one reconcile issues no more SubjectAccessReviews than w
 test('3. RBAC only, fallback off: no binding; NodeAuthorizerDisabled; check exits 1 with the same diagnosis', async () => {
   await mustKubectl(cluster, ['delete', 'nodes', '--all']);
   await apply(cluster, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } });
-  await restart('RBAC');
   await policy({ nodeAuthorization: { mode: 'NodeAuthorizer', legacyBindingFallback: false } });
+  await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizer');
+  await restart('RBAC');
   const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizerDisabled');
   assert.is(c.status, 'False');
   assert.match(c.message, /--authorization-mode=Node,RBAC/);
