@@ -80,7 +80,7 @@ export async function check(opts: CheckOptions): Promise<number> {
     return EXIT_UNCHECKED;
   }
   const caches = new CacheSet(client, log);
-  const areas = allAreas();
+  const areas = allAreas({ client, namespace: process.env.POD_NAMESPACE ?? 'authpolicy-system' });
   for (const area of areas) for (const spec of area.caches) caches.add(spec);
   try {
     const policy = await loadPolicy(client, opts);

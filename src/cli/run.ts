@@ -43,7 +43,7 @@ export async function run(opts: RunOptions): Promise<number> {
     relistIntervalMs: parseDuration(opts.relistInterval, '--relist-interval'),
   });
   const events = new EventRecorder(client, log);
-  const areas = allAreas();
+  const areas = allAreas({ client, namespace: opts.leaderElectionNamespace });
   const deps = { client, caches, areas, log, events, dryRun: opts.dryRun };
 
   let controller: Controller | undefined;

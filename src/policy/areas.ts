@@ -1,13 +1,21 @@
 // The areas the operator reconciles, in status order.
 import { ConditionType } from '../api/reasons.ts';
 import type { Area } from '../areas/area.ts';
+import { legacyTokensArea } from '../areas/legacytokens/index.ts';
 import { nodeAuthorizationArea } from '../areas/nodeauth/index.ts';
 import { notImplementedArea } from '../areas/not-implemented.ts';
+import type { KubeClient } from '../kube/client.ts';
 
-export function allAreas(): Area[] {
+export interface AreaOptions {
+  client: KubeClient;
+  /** the operator's own namespace (leader Lease, canary Secrets) */
+  namespace: string;
+}
+
+export function allAreas(o: AreaOptions): Area[] {
   return [
     nodeAuthorizationArea(),
-    notImplementedArea('legacyTokens', [ConditionType.LegacyTokensReady, ConditionType.WorkloadsRestarted]),
+    legacyTokensArea(o.client, o.namespace),
     notImplementedArea('clock', [ConditionType.ClockSynchronized]),
     notImplementedArea('boundTokens', [ConditionType.BoundTokensHealthy]),
   ];

@@ -1,0 +1,151 @@
+// Rotating legacy tokens in place, safely. kube-controller-manager's tokens
+// controller re-issues a Secret's token when its `token` key is empty, keeping
+// the Secret's name (upstream pkg/controller/serviceaccount/tokens_controller.go,
+// `needsToken := len(tokenData) == 0`); the e2e tests confirm it on a real
+// control plane. Before blanking any live Secret the operator proves the tokens
+// controller works with a throwaway canary Secret; then it rotates one Secret
+// alone, and the rest a few at a time, each waiting to be refilled.
+import { randomBytes } from 'node:crypto';
+import { isNotFound } from '../../kube/errors.ts';
+import { collectionPath, objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { AreaContext, AreaReport } from '../area.ts';
+import * as A from './annotations.ts';
+import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
+
+const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
+const ROTATION_CONCURRENCY = 4;
+
+/** Polls a Secret until its token key is filled, or the deadline passes. */
+async function waitForToken(client: KubeClient, namespace: string, name: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !signal.aborted) {
+    try {
+      const s = await client.get<{ data?: { token?: string } }>(objectPath(Resources.secrets, name, namespace));
+      if (s.data?.token) return true;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+export interface CanaryState {
+  verifiedAt: number;
+  failedAt: number;
+  failure: string | undefined;
+}
+
+const CANARY_VALID_MS = 10 * 60_000;
+const CANARY_RETRY_MS = 30_000;
+
+/** Proves the tokens controller fills a new token Secret, with a canary for the operator namespace's default ServiceAccount. */
+async function verifyTokensController(ctx: AreaContext, state: CanaryState, timeoutMs: number, namespace: string): Promise<string | undefined> {
+  const now = Date.now();
+  if (now - state.verifiedAt < CANARY_VALID_MS) return undefined;
+  if (state.failure && now - state.failedAt < CANARY_RETRY_MS) return state.failure;
+  const name = `authpolicy-canary-${randomBytes(4).toString('hex')}`;
+  await ctx.client.create(collectionPath(Resources.secrets, namespace), {
+    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'authpolicy-operator' }, annotations: { [A.SA_NAME]: 'default' } },
+  });
+  try {
+    if (await waitForToken(ctx.client, namespace, name, timeoutMs, ctx.signal)) {
+      state.verifiedAt = Date.now();
+      state.failure = undefined;
+      return undefined;
+    }
+  } finally {
+    await ctx.client.delete(objectPath(Resources.secrets, name, namespace)).catch(() => undefined);
+  }
+  state.failedAt = Date.now();
+  state.failure = `kube-controller-manager's tokens controller did not fill the canary Secret ${namespace}/${name} within ${Math.round(timeoutMs / 1000)}s, so no live token Secret was touched. Check that kube-controller-manager runs with --service-account-private-key-file and the serviceaccount-token-controller enabled`;
+  ctx.log.warn('tokens controller unavailable', { canary: `${namespace}/${name}` });
+  return state.failure;
+}
+
+async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'rotate' }>, timeoutMs: number): Promise<boolean> {
+  const path = objectPath(Resources.secrets, a.secret.name, a.secret.namespace);
+  // One merge patch blanks the token and records the rotation; the resourceVersion
+  // makes it a no-op (409) if the Secret changed since it was judged.
+  await ctx.client.mergePatch(path, {
+    metadata: {
+      resourceVersion: a.secret.resourceVersion,
+      annotations: { [A.ROTATION]: a.rotation, [A.ROTATION_STATE]: 'pending', [A.ROTATED_AT]: ctx.now().toISOString(), ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}) },
+    },
+    data: { token: null },
+  });
+  ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
+  await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of secret ${a.secret.namespace}/${a.secret.name} for the tokens controller to re-issue in place (${a.triggers.join(', ')}; rotation ${a.rotation})`);
+  return await waitForToken(ctx.client, a.secret.namespace, a.secret.name, timeoutMs, ctx.signal);
+}
+
+/** Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two annotations are ours. */
+async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>): Promise<void> {
+  const ref = RESOURCE[a.workload.kind];
+  if (!ref) return;
+  await ctx.client.apply(objectPath(ref, a.workload.name, a.workload.namespace), {
+    apiVersion: 'apps/v1', kind: a.workload.kind,
+    metadata: { name: a.workload.name, namespace: a.workload.namespace },
+    spec: { template: { metadata: { annotations: { [A.RESTARTED_AT]: ctx.now().toISOString(), [A.RESTARTED_FOR]: a.rotations.join(',') } } } },
+  }, { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
+  await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`);
+}
+
+export function createActor(canary: CanaryState, operatorNamespace: string): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
+  return async (ctx, plan) => {
+    if (plan.dryRun) {
+      for (const a of plan.actions) {
+        if (a.kind === 'rotate') await ctx.events?.record(ctx.policyRef, 'Normal', 'DryRun', `would rotate secret ${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
+      }
+      return plan.report;
+    }
+    const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
+    const rotations = plan.actions.filter((a): a is Extract<LegacyTokensAction, { kind: 'rotate' }> => a.kind === 'rotate');
+    const unavailable = (message: string): AreaReport => ({
+      ...report,
+      conditions: report.conditions.map((c) => (c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message } : c)),
+      summary: { ...report.summary, tokenControllerUnavailable: message },
+      requeueAfterMs: CANARY_RETRY_MS,
+    });
+    for (const a of plan.actions) {
+      if (a.kind !== 'revive' || ctx.signal.aborted) continue;
+      await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: null } } });
+      await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRevived', `removed ${A.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`);
+    }
+    if (rotations.length > 0) {
+      const failure = await verifyTokensController(ctx, canary, plan.tokenControllerTimeoutMs, operatorNamespace);
+      if (failure) {
+        await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', failure);
+        return unavailable(failure);
+      }
+      // The first rotation alone: if its token does not come back, stop before touching more.
+      const [first, ...rest] = rotations;
+      const stuck: string[] = [];
+      if (first && !ctx.signal.aborted && !(await rotate(ctx, first, plan.tokenControllerTimeoutMs))) stuck.push(`${first.secret.namespace}/${first.secret.name}`);
+      for (let i = 0; i < rest.length && stuck.length === 0 && !ctx.signal.aborted; i += ROTATION_CONCURRENCY) {
+        const batch = rest.slice(i, i + ROTATION_CONCURRENCY);
+        const ok = await Promise.all(batch.map((a) => rotate(ctx, a, plan.tokenControllerTimeoutMs)));
+        batch.forEach((a, j) => { if (!ok[j]) stuck.push(`${a.secret.namespace}/${a.secret.name}`); });
+      }
+      if (stuck.length > 0) {
+        const message = `the tokens controller did not refill ${stuck.join(', ')} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller`;
+        canary.verifiedAt = 0;
+        await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', message);
+        return unavailable(message);
+      }
+    }
+    for (const a of plan.actions) {
+      if (ctx.signal.aborted) break;
+      if (a.kind === 'restart') await restart(ctx, a);
+      if (a.kind === 'finish') {
+        await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { annotations: { [A.ROTATION_STATE]: 'done' } } });
+        await ctx.events?.record(ctx.policyRef, 'Normal', 'RotationFinished', `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: every workload using it was restarted`);
+      }
+    }
+    if (plan.actions.length > 0) report.requeueAfterMs = 1000;
+    return report;
+  };
+}

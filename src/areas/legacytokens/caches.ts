@@ -1,0 +1,158 @@
+// What the legacy-token area caches, stripped to the fields it reads. A token
+// Secret is held as a fingerprint of its token (never the token itself); a
+// workload as the Secrets its template uses and its rollout progress.
+import { createHash } from 'node:crypto';
+import { defineCache } from '../../kube/cache-spec.ts';
+import { collectionPath, Resources } from '../../kube/paths.ts';
+import * as A from './annotations.ts';
+import { secretsReferencedBy } from './references.ts';
+
+const fingerprint = (base64: string | undefined): string | undefined =>
+  base64 ? createHash('sha256').update(base64).digest('hex').slice(0, 16) : undefined;
+
+interface Meta { name: string; namespace: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+
+export interface TokenSecret {
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; creationTimestamp: string };
+  serviceAccountName: string;
+  serviceAccountUid: string;
+  /** sha256 prefix of the token: tells a new token from an old one without holding either */
+  tokenHash: string | undefined;
+  caHash: string | undefined;
+  lastUsed: string | undefined;
+  invalidSince: string | undefined;
+  rotation: string | undefined;
+  rotationState: string | undefined;
+  rotatedAt: string | undefined;
+  rotatedForRequest: string | undefined;
+}
+
+export const secretCache = defineCache<TokenSecret>({
+  name: 'legacy-token-secrets',
+  path: collectionPath(Resources.secrets),
+  fieldSelector: 'type=kubernetes.io/service-account-token',
+  transform: (raw) => {
+    const s = raw as { metadata: Meta; data?: Record<string, string> };
+    const a = s.metadata.annotations ?? {};
+    const l = s.metadata.labels ?? {};
+    return {
+      metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion, uid: s.metadata.uid ?? '', creationTimestamp: s.metadata.creationTimestamp ?? '' },
+      serviceAccountName: a[A.SA_NAME] ?? '',
+      serviceAccountUid: a[A.SA_UID] ?? '',
+      tokenHash: fingerprint(s.data?.token),
+      caHash: fingerprint(s.data?.['ca.crt']),
+      lastUsed: l[A.LEGACY_TOKEN_LAST_USED],
+      invalidSince: l[A.LEGACY_TOKEN_INVALID_SINCE],
+      rotation: a[A.ROTATION],
+      rotationState: a[A.ROTATION_STATE],
+      rotatedAt: a[A.ROTATED_AT],
+      rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
+    };
+  },
+});
+
+export interface CachedServiceAccount {
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string };
+}
+
+export const serviceAccountCache = defineCache<CachedServiceAccount>({
+  name: 'serviceaccounts',
+  path: collectionPath(Resources.serviceAccounts),
+  transform: (raw) => {
+    const m = (raw as { metadata: Meta }).metadata;
+    return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, uid: m.uid ?? '' } };
+  },
+  relevant: (type) => type !== 'update',
+});
+
+export interface CachedNamespace {
+  metadata: { name: string; resourceVersion?: string; labels: Record<string, string> };
+}
+
+export const namespaceCache = defineCache<CachedNamespace>({
+  name: 'namespaces',
+  path: collectionPath(Resources.namespaces),
+  transform: (raw) => {
+    const m = (raw as { metadata: Meta }).metadata;
+    return { metadata: { name: m.name, resourceVersion: m.resourceVersion, labels: m.labels ?? {} } };
+  },
+  relevant: (type, obj, old) => type !== 'update' || JSON.stringify(obj.metadata.labels) !== JSON.stringify(old?.metadata.labels),
+});
+
+export interface RootCA {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  caHash: string | undefined;
+}
+
+/** kube-root-ca.crt, which kube-controller-manager publishes in every namespace: the CA a token Secret's ca.crt should hold. */
+export const rootCACache = defineCache<RootCA>({
+  name: 'kube-root-ca',
+  path: collectionPath(Resources.configMaps),
+  fieldSelector: 'metadata.name=kube-root-ca.crt',
+  transform: (raw) => {
+    const c = raw as { metadata: Meta; data?: Record<string, string> };
+    const ca = c.data?.['ca.crt'];
+    return { metadata: { name: c.metadata.name, namespace: c.metadata.namespace, resourceVersion: c.metadata.resourceVersion }, caHash: fingerprint(ca === undefined ? undefined : Buffer.from(ca).toString('base64')) };
+  },
+});
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+
+export interface Workload {
+  kind: WorkloadKind;
+  metadata: { name: string; namespace: string; resourceVersion?: string; generation: number };
+  secrets: string[];
+  restartedAt: string | undefined;
+  restartedFor: string[];
+  /** the controller has seen the latest spec and every replica runs the latest template and is available */
+  rolloutComplete: boolean;
+}
+
+interface WorkloadRaw {
+  metadata: Meta & { generation?: number };
+  spec?: { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } };
+  status?: {
+    observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; readyReplicas?: number;
+    currentRevision?: string; updateRevision?: string;
+    desiredNumberScheduled?: number; updatedNumberScheduled?: number; numberAvailable?: number;
+  };
+}
+
+/** Rollout done, as `kubectl rollout status` judges it for each kind. */
+export function rolloutComplete(kind: WorkloadKind, w: WorkloadRaw): boolean {
+  const st = w.status ?? {};
+  if ((st.observedGeneration ?? 0) < (w.metadata.generation ?? 0)) return false;
+  if (kind === 'DaemonSet') {
+    const desired = st.desiredNumberScheduled ?? 0;
+    return (st.updatedNumberScheduled ?? 0) >= desired && (st.numberAvailable ?? 0) >= desired;
+  }
+  const replicas = w.spec?.replicas ?? 1;
+  if (kind === 'StatefulSet') {
+    return (st.updatedReplicas ?? 0) >= replicas && (st.readyReplicas ?? 0) >= replicas && (replicas === 0 || st.currentRevision === st.updateRevision);
+  }
+  return (st.updatedReplicas ?? 0) >= replicas && (st.availableReplicas ?? 0) >= replicas && (st.replicas ?? 0) <= replicas;
+}
+
+function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
+  return defineCache<Workload>({
+    name: resource.resource,
+    path: collectionPath(resource),
+    transform: (raw) => {
+      const w = raw as WorkloadRaw;
+      const a = w.spec?.template?.metadata?.annotations ?? {};
+      return {
+        kind,
+        metadata: { name: w.metadata.name, namespace: w.metadata.namespace, resourceVersion: w.metadata.resourceVersion, generation: w.metadata.generation ?? 0 },
+        secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
+        restartedAt: a[A.RESTARTED_AT],
+        restartedFor: (a[A.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
+        rolloutComplete: rolloutComplete(kind, w),
+      };
+    },
+    relevant: (type, obj, old) => type !== 'update' || obj.rolloutComplete !== old?.rolloutComplete || obj.secrets.join() !== old.secrets.join() || obj.restartedAt !== old.restartedAt,
+  });
+}
+
+export const deploymentCache = workloadCache('Deployment', Resources.deployments);
+export const statefulSetCache = workloadCache('StatefulSet', Resources.statefulSets);
+export const daemonSetCache = workloadCache('DaemonSet', Resources.daemonSets);

@@ -1,0 +1,220 @@
+// The legacy-token decision (seed 003), pure: which Secrets to rotate in place
+// and why, which workloads to restart for which rotations (paced), which
+// rotations are finished, and the LegacyTokensReady / WorkloadsRestarted
+// conditions. All state it needs is read back from the cluster (annotations on
+// Secrets and pod templates), so a crash or a leader change loses nothing.
+import { createHash } from 'node:crypto';
+import type { ConditionUpdate } from '../../api/conditions.ts';
+import type { ResolvedSpec } from '../../api/defaults.ts';
+import { formatDuration } from '../../api/duration.ts';
+import { ConditionType, Reason } from '../../api/reasons.ts';
+import type { AreaReport, Finding } from '../area.ts';
+import type { TokenSecret, Workload } from './caches.ts';
+import type { LegacyTokensObservation, SecretFinding } from './observe.ts';
+
+export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
+
+export interface SecretRef { namespace: string; name: string; resourceVersion: string | undefined }
+
+export type LegacyTokensAction =
+  | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined }
+  | { kind: 'revive'; secret: SecretRef }
+  | { kind: 'restart'; workload: { kind: Workload['kind']; namespace: string; name: string }; rotations: string[] }
+  | { kind: 'finish'; secret: SecretRef; rotation: string };
+
+export interface LegacyTokensPlan {
+  actions: LegacyTokensAction[];
+  dryRun: boolean;
+  tokenControllerTimeoutMs: number;
+  report: AreaReport;
+}
+
+/** Prior state this area keeps in status (the one-shot trigger it already acted on). */
+export interface LegacyTokensMemory {
+  lastRotationRequest?: string;
+  /** set by act when the tokens controller failed to fill a Secret in time */
+  tokenControllerUnavailable?: string;
+}
+
+const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
+const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
+const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
+
+/**
+ * A rotation's identity: deterministic (the same Secret, token, request and previous
+ * rotation give the same id, so a retried rotation is recognised) and chained to
+ * the previous rotation, because a legacy token carries no time claims: re-issued
+ * with the same signing key it is byte-for-byte the same token.
+ */
+export function rotationId(secret: TokenSecret, request: string | undefined): string {
+  const basis = [secret.metadata.uid, secret.tokenHash ?? '', request ?? '', secret.rotation ?? ''].join('/');
+  return `r-${createHash('sha256').update(basis).digest('hex').slice(0, 10)}`;
+}
+
+function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: number): Trigger[] {
+  const t: Trigger[] = [];
+  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid') t.push('InvalidToken');
+  if (spec.rotateOn.includes('StaleCA') && f.staleCA === true) t.push('StaleCA');
+  const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
+  if (spec.rotateOn.includes('MaxAge') && spec.maxAgeMs !== undefined && Number.isFinite(born) && now - born > spec.maxAgeMs) t.push('MaxAge');
+  if (spec.rotationRequestedAt !== undefined && f.secret.rotatedForRequest !== spec.rotationRequestedAt) t.push('Requested');
+  return t;
+}
+
+export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): LegacyTokensPlan {
+  const lt = spec.legacyTokens;
+  const actions: LegacyTokensAction[] = [];
+  const counts = { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, invalidated: 0, awaitingToken: 0, rotating: 0, rotated: 0 };
+  const problems: string[] = [];
+  const rotatingNow: string[] = [];
+
+  for (const f of obs.secrets) {
+    const s = f.secret;
+    if (f.serviceAccount !== 'ok') {
+      counts.orphaned++;
+      problems.push(`${id(s)}: ServiceAccount ${s.serviceAccountName || '(none)'} ${f.serviceAccount === 'missing' ? 'does not exist' : 'was recreated (UID mismatch)'}; orphans are never rotated — delete the Secret if nothing uses it`);
+      continue;
+    }
+    if (s.invalidSince !== undefined) {
+      counts.invalidated++;
+      if (lt.reviveInvalidated) actions.push({ kind: 'revive', secret: ref(s) });
+      else problems.push(`${id(s)}: invalidated by the legacy-token cleaner since ${s.invalidSince} (last used ${s.lastUsed ?? 'never'}); set spec.legacyTokens.reviveInvalidated to re-enable it`);
+      continue;
+    }
+    if (!s.tokenHash) {
+      // Blanked for rotation (or just created): the tokens controller fills it.
+      counts.awaitingToken++;
+      if (s.rotationState === 'pending') rotatingNow.push(id(s));
+      continue;
+    }
+    if (s.rotation && s.rotationState === 'pending') counts.rotated++;
+    const triggers = triggersFor(f, lt, obs.now);
+    // Never blank a token that still works unless a trigger other than invalidity asks for it.
+    if (triggers.length > 0 && !(f.verdict?.validity === 'valid' && triggers.every((t) => t === 'InvalidToken'))) {
+      const request = triggers.includes('Requested') ? lt.rotationRequestedAt : undefined;
+      actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request });
+      rotatingNow.push(id(s));
+      continue;
+    }
+    if (f.verdict?.validity === 'valid' && f.staleCA !== true) counts.valid++;
+    else {
+      counts.invalid++;
+      const why = f.verdict?.validity !== 'valid' ? `token ${f.verdict?.detail ?? 'rejected'}` : 'ca.crt differs from the namespace\'s kube-root-ca.crt';
+      problems.push(`${id(s)}: ${why}; rotateOn does not include the trigger that would rotate it`);
+    }
+  }
+
+  // Restarts: for every rotation whose Secret has its new token, restart each dependent once.
+  const secretsByNs = new Map<string, Map<string, TokenSecret>>();
+  for (const f of obs.secrets) {
+    const m = secretsByNs.get(f.secret.metadata.namespace) ?? new Map<string, TokenSecret>();
+    m.set(f.secret.metadata.name, f.secret);
+    secretsByNs.set(f.secret.metadata.namespace, m);
+  }
+  const dependentsOf = (s: TokenSecret): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.metadata.namespace && w.secrets.includes(s.metadata.name));
+  const pendingRotations = obs.secrets.map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
+  const inFlight = obs.workloads.filter((w) => w.restartedAt && !w.rolloutComplete && obs.now - Date.parse(w.restartedAt) < lt.rolloutTimeoutMs);
+  const timedOut = obs.workloads.filter((w) => w.restartedAt && !w.rolloutComplete && obs.now - Date.parse(w.restartedAt) >= lt.rolloutTimeoutMs);
+  const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean }>();
+  for (const s of pendingRotations) {
+    const rotation = s.rotation ?? '';
+    const ready = s.tokenHash !== undefined; // refilled by the tokens controller
+    if (!lt.restartWorkloads) {
+      if (ready) actions.push({ kind: 'finish', secret: ref(s), rotation });
+      continue;
+    }
+    const deps = dependentsOf(s);
+    const notYet = deps.filter((w) => !w.restartedFor.includes(rotation));
+    for (const w of notYet) {
+      const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false };
+      entry.rotations.add(rotation);
+      if (!ready) entry.blocked = true;
+      waiting.set(workloadId(w), entry);
+    }
+    const settled = deps.every((w) => w.restartedFor.includes(rotation) && (w.rolloutComplete || timedOut.includes(w)));
+    if (ready && notYet.length === 0 && settled) actions.push({ kind: 'finish', secret: ref(s), rotation });
+  }
+  // A workload waits while any Secret it uses is still being refilled, then restarts once for all of them.
+  for (const entry of waiting.values()) {
+    for (const name of entry.w.secrets) {
+      const s = secretsByNs.get(entry.w.metadata.namespace)?.get(name);
+      if (s && !s.tokenHash && s.rotationState === 'pending') entry.blocked = true;
+    }
+  }
+  const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
+  const slots = Math.max(0, lt.maxConcurrentRestarts - inFlight.length);
+  for (const e of ready.slice(0, slots)) {
+    actions.push({ kind: 'restart', workload: { kind: e.w.kind, namespace: e.w.metadata.namespace, name: e.w.metadata.name }, rotations: [...e.rotations].sort() });
+  }
+
+  // The one-shot trigger is recorded once every Secret it covers carries it.
+  const request = lt.rotationRequestedAt;
+  const requestDone = request !== undefined && obs.secrets.filter((f) => f.serviceAccount === 'ok' && f.secret.invalidSince === undefined).every((f) => f.secret.rotatedForRequest === request);
+  const lastRotationRequest = requestDone ? request : previous?.lastRotationRequest;
+
+  // Conditions.
+  const dryRun = spec.dryRun;
+  const rotations = actions.filter((a) => a.kind === 'rotate');
+  const restarts = actions.filter((a) => a.kind === 'restart');
+  const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+  const cond = (type: string, status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({ type, status, reason, message });
+  let tokens: ConditionUpdate;
+  if (previous?.tokenControllerUnavailable && rotations.length + rotatingNow.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.TokenControllerUnavailable, previous.tokenControllerUnavailable);
+  } else if (dryRun && rotations.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.TokensInvalid, `dry run: would rotate ${rotations.length} token Secret(s) in place: ${list(rotations.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`))}`);
+  } else if (rotatingNow.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.Rotating, `rotating ${rotatingNow.length} token Secret(s) in place (same names; kube-controller-manager's tokens controller issues the new tokens): ${list(rotatingNow)}`);
+  } else if (problems.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.TokensInvalid, `${problems.length} token Secret(s) need attention: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`);
+  } else if (counts.total === 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.NoLegacyTokens, 'no kubernetes.io/service-account-token Secrets in the selected namespaces');
+  } else {
+    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.TokensValid, `${counts.valid} legacy token Secret(s) authenticate and carry the cluster CA`);
+  }
+
+  const waitingNames = [...waiting.values()].map((e) => workloadId(e.w));
+  let workloads: ConditionUpdate;
+  if (!lt.restartWorkloads) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.RestartsDisabled, 'spec.legacyTokens.restartWorkloads is false: pods keep their mounted token until they restart');
+  } else if (dryRun && (restarts.length > 0 || rotations.length > 0)) {
+    const wouldRestart = [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))];
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `dry run: would restart ${wouldRestart.length} workload(s) after rotating: ${list(wouldRestart)}`);
+  } else if (timedOut.length > 0) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RolloutTimedOut, `rollouts did not finish within ${formatDuration(lt.rolloutTimeoutMs)}: ${list(timedOut.map(workloadId))}; check them with kubectl rollout status`);
+  } else if (waiting.size > 0 || inFlight.length > 0 || rotatingNow.length > 0) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}`);
+  } else if (obs.workloads.some((w) => w.restartedAt)) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.AllRestarted, 'every workload that uses a rotated token Secret has been restarted and rolled out');
+  } else {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.NothingToRestart, 'no workload needed a restart');
+  }
+
+  const findings: Finding[] = [
+    ...problems.map((p): Finding => ({ subject: `secret ${p.split(':')[0] ?? ''}`, health: 'action', message: p })),
+    ...rotations.map((a): Finding => ({ subject: `secret ${a.secret.namespace}/${a.secret.name}`, health: 'action', message: `${dryRun ? 'would rotate' : 'rotating'}: ${a.triggers.join(', ')}` })),
+    ...[...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))]
+      .map((w): Finding => ({ subject: w, health: 'action', message: 'mounts a token Secret that needs rotation: restart after it' })),
+    ...(tokens.status === 'False' && tokens.reason === Reason.TokenControllerUnavailable ? [{ subject: 'kube-controller-manager', health: 'action' as const, message: tokens.message }] : []),
+  ];
+
+  return {
+    actions,
+    dryRun,
+    tokenControllerTimeoutMs: lt.tokenControllerTimeoutMs,
+    report: {
+      conditions: [tokens, workloads],
+      findings,
+      requeueAfterMs: inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0 ? 3000 : undefined,
+      summary: {
+        secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, invalidated: counts.invalidated,
+        rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
+        ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
+        ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
+        ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),
+        ...(dryRun && rotations.length ? { wouldRestart: [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))].slice(0, 20) } : {}),
+        ...(lastRotationRequest ? { lastRotationRequest } : {}),
+      },
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// The legacy-token decision, one row per situation of seed 003.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { resolveSpec } from '../../../src/api/defaults.ts';
+import type { LegacyTokensSpec } from '../../../src/api/types.ts';
+import type { TokenSecret, Workload } from '../../../src/areas/legacytokens/caches.ts';
+import type { SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
+import { planLegacyTokens, rotationId } from '../../../src/areas/legacytokens/plan.ts';
+import { secretsReferencedBy } from '../../../src/areas/legacytokens/references.ts';
+import { matchesSelector } from '../../../src/kube/selector.ts';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
+  return {
+    metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
+    serviceAccountName: name.replace('-token', ''), serviceAccountUid: '', tokenHash: `h-${name}`, caHash: 'ca',
+    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedForRequest: undefined,
+    ...over,
+  };
+}
+function finding(s: TokenSecret, validity: 'valid' | 'invalid' | undefined, over: Partial<SecretFinding> = {}): SecretFinding {
+  return { secret: s, serviceAccount: 'ok', verdict: validity ? { validity, detail: validity } : undefined, staleCA: false, ...over };
+}
+function workload(name: string, secrets: string[], over: Partial<Workload> = {}): Workload {
+  return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], rolloutComplete: true, ...over };
+}
+const plan = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[] = [], extra: { dryRun?: boolean } = {}) =>
+  planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, now: NOW }, undefined);
+const kinds = (p: ReturnType<typeof plan>): string[] => p.actions.map((a) => a.kind);
+
+const test = suite('legacyTokens plan');
+
+test('a dead token is rotated in place; a valid one is left alone', () => {
+  const p = plan({}, [finding(secret('a-token'), 'invalid'), finding(secret('b-token'), 'valid')]);
+  assert.equal(kinds(p), ['rotate']);
+  const a = p.actions[0];
+  assert.ok(a?.kind === 'rotate' && a.secret.name === 'a-token' && a.triggers.join() === 'InvalidToken');
+  assert.is(p.report.conditions[0]?.reason, 'Rotating');
+});
+
+test('never blank a valid token for invalidity; StaleCA, MaxAge and the one-shot request do rotate it', () => {
+  assert.equal(kinds(plan({}, [finding(secret('a-token'), 'valid', { staleCA: true })])), ['rotate']);
+  assert.equal(kinds(plan({ rotateOn: ['InvalidToken'] }, [finding(secret('a-token'), 'valid', { staleCA: true })])), []);
+  assert.equal(kinds(plan({ rotateOn: ['MaxAge'], maxAge: '1h' }, [finding(secret('a-token'), 'valid')])), ['rotate'], 'a day old > 1h');
+  assert.equal(kinds(plan({ rotationRequestedAt: '2026-01-01T00:00:00Z' }, [finding(secret('a-token'), 'valid')])), ['rotate']);
+  assert.equal(kinds(plan({ rotationRequestedAt: '2026-01-01T00:00:00Z' }, [finding(secret('a-token', { rotatedForRequest: '2026-01-01T00:00:00Z' }), 'valid')])), [], 'already done for this request');
+});
+
+test('orphans and cleaner-invalidated tokens are reported, never rotated (unless revival is asked)', () => {
+  const orphan = plan({}, [finding(secret('a-token'), 'invalid', { serviceAccount: 'missing' })]);
+  assert.equal(kinds(orphan), []);
+  assert.is(orphan.report.conditions[0]?.reason, 'TokensInvalid');
+  assert.match(orphan.report.conditions[0]?.message ?? '', /orphans are never rotated/);
+  const invalidated = plan({}, [finding(secret('a-token', { invalidSince: '2026-01-01', lastUsed: '2025-01-01' }), 'invalid')]);
+  assert.equal(kinds(invalidated), []);
+  assert.match(invalidated.report.conditions[0]?.message ?? '', /last used 2025-01-01/);
+  assert.equal(kinds(plan({ reviveInvalidated: true }, [finding(secret('a-token', { invalidSince: '2026-01-01' }), 'invalid')])), ['revive']);
+});
+
+test('after the tokens controller refills a rotated Secret, each dependent restarts once, paced', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending', tokenHash: 'new' });
+  const ws = [workload('w1', ['a-token']), workload('w2', ['a-token']), workload('w3', ['a-token']), workload('other', [])];
+  const p = plan({ maxConcurrentRestarts: 2 }, [finding(rotated, 'valid')], ws);
+  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w1', 'w2']);
+  assert.is(p.report.conditions[1]?.reason, 'RestartsPending');
+});
+
+test('restarts in flight use up the slots; done ones are never repeated', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
+  const inFlight = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 1000).toISOString(), rolloutComplete: false });
+  const p = plan({ maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [inFlight, workload('w2', ['a-token'])]);
+  assert.equal(kinds(p), [], 'w2 waits for w1');
+  const done = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 1000).toISOString() });
+  const p2 = plan({ maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [done, workload('w2', ['a-token'])]);
+  assert.equal(p2.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w2']);
+});
+
+test('a workload using several rotated Secrets waits for all, then restarts once for all', () => {
+  const a = secret('a-token', { rotation: 'r-a', rotationState: 'pending' });
+  const b = secret('b-token', { rotation: 'r-b', rotationState: 'pending', tokenHash: undefined });
+  const w = workload('w', ['a-token', 'b-token']);
+  assert.equal(kinds(plan({}, [finding(a, 'valid'), finding(b, undefined)], [w])), [], 'b is still being refilled');
+  const b2 = { ...b, tokenHash: 'new' };
+  const p = plan({}, [finding(a, 'valid'), finding(b2, 'valid')], [w]);
+  assert.equal(p.actions.flatMap((x) => (x.kind === 'restart' ? [x.rotations] : [])), [['r-a', 'r-b']]);
+});
+
+test('a rotation finishes when every dependent restarted for it and rolled out', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
+  const p = plan({}, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW).toISOString() })]);
+  assert.equal(kinds(p), ['finish']);
+  assert.equal(kinds(plan({ restartWorkloads: false }, [finding(rotated, 'valid')], [workload('w1', ['a-token'])])), ['finish']);
+});
+
+test('a rollout past rolloutTimeout is reported and frees its slot', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
+  const stuck = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 3_600_000).toISOString(), rolloutComplete: false });
+  const p = plan({ rolloutTimeout: '10m', maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [stuck, workload('w2', ['a-token'])]);
+  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w2']);
+  assert.is(p.report.conditions[1]?.reason, 'RolloutTimedOut');
+});
+
+test('dry run plans but reports what it would do', () => {
+  const p = plan({}, [finding(secret('a-token'), 'invalid')], [workload('w1', ['a-token'])], { dryRun: true });
+  assert.ok(p.dryRun);
+  assert.match(p.report.conditions[0]?.message ?? '', /dry run: would rotate 1/);
+  assert.match(p.report.conditions[1]?.message ?? '', /would restart 1 workload/);
+  assert.equal(p.report.summary.wouldRestart, ['deployment/apps/w1']);
+});
+
+test('all valid: True', () => {
+  const p = plan({}, [finding(secret('a-token'), 'valid')]);
+  assert.is(p.report.conditions[0]?.reason, 'TokensValid');
+  assert.is(p.report.conditions[1]?.reason, 'NothingToRestart');
+  assert.is(plan({}, []).report.conditions[0]?.reason, 'NoLegacyTokens');
+});
+
+test('a rotation id is stable for a retry, and new for the next rotation of the same token', () => {
+  assert.is(rotationId(secret('a-token'), undefined), rotationId(secret('a-token'), undefined));
+  assert.is.not(rotationId(secret('a-token'), undefined), rotationId(secret('a-token', { tokenHash: 'other' }), undefined));
+  const first = rotationId(secret('a-token'), 'req-1');
+  assert.is.not(rotationId(secret('a-token', { rotation: first }), 'req-2'), first, 'same token re-issued, next request: a new id');
+});
+
+test('secret references: volumes, projected, env, envFrom, init containers', () => {
+  assert.equal(secretsReferencedBy({ spec: {
+    volumes: [{ secret: { secretName: 'v' } }, { projected: { sources: [{ secret: { name: 'p' } }, {}] } }, {}],
+    containers: [{ env: [{ valueFrom: { secretKeyRef: { name: 'e' } } }, {}] }],
+    initContainers: [{ envFrom: [{ secretRef: { name: 'i' } }] }],
+  } }), ['e', 'i', 'p', 'v']);
+  assert.equal(secretsReferencedBy(undefined), []);
+});
+
+test('label selectors', () => {
+  assert.ok(matchesSelector({}, {}));
+  assert.ok(matchesSelector({ matchLabels: { env: 'prod' } }, { env: 'prod', x: 'y' }));
+  assert.not.ok(matchesSelector({ matchLabels: { env: 'prod' } }, { env: 'dev' }));
+  assert.ok(matchesSelector({ matchExpressions: [{ key: 'env', operator: 'In', values: ['a', 'b'] }] }, { env: 'b' }));
+  assert.not.ok(matchesSelector({ matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['a'] }] }, { env: 'a' }));
+  assert.ok(matchesSelector({ matchExpressions: [{ key: 'env', operator: 'DoesNotExist' }] }, {}));
+  assert.not.ok(matchesSelector({ matchExpressions: [{ key: 'env', operator: 'Exists' }] }, {}));
+});
+
+test.run();
