@@ -81,20 +81,31 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
   return await waitForToken(ctx.client, a.secret.namespace, a.secret.name, timeoutMs, ctx.signal);
 }
 
+/**
+ * Restarts this process made that the workload cache may not show yet: until it
+ * does, observe treats them as in flight, so a quick second reconcile can neither
+ * restart the same workload again nor start more rollouts than allowed.
+ */
+export type RecentRestarts = Map<string, { generation: number; restartedAt: string; rotations: string[] }>;
+
+export const restartKey = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
+
 /** Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two annotations are ours. */
-async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>): Promise<void> {
+async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<void> {
   const ref = RESOURCE[a.workload.kind];
   if (!ref) return;
-  await ctx.client.apply(objectPath(ref, a.workload.name, a.workload.namespace), {
+  const restartedAt = ctx.now().toISOString();
+  const applied = await ctx.client.apply<{ metadata?: { generation?: number } }>(objectPath(ref, a.workload.name, a.workload.namespace), {
     apiVersion: 'apps/v1', kind: a.workload.kind,
     metadata: { name: a.workload.name, namespace: a.workload.namespace },
-    spec: { template: { metadata: { annotations: { [A.RESTARTED_AT]: ctx.now().toISOString(), [A.RESTARTED_FOR]: a.rotations.join(',') } } } },
+    spec: { template: { metadata: { annotations: { [A.RESTARTED_AT]: restartedAt, [A.RESTARTED_FOR]: a.rotations.join(',') } } } },
   }, { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), { generation: applied.metadata?.generation ?? 0, restartedAt, rotations: a.rotations });
   ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
   await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`);
 }
 
-export function createActor(canary: CanaryState, operatorNamespace: string): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
+export function createActor(canary: CanaryState, recent: RecentRestarts, operatorNamespace: string): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
   return async (ctx, plan) => {
     if (plan.dryRun) {
       for (const a of plan.actions) {
@@ -139,7 +150,7 @@ export function createActor(canary: CanaryState, operatorNamespace: string): (ct
     }
     for (const a of plan.actions) {
       if (ctx.signal.aborted) break;
-      if (a.kind === 'restart') await restart(ctx, a);
+      if (a.kind === 'restart') await restart(ctx, a, recent);
       if (a.kind === 'finish') {
         await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { annotations: { [A.ROTATION_STATE]: 'done' } } });
         await ctx.events?.record(ctx.policyRef, 'Normal', 'RotationFinished', `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: every workload using it was restarted`);

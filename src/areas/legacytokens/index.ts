@@ -3,7 +3,7 @@ import { ConditionType } from '../../api/reasons.ts';
 import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Area } from '../area.ts';
-import { createActor, type CanaryState } from './act.ts';
+import { createActor, type CanaryState, type RecentRestarts } from './act.ts';
 import { daemonSetCache, deploymentCache, namespaceCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache } from './caches.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
@@ -12,13 +12,14 @@ import { TokenValidator } from './validate.ts';
 /** operatorNamespace: where the canary Secret that proves the tokens controller works is created. */
 export function legacyTokensArea(client: KubeClient, operatorNamespace: string): Area<LegacyTokensObservation, LegacyTokensPlan> {
   const canary: CanaryState = { verifiedAt: 0, failedAt: 0, failure: undefined };
+  const recent: RecentRestarts = new Map();
   return {
     name: 'legacyTokens',
     conditionTypes: [ConditionType.LegacyTokensReady, ConditionType.WorkloadsRestarted],
     caches: [secretCache, serviceAccountCache, namespaceCache, rootCACache, deploymentCache, statefulSetCache, daemonSetCache, apiserverIdentityCache],
-    observe: createObserver(new TokenValidator(client)),
+    observe: createObserver(new TokenValidator(client), recent),
     plan: (spec, observation, previous) => planLegacyTokens(spec, observation, previous),
-    act: createActor(canary, operatorNamespace),
+    act: createActor(canary, recent, operatorNamespace),
     report: (plan) => plan.report,
   };
 }

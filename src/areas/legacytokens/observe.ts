@@ -9,6 +9,7 @@ import {
   daemonSetCache, deploymentCache, namespaceCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
   type CachedNamespace, type CachedServiceAccount, type RootCA, type TokenSecret, type Workload,
 } from './caches.ts';
+import { restartKey, type RecentRestarts } from './act.ts';
 import type { TokenValidator, TokenVerdict } from './validate.ts';
 
 export interface SecretFinding {
@@ -26,7 +27,7 @@ export interface LegacyTokensObservation {
   now: number;
 }
 
-export function createObserver(validator: TokenValidator): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
+export function createObserver(validator: TokenValidator, recent: RecentRestarts): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     const spec = ctx.spec.legacyTokens;
     const namespaces = new Map(ctx.cache<CachedNamespace>(namespaceCache.name).list().map((n) => [n.metadata.name, n.metadata.labels]));
@@ -51,7 +52,14 @@ export function createObserver(validator: TokenValidator): (ctx: AreaContext) =>
     const kinds = new Set(spec.workloadKinds);
     const workloads = [deploymentCache, statefulSetCache, daemonSetCache]
       .flatMap((c) => ctx.cache<Workload>(c.name).list())
-      .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0);
+      .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0)
+      .map((w) => {
+        const key = restartKey(w.kind, w.metadata.namespace, w.metadata.name);
+        const mine = recent.get(key);
+        if (!mine) return w;
+        if (w.metadata.generation >= mine.generation) { recent.delete(key); return w; }
+        return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, rolloutComplete: false };
+      });
     return { secrets, workloads, now: ctx.now().getTime() };
   };
 }

@@ -1,0 +1,127 @@
+// Exactly once, whatever happens: GitOps re-applies, operator crashes in the
+// middle of a rotation, and a leader change never repeat or lose a restart.
+import { readFile } from 'node:fs/promises';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { apply, getJson, waitForCondition } from '../cluster/requests.ts';
+import { waitFor } from '../cluster/wait.ts';
+
+const test = suite('legacy token rotation: exactly once');
+let cluster: Cluster;
+const operators: OperatorProcess[] = [];
+const NS = 'apps';
+const WORKLOADS = ['w1', 'w2', 'w3'];
+
+function manifests(): string {
+  const deploy = (name: string, secrets: string[]): unknown => ({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS },
+    spec: {
+      replicas: 0, selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: secrets.map((s, i) => ({ name: `t${i}`, secret: { secretName: s } })) } },
+    },
+  });
+  // w1 uses both Secrets: it must restart once per rotation, not once per Secret.
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [deploy('w1', ['app-token', 'other-token']), deploy('w2', ['app-token']), deploy('w3', ['app-token'])] });
+}
+
+async function replicaSets(name: string): Promise<number> {
+  return (await mustKubectl(cluster, ['get', 'rs', '-n', NS, '-l', `app=${name}`, '-o', 'name'])).split('\n').filter(Boolean).length;
+}
+async function counts(): Promise<Record<string, number>> {
+  return Object.fromEntries(await Promise.all(WORKLOADS.map(async (w) => [w, await replicaSets(w)] as const)));
+}
+function operator(args: string[], kubeconfig: string): OperatorProcess {
+  const o = startOperator({ kubeconfig, args });
+  operators.push(o);
+  return o;
+}
+async function converged(): Promise<void> {
+  await waitForCondition(cluster, 'cluster', 'LegacyTokensReady', (c) => c.status === 'True', 120_000);
+  await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.status === 'True', 120_000);
+}
+/** Regenerates the signing key, so every legacy token dies and must be rotated. */
+async function killTokens(): Promise<string> {
+  await cluster.restart({ newSigningKey: true });
+  return await operatorKubeconfig(cluster);
+}
+async function expectOneRestartEach(before: Record<string, number>, what: string): Promise<void> {
+  for (const w of WORKLOADS) {
+    const want = (before[w] ?? 0) + 1;
+    assert.is(await waitFor(`${w} to have ${want} ReplicaSets`, async () => ((await replicaSets(w)) >= want ? replicaSets(w) : undefined)), want, `${what}: ${w} restarted exactly once`);
+  }
+}
+
+test.before(async () => {
+  cluster = await startCluster({ scheduler: false });
+  await installOperatorPrereqs(cluster);
+  await mustKubectl(cluster, ['create', 'namespace', NS]);
+  await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: NS } });
+  for (const name of ['app-token', 'other-token']) {
+    await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name, namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } } });
+  }
+  await mustKubectl(cluster, ['apply', '--server-side', '--field-manager=argocd', '-f', '-'], { input: manifests() });
+  for (const w of WORKLOADS) await waitFor(`${w}'s first ReplicaSet`, async () => (await replicaSets(w)) === 1);
+  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2 } } });
+});
+test.after(async () => {
+  await Promise.all(operators.map((o) => o.stop('SIGKILL')));
+  await (cluster as Cluster | undefined)?.stop();
+});
+
+test('9. a GitOps re-apply (server-side apply, another field manager) neither undoes nor repeats a restart', async () => {
+  const before = await counts();
+  const o = operator(['--no-leader-elect'], await killTokens());
+  await converged();
+  await expectOneRestartEach(before, 'rotation');
+  const restarted = await counts();
+  const annotations = async (): Promise<Record<string, string> | undefined> => (await getJson<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(cluster, ['deployment', 'w2', '-n', NS]))?.spec.template.metadata.annotations;
+  const mark = (await annotations())?.['authpolicy.io/restartedAt'];
+  assert.ok(mark);
+  // Argo CD syncs the users' own manifests again, under its own field manager.
+  const out = await mustKubectl(cluster, ['apply', '--server-side', '--field-manager=argocd', '-f', '-'], { input: manifests() });
+  assert.match(out, /serverside-applied/);
+  assert.is((await annotations())?.['authpolicy.io/restartedAt'], mark, 'the restart annotation stays');
+  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 3 } } });
+  await converged();
+  assert.equal(await counts(), restarted, 'no new rollout');
+  const diff = await cluster.kubectl(['diff', '--server-side', '--field-manager=argocd', '-f', '-'], { input: manifests() });
+  assert.is(diff.code, 0, `Argo CD would see no drift: ${diff.stdout}`);
+  await o.stop();
+});
+
+test('4. killed in the middle of a rotation, again and again: everything converges and nothing restarts twice', async () => {
+  const before = await counts();
+  const kubeconfig = await killTokens();
+  let o = operator(['--no-leader-elect'], kubeconfig);
+  await o.waitForLog('a token blanked', (l) => l.message === 'rotating token secret', 60_000);
+  await o.stop('SIGKILL');
+  o = operator(['--no-leader-elect'], kubeconfig);
+  await o.waitForLog('a first restart', (l) => l.message === 'restarted workload', 60_000);
+  await o.stop('SIGKILL');
+  o = operator(['--no-leader-elect'], kubeconfig);
+  await converged();
+  await expectOneRestartEach(before, 'after two crashes');
+  await o.stop();
+});
+
+test('10. a leader change in the middle of a rotation loses no restart and repeats none', async () => {
+  const before = await counts();
+  const kubeconfig = await killTokens();
+  const args = ['--leader-election-lease-duration=4s', '--leader-election-renew-deadline=3s', '--leader-election-retry-period=1s'];
+  const a = operator(args, kubeconfig);
+  const b = operator(args, kubeconfig);
+  const leader = await waitFor('a leader to start rotating', () => [a, b].find((o) => o.logs.some((l) => l.message === 'rotating token secret')), { timeoutMs: 60_000 });
+  await leader.stop('SIGKILL');
+  const standby = leader === a ? b : a;
+  await standby.waitForLog('the standby to lead', (l) => l.message === 'became leader', 30_000);
+  await converged();
+  await expectOneRestartEach(before, 'across the leader change');
+  assert.ok(standby.logs.some((l) => l.message === 'restarted workload' || l.message === 'rotating token secret') || leader.logs.some((l) => l.message === 'restarted workload'), 'work was done');
+  await standby.stop();
+  const text = await readFile(`${cluster.dir}/logs/kube-apiserver.log`, 'utf8').catch(() => '');
+  assert.not.match(text, /panic/);
+});
+
+test.run();
