@@ -105,12 +105,6 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   }
 
   // Restarts: for every rotation whose Secret has its new token, restart each dependent once.
-  const secretsByNs = new Map<string, Map<string, TokenSecret>>();
-  for (const f of obs.secrets) {
-    const m = secretsByNs.get(f.secret.metadata.namespace) ?? new Map<string, TokenSecret>();
-    m.set(f.secret.metadata.name, f.secret);
-    secretsByNs.set(f.secret.metadata.namespace, m);
-  }
   const dependentsOf = (s: TokenSecret): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.metadata.namespace && w.secrets.includes(s.metadata.name));
   const pendingRotations = obs.secrets.map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
   const inFlight = obs.workloads.filter((w) => w.restartedAt && !w.rolloutComplete && obs.now - Date.parse(w.restartedAt) < lt.rolloutTimeoutMs);
@@ -134,12 +128,11 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     const settled = deps.every((w) => w.restartedFor.includes(rotation) && (w.rolloutComplete || timedOut.includes(w)));
     if (ready && notYet.length === 0 && settled) actions.push({ kind: 'finish', secret: ref(s), rotation });
   }
-  // A workload waits while any Secret it uses is still being refilled, then restarts once for all of them.
+  // A workload waits while any Secret it uses still needs rotating or is being refilled,
+  // then restarts once for all of them (also when a crash split the rotations across reconciles).
+  const unsettled = new Set(rotatingNow);
   for (const entry of waiting.values()) {
-    for (const name of entry.w.secrets) {
-      const s = secretsByNs.get(entry.w.metadata.namespace)?.get(name);
-      if (s && !s.tokenHash && s.rotationState === 'pending') entry.blocked = true;
-    }
+    if (entry.w.secrets.some((name) => unsettled.has(`${entry.w.metadata.namespace}/${name}`))) entry.blocked = true;
   }
   const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
   const slots = Math.max(0, lt.maxConcurrentRestarts - inFlight.length);

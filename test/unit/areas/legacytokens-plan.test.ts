@@ -85,6 +85,13 @@ test('a workload using several rotated Secrets waits for all, then restarts once
   assert.equal(p.actions.flatMap((x) => (x.kind === 'restart' ? [x.rotations] : [])), [['r-a', 'r-b']]);
 });
 
+test('a crash split the rotations: a workload does not restart until its other Secret is rotated too', () => {
+  const done = secret('a-token', { rotation: 'r-a', rotationState: 'pending' });
+  const dead = secret('b-token');
+  const p = plan({}, [finding(done, 'valid'), finding(dead, 'invalid')], [workload('w', ['a-token', 'b-token']), workload('v', ['a-token'])]);
+  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['rotate', 'v']);
+});
+
 test('a rotation finishes when every dependent restarted for it and rolled out', () => {
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
   const p = plan({}, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW).toISOString() })]);
