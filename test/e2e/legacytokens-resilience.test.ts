@@ -124,4 +124,42 @@ test('10. a leader change in the middle of a rotation loses no restart and repea
   assert.not.match(text, /panic/);
 });
 
+test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap', async () => {
+  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 1 } } });
+  const before = await counts();
+  // Watch the Deployments the way kubectl does: one line per change, in the API server's order.
+  const { spawn } = await import('node:child_process');
+  const watch = spawn(`${cluster.binDir}/kubectl`, [`--kubeconfig=${cluster.adminKubeconfig}`, 'get', 'deployments', '-n', NS, '-w', '-o',
+    'jsonpath={.metadata.name} {.metadata.generation} {.status.observedGeneration}{"\\n"}']);
+  let text = '';
+  watch.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+  try {
+    const o = operator(['--no-leader-elect'], await killTokens());
+    await converged();
+    await expectOneRestartEach(before, 'paced rotation');
+    await o.stop();
+  } finally {
+    watch.kill();
+  }
+  const lines = text.split('\n').filter(Boolean);
+  // Each rollout runs from its generation bump until the controller has observed it.
+  const first = new Map<string, number>();
+  const intervals = new Map<string, { start: number; end: number; generation: number }>();
+  lines.forEach((line, i) => {
+    const [name = '', gen = '0', observed = '0'] = line.split(' ');
+    const g = Number(gen);
+    if (!first.has(name)) { first.set(name, g); return; }
+    const iv = intervals.get(name);
+    if (!iv && g > (first.get(name) ?? g)) intervals.set(name, { start: i, end: Number(observed) >= g ? i : Infinity, generation: g });
+    else if (iv && iv.end === Infinity && Number(observed) >= iv.generation) iv.end = i;
+  });
+  const sorted = [...intervals.entries()].sort((a, b) => a[1].start - b[1].start);
+  assert.is(sorted.length, 3, `three rollouts seen: ${lines.join(' | ')}`);
+  for (let i = 1; i < sorted.length; i++) {
+    const [prevName, prev] = sorted[i - 1]!;
+    const [name, cur] = sorted[i]!;
+    assert.ok(cur.start > prev.end, `${name} started after ${prevName} finished (${JSON.stringify(sorted)})`);
+  }
+});
+
 test.run();
