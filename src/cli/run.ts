@@ -71,7 +71,12 @@ export async function run(opts: RunOptions): Promise<number> {
   caches.start();
 
   const lead = async (leaderSignal: AbortSignal): Promise<void> => {
-    await caches.waitForSync(10 * 60_000).catch((err: unknown) => { log.error('caches did not sync', { error: (err as Error).message }); });
+    // Never reconcile on a cache that has not synced (a missing DaemonSet list would look like
+    // "no dependents"): keep waiting, saying why, until it syncs or leadership/shutdown ends.
+    while (!leaderSignal.aborted) {
+      const synced = await caches.waitForSync(60_000, leaderSignal).then(() => true, (err: unknown) => { log.error('caches not synced yet; not reconciling', { error: (err as Error).message }); return false; });
+      if (synced) break;
+    }
     if (leaderSignal.aborted) return;
     controller = new Controller({ name: 'authpolicy', reconcile: makeReconcile(deps), concurrency: opts.concurrency, log, metrics });
     controller.start();

@@ -55,7 +55,8 @@ export class CacheSet {
     for (const i of this.informers.values()) i.start();
   }
 
-  async waitForSync(timeoutMs: number): Promise<void> {
+  /** Resolves when every cache has synced (or `signal` aborts); rejects after timeoutMs naming the laggards and why. */
+  async waitForSync(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const pending = [...this.informers.values()];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -65,7 +66,8 @@ export class CacheSet {
       }, timeoutMs);
     });
     try {
-      await Promise.race([Promise.all(pending.map((i) => i.waitForSync())), timeout]);
+      const stopped = new Promise<void>((resolve) => { if (signal?.aborted) resolve(); else signal?.addEventListener('abort', () => { resolve(); }, { once: true }); });
+      await Promise.race([Promise.all(pending.map((i) => i.waitForSync())), timeout, stopped]);
     } finally {
       clearTimeout(timer);
     }

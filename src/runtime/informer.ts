@@ -157,6 +157,7 @@ export class Informer<T extends Cached> {
         }
         const progressed = await this.watch(signal);
         if (progressed) backoff.reset();
+        else if (!(this.relistRequested as boolean)) await sleep(backoff.next(), signal); // closed at once with nothing: do not hammer
         this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'closed' });
       } catch (err) {
         if (aborted(signal)) break;

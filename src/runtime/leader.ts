@@ -59,7 +59,7 @@ export class LeaderElector {
 
   /** One lease call may not outlast half the renew deadline, or a hung connection would keep a deposed leader reconciling. */
   private get callTimeoutMs(): number {
-    return Math.max(1000, Math.floor(this.o.renewDeadlineMs / 2));
+    return Math.max(1000, Math.floor(this.o.renewDeadlineMs / 3));
   }
 
   isLeader(): boolean {
@@ -143,8 +143,10 @@ export class LeaderElector {
       while (!aborted(signal)) {
         await sleep(this.o.retryPeriodMs, signal);
         if (aborted(signal)) break;
+        // A renewal counts from when it was sent: the lease's renewTime is stamped then.
+        const attempt = Date.now();
         if (await this.tryAcquireOrRenew()) {
-          lastRenew = Date.now();
+          lastRenew = attempt;
         } else if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
           this.o.log.error('leader election lost: could not renew the lease within the renew deadline; stopped reconciling', { lease: `${this.o.namespace}/${this.o.name}`, renewDeadlineMs: this.o.renewDeadlineMs });
           break;

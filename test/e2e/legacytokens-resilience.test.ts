@@ -127,6 +127,7 @@ test('10. a leader change in the middle of a rotation loses no restart and repea
 test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap', async () => {
   await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 1 } } });
   const before = await counts();
+  const kubeconfig = await killTokens(); // restarts the API server: watch after it
   // Watch the Deployments the way kubectl does: one line per change, in the API server's order.
   const { spawn } = await import('node:child_process');
   const watch = spawn(`${cluster.binDir}/kubectl`, [`--kubeconfig=${cluster.adminKubeconfig}`, 'get', 'deployments', '-n', NS, '-w', '-o',
@@ -134,7 +135,8 @@ test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap',
   let text = '';
   watch.stdout.on('data', (d: Buffer) => { text += d.toString(); });
   try {
-    const o = operator(['--no-leader-elect'], await killTokens());
+    await waitFor('the watch to list the three Deployments', () => text.split('\n').filter(Boolean).length >= 3);
+    const o = operator(['--no-leader-elect'], kubeconfig);
     await converged();
     await expectOneRestartEach(before, 'paced rotation');
     await o.stop();

@@ -6,7 +6,7 @@
 // controller works with a throwaway canary Secret; then it rotates one Secret
 // alone, and the rest a few at a time, each waiting to be refilled.
 import { randomBytes } from 'node:crypto';
-import { isNotFound } from '../../kube/errors.ts';
+import { describeError, isNotFound } from '../../kube/errors.ts';
 import { collectionPath, objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
@@ -56,6 +56,7 @@ async function verifyTokensController(ctx: AreaContext, state: CanaryState, time
       state.failure = undefined;
       return undefined;
     }
+    if (ctx.signal.aborted) return 'stopped before the canary was filled';
   } finally {
     await ctx.client.delete(objectPath(Resources.secrets, name, namespace)).catch(() => undefined);
   }
@@ -72,7 +73,7 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
   await ctx.client.mergePatch(path, {
     metadata: {
       resourceVersion: a.secret.resourceVersion,
-      annotations: { [A.ROTATION]: a.rotation, [A.ROTATION_STATE]: 'pending', [A.ROTATED_AT]: ctx.now().toISOString(), ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}) },
+      annotations: { [A.ROTATION]: a.rotation, [A.ROTATION_STATE]: 'pending', [A.ROTATED_AT]: ctx.now().toISOString(), [A.ROTATED_FROM]: a.tokenHash ?? null, ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}) },
     },
     data: { token: null },
   });
@@ -136,11 +137,18 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       const [first, ...rest] = rotations;
       const stuck: string[] = [];
       if (first && !ctx.signal.aborted && !(await rotate(ctx, first, plan.tokenControllerTimeoutMs))) stuck.push(`${first.secret.namespace}/${first.secret.name}`);
+      const errors: unknown[] = [];
       for (let i = 0; i < rest.length && stuck.length === 0 && !ctx.signal.aborted; i += ROTATION_CONCURRENCY) {
         const batch = rest.slice(i, i + ROTATION_CONCURRENCY);
-        const ok = await Promise.all(batch.map((a) => rotate(ctx, a, plan.tokenControllerTimeoutMs)));
-        batch.forEach((a, j) => { if (!ok[j]) stuck.push(`${a.secret.namespace}/${a.secret.name}`); });
+        const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a, plan.tokenControllerTimeoutMs)));
+        results.forEach((r, j) => {
+          const a = batch[j];
+          if (r.status === 'rejected') errors.push(r.reason);
+          else if (!r.value && a) stuck.push(`${a.secret.namespace}/${a.secret.name}`);
+        });
       }
+      if (ctx.signal.aborted) return report; // shutting down or deposed: an unfinished wait is not a failure
+      if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(describeError(errors[0]));
       if (stuck.length > 0) {
         const message = `the tokens controller did not refill ${stuck.join(', ')} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller`;
         canary.verifiedAt = 0;
@@ -148,14 +156,24 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
         return unavailable(message);
       }
     }
+    // One failing write (a webhook refusing a restart, a workload deleted meanwhile) must not starve the others.
+    let failed: unknown;
     for (const a of plan.actions) {
       if (ctx.signal.aborted) break;
-      if (a.kind === 'restart') await restart(ctx, a, recent);
-      if (a.kind === 'finish') {
-        await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { annotations: { [A.ROTATION_STATE]: 'done' } } });
-        await ctx.events?.record(ctx.policyRef, 'Normal', 'RotationFinished', `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: every workload using it was restarted`);
+      try {
+        if (a.kind === 'restart') await restart(ctx, a, recent);
+        if (a.kind === 'finish') {
+          await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } } });
+          await ctx.events?.record(ctx.policyRef, 'Normal', 'RotationFinished', `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: every workload using it was restarted`);
+        }
+      } catch (err) {
+        failed ??= err;
+        const what = a.kind === 'restart' ? `restart ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name}` : a.kind === 'finish' ? `finish rotation of secret ${a.secret.namespace}/${a.secret.name}` : a.kind;
+        ctx.log.warn('action failed; continuing with the others', { action: what, error: describeError(err) });
+        await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
       }
     }
+    if (failed !== undefined) throw failed instanceof Error ? failed : new Error(describeError(failed));
     if (plan.actions.length > 0) report.requeueAfterMs = 1000;
     return report;
   };

@@ -10,6 +10,8 @@ export const ROTATION = 'authpolicy.io/rotation';
 export const ROTATION_STATE = 'authpolicy.io/rotation-state';
 /** On a Secret: when its token was blanked for rotation (RFC 3339). */
 export const ROTATED_AT = 'authpolicy.io/rotated-at';
+/** On a Secret: the fingerprint of the token it had before the rotation (a re-issue identical to it means the signing keys disagree). */
+export const ROTATED_FROM = 'authpolicy.io/rotated-from';
 /** On a Secret: the spec.legacyTokens.rotationRequestedAt value it was rotated for. */
 export const ROTATED_FOR_REQUEST = 'authpolicy.io/rotated-for-request';
 /** On a pod template: when the operator last restarted the workload (like kubectl rollout restart). */

@@ -24,6 +24,7 @@ export interface TokenSecret {
   rotation: string | undefined;
   rotationState: string | undefined;
   rotatedAt: string | undefined;
+  rotatedFrom: string | undefined;
   rotatedForRequest: string | undefined;
 }
 
@@ -46,6 +47,7 @@ export const secretCache = defineCache<TokenSecret>({
       rotation: a[A.ROTATION],
       rotationState: a[A.ROTATION_STATE],
       rotatedAt: a[A.ROTATED_AT],
+      rotatedFrom: a[A.ROTATED_FROM],
       rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
     };
   },

@@ -17,7 +17,7 @@ export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
 export interface SecretRef { namespace: string; name: string; resourceVersion: string | undefined }
 
 export type LegacyTokensAction =
-  | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined }
+  | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined }
   | { kind: 'revive'; secret: SecretRef }
   | { kind: 'restart'; workload: { kind: Workload['kind']; namespace: string; name: string }; rotations: string[] }
   | { kind: 'finish'; secret: SecretRef; rotation: string };
@@ -51,9 +51,14 @@ export function rotationId(secret: TokenSecret, request: string | undefined): st
   return `r-${createHash('sha256').update(basis).digest('hex').slice(0, 10)}`;
 }
 
+/** The token was re-issued and is the very same one, still rejected: rotating again cannot help. */
+function reissuedStillInvalid(f: SecretFinding): boolean {
+  return f.secret.rotatedFrom !== undefined && f.secret.rotatedFrom === f.secret.tokenHash && f.verdict !== undefined && f.verdict.validity !== 'valid';
+}
+
 function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: number): Trigger[] {
   const t: Trigger[] = [];
-  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid') t.push('InvalidToken');
+  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid' && f.secret.rotationState !== 'pending' && !reissuedStillInvalid(f)) t.push('InvalidToken');
   if (spec.rotateOn.includes('StaleCA') && f.staleCA === true) t.push('StaleCA');
   const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
   if (spec.rotateOn.includes('MaxAge') && spec.maxAgeMs !== undefined && Number.isFinite(born) && now - born > spec.maxAgeMs) t.push('MaxAge');
@@ -87,13 +92,17 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       if (s.rotationState === 'pending') rotatingNow.push(id(s));
       continue;
     }
-    if (s.rotation && s.rotationState === 'pending') counts.rotated++;
+    if (reissuedStillInvalid(f)) {
+      counts.invalid++;
+      problems.push(`${id(s)}: the tokens controller re-issued the same token and the API server still rejects it: kube-controller-manager signs with a key the API server does not accept — make --service-account-private-key-file (kube-controller-manager) match --service-account-key-file (kube-apiserver)`);
+      continue;
+    }
     const triggers = triggersFor(f, lt, obs.now);
     // Never blank a token that still works unless a trigger other than invalidity asks for it.
     if (triggers.length > 0 && !(f.verdict?.validity === 'valid' && triggers.every((t) => t === 'InvalidToken'))) {
       const request = triggers.includes('Requested') ? lt.rotationRequestedAt : undefined;
-      actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request });
-      rotatingNow.push(id(s));
+      actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request, tokenHash: s.tokenHash });
+      if (!spec.dryRun) rotatingNow.push(id(s));
       continue;
     }
     if (f.verdict?.validity === 'valid' && f.staleCA !== true) counts.valid++;
@@ -107,12 +116,17 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   // Restarts: for every rotation whose Secret has its new token, restart each dependent once.
   const dependentsOf = (s: TokenSecret): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.metadata.namespace && w.secrets.includes(s.metadata.name));
   const pendingRotations = obs.secrets.map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
-  const inFlight = obs.workloads.filter((w) => w.restartedAt && !w.rolloutComplete && obs.now - Date.parse(w.restartedAt) < lt.rolloutTimeoutMs);
-  const timedOut = obs.workloads.filter((w) => w.restartedAt && !w.rolloutComplete && obs.now - Date.parse(w.restartedAt) >= lt.rolloutTimeoutMs);
+  const pendingIds = new Set(pendingRotations.map((s) => s.rotation ?? ''));
+  const rotatingSecrets = new Set(actions.flatMap((a) => (a.kind === 'rotate' ? [`${a.secret.namespace}/${a.secret.name}`] : [])));
+  // Only restarts done for a rotation still under way count: a user's own later rollout is not ours to time.
+  const ours = (w: Workload): boolean => w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r));
+  const inFlight = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') < lt.rolloutTimeoutMs);
+  const timedOut = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') >= lt.rolloutTimeoutMs);
   const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean }>();
   for (const s of pendingRotations) {
     const rotation = s.rotation ?? '';
     const ready = s.tokenHash !== undefined; // refilled by the tokens controller
+    if (rotatingSecrets.has(id(s))) continue; // rotated again in this plan: its new rotation takes over
     if (!lt.restartWorkloads) {
       if (ready) actions.push({ kind: 'finish', secret: ref(s), rotation });
       continue;
@@ -137,7 +151,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
   const slots = Math.max(0, lt.maxConcurrentRestarts - inFlight.length);
   for (const e of ready.slice(0, slots)) {
-    actions.push({ kind: 'restart', workload: { kind: e.w.kind, namespace: e.w.metadata.namespace, name: e.w.metadata.name }, rotations: [...e.rotations].sort() });
+    // Keep the rotations this workload already restarted for that are still under way, so none is undone.
+    const rotations = new Set([...e.rotations, ...e.w.restartedFor.filter((r) => pendingIds.has(r))]);
+    actions.push({ kind: 'restart', workload: { kind: e.w.kind, namespace: e.w.metadata.namespace, name: e.w.metadata.name }, rotations: [...rotations].sort() });
   }
 
   // The one-shot trigger is recorded once every Secret it covers carries it.
@@ -198,7 +214,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     report: {
       conditions: [tokens, workloads],
       findings,
-      requeueAfterMs: inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0 ? 3000 : undefined,
+      requeueAfterMs: !dryRun && (inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0) ? 3000 : undefined,
       summary: {
         secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, invalidated: counts.invalidated,
         rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,

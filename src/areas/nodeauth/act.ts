@@ -30,8 +30,10 @@ export async function actNodeAuthorization(ctx: AreaContext, plan: NodeAuthPlan)
       case 'bind':
       case 'repair': {
         // Read the full object (the cache keeps only what we compare) and write it back with its resourceVersion.
+        // …but keep the resourceVersion the plan judged, so a change since then is a 409, not overwritten.
         const full = await ctx.client.get<LegacyBinding>(path);
-        await ctx.client.replace(path, desiredBinding(full, ctx.policy.metadata.name));
+        const desired = desiredBinding(full, ctx.policy.metadata.name);
+        await ctx.client.replace(path, { ...desired, metadata: { ...(desired.metadata as object), resourceVersion: current?.metadata.resourceVersion } });
         break;
       }
       case 'delete':

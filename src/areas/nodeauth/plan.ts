@@ -89,7 +89,7 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
     } else {
       condition = cond('True', Reason.NodeAuthorizer, `the Node authorizer grants kubelets what they need${obs.syntheticProbe ? ' (probed as a made-up node: no Node objects exist yet)' : ''}; no legacy binding`);
     }
-  } else if (legacyBindingFallback && (kubeletsAllowed || state === 'absent' || managedByUs(obs.binding))) {
+  } else if (legacyBindingFallback && (state === 'legacy' || state === 'absent' || managedByUs(obs.binding))) {
     ensureLegacy('the Node authorizer is not enabled and legacyBindingFallback is on: bind system:node to system:nodes so kubelets recover now');
     condition = cond('True', Reason.LegacyBindingFallback, `kubelets are authorized through the legacy system:node ClusterRoleBinding (fallback); the Node authorizer is not enabled: ${FLAGS_ADVICE}, and the operator will remove the binding once the Node authorizer is confirmed. ${flagsText(obs)}`);
   } else {

@@ -14,7 +14,7 @@ function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
   return {
     metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
     serviceAccountName: name.replace('-token', ''), serviceAccountUid: '', tokenHash: `h-${name}`, caHash: 'ca',
-    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedForRequest: undefined,
+    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, rotatedForRequest: undefined,
     ...over,
   };
 }
