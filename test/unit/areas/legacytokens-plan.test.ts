@@ -92,6 +92,21 @@ test('a crash split the rotations: a workload does not restart until its other S
   assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['rotate', 'v']);
 });
 
+test('an identical re-issued token that is still rejected is reported, never rotated again', () => {
+  const same = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedFrom: 'h-a-token' });
+  const p = plan({}, [finding(same, 'invalid')]);
+  assert.equal(kinds(p), []);
+  assert.match(p.report.conditions[0]?.message ?? '', /signs with a key the API server does not accept/);
+});
+
+test('a restart keeps the rotations the workload already restarted for that are still under way', () => {
+  const a = secret('a-token', { rotation: 'r-a', rotationState: 'pending' });
+  const b = secret('b-token', { rotation: 'r-b', rotationState: 'pending' });
+  const w = workload('w', ['a-token', 'b-token'], { restartedFor: ['r-a'], restartedAt: new Date(NOW - 1000).toISOString() });
+  const p = plan({}, [finding(a, 'valid'), finding(b, 'valid')], [w, workload('v', ['a-token'])]);
+  assert.equal(p.actions.flatMap((x) => (x.kind === 'restart' && x.workload.name === 'w' ? [x.rotations] : [])), [['r-a', 'r-b']]);
+});
+
 test('a rotation finishes when every dependent restarted for it and rolled out', () => {
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
   const p = plan({}, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW).toISOString() })]);
