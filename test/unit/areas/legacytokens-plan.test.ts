@@ -103,7 +103,7 @@ test('a restart keeps the rotations the workload already restarted for that are 
   const a = secret('a-token', { rotation: 'r-a', rotationState: 'pending' });
   const b = secret('b-token', { rotation: 'r-b', rotationState: 'pending' });
   const w = workload('w', ['a-token', 'b-token'], { restartedFor: ['r-a'], restartedAt: new Date(NOW - 1000).toISOString() });
-  const p = plan({}, [finding(a, 'valid'), finding(b, 'valid')], [w, workload('v', ['a-token'])]);
+  const p = plan({ maxConcurrentRestarts: 2 }, [finding(a, 'valid'), finding(b, 'valid')], [w, workload('v', ['a-token'])]);
   assert.equal(p.actions.flatMap((x) => (x.kind === 'restart' && x.workload.name === 'w' ? [x.rotations] : [])), [['r-a', 'r-b']]);
 });
 
