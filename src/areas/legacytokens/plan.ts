@@ -69,7 +69,7 @@ function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: 
 export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): LegacyTokensPlan {
   const lt = spec.legacyTokens;
   const actions: LegacyTokensAction[] = [];
-  const counts = { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, invalidated: 0, awaitingToken: 0, rotating: 0, rotated: 0 };
+  const counts = { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, invalidated: 0, awaitingToken: 0, rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length };
   const problems: string[] = [];
   const rotatingNow: string[] = [];
 
@@ -216,7 +216,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       findings,
       requeueAfterMs: !dryRun && (inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0) ? 3000 : undefined,
       summary: {
-        secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, invalidated: counts.invalidated,
+        secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, invalidated: counts.invalidated, rotated: counts.rotated,
         rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
         ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
         ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
