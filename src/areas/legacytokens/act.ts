@@ -73,7 +73,7 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
   await ctx.client.mergePatch(path, {
     metadata: {
       resourceVersion: a.secret.resourceVersion,
-      annotations: { [A.ROTATION]: a.rotation, [A.ROTATION_STATE]: 'pending', [A.ROTATED_AT]: ctx.now().toISOString(), [A.ROTATED_FROM]: a.tokenHash ?? null, ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}) },
+      annotations: { [A.ROTATION]: a.rotation, [A.ROTATION_STATE]: 'pending', [A.ROTATED_AT]: ctx.now().toISOString(), [A.ROTATED_FROM]: a.tokenHash ?? null, [A.ROTATED_UNDER]: a.apiservers, ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}) },
     },
     data: { token: null },
   });

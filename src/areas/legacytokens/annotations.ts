@@ -12,6 +12,8 @@ export const ROTATION_STATE = 'authpolicy.io/rotation-state';
 export const ROTATED_AT = 'authpolicy.io/rotated-at';
 /** On a Secret: the fingerprint of the token it had before the rotation (a re-issue identical to it means the signing keys disagree). */
 export const ROTATED_FROM = 'authpolicy.io/rotated-from';
+/** On a Secret: a fingerprint of the API-server instances it was rotated under (signing keys change only when they restart). */
+export const ROTATED_UNDER = 'authpolicy.io/rotated-under';
 /** On a Secret: the spec.legacyTokens.rotationRequestedAt value it was rotated for. */
 export const ROTATED_FOR_REQUEST = 'authpolicy.io/rotated-for-request';
 /** On a pod template: when the operator last restarted the workload (like kubectl rollout restart). */

@@ -25,6 +25,7 @@ export interface TokenSecret {
   rotationState: string | undefined;
   rotatedAt: string | undefined;
   rotatedFrom: string | undefined;
+  rotatedUnder: string | undefined;
   rotatedForRequest: string | undefined;
 }
 
@@ -48,6 +49,7 @@ export const secretCache = defineCache<TokenSecret>({
       rotationState: a[A.ROTATION_STATE],
       rotatedAt: a[A.ROTATED_AT],
       rotatedFrom: a[A.ROTATED_FROM],
+      rotatedUnder: a[A.ROTATED_UNDER],
       rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
     };
   },

@@ -2,6 +2,7 @@
 // whether the token still authenticates (TokenReview), whether ca.crt matches the
 // namespace's kube-root-ca.crt, age and the legacy-token cleaner's labels; and
 // the workloads whose pod templates use them.
+import { createHash } from 'node:crypto';
 import { apiserverIdentityCache, apiserverInstances, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
 import { matchesSelector } from '../../kube/selector.ts';
 import type { AreaContext } from '../area.ts';
@@ -24,6 +25,8 @@ export interface SecretFinding {
 export interface LegacyTokensObservation {
   secrets: SecretFinding[];
   workloads: Workload[];
+  /** fingerprint of the running API-server instances */
+  apiservers: string;
   now: number;
 }
 
@@ -60,6 +63,6 @@ export function createObserver(validator: TokenValidator, recent: RecentRestarts
         if (w.metadata.generation >= mine.generation) { recent.delete(key); return w; }
         return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, rolloutComplete: false };
       });
-    return { secrets, workloads, now: ctx.now().getTime() };
+    return { secrets, workloads, apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12), now: ctx.now().getTime() };
   };
 }

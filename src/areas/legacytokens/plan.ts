@@ -17,7 +17,7 @@ export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
 export interface SecretRef { namespace: string; name: string; resourceVersion: string | undefined }
 
 export type LegacyTokensAction =
-  | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined }
+  | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined; apiservers: string }
   | { kind: 'revive'; secret: SecretRef }
   | { kind: 'restart'; workload: { kind: Workload['kind']; namespace: string; name: string }; rotations: string[] }
   | { kind: 'finish'; secret: SecretRef; rotation: string };
@@ -51,14 +51,19 @@ export function rotationId(secret: TokenSecret, request: string | undefined): st
   return `r-${createHash('sha256').update(basis).digest('hex').slice(0, 10)}`;
 }
 
-/** The token was re-issued and is the very same one, still rejected: rotating again cannot help. */
-function reissuedStillInvalid(f: SecretFinding): boolean {
-  return f.secret.rotatedFrom !== undefined && f.secret.rotatedFrom === f.secret.tokenHash && f.verdict !== undefined && f.verdict.validity !== 'valid';
+/**
+ * The token was re-issued under the API servers running now and came back the very
+ * same, still rejected: rotating again cannot help (the controller-manager signs with
+ * a key the API server does not accept). After an API-server restart it may again.
+ */
+function reissuedStillInvalid(f: SecretFinding, apiservers: string): boolean {
+  const s = f.secret;
+  return s.rotatedFrom !== undefined && s.rotatedFrom === s.tokenHash && s.rotatedUnder === apiservers && f.verdict !== undefined && f.verdict.validity !== 'valid';
 }
 
-function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: number): Trigger[] {
+function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: number, apiservers: string): Trigger[] {
   const t: Trigger[] = [];
-  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid' && f.secret.rotationState !== 'pending' && !reissuedStillInvalid(f)) t.push('InvalidToken');
+  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid' && f.secret.rotationState !== 'pending' && !reissuedStillInvalid(f, apiservers)) t.push('InvalidToken');
   if (spec.rotateOn.includes('StaleCA') && f.staleCA === true) t.push('StaleCA');
   const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
   if (spec.rotateOn.includes('MaxAge') && spec.maxAgeMs !== undefined && Number.isFinite(born) && now - born > spec.maxAgeMs) t.push('MaxAge');
@@ -92,16 +97,16 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       if (s.rotationState === 'pending') rotatingNow.push(id(s));
       continue;
     }
-    if (reissuedStillInvalid(f)) {
+    if (reissuedStillInvalid(f, obs.apiservers)) {
       counts.invalid++;
       problems.push(`${id(s)}: the tokens controller re-issued the same token and the API server still rejects it: kube-controller-manager signs with a key the API server does not accept — make --service-account-private-key-file (kube-controller-manager) match --service-account-key-file (kube-apiserver)`);
       continue;
     }
-    const triggers = triggersFor(f, lt, obs.now);
+    const triggers = triggersFor(f, lt, obs.now, obs.apiservers);
     // Never blank a token that still works unless a trigger other than invalidity asks for it.
     if (triggers.length > 0 && !(f.verdict?.validity === 'valid' && triggers.every((t) => t === 'InvalidToken'))) {
       const request = triggers.includes('Requested') ? lt.rotationRequestedAt : undefined;
-      actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request, tokenHash: s.tokenHash });
+      actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request, tokenHash: s.tokenHash, apiservers: obs.apiservers });
       if (!spec.dryRun) rotatingNow.push(id(s));
       continue;
     }

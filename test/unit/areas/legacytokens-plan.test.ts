@@ -14,7 +14,7 @@ function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
   return {
     metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
     serviceAccountName: name.replace('-token', ''), serviceAccountUid: '', tokenHash: `h-${name}`, caHash: 'ca',
-    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, rotatedForRequest: undefined,
+    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, rotatedUnder: undefined, rotatedForRequest: undefined,
     ...over,
   };
 }
@@ -25,7 +25,7 @@ function workload(name: string, secrets: string[], over: Partial<Workload> = {})
   return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], rolloutComplete: true, ...over };
 }
 const plan = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[] = [], extra: { dryRun?: boolean } = {}) =>
-  planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, now: NOW }, undefined);
+  planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, apiservers: 'ap-1', now: NOW }, undefined);
 const kinds = (p: ReturnType<typeof plan>): string[] => p.actions.map((a) => a.kind);
 
 const test = suite('legacyTokens plan');
@@ -93,10 +93,12 @@ test('a crash split the rotations: a workload does not restart until its other S
 });
 
 test('an identical re-issued token that is still rejected is reported, never rotated again', () => {
-  const same = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedFrom: 'h-a-token' });
+  const same = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedFrom: 'h-a-token', rotatedUnder: 'ap-1' });
   const p = plan({}, [finding(same, 'invalid')]);
   assert.equal(kinds(p), []);
   assert.match(p.report.conditions[0]?.message ?? '', /signs with a key the API server does not accept/);
+  const afterRestart = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedFrom: 'h-a-token', rotatedUnder: 'ap-0' });
+  assert.equal(kinds(plan({}, [finding(afterRestart, 'invalid')])), ['rotate'], 'the API servers restarted since: the keys may have changed, rotate again');
 });
 
 test('a restart keeps the rotations the workload already restarted for that are still under way', () => {
