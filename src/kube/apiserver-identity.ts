@@ -3,7 +3,7 @@
 // instance. Their holderIdentity changes when an instance restarts, which is
 // when its flags (authorization mode, signing keys) may have changed; the clock
 // area also reads their renewals. Shared by the areas that need them.
-import { defineCache } from './cache-spec.ts';
+import { defineCache, type CacheSpec } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
 
 export interface ApiserverIdentityLease {
@@ -12,7 +12,7 @@ export interface ApiserverIdentityLease {
   renewTime: string | undefined;
 }
 
-export const apiserverIdentityCache = defineCache<ApiserverIdentityLease>({
+export const apiserverIdentitySpec: CacheSpec<ApiserverIdentityLease> = {
   name: 'apiserver-identity-leases',
   path: collectionPath(Resources.leases, 'kube-system'),
   labelSelector: 'apiserver.kubernetes.io/identity=kube-apiserver',
@@ -26,7 +26,9 @@ export const apiserverIdentityCache = defineCache<ApiserverIdentityLease>({
   },
   // Renewals every 10 s are not news; a new holder (an API server restarted) is.
   relevant: (type, obj, old) => type !== 'update' || obj.holderIdentity !== old?.holderIdentity,
-});
+};
+
+export const apiserverIdentityCache = defineCache(apiserverIdentitySpec);
 
 /** A fingerprint of the running API-server instances: changes when any restarts. */
 export function apiserverInstances(leases: readonly ApiserverIdentityLease[]): string {

@@ -16,6 +16,8 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
   transform: (raw: unknown) => T | undefined;
   /** does a change to this object warrant reconciling the policy now? (default: yes) */
   relevant?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => boolean;
+  /** sees every event as it arrives (e.g. to time Lease renewals); must be cheap and not throw */
+  onEvent?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => void;
 }
 
 /** Erases a cache's object type so areas can list caches of different kinds together. */

@@ -1,6 +1,7 @@
 // The areas the operator reconciles, in status order.
 import { ConditionType } from '../api/reasons.ts';
 import type { Area } from '../areas/area.ts';
+import { clockArea } from '../areas/clock/index.ts';
 import { legacyTokensArea } from '../areas/legacytokens/index.ts';
 import { nodeAuthorizationArea } from '../areas/nodeauth/index.ts';
 import { notImplementedArea } from '../areas/not-implemented.ts';
@@ -16,7 +17,7 @@ export function allAreas(o: AreaOptions): Area[] {
   return [
     nodeAuthorizationArea(),
     legacyTokensArea(o.client, o.namespace),
-    notImplementedArea('clock', [ConditionType.ClockSynchronized]),
+    clockArea(),
     notImplementedArea('boundTokens', [ConditionType.BoundTokensHealthy]),
   ];
 }

@@ -37,9 +37,10 @@ export class CacheSet {
       });
       this.informers.set(spec.name, informer);
     }
-    if (onChange) {
+    if (onChange || spec.onEvent) {
       informer.on((type, obj, old) => {
-        if (!spec.relevant || spec.relevant(type, obj, old)) onChange();
+        spec.onEvent?.(type, obj, old);
+        if (onChange && (!spec.relevant || spec.relevant(type, obj, old))) onChange();
       });
     }
     return informer;

@@ -1,0 +1,77 @@
+// Clock skew (seed 000): offsets measured from node Lease and API-server identity
+// Lease renewals as they arrive. Report-only: the operator cannot fix a clock.
+import { ConditionType } from '../../api/reasons.ts';
+import { apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { defineCache } from '../../kube/cache-spec.ts';
+import { collectionPath, Resources } from '../../kube/paths.ts';
+import type { Area, AreaContext, AreaReport } from '../area.ts';
+import { ClockEstimator } from './estimator.ts';
+import { planClock, type ClockObservation } from './plan.ts';
+
+export interface NodeLease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  /** spec.renewTime, from the kubelet's clock (ms) */
+  renewMs: number | undefined;
+  /** when the API server recorded that write (managedFields time of the renewTime owner; ms, second precision) */
+  serverMs: number | undefined;
+}
+
+interface LeaseRaw {
+  metadata: { name: string; namespace: string; resourceVersion?: string; managedFields?: { time?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] };
+  spec?: { renewTime?: string };
+}
+
+/** The API server's own time for the write that set renewTime: the newest managedFields entry owning it. */
+export function serverStampMs(raw: LeaseRaw): number | undefined {
+  const times = (raw.metadata.managedFields ?? []).filter((m) => m.fieldsV1?.['f:spec'] && 'f:renewTime' in (m.fieldsV1['f:spec'])).map((m) => Date.parse(m.time ?? ''));
+  const valid = times.filter(Number.isFinite);
+  return valid.length ? Math.max(...valid) : undefined;
+}
+
+/** managedFields times are truncated to the second: on average half a second early. */
+const TRUNCATION_MS = 500;
+
+export function clockArea(): Area<ClockObservation, AreaReport> {
+  const estimator = new ClockEstimator();
+  const nodeLeases = defineCache<NodeLease>({
+    name: 'node-leases',
+    path: collectionPath(Resources.leases, 'kube-node-lease'),
+    transform: (raw) => {
+      const l = raw as LeaseRaw;
+      const renew = Date.parse(l.spec?.renewTime ?? '');
+      return { metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion }, renewMs: Number.isFinite(renew) ? renew : undefined, serverMs: serverStampMs(l) };
+    },
+    onEvent: (type, lease, old) => {
+      if (type === 'delete') { estimator.forget('node', lease.metadata.name); return; }
+      if (lease.renewMs === undefined || lease.serverMs === undefined || lease.renewMs === old?.renewMs) return;
+      estimator.record('node', lease.metadata.name, lease.renewMs - lease.serverMs - TRUNCATION_MS, Date.now());
+    },
+    // Renewals feed the estimator; a reconcile only needs to run when something may have crossed the line.
+    relevant: () => false,
+  });
+  const apiservers = defineCache<ApiserverIdentityLease>({
+    ...apiserverIdentitySpec,
+    onEvent: (type, lease, old) => {
+      if (type === 'delete') { estimator.forget('apiserver', lease.metadata.name); return; }
+      // Only a renewal seen as it happens times the clock; a listed one may be seconds old.
+      if (type !== 'update' || !lease.renewTime || lease.renewTime === old?.renewTime) return;
+      estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - Date.now(), Date.now());
+    },
+  });
+  const observe = async (ctx: AreaContext): Promise<ClockObservation> => {
+    if (ctx.mode === 'check') {
+      // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
+      const deadline = Date.now() + 12_000;
+      while (Date.now() < deadline && !estimator.offsets(Date.now()).some((o) => o.kind === 'apiserver')) await new Promise((r) => setTimeout(r, 250));
+    }
+    return { offsets: estimator.offsets(ctx.now().getTime()) };
+  };
+  return {
+    name: 'clock',
+    conditionTypes: [ConditionType.ClockSynchronized],
+    caches: [nodeLeases, apiservers],
+    observe,
+    plan: (spec, observation) => planClock(spec, observation),
+    report: (report) => report,
+  };
+}
