@@ -26,13 +26,13 @@ export function parseDuration(value: string, field = 'duration'): number {
 /** Formats milliseconds the way people read them in status messages: 2m0s, 1h5m, 750ms. */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(Math.round(ms));
-  if (rest < 1000) return `${sign}${rest}ms`;
-  const h = Math.floor(rest / 3_600_000);
-  rest -= h * 3_600_000;
-  const m = Math.floor(rest / 60_000);
-  rest -= m * 60_000;
-  const s = Math.round(rest / 1000);
+  const abs = Math.abs(Math.round(ms));
+  if (abs < 1000) return `${sign}${abs}ms`;
+  let rest = Math.round(abs / 1000); // whole seconds, so 119.6 s reads 2m0s, not 1m60s
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  const s = rest - m * 60;
   if (h > 0) return `${sign}${h}h${m}m${s}s`;
   if (m > 0) return `${sign}${m}m${s}s`;
   return `${sign}${s}s`;

@@ -30,6 +30,7 @@ export function serverStampMs(raw: LeaseRaw): number | undefined {
 
 /** managedFields times are truncated to the second: on average half a second early. */
 const TRUNCATION_MS = 500;
+const RECHECK_MS = 15_000;
 
 export function clockArea(): Area<ClockObservation, AreaReport> {
   const estimator = new ClockEstimator();
@@ -61,8 +62,9 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
   const observe = async (ctx: AreaContext): Promise<ClockObservation> => {
     if (ctx.mode === 'check') {
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
+      const expected = ctx.cache<ApiserverIdentityLease>(apiserverIdentitySpec.name).size;
       const deadline = Date.now() + 12_000;
-      while (Date.now() < deadline && !estimator.offsets(Date.now()).some((o) => o.kind === 'apiserver')) await new Promise((r) => setTimeout(r, 250));
+      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected) await new Promise((r) => setTimeout(r, 250));
     }
     return { offsets: estimator.offsets(ctx.now().getTime()) };
   };
@@ -71,7 +73,8 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
     conditionTypes: [ConditionType.ClockSynchronized],
     caches: [nodeLeases, apiservers],
     observe,
-    plan: (spec, observation) => planClock(spec, observation),
+    // Renewals feed the estimator between reconciles; look at it again every 15 s.
+    plan: (spec, observation) => ({ ...planClock(spec, observation), requeueAfterMs: RECHECK_MS }),
     report: (report) => report,
   };
 }

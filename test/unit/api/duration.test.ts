@@ -24,6 +24,7 @@ test('formats for people', () => {
   assert.is(formatDuration(-120_400), '-2m0s');
   assert.is(formatDuration(750), '750ms');
   assert.is(formatDuration(3_725_000), '1h2m5s');
+  assert.is(formatDuration(119_600), '2m0s');
 });
 
 test.run();

@@ -1,0 +1,113 @@
+// Seed 000 on a real control plane: a clock 2 minutes off makes fresh bound
+// tokens "not valid yet"; the operator measures offsets from Lease renewals and
+// says who is off before the 401s start.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { importPKCS8, SignJWT } from 'jose';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { KubeClient } from '../../src/kube/client.ts';
+import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { apply, areaStatus, getJson, tokenReview, waitForCondition } from '../cluster/requests.ts';
+
+const run = promisify(execFile);
+const test = suite('clock skew');
+let cluster: Cluster;
+let op: OperatorProcess;
+const renewers: NodeJS.Timeout[] = [];
+const skewSeconds = new Map<string, number>([['node-a', 0], ['node-b', 120]]);
+
+const micro = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
+
+/** A simulated kubelet: renews its Lease with its real client certificate, from a clock `skew` seconds off. */
+async function kubelet(node: string): Promise<void> {
+  const client = KubeClient.fromOptions({ kubeconfig: await cluster.nodeKubeconfig(node) });
+  const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node}`;
+  await client.create('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' },
+    spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: micro(Date.now()) },
+  }, { fieldManager: 'kubelet' });
+  const renew = (): void => {
+    void client.mergePatch(path, { spec: { renewTime: micro(Date.now() + (skewSeconds.get(node) ?? 0) * 1000) } }, { fieldManager: 'kubelet' }).catch(() => undefined);
+  };
+  renewers.push(setInterval(renew, 1000));
+}
+
+test.before(async () => {
+  cluster = await startCluster({ scheduler: false });
+  await installOperatorPrereqs(cluster);
+  for (const n of ['node-a', 'node-b']) await apply(cluster, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
+  await kubelet('node-a');
+  await kubelet('node-b');
+  op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
+  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, clock: { maxSkew: '30s' } } });
+});
+test.after(async () => {
+  for (const t of renewers) clearInterval(t);
+  await (op as OperatorProcess | undefined)?.stop();
+  await (cluster as Cluster | undefined)?.stop();
+});
+
+interface Worst { kind: string; name: string; offsetSeconds: number }
+
+test('1. a kubelet renewing 120 s ahead is flagged within 30 s, with its offset; an honest node never is', async () => {
+  const c = await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'False' && /node-b/.test(x.message), 30_000);
+  assert.is(c.reason, 'ClockSkewDetected');
+  assert.not.match(c.message, /node-a/);
+  const worst = (await areaStatus<{ worst: Worst[] }>(cluster, 'cluster', 'clock'))?.worst ?? [];
+  const b = worst.find((w) => w.name === 'node-b');
+  assert.ok(b && Math.abs(b.offsetSeconds - 120) <= 5, `node-b measured at ${b?.offsetSeconds ?? '?'} s`);
+  const a = worst.find((w) => w.name === 'node-a');
+  assert.ok(!a || Math.abs(a.offsetSeconds) < 5, 'node-a is honest');
+});
+
+test('1b. when node-b renews correctly again, the condition returns to True', async () => {
+  skewSeconds.set('node-b', 0);
+  await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'True', 60_000);
+});
+
+test('2. a token whose nbf is 120 s in the future is rejected by the API server (the seed\'s 401)', async () => {
+  const sa = await getJson<{ metadata: { uid: string } }>(cluster, ['serviceaccount', 'default', '-n', 'default']);
+  const key = await importPKCS8(await readFile(cluster.signingKey().key, 'utf8'), 'RS256');
+  const sign = async (skew: number): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000) + skew;
+    return await new SignJWT({ 'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'default', uid: sa?.metadata.uid ?? '' } } })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer('https://kubernetes.default.svc.cluster.local').setAudience('https://kubernetes.default.svc.cluster.local')
+      .setSubject('system:serviceaccount:default:default').setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 3600)
+      .sign(key);
+  };
+  const honest = await tokenReview(cluster, await sign(0));
+  assert.ok(honest.authenticated, `a token signed now is accepted: ${honest.error ?? ''}`);
+  const fromTheFuture = await tokenReview(cluster, await sign(120));
+  assert.not.ok(fromTheFuture.authenticated, 'nbf 120 s ahead, beyond the 60 s leeway: rejected');
+});
+
+test('2b. an API server whose clock is 120 s behind is named; the real one is not', async () => {
+  const fake = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'apiserver-skewed', namespace: 'kube-system', labels: { 'apiserver.kubernetes.io/identity': 'kube-apiserver' } }, spec: { holderIdentity: 'apiserver-skewed_1', leaseDurationSeconds: 3600, renewTime: micro(Date.now() - 120_000) } };
+  await apply(cluster, fake);
+  const admin = KubeClient.fromOptions({ kubeconfig: cluster.adminKubeconfig });
+  renewers.push(setInterval(() => {
+    void admin.mergePatch('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/apiserver-skewed', { spec: { renewTime: micro(Date.now() - 120_000) } }).catch(() => undefined);
+  }, 2000));
+  const c = await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'False' && /apiserver-skewed/.test(x.message), 60_000);
+  assert.match(c.message, /not valid yet/);
+  const worst = (await areaStatus<{ worst: Worst[] }>(cluster, 'cluster', 'clock'))?.worst ?? [];
+  const skewed = worst.find((w) => w.name === 'apiserver-skewed');
+  assert.ok(skewed && Math.abs(skewed.offsetSeconds + 120) <= 5, `apiserver-skewed measured at ${skewed?.offsetSeconds ?? '?'} s`);
+  const real = worst.filter((w) => w.kind === 'apiserver' && w.name !== 'apiserver-skewed');
+  assert.ok(real.every((w) => Math.abs(w.offsetSeconds) < 5), `the real API server is not flagged: ${JSON.stringify(real)}`);
+});
+
+test('5. check reports the clock offsets and exits 1 when one exceeds the policy', async () => {
+  const r = await run(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, '--name=cluster'], { cwd: ROOT })
+    .then((ok) => ({ code: 0, stdout: ok.stdout }), (e: unknown) => e as { code: number; stdout: string });
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stdout, /ClockSynchronized\s+False\s+ClockSkewDetected/);
+  assert.match(r.stdout, /apiserver\/apiserver-skewed: clock behind by 2m0s/);
+  await mustKubectl(cluster, ['delete', 'lease', 'apiserver-skewed', '-n', 'kube-system']);
+});
+
+test.run();
