@@ -1,10 +1,9 @@
 // The areas the operator reconciles, in status order.
-import { ConditionType } from '../api/reasons.ts';
 import type { Area } from '../areas/area.ts';
+import { boundTokensArea } from '../areas/boundtokens/index.ts';
 import { clockArea } from '../areas/clock/index.ts';
 import { legacyTokensArea } from '../areas/legacytokens/index.ts';
 import { nodeAuthorizationArea } from '../areas/nodeauth/index.ts';
-import { notImplementedArea } from '../areas/not-implemented.ts';
 import type { KubeClient } from '../kube/client.ts';
 
 export interface AreaOptions {
@@ -18,6 +17,6 @@ export function allAreas(o: AreaOptions): Area[] {
     nodeAuthorizationArea(),
     legacyTokensArea(o.client, o.namespace),
     clockArea(),
-    notImplementedArea('boundTokens', [ConditionType.BoundTokensHealthy]),
+    boundTokensArea(),
   ];
 }

@@ -10,7 +10,7 @@ import { describeError, isNotFound } from '../../kube/errors.ts';
 import { collectionPath, objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
-import * as A from './annotations.ts';
+import * as A from '../../api/annotations.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };

@@ -1,0 +1,25 @@
+// Bound service-account token health (seed 001).
+import { ConditionType } from '../../api/reasons.ts';
+import { observeApiserverFlags } from '../../kube/apiserver-flags.ts';
+import type { Area, AreaReport } from '../area.ts';
+import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
+import { podMountsCache, type PodMounts } from './caches.ts';
+import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
+
+export function boundTokensArea(): Area<BoundTokensObservation, AreaReport> {
+  return {
+    name: 'boundTokens',
+    conditionTypes: [ConditionType.BoundTokensHealthy],
+    caches: [podMountsCache, secretCache],
+    async observe(ctx) {
+      const tokenSecrets = new Set(ctx.cache<TokenSecret>(secretCache.name).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+      const legacyMounts = ctx.cache<PodMounts>(podMountsCache.name).list().flatMap((p) => p.secretVolumes
+        .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
+        .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
+        .sort((a, b) => a.pod.localeCompare(b.pod));
+      return { legacyMounts, flags: await observeApiserverFlags(ctx.client) };
+    },
+    plan: (spec, observation) => planBoundTokens(spec, observation),
+    report: (r) => r,
+  };
+}

@@ -1,0 +1,56 @@
+// Legacy token Secrets (type kubernetes.io/service-account-token), cached
+// cluster-wide as fingerprints of their token and CA (never the values), with
+// the marks rotation leaves on them. Shared by the areas that need them.
+import { createHash } from 'node:crypto';
+import * as A from '../api/annotations.ts';
+import { defineCache } from './cache-spec.ts';
+import { collectionPath, Resources } from './paths.ts';
+
+export const fingerprint = (base64: string | undefined): string | undefined =>
+  base64 ? createHash('sha256').update(base64).digest('hex').slice(0, 16) : undefined;
+
+export interface Meta { name: string; namespace: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+
+export interface TokenSecret {
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; creationTimestamp: string };
+  serviceAccountName: string;
+  serviceAccountUid: string;
+  /** sha256 prefix of the token: tells a new token from an old one without holding either */
+  tokenHash: string | undefined;
+  caHash: string | undefined;
+  lastUsed: string | undefined;
+  invalidSince: string | undefined;
+  rotation: string | undefined;
+  rotationState: string | undefined;
+  rotatedAt: string | undefined;
+  rotatedFrom: string | undefined;
+  rotatedUnder: string | undefined;
+  rotatedForRequest: string | undefined;
+}
+
+export const secretCache = defineCache<TokenSecret>({
+  name: 'legacy-token-secrets',
+  path: collectionPath(Resources.secrets),
+  fieldSelector: 'type=kubernetes.io/service-account-token',
+  transform: (raw) => {
+    const s = raw as { metadata: Meta; data?: Record<string, string> };
+    const a = s.metadata.annotations ?? {};
+    const l = s.metadata.labels ?? {};
+    return {
+      metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion, uid: s.metadata.uid ?? '', creationTimestamp: s.metadata.creationTimestamp ?? '' },
+      serviceAccountName: a[A.SA_NAME] ?? '',
+      serviceAccountUid: a[A.SA_UID] ?? '',
+      tokenHash: fingerprint(s.data?.token),
+      caHash: fingerprint(s.data?.['ca.crt']),
+      lastUsed: l[A.LEGACY_TOKEN_LAST_USED],
+      invalidSince: l[A.LEGACY_TOKEN_INVALID_SINCE],
+      rotation: a[A.ROTATION],
+      rotationState: a[A.ROTATION_STATE],
+      rotatedAt: a[A.ROTATED_AT],
+      rotatedFrom: a[A.ROTATED_FROM],
+      rotatedUnder: a[A.ROTATED_UNDER],
+      rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
+    };
+  },
+});
+
