@@ -32,6 +32,10 @@ clusterOptions(program.command('run'))
   .option('--watch-inactivity-timeout <d>', 'restart a watch that sent nothing, not even a bookmark, for this long', '90s')
   .option('--relist-interval <d>', 'relist and diff every cache this often as a backstop (0 disables)', '30m')
   .option('--dry-run', 'treat every AuthPolicy as spec.dryRun: report, change nothing', false)
+  .option('--audit-webhook-bind-address <addr>', 'serve an HTTPS audit webhook here to find service accounts using stale tokens (off by default)')
+  .option('--audit-webhook-cert-file <path>', 'serving certificate for the audit webhook')
+  .option('--audit-webhook-key-file <path>', 'serving key for the audit webhook')
+  .option('--audit-webhook-client-ca-file <path>', 'CA of the API server\'s audit client certificate')
   .action(async (opts: Parameters<typeof run>[0] & { logLevel: LogLevel }) => {
     process.exitCode = await run(opts);
   });

@@ -14,6 +14,8 @@ import { Metrics } from '../runtime/metrics.ts';
 import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
 import { makeReconcile, policyCache, RESYNC_MS } from '../policy/reconciler.ts';
+import { startAuditReceiver } from '../areas/boundtokens/audit-receiver.ts';
+import { StaleTokenRegistry } from '../areas/boundtokens/stale-tokens.ts';
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -31,6 +33,10 @@ export interface RunOptions {
   watchInactivityTimeout: string;
   relistInterval: string;
   dryRun: boolean;
+  auditWebhookBindAddress?: string;
+  auditWebhookCertFile?: string;
+  auditWebhookKeyFile?: string;
+  auditWebhookClientCaFile?: string;
 }
 
 export async function run(opts: RunOptions): Promise<number> {
@@ -43,7 +49,8 @@ export async function run(opts: RunOptions): Promise<number> {
     relistIntervalMs: parseDuration(opts.relistInterval, '--relist-interval'),
   });
   const events = new EventRecorder(client, log);
-  const areas = allAreas({ client, namespace: opts.leaderElectionNamespace });
+  const staleTokens = opts.auditWebhookBindAddress ? new StaleTokenRegistry() : undefined;
+  const areas = allAreas({ client, namespace: opts.leaderElectionNamespace, ...(staleTokens ? { staleTokens } : {}) });
   const deps = { client, caches, areas, log, events, dryRun: opts.dryRun };
 
   let controller: Controller | undefined;
@@ -69,6 +76,13 @@ export async function run(opts: RunOptions): Promise<number> {
   const endpoints = await serveHealthAndMetrics(opts.metricsBindAddress, opts.healthProbeBindAddress, { ready: () => caches.synced(), registry: metrics.registry });
   log.info('serving metrics and health probes', { metrics: `${endpoints.metricsUrl}/metrics`, health: `${endpoints.healthUrl}/healthz`, ready: `${endpoints.healthUrl}/readyz` });
   caches.start();
+  let receiver: Awaited<ReturnType<typeof startAuditReceiver>> | undefined;
+  if (opts.auditWebhookBindAddress && staleTokens) {
+    if (!opts.auditWebhookCertFile || !opts.auditWebhookKeyFile || !opts.auditWebhookClientCaFile) {
+      throw new Error('--audit-webhook-bind-address needs --audit-webhook-cert-file, --audit-webhook-key-file and --audit-webhook-client-ca-file (the API server must authenticate with a client certificate)');
+    }
+    receiver = await startAuditReceiver({ bindAddress: opts.auditWebhookBindAddress, certFile: opts.auditWebhookCertFile, keyFile: opts.auditWebhookKeyFile, clientCAFile: opts.auditWebhookClientCaFile, registry: staleTokens, log });
+  }
 
   const lead = async (leaderSignal: AbortSignal): Promise<void> => {
     // Never reconcile on a cache that has not synced (a missing DaemonSet list would look like
@@ -109,6 +123,7 @@ export async function run(opts: RunOptions): Promise<number> {
   }
 
   await caches.stop();
+  await receiver?.close();
   await endpoints.close();
   log.info('stopped cleanly');
   return 0;

@@ -5,8 +5,10 @@ import type { Area, AreaReport } from '../area.ts';
 import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { podMountsCache, type PodMounts } from './caches.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
+import type { StaleTokenRegistry } from './stale-tokens.ts';
 
-export function boundTokensArea(): Area<BoundTokensObservation, AreaReport> {
+/** registry: fed by the audit webhook receiver when `run` enables it. */
+export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokensObservation, AreaReport> {
   return {
     name: 'boundTokens',
     conditionTypes: [ConditionType.BoundTokensHealthy],
@@ -17,7 +19,7 @@ export function boundTokensArea(): Area<BoundTokensObservation, AreaReport> {
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));
-      return { legacyMounts, flags: await observeApiserverFlags(ctx.client) };
+      return { legacyMounts, flags: await observeApiserverFlags(ctx.client), staleUsers: registry?.list(ctx.now().getTime()) };
     },
     plan: (spec, observation) => planBoundTokens(spec, observation),
     report: (r) => r,

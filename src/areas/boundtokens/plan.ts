@@ -4,12 +4,18 @@ import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { AreaReport, Finding } from '../area.ts';
+import type { StaleTokenUser } from './stale-tokens.ts';
 
 export interface BoundTokensObservation {
   /** "namespace/pod -> secret" for pods mounting a kubernetes.io/service-account-token Secret */
   legacyMounts: { pod: string; secret: string }[];
   flags: ApiserverFlags;
+  /** service accounts seen using stale tokens (audit webhook); undefined when the receiver is not enabled */
+  staleUsers: StaleTokenUser[] | undefined;
 }
+
+/** The first client-library versions that refresh projected tokens (seed 001). */
+export const REFRESHING_CLIENTS = 'Go client v0.15.7, Python v12.0.0, Java v9.0.0, JavaScript v0.10.3 or newer';
 
 function expiryText(flags: ApiserverFlags): string {
   if (flags.source === 'unknown') return 'the API server flags are not visible (--service-account-extend-token-expiration unknown)';
@@ -20,7 +26,11 @@ function expiryText(flags: ApiserverFlags): string {
 export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation): AreaReport {
   const mounts = spec.boundTokens.reportLegacyMounts ? obs.legacyMounts : [];
   const findings: Finding[] = mounts.slice(0, 50).map((m) => ({ subject: `pod/${m.pod}`, health: 'action', message: `mounts legacy token Secret ${m.secret}: use a projected serviceAccountToken volume (automountServiceAccountToken) instead` }));
-  const condition = mounts.length > 0
+  const stale = obs.staleUsers ?? [];
+  for (const u of stale.slice(0, 50)) findings.push({ subject: `serviceaccount/${u.serviceAccount}`, health: 'action', message: `${u.requests} request(s) with a token up to ${u.maxSecondsAfterWarning}s past its refresh time${u.userAgents.length ? ` (clients: ${u.userAgents.join(', ')})` : ''}: upgrade to a client that refreshes tokens (${REFRESHING_CLIENTS})` });
+  const condition = stale.length > 0
+    ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.StaleTokensInUse, message: `${stale.length} service account(s) use stale bound tokens, kept alive only by the API server's expiry extension: ${stale.slice(0, 5).map((u) => u.serviceAccount).join(', ')}. Their clients never refresh tokens; upgrade them (${REFRESHING_CLIENTS}). ${expiryText(obs.flags)}` }
+    : mounts.length > 0
     ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.LegacyTokensMounted, message: `${mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.slice(0, 5).map((m) => `${m.pod} (${m.secret})`).join(', ')}. ${expiryText(obs.flags)}` }
     : { type: ConditionType.BoundTokensHealthy, status: 'True' as const, reason: Reason.NoStaleTokens, message: `no pod mounts a legacy token Secret. ${expiryText(obs.flags)}` };
   return {
@@ -28,6 +38,8 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
     findings,
     summary: {
       legacyMounts: mounts.length,
+      staleTokenReceiver: obs.staleUsers === undefined ? 'disabled' : 'enabled',
+      ...(stale.length ? { staleTokenUsers: stale.slice(0, 10) } : {}),
       ...(mounts.length ? { podsWithLegacyMounts: mounts.slice(0, 10).map((m) => `${m.pod}: ${m.secret}`) } : {}),
       apiserverFlags: obs.flags.source === 'unknown' ? { source: 'unknown' } : { source: obs.flags.source, extendTokenExpiration: obs.flags.extendTokenExpiration, maxTokenExpiration: obs.flags.maxTokenExpiration ?? 'unset' },
     },

@@ -1,0 +1,69 @@
+// An HTTPS endpoint for the API server's audit webhook (--audit-webhook-config-file).
+// It authenticates the API server by client certificate, bounds request size and
+// rate, and keeps only the stale-token annotation of each event: nothing else of
+// the audit stream is stored or logged.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { Logger } from '../../runtime/log.ts';
+import { parseStaleToken, STALE_TOKEN_ANNOTATION, type StaleTokenRegistry } from './stale-tokens.ts';
+
+export interface AuditReceiverOptions {
+  bindAddress: string;
+  certFile: string;
+  keyFile: string;
+  /** CA that signed the API server's audit client certificate */
+  clientCAFile: string;
+  registry: StaleTokenRegistry;
+  log: Logger;
+  maxBodyBytes?: number;
+  maxRequestsPerSecond?: number;
+}
+
+interface AuditEventList {
+  items?: { annotations?: Record<string, string>; userAgent?: string }[];
+}
+
+export async function startAuditReceiver(o: AuditReceiverOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const maxBody = o.maxBodyBytes ?? 4 << 20;
+  const rate = o.maxRequestsPerSecond ?? 50;
+  let windowStart = Date.now();
+  let inWindow = 0;
+  const server: Server = createServer({
+    cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.clientCAFile),
+    requestCert: true, rejectUnauthorized: true,
+  }, (req, res) => {
+    if (req.method !== 'POST') { res.writeHead(405).end(); return; }
+    const now = Date.now();
+    if (now - windowStart >= 1000) { windowStart = now; inWindow = 0; }
+    if (++inWindow > rate) { res.writeHead(429, { 'Retry-After': '1' }).end(); return; }
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBody) { res.writeHead(413).end(); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size > maxBody) return;
+      try {
+        const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AuditEventList;
+        for (const item of list.items ?? []) {
+          const value = item.annotations?.[STALE_TOKEN_ANNOTATION];
+          const parsed = value ? parseStaleToken(value) : undefined;
+          if (parsed) o.registry.record(parsed.serviceAccount, parsed.secondsAfter, item.userAgent, Date.now());
+        }
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end('expected an audit.k8s.io EventList');
+      }
+    });
+  });
+  const m = /^(.*):(\d+)$/.exec(o.bindAddress);
+  if (!m?.[2]) throw new Error(`bad --audit-webhook-bind-address "${o.bindAddress}": use host:port`);
+  const host = m[1] || '0.0.0.0';
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(Number(m[2]), host, resolve); });
+  const a = server.address();
+  const url = `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${typeof a === 'object' && a ? a.port : 0}`;
+  o.log.info('audit webhook receiver listening', { url });
+  return { url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => { r(); }); }) };
+}
