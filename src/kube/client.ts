@@ -162,6 +162,12 @@ export class KubeClient {
     return (text ? JSON.parse(text) : {}) as T;
   }
 
+  /** A GET of a plain-text endpoint, e.g. the API server's /metrics. */
+  async getText(path: string): Promise<string> {
+    const response = await this.send('GET', 'GET', path, {}, false);
+    return await response.text();
+  }
+
   /** A streaming GET (watch); the caller reads and cancels the body. */
   async stream(path: string, query: RequestOptions['query'], signal: AbortSignal): Promise<Response> {
     return await this.send('WATCH', 'GET', path, { query, signal }, true);

@@ -80,8 +80,9 @@ test('3. requests with a token past its warnafter name that service account; oth
   assert.match(c.message, /ci\/old-client/);
   assert.not.match(c.message, /new-client/);
   assert.match(c.message, /Go client v0\.15\.7/);
-  const summary = await areaStatus<{ staleTokenUsers?: { serviceAccount: string; requests: number }[] }>(cluster, 'cluster', 'boundTokens');
+  const summary = await areaStatus<{ staleTokenUsers?: { serviceAccount: string; requests: number }[]; apiserverCounters?: { staleTokensTotal?: number } }>(cluster, 'cluster', 'boundTokens');
   assert.equal(summary?.staleTokenUsers?.map((u) => u.serviceAccount), ['ci/old-client']);
+  assert.ok((summary?.apiserverCounters?.staleTokensTotal ?? 0) >= 1, `the API server's own counter is reported: ${JSON.stringify(summary?.apiserverCounters)}`);
 });
 
 test('the receiver refuses a caller without the API server\'s client certificate', async () => {

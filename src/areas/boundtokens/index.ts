@@ -4,6 +4,7 @@ import { observeApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { Area, AreaReport } from '../area.ts';
 import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { podMountsCache, type PodMounts } from './caches.ts';
+import { readTokenCounters } from './apiserver-metrics.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
 import type { StaleTokenRegistry } from './stale-tokens.ts';
 
@@ -19,7 +20,12 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));
-      return { legacyMounts, flags: await observeApiserverFlags(ctx.client), staleUsers: registry?.list(ctx.now().getTime()) };
+      const previous = (ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number } } | undefined)?.apiserverCounters;
+      const [flags, counters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
+      return {
+        legacyMounts, flags, counters, staleUsers: registry?.list(ctx.now().getTime()),
+        previousCounters: previous?.staleTokensTotal === undefined ? undefined : { staleTokens: previous.staleTokensTotal, legacyTokens: previous.legacyTokensTotal ?? 0 },
+      };
     },
     plan: (spec, observation) => planBoundTokens(spec, observation),
     report: (r) => r,

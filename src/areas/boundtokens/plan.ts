@@ -4,6 +4,7 @@ import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { AreaReport, Finding } from '../area.ts';
+import type { TokenCounters } from './apiserver-metrics.ts';
 import type { StaleTokenUser } from './stale-tokens.ts';
 
 export interface BoundTokensObservation {
@@ -12,6 +13,9 @@ export interface BoundTokensObservation {
   flags: ApiserverFlags;
   /** service accounts seen using stale tokens (audit webhook); undefined when the receiver is not enabled */
   staleUsers: StaleTokenUser[] | undefined;
+  counters: TokenCounters;
+  /** the counters at the previous reconcile, for growth */
+  previousCounters: { staleTokens?: number; legacyTokens?: number } | undefined;
 }
 
 /** The first client-library versions that refresh projected tokens (seed 001). */
@@ -39,6 +43,12 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
     summary: {
       legacyMounts: mounts.length,
       staleTokenReceiver: obs.staleUsers === undefined ? 'disabled' : 'enabled',
+      apiserverCounters: obs.counters.unavailable
+        ? { unavailable: obs.counters.unavailable }
+        : {
+            staleTokensTotal: obs.counters.staleTokens ?? 0, legacyTokensTotal: obs.counters.legacyTokens ?? 0,
+            ...(obs.previousCounters ? { staleTokensGrowth: (obs.counters.staleTokens ?? 0) - (obs.previousCounters.staleTokens ?? 0), legacyTokensGrowth: (obs.counters.legacyTokens ?? 0) - (obs.previousCounters.legacyTokens ?? 0) } : {}),
+          },
       ...(stale.length ? { staleTokenUsers: stale.slice(0, 10) } : {}),
       ...(mounts.length ? { podsWithLegacyMounts: mounts.slice(0, 10).map((m) => `${m.pod}: ${m.secret}`) } : {}),
       apiserverFlags: obs.flags.source === 'unknown' ? { source: 'unknown' } : { source: obs.flags.source, extendTokenExpiration: obs.flags.extendTokenExpiration, maxTokenExpiration: obs.flags.maxTokenExpiration ?? 'unset' },
