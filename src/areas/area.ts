@@ -10,6 +10,7 @@ import type { Cached, Informer } from '../runtime/informer.ts';
 export { defineCache, type CacheSpec } from '../kube/cache-spec.ts';
 import type { CacheSpec } from '../kube/cache-spec.ts';
 import type { Logger } from '../runtime/log.ts';
+import type { Metrics } from '../runtime/metrics.ts';
 
 export interface AreaContext {
   client: KubeClient;
@@ -24,6 +25,8 @@ export interface AreaContext {
   now: () => Date;
   /** what the operator can do: `check` never writes */
   mode: 'run' | 'check';
+  /** the operator's metrics (undefined in `check`) */
+  metrics?: Metrics | undefined;
 }
 
 /** How a finding weighs for `check`'s exit code and for Ready. */

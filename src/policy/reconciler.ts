@@ -12,6 +12,7 @@ import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
 import type { Logger } from '../runtime/log.ts';
+import type { Metrics } from '../runtime/metrics.ts';
 import { pickActive } from './active.ts';
 import type { CacheSet } from './caches.ts';
 import { buildStatus, conflictStatus, jsonEqual } from './status.ts';
@@ -35,6 +36,7 @@ export interface PolicyDeps {
   areas: readonly Area[];
   log: Logger;
   events: EventRecorder | undefined;
+  metrics?: Metrics;
   /** operator-wide dry run (--dry-run): every policy is treated as spec.dryRun */
   dryRun?: boolean;
   now?: () => Date;
@@ -74,6 +76,7 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     events: mode === 'run' ? deps.events : undefined,
     policyRef: policyRef(policy),
     signal, now, mode,
+    metrics: mode === 'run' ? deps.metrics : undefined,
   };
   const reports: Record<string, AreaReport> = {};
   const failures: AreaFailure[] = [];

@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KubeClient } from '../../src/kube/client.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, metricValue, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, tokenReview, waitForCondition } from '../cluster/requests.ts';
 
 const run = promisify(execFile);
@@ -61,6 +61,8 @@ test('1. a kubelet renewing 120 s ahead is flagged within 30 s, with its offset;
   assert.ok(b && Math.abs(b.offsetSeconds - 120) <= 5, `node-b measured at ${b?.offsetSeconds ?? '?'} s`);
   const a = worst.find((w) => w.name === 'node-a');
   assert.ok(!a || Math.abs(a.offsetSeconds) < 5, 'node-a is honest');
+  const exported = metricValue(await op.metrics(), 'authpolicy_clock_offset_seconds', { kind: 'node', name: 'node-b' });
+  assert.ok(exported !== undefined && Math.abs(exported - 120) <= 5, `exported as a metric: ${exported ?? 'missing'}`);
 });
 
 test('1b. when node-b renews correctly again, the condition returns to True', async () => {

@@ -66,7 +66,12 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
       const deadline = Date.now() + 12_000;
       while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected) await new Promise((r) => setTimeout(r, 250));
     }
-    return { offsets: estimator.offsets(ctx.now().getTime()) };
+    const offsets = estimator.offsets(ctx.now().getTime());
+    if (ctx.metrics) {
+      ctx.metrics.clockOffset.reset(); // forget subjects that went away
+      for (const o of offsets) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
+    }
+    return { offsets };
   };
   return {
     name: 'clock',
