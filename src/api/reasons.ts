@@ -21,7 +21,6 @@ export const Reason = {
   Conflict: 'Conflict',
   ReconcileError: 'ReconcileError',
   // any area
-  NotImplemented: 'NotImplemented',
   Unmanaged: 'Unmanaged',
   DryRun: 'DryRun',
   Forbidden: 'Forbidden',
