@@ -82,6 +82,14 @@ test('3. requests with a token past its warnafter name that service account; oth
   assert.match(c.message, /Go client v0\.15\.7/);
   const summary = await areaStatus<{ staleTokenUsers?: { serviceAccount: string; requests: number }[]; apiserverCounters?: { staleTokensTotal?: number } }>(cluster, 'cluster', 'boundTokens');
   assert.equal(summary?.staleTokenUsers?.map((u) => u.serviceAccount), ['ci/old-client']);
+  const { execFile } = await import('node:child_process');
+  const check = await new Promise<{ code: number; out: string }>((resolve) => {
+    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, '--name=cluster'], { cwd: ROOT }, (err, stdout) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, out: stdout });
+    });
+  });
+  assert.is(check.code, 1, check.out);
+  assert.match(check.out, /serviceaccount\/ci\/old-client: \d+ request\(s\) with a token up to \d+s past its refresh time/);
   assert.ok((summary?.apiserverCounters?.staleTokensTotal ?? 0) >= 1, `the API server's own counter is reported: ${JSON.stringify(summary?.apiserverCounters)}`);
 });
 

@@ -6,7 +6,7 @@ import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { podMountsCache, type PodMounts } from './caches.ts';
 import { readTokenCounters } from './apiserver-metrics.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
-import type { StaleTokenRegistry } from './stale-tokens.ts';
+import type { StaleTokenRegistry, StaleTokenUser } from './stale-tokens.ts';
 
 /** registry: fed by the audit webhook receiver when `run` enables it. */
 export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokensObservation, AreaReport> {
@@ -20,10 +20,13 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));
-      const previous = (ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number } } | undefined)?.apiserverCounters;
+      const last = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenReceiver?: string } | undefined;
+      const previous = last?.apiserverCounters;
+      // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
+      const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReceiver === 'enabled' ? (last.staleTokenUsers ?? []) : undefined;
       const [flags, counters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
       return {
-        legacyMounts, flags, counters, staleUsers: registry?.list(ctx.now().getTime()),
+        legacyMounts, flags, counters, staleUsers,
         previousCounters: previous?.staleTokensTotal === undefined ? undefined : { staleTokens: previous.staleTokensTotal, legacyTokens: previous.legacyTokensTotal ?? 0 },
       };
     },
