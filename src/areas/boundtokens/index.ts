@@ -10,7 +10,7 @@ import type { StaleTokenRegistry, StaleTokenUser } from './stale-tokens.ts';
 
 /** registry: fed by the audit webhook receiver when `run` enables it. */
 export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokensObservation, AreaReport> {
-  // The static pod list and the API server's /metrics (megabytes) are read at most once a minute,
+  // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
   // however often the policy reconciles (the clock area rechecks every 15 s).
   let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
   return {
@@ -27,7 +27,7 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
       const previous = last?.apiserverCounters;
       // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
       const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReceiver === 'enabled' ? (last.staleTokenUsers ?? []) : undefined;
-      if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 60_000) {
+      if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
         const [f, c] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
         fetched = { at: Date.now(), flags: f, counters: c };
       }
