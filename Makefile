@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ENV := source scripts/node-env.sh &&
 
-.PHONY: demo test deps binaries build lint bench clean
+.PHONY: demo test deps binaries build lint clean
 
 ## demo: start a local control plane and run the operator's story on it (or `run` against $$KUBECONFIG)
 demo: deps binaries
@@ -24,9 +24,6 @@ build: deps
 
 lint: deps
 	$(ENV) npm run lint
-
-bench: deps binaries
-	$(ENV) npm run bench
 
 clean:
 	rm -rf dist node_modules .tools
