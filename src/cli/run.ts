@@ -51,7 +51,7 @@ export async function run(opts: RunOptions): Promise<number> {
   const events = new EventRecorder(client, log);
   const staleTokens = opts.auditWebhookBindAddress ? new StaleTokenRegistry() : undefined;
   const areas = allAreas({ client, namespace: opts.leaderElectionNamespace, ...(staleTokens ? { staleTokens } : {}) });
-  const deps = { client, caches, areas, log, events, metrics, dryRun: opts.dryRun };
+  const deps = { client, caches, areas, log, events, metrics, dryRun: opts.dryRun, failingSince: new Map<string, number>() };
 
   let controller: Controller | undefined;
   const enqueueAll = (): void => {

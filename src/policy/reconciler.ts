@@ -37,6 +37,8 @@ export interface PolicyDeps {
   log: Logger;
   events: EventRecorder | undefined;
   metrics?: Metrics;
+  /** when each area started failing (cleared on success): a brief 403 is not yet a verdict */
+  failingSince?: Map<string, number>;
   /** operator-wide dry run (--dry-run): every policy is treated as spec.dryRun */
   dryRun?: boolean;
   now?: () => Date;
@@ -45,6 +47,8 @@ export interface PolicyDeps {
 export function policyRef(policy: AuthPolicy): ObjectReference {
   return { apiVersion: API_VERSION, kind: KIND, name: policy.metadata.name, uid: policy.metadata.uid };
 }
+
+const FORBIDDEN_GRACE_MS = 30_000;
 
 /** A failure worth retrying soon (the API server restarting, a conflict, throttling), not a verdict. */
 export function isTransient(err: unknown): boolean {
@@ -86,8 +90,13 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
       const observation = await area.observe({ ...ctx, log: areaLog });
       const plan = area.plan(spec, observation, policy.status?.[area.name], now());
       reports[area.name] = mode === 'run' && area.act ? await area.act({ ...ctx, log: areaLog }, plan) : area.report(plan);
+      deps.failingSince?.delete(area.name);
     } catch (err) {
-      const transient = isTransient(err);
+      // A kube-apiserver that just restarted answers 403 until its RBAC caches fill: a 403 only
+      // becomes a verdict once it has lasted FORBIDDEN_GRACE_MS.
+      const since = deps.failingSince?.get(area.name) ?? Date.now();
+      deps.failingSince?.set(area.name, since);
+      const transient = isTransient(err) || (isForbidden(err) && Date.now() - since < FORBIDDEN_GRACE_MS);
       failures.push({ area: area.name, error: err, transient });
       areaLog.warn('area failed', { error: describeError(err), transient });
       if (mode === 'run' && transient) {

@@ -84,9 +84,11 @@ test('2. restart with Node,RBAC: the operator notices, deletes the binding it cr
   assert.is(await rawGetStatus(cluster, nodeA, '/api/v1/nodes/node-a'), 'OK');
   assert.is(await rawGetStatus(cluster, nodeA, LEASE), 'OK');
   assert.is(op.child.exitCode, null, 'no operator restart');
-  const summary = await areaStatus<{ authorizer: string; legacyBinding: { state: string } }>(cluster, 'cluster', 'nodeAuthorization');
-  assert.is(summary?.authorizer, 'Node');
-  assert.is(summary?.legacyBinding.state, 'absent');
+  const summary = await waitFor('status.nodeAuthorization to show the binding gone', async () => {
+    const s = await areaStatus<{ authorizer?: string; legacyBinding?: { state: string } }>(cluster, 'cluster', 'nodeAuthorization');
+    return s?.legacyBinding?.state === 'absent' ? s : undefined;
+  });
+  assert.is(summary.authorizer, 'Node');
   const r = await check(['--name=cluster']);
   assert.is(r.code, 0, r.stdout);
   assert.match(r.stdout, /NodeAuthorizationReady\s+True\s+NodeAuthorizer/);
