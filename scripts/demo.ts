@@ -31,6 +31,9 @@ try {
   const c = cluster;
   await waitFor('the operator to report status', async () => /\d/.test(await mustKubectl(c, ['get', 'authpolicy', 'cluster', '-o', 'jsonpath={.status.observedGeneration}'])));
   console.log(await mustKubectl(cluster, ['get', 'authpolicy', '-o', 'wide']));
+  step('kubectl wait --for=condition=Ready authpolicy/cluster (the clock area needs one API-server Lease renewal, ~10 s)');
+  console.log(await mustKubectl(cluster, ['wait', '--for=condition=Ready', 'authpolicy/cluster', '--timeout=90s']));
+  console.log(await mustKubectl(cluster, ['get', 'authpolicy', '-o', 'wide']));
   console.log(await mustKubectl(cluster, ['get', 'authpolicy', 'cluster', '-o', 'jsonpath={range .status.conditions[*]}{.type}{"\\t"}{.status}{"\\t"}{.reason}{"\\t"}{.message}{"\\n"}{end}']));
 
   if (keep) {
