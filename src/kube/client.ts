@@ -31,7 +31,13 @@ export interface ClientOptions {
 /** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
 export function loadKubeConfig({ kubeconfig, context }: ClientOptions = {}): KubeConfig {
   const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  if (kubeconfig) {
+    try {
+      kc.loadFromFile(kubeconfig);
+    } catch (err) {
+      throw new Error(`cannot read kubeconfig ${kubeconfig}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   else kc.loadFromDefault();
   if (context) {
     if (!kc.getContexts().some((c) => c.name === context)) {

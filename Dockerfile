@@ -1,0 +1,21 @@
+# authpolicy-operator: build with dev dependencies, run with production ones only.
+# Base: the official Node.js 24 LTS image, pinned by version (pin a digest where your registry is reachable).
+FROM node:24.21.0-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24.21.0-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+# Non-root, numeric (runAsNonRoot can verify it).
+USER 65532:65532
+ENTRYPOINT ["node", "/app/bin/authpolicy-operator.js"]
+CMD ["run"]
