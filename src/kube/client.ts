@@ -1,7 +1,7 @@
 // The one Kubernetes client factory: kubeconfig loading and authentication come
 // from @kubernetes/client-node (exec plugins, OIDC, in-cluster token refresh,
-// proxies); requests are plain JSON over one reused undici dispatcher, counted
-// per verb and resource, with typed errors and the operator's field manager.
+// proxies); requests are plain JSON over one reused undici dispatcher, reported
+// to observers per verb and resource, with typed errors and the operator's field manager.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher, type Response } from 'undici';
 import { KubeApiError, type StatusDetails } from './errors.ts';
@@ -65,8 +65,6 @@ export function resourceOf(path: string): string {
 export class KubeClient {
   readonly server: string;
   readonly config: KubeConfig;
-  /** requests so far by "VERB resource", e.g. "POST subjectaccessreviews" */
-  readonly counts = new Map<string, number>();
   private readonly observers: RequestObserver[] = [];
   private dispatcher: Dispatcher | undefined;
   private dispatcherReady = false;
@@ -88,14 +86,8 @@ export class KubeClient {
     this.observers.push(observer);
   }
 
-  count(verbAndResource: string): number {
-    return this.counts.get(verbAndResource) ?? 0;
-  }
-
   private record(verb: Verb, code: string, path: string): void {
     const resource = resourceOf(path);
-    const key = `${verb} ${resource}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     for (const o of this.observers) o(verb, code, resource);
   }
 

@@ -35,10 +35,8 @@ const hasStatus = (err: unknown, status: number): boolean => err instanceof Kube
 export const isNotFound = (err: unknown): boolean => hasStatus(err, 404);
 export const isConflict = (err: unknown): boolean => hasStatus(err, 409);
 export const isForbidden = (err: unknown): boolean => hasStatus(err, 403);
-export const isUnauthorized = (err: unknown): boolean => hasStatus(err, 401);
 /** 410 Gone: a watch or list resourceVersion older than etcd's compaction window */
 export const isGone = (err: unknown): boolean => hasStatus(err, 410) || (err instanceof KubeApiError && err.reason === 'Expired');
-export const isAlreadyExists = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409 && err.reason === 'AlreadyExists';
 
 /** The server-suggested wait before retrying (429/503/5xx with Retry-After), in ms. */
 export function retryAfterMs(err: unknown): number | undefined {

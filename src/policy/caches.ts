@@ -79,10 +79,6 @@ export class CacheSet {
     return waiting.length === 0 ? { ok: true, detail: 'ok' } : { ok: false, detail: `caches not synced: ${waiting.join(', ')}` };
   }
 
-  all(): Informer<Cached>[] {
-    return [...this.informers.values()];
-  }
-
   async stop(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
   }

@@ -28,8 +28,6 @@ export class EventRecorder {
   private readonly client: KubeClient;
   private readonly component: string;
   private readonly log: Logger;
-  /** events recorded in this process, newest last (bounded), for tests and `status` output */
-  readonly recent: { reason: string; type: EventType; message: string; object: string }[] = [];
 
   constructor(client: KubeClient, log: Logger, component = 'authpolicy-operator') {
     this.client = client;
@@ -42,8 +40,6 @@ export class EventRecorder {
     const ns = object.namespace ?? 'default';
     const key = [object.kind, object.namespace ?? '', object.name, object.uid ?? '', type, reason, text].join('\u0000');
     const now = new Date();
-    this.recent.push({ reason, type, message: text, object: `${object.kind.toLowerCase()}/${object.name}` });
-    if (this.recent.length > 200) this.recent.shift();
     try {
       const prev = this.seen.get(key);
       if (prev && now.getTime() - prev.lastAt < AGGREGATE_WINDOW_MS) {

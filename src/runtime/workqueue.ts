@@ -157,10 +157,6 @@ export class WorkQueue {
     return this.queue.length + this.lowPriority.length;
   }
 
-  isProcessing(key: string): boolean {
-    return this.processing.has(key);
-  }
-
   private reportDepth(): void {
     this.metrics?.depth(this.name, this.length);
   }
