@@ -51,8 +51,22 @@ interface PodLike {
   spec?: { containers?: { command?: string[]; args?: string[] }[] };
 }
 
-/** Reads the flags of the first kube-apiserver static pod in kube-system, if there is one. One list call. */
-export async function observeApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {
+const recent = new WeakMap<KubeClient, { at: number; flags: Promise<ApiserverFlags> }>();
+
+/**
+ * The flags of the first kube-apiserver static pod in kube-system, if there is one:
+ * one list call, shared by every area that asks within maxAgeMs.
+ */
+export function observeApiserverFlags(client: KubeClient, maxAgeMs = 30_000): Promise<ApiserverFlags> {
+  const hit = recent.get(client);
+  if (hit && Date.now() - hit.at < maxAgeMs) return hit.flags;
+  const flags = readApiserverFlags(client);
+  recent.set(client, { at: Date.now(), flags });
+  flags.catch(() => { recent.delete(client); });
+  return flags;
+}
+
+async function readApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {
   const pods = await client.list<{ items?: PodLike[] }>(collectionPath(Resources.pods, 'kube-system'));
   for (const pod of pods.items ?? []) {
     for (const c of pod.spec?.containers ?? []) {

@@ -1,7 +1,7 @@
 // Installing the operator's CRD and RBAC from config/ into a harness cluster,
 // and running the operator from source as a real process under its own
 // ServiceAccount, so e2e tests prove the RBAC in config/ is sufficient.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mustKubectl, type Cluster } from './harness.ts';
@@ -107,6 +107,15 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
       return code;
     },
   };
+}
+
+/** Runs `authpolicy-operator check` from source as a CI pipeline would (admin kubeconfig); its exit code and output. */
+export async function runCheck(cluster: Cluster, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, ...args], { cwd: ROOT }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** The value of a Prometheus sample, e.g. metricValue(text, 'leader_election_master_status', {name: 'x'}). */

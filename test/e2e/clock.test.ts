@@ -1,18 +1,15 @@
 // Seed 000 on a real control plane: a clock 2 minutes off makes fresh bound
 // tokens "not valid yet"; the operator measures offsets from Lease renewals and
 // says who is off before the 401s start.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { importPKCS8, SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KubeClient } from '../../src/kube/client.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, metricValue, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, metricValue, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, tokenReview, waitForCondition } from '../cluster/requests.ts';
 
-const run = promisify(execFile);
 const test = suite('clock skew');
 let cluster: Cluster;
 let op: OperatorProcess;
@@ -104,8 +101,7 @@ test('2b. an API server whose clock is 120 s behind is named; the real one is no
 });
 
 test('5. check reports the clock offsets and exits 1 when one exceeds the policy', async () => {
-  const r = await run(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, '--name=cluster'], { cwd: ROOT })
-    .then((ok) => ({ code: 0, stdout: ok.stdout }), (e: unknown) => e as { code: number; stdout: string });
+  const r = await runCheck(cluster, ['--name=cluster']);
   assert.is(r.code, 1, r.stdout);
   assert.match(r.stdout, /ClockSynchronized\s+False\s+ClockSkewDetected/);
   assert.match(r.stdout, /apiserver\/apiserver-skewed: clock behind by 2m0s/);

@@ -1,17 +1,14 @@
 // Seed 003 on a real control plane: regenerate the SA signing key, every legacy
 // token Secret goes dead; the operator rotates them in place (same names) and
 // restarts exactly the workloads that use them, once.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { writeKubeconfig } from '../cluster/kubeconfig.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, rawGetStatus, tokenReview, waitForCondition } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
-const run = promisify(execFile);
 const test = suite('legacy token rotation');
 let cluster: Cluster;
 let op: OperatorProcess | undefined;
@@ -85,7 +82,7 @@ test('1. a new signing key kills every legacy token (the seed\'s failure)', asyn
   await cluster.restart({ newSigningKey: true });
   for (const t of old) assert.not.ok((await tokenReview(cluster, t)).authenticated, 'rejected after the key changed');
   // check, as a CI pipeline would run it, names the dead tokens and the workloads to restart.
-  const r = await run(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`], { cwd: ROOT }).then((ok) => ({ code: 0, stdout: ok.stdout }), (e: unknown) => e as { code: number; stdout: string });
+  const r = await runCheck(cluster);
   assert.is(r.code, 1, r.stdout);
   assert.match(r.stdout, /LegacyTokensReady\s+False/);
   for (const s of SECRETS) assert.match(r.stdout, new RegExp(`secret ${NS}/${s}: rotating: InvalidToken`));

@@ -1,17 +1,14 @@
 // Seed 002 on a real control plane: kubelets forbidden under "RBAC", the
 // fallback binding, the switch to "Node,RBAC" and the clean-up — with real
 // kubelet client certificates, the operator under the RBAC in config/.
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, metricValue, operatorKubeconfig, ROOT, startOperator, type LogLine, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, metricValue, operatorKubeconfig, runCheck, startOperator, type LogLine, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, rawGetStatus, waitForCondition } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
-const run = promisify(execFile);
 const test = suite('node authorization');
 let cluster: Cluster;
 let op: OperatorProcess;
@@ -31,17 +28,6 @@ async function policy(spec: Record<string, unknown>): Promise<void> {
 }
 const binding = (): Promise<Binding | undefined> => getJson<Binding>(cluster, ['clusterrolebinding', 'system:node']);
 const subjects = async (): Promise<string> => ((await binding())?.subjects ?? []).map((s) => `${s.kind}:${s.name}`).join(',');
-
-/** `check` from source, as a CI pipeline would run it. */
-async function check(args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    const r = await run(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, ...args], { cwd: ROOT });
-    return { code: 0, stdout: r.stdout };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 test.before(async () => {
   cluster = await startCluster({ authorizationMode: 'RBAC', scheduler: false });
@@ -89,7 +75,7 @@ test('2. restart with Node,RBAC: the operator notices, deletes the binding it cr
     return s?.legacyBinding?.state === 'absent' ? s : undefined;
   });
   assert.is(summary.authorizer, 'Node');
-  const r = await check(['--name=cluster']);
+  const r = await runCheck(cluster, ['--name=cluster']);
   assert.is(r.code, 0, r.stdout);
   assert.match(r.stdout, /NodeAuthorizationReady\s+True\s+NodeAuthorizer/);
 });
@@ -145,11 +131,11 @@ test('3. RBAC only, fallback off: no binding; NodeAuthorizerDisabled; check exit
   assert.match(c.message, /--authorization-mode=Node,RBAC/);
   assert.is(await subjects(), '', 'no binding created');
   assert.is(await rawGetStatus(cluster, nodeA, '/api/v1/nodes/node-a'), 'Forbidden');
-  const r = await check(['--name=cluster']);
+  const r = await runCheck(cluster, ['--name=cluster']);
   assert.is(r.code, 1, r.stdout);
   assert.match(r.stdout, /NodeAuthorizationReady\s+False\s+NodeAuthorizerDisabled/);
   assert.match(r.stdout, /system:node:node-a may not get nodes\/node-a/);
-  const json = await check(['--name=cluster', '-o', 'json']);
+  const json = await runCheck(cluster, ['--name=cluster', '-o', 'json']);
   assert.is(json.code, 1);
   const parsed = JSON.parse(json.stdout) as { areas: { nodeAuthorization: { conditions: { reason: string }[] } } };
   assert.is(parsed.areas.nodeAuthorization.conditions[0]?.reason, 'NodeAuthorizerDisabled');

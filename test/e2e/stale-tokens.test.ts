@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { writeKubeconfig } from '../cluster/kubeconfig.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, operatorKubeconfig, ROOT, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { createCA, issueCert } from '../cluster/pki.ts';
 import { freePort } from '../cluster/ports.ts';
 import { apply, areaStatus, getJson, rawGetStatus, waitForCondition } from '../cluster/requests.ts';
@@ -83,14 +83,9 @@ test('3. requests with a token past its warnafter name that service account; oth
   assert.match(c.message, /Go client v0\.15\.7/);
   const summary = await areaStatus<{ staleTokenUsers?: { serviceAccount: string; requests: number }[] }>(cluster, 'cluster', 'boundTokens');
   assert.equal(summary?.staleTokenUsers?.map((u) => u.serviceAccount), ['ci/old-client']);
-  const { execFile } = await import('node:child_process');
-  const check = await new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, '--name=cluster'], { cwd: ROOT }, (err, stdout) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, out: stdout });
-    });
-  });
-  assert.is(check.code, 1, check.out);
-  assert.match(check.out, /serviceaccount\/ci\/old-client: \d+ request\(s\) with a token up to \d+s past its refresh time/);
+  const check = await runCheck(cluster, ['--name=cluster']);
+  assert.is(check.code, 1, check.stdout);
+  assert.match(check.stdout, /serviceaccount\/ci\/old-client: \d+ request\(s\) with a token up to \d+s past its refresh time/);
   // The API server's own counter (read at most every 30 s) shows the stale use too.
   await waitFor('status to report serviceaccount_stale_tokens_total >= 1', async () => ((await areaStatus<{ apiserverCounters?: { staleTokensTotal?: number } }>(cluster, 'cluster', 'boundTokens'))?.apiserverCounters?.staleTokensTotal ?? 0) >= 1, { timeoutMs: 60_000 });
 });
