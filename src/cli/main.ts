@@ -1,16 +1,25 @@
 #!/usr/bin/env node
-// authpolicy-operator: `run` the controller, or `check` a cluster once.
-// Also works as a kubectl plugin when installed as kubectl-authpolicy.
+// authpolicy-operator: `run` the controller, `check` a cluster once, or show
+// each AuthPolicy's `status`. Also works as a kubectl plugin when installed as
+// kubectl-authpolicy on PATH.
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../runtime/log.ts';
 import { check } from './check.ts';
 import { run } from './run.ts';
+import { status } from './status.ts';
 
-const asPlugin = basename(process.argv[1] ?? '').startsWith('kubectl-');
+// kubectl execve()s the plugin by its PATH entry (argv[0] is the kubectl-authpolicy
+// path; Node keeps a symlinked script's path in argv[1]) and adds KUBECTL_PATH to
+// its environment: k8s.io/kubectl pkg/cmd/plugin.go, DefaultPluginHandler.Execute
+// and pluginEnvironment. KUBECTL_PATH covers launchers that hide the name (npm's
+// Windows shims).
+const asPlugin = basename(process.argv[1] ?? '').startsWith('kubectl-') || process.env.KUBECTL_PATH !== undefined;
 const program = new Command(asPlugin ? 'kubectl authpolicy' : 'authpolicy-operator')
   .description('Keeps node authorization, legacy service-account tokens, clock skew and bound-token health declarative and self-healing.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A usage error is "could not check" (2), never "needs action" (1, commander's default).
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 const clusterOptions = (cmd: Command): Command => cmd
   .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
@@ -48,6 +57,14 @@ clusterOptions(program.command('check'))
   .option('--timeout <d>', 'how long to wait for the cluster to answer', '60s')
   .action(async (opts: Parameters<typeof check>[0]) => {
     process.exitCode = await check(opts);
+  });
+
+clusterOptions(program.command('status'))
+  .description('show each AuthPolicy\'s conditions as the operator last wrote them; exit 0 ready, 1 not ready or not yet observed, 2 could not read')
+  .option('--name <name>', 'only this AuthPolicy')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+  .action(async (opts: Parameters<typeof status>[0]) => {
+    process.exitCode = await status(opts);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
