@@ -1,9 +1,11 @@
 # authpolicy-operator: build with dev dependencies, run with production ones only.
+# No dependency needs an install script (package-lock.json has no hasInstallScript), so none runs.
+# test/e2e/cli.test.ts repeats the final stage's install and runs the result as a kubectl plugin.
 # Base: the official Node.js 24 LTS image, pinned by version (pin a digest where your registry is reachable).
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
@@ -12,7 +14,7 @@ FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 # Non-root, numeric (runAsNonRoot can verify it).
