@@ -1,47 +1,47 @@
-// The README's main command (`make demo`): starts a local control plane on
-// loopback, installs the operator's CRD and RBAC from config/, runs the
-// operator from source under its own ServiceAccount, applies the sample
-// AuthPolicy and shows what a cluster admin would see. Leaves nothing running
-// (pass --keep to keep the cluster up until Ctrl-C and explore it with kubectl).
-import { startCluster, mustKubectl, type Cluster } from '../test/cluster/harness.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../test/cluster/operator.ts';
-import { waitFor } from '../test/cluster/wait.ts';
+// The README's main command (`make demo`).
+//
+// With no cluster configured ($KUBECONFIG unset): tells the four seeds' story on
+// a local control plane (test/story/story.ts) — the broken cluster, the
+// operator installed from config/default, the sample AuthPolicy, the switch to
+// the Node authorizer, a signing-key regeneration and a skewed clock — with
+// `kubectl get authpolicy` at every step, a summary at the end, and nothing left
+// running. `--keep` keeps the cluster up until Ctrl-C instead.
+//
+// With $KUBECONFIG set: runs the operator (`authpolicy-operator run`) against
+// that cluster, as the README documents; it changes nothing until an
+// AuthPolicy exists there.
+import { spawn } from 'node:child_process';
+import { runStory, type Narrator } from '../test/story/story.ts';
+import { ROOT } from '../test/cluster/operator.ts';
 
-const keep = process.argv.includes('--keep');
-const step = (text: string): void => { console.log(`\n==> ${text}`); };
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const bold = (s: string): string => (useColor ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string): string => (useColor ? `\x1b[2m${s}\x1b[0m` : s);
+const indent = (text: string): string => text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
 
-let cluster: Cluster | undefined;
-let operator: OperatorProcess | undefined;
-try {
-  step('Starting a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on loopback');
-  cluster = await startCluster();
-  console.log(`ready in ${(cluster.startupMs / 1000).toFixed(1)} s; kubeconfig: ${cluster.adminKubeconfig}`);
-  console.log(`kubectl: ${cluster.binDir}/kubectl --kubeconfig ${cluster.adminKubeconfig}`);
-  console.log(await mustKubectl(cluster, ['get', 'nodes,namespaces']));
-
-  step('Installing the AuthPolicy CRD and the operator\'s RBAC from config/');
-  await installOperatorPrereqs(cluster);
-
-  step('Running the operator from source under its ServiceAccount');
-  operator = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--log-level=info'] });
-  await operator.waitForLog('leadership', (l) => l.message === 'became leader', 60_000);
-
-  step('Applying config/samples/authpolicy_v1alpha1_authpolicy.yaml');
-  await mustKubectl(cluster, ['apply', '-f', `${ROOT}/config/samples/authpolicy_v1alpha1_authpolicy.yaml`]);
-  const c = cluster;
-  await waitFor('the operator to report status', async () => /\d/.test(await mustKubectl(c, ['get', 'authpolicy', 'cluster', '-o', 'jsonpath={.status.observedGeneration}'])));
-  console.log(await mustKubectl(cluster, ['get', 'authpolicy', '-o', 'wide']));
-  step('kubectl wait --for=condition=Ready authpolicy/cluster (the clock area needs one API-server Lease renewal, ~10 s)');
-  console.log(await mustKubectl(cluster, ['wait', '--for=condition=Ready', 'authpolicy/cluster', '--timeout=90s']));
-  console.log(await mustKubectl(cluster, ['get', 'authpolicy', '-o', 'wide']));
-  console.log(await mustKubectl(cluster, ['get', 'authpolicy', 'cluster', '-o', 'jsonpath={range .status.conditions[*]}{.type}{"\\t"}{.status}{"\\t"}{.reason}{"\\t"}{.message}{"\\n"}{end}']));
-
-  if (keep) {
-    step('Cluster kept running; press Ctrl-C to stop it');
-    await new Promise<void>((resolve) => process.once('SIGINT', () => { resolve(); }));
-  }
-  step('Done: stopping the operator and the control plane');
-} finally {
-  await operator?.stop();
-  await cluster?.stop();
+if (process.env.KUBECONFIG) {
+  console.log(`KUBECONFIG is set (${process.env.KUBECONFIG}): running the operator against that cluster.`);
+  console.log('It needs the CRD and RBAC first (kubectl apply --server-side -k config/default) and acts only on an AuthPolicy you apply.');
+  const child = spawn(process.execPath, [`${ROOT}/src/cli/main.ts`, 'run', '--leader-election-namespace=authpolicy-system', ...process.argv.slice(2)], { stdio: 'inherit' });
+  child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
+} else {
+  let count = 0;
+  const narrator: Narrator = {
+    step: (title) => { console.log(`\n${bold(`==> ${++count}. ${title}`)}`); },
+    say: (text) => { console.log(text); },
+    show: (command, output) => { console.log(`${dim(`$ ${command}`)}\n${indent(output)}`); },
+  };
+  const keep = process.argv.includes('--keep');
+  const started = Date.now();
+  const record = await runStory({
+    narrator,
+    beforeTeardown: async (cluster) => {
+      if (!keep) return;
+      console.log(`\nCluster kept running: export KUBECONFIG=${cluster.adminKubeconfig}; PATH=${cluster.binDir}:$PATH`);
+      console.log('Press Ctrl-C to stop it.');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => { resolve(); }));
+    },
+  });
+  console.log(`\n${bold('Summary')} (${Math.round((Date.now() - started) / 1000)} s; everything stopped and removed)`);
+  record.steps.forEach((s, i) => { console.log(`  ${i + 1}. ${s.title} (${s.seconds} s)\n     ${s.outcome}`); });
 }
