@@ -144,7 +144,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       if (!ready) entry.blocked = true;
       waiting.set(workloadId(w), entry);
     }
-    const settled = deps.every((w) => w.restartedFor.includes(rotation) && (w.rolloutComplete || timedOut.includes(w)));
+    // A timed-out rollout keeps its rotation pending, so RolloutTimedOut stays until that rollout finishes
+    // (it frees its restart slot meanwhile): pods of a stuck rollout still mount the old token.
+    const settled = deps.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete);
     if (ready && notYet.length === 0 && settled) actions.push({ kind: 'finish', secret: ref(s), rotation });
   }
   // A workload waits while any Secret it uses still needs rotating or is being refilled,

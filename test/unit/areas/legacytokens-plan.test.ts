@@ -124,6 +124,17 @@ test('a rollout past rolloutTimeout is reported and frees its slot', () => {
   assert.is(p.report.conditions[1]?.reason, 'RolloutTimedOut');
 });
 
+test('a timed-out rollout keeps its rotation pending and RolloutTimedOut reported until it finishes', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
+  const restartedAt = new Date(NOW - 3_600_000).toISOString();
+  const stuck = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: false })]);
+  assert.equal(kinds(stuck), [], 'no finish, no second restart');
+  assert.is(stuck.report.conditions[1]?.reason, 'RolloutTimedOut');
+  assert.is(stuck.report.conditions[1]?.status, 'False');
+  const recovered = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: true })]);
+  assert.equal(kinds(recovered), ['finish']);
+});
+
 test('dry run plans but reports what it would do', () => {
   const p = plan({}, [finding(secret('a-token'), 'invalid')], [workload('w1', ['a-token'])], { dryRun: true });
   assert.ok(p.dryRun);
