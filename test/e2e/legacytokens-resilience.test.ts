@@ -1,11 +1,12 @@
 // Exactly once, whatever happens: GitOps re-applies, operator crashes in the
-// middle of a rotation, and a leader change never repeat or lose a restart.
+// middle of a rotation, and a leader change never repeat or lose a restart; a
+// rollout that cannot finish keeps its rotation pending until it does.
 import { readFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
-import { apply, getJson, waitForCondition } from '../cluster/requests.ts';
+import { installOperatorPrereqs, metricValue, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { apply, getJson, waitForCondition, type ConditionView } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
 const test = suite('legacy token rotation: exactly once');
@@ -162,6 +163,58 @@ test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap',
     const [name, cur] = sorted[i]!;
     assert.ok(cur.start > prev.end, `${name} started after ${prevName} finished (${JSON.stringify(sorted)})`);
   }
+});
+
+test('11. a rollout that cannot finish: WorkloadsRestarted stays False/RolloutTimedOut and the rotation pending until it does', async () => {
+  // No kubelet runs here: a Deployment with a replica never gets an available pod, so its rollout never finishes.
+  await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'stuck-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } } });
+  await apply(cluster, {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'stuck', namespace: NS },
+    spec: { replicas: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'stuck-token' } }] } } },
+  });
+  const rotationState = async (): Promise<string | undefined> => (await getJson<{ metadata: { annotations?: Record<string, string> } }>(cluster, ['secret', 'stuck-token', '-n', NS]))?.metadata.annotations?.['authpolicy.io/rotation-state'];
+  await waitFor('secret apps/stuck-token to get a token', async () => Boolean((await getJson<{ data?: { token?: string } }>(cluster, ['secret', 'stuck-token', '-n', NS]))?.data?.token));
+  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2, rolloutTimeout: '10s' } } });
+  const o = operator(['--no-leader-elect'], await killTokens());
+  const started = Date.now();
+  await o.waitForLog('deployment apps/stuck restarted', (l) => l.message === 'restarted workload' && l.workload === 'Deployment/apps/stuck', 120_000);
+  const restarted = Date.now();
+  const timedOut = await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.reason === 'RolloutTimedOut', 60_000);
+  const reported = Date.now();
+  assert.is(timedOut.status, 'False');
+  assert.is(timedOut.message, 'rollouts did not finish within 10s: deployment/apps/stuck; check them with kubectl rollout status');
+  assert.is(await rotationState(), 'pending');
+
+  // It stays so while the operator keeps reconciling (the clock area alone requeues every 15 s).
+  const reconciles = async (): Promise<number> => metricValue(await o.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
+  const before = await reconciles();
+  const seen: number[] = [];
+  const change = await waitFor('WorkloadsRestarted or the rotation to change while the rollout is stuck', async () => {
+    const p = await getJson<{ metadata: { generation: number }; status?: { conditions?: ConditionView[] } }>(cluster, ['authpolicy', 'cluster']);
+    const c = p?.status?.conditions?.find((x) => x.type === 'WorkloadsRestarted');
+    const state = await rotationState();
+    seen.push(Date.now());
+    const same = c?.status === 'False' && c.reason === 'RolloutTimedOut' && c.message === timedOut.message && c.lastTransitionTime === timedOut.lastTransitionTime && c.observedGeneration === p?.metadata.generation;
+    return same && state === 'pending' ? false : `${JSON.stringify(c)}, rotation-state ${state ?? '(none)'}`;
+  }, { timeoutMs: 20_000, intervalMs: 1000 }).catch((err: unknown) => {
+    if (/^timed out after 20000 ms/.test((err as Error).message)) return undefined;
+    throw err;
+  });
+  assert.is(change, undefined, `RolloutTimedOut stays while the rollout is stuck: changed to ${change ?? ''}`);
+  const span = (seen.at(-1) ?? 0) - (seen[0] ?? 0);
+  assert.ok(seen.length >= 5 && span >= 18_000, `observed ${seen.length} times over ${span} ms`);
+  assert.ok((await reconciles()) > before, 'the operator reconciled meanwhile');
+
+  // The rollout completes: the rotation finishes and the condition clears.
+  await mustKubectl(cluster, ['scale', 'deployment', 'stuck', '-n', NS, '--replicas=0']);
+  const scaled = Date.now();
+  const done = await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.status === 'True', 60_000);
+  assert.is(done.reason, 'AllRestarted');
+  assert.is(await rotationState(), 'done');
+  console.log(`stuck restarted ${((restarted - started) / 1000).toFixed(1)} s after the operator started; RolloutTimedOut ${((reported - restarted) / 1000).toFixed(1)} s after the restart; stayed so in ${seen.length} observations over ${(span / 1000).toFixed(1)} s; AllRestarted ${((Date.now() - scaled) / 1000).toFixed(1)} s after the scale-down`);
+  await o.stop();
+  await mustKubectl(cluster, ['delete', 'deployment', 'stuck', '-n', NS]);
+  await mustKubectl(cluster, ['delete', 'secret', 'stuck-token', '-n', NS]);
 });
 
 test.run();
