@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KubeClient } from '../../src/kube/client.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { startKubelet, type SimulatedKubelet } from '../cluster/kubelet.ts';
 import { installOperatorPrereqs, metricValue, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, tokenReview, waitForCondition } from '../cluster/requests.ts';
 
@@ -14,35 +15,23 @@ const test = suite('clock skew');
 let cluster: Cluster;
 let op: OperatorProcess;
 const renewers: NodeJS.Timeout[] = [];
-const skewSeconds = new Map<string, number>([['node-a', 0], ['node-b', 120]]);
+const kubelets = new Map<string, SimulatedKubelet>();
 
 const micro = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
-
-/** A simulated kubelet: renews its Lease with its real client certificate, from a clock `skew` seconds off. */
-async function kubelet(node: string): Promise<void> {
-  const client = KubeClient.fromOptions({ kubeconfig: await cluster.nodeKubeconfig(node) });
-  const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node}`;
-  await client.create('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
-    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' },
-    spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: micro(Date.now()) },
-  }, { fieldManager: 'kubelet' });
-  const renew = (): void => {
-    void client.mergePatch(path, { spec: { renewTime: micro(Date.now() + (skewSeconds.get(node) ?? 0) * 1000) } }, { fieldManager: 'kubelet' }).catch(() => undefined);
-  };
-  renewers.push(setInterval(renew, 1000));
-}
 
 test.before(async () => {
   cluster = await startCluster({ scheduler: false });
   await installOperatorPrereqs(cluster);
   for (const n of ['node-a', 'node-b']) await apply(cluster, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
-  await kubelet('node-a');
-  await kubelet('node-b');
+  // Simulated kubelets renewing their Leases with their real client certificates; node-b's clock is 120 s ahead.
+  kubelets.set('node-a', await startKubelet(cluster, 'node-a'));
+  kubelets.set('node-b', await startKubelet(cluster, 'node-b', { skewSeconds: 120 }));
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
   await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, clock: { maxSkew: '30s' } } });
 });
 test.after(async () => {
   for (const t of renewers) clearInterval(t);
+  for (const k of kubelets.values()) k.stop();
   await (op as OperatorProcess | undefined)?.stop();
   await (cluster as Cluster | undefined)?.stop();
 });
@@ -63,7 +52,7 @@ test('1. a kubelet renewing 120 s ahead is flagged within 30 s, with its offset;
 });
 
 test('1b. when node-b renews correctly again, the condition returns to True', async () => {
-  skewSeconds.set('node-b', 0);
+  kubelets.get('node-b')?.setClockSkew(0);
   await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'True', 60_000);
 });
 

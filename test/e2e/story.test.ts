@@ -29,7 +29,10 @@ let record: StoryRecord | undefined;
 let transcript = '';
 let audit: AuditEvent[] = [];
 let rbacManifests = '';
-const dryRun = { output: '', createdNothing: false, objects: 0 };
+const dryRun = { output: '', warnings: '', createdNothing: false, objects: 0 };
+let manager: PodTemplate | undefined;
+
+interface PodTemplate { automountServiceAccountToken?: boolean; securityContext?: Record<string, unknown>; volumes?: { projected?: { sources: Record<string, unknown>[] } }[]; containers: { securityContext?: Record<string, unknown>; resources?: Record<string, unknown>; livenessProbe?: unknown; readinessProbe?: unknown }[] }
 let realApplyObjects = 0;
 const probes = { operatorMayCreate: '', withoutBind: '', withoutCreate: '', conflictCounts: '' };
 
@@ -79,7 +82,10 @@ test('the story runs end to end: every step reaches its state in time', async ()
       beforeInstall: async (cluster: Cluster) => {
         // Server-side dry-run needs the namespace its namespaced objects go to.
         await mustKubectl(cluster, ['apply', '--server-side', '-f', join(ROOT, 'config/default/namespace.yaml')]);
-        dryRun.output = await mustKubectl(cluster, ['apply', '--server-side', '--dry-run=server', '-k', join(ROOT, 'config/default')]);
+        const r = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-k', join(ROOT, 'config/default')]);
+        assert.is(r.code, 0, r.stderr);
+        dryRun.output = r.stdout;
+        dryRun.warnings = r.stderr;
         dryRun.objects = (await mustKubectl(cluster, ['kustomize', join(ROOT, 'config/default')])).split(/^---$/m).length;
         const crd = await cluster.kubectl(['get', 'crd', 'authpolicies.authpolicy.io']);
         const role = await cluster.kubectl(['get', 'clusterrole', 'authpolicy-operator']);
@@ -88,6 +94,7 @@ test('the story runs end to end: every step reaches its state in time', async ()
       },
       beforeTeardown: async (cluster: Cluster) => {
         await probe(cluster);
+        manager = (JSON.parse(await mustKubectl(cluster, ['get', 'deployment', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { spec: { template: { spec: PodTemplate } } }).spec.template.spec;
         const applied = await mustKubectl(cluster, ['get', '-k', join(ROOT, 'config/default'), '-o', 'name']);
         realApplyObjects = applied.split('\n').filter(Boolean).length;
       },
@@ -105,6 +112,20 @@ test('config/default applies by server-side dry-run (creating nothing) and for r
   assert.is(dryRun.output.split('\n').filter((l) => /\(server dry run\)/.test(l)).length, dryRun.objects, dryRun.output);
   assert.ok(dryRun.createdNothing, 'a dry run created neither the CRD nor the ClusterRole');
   assert.is(realApplyObjects, dryRun.objects, 'every object of config/default exists after the real apply');
+  assert.not.match(dryRun.warnings, /PodSecurity/, 'the namespace enforces (and warns on) the restricted Pod Security level: no warning');
+});
+
+test('the operator\'s pod is locked down and mounts one projected, expiring token only', () => {
+  const pod = manager;
+  const container = pod?.containers[0];
+  assert.is(pod?.automountServiceAccountToken, false);
+  const sources = pod?.volumes?.flatMap((v) => v.projected?.sources ?? []) ?? [];
+  assert.equal(sources.map((x) => Object.keys(x)[0]).sort(), ['configMap', 'downwardAPI', 'serviceAccountToken']);
+  assert.equal(pod?.securityContext?.seccompProfile, { type: 'RuntimeDefault' });
+  assert.is(pod?.securityContext?.runAsNonRoot, true);
+  assert.equal(container?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  assert.ok(container?.resources?.requests && container.resources.limits, 'requests and limits');
+  assert.ok(container.livenessProbe && container.readinessProbe, 'probes');
 });
 
 test('before the operator: kubelets forbidden, and check (read-only) says what needs action', () => {
@@ -136,6 +157,13 @@ test('seed 000: the skewed kubelet is named with its offset; seed 001: Ready onl
   assert.match(record?.skew?.message ?? '', /node node-3 \+2m/);
   assert.ok(record?.transitions.includes('BoundTokensHealthy=False/LegacyTokensMounted'));
   assert.is(record?.finalReady?.reason, 'AllAreasReady');
+});
+
+test('kubectl describe authpolicy shows the conditions and the operator\'s Events', () => {
+  const describe = record?.describe ?? '';
+  assert.match(describe, /Conditions:/);
+  const events = describe.slice(describe.indexOf('Events:'));
+  for (const reason of ['LegacyBindingCreated', 'LegacyBindingDeleted', 'TokenRotated', 'WorkloadRestarted']) assert.match(events, reason, describe);
 });
 
 test('the operator was never refused, except while a restarted API server filled its RBAC caches', () => {

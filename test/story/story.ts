@@ -42,6 +42,8 @@ export interface StoryRecord {
   restarted: Record<string, string | undefined>;
   skew?: ConditionView;
   finalReady?: ConditionView;
+  /** `kubectl describe authpolicy cluster` at the end */
+  describe?: string;
   /** AuthPolicy condition changes seen along the way, e.g. "LegacyTokensReady=False/Rotating" */
   transitions: string[];
   /** when the API server restarted (ms since epoch): RBAC answers 403 for a moment after each */
@@ -206,6 +208,9 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await kubectl('wait', '--for=condition=Ready', `authpolicy/${POLICY}`, '--timeout=90s');
     record.finalReady = await waitForCondition(c, POLICY, 'Ready', (x) => x.status === 'True');
     await kubectl('get', 'authpolicy', '-o', 'wide');
+    n.say('What the operator did, as Events on the AuthPolicy (also under Events in kubectl describe authpolicy cluster):');
+    await kubectl('get', 'events', '-n', 'default', '--field-selector', `involvedObject.kind=AuthPolicy,involvedObject.name=${POLICY}`, '--sort-by=.firstTimestamp', '-o', 'custom-columns=TYPE:.type,REASON:.reason,COUNT:.count,MESSAGE:.message');
+    record.describe = await mustKubectl(c, ['describe', 'authpolicy', POLICY]);
     done(`no pod mounts a legacy token Secret any more; Ready=True (${record.finalReady.reason})`);
 
     await opts.beforeTeardown?.(c, record);

@@ -61,9 +61,19 @@ function reissuedStillInvalid(f: SecretFinding, apiservers: string): boolean {
   return s.rotatedFrom !== undefined && s.rotatedFrom === s.tokenHash && s.rotatedUnder === apiservers && f.verdict !== undefined && f.verdict.validity !== 'valid';
 }
 
+/**
+ * A rotation still under way (its dependents restarting, or a rollout stuck past
+ * rolloutTimeout) whose re-issued token the same API servers reject: the same
+ * signing-key mismatch. Once the API servers restart (a new key, maybe), the
+ * dead token is rotated again even though its rotation is still pending.
+ */
+function pendingReissueRejected(f: SecretFinding, apiservers: string): boolean {
+  return f.secret.rotationState === 'pending' && f.secret.rotatedUnder === apiservers && f.verdict !== undefined && f.verdict.validity !== 'valid';
+}
+
 function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: number, apiservers: string): Trigger[] {
   const t: Trigger[] = [];
-  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid' && f.secret.rotationState !== 'pending' && !reissuedStillInvalid(f, apiservers)) t.push('InvalidToken');
+  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid' && !pendingReissueRejected(f, apiservers) && !reissuedStillInvalid(f, apiservers)) t.push('InvalidToken');
   if (spec.rotateOn.includes('StaleCA') && f.staleCA === true) t.push('StaleCA');
   const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
   if (spec.rotateOn.includes('MaxAge') && spec.maxAgeMs !== undefined && Number.isFinite(born) && now - born > spec.maxAgeMs) t.push('MaxAge');
@@ -97,9 +107,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       if (s.rotationState === 'pending') rotatingNow.push(id(s));
       continue;
     }
-    if (reissuedStillInvalid(f, obs.apiservers)) {
+    if (reissuedStillInvalid(f, obs.apiservers) || pendingReissueRejected(f, obs.apiservers)) {
       counts.invalid++;
-      problems.push(`${id(s)}: the tokens controller re-issued the same token and the API server still rejects it: kube-controller-manager signs with a key the API server does not accept — make --service-account-private-key-file (kube-controller-manager) match --service-account-key-file (kube-apiserver)`);
+      problems.push(`${id(s)}: the tokens controller re-issued ${s.rotatedFrom === s.tokenHash ? 'the same token' : 'a token'} and the API server still rejects it: kube-controller-manager signs with a key the API server does not accept — make --service-account-private-key-file (kube-controller-manager) match --service-account-key-file (kube-apiserver)`);
       continue;
     }
     const triggers = triggersFor(f, lt, obs.now, obs.apiservers);
@@ -228,6 +238,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
         ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
         ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
         ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),
+        ...(timedOut.length ? { rolloutsTimedOut: timedOut.length, timedOutWorkloads: timedOut.map(workloadId).slice(0, 20) } : {}),
         ...(dryRun && rotations.length ? { wouldRestart: [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))].slice(0, 20) } : {}),
         ...(lastRotationRequest ? { lastRotationRequest } : {}),
       },

@@ -131,8 +131,22 @@ test('a timed-out rollout keeps its rotation pending and RolloutTimedOut reporte
   assert.equal(kinds(stuck), [], 'no finish, no second restart');
   assert.is(stuck.report.conditions[1]?.reason, 'RolloutTimedOut');
   assert.is(stuck.report.conditions[1]?.status, 'False');
+  assert.equal(stuck.report.summary?.timedOutWorkloads, ['deployment/apps/w1'], 'status.legacyTokens names it too');
   const recovered = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: true })]);
   assert.equal(kinds(recovered), ['finish']);
+});
+
+test('a dead token whose rotation is still pending is rotated again only after the API servers restarted', () => {
+  // Dependents still rolling out (or stuck past rolloutTimeout) keep the rotation pending.
+  const stuck = [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 3_600_000).toISOString(), rolloutComplete: false })];
+  const underNewKey = secret('a-token', { rotation: 'r-1', rotationState: 'pending', rotatedFrom: 'h-old', rotatedUnder: 'ap-0' });
+  const again = plan({ rolloutTimeout: '10m' }, [finding(underNewKey, 'invalid')], stuck);
+  assert.equal(again.actions.flatMap((a) => (a.kind === 'rotate' ? [a.triggers.join()] : [])), ['InvalidToken']);
+  const sameServers = secret('a-token', { rotation: 'r-1', rotationState: 'pending', rotatedFrom: 'h-old', rotatedUnder: 'ap-1' });
+  const mismatch = plan({ rolloutTimeout: '10m' }, [finding(sameServers, 'invalid')], stuck);
+  assert.not.ok(mismatch.actions.some((a) => a.kind === 'rotate'), 'no rotation loop');
+  assert.is(mismatch.report.conditions[0]?.reason, 'TokensInvalid');
+  assert.match(mismatch.report.conditions[0]?.message ?? '', /re-issued a token and the API server still rejects it: kube-controller-manager signs with a key/);
 });
 
 test('dry run plans but reports what it would do', () => {
