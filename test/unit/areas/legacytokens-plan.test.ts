@@ -131,7 +131,7 @@ test('a timed-out rollout keeps its rotation pending and RolloutTimedOut reporte
   assert.equal(kinds(stuck), [], 'no finish, no second restart');
   assert.is(stuck.report.conditions[1]?.reason, 'RolloutTimedOut');
   assert.is(stuck.report.conditions[1]?.status, 'False');
-  assert.equal(stuck.report.summary?.timedOutWorkloads, ['deployment/apps/w1'], 'status.legacyTokens names it too');
+  assert.equal(stuck.report.summary.timedOutWorkloads, ['deployment/apps/w1'], 'status.legacyTokens names it too');
   const recovered = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: true })]);
   assert.equal(kinds(recovered), ['finish']);
 });
