@@ -22,7 +22,7 @@ const indent = (text: string): string => text.trimEnd().split('\n').map((l) => `
 if (process.env.KUBECONFIG) {
   console.log(`KUBECONFIG is set (${process.env.KUBECONFIG}): running the operator against that cluster.`);
   console.log('It needs the CRD and RBAC first (kubectl apply --server-side -k config/default) and acts only on an AuthPolicy you apply.');
-  const child = spawn(process.execPath, [`${ROOT}/src/cli/main.ts`, 'run', '--leader-election-namespace=authpolicy-system', ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [`${ROOT}/src/cli/main.ts`, 'run', '--leader-election-namespace=authpolicy-system', ...process.argv.slice(2).filter((a) => a !== '--keep')], { stdio: 'inherit' });
   child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
 } else {
   let count = 0;

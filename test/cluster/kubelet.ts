@@ -11,6 +11,8 @@ export interface SimulatedKubelet {
   node: string;
   /** the last heartbeat went through (Node read, status posted, Lease renewed) */
   healthy(): boolean;
+  /** when the last heartbeat that went through had started (ms since epoch; 0 if none did) */
+  lastSuccessAt(): number;
   /** the last error, as the API server worded it (e.g. `nodes "node-1" is forbidden: …`) */
   lastError(): string | undefined;
   setClockSkew(seconds: number): void;
@@ -43,10 +45,12 @@ export async function startKubelet(cluster: Cluster, node: string, opts: { skewS
       await client.create(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' }, spec }, { fieldManager: 'kubelet' });
     }
   };
+  let successAt = 0;
   const tick = (): void => {
     if (busy) return;
     busy = true;
-    heartbeat().then(() => { ok = true; error = undefined; }, (err: unknown) => {
+    const started = Date.now();
+    heartbeat().then(() => { ok = true; error = undefined; successAt = started; }, (err: unknown) => {
       ok = false;
       // The API server's own words, without the method and path.
       error = (err instanceof Error ? err.message : String(err)).replace(/^[A-Z]+ \S+: (\d+ \w+: )?/, '');
@@ -57,6 +61,7 @@ export async function startKubelet(cluster: Cluster, node: string, opts: { skewS
   return {
     node,
     healthy: () => ok,
+    lastSuccessAt: () => successAt,
     lastError: () => error,
     setClockSkew: (seconds) => { skewMs = seconds * 1000; },
     stop: () => { clearInterval(timer); },

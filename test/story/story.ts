@@ -110,7 +110,10 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await kubectl('apply', '--server-side', '-f', SAMPLE);
     const conditions = async (): Promise<ConditionView[]> => (await getJson<PolicyView>(c, ['authpolicy', POLICY]))?.status?.conditions ?? [];
     const seen = new Map<string, string>();
+    let polling = false;
     watcher = setInterval(() => {
+      if (polling) return;
+      polling = true;
       void conditions().then((list) => {
         for (const x of list) {
           const now = `${x.status}/${x.reason}`;
@@ -119,7 +122,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
           record.transitions.push(`${x.type}=${now}`);
           n.say(`  · ${x.type}=${x.status} (${x.reason})`);
         }
-      }).catch(() => undefined);
+      }).catch(() => undefined).finally(() => { polling = false; });
     }, 500);
     await waitForCondition(c, POLICY, 'NodeAuthorizationReady', (x) => x.reason === 'LegacyBindingFallback');
     for (const k of broken.kubelets) await waitFor(`the kubelet of ${k.node} to be allowed again`, () => k.healthy());
@@ -139,11 +142,14 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     // Deleted; the API server's bootstrap may put back its own empty (granting nothing) binding when it next starts.
     const bindingSubjects = async (): Promise<string> => {
       const r = await c.kubectl(['get', 'clusterrolebinding', 'system:node', '-o', 'jsonpath={range .subjects[*]}{.kind}:{.name} {end}']);
-      return r.code === 0 ? r.stdout.trim() : '';
+      if (r.code === 0) return r.stdout.trim();
+      if (/NotFound/.test(r.stderr)) return '';
+      throw new Error(`kubectl get clusterrolebinding system:node failed: ${r.stderr.trim()}`);
     };
     await waitFor('the legacy binding to grant nothing any more', async () => (await bindingSubjects()) === '');
-    record.bindingAfterSwitch = false;
-    for (const k of broken.kubelets) await waitFor(`the kubelet of ${k.node} to work under the Node authorizer`, () => k.healthy());
+    const bindingGoneAt = Date.now();
+    record.bindingAfterSwitch = (await bindingSubjects()) !== '';
+    for (const k of broken.kubelets) await waitFor(`the kubelet of ${k.node} to work under the Node authorizer`, () => k.lastSuccessAt() > bindingGoneAt);
     await kubectl('get', 'authpolicy');
     const after = await c.kubectl(['get', 'clusterrolebinding', 'system:node', '-o', 'wide']);
     n.show('kubectl get clusterrolebinding system:node -o wide', after.code === 0 ? after.stdout : after.stderr);
