@@ -108,7 +108,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
 
     step('Apply the sample AuthPolicy: the fallback binding brings the nodes back');
     await kubectl('apply', '--server-side', '-f', SAMPLE);
-    const conditions = async (): Promise<ConditionView[]> => (await getJson<PolicyView>(c, ['authpolicy', POLICY]))?.status?.conditions ?? [];
+    const conditions = async (): Promise<ConditionView[]> => (await getJson<PolicyView>(c, ['authpolicy', POLICY, '--request-timeout=2s']))?.status?.conditions ?? [];
     const seen = new Map<string, string>();
     let polling = false;
     watcher = setInterval(() => {
