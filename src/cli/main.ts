@@ -45,6 +45,7 @@ clusterOptions(program.command('run'))
   .option('--audit-webhook-cert-file <path>', 'serving certificate for the audit webhook')
   .option('--audit-webhook-key-file <path>', 'serving key for the audit webhook')
   .option('--audit-webhook-client-ca-file <path>', 'CA of the API server\'s audit client certificate')
+  .option('--pod-name <name>', 'this replica\'s pod, labelled authpolicy.io/leader=true|false for the leader-only audit Service', process.env.POD_NAME)
   .action(async (opts: Parameters<typeof run>[0] & { logLevel: LogLevel }) => {
     process.exitCode = await run(opts);
   });

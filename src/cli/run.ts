@@ -15,6 +15,7 @@ import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
 import { makeReconcile, policyCache, RESYNC_MS } from '../policy/reconciler.ts';
 import { startAuditReceiver } from '../areas/boundtokens/audit-receiver.ts';
+import { markLeader } from '../runtime/leader-label.ts';
 import { StaleTokenRegistry } from '../areas/boundtokens/stale-tokens.ts';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export interface RunOptions {
   auditWebhookCertFile?: string;
   auditWebhookKeyFile?: string;
   auditWebhookClientCaFile?: string;
+  /** this replica's pod (downward API), labelled with whether it leads */
+  podName?: string;
 }
 
 export async function run(opts: RunOptions): Promise<number> {
@@ -84,7 +87,20 @@ export async function run(opts: RunOptions): Promise<number> {
     receiver = await startAuditReceiver({ bindAddress: opts.auditWebhookBindAddress, certFile: opts.auditWebhookCertFile, keyFile: opts.auditWebhookKeyFile, clientCAFile: opts.auditWebhookClientCaFile, registry: staleTokens, log });
   }
 
+  // In a pod (POD_NAME from the downward API): label it leader or not, for the leader-only audit Service.
+  const pod = opts.podName ? { namespace: opts.leaderElectionNamespace, name: opts.podName } : undefined;
+  if (pod) await markLeader(client, pod, false, log);
+
   const lead = async (leaderSignal: AbortSignal): Promise<void> => {
+    if (pod) await markLeader(client, pod, true, log);
+    try {
+      await reconcileWhileLeading(leaderSignal);
+    } finally {
+      if (pod) await markLeader(client, pod, false, log);
+    }
+  };
+
+  const reconcileWhileLeading = async (leaderSignal: AbortSignal): Promise<void> => {
     // Never reconcile on a cache that has not synced (a missing DaemonSet list would look like
     // "no dependents"): keep waiting, saying why, until it syncs or leadership/shutdown ends.
     while (!leaderSignal.aborted) {

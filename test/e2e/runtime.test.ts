@@ -90,10 +90,20 @@ test('a watch black-holed by a proxy is noticed within the watchdog period, and 
   await op.stop();
 });
 
+/** The authpolicy.io/leader label of each pod, e.g. "replica-a=true replica-b=false". */
+async function leaderLabels(): Promise<string> {
+  const out = await mustKubectl(cluster, ['get', 'pods', '-n', OPERATOR_NAMESPACE, '-l', 'app.kubernetes.io/name=authpolicy-operator', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.authpolicy\\.io/leader} {end}']);
+  return out.trim();
+}
+
 test('two replicas with leader election: exactly one reconciles; kill it and the other takes over', async () => {
+  // Pod objects for the two replicas (no kubelet runs them): each labels its own as leader or not.
+  for (const name of ['replica-a', 'replica-b']) {
+    await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: OPERATOR_NAMESPACE, labels: { 'app.kubernetes.io/name': 'authpolicy-operator' } }, spec: { containers: [{ name: 'operator', image: 'authpolicy-operator:0.1.0' }] } }) });
+  }
   const args = ['--leader-election-lease-duration=6s', '--leader-election-renew-deadline=4s', '--leader-election-retry-period=1s'];
-  const a = operator(args);
-  const b = operator(args);
+  const a = operator([...args, '--pod-name=replica-a']);
+  const b = operator([...args, '--pod-name=replica-b']);
   const leader = await waitFor('one replica to lead', async () => {
     const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
     const la = metricValue(ma, 'leader_election_master_status', { name: 'authpolicy-operator' });
@@ -103,6 +113,9 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
     return undefined;
   });
   const standby = leader === a ? b : a;
+  const [leaderPod, standbyPod] = leader === a ? ['replica-a', 'replica-b'] : ['replica-b', 'replica-a'];
+  const labels = (l: string, s: string): string => [`${leaderPod}=${l}`, `${standbyPod}=${s}`].sort().join(' ');
+  await waitFor('the leader to label its pod (the leader-only audit Service selects it)', async () => (await leaderLabels()) === labels('true', 'false'));
   await bumpAndWaitObserved('with two replicas');
   const standbyReconciles = metricValue(await standby.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
   assert.is(standbyReconciles, 0, 'the standby did not reconcile');
@@ -116,9 +129,16 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
   const tookOverMs = Date.now() - killedAt;
   assert.ok(tookOverMs < 20_000, `took over in ${tookOverMs} ms`);
   await bumpAndWaitObserved('after failover');
+  await waitFor('the new leader to label its pod', async () => (await leaderLabels()).includes(`${standbyPod}=true`));
+  // The killed replica's container restarts (in a cluster its pod is unready meanwhile): it clears its label at once.
+  const restarted = operator([...args, `--pod-name=${leaderPod}`]);
+  await waitFor('the restarted replica to clear its label', async () => (await leaderLabels()) === labels('false', 'true'));
 
-  // SIGTERM: the new leader stops cleanly, exits 0 and releases the lease.
+  assert.is(await restarted.stop('SIGTERM'), 0);
+
+  // SIGTERM: the new leader stops cleanly, exits 0, releases the lease and clears its label.
   assert.is(await standby.stop('SIGTERM'), 0);
+  assert.ok((await leaderLabels()).includes(`${standbyPod}=false`), await leaderLabels());
   const lease = await getJson<{ spec: { holderIdentity?: string } }>(cluster, ['lease', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE]);
   assert.is(lease?.spec.holderIdentity ?? '', '', 'the lease was released');
 });

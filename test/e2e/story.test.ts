@@ -34,7 +34,7 @@ let record: StoryRecord | undefined;
 let transcript = '';
 let audit: AuditEvent[] = [];
 let rbacManifests = '';
-const dryRun = { output: '', warnings: '', createdNothing: false, objects: 0 };
+const dryRun = { output: '', warnings: '', auditOverlay: '', createdNothing: false, objects: 0 };
 let manager: PodTemplate | undefined;
 
 interface PodTemplate { automountServiceAccountToken?: boolean; securityContext?: Record<string, unknown>; volumes?: { projected?: { sources: Record<string, unknown>[] } }[]; containers: { volumeMounts?: { mountPath: string }[]; securityContext?: Record<string, unknown>; resources?: Record<string, unknown>; livenessProbe?: unknown; readinessProbe?: unknown }[] }
@@ -91,6 +91,10 @@ test('the story runs end to end: every step reaches its state in time', async ()
         assert.is(r.code, 0, r.stderr);
         dryRun.output = r.stdout;
         dryRun.warnings = r.stderr;
+        // With the audit Component (an admin's overlay): still valid, and it adds the leader-only Service.
+        const withAudit = await cluster.kubectl(['apply', '--server-side', '--dry-run=server', '-k', join(ROOT, 'test/story/audit-overlay')]);
+        assert.is(withAudit.code, 0, withAudit.stderr);
+        dryRun.auditOverlay = withAudit.stdout;
         dryRun.objects = (await mustKubectl(cluster, ['kustomize', join(ROOT, 'config/default')])).split(/^---$/m).length;
         const crd = await cluster.kubectl(['get', 'crd', 'authpolicies.authpolicy.io']);
         const role = await cluster.kubectl(['get', 'clusterrole', 'authpolicy-operator']);
@@ -118,6 +122,8 @@ test('config/default applies by server-side dry-run (creating nothing) and for r
   assert.ok(dryRun.createdNothing, 'a dry run created neither the CRD nor the ClusterRole');
   assert.is(realApplyObjects, dryRun.objects, 'every object of config/default exists after the real apply');
   assert.not.match(dryRun.warnings, /PodSecurity/, 'the namespace enforces (and warns on) the restricted Pod Security level: no warning');
+  assert.match(dryRun.auditOverlay, /service\/authpolicy-operator-audit serverside-applied \(server dry run\)/);
+  assert.match(dryRun.auditOverlay, /deployment.apps\/authpolicy-operator serverside-applied \(server dry run\)/);
 });
 
 test('the operator\'s pod is locked down and mounts one projected, expiring token only', () => {

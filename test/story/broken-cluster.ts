@@ -57,8 +57,8 @@ export async function migrateToProjectedTokens(cluster: Cluster): Promise<void> 
 }
 
 /** `kubectl rollout status` succeeds, within 90 s. */
-export async function waitForRollout(cluster: Cluster, w: string): Promise<void> {
-  await waitFor(`${w} to roll out on the kwok workers`, async () => (await cluster.kubectl(['rollout', 'status', w, '-n', APP_NAMESPACE, '--timeout=2s'])).code === 0, { timeoutMs: 90_000 });
+export async function waitForRollout(cluster: Cluster, w: string, namespace = APP_NAMESPACE): Promise<void> {
+  await waitFor(`${w} to roll out on the kwok workers`, async () => (await cluster.kubectl(['rollout', 'status', w, '-n', namespace, '--timeout=2s'])).code === 0, { timeoutMs: 90_000 });
 }
 
 /** Builds the broken state and waits until it is really there (tokens issued, rollouts done, kubelets refused). */

@@ -96,15 +96,19 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await opts.beforeInstall?.(c);
     await kubectl('apply', '--server-side', '-k', join(ROOT, 'config/default'));
     await mustKubectl(c, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/authpolicies.authpolicy.io']);
-    n.say('No container runtime runs here, so the Deployment from config/manager is scaled to 0 and the same code runs from source with a token of the same ServiceAccount: every call it makes is checked against the RBAC in config/rbac.');
-    await mustKubectl(c, ['scale', 'deployment', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE, '--replicas=0']);
+    await waitForRollout(c, 'deployment/authpolicy-operator', OPERATOR_NAMESPACE);
+    const pods = await mustKubectl(c, ['get', 'pods', '-n', OPERATOR_NAMESPACE, '-l', 'app.kubernetes.io/name=authpolicy-operator', '-o', 'jsonpath={.items[*].metadata.name}']);
+    const pod = pods.split(' ')[0] ?? '';
+    n.say(`No container runtime runs here: kwok plays the Deployment's two pods (they pass the namespace's restricted Pod Security level), and the operator runs from source as ${pod}, with a token of its ServiceAccount, so every call it makes is checked against the RBAC in config/rbac.`);
     const startOp = async (): Promise<OperatorProcess> => {
-      const op = startOperator({ kubeconfig: await operatorKubeconfig(c), args: ['--log-level=info'] });
+      const op = startOperator({ kubeconfig: await operatorKubeconfig(c), args: ['--log-level=info', `--pod-name=${pod}`] });
       await op.waitForLog('leadership', (l) => l.message === 'became leader', 60_000);
       return op;
     };
     operator = await startOp();
-    done('operator elected leader (Lease authpolicy-system/authpolicy-operator)');
+    await waitFor(`pod ${pod} to be labelled leader`, async () => (await mustKubectl(c, ['get', 'pod', pod, '-n', OPERATOR_NAMESPACE, '-o', 'jsonpath={.metadata.labels.authpolicy\\.io/leader}'])) === 'true');
+    await kubectl('get', 'pods', '-n', OPERATOR_NAMESPACE, '-L', 'authpolicy.io/leader');
+    done(`operator elected leader (Lease authpolicy-system/authpolicy-operator); pod ${pod} labelled authpolicy.io/leader=true`);
 
     step('Apply the sample AuthPolicy: the fallback binding brings the nodes back');
     await kubectl('apply', '--server-side', '-f', SAMPLE);
@@ -162,12 +166,12 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
       const secret = await getJson<{ metadata: { uid: string }; data?: { token?: string } }>(c, ['secret', s, '-n', APP_NAMESPACE]);
       before.set(s, { uid: secret?.metadata.uid ?? '', token: Buffer.from(secret?.data?.token ?? '', 'base64').toString() });
     }
-    // The operator's own bound token is signed with the old key too: a real pod gets a new one from its kubelet.
+    // The operator's own bound token is signed with the old key too: its pod restarts with a fresh one.
     await operator.stop();
     record.apiserverRestarts.push(Date.now());
     await c.restart({ newSigningKey: true });
     const dead = await tokenReview(c, before.get(TOKEN_SECRETS[0] ?? '')?.token ?? '');
-    n.say(`The old ${TOKEN_SECRETS[0] ?? ''} token no longer authenticates (${dead.error ?? 'rejected'}): the seed's 401s. The operator's pod gets a fresh bound token, as a new pod would.`);
+    n.say(`The old ${TOKEN_SECRETS[0] ?? ''} token no longer authenticates (${dead.error ?? 'rejected'}): the seed's 401s. The operator's own token is dead too: its container restarts with a fresh one (the kubelet would refresh it within ~8 min).`);
     operator = await startOp();
     await waitForCondition(c, POLICY, 'LegacyTokensReady', (x) => x.status === 'True', 180_000);
     await waitForCondition(c, POLICY, 'WorkloadsRestarted', (x) => x.status === 'True' && x.reason === 'AllRestarted', 180_000);
