@@ -20,6 +20,8 @@ export const ROTATED_FOR_REQUEST = 'authpolicy.io/rotated-for-request';
 export const RESTARTED_AT = 'authpolicy.io/restartedAt';
 /** On a pod template: the rotation ids that restart was for, comma-separated. */
 export const RESTARTED_FOR = 'authpolicy.io/restarted-for';
+/** On a workload (not its template): a fingerprint of the pod template the restart produced; another means someone rolled it out since. */
+export const RESTARTED_TEMPLATE = 'authpolicy.io/restarted-template';
 
 /** Kubernetes' own legacy-token cleaner (KEP-2799) marks these. */
 export const LEGACY_TOKEN_LAST_USED = 'kubernetes.io/legacy-token-last-used';

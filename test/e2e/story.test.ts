@@ -161,6 +161,7 @@ test('seed 003: every token Secret re-issued under the same name; exactly the de
     assert.equal(r, { secret: r.secret, sameUid: true, tokenChanged: true, oldTokenRejected: true, newTokenAccepted: true });
   }
   for (const w of DEPENDENTS) assert.ok(record?.restarted[w], `${w} restarted`);
+  for (const w of DEPENDENTS) assert.ok(record?.templateIsOurs[w], `${w} records the pod template its restart produced`);
   assert.is(record?.restarted[UNRELATED], undefined, `${UNRELATED} is not touched`);
   assert.ok(record?.transitions.includes('WorkloadsRestarted=False/RestartsPending'), record?.transitions.join(' '));
 });

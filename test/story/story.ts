@@ -4,6 +4,8 @@
 // waits, with a deadline, for what a cluster admin would check with kubectl.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { templateFingerprint } from '../../src/areas/legacytokens/caches.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { startCluster, mustKubectl, type Cluster, type ClusterOptions } from '../cluster/harness.ts';
 import { OPERATOR_NAMESPACE, ROOT, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { getJson, tokenReview, waitForCondition, type ConditionView } from '../cluster/requests.ts';
@@ -40,6 +42,8 @@ export interface StoryRecord {
   bindingAfterSwitch?: boolean;
   rotations: RotationRecord[];
   restarted: Record<string, string | undefined>;
+  /** the workload's pod template is the one the operator's restart produced (authpolicy.io/restarted-template) */
+  templateIsOurs: Record<string, boolean>;
   skew?: ConditionView;
   finalReady?: ConditionView;
   /** `kubectl describe authpolicy cluster` at the end */
@@ -59,7 +63,7 @@ interface PolicyView { metadata: { generation: number }; status?: { conditions?:
 /** Runs the story; throws (after cleaning up) if any step does not reach its expected state in time. */
 export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
   const n = opts.narrator;
-  const record: StoryRecord = { steps: [], kubeletErrors: {}, rotations: [], restarted: {}, transitions: [], apiserverRestarts: [] };
+  const record: StoryRecord = { steps: [], kubeletErrors: {}, rotations: [], restarted: {}, templateIsOurs: {}, transitions: [], apiserverRestarts: [] };
   let cluster: Cluster | undefined;
   let broken: BrokenCluster | undefined;
   let operator: OperatorProcess | undefined;
@@ -161,6 +165,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     done('NodeAuthorizationReady=True (NodeAuthorizer); the fallback binding deleted; kubelets keep working through the Node authorizer');
 
     step('Regenerate the service-account signing key (seed 003): tokens rotated in place, workloads restarted');
+    const admin = KubeClient.fromOptions({ kubeconfig: c.adminKubeconfig });
     const before = new Map<string, { uid: string; token: string }>();
     for (const s of TOKEN_SECRETS) {
       const secret = await getJson<{ metadata: { uid: string }; data?: { token?: string } }>(c, ['secret', s, '-n', APP_NAMESPACE]);
@@ -191,6 +196,10 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
       await waitForRollout(c, w);
       const out = await mustKubectl(c, ['get', w, '-n', APP_NAMESPACE, '-o', 'jsonpath={.spec.template.metadata.annotations.authpolicy\\.io/restartedAt}']);
       record.restarted[w] = out.trim() || undefined;
+      // Read as the operator's cache reads it (the API server's own JSON, not kubectl's re-encoding).
+      const [kind = '', name = ''] = w.split('/');
+      const obj = await admin.request<{ metadata: { annotations?: Record<string, string> }; spec: { template: unknown } }>('GET', `/apis/apps/v1/namespaces/${APP_NAMESPACE}/${kind}s/${name}`);
+      record.templateIsOurs[w] = obj.metadata.annotations?.['authpolicy.io/restarted-template'] === templateFingerprint(obj.spec.template);
     }
     await kubectl('get', 'authpolicy');
     await kubectl('get', 'secrets', '-n', APP_NAMESPACE, '-o', 'custom-columns=SECRET:.metadata.name,UID:.metadata.uid,ROTATION:.metadata.annotations.authpolicy\\.io/rotation-state,ROTATED-AT:.metadata.annotations.authpolicy\\.io/rotated-at');

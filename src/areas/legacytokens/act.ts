@@ -12,6 +12,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as A from '../../api/annotations.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
+import { templateFingerprint } from './caches.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 const ROTATION_CONCURRENCY = 4;
@@ -96,12 +97,19 @@ async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 
   const ref = RESOURCE[a.workload.kind];
   if (!ref) return;
   const restartedAt = ctx.now().toISOString();
-  const applied = await ctx.client.apply<{ metadata?: { generation?: number } }>(objectPath(ref, a.workload.name, a.workload.namespace), {
+  const path = objectPath(ref, a.workload.name, a.workload.namespace);
+  const body = (annotations: Record<string, string>): unknown => ({
     apiVersion: 'apps/v1', kind: a.workload.kind,
-    metadata: { name: a.workload.name, namespace: a.workload.namespace },
+    metadata: { name: a.workload.name, namespace: a.workload.namespace, annotations },
     spec: { template: { metadata: { annotations: { [A.RESTARTED_AT]: restartedAt, [A.RESTARTED_FOR]: a.rotations.join(',') } } } },
-  }, { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
-  recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), { generation: applied.metadata?.generation ?? 0, restartedAt, rotations: a.rotations });
+  });
+  type Applied = { metadata?: { generation?: number }; spec?: { template?: unknown } };
+  const applied = await ctx.client.apply<Applied>(path, body({}), { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  // Record which pod template is our rollout (on the workload's metadata: no new rollout), so a user's later
+  // rollout of the same workload is never timed, or counted, as ours. The same manager applies both, so
+  // the template annotations are repeated (an apply drops the manager's fields it leaves out).
+  const marked = await ctx.client.apply<Applied>(path, body({ [A.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), { generation: marked.metadata?.generation ?? applied.metadata?.generation ?? 0, restartedAt, rotations: a.rotations });
   ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
   await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`);
 }

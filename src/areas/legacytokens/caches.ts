@@ -1,6 +1,7 @@
 // What the legacy-token area caches, stripped to the fields it reads. A token
 // Secret is held as a fingerprint of its token (never the token itself); a
 // workload as the Secrets its template uses and its rollout progress.
+import { createHash } from 'node:crypto';
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 import * as A from '../../api/annotations.ts';
@@ -61,6 +62,8 @@ export interface Workload {
   secrets: string[];
   restartedAt: string | undefined;
   restartedFor: string[];
+  /** the pod template is still the one the operator's restart produced (undefined: not recorded) */
+  templateIsOurs: boolean | undefined;
   /** the controller has seen the latest spec and every replica runs the latest template and is available */
   rolloutComplete: boolean;
 }
@@ -90,6 +93,11 @@ export function rolloutComplete(kind: WorkloadKind, w: WorkloadRaw): boolean {
   return (st.updatedReplicas ?? 0) >= replicas && (st.availableReplicas ?? 0) >= replicas && (st.replicas ?? 0) <= replicas;
 }
 
+/** A short fingerprint of a pod template as the API server serializes it (restart records it; the cache compares). */
+export function templateFingerprint(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template ?? null)).digest('hex').slice(0, 16);
+}
+
 function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
   return defineCache<Workload>({
     name: resource.resource,
@@ -97,16 +105,19 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
     transform: (raw) => {
       const w = raw as WorkloadRaw;
       const a = w.spec?.template?.metadata?.annotations ?? {};
+      const ours = w.metadata.annotations?.[A.RESTARTED_TEMPLATE];
       return {
         kind,
         metadata: { name: w.metadata.name, namespace: w.metadata.namespace, resourceVersion: w.metadata.resourceVersion, generation: w.metadata.generation ?? 0 },
         secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
         restartedAt: a[A.RESTARTED_AT],
         restartedFor: (a[A.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
+        templateIsOurs: ours === undefined ? undefined : ours === templateFingerprint(w.spec?.template),
         rolloutComplete: rolloutComplete(kind, w),
       };
     },
-    relevant: (type, obj, old) => type !== 'update' || obj.rolloutComplete !== old?.rolloutComplete || obj.secrets.join() !== old.secrets.join() || obj.restartedAt !== old.restartedAt,
+    relevant: (type, obj, old) => type !== 'update' || obj.rolloutComplete !== old?.rolloutComplete || obj.secrets.join() !== old.secrets.join() || obj.restartedAt !== old.restartedAt
+      || obj.templateIsOurs !== old.templateIsOurs,
   });
 }
 

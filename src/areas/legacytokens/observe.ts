@@ -61,7 +61,7 @@ export function createObserver(validator: TokenValidator, recent: RecentRestarts
         const mine = recent.get(key);
         if (!mine) return w;
         if (w.metadata.generation >= mine.generation) { recent.delete(key); return w; }
-        return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, rolloutComplete: false };
+        return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, templateIsOurs: true, rolloutComplete: false };
       });
     return { secrets, workloads, apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12), now: ctx.now().getTime() };
   };

@@ -133,8 +133,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const pendingRotations = obs.secrets.map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
   const pendingIds = new Set(pendingRotations.map((s) => s.rotation ?? ''));
   const rotatingSecrets = new Set(actions.flatMap((a) => (a.kind === 'rotate' ? [`${a.secret.namespace}/${a.secret.name}`] : [])));
-  // Only restarts done for a rotation still under way count: a user's own later rollout is not ours to time.
-  const ours = (w: Workload): boolean => w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r));
+  // Only restarts done for a rotation still under way count, and only while the pod template is the one
+  // our restart produced: a user's own later rollout is not ours to time.
+  const ours = (w: Workload): boolean => w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r)) && w.templateIsOurs !== false;
   const inFlight = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') < lt.rolloutTimeoutMs);
   const timedOut = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') >= lt.rolloutTimeoutMs);
   const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean }>();

@@ -22,7 +22,7 @@ function finding(s: TokenSecret, validity: 'valid' | 'invalid' | undefined, over
   return { secret: s, serviceAccount: 'ok', verdict: validity ? { validity, detail: validity } : undefined, staleCA: false, ...over };
 }
 function workload(name: string, secrets: string[], over: Partial<Workload> = {}): Workload {
-  return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], rolloutComplete: true, ...over };
+  return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], templateIsOurs: undefined, rolloutComplete: true, ...over };
 }
 const plan = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[] = [], extra: { dryRun?: boolean } = {}) =>
   planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, apiservers: 'ap-1', now: NOW }, undefined);
@@ -134,6 +134,21 @@ test('a timed-out rollout keeps its rotation pending and RolloutTimedOut reporte
   assert.equal(stuck.report.summary.timedOutWorkloads, ['deployment/apps/w1'], 'status.legacyTokens names it too');
   const recovered = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: true })]);
   assert.equal(kinds(recovered), ['finish']);
+});
+
+test('a user\'s own later rollout of a restarted workload is neither timed nor counted as ours', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
+  const restartedAt = new Date(NOW - 3_600_000).toISOString();
+  // w1: restarted by us an hour ago, since rolled out again by its owner (another template, in progress).
+  const theirs = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, templateIsOurs: false, rolloutComplete: false });
+  const p = plan({ rolloutTimeout: '10m', maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [theirs, workload('w2', ['a-token'])]);
+  assert.is.not(p.report.conditions[1]?.reason, 'RolloutTimedOut');
+  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w2'], 'w1 does not hold the only restart slot');
+  // The same with the template our restart produced (or none recorded): ours, and timed out.
+  for (const templateIsOurs of [true, undefined]) {
+    const ours = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [{ ...theirs, templateIsOurs }]);
+    assert.is(ours.report.conditions[1]?.reason, 'RolloutTimedOut');
+  }
 });
 
 test('a dead token whose rotation is still pending is rotated again only after the API servers restarted', () => {
