@@ -14,6 +14,7 @@ import { createLogger } from '../runtime/log.ts';
 import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
 import { evaluateAreas } from '../policy/reconciler.ts';
+import { columns } from './columns.ts';
 
 export interface CheckOptions {
   kubeconfig?: string;
@@ -60,8 +61,7 @@ function table(policy: AuthPolicy, reports: Record<string, AreaReport>): string 
   const lines = [`AuthPolicy ${policy.metadata.name}`, ''];
   const rows: string[][] = [['CONDITION', 'STATUS', 'REASON', 'MESSAGE']];
   for (const r of Object.values(reports)) for (const c of r.conditions) rows.push([c.type, c.status, c.reason, c.message]);
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-  for (const row of rows) lines.push(row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '));
+  lines.push(...columns(rows, '  '));
   const findings: Finding[] = Object.values(reports).flatMap((r) => r.findings).filter((f) => f.health !== 'ok');
   if (findings.length) {
     lines.push('', 'FINDINGS');

@@ -9,7 +9,9 @@ import type { AuthPolicy } from '../api/types.ts';
 import { KubeClient } from '../kube/client.ts';
 import { describeError, isForbidden, isNotFound, retryAfterMs } from '../kube/errors.ts';
 import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
+import { sleep } from '../runtime/backoff.ts';
 import { EXIT_ACTION, EXIT_OK, EXIT_UNCHECKED } from './check.ts';
+import { columns } from './columns.ts';
 
 export interface StatusOptions {
   kubeconfig?: string;
@@ -71,11 +73,6 @@ function pick(summary: Record<string, unknown>, path: string): unknown {
   return path.split('.').reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), summary);
 }
 
-function columns(rows: readonly string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)).join('   ').trimEnd());
-}
-
 /** The human view of one AuthPolicy: generations, conditions (Ready first), then a line per area. */
 export function formatPolicy(policy: AuthPolicy, now: Date): string {
   const status = policy.status;
@@ -126,7 +123,7 @@ async function honouringRetryAfter<T>(request: () => Promise<T>): Promise<T> {
     } catch (err) {
       const wait = retryAfterMs(err);
       if (wait === undefined || attempt >= 5) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 2000)));
+      await sleep(Math.min(wait, 2000));
     }
   }
 }

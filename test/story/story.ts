@@ -149,10 +149,8 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await waitForCondition(c, POLICY, 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizer', 90_000);
     // Deleted; the API server's bootstrap may put back its own empty (granting nothing) binding when it next starts.
     const bindingSubjects = async (): Promise<string> => {
-      const r = await c.kubectl(['get', 'clusterrolebinding', 'system:node', '-o', 'jsonpath={range .subjects[*]}{.kind}:{.name} {end}']);
-      if (r.code === 0) return r.stdout.trim();
-      if (/NotFound/.test(r.stderr)) return '';
-      throw new Error(`kubectl get clusterrolebinding system:node failed: ${r.stderr.trim()}`);
+      const binding = await getJson<{ subjects?: { kind: string; name: string }[] }>(c, ['clusterrolebinding', 'system:node']);
+      return (binding?.subjects ?? []).map((x) => `${x.kind}:${x.name}`).join(' ');
     };
     await waitFor('the legacy binding to grant nothing any more', async () => (await bindingSubjects()) === '');
     const bindingGoneAt = Date.now();
