@@ -45,6 +45,9 @@ export const Reason = {
   AllRestarted: 'AllRestarted',
   NothingToRestart: 'NothingToRestart',
   RestartsDisabled: 'RestartsDisabled',
+  CleanerOwned: 'CleanerOwned',
+  ConsumersNotRestarted: 'ConsumersNotRestarted',
+  LegacyTokensNotReissuable: 'LegacyTokensNotReissuable',
   // clock
   ClocksInSync: 'ClocksInSync',
   ClockSkewDetected: 'ClockSkewDetected',

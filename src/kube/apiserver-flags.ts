@@ -16,6 +16,8 @@ export interface ApiserverFlags {
   admissionPlugins?: string[];
   extendTokenExpiration?: boolean;
   maxTokenExpiration?: string;
+  /** --service-account-signing-endpoint: tokens are signed by an external signer (KEP-740) */
+  signingEndpoint?: string;
 }
 
 /** Parses a kube-apiserver command line (command + args) into the flags we report. */
@@ -43,6 +45,8 @@ export function parseApiserverFlags(argv: readonly string[]): Omit<ApiserverFlag
   out.extendTokenExpiration = extend === undefined ? true : extend !== 'false';
   const max = values.get('service-account-max-token-expiration');
   if (max) out.maxTokenExpiration = max;
+  const signer = values.get('service-account-signing-endpoint');
+  if (signer) out.signingEndpoint = signer;
   return out;
 }
 

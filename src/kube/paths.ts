@@ -32,6 +32,7 @@ export const Resources = {
   statefulSets: { group: 'apps', version: 'v1', resource: 'statefulsets' },
   daemonSets: { group: 'apps', version: 'v1', resource: 'daemonsets' },
   replicaSets: { group: 'apps', version: 'v1', resource: 'replicasets' },
+  jobs: { group: 'batch', version: 'v1', resource: 'jobs' },
   authPolicies: { group: 'authpolicy.io', version: 'v1alpha1', resource: 'authpolicies' },
   customResourceDefinitions: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' },
 } as const satisfies Record<string, ResourceRef>;

@@ -1,22 +1,27 @@
 // Legacy token Secrets (type kubernetes.io/service-account-token), cached
-// cluster-wide as fingerprints of their token and CA (never the values), with
-// the marks rotation leaves on them. Shared by the areas that need them.
+// cluster-wide as fingerprints of their token and CA (never the values), what
+// the token says about itself and whether its signature verified against the
+// published keys (decided here, at watch time, so the token is dropped at once),
+// with the marks rotation leaves on them. Shared by the areas that need them.
 import { createHash } from 'node:crypto';
 import * as A from '../api/annotations.ts';
 import { defineCache } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
+import { publishedKeys, tokenFacts, type TokenFacts } from './service-account-keys.ts';
 
 export const fingerprint = (base64: string | undefined): string | undefined =>
   base64 ? createHash('sha256').update(base64).digest('hex').slice(0, 16) : undefined;
 
-export interface Meta { name: string; namespace: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+export interface Meta { name: string; namespace: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
 
 export interface TokenSecret {
-  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; creationTimestamp: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; creationTimestamp: string; deletionTimestamp?: string | undefined };
   serviceAccountName: string;
   serviceAccountUid: string;
   /** sha256 prefix of the token: tells a new token from an old one without holding either */
   tokenHash: string | undefined;
+  /** header, claims and signature check of the token (undefined: no token) */
+  token: TokenFacts | undefined;
   caHash: string | undefined;
   lastUsed: string | undefined;
   invalidSince: string | undefined;
@@ -28,29 +33,43 @@ export interface TokenSecret {
   rotatedForRequest: string | undefined;
 }
 
+/** What a token Secret's `data.token` (base64) tells, checked against the keys known now. */
+export function judgeTokenData(base64: string | undefined): TokenFacts | undefined {
+  if (!base64) return undefined;
+  const facts = tokenFacts(Buffer.from(base64, 'base64').toString('utf8'), publishedKeys.current);
+  if (facts.kid !== undefined && publishedKeys.current && !publishedKeys.current.keys.some((k) => k.kid === facts.kid)) publishedKeys.noteUnknownKid();
+  return facts;
+}
+
+/** The cached form of a token Secret (also used when one Secret is re-read). */
+export function toTokenSecret(raw: unknown): TokenSecret {
+  const s = raw as { metadata: Meta; data?: Record<string, string> };
+  const a = s.metadata.annotations ?? {};
+  const l = s.metadata.labels ?? {};
+  return {
+    metadata: {
+      name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion, uid: s.metadata.uid ?? '', creationTimestamp: s.metadata.creationTimestamp ?? '',
+      ...(s.metadata.deletionTimestamp ? { deletionTimestamp: s.metadata.deletionTimestamp } : {}),
+    },
+    serviceAccountName: a[A.SA_NAME] ?? '',
+    serviceAccountUid: a[A.SA_UID] ?? '',
+    tokenHash: fingerprint(s.data?.token),
+    token: judgeTokenData(s.data?.token),
+    caHash: fingerprint(s.data?.['ca.crt']),
+    lastUsed: l[A.LEGACY_TOKEN_LAST_USED],
+    invalidSince: l[A.LEGACY_TOKEN_INVALID_SINCE],
+    rotation: a[A.ROTATION],
+    rotationState: a[A.ROTATION_STATE],
+    rotatedAt: a[A.ROTATED_AT],
+    rotatedFrom: a[A.ROTATED_FROM],
+    rotatedUnder: a[A.ROTATED_UNDER],
+    rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
+  };
+}
+
 export const secretCache = defineCache<TokenSecret>({
   name: 'legacy-token-secrets',
   path: collectionPath(Resources.secrets),
   fieldSelector: 'type=kubernetes.io/service-account-token',
-  transform: (raw) => {
-    const s = raw as { metadata: Meta; data?: Record<string, string> };
-    const a = s.metadata.annotations ?? {};
-    const l = s.metadata.labels ?? {};
-    return {
-      metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion, uid: s.metadata.uid ?? '', creationTimestamp: s.metadata.creationTimestamp ?? '' },
-      serviceAccountName: a[A.SA_NAME] ?? '',
-      serviceAccountUid: a[A.SA_UID] ?? '',
-      tokenHash: fingerprint(s.data?.token),
-      caHash: fingerprint(s.data?.['ca.crt']),
-      lastUsed: l[A.LEGACY_TOKEN_LAST_USED],
-      invalidSince: l[A.LEGACY_TOKEN_INVALID_SINCE],
-      rotation: a[A.ROTATION],
-      rotationState: a[A.ROTATION_STATE],
-      rotatedAt: a[A.ROTATED_AT],
-      rotatedFrom: a[A.ROTATED_FROM],
-      rotatedUnder: a[A.ROTATED_UNDER],
-      rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
-    };
-  },
+  transform: toTokenSecret,
 });
-

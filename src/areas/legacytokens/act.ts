@@ -6,9 +6,9 @@
 // controller works with a throwaway canary Secret; then it rotates one Secret
 // alone, and the rest a few at a time, each waiting to be refilled.
 import { randomBytes } from 'node:crypto';
-import { describeError, isNotFound } from '../../kube/errors.ts';
+import { describeError } from '../../kube/errors.ts';
+import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { collectionPath, objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
-import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as A from '../../api/annotations.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
@@ -17,17 +17,18 @@ import { templateFingerprint } from './caches.ts';
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 const ROTATION_CONCURRENCY = 4;
 
-/** Polls a Secret until its token key is filled, or the deadline passes. */
-async function waitForToken(client: KubeClient, namespace: string, name: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+/**
+ * Waits until the token-Secret cache shows the Secret refilled (the informer's watch
+ * brings the tokens controller's write): no request to the API server while waiting.
+ */
+async function waitForToken(ctx: AreaContext, namespace: string, name: string, timeoutMs: number, rotation?: string): Promise<boolean> {
+  const cache = ctx.cache<TokenSecret>(secretCache.name);
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !signal.aborted) {
-    try {
-      const s = await client.get<{ data?: { token?: string } }>(objectPath(Resources.secrets, name, namespace));
-      if (s.data?.token) return true;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    await new Promise((r) => setTimeout(r, 300));
+  while (Date.now() < deadline && !ctx.signal.aborted) {
+    const s = cache.get(name, namespace);
+    // For a rotation, only the copy that carries it counts (the cache may still hold the one before the blanking).
+    if (s?.tokenHash && (rotation === undefined || s.rotation === rotation)) return true;
+    await new Promise((r) => setTimeout(r, 100));
   }
   return false;
 }
@@ -52,7 +53,7 @@ async function verifyTokensController(ctx: AreaContext, state: CanaryState, time
     metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'authpolicy-operator' }, annotations: { [A.SA_NAME]: 'default' } },
   });
   try {
-    if (await waitForToken(ctx.client, namespace, name, timeoutMs, ctx.signal)) {
+    if (await waitForToken(ctx, namespace, name, timeoutMs)) {
       state.verifiedAt = Date.now();
       state.failure = undefined;
       return undefined;
@@ -62,7 +63,7 @@ async function verifyTokensController(ctx: AreaContext, state: CanaryState, time
     await ctx.client.delete(objectPath(Resources.secrets, name, namespace)).catch(() => undefined);
   }
   state.failedAt = Date.now();
-  state.failure = `kube-controller-manager's tokens controller did not fill the canary Secret ${namespace}/${name} within ${Math.round(timeoutMs / 1000)}s, so no live token Secret was touched. Check that kube-controller-manager runs with --service-account-private-key-file and the serviceaccount-token-controller enabled`;
+  state.failure = `kube-controller-manager's tokens controller did not fill the canary Secret ${namespace}/${name} within ${Math.round(timeoutMs / 1000)}s, so no live token Secret was touched: legacy tokens cannot be re-issued in this cluster now. kube-controller-manager needs --service-account-private-key-file and its serviceaccount-token-controller; where tokens are signed externally (--service-account-signing-endpoint, KEP-740) it has neither, and the users of legacy tokens must move to projected serviceAccountToken volumes (TokenRequest)`;
   ctx.log.warn('tokens controller unavailable', { canary: `${namespace}/${name}` });
   return state.failure;
 }
@@ -80,7 +81,7 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
   });
   ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
   await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of secret ${a.secret.namespace}/${a.secret.name} for the tokens controller to re-issue in place (${a.triggers.join(', ')}; rotation ${a.rotation})`);
-  return await waitForToken(ctx.client, a.secret.namespace, a.secret.name, timeoutMs, ctx.signal);
+  return await waitForToken(ctx, a.secret.namespace, a.secret.name, timeoutMs, a.rotation);
 }
 
 /**
@@ -112,6 +113,15 @@ async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 
   recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), { generation: marked.metadata?.generation ?? applied.metadata?.generation ?? 0, restartedAt, rotations: a.rotations });
   ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
   await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`);
+}
+
+/** What a finished rotation did, exactly: which workloads were restarted and which pods were not. */
+export function finishMessage(a: Extract<LegacyTokensAction, { kind: 'finish' }>): string {
+  const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+  const restarted = a.restartsDisabled ? 'restarted nothing (spec.legacyTokens.restartWorkloads is false)'
+    : a.restarted.length ? `restarted ${list(a.restarted)}` : 'no Deployment, StatefulSet or DaemonSet uses it';
+  const not = a.notRestarted.length ? `; NOT restarted, still holding the replaced token: ${list(a.notRestarted)}` : '; no other running pod reads it';
+  return `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: ${restarted}${not}`;
 }
 
 export function createActor(canary: CanaryState, recent: RecentRestarts, operatorNamespace: string): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
@@ -172,7 +182,7 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
         if (a.kind === 'restart') await restart(ctx, a, recent);
         if (a.kind === 'finish') {
           await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } } });
-          await ctx.events?.record(ctx.policyRef, 'Normal', 'RotationFinished', `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: every workload using it was restarted`);
+          await ctx.events?.record(ctx.policyRef, a.notRestarted.length ? 'Warning' : 'Normal', 'RotationFinished', finishMessage(a));
         }
       } catch (err) {
         failed ??= err;

@@ -7,10 +7,10 @@ import { collectionPath, Resources } from '../../kube/paths.ts';
 import * as A from '../../api/annotations.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
-import { secretsReferencedBy } from './references.ts';
+import { secretReadsOf, secretsReferencedBy, type SecretRead } from './references.ts';
 
 export interface CachedServiceAccount {
-  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; deletionTimestamp?: string | undefined };
 }
 
 export const serviceAccountCache = defineCache<CachedServiceAccount>({
@@ -18,13 +18,13 @@ export const serviceAccountCache = defineCache<CachedServiceAccount>({
   path: collectionPath(Resources.serviceAccounts),
   transform: (raw) => {
     const m = (raw as { metadata: Meta }).metadata;
-    return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, uid: m.uid ?? '' } };
+    return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, uid: m.uid ?? '', ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) } };
   },
-  relevant: (type) => type !== 'update',
+  relevant: (type, obj, old) => type !== 'update' || obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp,
 });
 
 export interface CachedNamespace {
-  metadata: { name: string; resourceVersion?: string; labels: Record<string, string> };
+  metadata: { name: string; resourceVersion?: string; labels: Record<string, string>; deletionTimestamp?: string | undefined };
 }
 
 export const namespaceCache = defineCache<CachedNamespace>({
@@ -32,9 +32,10 @@ export const namespaceCache = defineCache<CachedNamespace>({
   path: collectionPath(Resources.namespaces),
   transform: (raw) => {
     const m = (raw as { metadata: Meta }).metadata;
-    return { metadata: { name: m.name, resourceVersion: m.resourceVersion, labels: m.labels ?? {} } };
+    return { metadata: { name: m.name, resourceVersion: m.resourceVersion, labels: m.labels ?? {}, ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) } };
   },
-  relevant: (type, obj, old) => type !== 'update' || JSON.stringify(obj.metadata.labels) !== JSON.stringify(old?.metadata.labels),
+  relevant: (type, obj, old) => type !== 'update' || JSON.stringify(obj.metadata.labels) !== JSON.stringify(old?.metadata.labels)
+    || obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp,
 });
 
 export interface RootCA {
@@ -124,3 +125,61 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
 export const deploymentCache = workloadCache('Deployment', Resources.deployments);
 export const statefulSetCache = workloadCache('StatefulSet', Resources.statefulSets);
 export const daemonSetCache = workloadCache('DaemonSet', Resources.daemonSets);
+
+interface OwnerRef { kind: string; name: string; controller?: boolean }
+const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name: string } | undefined => {
+  const c = refs?.find((r) => r.controller) ?? refs?.[0];
+  return c ? { kind: c.kind, name: c.name } : undefined;
+};
+
+/** A running pod that reads Secrets: only their names, how it reads them, its owner and start; never the pod. */
+export interface PodSecretReader {
+  metadata: { name: string; namespace: string; resourceVersion?: string; creationTimestamp: string };
+  owner: { kind: string; name: string } | undefined;
+  reads: SecretRead[];
+}
+
+interface PodRaw {
+  metadata: Meta & { ownerReferences?: OwnerRef[] };
+  spec?: Parameters<typeof secretReadsOf>[0];
+  status?: { phase?: string };
+}
+
+/** Pods that read any Secret and have not finished (a finished pod holds no token). */
+export const podReadersCache = defineCache<PodSecretReader>({
+  name: 'pod-secret-readers',
+  path: collectionPath(Resources.pods),
+  transform: (raw) => {
+    const p = raw as PodRaw;
+    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
+    const reads = secretReadsOf(p.spec);
+    if (reads.length === 0) return undefined;
+    return {
+      metadata: { name: p.metadata.name, namespace: p.metadata.namespace, resourceVersion: p.metadata.resourceVersion, creationTimestamp: p.metadata.creationTimestamp ?? '' },
+      owner: controllerOf(p.metadata.ownerReferences), reads,
+    };
+  },
+  // A consumer going away may settle WorkloadsRestarted; new pods read the current token.
+  relevant: (type) => type === 'delete',
+});
+
+/** A ReplicaSet or Job kept only as its owner: tells a Deployment's pods from a bare ReplicaSet's, a CronJob's Job from a bare one. */
+export interface OwnedBy {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  owner: { kind: string; name: string } | undefined;
+}
+
+function ownerCache(name: string, resource: typeof Resources.replicaSets | typeof Resources.jobs) {
+  return defineCache<OwnedBy>({
+    name,
+    path: collectionPath(resource),
+    transform: (raw) => {
+      const m = (raw as { metadata: Meta & { ownerReferences?: OwnerRef[] } }).metadata;
+      return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion }, owner: controllerOf(m.ownerReferences) };
+    },
+    relevant: () => false,
+  });
+}
+
+export const replicaSetOwnersCache = ownerCache('replicaset-owners', Resources.replicaSets);
+export const jobOwnersCache = ownerCache('job-owners', Resources.jobs);

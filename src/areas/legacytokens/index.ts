@@ -4,20 +4,25 @@ import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Area } from '../area.ts';
 import { createActor, type CanaryState, type RecentRestarts } from './act.ts';
-import { daemonSetCache, deploymentCache, namespaceCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache } from './caches.ts';
+import {
+  daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
+} from './caches.ts';
+import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
-import { TokenValidator } from './validate.ts';
+import { SecretRereader, TokenReviewer } from './validate.ts';
 
 /** operatorNamespace: where the canary Secret that proves the tokens controller works is created. */
 export function legacyTokensArea(client: KubeClient, operatorNamespace: string): Area<LegacyTokensObservation, LegacyTokensPlan> {
   const canary: CanaryState = { verifiedAt: 0, failedAt: 0, failure: undefined };
   const recent: RecentRestarts = new Map();
+  // Fetch the published keys now, so the token-Secret cache can verify signatures as it lists.
+  void publishedKeys.refresh(client);
   return {
     name: 'legacyTokens',
     conditionTypes: [ConditionType.LegacyTokensReady, ConditionType.WorkloadsRestarted],
-    caches: [secretCache, serviceAccountCache, namespaceCache, rootCACache, deploymentCache, statefulSetCache, daemonSetCache, apiserverIdentityCache],
-    observe: createObserver(new TokenValidator(client), recent),
+    caches: [secretCache, serviceAccountCache, namespaceCache, rootCACache, deploymentCache, statefulSetCache, daemonSetCache, apiserverIdentityCache, podReadersCache, replicaSetOwnersCache, jobOwnersCache],
+    observe: createObserver(new SecretRereader(client), new TokenReviewer(client), recent),
     plan: (spec, observation, previous) => planLegacyTokens(spec, observation, previous),
     act: createActor(canary, recent, operatorNamespace),
     report: (plan) => plan.report,

@@ -1,61 +1,99 @@
-// Observe legacy token Secrets in the selected namespaces: their ServiceAccount,
-// whether the token still authenticates (TokenReview), whether ca.crt matches the
-// namespace's kube-root-ca.crt, age and the legacy-token cleaner's labels; and
-// the workloads whose pod templates use them.
+// Observe legacy token Secrets in the selected namespaces without touching them:
+// the offline verdict on each token (checked against the keys the API server
+// publishes when the cache saw it), whether ca.crt matches the namespace's
+// kube-root-ca.crt, what is being deleted, the legacy-token cleaner's labels;
+// the workloads whose pod templates use them and the running pods that read them.
 import { createHash } from 'node:crypto';
+import { observeApiserverFlags } from '../../kube/apiserver-flags.ts';
 import { apiserverIdentityCache, apiserverInstances, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { describeError } from '../../kube/errors.ts';
+import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { matchesSelector } from '../../kube/selector.ts';
 import type { AreaContext } from '../area.ts';
 import {
-  daemonSetCache, deploymentCache, namespaceCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
-  type CachedNamespace, type CachedServiceAccount, type RootCA, type TokenSecret, type Workload,
+  daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
+  type CachedNamespace, type CachedServiceAccount, type OwnedBy, type PodSecretReader, type RootCA, type TokenSecret, type Workload,
 } from './caches.ts';
 import { restartKey, type RecentRestarts } from './act.ts';
-import type { TokenValidator, TokenVerdict } from './validate.ts';
+import type { SecretRereader, TokenReviewer } from './validate.ts';
+import { offlineVerdict, type TokenVerdict } from './verdict.ts';
 
 export interface SecretFinding {
   secret: TokenSecret;
   serviceAccount: 'ok' | 'missing' | 'uidMismatch';
-  /** undefined: no token in the Secret (yet) */
-  verdict: TokenVerdict | undefined;
+  verdict: TokenVerdict;
   /** undefined: the namespace has no kube-root-ca.crt to compare with */
   staleCA: boolean | undefined;
+  /** what of it is being deleted (a deletionTimestamp): never rotated, its dependents never restarted */
+  terminating: 'Namespace' | 'Secret' | 'ServiceAccount' | undefined;
+}
+
+/** A running pod reading a token Secret, with its owner resolved to what could restart it. */
+export interface TokenConsumer {
+  pod: string;
+  namespace: string;
+  secret: string;
+  how: string[];
+  createdAt: string;
+  /** e.g. "Deployment web", "ReplicaSet x (no Deployment)", "Job y of CronJob z", "none (bare Pod)" */
+  owner: string;
+  /** the workload a restart would roll (undefined: nothing the operator restarts owns it) */
+  restartable: { kind: Workload['kind']; name: string } | undefined;
+  /** owned by a CronJob's Job: the next Job reads the same-named Secret */
+  cronJob: string | undefined;
 }
 
 export interface LegacyTokensObservation {
   secrets: SecretFinding[];
   workloads: Workload[];
+  consumers: TokenConsumer[];
   /** fingerprint of the running API-server instances */
   apiservers: string;
+  /** how tokens were judged: offline against the published keys, or (keys unreadable) TokenReview */
+  keySource: { kind: 'published' | 'tokenReview' | 'none'; keys: number; error?: string | undefined };
+  /** --service-account-signing-endpoint (KEP-740) seen on a kube-apiserver static pod */
+  externalSigning: string | undefined;
   now: number;
 }
 
-export function createObserver(validator: TokenValidator, recent: RecentRestarts): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer, recent: RecentRestarts): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     const spec = ctx.spec.legacyTokens;
-    const namespaces = new Map(ctx.cache<CachedNamespace>(namespaceCache.name).list().map((n) => [n.metadata.name, n.metadata.labels]));
-    const selected = (ns: string): boolean => matchesSelector(spec.namespaceSelector, namespaces.get(ns) ?? {});
+    const namespaces = new Map(ctx.cache<CachedNamespace>(namespaceCache.name).list().map((n) => [n.metadata.name, n.metadata]));
+    const selected = (ns: string): boolean => matchesSelector(spec.namespaceSelector, namespaces.get(ns)?.labels ?? {});
     const accounts = ctx.cache<CachedServiceAccount>(serviceAccountCache.name);
     const roots = ctx.cache<RootCA>(rootCACache.name);
     const instances = apiserverInstances(ctx.cache<ApiserverIdentityLease>(apiserverIdentityCache.name).list());
-    if (ctx.mode === 'check') validator.clear();
+    const keys = await publishedKeys.ensureFresh(ctx.client, instances);
+    const useReview = keys === undefined;
     const tokenSecrets = ctx.cache<TokenSecret>(secretCache.name).list().filter((s) => selected(s.metadata.namespace))
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     const secrets: SecretFinding[] = [];
     for (const secret of tokenSecrets) {
-      const sa = accounts.get(secret.serviceAccountName, secret.metadata.namespace);
+      const ns = secret.metadata.namespace;
+      const sa = accounts.get(secret.serviceAccountName, ns);
       const serviceAccount = !sa ? 'missing' : secret.serviceAccountUid && sa.metadata.uid !== secret.serviceAccountUid ? 'uidMismatch' : 'ok';
-      const root = roots.get('kube-root-ca.crt', secret.metadata.namespace);
-      secrets.push({
-        secret, serviceAccount,
-        verdict: await validator.verdict(secret, instances),
-        staleCA: root?.caHash === undefined || secret.caHash === undefined ? undefined : root.caHash !== secret.caHash,
-      });
+      const claimed = secret.token?.serviceAccountName ? accounts.get(secret.token.serviceAccountName, secret.token.namespace ?? ns) : sa;
+      const account = claimed ? { uid: claimed.metadata.uid, deletionTimestamp: claimed.metadata.deletionTimestamp } : undefined;
+      let verdict = offlineVerdict(secret, account, keys);
+      if (verdict.validity === 'undecided' && keys) {
+        // The keys changed since the cache saw this token: judge it again from one fresh read.
+        verdict = offlineVerdict(secret, account, keys, await rereader.facts(secret, keys.version));
+      } else if (verdict.validity === 'undecided' && offlineVerdict(secret, account, keys, secret.token, true).validity === 'valid') {
+        // No published keys to check against: only a token every other check accepts is reviewed.
+        verdict = (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ?? verdict;
+      }
+      const root = roots.get('kube-root-ca.crt', ns);
+      const terminating = namespaces.get(ns)?.deletionTimestamp ? 'Namespace' : secret.metadata.deletionTimestamp ? 'Secret' : sa?.metadata.deletionTimestamp ? 'ServiceAccount' : undefined;
+      secrets.push({ secret, serviceAccount, verdict, terminating, staleCA: root?.caHash === undefined || secret.caHash === undefined ? undefined : root.caHash !== secret.caHash });
     }
     const kinds = new Set(spec.workloadKinds);
     const workloads = [deploymentCache, statefulSetCache, daemonSetCache]
       .flatMap((c) => ctx.cache<Workload>(c.name).list())
-      .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0)
+      // A namespace being deleted takes its workloads with it: never restarted.
+      .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0 && !namespaces.get(w.metadata.namespace)?.deletionTimestamp)
       .map((w) => {
         const key = restartKey(w.kind, w.metadata.namespace, w.metadata.name);
         const mine = recent.get(key);
@@ -63,6 +101,49 @@ export function createObserver(validator: TokenValidator, recent: RecentRestarts
         if (w.metadata.generation >= mine.generation) { recent.delete(key); return w; }
         return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, templateIsOurs: true, rolloutComplete: false };
       });
-    return { secrets, workloads, apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12), now: ctx.now().getTime() };
+    const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds);
+    let externalSigning: string | undefined;
+    try {
+      externalSigning = (await observeApiserverFlags(ctx.client)).signingEndpoint;
+    } catch (err) {
+      ctx.log.debug('kube-apiserver flags not readable', { error: describeError(err) });
+    }
+    return {
+      secrets, workloads, consumers, externalSigning,
+      keySource: { kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none', keys: keys?.keys.length ?? 0, error: publishedKeys.error },
+      apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12), now: ctx.now().getTime(),
+    };
   };
+}
+
+/** Running pods reading the selected token Secrets, each with the owner that could (or could not) restart it. */
+function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<string>): TokenConsumer[] {
+  const replicaSets = ctx.cache<OwnedBy>(replicaSetOwnersCache.name);
+  const jobs = ctx.cache<OwnedBy>(jobOwnersCache.name);
+  const out: TokenConsumer[] = [];
+  for (const p of ctx.cache<PodSecretReader>(podReadersCache.name).list()) {
+    const ns = p.metadata.namespace;
+    const reads = p.reads.filter((r) => tokenSecrets.has(`${ns}/${r.secret}`));
+    if (reads.length === 0) continue;
+    let owner = 'none (bare Pod)';
+    let restartable: TokenConsumer['restartable'];
+    let cronJob: string | undefined;
+    const o = p.owner;
+    if (o?.kind === 'ReplicaSet') {
+      const parent = replicaSets.get(o.name, ns)?.owner;
+      if (parent?.kind === 'Deployment') { owner = `Deployment ${parent.name}`; if (kinds.has('Deployment')) restartable = { kind: 'Deployment', name: parent.name }; }
+      else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
+    } else if (o?.kind === 'Job') {
+      const parent = jobs.get(o.name, ns)?.owner;
+      if (parent?.kind === 'CronJob') { owner = `Job ${o.name} of CronJob ${parent.name}`; cronJob = parent.name; }
+      else owner = `Job ${o.name}`;
+    } else if (o && WORKLOAD_KINDS.has(o.kind)) {
+      owner = `${o.kind} ${o.name}`;
+      if (kinds.has(o.kind)) restartable = { kind: o.kind as Workload['kind'], name: o.name };
+    } else if (o) {
+      owner = `${o.kind} ${o.name}`;
+    }
+    for (const r of reads) out.push({ pod: p.metadata.name, namespace: ns, secret: r.secret, how: r.how, createdAt: p.metadata.creationTimestamp, owner, restartable, cronJob });
+  }
+  return out.sort((a, b) => `${a.namespace}/${a.pod}/${a.secret}`.localeCompare(`${b.namespace}/${b.pod}/${b.secret}`));
 }

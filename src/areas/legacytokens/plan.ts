@@ -10,7 +10,7 @@ import { formatDuration } from '../../api/duration.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import type { TokenSecret, Workload } from './caches.ts';
-import type { LegacyTokensObservation, SecretFinding } from './observe.ts';
+import type { LegacyTokensObservation, SecretFinding, TokenConsumer } from './observe.ts';
 
 export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
 
@@ -20,7 +20,7 @@ export type LegacyTokensAction =
   | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined; apiservers: string }
   | { kind: 'revive'; secret: SecretRef }
   | { kind: 'restart'; workload: { kind: Workload['kind']; namespace: string; name: string }; rotations: string[] }
-  | { kind: 'finish'; secret: SecretRef; rotation: string };
+  | { kind: 'finish'; secret: SecretRef; rotation: string; restarted: string[]; notRestarted: string[]; restartsDisabled: boolean };
 
 export interface LegacyTokensPlan {
   actions: LegacyTokensAction[];
@@ -39,6 +39,11 @@ export interface LegacyTokensMemory {
 const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
 const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
 const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
+const consumerView = (c: TokenConsumer): Record<string, string> => ({
+  pod: `${c.namespace}/${c.pod}`, owner: c.owner, secret: c.secret, reads: c.how.join(', '),
+  ...(c.cronJob ? { note: `CronJob ${c.cronJob} needs no restart: its next Job reads the re-issued token` } : {}),
+});
+const consumerId = (c: TokenConsumer): string => `pod ${c.namespace}/${c.pod} (${c.owner}; ${c.how.join(', ')} of ${c.secret})`;
 
 /**
  * A rotation's identity: deterministic (the same Secret, token, request and previous
@@ -58,7 +63,7 @@ export function rotationId(secret: TokenSecret, request: string | undefined): st
  */
 function reissuedStillInvalid(f: SecretFinding, apiservers: string): boolean {
   const s = f.secret;
-  return s.rotatedFrom !== undefined && s.rotatedFrom === s.tokenHash && s.rotatedUnder === apiservers && f.verdict !== undefined && f.verdict.validity !== 'valid';
+  return s.rotatedFrom !== undefined && s.rotatedFrom === s.tokenHash && s.rotatedUnder === apiservers && f.verdict.validity === 'invalid';
 }
 
 /**
@@ -68,12 +73,30 @@ function reissuedStillInvalid(f: SecretFinding, apiservers: string): boolean {
  * dead token is rotated again even though its rotation is still pending.
  */
 function pendingReissueRejected(f: SecretFinding, apiservers: string): boolean {
-  return f.secret.rotationState === 'pending' && f.secret.rotatedUnder === apiservers && f.verdict !== undefined && f.verdict.validity !== 'valid';
+  return f.secret.rotationState === 'pending' && f.secret.rotatedUnder === apiservers && f.verdict.validity === 'invalid';
+}
+
+/** kube-controller-manager's default --legacy-service-account-token-clean-up-period (one year). */
+export const CLEANUP_PERIOD_MS = 365 * 24 * 3600_000;
+
+/**
+ * Unused for longer than the cleaner's period, judged as the cleaner does
+ * (legacy_serviceaccount_token_cleaner.go): created before the cutoff, and its
+ * last-used date (or, never used, its creation) before it. Such a token is the
+ * cleaner's to retire, not the operator's to rotate.
+ */
+export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEANUP_PERIOD_MS): boolean {
+  const cutoff = now - periodMs;
+  const created = Date.parse(s.metadata.creationTimestamp);
+  if (!Number.isFinite(created) || created >= cutoff) return false;
+  if (s.lastUsed === undefined) return true;
+  const used = Date.parse(`${s.lastUsed}T00:00:00Z`);
+  return Number.isFinite(used) && used < cutoff - 24 * 3600_000;
 }
 
 function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: number, apiservers: string): Trigger[] {
   const t: Trigger[] = [];
-  if (spec.rotateOn.includes('InvalidToken') && f.verdict && f.verdict.validity !== 'valid' && !pendingReissueRejected(f, apiservers) && !reissuedStillInvalid(f, apiservers)) t.push('InvalidToken');
+  if (spec.rotateOn.includes('InvalidToken') && f.verdict.validity === 'invalid' && !pendingReissueRejected(f, apiservers) && !reissuedStillInvalid(f, apiservers)) t.push('InvalidToken');
   if (spec.rotateOn.includes('StaleCA') && f.staleCA === true) t.push('StaleCA');
   const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
   if (spec.rotateOn.includes('MaxAge') && spec.maxAgeMs !== undefined && Number.isFinite(born) && now - born > spec.maxAgeMs) t.push('MaxAge');
@@ -84,21 +107,36 @@ function triggersFor(f: SecretFinding, spec: ResolvedSpec['legacyTokens'], now: 
 export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): LegacyTokensPlan {
   const lt = spec.legacyTokens;
   const actions: LegacyTokensAction[] = [];
-  const counts = { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, invalidated: 0, awaitingToken: 0, rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length };
+  const counts = { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, awaitingToken: 0, rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length };
   const problems: string[] = [];
   const rotatingNow: string[] = [];
+  const terminating: { secret: string; what: string; since: string | undefined }[] = [];
+  const invalidated: { secret: string; invalidSince: string; lastUsed: string | undefined }[] = [];
+  const unused: { secret: string; lastUsed: string | undefined; created: string }[] = [];
+  const undecided: string[] = [];
+  const notReissuable: string[] = [];
 
   for (const f of obs.secrets) {
     const s = f.secret;
+    if (f.terminating) {
+      // Being deleted is not being dead: nothing of it is rotated or restarted.
+      terminating.push({ secret: id(s), what: f.terminating, since: f.terminating === 'Secret' ? s.metadata.deletionTimestamp : undefined });
+      continue;
+    }
+    if (s.invalidSince !== undefined) {
+      // The legacy-token cleaner owns it: it deletes it a cleanup period later unless someone uses it.
+      if (lt.reviveInvalidated) actions.push({ kind: 'revive', secret: ref(s) });
+      else invalidated.push({ secret: id(s), invalidSince: s.invalidSince, lastUsed: s.lastUsed });
+      continue;
+    }
     if (f.serviceAccount !== 'ok') {
       counts.orphaned++;
       problems.push(`${id(s)}: ServiceAccount ${s.serviceAccountName || '(none)'} ${f.serviceAccount === 'missing' ? 'does not exist' : 'was recreated (UID mismatch)'}; orphans are never rotated — delete the Secret if nothing uses it`);
       continue;
     }
-    if (s.invalidSince !== undefined) {
-      counts.invalidated++;
-      if (lt.reviveInvalidated) actions.push({ kind: 'revive', secret: ref(s) });
-      else problems.push(`${id(s)}: invalidated by the legacy-token cleaner since ${s.invalidSince} (last used ${s.lastUsed ?? 'never'}); set spec.legacyTokens.reviveInvalidated to re-enable it`);
+    const unusedFor = unusedBeyondCleanup(s, obs.now);
+    if (unusedFor) {
+      unused.push({ secret: id(s), lastUsed: s.lastUsed, created: s.metadata.creationTimestamp });
       continue;
     }
     if (!s.tokenHash) {
@@ -107,30 +145,50 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       if (s.rotationState === 'pending') rotatingNow.push(id(s));
       continue;
     }
+    if (f.verdict.validity === 'undecided') {
+      undecided.push(`${id(s)}: ${f.verdict.detail}`);
+      continue;
+    }
     if (reissuedStillInvalid(f, obs.apiservers) || pendingReissueRejected(f, obs.apiservers)) {
       counts.invalid++;
-      problems.push(`${id(s)}: the tokens controller re-issued ${s.rotatedFrom === s.tokenHash ? 'the same token' : 'a token'} and the API server still rejects it: kube-controller-manager signs with a key the API server does not accept — make --service-account-private-key-file (kube-controller-manager) match --service-account-key-file (kube-apiserver)`);
+      // Blame the signing key only with evidence: the re-issued token's signature fails against the published keys.
+      const keyMismatch = f.verdict.reason === 'SignatureInvalid' || f.verdict.reason === 'KeyNotPublished';
+      problems.push(keyMismatch
+        ? `${id(s)}: the tokens controller re-issued ${s.rotatedFrom === s.tokenHash ? 'the same token' : 'a token'} whose signature verifies against none of the keys the API server publishes: kube-controller-manager signs with a key the API server does not accept — make --service-account-private-key-file (kube-controller-manager) match --service-account-key-file (kube-apiserver)`
+        : `${id(s)}: the re-issued token is still rejected: ${f.verdict.detail}`);
       continue;
     }
     const triggers = triggersFor(f, lt, obs.now, obs.apiservers);
     // Never blank a token that still works unless a trigger other than invalidity asks for it.
-    if (triggers.length > 0 && !(f.verdict?.validity === 'valid' && triggers.every((t) => t === 'InvalidToken'))) {
+    if (triggers.length > 0 && !(f.verdict.validity === 'valid' && triggers.every((t) => t === 'InvalidToken'))) {
+      if (obs.externalSigning) {
+        notReissuable.push(`${id(s)} (${triggers.join(', ')})`);
+        counts.invalid++;
+        continue;
+      }
       const request = triggers.includes('Requested') ? lt.rotationRequestedAt : undefined;
       actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request, tokenHash: s.tokenHash, apiservers: obs.apiservers });
       if (!spec.dryRun) rotatingNow.push(id(s));
       continue;
     }
-    if (f.verdict?.validity === 'valid' && f.staleCA !== true) counts.valid++;
+    if (f.verdict.validity === 'valid' && f.staleCA !== true) counts.valid++;
     else {
       counts.invalid++;
-      const why = f.verdict?.validity !== 'valid' ? `token ${f.verdict?.detail ?? 'rejected'}` : 'ca.crt differs from the namespace\'s kube-root-ca.crt';
+      const why = f.verdict.validity !== 'valid' ? `token ${f.verdict.detail}` : 'ca.crt differs from the namespace\'s kube-root-ca.crt';
       problems.push(`${id(s)}: ${why}; rotateOn does not include the trigger that would rotate it`);
     }
   }
 
   // Restarts: for every rotation whose Secret has its new token, restart each dependent once.
   const dependentsOf = (s: TokenSecret): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.metadata.namespace && w.secrets.includes(s.metadata.name));
-  const pendingRotations = obs.secrets.map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
+  // Running pods that read a Secret whose token was replaced since they started: they hold a token that no longer works.
+  const secretsById = new Map(obs.secrets.map((f) => [id(f.secret), f.secret]));
+  const holdsDeadToken = (c: TokenConsumer): boolean => {
+    const s = secretsById.get(`${c.namespace}/${c.secret}`);
+    return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(c.createdAt) < Date.parse(s.rotatedAt);
+  };
+  const deadHoldersOf = (s: TokenSecret): TokenConsumer[] => obs.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c));
+  const pendingRotations = obs.secrets.filter((f) => !f.terminating).map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
   const pendingIds = new Set(pendingRotations.map((s) => s.rotation ?? ''));
   const rotatingSecrets = new Set(actions.flatMap((a) => (a.kind === 'rotate' ? [`${a.secret.namespace}/${a.secret.name}`] : [])));
   // Only restarts done for a rotation still under way count, and only while the pod template is the one
@@ -144,7 +202,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     const ready = s.tokenHash !== undefined; // refilled by the tokens controller
     if (rotatingSecrets.has(id(s))) continue; // rotated again in this plan: its new rotation takes over
     if (!lt.restartWorkloads) {
-      if (ready) actions.push({ kind: 'finish', secret: ref(s), rotation });
+      if (ready) actions.push({ kind: 'finish', secret: ref(s), rotation, restarted: [], notRestarted: deadHoldersOf(s).map(consumerId), restartsDisabled: true });
       continue;
     }
     const deps = dependentsOf(s);
@@ -158,7 +216,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     // A timed-out rollout keeps its rotation pending, so RolloutTimedOut stays until that rollout finishes
     // (it frees its restart slot meanwhile): pods of a stuck rollout still mount the old token.
     const settled = deps.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete);
-    if (ready && notYet.length === 0 && settled) actions.push({ kind: 'finish', secret: ref(s), rotation });
+    if (ready && notYet.length === 0 && settled) {
+      actions.push({ kind: 'finish', secret: ref(s), rotation, restarted: deps.map(workloadId), notRestarted: deadHoldersOf(s).filter((c) => !c.restartable).map(consumerId), restartsDisabled: false });
+    }
   }
   // A workload waits while any Secret it uses still needs rotating or is being refilled,
   // then restarts once for all of them (also when a crash split the rotations across reconciles).
@@ -176,7 +236,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
 
   // The one-shot trigger is recorded once every Secret it covers carries it.
   const request = lt.rotationRequestedAt;
-  const requestDone = request !== undefined && obs.secrets.filter((f) => f.serviceAccount === 'ok' && f.secret.invalidSince === undefined).every((f) => f.secret.rotatedForRequest === request);
+  const skipped = new Set([...terminating.map((t) => t.secret), ...unused.map((u) => u.secret)]);
+  const requestDone = request !== undefined && obs.secrets.filter((f) => f.serviceAccount === 'ok' && f.secret.invalidSince === undefined && !skipped.has(id(f.secret))).every((f) => f.secret.rotatedForRequest === request);
   const lastRotationRequest = requestDone ? request : previous?.lastRotationRequest;
 
   // Conditions.
@@ -185,34 +246,58 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const restarts = actions.filter((a) => a.kind === 'restart');
   const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
   const cond = (type: string, status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({ type, status, reason, message });
+  const retiring = [
+    ...invalidated.map((x) => `${x.secret} (invalid since ${x.invalidSince}, last used ${x.lastUsed ?? 'never'})`),
+    ...unused.map((x) => `${x.secret} (last used ${x.lastUsed ?? 'never'}, created ${x.created.slice(0, 10)})`),
+  ];
+  const keyNote = obs.keySource.kind === 'tokenReview'
+    ? `; judged by TokenReview because /openid/v1/jwks cannot be read (${obs.keySource.error ?? 'no keys'}): each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`
+    : '';
   let tokens: ConditionUpdate;
   if (previous?.tokenControllerUnavailable && rotations.length + rotatingNow.length > 0) {
     tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.TokenControllerUnavailable, previous.tokenControllerUnavailable);
+  } else if (notReissuable.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.LegacyTokensNotReissuable, `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${obs.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`);
   } else if (dryRun && rotations.length > 0) {
     tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.TokensInvalid, `dry run: would rotate ${rotations.length} token Secret(s) in place: ${list(rotations.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`))}`);
   } else if (rotatingNow.length > 0) {
     tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.Rotating, `rotating ${rotatingNow.length} token Secret(s) in place (same names; kube-controller-manager's tokens controller issues the new tokens): ${list(rotatingNow)}`);
   } else if (problems.length > 0) {
     tokens = cond(ConditionType.LegacyTokensReady, 'False', Reason.TokensInvalid, `${problems.length} token Secret(s) need attention: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`);
+  } else if (undecided.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'Unknown', Reason.ObserveFailed, `${undecided.length} token Secret(s) could not be judged: ${list(undecided)}${obs.keySource.error ? `; reading /openid/v1/jwks failed: ${obs.keySource.error}` : ''}`);
+  } else if (retiring.length > 0) {
+    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.CleanerOwned, `${counts.valid} legacy token Secret(s) valid; ${retiring.length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring)}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)${keyNote}`);
   } else if (counts.total === 0) {
     tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.NoLegacyTokens, 'no kubernetes.io/service-account-token Secrets in the selected namespaces');
   } else {
-    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.TokensValid, `${counts.valid} legacy token Secret(s) authenticate and carry the cluster CA`);
+    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.TokensValid, `${counts.valid} legacy token Secret(s) authenticate and carry the cluster CA${terminating.length ? `; ${terminating.length} being deleted, left alone` : ''}${keyNote}`);
   }
 
+  const deadAll = obs.consumers.filter(holdsDeadToken);
+  const deadHolders = lt.restartWorkloads ? deadAll.filter((c) => !c.restartable) : deadAll;
+  const wouldNotRestart = dryRun ? obs.consumers.filter((c) => !c.restartable && rotations.some((a) => a.secret.namespace === c.namespace && a.secret.name === c.secret)) : [];
+  const cronNote = (cs: TokenConsumer[]): string => {
+    const crons = [...new Set(cs.flatMap((c) => (c.cronJob ? [`${c.namespace}/${c.cronJob}`] : [])))];
+    return crons.length ? `; CronJob ${crons.join(', ')} needs no restart: its next Job reads the re-issued token` : '';
+  };
   const waitingNames = [...waiting.values()].map((e) => workloadId(e.w));
   let workloads: ConditionUpdate;
   if (!lt.restartWorkloads) {
-    workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.RestartsDisabled, 'spec.legacyTokens.restartWorkloads is false: pods keep their mounted token until they restart');
+    workloads = deadAll.length > 0
+      ? cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsDisabled, `spec.legacyTokens.restartWorkloads is false and ${deadAll.length} running pod(s) still hold a replaced token: ${list(deadAll.map(consumerId))}; restart them`)
+      : cond(ConditionType.WorkloadsRestarted, 'True', Reason.RestartsDisabled, 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token');
   } else if (dryRun && (restarts.length > 0 || rotations.length > 0)) {
     const wouldRestart = [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))];
-    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `dry run: would restart ${wouldRestart.length} workload(s) after rotating: ${list(wouldRestart)}`);
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `dry run: would restart ${wouldRestart.length} workload(s) after rotating: ${list(wouldRestart)}${wouldNotRestart.length ? `; could not restart ${wouldNotRestart.length} pod(s): ${list(wouldNotRestart.map(consumerId))}` : ''}`);
   } else if (timedOut.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RolloutTimedOut, `rollouts did not finish within ${formatDuration(lt.rolloutTimeoutMs)}: ${list(timedOut.map(workloadId))}; check them with kubectl rollout status`);
   } else if (waiting.size > 0 || inFlight.length > 0 || rotatingNow.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}`);
+  } else if (deadHolders.length > 0) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.ConsumersNotRestarted, `${deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(deadHolders.map(consumerId))}; delete or recreate them${cronNote(deadHolders)}`);
   } else if (obs.workloads.some((w) => w.restartedAt)) {
-    workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.AllRestarted, 'every workload that uses a rotated token Secret has been restarted and rolled out');
+    workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.AllRestarted, 'every Deployment, StatefulSet and DaemonSet that uses a rotated token Secret has been restarted and rolled out, and no other running pod holds a replaced token');
   } else {
     workloads = cond(ConditionType.WorkloadsRestarted, 'True', Reason.NothingToRestart, 'no workload needed a restart');
   }
@@ -234,7 +319,14 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       findings,
       requeueAfterMs: !dryRun && (inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0) ? 3000 : undefined,
       summary: {
-        secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, invalidated: counts.invalidated, rotated: counts.rotated,
+        secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, rotated: counts.rotated,
+        keySource: obs.keySource.kind === 'published' ? `/openid/v1/jwks (${obs.keySource.keys} key(s)); no TokenReview` : obs.keySource.kind === 'tokenReview' ? 'TokenReview (fallback: /openid/v1/jwks unreadable; each review marks the Secret used)' : 'none',
+        ...(invalidated.length ? { invalidated: invalidated.slice(0, 20), invalidatedCount: invalidated.length } : {}),
+        ...(unused.length ? { unused: unused.slice(0, 20), unusedCount: unused.length } : {}),
+        ...(terminating.length ? { terminating: terminating.slice(0, 20), terminatingCount: terminating.length } : {}),
+        ...(undecided.length ? { undecided: undecided.slice(0, 10) } : {}),
+        ...(deadHolders.length ? { notRestarted: deadHolders.slice(0, 20).map(consumerView), notRestartedCount: deadHolders.length } : {}),
+        ...(wouldNotRestart.length ? { wouldNotRestart: wouldNotRestart.slice(0, 20).map(consumerView) } : {}),
         rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
         ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
         ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),

@@ -1,24 +1,44 @@
-// Does a legacy token still authenticate, as its own ServiceAccount? Asked with
-// a TokenReview (what the API server itself will answer), reading the token
-// with one GET just for the review and dropping it right after. Answers are
-// cached by token fingerprint until the API-server instances change (signing
-// keys only change when an API server restarts) or ten minutes pass.
+// The two ways a legacy token is looked at again after the cache has dropped it,
+// both rare: re-reading one Secret when the published keys changed under a token
+// the cache could not verify (one list narrowed to its name; the token is judged
+// at once and dropped), and, only where /openid/v1/jwks cannot be read, a
+// TokenReview. A TokenReview authenticates the token: kube-apiserver stamps
+// kubernetes.io/legacy-token-last-used on the Secret and counts a use, which
+// keeps the legacy-token cleaner from retiring it; status says when it is used.
 import type { KubeClient } from '../../kube/client.ts';
-import { isNotFound } from '../../kube/errors.ts';
-import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
-import type { TokenSecret } from './caches.ts';
-
-export type Validity = 'valid' | 'invalid' | 'wrongIdentity';
-
-export interface TokenVerdict {
-  validity: Validity;
-  /** the API server's reason (never the token) */
-  detail: string;
-}
+import { collectionPath, Resources } from '../../kube/paths.ts';
+import type { TokenFacts } from '../../kube/service-account-keys.ts';
+import { toTokenSecret, type TokenSecret } from '../../kube/token-secrets.ts';
+import type { TokenVerdict } from './verdict.ts';
 
 const TTL_MS = 10 * 60_000;
+const MAX_ENTRIES = 50_000;
 
-export class TokenValidator {
+/** Re-reads Secrets whose token the cache could not decide, once per token and key set. */
+export class SecretRereader {
+  private readonly client: KubeClient;
+  private readonly cache = new Map<string, TokenFacts | undefined>();
+  rereads = 0;
+
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
+
+  async facts(secret: TokenSecret, keyVersion: string): Promise<TokenFacts | undefined> {
+    const key = `${secret.metadata.uid}/${secret.tokenHash ?? ''}/${keyVersion}`;
+    if (this.cache.has(key)) return this.cache.get(key);
+    this.rereads++;
+    const list = await this.client.list<{ items?: unknown[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), { fieldSelector: `metadata.name=${secret.metadata.name}` });
+    const fresh = list.items?.[0] ? toTokenSecret(list.items[0]) : undefined;
+    const facts = fresh?.tokenHash === secret.tokenHash ? fresh?.token : undefined;
+    if (this.cache.size > MAX_ENTRIES) this.cache.clear();
+    this.cache.set(key, facts);
+    return facts;
+  }
+}
+
+/** TokenReview, only for Secrets that must be decided while the published keys cannot be read. */
+export class TokenReviewer {
   private readonly client: KubeClient;
   private readonly cache = new Map<string, { at: number; instances: string; verdict: TokenVerdict }>();
   reviews = 0;
@@ -27,38 +47,27 @@ export class TokenValidator {
     this.client = client;
   }
 
-  /** Forget every verdict (e.g. before a one-shot check). */
-  clear(): void {
-    this.cache.clear();
-  }
-
-  async verdict(secret: TokenSecret, apiserverInstances: string): Promise<TokenVerdict | undefined> {
+  async verdict(secret: TokenSecret, apiserverInstances: string, expectedUser: string): Promise<TokenVerdict | undefined> {
     if (!secret.tokenHash) return undefined;
     const key = `${secret.metadata.uid}/${secret.tokenHash}`;
     const hit = this.cache.get(key);
     if (hit && hit.instances === apiserverInstances && Date.now() - hit.at < TTL_MS) return hit.verdict;
-    let token: string | undefined;
-    try {
-      const full = await this.client.get<{ data?: { token?: string } }>(objectPath(Resources.secrets, secret.metadata.name, secret.metadata.namespace));
-      token = full.data?.token ? Buffer.from(full.data.token, 'base64').toString() : undefined;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    if (!token) return undefined;
+    const list = await this.client.list<{ items?: { data?: { token?: string } }[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), { fieldSelector: `metadata.name=${secret.metadata.name}` });
+    const data = list.items?.[0]?.data?.token;
+    if (!data) return undefined;
     this.reviews++;
     const review = await this.client.create<{ status?: { authenticated?: boolean; user?: { username?: string }; error?: string } }>(collectionPath(Resources.tokenReviews), {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token },
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: Buffer.from(data, 'base64').toString() },
     });
     const st = review.status ?? {};
-    const expected = `system:serviceaccount:${secret.metadata.namespace}:${secret.serviceAccountName}`;
     const verdict: TokenVerdict = !st.authenticated
-      ? { validity: 'invalid', detail: st.error ?? 'rejected by the API server' }
-      : st.user?.username !== expected
-        ? { validity: 'wrongIdentity', detail: `authenticates as ${st.user?.username ?? '?'}, not ${expected}` }
-        : { validity: 'valid', detail: 'authenticated' };
+      ? { validity: 'invalid', reason: 'SignatureInvalid', detail: `TokenReview: ${st.error ?? 'rejected by the API server'}`, source: 'tokenReview' }
+      : st.user?.username !== expectedUser
+        ? { validity: 'invalid', reason: 'OtherSecret', detail: `TokenReview: authenticates as ${st.user?.username ?? '?'}, not ${expectedUser}`, source: 'tokenReview' }
+        : { validity: 'valid', reason: 'Valid', detail: 'TokenReview: authenticated', source: 'tokenReview' };
     this.cache.set(key, { at: Date.now(), instances: apiserverInstances, verdict });
-    if (this.cache.size > 50_000) this.cache.clear();
+    if (this.cache.size > MAX_ENTRIES) this.cache.clear();
     return verdict;
   }
 }
+

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { LegacyTokensSpec } from '../../../src/api/types.ts';
 import type { TokenSecret, Workload } from '../../../src/areas/legacytokens/caches.ts';
-import type { SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
+import type { LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens, rotationId } from '../../../src/areas/legacytokens/plan.ts';
 import { secretsReferencedBy } from '../../../src/areas/legacytokens/references.ts';
 import { matchesSelector } from '../../../src/kube/selector.ts';
@@ -13,19 +13,22 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
   return {
     metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
-    serviceAccountName: name.replace('-token', ''), serviceAccountUid: '', tokenHash: `h-${name}`, caHash: 'ca',
+    serviceAccountName: name.replace('-token', ''), serviceAccountUid: '', tokenHash: `h-${name}`, token: undefined, caHash: 'ca',
     lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, rotatedUnder: undefined, rotatedForRequest: undefined,
     ...over,
   };
 }
 function finding(s: TokenSecret, validity: 'valid' | 'invalid' | undefined, over: Partial<SecretFinding> = {}): SecretFinding {
-  return { secret: s, serviceAccount: 'ok', verdict: validity ? { validity, detail: validity } : undefined, staleCA: false, ...over };
+  const verdict: SecretFinding['verdict'] = validity === 'valid' ? { validity, reason: 'Valid', detail: 'valid', source: 'offline' }
+    : validity === 'invalid' ? { validity, reason: 'KeyNotPublished', detail: 'signed by a key the API server no longer publishes', source: 'offline' }
+      : { validity: 'noToken', reason: 'NoToken', detail: 'no token', source: 'offline' };
+  return { secret: s, serviceAccount: 'ok', verdict, staleCA: false, terminating: undefined, ...over };
 }
 function workload(name: string, secrets: string[], over: Partial<Workload> = {}): Workload {
   return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], templateIsOurs: undefined, rolloutComplete: true, ...over };
 }
-const plan = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[] = [], extra: { dryRun?: boolean } = {}) =>
-  planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, apiservers: 'ap-1', now: NOW }, undefined);
+const plan = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[] = [], extra: { dryRun?: boolean } = {}, obs: Partial<LegacyTokensObservation> = {}) =>
+  planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW, ...obs }, undefined);
 const kinds = (p: ReturnType<typeof plan>): string[] => p.actions.map((a) => a.kind);
 
 const test = suite('legacyTokens plan');
@@ -161,7 +164,7 @@ test('a dead token whose rotation is still pending is rotated again only after t
   const mismatch = plan({ rolloutTimeout: '10m' }, [finding(sameServers, 'invalid')], stuck);
   assert.not.ok(mismatch.actions.some((a) => a.kind === 'rotate'), 'no rotation loop');
   assert.is(mismatch.report.conditions[0]?.reason, 'TokensInvalid');
-  assert.match(mismatch.report.conditions[0]?.message ?? '', /re-issued a token and the API server still rejects it: kube-controller-manager signs with a key/);
+  assert.match(mismatch.report.conditions[0]?.message ?? '', /re-issued a token whose signature verifies against none of the keys the API server publishes: kube-controller-manager signs with a key/);
 });
 
 test('dry run plans but reports what it would do', () => {

@@ -1,0 +1,163 @@
+// The service-account signing keys the API server publishes at /openid/v1/jwks
+// (readable by every ServiceAccount through the default
+// system:service-account-issuer-discovery binding), and an offline check of a
+// legacy token against them: what kube-apiserver's JWT authenticator does
+// before its legacy validator looks the Secret and ServiceAccount up
+// (kubernetes/kubernetes pkg/serviceaccount/jwt.go, legacy.go). Checking a
+// token here authenticates nothing, so the API server neither stamps
+// kubernetes.io/legacy-token-last-used nor counts a use.
+import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { KubeClient } from './client.ts';
+
+/** The issuer of legacy (Secret-based) tokens: serviceaccount.LegacyIssuer. */
+export const LEGACY_ISSUER = 'kubernetes/serviceaccount';
+export const JWKS_PATH = '/openid/v1/jwks';
+
+interface PublishedKey { kid: string | undefined; thumbprint: string; key: KeyObject }
+
+/** One fetched key set; `version` changes exactly when the set of keys does. */
+export interface KeySet {
+  version: string;
+  keys: PublishedKey[];
+  fetchedAt: number;
+}
+
+/** RFC 7638-style thumbprint of a public JWK: names a key whatever its kid. */
+export function jwkThumbprint(jwk: JsonWebKey): string {
+  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url').slice(0, 22);
+}
+
+/** Parses a JWKS document into a key set (keys that cannot be read are skipped). */
+export function keySetFrom(doc: { keys?: JsonWebKey[] }, now = Date.now()): KeySet {
+  const keys: PublishedKey[] = [];
+  for (const jwk of doc.keys ?? []) {
+    try {
+      keys.push({ kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, thumbprint: jwkThumbprint(jwk), key: createPublicKey({ key: jwk, format: 'jwk' }) });
+    } catch {
+      // an unsupported key type: it cannot have signed a token we can check
+    }
+  }
+  const version = createHash('sha256').update(keys.map((k) => k.thumbprint).sort().join(',')).digest('hex').slice(0, 12);
+  return { version, keys, fetchedAt: now };
+}
+
+const HASH: Record<string, string> = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', ES256: 'sha256', ES384: 'sha384', ES512: 'sha512' };
+
+/** What a legacy token says about itself, decided when the Secret is seen; the token itself is never kept. */
+export interface TokenFacts {
+  /** why it is not a legacy service-account JWT (undefined: it parsed) */
+  malformed?: string;
+  issuer?: string;
+  kid?: string;
+  alg?: string;
+  subject?: string;
+  namespace?: string;
+  secretName?: string;
+  serviceAccountName?: string;
+  serviceAccountUid?: string;
+  /** thumbprint of the published key its signature verified against (undefined: none did) */
+  signedBy?: string;
+  /** the key-set version the signature was checked against ('' if no key set was known yet) */
+  checkedAgainst: string;
+}
+
+const decode = (part: string): Record<string, unknown> | undefined => {
+  try {
+    const v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Reads a token's header and claims and checks its signature against `keys` (synchronously, for a cache transform). */
+export function tokenFacts(token: string, keys: KeySet | undefined): TokenFacts {
+  const checkedAgainst = keys?.version ?? '';
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[0] || !parts[1] || !parts[2]) return { malformed: 'not a JWT (three dot-separated parts)', checkedAgainst };
+  const header = decode(parts[0]);
+  const claims = decode(parts[1]);
+  if (!header || !claims) return { malformed: 'its header or claims are not base64url JSON', checkedAgainst };
+  const facts: TokenFacts = {
+    issuer: str(claims.iss), kid: str(header.kid), alg: str(header.alg), subject: str(claims.sub),
+    namespace: str(claims['kubernetes.io/serviceaccount/namespace']),
+    secretName: str(claims['kubernetes.io/serviceaccount/secret.name']),
+    serviceAccountName: str(claims['kubernetes.io/serviceaccount/service-account.name']),
+    serviceAccountUid: str(claims['kubernetes.io/serviceaccount/service-account.uid']),
+    checkedAgainst,
+  };
+  const hash = facts.alg ? HASH[facts.alg] : undefined;
+  if (!hash) return { ...facts, malformed: `unsupported signing algorithm ${facts.alg ?? '(none)'}` };
+  if (!keys) return facts;
+  // As the static key getter does: the keys named by the kid hint, else every key.
+  const hinted = keys.keys.filter((k) => facts.kid !== undefined && k.kid === facts.kid);
+  const candidates = hinted.length > 0 ? hinted : keys.keys;
+  const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = Buffer.from(parts[2], 'base64url');
+  for (const k of candidates) {
+    try {
+      const ec = k.key.asymmetricKeyType === 'ec';
+      if ((ec && !facts.alg?.startsWith('ES')) || (!ec && !facts.alg?.startsWith('RS'))) continue;
+      if (verify(hash, data, ec ? { key: k.key, dsaEncoding: 'ieee-p1363' } : k.key, signature)) return { ...facts, signedBy: k.thumbprint };
+    } catch {
+      // a key of another shape: not this one
+    }
+  }
+  return facts;
+}
+
+/**
+ * The key set the token-Secret cache checks signatures against, shared by every
+ * informer transform in this process. Refreshed when the API servers change, when
+ * a token names an unknown kid, and at least every `maxAgeMs`.
+ */
+export class PublishedKeys {
+  current: KeySet | undefined;
+  /** why the last fetch failed (undefined: it worked) */
+  error: string | undefined;
+  private inflight: Promise<KeySet | undefined> | undefined;
+  private fetchedUnder = '';
+  private lastAttempt = 0;
+  private unknownKidSeen = false;
+  fetches = 0;
+
+  /** Fetches now (one GET), unless a fetch is already under way. */
+  refresh(client: KubeClient, apiservers = this.fetchedUnder): Promise<KeySet | undefined> {
+    this.inflight ??= (async () => {
+      this.lastAttempt = Date.now();
+      this.fetchedUnder = apiservers;
+      this.fetches++;
+      try {
+        const doc = await client.get<{ keys?: JsonWebKey[] }>(JWKS_PATH);
+        this.current = keySetFrom(doc);
+        this.error = undefined;
+        this.unknownKidSeen = false;
+      } catch (err) {
+        this.error = err instanceof Error ? err.message : String(err);
+      } finally {
+        this.inflight = undefined;
+      }
+      return this.current;
+    })();
+    return this.inflight;
+  }
+
+  /** A token named a kid the set does not hold: a new key may be published. */
+  noteUnknownKid(): void {
+    this.unknownKidSeen = true;
+  }
+
+  /** Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), or the set is older than maxAgeMs. */
+  async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000): Promise<KeySet | undefined> {
+    const age = Date.now() - this.lastAttempt;
+    const stale = this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age > maxAgeMs
+      || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
+    if (stale) await this.refresh(client, apiservers);
+    return this.current;
+  }
+}
+
+/** The process-wide key set the token-Secret cache uses. */
+export const publishedKeys = new PublishedKeys();
