@@ -198,6 +198,59 @@ test('secret references: volumes, projected, env, envFrom, init containers', () 
   assert.equal(secretsReferencedBy(undefined), []);
 });
 
+test('being deleted is not being dead: a terminating Secret, ServiceAccount or namespace is reported, never rotated nor its dependents restarted', () => {
+  for (const what of ['Secret', 'ServiceAccount', 'Namespace'] as const) {
+    const pending = secret('a-token', { rotation: 'r-1', rotationState: 'pending', rotatedAt: '2026-05-31T12:00:00Z', rotatedFrom: 'old' });
+    const p = plan({ rotationRequestedAt: '2026-05-01T00:00:00Z' }, [finding(pending, 'invalid', { terminating: what })], [workload('w', ['a-token'])]);
+    assert.equal(kinds(p), [], what);
+    assert.equal((p.report.summary.terminating as { what: string }[])[0]?.what, what);
+    assert.is(p.report.conditions[0]?.status, 'True', what);
+  }
+});
+
+test('the cleaner owns invalidated and long-unused tokens: listed with dates, never rotated, LegacyTokensReady stays True', () => {
+  const p = plan({}, [
+    finding(secret('a-token', { invalidSince: '2026-01-01', lastUsed: '2025-01-01' }), 'invalid'),
+    finding(secret('b-token', { lastUsed: '2025-03-01', metadata: { name: 'b-token', namespace: 'apps', uid: 'u', creationTimestamp: '2024-01-01T00:00:00Z' } }), 'invalid'),
+    finding(secret('c-token'), 'valid'),
+  ]);
+  assert.equal(kinds(p), []);
+  assert.equal([p.report.conditions[0]?.status, p.report.conditions[0]?.reason], ['True', 'CleanerOwned']);
+  assert.match(p.report.conditions[0]?.message ?? '', /delete them, or move their users to TokenRequest/);
+  assert.equal(p.report.summary.invalidated, [{ secret: 'apps/a-token', invalidSince: '2026-01-01', lastUsed: '2025-01-01' }]);
+  assert.equal(p.report.summary.unused, [{ secret: 'apps/b-token', lastUsed: '2025-03-01', created: '2024-01-01T00:00:00Z' }]);
+});
+
+test('the signing key is blamed only when the re-issued token\'s signature fails against the published keys', () => {
+  const same = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedFrom: 'h-a-token', rotatedUnder: 'ap-1' });
+  const claims = plan({}, [finding(same, 'invalid', { verdict: { validity: 'invalid', reason: 'ServiceAccountUidMismatch', detail: 'ServiceAccount apps/a has UID x', source: 'offline' } })]);
+  assert.not.match(claims.report.conditions[0]?.message ?? '', /signs with a key/);
+  assert.match(claims.report.conditions[0]?.message ?? '', /still rejected: ServiceAccount apps\/a has UID x/);
+});
+
+test('external signing (KEP-740): nothing is blanked; the condition says legacy tokens cannot be re-issued and advises projected tokens', () => {
+  const p = plan({}, [finding(secret('a-token'), 'invalid')], [], {}, { externalSigning: 'unix:///run/signer.sock' });
+  assert.equal(kinds(p), []);
+  assert.equal([p.report.conditions[0]?.status, p.report.conditions[0]?.reason], ['False', 'LegacyTokensNotReissuable']);
+  assert.match(p.report.conditions[0]?.message ?? '', /projected serviceAccountToken volumes/);
+  assert.not.match(p.report.conditions[0]?.message ?? '', /private-key-file/);
+});
+
+test('pods the operator cannot restart that still hold a replaced token are listed; WorkloadsRestarted is not True', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedAt: '2026-05-31T12:00:00Z', rotatedFrom: 'old-hash' });
+  const consumer = (pod: string, owner: string, createdAt: string, over: Record<string, unknown> = {}) => ({ pod, namespace: 'apps', secret: 'a-token', how: ['env of container main'], createdAt, owner, restartable: undefined, cronJob: undefined, ...over });
+  const p = plan({}, [finding(rotated, 'valid')], [], {}, { consumers: [
+    consumer('bare', 'none (bare Pod)', '2026-05-31T00:00:00Z'),
+    consumer('cj-1-x', 'Job cj-1 of CronJob cj', '2026-05-31T00:00:00Z', { cronJob: 'cj' }),
+    consumer('fresh', 'none (bare Pod)', '2026-05-31T13:00:00Z'),
+  ] });
+  assert.equal([p.report.conditions[1]?.status, p.report.conditions[1]?.reason], ['False', 'ConsumersNotRestarted']);
+  assert.is(p.report.summary.notRestartedCount, 2, 'the pod created after the rotation reads the new token');
+  assert.match(p.report.conditions[1]?.message ?? '', /CronJob apps\/cj needs no restart/);
+  const same = plan({}, [finding({ ...rotated, rotatedFrom: 'h-a-token' }, 'valid')], [], {}, { consumers: [consumer('bare', 'none (bare Pod)', '2026-05-31T00:00:00Z')] });
+  assert.is(same.report.conditions[1]?.status, 'True', 're-issued identical (same key): the pod holds a token that still works');
+});
+
 test('label selectors', () => {
   assert.ok(matchesSelector({}, {}));
   assert.ok(matchesSelector({ matchLabels: { env: 'prod' } }, { env: 'prod', x: 'y' }));
