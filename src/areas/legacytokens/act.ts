@@ -68,7 +68,7 @@ async function verifyTokensController(ctx: AreaContext, state: CanaryState, time
   return state.failure;
 }
 
-async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'rotate' }>, timeoutMs: number): Promise<boolean> {
+async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'rotate' }>, timeoutMs: number, blanked: string[]): Promise<boolean> {
   const path = objectPath(Resources.secrets, a.secret.name, a.secret.namespace);
   // One merge patch blanks the token and records the rotation; the resourceVersion
   // makes it a no-op (409) if the Secret changed since it was judged.
@@ -80,7 +80,7 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
     data: { token: null },
   });
   ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
-  await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of secret ${a.secret.namespace}/${a.secret.name} for the tokens controller to re-issue in place (${a.triggers.join(', ')}; rotation ${a.rotation})`);
+  blanked.push(`${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
   return await waitForToken(ctx, a.secret.namespace, a.secret.name, timeoutMs, a.rotation);
 }
 
@@ -154,16 +154,21 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       // The first rotation alone: if its token does not come back, stop before touching more.
       const [first, ...rest] = rotations;
       const stuck: string[] = [];
-      if (first && !ctx.signal.aborted && !(await rotate(ctx, first, plan.tokenControllerTimeoutMs))) stuck.push(`${first.secret.namespace}/${first.secret.name}`);
+      const blanked: string[] = [];
+      if (first && !ctx.signal.aborted && !(await rotate(ctx, first, plan.tokenControllerTimeoutMs, blanked))) stuck.push(`${first.secret.namespace}/${first.secret.name}`);
       const errors: unknown[] = [];
       for (let i = 0; i < rest.length && stuck.length === 0 && !ctx.signal.aborted; i += ROTATION_CONCURRENCY) {
         const batch = rest.slice(i, i + ROTATION_CONCURRENCY);
-        const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a, plan.tokenControllerTimeoutMs)));
+        const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a, plan.tokenControllerTimeoutMs, blanked)));
         results.forEach((r, j) => {
           const a = batch[j];
           if (r.status === 'rejected') errors.push(r.reason);
           else if (!r.value && a) stuck.push(`${a.secret.namespace}/${a.secret.name}`);
         });
+      }
+      // One Event for the whole run, however many Secrets (a 5,000-Secret rotation must not flood Events).
+      if (blanked.length > 0) {
+        await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of ${blanked.length} secret(s) for the tokens controller to re-issue in place: ${blanked.slice(0, 5).join(', ')}${blanked.length > 5 ? ` and ${blanked.length - 5} more` : ''}`);
       }
       if (ctx.signal.aborted) return report; // shutting down or deposed: an unfinished wait is not a failure
       if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(describeError(errors[0]));
