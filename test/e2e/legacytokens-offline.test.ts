@@ -247,4 +247,22 @@ test('agreement: the offline verdict equals a TokenReview for every token state'
   await cluster.startControllerManager();
 });
 
+test('external signing (KEP-740) seen on the kube-apiserver static pod: nothing blanked, projected tokens advised', async () => {
+  // A kubeadm-style static pod's command is where the flags are visible (the harness runs kube-apiserver as a process).
+  await apply(cluster, {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kube-apiserver-cp-1', namespace: 'kube-system' },
+    spec: { containers: [{ name: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.37.2', command: ['kube-apiserver', '--authorization-mode=Node,RBAC', '--service-account-signing-endpoint=/run/kms/signer.sock'] }] },
+  });
+  const before = await Promise.all(['builder-token', 'deployer-token'].map((s) => tokenOf(s)));
+  await policy({ rotationRequestedAt: '2026-04-04T00:00:00Z' });
+  op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
+  const c = await waitForCondition(cluster, 'cluster', 'LegacyTokensReady', (x) => x.reason === 'LegacyTokensNotReissuable', 60_000);
+  assert.is(c.status, 'False');
+  assert.match(c.message, /cannot be re-issued in this cluster/);
+  assert.match(c.message, /projected serviceAccountToken volumes/);
+  assert.not.match(c.message, /private-key-file/);
+  assert.equal(await Promise.all(['builder-token', 'deployer-token'].map((s) => tokenOf(s))), before, 'nothing blanked');
+  await mustKubectl(cluster, ['delete', 'pod', 'kube-apiserver-cp-1', '-n', 'kube-system', '--wait=false']);
+});
+
 test.run();
