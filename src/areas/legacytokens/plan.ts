@@ -271,7 +271,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   } else if (counts.total === 0) {
     tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.NoLegacyTokens, 'no kubernetes.io/service-account-token Secrets in the selected namespaces');
   } else {
-    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.TokensValid, `${counts.valid} legacy token Secret(s) authenticate and carry the cluster CA${terminating.length ? `; ${terminating.length} being deleted, left alone` : ''}${keyNote}`);
+    tokens = cond(ConditionType.LegacyTokensReady, 'True', Reason.TokensValid, `${counts.valid} legacy token Secret(s) valid (checked offline against the published signing keys) and carry the cluster CA${terminating.length ? `; ${terminating.length} being deleted, left alone` : ''}${keyNote}`);
   }
 
   const deadAll = obs.consumers.filter(holdsDeadToken);
