@@ -21,6 +21,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** per-request deadline (default 30 s); ignored for streams */
   timeoutMs?: number;
+  /** the Accept header (default application/json; /openid/v1/jwks serves only application/jwk-set+json) */
+  accept?: string;
 }
 
 export interface ClientOptions {
@@ -127,7 +129,7 @@ export class KubeClient {
     const url = this.url(path, opts.query);
     const { headers, dispatcher } = await this.auth(url);
     headers['User-Agent'] = USER_AGENT;
-    headers.Accept = 'application/json';
+    headers.Accept = opts.accept ?? 'application/json';
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);

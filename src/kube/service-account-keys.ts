@@ -130,7 +130,7 @@ export class PublishedKeys {
       this.fetchedUnder = apiservers;
       this.fetches++;
       try {
-        const doc = await client.get<{ keys?: JsonWebKey[] }>(JWKS_PATH);
+        const doc = await client.get<{ keys?: JsonWebKey[] }>(JWKS_PATH, { accept: 'application/jwk-set+json' });
         this.current = keySetFrom(doc);
         this.error = undefined;
         this.unknownKidSeen = false;

@@ -67,6 +67,7 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
     const roots = ctx.cache<RootCA>(rootCACache.name);
     const instances = apiserverInstances(ctx.cache<ApiserverIdentityLease>(apiserverIdentityCache.name).list());
     const keys = await publishedKeys.ensureFresh(ctx.client, instances);
+    if (publishedKeys.error) ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: publishedKeys.error });
     const useReview = keys === undefined;
     const tokenSecrets = ctx.cache<TokenSecret>(secretCache.name).list().filter((s) => selected(s.metadata.namespace))
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
@@ -83,7 +84,12 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
         verdict = offlineVerdict(secret, account, keys, await rereader.facts(secret, keys.version));
       } else if (verdict.validity === 'undecided' && offlineVerdict(secret, account, keys, secret.token, true).validity === 'valid') {
         // No published keys to check against: only a token every other check accepts is reviewed.
-        verdict = (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ?? verdict;
+        try {
+          verdict = (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ?? verdict;
+        } catch (err) {
+          // One failure stays one: this Secret stays undecided, the others are still judged.
+          verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed: ${describeError(err)}` };
+        }
       }
       const root = roots.get('kube-root-ca.crt', ns);
       const terminating = namespaces.get(ns)?.deletionTimestamp ? 'Namespace' : secret.metadata.deletionTimestamp ? 'Secret' : sa?.metadata.deletionTimestamp ? 'ServiceAccount' : undefined;
