@@ -16,6 +16,11 @@ import { templateFingerprint } from './caches.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 const ROTATION_CONCURRENCY = 4;
+/**
+ * Rotations per reconcile: the rest wait for the next one (requeued at once), so the
+ * dependents of Secrets already re-issued start restarting without waiting for thousands more.
+ */
+const ROTATIONS_PER_RECONCILE = 1 + 5 * ROTATION_CONCURRENCY;
 
 /**
  * Waits until the token-Secret cache shows the Secret refilled (the informer's watch
@@ -133,7 +138,7 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
-    const rotations = plan.actions.filter((a): a is Extract<LegacyTokensAction, { kind: 'rotate' }> => a.kind === 'rotate');
+    const rotations = plan.actions.filter((a): a is Extract<LegacyTokensAction, { kind: 'rotate' }> => a.kind === 'rotate').slice(0, ROTATIONS_PER_RECONCILE);
     const unavailable = (message: string): AreaReport => ({
       ...report,
       conditions: report.conditions.map((c) => (c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message } : c)),
@@ -181,13 +186,14 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
     }
     // One failing write (a webhook refusing a restart, a workload deleted meanwhile) must not starve the others.
     let failed: unknown;
+    const finished: Extract<LegacyTokensAction, { kind: 'finish' }>[] = [];
     for (const a of plan.actions) {
       if (ctx.signal.aborted) break;
       try {
         if (a.kind === 'restart') await restart(ctx, a, recent);
         if (a.kind === 'finish') {
           await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } } });
-          await ctx.events?.record(ctx.policyRef, a.notRestarted.length ? 'Warning' : 'Normal', 'RotationFinished', finishMessage(a));
+          finished.push(a);
         }
       } catch (err) {
         failed ??= err;
@@ -195,6 +201,12 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
         ctx.log.warn('action failed; continuing with the others', { action: what, error: describeError(err) });
         await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
       }
+    }
+    // One RotationFinished per reconcile, however many rotations finished in it (each detailed up to three).
+    if (finished.length > 0) {
+      const text = finished.length === 1 && finished[0] ? finishMessage(finished[0])
+        : `${finished.length} rotations are complete: ${finished.slice(0, 3).map(finishMessage).join('; ')}${finished.length > 3 ? `; and ${finished.length - 3} more (status.legacyTokens lists pods not restarted)` : ''}`;
+      await ctx.events?.record(ctx.policyRef, finished.some((a) => a.notRestarted.length > 0) ? 'Warning' : 'Normal', 'RotationFinished', text);
     }
     if (failed !== undefined) throw failed instanceof Error ? failed : new Error(describeError(failed));
     if (plan.actions.length > 0) report.requeueAfterMs = 1000;
