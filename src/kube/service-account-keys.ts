@@ -152,7 +152,7 @@ export class PublishedKeys {
   /** Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), or the set is older than maxAgeMs. */
   async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000): Promise<KeySet | undefined> {
     const age = Date.now() - this.lastAttempt;
-    const stale = this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age > maxAgeMs
+    const stale = this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age >= maxAgeMs
       || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
     if (stale) await this.refresh(client, apiservers);
     return this.current;

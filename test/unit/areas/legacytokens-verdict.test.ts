@@ -5,7 +5,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
 import { offlineVerdict, type AccountFacts } from '../../../src/areas/legacytokens/verdict.ts';
-import { keySetFrom, tokenFacts, type KeySet } from '../../../src/kube/service-account-keys.ts';
+import { parseApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
+import type { KubeClient } from '../../../src/kube/client.ts';
+import { keySetFrom, PublishedKeys, tokenFacts, type KeySet } from '../../../src/kube/service-account-keys.ts';
 import { fingerprint, toTokenSecret } from '../../../src/kube/token-secrets.ts';
 
 const test = suite('legacyTokens offline verdict');
@@ -73,6 +75,28 @@ test('the cached Secret never holds the token, only its facts', () => {
   assert.not.ok(JSON.stringify(s).includes(valid.split('.')[1] ?? ''), 'no claims segment');
   assert.is(s.token?.kid, 'old');
   assert.ok(s.token?.signedBy);
+});
+
+test('the key set is fetched again only when the API servers change, a kid is unknown or it is old; the same keys keep their version', async () => {
+  let calls = 0;
+  let doc = { keys: [jwk(oldKey.publicKey, 'old')] };
+  const client = { get: () => { calls++; return Promise.resolve(doc); } } as unknown as KubeClient;
+  const keys = new PublishedKeys();
+  const first = await keys.ensureFresh(client, 'apiserver-a');
+  await keys.ensureFresh(client, 'apiserver-a');
+  assert.is(calls, 1, 'no refetch while nothing changed');
+  doc = { keys: [jwk(newKey.publicKey, 'new')] };
+  const second = await keys.ensureFresh(client, 'apiserver-b');
+  assert.is(calls, 2, 'an API server restarted: refetched');
+  assert.is.not(second?.version, first?.version);
+  await keys.ensureFresh(client, 'apiserver-b', 0);
+  assert.is(calls, 3, 'older than the bounded period: refetched');
+  assert.is(keySetFrom({ keys: [jwk(oldKey.publicKey, 'renamed')] }).version, first?.version, 'a version names the keys, not their kids');
+});
+
+test('--service-account-signing-endpoint (KEP-740) is read from the kube-apiserver command line', () => {
+  assert.is(parseApiserverFlags(['kube-apiserver', '--service-account-signing-endpoint=/run/kms/signer.sock']).signingEndpoint, '/run/kms/signer.sock');
+  assert.is(parseApiserverFlags(['kube-apiserver', '--service-account-key-file=/k.pub']).signingEndpoint, undefined);
 });
 
 test.run();
