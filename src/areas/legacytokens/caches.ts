@@ -7,7 +7,9 @@ import { collectionPath, Resources } from '../../kube/paths.ts';
 import * as A from '../../api/annotations.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
-import { secretReadsOf, secretsReferencedBy, type SecretRead } from './references.ts';
+import { secretsReferencedBy } from './references.ts';
+import { controllerOf, type OwnerRef } from '../../kube/pod-secret-readers.ts';
+export { podReadersCache, type PodSecretReader } from '../../kube/pod-secret-readers.ts';
 
 export interface CachedServiceAccount {
   metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; deletionTimestamp?: string | undefined };
@@ -126,42 +128,6 @@ export const deploymentCache = workloadCache('Deployment', Resources.deployments
 export const statefulSetCache = workloadCache('StatefulSet', Resources.statefulSets);
 export const daemonSetCache = workloadCache('DaemonSet', Resources.daemonSets);
 
-interface OwnerRef { kind: string; name: string; controller?: boolean }
-const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name: string } | undefined => {
-  const c = refs?.find((r) => r.controller) ?? refs?.[0];
-  return c ? { kind: c.kind, name: c.name } : undefined;
-};
-
-/** A running pod that reads Secrets: only their names, how it reads them, its owner and start; never the pod. */
-export interface PodSecretReader {
-  metadata: { name: string; namespace: string; resourceVersion?: string; creationTimestamp: string };
-  owner: { kind: string; name: string } | undefined;
-  reads: SecretRead[];
-}
-
-interface PodRaw {
-  metadata: Meta & { ownerReferences?: OwnerRef[] };
-  spec?: Parameters<typeof secretReadsOf>[0];
-  status?: { phase?: string };
-}
-
-/** Pods that read any Secret and have not finished (a finished pod holds no token). */
-export const podReadersCache = defineCache<PodSecretReader>({
-  name: 'pod-secret-readers',
-  path: collectionPath(Resources.pods),
-  transform: (raw) => {
-    const p = raw as PodRaw;
-    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
-    const reads = secretReadsOf(p.spec);
-    if (reads.length === 0) return undefined;
-    return {
-      metadata: { name: p.metadata.name, namespace: p.metadata.namespace, resourceVersion: p.metadata.resourceVersion, creationTimestamp: p.metadata.creationTimestamp ?? '' },
-      owner: controllerOf(p.metadata.ownerReferences), reads,
-    };
-  },
-  // A consumer going away may settle WorkloadsRestarted; new pods read the current token.
-  relevant: (type) => type === 'delete',
-});
 
 /** A ReplicaSet or Job kept only as its owner: tells a Deployment's pods from a bare ReplicaSet's, a CronJob's Job from a bare one. */
 export interface OwnedBy {

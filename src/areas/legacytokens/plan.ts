@@ -307,6 +307,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     ...rotations.map((a): Finding => ({ subject: `secret ${a.secret.namespace}/${a.secret.name}`, health: 'action', message: `${dryRun ? 'would rotate' : 'rotating'}: ${a.triggers.join(', ')}` })),
     ...[...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))]
       .map((w): Finding => ({ subject: w, health: 'action', message: 'mounts a token Secret that needs rotation: restart after it' })),
+    ...deadHolders.map((c): Finding => ({ subject: `pod ${c.namespace}/${c.pod}`, health: 'action', message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: the operator does not restart it${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}` })),
+    ...notReissuable.map((x): Finding => ({ subject: `secret ${x.split(' ')[0] ?? ''}`, health: 'action', message: 'needs rotation, but legacy tokens cannot be re-issued in this cluster (external signing): move its users to projected tokens' })),
     ...(tokens.status === 'False' && tokens.reason === Reason.TokenControllerUnavailable ? [{ subject: 'kube-controller-manager', health: 'action' as const, message: tokens.message }] : []),
   ];
 

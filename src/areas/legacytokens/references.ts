@@ -30,28 +30,4 @@ export function secretsReferencedBy(template: PodTemplate | undefined): string[]
   return [...names].sort();
 }
 
-/** One way a pod reads a Secret: "volume", "projected volume", or "env"/"envFrom" of a named (init/ephemeral) container. */
-export interface SecretRead { secret: string; how: string[] }
-
-/** The Secrets a pod spec reads and how, sorted by Secret name. */
-export function secretReadsOf(spec: PodTemplate['spec']): SecretRead[] {
-  const reads = new Map<string, Set<string>>();
-  const add = (secret: string | undefined, how: string): void => {
-    if (!secret) return;
-    const set = reads.get(secret) ?? new Set<string>();
-    set.add(how);
-    reads.set(secret, set);
-  };
-  for (const v of spec?.volumes ?? []) {
-    add(v.secret?.secretName, 'volume');
-    for (const src of v.projected?.sources ?? []) add(src.secret?.name, 'projected volume');
-  }
-  const containers: [string, (Container & { name?: string })[]][] = [['container', spec?.containers ?? []], ['init container', spec?.initContainers ?? []], ['ephemeral container', spec?.ephemeralContainers ?? []]];
-  for (const [kind, list] of containers) {
-    for (const c of list) {
-      for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
-      for (const e of c.envFrom ?? []) add(e.secretRef?.name, `envFrom of ${kind} ${c.name ?? ''}`);
-    }
-  }
-  return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => a.secret.localeCompare(b.secret));
-}
+export { secretReadsOf, type SecretRead } from '../../kube/pod-secret-readers.ts';

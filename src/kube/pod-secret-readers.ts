@@ -1,0 +1,85 @@
+// Pods that read Secrets, cached as the Secrets' names, how each is read, the
+// pod's owner and start — never whole Pods, and only pods that read a Secret and
+// have not finished: tens of thousands of pods cost a few strings each. In kube/
+// so any area can share the one pod informer.
+import { defineCache } from './cache-spec.ts';
+import { collectionPath, Resources } from './paths.ts';
+import type { Meta } from './token-secrets.ts';
+
+export interface OwnerRef { kind: string; name: string; controller?: boolean }
+
+/** The controlling owner (or the first owner) of an object. */
+export const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name: string } | undefined => {
+  const c = refs?.find((r) => r.controller) ?? refs?.[0];
+  return c ? { kind: c.kind, name: c.name } : undefined;
+};
+
+interface Container {
+  name?: string;
+  env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
+}
+interface PodSpec {
+  volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+  containers?: Container[];
+  initContainers?: Container[];
+  ephemeralContainers?: Container[];
+}
+
+/** One way a pod reads a Secret: "volume", "projected volume", or "env"/"envFrom" of a named (init/ephemeral) container. */
+export interface SecretRead { secret: string; how: string[] }
+
+/** The Secrets a pod spec reads and how, sorted by Secret name. */
+export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
+  const reads = new Map<string, Set<string>>();
+  const add = (secret: string | undefined, how: string): void => {
+    if (!secret) return;
+    const set = reads.get(secret) ?? new Set<string>();
+    set.add(how);
+    reads.set(secret, set);
+  };
+  for (const v of spec?.volumes ?? []) {
+    add(v.secret?.secretName, 'volume');
+    for (const src of v.projected?.sources ?? []) add(src.secret?.name, 'projected volume');
+  }
+  const containers: [string, Container[]][] = [['container', spec?.containers ?? []], ['init container', spec?.initContainers ?? []], ['ephemeral container', spec?.ephemeralContainers ?? []]];
+  for (const [kind, list] of containers) {
+    for (const c of list) {
+      for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
+      for (const e of c.envFrom ?? []) add(e.secretRef?.name, `envFrom of ${kind} ${c.name ?? ''}`);
+    }
+  }
+  return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => a.secret.localeCompare(b.secret));
+}
+
+/** A running pod that reads Secrets: only their names, how it reads them, its owner and start; never the pod. */
+export interface PodSecretReader {
+  metadata: { name: string; namespace: string; resourceVersion?: string; creationTimestamp: string };
+  owner: { kind: string; name: string } | undefined;
+  reads: SecretRead[];
+}
+
+interface PodRaw {
+  metadata: Meta & { ownerReferences?: OwnerRef[] };
+  spec?: PodSpec;
+  status?: { phase?: string };
+}
+
+/** Pods that read any Secret and have not finished (a finished pod holds no token). */
+export const podReadersCache = defineCache<PodSecretReader>({
+  name: 'pod-secret-readers',
+  path: collectionPath(Resources.pods),
+  transform: (raw) => {
+    const p = raw as PodRaw;
+    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
+    const reads = secretReadsOf(p.spec);
+    if (reads.length === 0) return undefined;
+    return {
+      metadata: { name: p.metadata.name, namespace: p.metadata.namespace, resourceVersion: p.metadata.resourceVersion, creationTimestamp: p.metadata.creationTimestamp ?? '' },
+      owner: controllerOf(p.metadata.ownerReferences), reads,
+    };
+  },
+  // A consumer going away may settle WorkloadsRestarted; new pods read the current token.
+  relevant: (type) => type === 'delete',
+});
+
