@@ -103,7 +103,13 @@ cp -r "$root/dist" "$app/dist"
 cp "$root/package.json" "$root/package-lock.json" "$app/"
 (cd "$app" && NODE_ENV=production npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 cp -r "$root/bin" "$app/bin"
-(cd "$app" && npm sbom --omit=dev --package-lock-only --sbom-format cyclonedx --sbom-type application >"$work/npm.cdx.json")
+# npm sbom of what is installed: a copy whose package.json has no devDependencies (npm sbom
+# reports a declared but absent dependency as a problem; --omit=dev also drops dev+optional
+# packages that `npm ci --omit=dev` does install).
+mkdir -p "$work/sbom"
+node -e 'const p=require(process.argv[1]); delete p.devDependencies; process.stdout.write(JSON.stringify(p, null, 2))' "$app/package.json" >"$work/sbom/package.json"
+cp -r "$app/node_modules" "$work/sbom/node_modules"
+(cd "$work/sbom" && npm sbom --sbom-format cyclonedx --sbom-type application >"$work/npm.cdx.json")
 
 # --- layers: reproducible tars (sorted, fixed times and owners), added by umoci ----
 layer() { # dir, tar file
