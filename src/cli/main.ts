@@ -21,6 +21,15 @@ const program = new Command(asPlugin ? 'kubectl authpolicy' : 'authpolicy-operat
   // A usage error is "could not check" (2), never "needs action" (1, commander's default).
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
+/**
+ * A one-shot command ends when its answer is printed: nothing left over (a connection to a
+ * server that never answers, a timer) may keep the process alive past its deadline.
+ * stdout and stderr are synchronous for files and pipes on Linux, so nothing printed is lost.
+ */
+function exitNow(code: number): never {
+  process.exit(code);
+}
+
 const clusterOptions = (cmd: Command): Command => cmd
   .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
   .option('--context <name>', 'kubeconfig context to use');
@@ -55,17 +64,19 @@ clusterOptions(program.command('check'))
   .option('-f, --file <path>', 'an AuthPolicy manifest to check against')
   .option('--name <name>', 'an AuthPolicy in the cluster to check against')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-  .option('--timeout <d>', 'how long to wait for the cluster to answer', '60s')
+  .option('--timeout <d>', 'how long to wait for the cluster to answer, at most (e.g. 30s; a number is seconds)', '60s')
   .action(async (opts: Parameters<typeof check>[0]) => {
-    process.exitCode = await check(opts);
+    exitNow(await check(opts));
   });
 
 clusterOptions(program.command('status'))
   .description('show each AuthPolicy\'s conditions as the operator last wrote them; exit 0 ready, 1 not ready or not yet observed, 2 could not read')
   .option('--name <name>', 'only this AuthPolicy')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+  .option('--timeout <d>', 'how long to wait for the API server, at most (e.g. 5s; a number is seconds; 0: no limit)', '30s')
+  .option('--request-timeout <d>', 'kubectl\'s name for --timeout')
   .action(async (opts: Parameters<typeof status>[0]) => {
-    process.exitCode = await status(opts);
+    exitNow(await status(opts));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -8,6 +8,8 @@ import { KubeApiError, type StatusDetails } from './errors.ts';
 
 export const FIELD_MANAGER = 'authpolicy-operator';
 const USER_AGENT = 'authpolicy-operator/0.1';
+/** How long the connection probe waits for GET /version before declaring the connection dead. */
+export const CONNECTION_PROBE_TIMEOUT_MS = 10_000;
 
 export type Verb = 'GET' | 'LIST' | 'WATCH' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -100,15 +102,50 @@ export class KubeClient {
   /**
    * Drops every pooled connection. undici speaks HTTP/2 to the API server, so all
    * requests share one TCP connection; if it silently dies (a NAT or load balancer
-   * drops the flow) every request on it hangs. A stalled watch or a timed-out
-   * request is the sign: start over on a fresh connection, as client-go's HTTP/2
-   * health check does (kubernetes/kubernetes#87615).
+   * drops the flow) every request on it hangs. Callers do not reset on a hunch: they
+   * ask checkConnection(), which resets only when the connection itself is dead.
    */
   resetConnections(): void {
     const old = this.dispatcher;
     this.dispatcher = undefined;
     this.dispatcherReady = false;
     this.connectionResets++;
+    if (old) void old.destroy().catch(() => undefined);
+  }
+
+  private probe: Promise<boolean> | undefined;
+
+  /**
+   * Is the connection to the API server alive? Sends one small request (GET /version,
+   * readable by everyone) on the shared connection; if it gets no answer within
+   * CONNECTION_PROBE_TIMEOUT_MS the connection is dead and is reset, so the next request
+   * opens a fresh one. The HTTP/2 health check of client-go does the same with a PING
+   * (k8s.io/client-go/transport: ReadIdleTimeout 30 s, PingTimeout 15 s;
+   * kubernetes/kubernetes#95898). One probe at a time: concurrent callers share it.
+   * Resolves true when the connection answered (any HTTP status counts as an answer).
+   */
+  checkConnection(): Promise<boolean> {
+    this.probe ??= (async () => {
+      try {
+        await this.send('GET', 'GET', '/version', { timeoutMs: CONNECTION_PROBE_TIMEOUT_MS }, false, true);
+        return true;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status > 0) return true;
+        const timedOut = err instanceof KubeApiError && err.reason === 'Timeout';
+        if (timedOut) this.resetConnections();
+        return !timedOut;
+      } finally {
+        this.probe = undefined;
+      }
+    })();
+    return this.probe;
+  }
+
+  /** Closes every connection: a one-shot command ends at once even if a server never answers. */
+  close(): void {
+    const old = this.dispatcher;
+    this.dispatcher = undefined;
+    this.dispatcherReady = false;
     if (old) void old.destroy().catch(() => undefined);
   }
 
@@ -123,7 +160,7 @@ export class KubeClient {
     return { headers: ctx.getHeaders(), dispatcher: this.dispatcher };
   }
 
-  private async send(verb: Verb, method: string, path: string, opts: RequestOptions, stream: boolean): Promise<Response> {
+  private async send(verb: Verb, method: string, path: string, opts: RequestOptions, stream: boolean, probing = false): Promise<Response> {
     const url = this.url(path, opts.query);
     const { headers, dispatcher } = await this.auth(url);
     headers['User-Agent'] = USER_AGENT;
@@ -133,7 +170,8 @@ export class KubeClient {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    const signals = [opts.signal, stream ? undefined : AbortSignal.timeout(opts.timeoutMs ?? 30_000)].filter((s): s is AbortSignal => s !== undefined);
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const signals = [opts.signal, stream ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
     let response: Response;
     try {
       response = await fetch(url, { method, headers, body, dispatcher, signal: signals.length ? AbortSignal.any(signals) : undefined });
@@ -141,10 +179,14 @@ export class KubeClient {
       this.record(verb, '<error>', path);
       const aborted = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
       const timedOut = aborted && !opts.signal?.aborted;
-      if (timedOut) this.resetConnections();
+      // A slow answer is not yet a dead connection: ask (the probe resets it only if it is).
+      if (timedOut && !probing) void this.checkConnection();
+      const cause = (err as { cause?: Error }).cause;
       throw new KubeApiError({
         status: 0, reason: timedOut ? 'Timeout' : aborted ? 'Aborted' : 'NetworkError', method, path,
-        message: `${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}; is the API server at ${this.server} reachable?`,
+        message: timedOut
+          ? `no answer from the API server at ${this.server} within ${timeoutMs / 1000}s`
+          : `${(err as Error).message}${cause ? ` (${cause.message})` : ''}; is the API server at ${this.server} reachable?`,
         cause: err,
       });
     }
