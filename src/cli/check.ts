@@ -14,7 +14,7 @@ import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
 import { evaluateAreas } from '../policy/reconciler.ts';
 import { columns } from './columns.ts';
-import { parseTimeout, shortError, withDeadline } from './deadline.ts';
+import { leftOf, parseTimeout, shortError, withDeadline } from './deadline.ts';
 
 export interface CheckOptions {
   kubeconfig?: string;
@@ -90,17 +90,16 @@ export async function check(opts: CheckOptions): Promise<number> {
   const caches = new CacheSet(client, log);
   const areas = allAreas({ client, namespace: process.env.POD_NAMESPACE ?? 'authpolicy-system' });
   for (const area of areas) for (const spec of area.caches) caches.add(spec);
-  const started = Date.now();
   try {
     // Everything below ends at the deadline, even against a server that accepts and never answers.
     const { policy, reports } = await withDeadline(timeoutMs, client.server, async (signal) => {
       // One cheap request first: an unreachable server is one short error, at once.
-      await client.get('/version', { signal, ...(timeoutMs > 0 ? { timeoutMs } : {}) });
+      await client.get('/version', { signal, ...(timeoutMs > 0 ? { timeoutMs: leftOf(timeoutMs) } : {}) });
       const policy = await loadPolicy(client, opts, signal);
       caches.start();
       // Each cache syncs, or fails in a way waiting will not fix (403), or the deadline comes:
       // an area whose caches did not sync reports Unknown saying why; the others are checked.
-      await caches.settle(timeoutMs > 0 ? Math.max(0, timeoutMs - (Date.now() - started)) : 2 ** 31 - 1, signal);
+      await caches.settle(timeoutMs > 0 ? leftOf(timeoutMs) : 2 ** 31 - 1, signal);
       const { reports } = await evaluateAreas(policy, { client, caches, areas, log, events: undefined }, 'check', signal, log);
       return { policy, reports };
     });

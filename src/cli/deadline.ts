@@ -24,9 +24,17 @@ export function parseTimeout(value: string, flag: string): number {
 }
 
 /**
- * Runs `work` with a signal that aborts at the deadline, and settles no later than the
- * deadline whatever `work` is waiting for (a server that accepts and never answers).
- * timeoutMs 0: no limit.
+ * What is left of a --timeout counted from the process start (loading the code counts):
+ * the command as a whole ends within its flag. 0 stays 0 (no limit).
+ */
+export function leftOf(timeoutMs: number): number {
+  return timeoutMs <= 0 ? 0 : Math.max(1, Math.round(timeoutMs - performance.now()));
+}
+
+/**
+ * Runs `work` with a signal that aborts at the deadline (timeoutMs after the process
+ * started), and settles no later than the deadline whatever `work` is waiting for (a
+ * server that accepts and never answers). timeoutMs 0: no limit.
  */
 export async function withDeadline<T>(timeoutMs: number, server: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
@@ -37,7 +45,7 @@ export async function withDeadline<T>(timeoutMs: number, server: string, work: (
       const err = new DeadlineExceeded(server, timeoutMs);
       abort.abort(err);
       reject(err);
-    }, timeoutMs);
+    }, leftOf(timeoutMs));
   });
   try {
     return await Promise.race([work(abort.signal), expired]);

@@ -5,9 +5,10 @@
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../runtime/log.ts';
-import { check } from './check.ts';
-import { run } from './run.ts';
-import { status } from './status.ts';
+// Each command loads only its own code when it runs: `status` and `--help` start fast.
+import type { check } from './check.ts';
+import type { run } from './run.ts';
+import type { status } from './status.ts';
 
 // kubectl execve()s the plugin by its PATH entry (argv[0] is the kubectl-authpolicy
 // path; Node keeps a symlinked script's path in argv[1]) and adds KUBECTL_PATH to
@@ -56,7 +57,7 @@ clusterOptions(program.command('run'))
   .option('--audit-webhook-client-ca-file <path>', 'CA of the API server\'s audit client certificate')
   .option('--pod-name <name>', 'this replica\'s pod, labelled authpolicy.io/leader=true|false for the leader-only audit Service', process.env.POD_NAME)
   .action(async (opts: Parameters<typeof run>[0] & { logLevel: LogLevel }) => {
-    process.exitCode = await run(opts);
+    process.exitCode = await (await import('./run.ts')).run(opts);
   });
 
 clusterOptions(program.command('check'))
@@ -66,7 +67,7 @@ clusterOptions(program.command('check'))
   .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
   .option('--timeout <d>', 'how long to wait for the cluster to answer, at most (e.g. 30s; a number is seconds)', '60s')
   .action(async (opts: Parameters<typeof check>[0]) => {
-    exitNow(await check(opts));
+    exitNow(await (await import('./check.ts')).check(opts));
   });
 
 clusterOptions(program.command('status'))
@@ -76,7 +77,7 @@ clusterOptions(program.command('status'))
   .option('--timeout <d>', 'how long to wait for the API server, at most (e.g. 5s; a number is seconds; 0: no limit)', '30s')
   .option('--request-timeout <d>', 'kubectl\'s name for --timeout')
   .action(async (opts: Parameters<typeof status>[0]) => {
-    exitNow(await status(opts));
+    exitNow(await (await import('./status.ts')).status(opts));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
