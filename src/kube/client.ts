@@ -1,15 +1,21 @@
-// The one Kubernetes client factory: kubeconfig loading and authentication come
-// from @kubernetes/client-node (exec plugins, OIDC, in-cluster token refresh,
-// proxies); requests are plain JSON over one reused undici dispatcher, reported
-// to observers per verb and resource, with typed errors and the operator's field manager.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher, type Response } from 'undici';
+// The one Kubernetes client factory: kubeconfig loading (kubeconfig.ts: CA, client
+// certificates and bearer tokens here; exec plugins, auth providers and proxies through
+// @kubernetes/client-node, imported only for them); authentication built once, a token
+// file re-read only when it changes; requests are plain JSON over one reused undici
+// dispatcher, reported to observers per verb and resource, with typed errors and the
+// operator's field manager.
+import { stat, readFile } from 'node:fs/promises';
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { KubeApiError, type StatusDetails } from './errors.ts';
+import { loadConnection, type ClientOptions, type Connection } from './kubeconfig.ts';
 
+export type { ClientOptions } from './kubeconfig.ts';
 export const FIELD_MANAGER = 'authpolicy-operator';
 const USER_AGENT = 'authpolicy-operator/0.1';
 /** How long the connection probe waits for GET /version before declaring the connection dead. */
 export const CONNECTION_PROBE_TIMEOUT_MS = 10_000;
+/** A token file is checked for changes at most this often (client-go re-reads it every minute). */
+const TOKEN_FILE_CHECK_MS = 10_000;
 
 export type Verb = 'GET' | 'LIST' | 'WATCH' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -25,32 +31,23 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export interface ClientOptions {
-  kubeconfig?: string | undefined;
-  context?: string | undefined;
-}
+/** Authentication delegated to client-node (exec plugins, auth providers, proxies): per request, as it requires. */
+type DelegatedAuth = (url: URL) => Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }>;
 
-/** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
-export function loadKubeConfig({ kubeconfig, context }: ClientOptions = {}): KubeConfig {
+async function clientNodeAuth(options: ClientOptions): Promise<DelegatedAuth> {
+  const { HttpMethod, KubeConfig, RequestContext } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  if (kubeconfig) {
-    try {
-      kc.loadFromFile(kubeconfig);
-    } catch (err) {
-      throw new Error(`cannot read kubeconfig ${kubeconfig}: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
-  if (context) {
-    if (!kc.getContexts().some((c) => c.name === context)) {
-      throw new Error(`kubeconfig has no context "${context}"; known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
-    }
-    kc.setCurrentContext(context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run inside a cluster');
-  }
-  return kc;
+  if (options.context) kc.setCurrentContext(options.context);
+  let dispatcher: Dispatcher | undefined;
+  let built = false;
+  return async (url) => {
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await kc.applySecurityAuthentication(ctx);
+    if (!built) { dispatcher = ctx.getDispatcher(); built = true; }
+    return { headers: ctx.getHeaders(), dispatcher };
+  };
 }
 
 /** The resource segment of an API path, for metrics and counters (no names, no namespaces). */
@@ -66,22 +63,23 @@ export function resourceOf(path: string): string {
 
 export class KubeClient {
   readonly server: string;
-  readonly config: KubeConfig;
+  private readonly connection: Connection;
   private readonly observers: RequestObserver[] = [];
   private dispatcher: Dispatcher | undefined;
   private dispatcherReady = false;
+  private delegated: Promise<DelegatedAuth> | undefined;
+  private token: { value: string; mtimeMs: number; checkedAt: number } | undefined;
   /** how often the connection pool was dropped because it looked dead */
   connectionResets = 0;
 
-  constructor(config: KubeConfig) {
-    this.config = config;
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(connection: Connection) {
+    this.connection = connection;
+    this.server = connection.server;
   }
 
+  /** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
   static fromOptions(options: ClientOptions = {}): KubeClient {
-    return new KubeClient(loadKubeConfig(options));
+    return new KubeClient(loadConnection(options));
   }
 
   observe(observer: RequestObserver): void {
@@ -149,15 +147,39 @@ export class KubeClient {
     if (old) void old.destroy().catch(() => undefined);
   }
 
-  /** Fresh auth headers per request (tokens rotate); the TLS dispatcher is built once and reused. */
+  /** The bearer token; a token file is re-read only when its modification time changed. */
+  private async bearer(): Promise<string | undefined> {
+    const source = this.connection.token;
+    if (!source) return undefined;
+    if ('value' in source) return source.value;
+    const now = Date.now();
+    if (this.token && now - this.token.checkedAt < TOKEN_FILE_CHECK_MS) return this.token.value;
+    try {
+      const { mtimeMs } = await stat(source.file);
+      if (!this.token || mtimeMs !== this.token.mtimeMs) this.token = { value: (await readFile(source.file, 'utf8')).trim(), mtimeMs, checkedAt: now };
+      else this.token.checkedAt = now;
+    } catch (err) {
+      // A file briefly missing while the kubelet swaps it: keep the token we have.
+      if (!this.token) throw new Error(`cannot read the token file ${source.file}: ${(err as Error).message}`, { cause: err });
+    }
+    return this.token.value;
+  }
+
+  /** Auth headers and the TLS dispatcher, built once (and again only after resetConnections). */
   private async auth(url: URL): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
-    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    await this.config.applySecurityAuthentication(ctx);
+    if (this.connection.delegate) {
+      this.delegated ??= clientNodeAuth(this.connection.delegate);
+      const a = await (await this.delegated)(url);
+      if (!this.dispatcherReady) { this.dispatcher = a.dispatcher; this.dispatcherReady = true; }
+      return { headers: a.headers, dispatcher: this.dispatcher };
+    }
     if (!this.dispatcherReady) {
-      this.dispatcher = ctx.getDispatcher();
+      // undici speaks HTTP/2 to the API server when it offers it (ALPN): one connection for everything.
+      this.dispatcher = new Agent({ connect: { ...this.connection.tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
       this.dispatcherReady = true;
     }
-    return { headers: ctx.getHeaders(), dispatcher: this.dispatcher };
+    const token = await this.bearer();
+    return { headers: token ? { Authorization: `Bearer ${token}` } : {}, dispatcher: this.dispatcher };
   }
 
   private async send(verb: Verb, method: string, path: string, opts: RequestOptions, stream: boolean, probing = false): Promise<Response> {
