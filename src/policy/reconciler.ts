@@ -72,6 +72,20 @@ export function permissionMessage(err: unknown, watched: boolean): string | unde
   return `the operator may not ${describePermission(denied)}: grant ${describePermission(denied, verbs)} to the operator's ServiceAccount in ${where} (config/rbac), then it recovers within seconds, no restart needed`;
 }
 
+/**
+ * The report of an area that could not run this time for a passing reason: its last
+ * conditions and summary stay as they are; a condition never reported yet is Unknown
+ * (never a silent gap that would let Ready say True).
+ */
+function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
+  const known = new Set((policy.status?.conditions ?? []).map((c) => c.type));
+  return {
+    conditions: area.conditionTypes.filter((type) => !known.has(type)).map((type) => ({ type, status: 'Unknown', reason: Reason.ObserveFailed, message: `not observed yet: ${why}` })),
+    summary: policy.status?.[area.name] ?? {},
+    findings: [],
+  };
+}
+
 /** The Unknown report of an area whose declared caches could not sync, naming the first cause. */
 function unsyncedReport(area: Area, unsynced: readonly UnsyncedCache[]): AreaReport {
   const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
@@ -116,7 +130,7 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     if (unsynced.length > 0) {
       // Still listing, no failure yet: keep the last status; the cache's sync requeues the policy.
       if (mode === 'run' && unsynced.every((u) => u.failure === undefined)) {
-        reports[area.name] = { conditions: [], summary: policy.status?.[area.name] ?? {}, findings: [] };
+        reports[area.name] = keepPrevious(area, policy, `waiting for cache ${unsynced.map((u) => u.name).join(', ')} to sync`);
       } else {
         reports[area.name] = unsyncedReport(area, unsynced);
       }
@@ -139,7 +153,7 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
       if (isConflict(err)) areaLog.debug('area hit a conflict; retrying at once', { error: describeError(err) });
       else areaLog.warn('area failed', { error: describeError(err), transient });
       if (mode === 'run' && transient) {
-        reports[area.name] = { conditions: [], summary: policy.status?.[area.name] ?? {}, findings: [] };
+        reports[area.name] = keepPrevious(area, policy, describeError(err));
         continue;
       }
       const forbidden = isForbidden(err);
