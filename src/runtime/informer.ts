@@ -61,7 +61,13 @@ interface ListResponse {
 
 const keyOf = (m: { name?: string | undefined; namespace?: string | undefined }): string => (m.namespace ? `${m.namespace}/${m.name ?? ''}` : (m.name ?? ''));
 
-export const DEFAULT_INACTIVITY_TIMEOUT_MS = 90_000;
+/**
+ * kube-apiserver 1.37 sends a BOOKMARK on every watch that asked for them about once a
+ * minute, even on an empty or field-selected one, but the first can take two minutes
+ * (measured on the local control plane: first at ~120 s, then every ~60 s). Three
+ * minutes leaves a margin; a stalled watch costs only its own restart.
+ */
+export const DEFAULT_INACTIVITY_TIMEOUT_MS = 180_000;
 export const DEFAULT_RELIST_INTERVAL_MS = 30 * 60_000;
 
 class WatchStalled extends Error {
