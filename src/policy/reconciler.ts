@@ -145,12 +145,15 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     } catch (err) {
       // A kube-apiserver that just restarted answers 403 until its RBAC caches fill: a 403 only
       // becomes a verdict once it has lasted FORBIDDEN_GRACE_MS.
-      const since = deps.failingSince?.get(area.name) ?? Date.now();
+      const already = deps.failingSince?.get(area.name);
+      const since = already ?? Date.now();
       deps.failingSince?.set(area.name, since);
       const transient = isTransient(err) || (isForbidden(err) && Date.now() - since < FORBIDDEN_GRACE_MS);
       failures.push({ area: area.name, error: err, transient });
       // A conflict is resolved by the immediate retry: not worth more than a debug line.
+      // An area that keeps failing (an API server restarting) says so once, at the start.
       if (isConflict(err)) areaLog.debug('area hit a conflict; retrying at once', { error: describeError(err) });
+      else if (already !== undefined) areaLog.debug('area still failing', { error: describeError(err), transient, failingForMs: Date.now() - since });
       else areaLog.warn('area failed', { error: describeError(err), transient });
       if (mode === 'run' && transient) {
         reports[area.name] = keepPrevious(area, policy, describeError(err));

@@ -98,10 +98,12 @@ export class Controller {
     } else if (cause === 'bounded') {
       this.queue.countRetry(key);
       this.queue.addAfter(key, BOUNDED_RETRY_MS);
-      log.info('reconcile incomplete (forbidden or not found); retrying', { error: describeError(err), retryInMs: BOUNDED_RETRY_MS });
+      (failures === 0 ? log.info.bind(log) : log.debug.bind(log))('reconcile incomplete (forbidden or not found); retrying', { error: describeError(err), retryInMs: BOUNDED_RETRY_MS });
     } else {
+      // The first failure of a streak is an error; its retries are debug lines until it heals.
       const delay = this.queue.addRateLimited(key);
-      log.error('reconcile failed; will retry', { error: describeError(err), retryInMs: delay });
+      if (failures === 0) log.error('reconcile failed; will retry', { error: describeError(err), retryInMs: delay });
+      else log.debug('reconcile failed again; will retry', { error: describeError(err), retryInMs: delay, attempt: failures + 1 });
     }
   }
 
