@@ -49,6 +49,7 @@ export async function run(opts: RunOptions): Promise<number> {
   const client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
   const metrics = new Metrics();
   client.observe(metrics.restObserver(new URL(client.server).host));
+  client.onDeadConnection = (server) => { log.warn('the connection to the API server did not answer a probe within 10 s; opened a new one', { server }); };
   const caches = new CacheSet(client, log, metrics, {
     inactivityTimeoutMs: parseDuration(opts.watchInactivityTimeout, '--watch-inactivity-timeout'),
     relistIntervalMs: parseDuration(opts.relistInterval, '--relist-interval'),

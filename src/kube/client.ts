@@ -71,6 +71,8 @@ export class KubeClient {
   private token: { value: string; mtimeMs: number; checkedAt: number } | undefined;
   /** how often the connection pool was dropped because it looked dead */
   connectionResets = 0;
+  /** told once per dead connection found by checkConnection (every caller waiting on that probe shares it) */
+  onDeadConnection: ((server: string) => void) | undefined;
 
   constructor(connection: Connection) {
     this.connection = connection;
@@ -130,7 +132,10 @@ export class KubeClient {
       } catch (err) {
         if (err instanceof KubeApiError && err.status > 0) return true;
         const timedOut = err instanceof KubeApiError && err.reason === 'Timeout';
-        if (timedOut) this.resetConnections();
+        if (timedOut) {
+          this.resetConnections();
+          this.onDeadConnection?.(this.server);
+        }
         return !timedOut;
       } finally {
         this.probe = undefined;

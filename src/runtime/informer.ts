@@ -198,9 +198,7 @@ export class Informer<T extends Cached> {
           this.opts.log.warn('watch went silent; reconnecting from the last resourceVersion', { informer: this.name, error: err.message, resourceVersion: this.resourceVersion });
           // Only this watch is restarted, unless the shared connection under it is dead: probe it first
           // (with HTTP/2 it carries every request; resetting it on a hunch would kill every other watch).
-          if (!await this.opts.client.checkConnection()) {
-            this.opts.log.warn('the connection to the API server did not answer a probe; opened a new one', { informer: this.name, server: this.opts.client.server });
-          }
+          await this.opts.client.checkConnection();
           // A fresh watch usually works at once; back off only if stalls repeat.
           if (backoff.failures > 0) await sleep(backoff.next(), signal);
           else backoff.next();
