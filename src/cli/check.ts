@@ -97,9 +97,11 @@ export async function check(opts: CheckOptions): Promise<number> {
       await client.get('/version', { signal, ...(timeoutMs > 0 ? { timeoutMs: leftOf(timeoutMs) } : {}) });
       const policy = await loadPolicy(client, opts, signal);
       caches.start();
-      // Each cache syncs, or fails in a way waiting will not fix (403), or the deadline comes:
-      // an area whose caches did not sync reports Unknown saying why; the others are checked.
-      await caches.settle(timeoutMs > 0 ? leftOf(timeoutMs) : 2 ** 31 - 1, signal);
+      // Each cache syncs, or fails in a way waiting will not fix (403), or the deadline nears
+      // (a quarter of what is left, at most 2 s, is kept for the areas): an area whose caches did
+      // not sync reports Unknown saying why; the others are checked.
+      const left = leftOf(timeoutMs);
+      await caches.settle(timeoutMs > 0 ? left - Math.min(2000, left / 4) : 2 ** 31 - 1, signal);
       const { reports } = await evaluateAreas(policy, { client, caches, areas, log, events: undefined }, 'check', signal, log);
       return { policy, reports };
     });
