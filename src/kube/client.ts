@@ -40,13 +40,11 @@ async function clientNodeAuth(options: ClientOptions): Promise<DelegatedAuth> {
   if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
   if (options.context) kc.setCurrentContext(options.context);
-  let dispatcher: Dispatcher | undefined;
-  let built = false;
+  // client-node builds a new dispatcher per call; the client keeps the first (and after a reset, the next).
   return async (url) => {
     const ctx = new RequestContext(url.toString(), HttpMethod.GET);
     await kc.applySecurityAuthentication(ctx);
-    if (!built) { dispatcher = ctx.getDispatcher(); built = true; }
-    return { headers: ctx.getHeaders(), dispatcher };
+    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
   };
 }
 
