@@ -69,13 +69,14 @@ async function restoreRole(): Promise<void> {
   original = undefined;
 }
 
-function status(args: string[]): Promise<{ code: number; stderr: string }> {
+function cli(command: string, args: string[], kubeconfig = cluster.adminKubeconfig): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, 'status', `--kubeconfig=${cluster.adminKubeconfig}`, ...args], { cwd: ROOT, timeout: 60_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, command, `--kubeconfig=${kubeconfig}`, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
 }
+const status = (args: string[]): Promise<{ code: number; stderr: string }> => cli('status', args);
 
 test('started before its CRD: the operator says the CRD is missing by name, status --name too; installed, it is picked up without a restart', async () => {
   const o = await startOp();
@@ -116,6 +117,13 @@ for (const { resource, verb, blocked, denied, grant, cache } of [
     const body = await readyz.text();
     if (cache) assert.match(body, new RegExp(`^cache \\S+ not synced: .*cannot list resource "${resource}"`, 'm'), body);
     else assert.is(body, 'ok');
+    if (cache) {
+      // `check` with the same permissions: the same areas Unknown, naming it; the others checked (exit 2: could not check everything).
+      const c = await cli('check', ['--timeout', '30s'], await operatorKubeconfig(cluster));
+      assert.is(c.code, 2, c.stderr + c.stdout);
+      for (const t of blocked) assert.match(c.stdout, new RegExp(`^${t}\\s+Unknown\\s+Forbidden\\s+the operator may not ${denied} cluster-wide`, 'm'), c.stdout);
+      for (const t of healthy) assert.match(c.stdout, new RegExp(`^${t}\\s+(True|False)\\s`, 'm'), c.stdout);
+    }
 
     const restoredAt = Date.now();
     await restoreRole();
