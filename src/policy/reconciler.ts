@@ -7,7 +7,7 @@ import { ConditionType, Reason } from '../api/reasons.ts';
 import { API_VERSION, KIND, type AuthPolicy, type AuthPolicyStatus } from '../api/types.ts';
 import { defineCache, type Area, type AreaContext, type AreaReport } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { deniedPermission, describeError, describePermission, isConflict, isForbidden, isNotFound, KubeApiError } from '../kube/errors.ts';
+import { deniedPermission, describeError, describePermission, isConflict, isForbidden, KubeApiError } from '../kube/errors.ts';
 import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
@@ -190,14 +190,10 @@ async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthP
   } catch (err) {
     if (!isConflict(err)) throw err;
     log.debug('status write conflicted; re-reading the policy', { resourceVersion: policy.metadata.resourceVersion });
-    let latest: AuthPolicy;
-    try {
-      latest = await client.get<AuthPolicy>(objectPath(Resources.authPolicies, policy.metadata.name));
-    } catch (getErr) {
-      if (isNotFound(getErr)) return false; // deleted meanwhile: nothing to report to
-      throw getErr;
-    }
-    if (latest.metadata.uid !== policy.metadata.uid) return false;
+    // A list by name, not a get: the operator's ClusterRole reads policies with list and watch only.
+    const found = await client.list<{ items?: AuthPolicy[] }>(collectionPath(Resources.authPolicies), { fieldSelector: `metadata.name=${policy.metadata.name}` });
+    const latest = found.items?.[0];
+    if (!latest || latest.metadata.uid !== policy.metadata.uid) return false; // deleted (or re-created) meanwhile
     if (jsonEqual(latest.status ?? {}, status)) return false;
     await put(latest.metadata.resourceVersion);
   }
