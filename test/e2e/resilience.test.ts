@@ -147,7 +147,7 @@ test('three API-server restarts in a row during reconciles: status current withi
   const ready = await waitForCondition(cluster, 'cluster', 'Ready', (c) => c.status === 'True', 30_000);
   assert.is(ready.observedGeneration, generation);
   assert.ok(Date.now() - lastRestartAt <= 30_000);
-  const conflicts = o.logs.filter((l) => l.level !== 'debug' && /\b409\b|Conflict/.test(JSON.stringify(l)));
+  const conflicts = o.logs.filter((l) => l.level !== 'debug' && /: 409 |Conflict/.test(`${l.message} ${JSON.stringify(l.error ?? '')}`));
   assert.equal(conflicts, [], 'no 409 logged above debug');
   const events = await getJson<{ items: { type: string; reason: string; message: string }[] }>(cluster, ['events', '-A', '--field-selector', 'type=Warning,involvedObject.kind=AuthPolicy']);
   assert.equal(events?.items.map((e) => `${e.reason}: ${e.message}`), [], 'no Warning Event on the AuthPolicy');
