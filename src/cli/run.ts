@@ -1,5 +1,7 @@
-// `run`: the controller. Informers run on every replica (so a standby is warm
-// and /readyz means "caches synced"); reconciling happens only on the leader,
+// `run`: the controller. Informers run on every replica (so a standby is warm;
+// /readyz means "the AuthPolicy cache synced", listing any other cache that has
+// not and why); reconciling happens only on the leader, area by area as each
+// area's own caches sync,
 // and stops the moment the lease is lost. SIGTERM stops taking work, lets
 // in-flight reconciles finish or abandon, releases the lease and exits 0.
 import { parseDuration } from '../api/duration.ts';
@@ -47,6 +49,7 @@ export async function run(opts: RunOptions): Promise<number> {
   const client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
   const metrics = new Metrics();
   client.observe(metrics.restObserver(new URL(client.server).host));
+  client.onDeadConnection = (server) => { log.warn('the connection to the API server did not answer a probe within 10 s; opened a new one', { server }); };
   const caches = new CacheSet(client, log, metrics, {
     inactivityTimeoutMs: parseDuration(opts.watchInactivityTimeout, '--watch-inactivity-timeout'),
     relistIntervalMs: parseDuration(opts.relistInterval, '--relist-interval'),
@@ -76,7 +79,7 @@ export async function run(opts: RunOptions): Promise<number> {
     });
   }
 
-  const endpoints = await serveHealthAndMetrics(opts.metricsBindAddress, opts.healthProbeBindAddress, { ready: () => caches.synced(), registry: metrics.registry });
+  const endpoints = await serveHealthAndMetrics(opts.metricsBindAddress, opts.healthProbeBindAddress, { ready: () => caches.readiness([policyCache.name]), registry: metrics.registry });
   log.info('serving metrics and health probes', { metrics: `${endpoints.metricsUrl}/metrics`, health: `${endpoints.healthUrl}/healthz`, ready: `${endpoints.healthUrl}/readyz` });
   caches.start();
   let receiver: Awaited<ReturnType<typeof startAuditReceiver>> | undefined;
@@ -101,12 +104,11 @@ export async function run(opts: RunOptions): Promise<number> {
   };
 
   const reconcileWhileLeading = async (leaderSignal: AbortSignal): Promise<void> => {
-    // Never reconcile on a cache that has not synced (a missing DaemonSet list would look like
-    // "no dependents"): keep waiting, saying why, until it syncs or leadership/shutdown ends.
-    while (!leaderSignal.aborted) {
-      const synced = await caches.waitForSync(60_000, leaderSignal).then(() => true, (err: unknown) => { log.error('caches not synced yet; not reconciling', { error: (err as Error).message }); return false; });
-      if (synced) break;
-    }
+    // Nothing can be reported before the AuthPolicy cache has synced (if its CRD is missing the
+    // informer says so and retries). Each area then runs only once its own caches have synced
+    // (a missing DaemonSet list must not look like "no dependents"); an area whose caches cannot
+    // sync reports Unknown saying why, and a cache that syncs later requeues the policies.
+    await caches.waitForSync([policyCache.name], 2 ** 31 - 1, leaderSignal).catch(() => undefined);
     if (leaderSignal.aborted) return;
     controller = new Controller({ name: 'authpolicy', reconcile: makeReconcile(deps), concurrency: opts.concurrency, log, metrics });
     controller.start();

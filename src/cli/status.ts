@@ -7,17 +7,22 @@ import type { Condition } from '../api/conditions.ts';
 import { CONDITION_ORDER, ConditionType } from '../api/reasons.ts';
 import type { AuthPolicy } from '../api/types.ts';
 import { KubeClient } from '../kube/client.ts';
-import { describeError, isForbidden, isNotFound, retryAfterMs } from '../kube/errors.ts';
+import { describeError, isApiMissing, isForbidden, isNotFound, retryAfterMs } from '../kube/errors.ts';
 import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import { sleep } from '../runtime/backoff.ts';
 import { EXIT_ACTION, EXIT_OK, EXIT_UNCHECKED } from './check.ts';
 import { columns } from './columns.ts';
+import { parseTimeout, shortError, withDeadline } from './deadline.ts';
 
 export interface StatusOptions {
   kubeconfig?: string;
   context?: string;
   name?: string;
   output: 'table' | 'json' | 'yaml';
+  /** how long to wait for the API server (Go duration or seconds; 0: no limit) */
+  timeout?: string;
+  /** kubectl's name for --timeout */
+  requestTimeout?: string;
 }
 
 const SAMPLE = 'kubectl apply -f config/samples/authpolicy_v1alpha1_authpolicy.yaml';
@@ -116,30 +121,29 @@ export function statusDocument(policies: readonly AuthPolicy[]): Record<string, 
  * Retries while the API server says when to (Retry-After), as client-go does: a
  * 429 "storage is (re)initializing" follows a new CRD for a moment. A few tries.
  */
-async function honouringRetryAfter<T>(request: () => Promise<T>): Promise<T> {
+async function honouringRetryAfter<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await request();
     } catch (err) {
       const wait = retryAfterMs(err);
       if (wait === undefined || attempt >= 5) throw err;
-      await sleep(Math.min(wait, 2000));
+      await sleep(Math.min(wait, 2000), signal);
     }
   }
 }
 
-async function readPolicies(client: KubeClient, name: string | undefined): Promise<AuthPolicy[]> {
+async function readPolicies(client: KubeClient, name: string | undefined, signal: AbortSignal): Promise<AuthPolicy[]> {
   try {
-    if (name) return [await honouringRetryAfter(() => client.get<AuthPolicy>(objectPath(Resources.authPolicies, name)))];
-    const list = await honouringRetryAfter(() => client.list<{ items: AuthPolicy[] }>(collectionPath(Resources.authPolicies)));
+    if (name) return [await honouringRetryAfter(() => client.get<AuthPolicy>(objectPath(Resources.authPolicies, name), { signal }), signal)];
+    const list = await honouringRetryAfter(() => client.list<{ items: AuthPolicy[] }>(collectionPath(Resources.authPolicies), {}, signal), signal);
     if (list.items.length === 0) throw new Error(`no AuthPolicy found: apply one, e.g. ${SAMPLE}`);
     return list.items;
   } catch (err) {
-    if (isNotFound(err)) {
-      throw new Error(name
-        ? `authpolicy ${name} not found: list them with kubectl get authpolicies, or apply one, e.g. ${SAMPLE}`
-        : 'the AuthPolicy API (authpolicies.authpolicy.io) is not installed: kubectl apply --server-side -k config/default (or config/crd)', { cause: err });
+    if (isApiMissing(err) || (isNotFound(err) && !name)) {
+      throw new Error(`the AuthPolicy API (authpolicies.authpolicy.io) is not installed${name ? `, so there is no authpolicy ${name}` : ''}: kubectl apply --server-side -k config/default (or config/crd)`, { cause: err });
     }
+    if (isNotFound(err)) throw new Error(`authpolicy ${name ?? ''} not found: list them with kubectl get authpolicies, or apply one, e.g. ${SAMPLE}`, { cause: err });
     if (isForbidden(err)) throw new Error(`permission denied: reading authpolicies.authpolicy.io needs get and list on them: ${describeError(err)}`, { cause: err });
     throw err;
   }
@@ -148,12 +152,17 @@ async function readPolicies(client: KubeClient, name: string | undefined): Promi
 /** Reads the AuthPolicies (or --name) and prints them; returns the exit code. */
 export async function status(opts: StatusOptions): Promise<number> {
   let policies: AuthPolicy[];
+  let client: KubeClient | undefined;
   try {
-    const client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
-    policies = await readPolicies(client, opts.name);
+    const timeoutMs = parseTimeout(opts.requestTimeout ?? opts.timeout ?? '30s', opts.requestTimeout === undefined ? '--timeout' : '--request-timeout');
+    const c = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
+    client = c;
+    policies = await withDeadline(timeoutMs, c.server, (signal) => readPolicies(c, opts.name, signal));
   } catch (err) {
-    console.error(`status: ${describeError(err)}`);
+    console.error(`status: ${client ? shortError(err, client.server) : describeError(err)}`);
     return EXIT_UNCHECKED;
+  } finally {
+    client?.close();
   }
   if (opts.output === 'json') console.log(JSON.stringify(statusDocument(policies), null, 2));
   else if (opts.output === 'yaml') process.stdout.write(stringify(statusDocument(policies)));

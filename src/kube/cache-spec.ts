@@ -16,6 +16,8 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
   transform: (raw: unknown) => T | undefined;
   /** does a change to this object warrant reconciling the policy now? (default: yes) */
   relevant?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => boolean;
+  /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
+  whenMissing?: string;
   /** sees every event as it arrives (e.g. to time Lease renewals); must be cheap and not throw */
   onEvent?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => void;
 }

@@ -1,13 +1,21 @@
-// The one Kubernetes client factory: kubeconfig loading and authentication come
-// from @kubernetes/client-node (exec plugins, OIDC, in-cluster token refresh,
-// proxies); requests are plain JSON over one reused undici dispatcher, reported
-// to observers per verb and resource, with typed errors and the operator's field manager.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher, type Response } from 'undici';
+// The one Kubernetes client factory: kubeconfig loading (kubeconfig.ts: CA, client
+// certificates and bearer tokens here; exec plugins, auth providers and proxies through
+// @kubernetes/client-node, imported only for them); authentication built once, a token
+// file re-read only when it changes; requests are plain JSON over one reused undici
+// dispatcher, reported to observers per verb and resource, with typed errors and the
+// operator's field manager.
+import { stat, readFile } from 'node:fs/promises';
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { KubeApiError, type StatusDetails } from './errors.ts';
+import { loadConnection, type ClientOptions, type Connection } from './kubeconfig.ts';
 
+export type { ClientOptions } from './kubeconfig.ts';
 export const FIELD_MANAGER = 'authpolicy-operator';
 const USER_AGENT = 'authpolicy-operator/0.1';
+/** How long the connection probe waits for GET /version before declaring the connection dead. */
+export const CONNECTION_PROBE_TIMEOUT_MS = 10_000;
+/** A token file is checked for changes at most this often (client-go re-reads it every minute). */
+const TOKEN_FILE_CHECK_MS = 10_000;
 
 export type Verb = 'GET' | 'LIST' | 'WATCH' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -25,32 +33,21 @@ export interface RequestOptions {
   accept?: string;
 }
 
-export interface ClientOptions {
-  kubeconfig?: string | undefined;
-  context?: string | undefined;
-}
+/** Authentication delegated to client-node (exec plugins, auth providers, proxies): per request, as it requires. */
+type DelegatedAuth = (url: URL) => Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }>;
 
-/** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
-export function loadKubeConfig({ kubeconfig, context }: ClientOptions = {}): KubeConfig {
+async function clientNodeAuth(options: ClientOptions): Promise<DelegatedAuth> {
+  const { HttpMethod, KubeConfig, RequestContext } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  if (kubeconfig) {
-    try {
-      kc.loadFromFile(kubeconfig);
-    } catch (err) {
-      throw new Error(`cannot read kubeconfig ${kubeconfig}: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
-  if (context) {
-    if (!kc.getContexts().some((c) => c.name === context)) {
-      throw new Error(`kubeconfig has no context "${context}"; known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
-    }
-    kc.setCurrentContext(context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run inside a cluster');
-  }
-  return kc;
+  if (options.context) kc.setCurrentContext(options.context);
+  // client-node builds a new dispatcher per call; the client keeps the first (and after a reset, the next).
+  return async (url) => {
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await kc.applySecurityAuthentication(ctx);
+    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
+  };
 }
 
 /** The resource segment of an API path, for metrics and counters (no names, no namespaces). */
@@ -66,22 +63,25 @@ export function resourceOf(path: string): string {
 
 export class KubeClient {
   readonly server: string;
-  readonly config: KubeConfig;
+  private readonly connection: Connection;
   private readonly observers: RequestObserver[] = [];
   private dispatcher: Dispatcher | undefined;
   private dispatcherReady = false;
+  private delegated: Promise<DelegatedAuth> | undefined;
+  private token: { value: string; mtimeMs: number; checkedAt: number } | undefined;
   /** how often the connection pool was dropped because it looked dead */
   connectionResets = 0;
+  /** told once per dead connection found by checkConnection (every caller waiting on that probe shares it) */
+  onDeadConnection: ((server: string) => void) | undefined;
 
-  constructor(config: KubeConfig) {
-    this.config = config;
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(connection: Connection) {
+    this.connection = connection;
+    this.server = connection.server;
   }
 
+  /** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
   static fromOptions(options: ClientOptions = {}): KubeClient {
-    return new KubeClient(loadKubeConfig(options));
+    return new KubeClient(loadConnection(options));
   }
 
   observe(observer: RequestObserver): void {
@@ -102,9 +102,8 @@ export class KubeClient {
   /**
    * Drops every pooled connection. undici speaks HTTP/2 to the API server, so all
    * requests share one TCP connection; if it silently dies (a NAT or load balancer
-   * drops the flow) every request on it hangs. A stalled watch or a timed-out
-   * request is the sign: start over on a fresh connection, as client-go's HTTP/2
-   * health check does (kubernetes/kubernetes#87615).
+   * drops the flow) every request on it hangs. Callers do not reset on a hunch: they
+   * ask checkConnection(), which resets only when the connection itself is dead.
    */
   resetConnections(): void {
     const old = this.dispatcher;
@@ -114,18 +113,81 @@ export class KubeClient {
     if (old) void old.destroy().catch(() => undefined);
   }
 
-  /** Fresh auth headers per request (tokens rotate); the TLS dispatcher is built once and reused. */
-  private async auth(url: URL): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
-    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    await this.config.applySecurityAuthentication(ctx);
-    if (!this.dispatcherReady) {
-      this.dispatcher = ctx.getDispatcher();
-      this.dispatcherReady = true;
-    }
-    return { headers: ctx.getHeaders(), dispatcher: this.dispatcher };
+  private probe: Promise<boolean> | undefined;
+
+  /**
+   * Is the connection to the API server alive? Sends one small request (GET /version,
+   * readable by everyone) on the shared connection; if it gets no answer within
+   * CONNECTION_PROBE_TIMEOUT_MS the connection is dead and is reset, so the next request
+   * opens a fresh one. The HTTP/2 health check of client-go does the same with a PING
+   * (k8s.io/client-go/transport: ReadIdleTimeout 30 s, PingTimeout 15 s;
+   * kubernetes/kubernetes#95898). One probe at a time: concurrent callers share it.
+   * Resolves true when the connection answered (any HTTP status counts as an answer).
+   */
+  checkConnection(): Promise<boolean> {
+    this.probe ??= (async () => {
+      try {
+        await this.send('GET', 'GET', '/version', { timeoutMs: CONNECTION_PROBE_TIMEOUT_MS }, false, true);
+        return true;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status > 0) return true;
+        const timedOut = err instanceof KubeApiError && err.reason === 'Timeout';
+        if (timedOut) {
+          this.resetConnections();
+          this.onDeadConnection?.(this.server);
+        }
+        return !timedOut;
+      } finally {
+        this.probe = undefined;
+      }
+    })();
+    return this.probe;
   }
 
-  private async send(verb: Verb, method: string, path: string, opts: RequestOptions, stream: boolean): Promise<Response> {
+  /** Closes every connection: a one-shot command ends at once even if a server never answers. */
+  close(): void {
+    const old = this.dispatcher;
+    this.dispatcher = undefined;
+    this.dispatcherReady = false;
+    if (old) void old.destroy().catch(() => undefined);
+  }
+
+  /** The bearer token; a token file is re-read only when its modification time changed. */
+  private async bearer(): Promise<string | undefined> {
+    const source = this.connection.token;
+    if (!source) return undefined;
+    if ('value' in source) return source.value;
+    const now = Date.now();
+    if (this.token && now - this.token.checkedAt < TOKEN_FILE_CHECK_MS) return this.token.value;
+    try {
+      const { mtimeMs } = await stat(source.file);
+      if (!this.token || mtimeMs !== this.token.mtimeMs) this.token = { value: (await readFile(source.file, 'utf8')).trim(), mtimeMs, checkedAt: now };
+      else this.token.checkedAt = now;
+    } catch (err) {
+      // A file briefly missing while the kubelet swaps it: keep the token we have.
+      if (!this.token) throw new Error(`cannot read the token file ${source.file}: ${(err as Error).message}`, { cause: err });
+    }
+    return this.token.value;
+  }
+
+  /** Auth headers and the TLS dispatcher, built once (and again only after resetConnections). */
+  private async auth(url: URL): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
+    if (this.connection.delegate) {
+      this.delegated ??= clientNodeAuth(this.connection.delegate);
+      const a = await (await this.delegated)(url);
+      if (!this.dispatcherReady) { this.dispatcher = a.dispatcher; this.dispatcherReady = true; }
+      return { headers: a.headers, dispatcher: this.dispatcher };
+    }
+    if (!this.dispatcherReady) {
+      // undici speaks HTTP/2 to the API server when it offers it (ALPN): one connection for everything.
+      this.dispatcher = new Agent({ connect: { ...this.connection.tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
+      this.dispatcherReady = true;
+    }
+    const token = await this.bearer();
+    return { headers: token ? { Authorization: `Bearer ${token}` } : {}, dispatcher: this.dispatcher };
+  }
+
+  private async send(verb: Verb, method: string, path: string, opts: RequestOptions, stream: boolean, probing = false): Promise<Response> {
     const url = this.url(path, opts.query);
     const { headers, dispatcher } = await this.auth(url);
     headers['User-Agent'] = USER_AGENT;
@@ -135,7 +197,8 @@ export class KubeClient {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    const signals = [opts.signal, stream ? undefined : AbortSignal.timeout(opts.timeoutMs ?? 30_000)].filter((s): s is AbortSignal => s !== undefined);
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const signals = [opts.signal, stream ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
     let response: Response;
     try {
       response = await fetch(url, { method, headers, body, dispatcher, signal: signals.length ? AbortSignal.any(signals) : undefined });
@@ -143,10 +206,14 @@ export class KubeClient {
       this.record(verb, '<error>', path);
       const aborted = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
       const timedOut = aborted && !opts.signal?.aborted;
-      if (timedOut) this.resetConnections();
+      // A slow answer is not yet a dead connection: ask (the probe resets it only if it is).
+      if (timedOut && !probing) void this.checkConnection();
+      const cause = (err as { cause?: Error }).cause;
       throw new KubeApiError({
         status: 0, reason: timedOut ? 'Timeout' : aborted ? 'Aborted' : 'NetworkError', method, path,
-        message: `${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}; is the API server at ${this.server} reachable?`,
+        message: timedOut
+          ? `no answer from the API server at ${this.server} within ${timeoutMs / 1000}s`
+          : `${(err as Error).message}${cause ? ` (${cause.message})` : ''}; is the API server at ${this.server} reachable?`,
         cause: err,
       });
     }

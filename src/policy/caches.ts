@@ -1,6 +1,9 @@
-// The informers the areas declare, created once per name and shared.
+// The informers the areas declare, created once per name and shared. Each area
+// depends only on the caches it declared: one that cannot sync (a permission not
+// granted) holds back that area alone, which reports why (see blockedBy).
 import type { CacheSpec } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { isForbidden, isNotFound } from '../kube/errors.ts';
 import { Informer, type Cached } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -8,6 +11,15 @@ import type { Metrics } from '../runtime/metrics.ts';
 export interface CacheTuning {
   inactivityTimeoutMs?: number;
   relistIntervalMs?: number;
+}
+
+/** A declared cache that has not synced, and the failure keeping it from syncing (undefined: still listing). */
+export interface UnsyncedCache {
+  name: string;
+  path: string;
+  failure: unknown;
+  /** words for that failure (the informer's lastError) */
+  error: string | undefined;
 }
 
 export class CacheSet {
@@ -32,11 +44,14 @@ export class CacheSet {
         name: spec.name, client: this.client, path: spec.path, transform: spec.transform,
         ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
         ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
+        ...(spec.whenMissing ? { whenMissing: spec.whenMissing } : {}),
         ...this.tuning,
         log: this.log, ...(this.metrics ? { metrics: this.metrics } : {}),
       });
       this.informers.set(spec.name, informer);
     }
+    // A cache that syncs late (a permission granted, a CRD installed) lets its area run now.
+    if (onChange) informer.onSync(onChange);
     if (onChange || spec.onEvent) {
       informer.on((type, obj, old) => {
         spec.onEvent?.(type, obj, old);
@@ -56,14 +71,36 @@ export class CacheSet {
     for (const i of this.informers.values()) i.start();
   }
 
-  /** Resolves when every cache has synced (or `signal` aborts); rejects after timeoutMs naming the laggards and why. */
-  async waitForSync(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const pending = [...this.informers.values()];
+  /** The given caches (by spec) that have not synced yet, each with what keeps it from syncing. */
+  unsynced(specs: readonly CacheSpec[]): UnsyncedCache[] {
+    return specs.map((spec) => this.get(spec.name)).filter((i) => !i.hasSynced())
+      .map((i) => ({ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError }));
+  }
+
+  /**
+   * Resolves once every cache has either synced or failed in a way waiting will not fix
+   * soon (403, 404), or at the deadline, or when `signal` aborts: `check` then reports
+   * each area whose caches did not sync as Unknown, saying why, instead of failing whole.
+   */
+  async settle(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const settled = (): boolean => [...this.informers.values()].every((i) => i.hasSynced() || isForbidden(i.lastFailure) || isNotFound(i.lastFailure));
+    const deadline = Date.now() + timeoutMs;
+    while (!settled() && Date.now() < deadline && !signal?.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  /**
+   * Resolves when the named caches have synced (or `signal` aborts); rejects after
+   * timeoutMs naming the laggards and why.
+   */
+  async waitForSync(names: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const pending = names.map((n) => this.get(n));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const waiting = pending.filter((i) => !i.hasSynced()).map((i) => (i.lastError ? `${i.name} (${i.lastError})` : i.name));
-        reject(new Error(`caches did not sync within ${timeoutMs} ms: ${waiting.join(', ')} (check the API server is reachable and the operator may list and watch them)`));
+        reject(new Error(`caches did not sync within ${timeoutMs} ms: ${waiting.join(', ')}`));
       }, timeoutMs);
     });
     try {
@@ -74,9 +111,20 @@ export class CacheSet {
     }
   }
 
-  synced(): { ok: boolean; detail: string } {
-    const waiting = [...this.informers.values()].filter((i) => !i.hasSynced()).map((i) => i.name);
-    return waiting.length === 0 ? { ok: true, detail: 'ok' } : { ok: false, detail: `caches not synced: ${waiting.join(', ')}` };
+  /**
+   * /readyz: ready once the caches in `required` (the AuthPolicy cache: without it nothing
+   * can be reported) have synced. Any other cache that has not synced is listed with why,
+   * but does not make the replica unready: its area reports Unknown in status instead.
+   */
+  readiness(required: readonly string[]): { ok: boolean; detail: string } {
+    const lines: string[] = [];
+    let ok = true;
+    for (const i of this.informers.values()) {
+      if (i.hasSynced()) continue;
+      if (required.includes(i.name)) ok = false;
+      lines.push(`cache ${i.name} not synced${required.includes(i.name) ? ' (required)' : ''}${i.lastError ? `: ${i.lastError}` : ''}`);
+    }
+    return { ok, detail: lines.length ? lines.join('\n') : 'ok' };
   }
 
   async stop(): Promise<void> {

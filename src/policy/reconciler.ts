@@ -7,14 +7,14 @@ import { ConditionType, Reason } from '../api/reasons.ts';
 import { API_VERSION, KIND, type AuthPolicy, type AuthPolicyStatus } from '../api/types.ts';
 import { defineCache, type Area, type AreaContext, type AreaReport } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { describeError, isForbidden, KubeApiError } from '../kube/errors.ts';
+import { deniedPermission, describeError, describePermission, isConflict, isForbidden, KubeApiError } from '../kube/errors.ts';
 import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { pickActive } from './active.ts';
-import type { CacheSet } from './caches.ts';
+import type { CacheSet, UnsyncedCache } from './caches.ts';
 import { buildStatus, conflictStatus, jsonEqual } from './status.ts';
 
 /** Periodic re-check even when nothing changes (clock and token health drift silently). */
@@ -23,6 +23,7 @@ export const RESYNC_MS = 5 * 60_000;
 export const policyCache = defineCache<AuthPolicy>({
   name: 'authpolicies',
   path: collectionPath(Resources.authPolicies),
+  whenMissing: 'the AuthPolicy CRD (authpolicies.authpolicy.io) is not installed: kubectl apply --server-side -k config/crd (or config/default); the operator picks it up without a restart',
   transform: (raw) => {
     const p = raw as AuthPolicy & { metadata: { managedFields?: unknown } };
     const { managedFields: _drop, ...metadata } = p.metadata;
@@ -62,12 +63,51 @@ export interface AreaFailure {
   transient: boolean;
 }
 
+/** What to grant for a 403: "grant list and watch on secrets cluster-wide in the operator's ClusterRole …". */
+export function permissionMessage(err: unknown, watched: boolean): string | undefined {
+  const denied = deniedPermission(err);
+  if (!denied) return undefined;
+  const verbs = watched ? ['list', 'watch'] : [denied.verb];
+  const where = denied.namespace ? `a Role in namespace ${denied.namespace}` : 'its ClusterRole';
+  return `the operator may not ${describePermission(denied)}: grant ${describePermission(denied, verbs)} to the operator's ServiceAccount in ${where} (config/rbac), then it recovers within seconds, no restart needed`;
+}
+
+/**
+ * The report of an area that could not run this time for a passing reason: its last
+ * conditions and summary stay as they are; a condition never reported yet is Unknown
+ * (never a silent gap that would let Ready say True).
+ */
+function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
+  const known = new Set((policy.status?.conditions ?? []).map((c) => c.type));
+  return {
+    conditions: area.conditionTypes.filter((type) => !known.has(type)).map((type) => ({ type, status: 'Unknown', reason: Reason.ObserveFailed, message: `not observed yet: ${why}` })),
+    summary: policy.status?.[area.name] ?? {},
+    findings: [],
+  };
+}
+
+/** The Unknown report of an area whose declared caches could not sync, naming the first cause. */
+function unsyncedReport(area: Area, unsynced: readonly UnsyncedCache[]): AreaReport {
+  const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
+  const forbidden = isForbidden(first?.failure);
+  const message = (forbidden ? permissionMessage(first?.failure, true) : undefined)
+    ?? (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`);
+  return {
+    conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
+    summary: { error: message },
+    findings: [{ subject: area.name, health: 'unknown', message }],
+  };
+}
+
 /**
  * Runs every area for one policy. An area that fails does not stop the others:
  * in `check` it reports Unknown with the reason; in `run` a transient failure
  * keeps the area's previous status (no flapping to Unknown while the API server
  * restarts) and a permanent one (e.g. Forbidden) reports Unknown naming the
- * missing permission. Failures are returned so the reconcile can retry with backoff.
+ * missing permission. Failures are returned so the reconcile can retry.
+ * An area runs only on caches it declared that have synced: one that cannot sync
+ * reports Unknown saying why (a 403 names the verb and resource to grant), one still
+ * listing keeps its previous status; either way the other areas go on.
  */
 export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 'run' | 'check', signal: AbortSignal, log: Logger): Promise<{ reports: Record<string, AreaReport>; failures: AreaFailure[] }> {
   const spec = resolveSpec(policy.spec);
@@ -86,6 +126,17 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
   const failures: AreaFailure[] = [];
   for (const area of deps.areas) {
     const areaLog = log.child({ area: area.name });
+    const unsynced = deps.caches.unsynced(area.caches);
+    if (unsynced.length > 0) {
+      // Still listing, no failure yet: keep the last status; the cache's sync requeues the policy.
+      if (mode === 'run' && unsynced.every((u) => u.failure === undefined)) {
+        reports[area.name] = keepPrevious(area, policy, `waiting for cache ${unsynced.map((u) => u.name).join(', ')} to sync`);
+      } else {
+        reports[area.name] = unsyncedReport(area, unsynced);
+      }
+      areaLog.debug('area waits for its caches', { caches: unsynced.map((u) => u.name) });
+      continue;
+    }
     try {
       const observation = await area.observe({ ...ctx, log: areaLog });
       const plan = area.plan(spec, observation, policy.status?.[area.name], now());
@@ -94,19 +145,22 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     } catch (err) {
       // A kube-apiserver that just restarted answers 403 until its RBAC caches fill: a 403 only
       // becomes a verdict once it has lasted FORBIDDEN_GRACE_MS.
-      const since = deps.failingSince?.get(area.name) ?? Date.now();
+      const already = deps.failingSince?.get(area.name);
+      const since = already ?? Date.now();
       deps.failingSince?.set(area.name, since);
       const transient = isTransient(err) || (isForbidden(err) && Date.now() - since < FORBIDDEN_GRACE_MS);
       failures.push({ area: area.name, error: err, transient });
-      areaLog.warn('area failed', { error: describeError(err), transient });
+      // A conflict is resolved by the immediate retry: not worth more than a debug line.
+      // An area that keeps failing (an API server restarting) says so once, at the start.
+      if (isConflict(err)) areaLog.debug('area hit a conflict; retrying at once', { error: describeError(err) });
+      else if (already !== undefined) areaLog.debug('area still failing', { error: describeError(err), transient, failingForMs: Date.now() - since });
+      else areaLog.warn('area failed', { error: describeError(err), transient });
       if (mode === 'run' && transient) {
-        reports[area.name] = { conditions: [], summary: policy.status?.[area.name] ?? {}, findings: [] };
+        reports[area.name] = keepPrevious(area, policy, describeError(err));
         continue;
       }
       const forbidden = isForbidden(err);
-      const message = forbidden && err instanceof KubeApiError
-        ? `the operator is not allowed to ${err.method} ${err.path}: grant it in the operator's ClusterRole (config/rbac) — ${err.message}`
-        : `could not evaluate: ${describeError(err)}`;
+      const message = (forbidden ? permissionMessage(err, false) : undefined) ?? `could not evaluate: ${describeError(err)}`;
       reports[area.name] = {
         conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
         summary: { error: message },
@@ -117,14 +171,32 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
   return { reports, failures };
 }
 
-/** Writes status through the status subresource when it differs from what the cache holds. */
+/**
+ * Writes status through the status subresource when it differs from what the cache holds.
+ * The cache can lag behind the API server (our own last write, a spec edit): on a 409 it
+ * re-reads the policy and writes again at once with the latest resourceVersion, unless the
+ * latest status already is this one. A second conflict is left to the controller's retry.
+ */
 async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthPolicyStatus, log: Logger): Promise<boolean> {
   if (jsonEqual(policy.status ?? {}, status)) return false;
-  await client.replace(objectPath(Resources.authPolicies, policy.metadata.name, undefined, 'status'), {
+  const path = objectPath(Resources.authPolicies, policy.metadata.name, undefined, 'status');
+  const put = (resourceVersion: string | undefined): Promise<unknown> => client.replace(path, {
     apiVersion: API_VERSION, kind: KIND,
-    metadata: { name: policy.metadata.name, resourceVersion: policy.metadata.resourceVersion },
+    metadata: { name: policy.metadata.name, resourceVersion },
     status,
   });
+  try {
+    await put(policy.metadata.resourceVersion);
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    log.debug('status write conflicted; re-reading the policy', { resourceVersion: policy.metadata.resourceVersion });
+    // A list by name, not a get: the operator's ClusterRole reads policies with list and watch only.
+    const found = await client.list<{ items?: AuthPolicy[] }>(collectionPath(Resources.authPolicies), { fieldSelector: `metadata.name=${policy.metadata.name}` });
+    const latest = found.items?.[0];
+    if (!latest || latest.metadata.uid !== policy.metadata.uid) return false; // deleted (or re-created) meanwhile
+    if (jsonEqual(latest.status ?? {}, status)) return false;
+    await put(latest.metadata.resourceVersion);
+  }
   log.info('status updated', { ready: status.conditions?.find((c) => c.type === ConditionType.Ready)?.status });
   return true;
 }
@@ -152,8 +224,8 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     await writeStatus(deps.client, policy, status, log);
     deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
     if (failures.length > 0) {
-      // Retry with per-key backoff (5 ms doubling to 1000 s) until every area succeeds.
-      throw new Error(`areas failed: ${failures.map((f) => `${f.area}: ${describeError(f.error)}`).join('; ')}`);
+      // Retried by cause (runtime/controller.ts): a conflict at once, a 403/404 on a short period, others with backoff.
+      throw new AggregateError(failures.map((f) => f.error), `areas failed: ${failures.map((f) => `${f.area}: ${describeError(f.error)}`).join('; ')}`);
     }
     const requeues = Object.values(reports).map((r) => r.requeueAfterMs).filter((ms): ms is number => ms !== undefined);
     return { requeueAfterMs: Math.min(RESYNC_MS, ...requeues) };

@@ -62,3 +62,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * A 403 or 404 (a permission not granted yet, a CRD not installed yet) is retried at least
+ * this often, never backed off further: a fix takes effect within seconds, without a restart.
+ */
+export const BOUNDED_RETRY_MS = 10_000;

@@ -1,8 +1,9 @@
 // Workers that take keys from a WorkQueue and reconcile them: at most
-// `concurrency` at once, never the same key twice at once, errors retried with
-// per-key backoff, results and timings exported under controller-runtime names.
+// `concurrency` at once, never the same key twice at once, errors retried by
+// cause (see retryCause), results and timings exported under controller-runtime names.
 import { randomUUID } from 'node:crypto';
-import { describeError } from '../kube/errors.ts';
+import { describeError, retryCause } from '../kube/errors.ts';
+import { BOUNDED_RETRY_MS, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -19,6 +20,15 @@ export interface ReconcileResult {
   /** reconcile this key again after this long (a periodic re-check), without counting a failure */
   requeueAfterMs?: number;
 }
+
+/**
+ * Failures other than conflicts, 403 and 404 back off per key from 5 ms (controller-runtime's
+ * base) to at most 16 s, not its 1000 s: after an outage (API-server restarts, a network
+ * blip) the cluster is current again within seconds of recovering.
+ */
+export const RECONCILE_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 16_000, factor: 2, jitter: 0 };
+/** Conflicts in a row retried at once before they count as ordinary failures (no hot loop). */
+export const MAX_IMMEDIATE_RETRIES = 5;
 
 export type Reconcile = (ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
 
@@ -41,7 +51,7 @@ export class Controller {
   constructor(opts: ControllerOptions) {
     this.opts = opts;
     this.name = opts.name;
-    this.queue = new WorkQueue(opts.name, opts.metrics ? { metrics: opts.metrics.queueMetrics() } : {});
+    this.queue = new WorkQueue(opts.name, { rateLimit: RECONCILE_BACKOFF, ...(opts.metrics ? { metrics: opts.metrics.queueMetrics() } : {}) });
   }
 
   start(): void {
@@ -73,6 +83,30 @@ export class Controller {
     }
   }
 
+  /**
+   * controller-runtime's retry, per cause: a conflict re-reads and retries at once (a
+   * debug line: the next attempt resolves it); a 403 or 404 retries every BOUNDED_RETRY_MS
+   * (the areas already report it in status); anything else backs off exponentially.
+   */
+  private retry(key: string, err: unknown, log: ReconcileContext['log']): void {
+    const cause = retryCause(err);
+    const failures = this.queue.numRequeues(key);
+    if (cause === 'conflict' && failures < MAX_IMMEDIATE_RETRIES) {
+      this.queue.countRetry(key);
+      this.queue.add(key);
+      log.debug('reconcile hit a conflict; retrying at once', { error: describeError(err) });
+    } else if (cause === 'bounded') {
+      this.queue.countRetry(key);
+      this.queue.addAfter(key, BOUNDED_RETRY_MS);
+      (failures === 0 ? log.info.bind(log) : log.debug.bind(log))('reconcile incomplete (forbidden or not found); retrying', { error: describeError(err), retryInMs: BOUNDED_RETRY_MS });
+    } else {
+      // The first failure of a streak is an error; its retries are debug lines until it heals.
+      const delay = this.queue.addRateLimited(key);
+      if (failures === 0) log.error('reconcile failed; will retry', { error: describeError(err), retryInMs: delay });
+      else log.debug('reconcile failed again; will retry', { error: describeError(err), retryInMs: delay, attempt: failures + 1 });
+    }
+  }
+
   private async reconcileOne(key: string): Promise<void> {
     const reconcileID = randomUUID();
     const log = this.opts.log.child({ controller: this.name, object: key, reconcileID });
@@ -94,8 +128,7 @@ export class Controller {
       if (this.abort.signal.aborted) {
         log.info('reconcile abandoned at shutdown', { error: describeError(err) });
       } else {
-        const delay = this.queue.addRateLimited(key);
-        log.error('reconcile failed; will retry', { error: describeError(err), retryInMs: delay });
+        this.retry(key, err, log);
       }
     } finally {
       end?.();

@@ -4,18 +4,21 @@
 // - lists in pages, then watches from the list's resourceVersion with bookmarks,
 //   resuming from the last resourceVersion seen after every disconnect;
 // - relists on 410 Gone / "too old resource version";
-// - retries every other failure with capped, jittered exponential backoff,
-//   never sooner than the server's Retry-After;
+// - retries a 403 or 404 (a permission not granted yet, a CRD not installed yet)
+//   on a short bounded period, so a fix takes effect within seconds, and every
+//   other failure with capped, jittered exponential backoff, never sooner than
+//   the server's Retry-After; the same failure is logged once, not per retry;
 // - detects a silently dead watch with a last-seen watchdog (bookmarks keep a
-//   healthy quiet watch talking), and relists-and-diffs periodically as a
-//   bounded backstop;
+//   healthy quiet watch talking) and restarts that watch alone; the shared
+//   connection is reset only if a probe on it gets no answer (client.checkConnection);
+// - relists-and-diffs periodically as a bounded backstop;
 // - transforms each object before caching it, so only the fields reconcilers
 //   read are held (never a token value, never whole Pods);
 // - calls handlers synchronously and contains their exceptions.
-import { isGone, KubeApiError, describeError, retryAfterMs } from '../kube/errors.ts';
+import { isApiMissing, isForbidden, isGone, isNotFound, KubeApiError, describeError, retryAfterMs } from '../kube/errors.ts';
 import type { CachedObject } from '../kube/cache-spec.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { aborted, Backoff, sleep, type BackoffPolicy } from './backoff.ts';
+import { aborted, Backoff, BOUNDED_RETRY_MS, sleep, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -40,6 +43,8 @@ export interface InformerOptions<T extends Cached> {
   /** relist and diff this often as a backstop against missed events; 0 disables */
   relistIntervalMs?: number;
   backoff?: BackoffPolicy;
+  /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
+  whenMissing?: string;
   log: Logger;
   metrics?: Metrics;
 }
@@ -56,7 +61,13 @@ interface ListResponse {
 
 const keyOf = (m: { name?: string | undefined; namespace?: string | undefined }): string => (m.namespace ? `${m.namespace}/${m.name ?? ''}` : (m.name ?? ''));
 
-export const DEFAULT_INACTIVITY_TIMEOUT_MS = 90_000;
+/**
+ * kube-apiserver 1.37 sends a BOOKMARK on every watch that asked for them about once a
+ * minute, even on an empty or field-selected one, but the first can take two minutes
+ * (measured on the local control plane: first at ~120 s, then every ~60 s). Three
+ * minutes leaves a margin; a stalled watch costs only its own restart.
+ */
+export const DEFAULT_INACTIVITY_TIMEOUT_MS = 180_000;
 export const DEFAULT_RELIST_INTERVAL_MS = 30 * 60_000;
 
 class WatchStalled extends Error {
@@ -68,12 +79,14 @@ class WatchStalled extends Error {
 
 export class Informer<T extends Cached> {
   readonly name: string;
+  readonly path: string;
   private readonly opts: InformerOptions<T>;
   private readonly store = new Map<string, T>();
   private readonly handlers: Handler<T>[] = [];
   private resourceVersion = '';
   private synced = false;
   private syncWaiters: (() => void)[] = [];
+  private readonly syncHandlers: (() => void)[] = [];
   private stopController = new AbortController();
   private watchAbort: AbortController | undefined;
   private relistRequested = false;
@@ -81,13 +94,16 @@ export class Informer<T extends Cached> {
   private relistTimer: NodeJS.Timeout | undefined;
   /** time (ms) the last byte arrived on a watch or a list completed */
   lastSeenAt = 0;
-  /** the last list/watch failure, for readiness and `check` messages (cleared on a successful list) */
+  /** the last list failure before the cache synced, for readiness and `check` messages (cleared on a successful list) */
   lastError: string | undefined;
+  /** the error behind lastError, for callers that classify it (a 403 names the missing permission) */
+  lastFailure: unknown;
   readonly stats = { lists: 0, watches: 0, stalls: 0, expired: 0, errors: 0 };
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
     this.name = opts.name;
+    this.path = opts.path;
   }
 
   on(handler: Handler<T>): void {
@@ -101,6 +117,11 @@ export class Informer<T extends Cached> {
   list(namespace?: string): T[] {
     const all = [...this.store.values()];
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  /** Runs every time the cache becomes synced (the first list after start): whoever waited on it can act now. */
+  onSync(handler: () => void): void {
+    this.syncHandlers.push(handler);
   }
 
   get size(): number {
@@ -148,15 +169,18 @@ export class Informer<T extends Cached> {
     const backoff = new Backoff(this.opts.backoff ?? { baseMs: 800, maxMs: 30_000, factor: 2, jitter: 0.5 });
     const signal = this.stopController.signal;
     let relistReason = 'initial';
+    let lastLogged = '';
     while (!signal.aborted) {
       try {
         if (!this.resourceVersion || this.relistRequested) {
           const reason = this.relistRequested ? 'periodic' : relistReason;
           this.relistRequested = false;
           await this.relist(reason, signal);
+          if (lastLogged) this.opts.log.info('list/watch works again', { informer: this.name });
+          lastLogged = '';
         }
         const progressed = await this.watch(signal);
-        if (progressed) backoff.reset();
+        if (progressed) { backoff.reset(); lastLogged = ''; }
         else if (!(this.relistRequested as boolean)) await sleep(backoff.next(), signal); // closed at once with nothing: do not hammer
         this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'closed' });
       } catch (err) {
@@ -170,25 +194,41 @@ export class Informer<T extends Cached> {
         }
         if (err instanceof WatchStalled) {
           this.stats.stalls++;
-          // The connection under the watch may be dead (with HTTP/2 it carries every request).
-          this.opts.client.resetConnections();
           this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'stalled' });
           this.opts.log.warn('watch went silent; reconnecting from the last resourceVersion', { informer: this.name, error: err.message, resourceVersion: this.resourceVersion });
-          // A fresh connection usually works at once; back off only if stalls repeat.
+          // Only this watch is restarted, unless the shared connection under it is dead: probe it first
+          // (with HTTP/2 it carries every request; resetting it on a hunch would kill every other watch).
+          await this.opts.client.checkConnection();
+          // A fresh watch usually works at once; back off only if stalls repeat.
           if (backoff.failures > 0) await sleep(backoff.next(), signal);
           else backoff.next();
           continue;
         }
         if (this.relistRequested) continue;
         this.stats.errors++;
-        this.lastError = describeError(err);
+        if (!this.synced) {
+          this.lastError = this.describeFailure(err);
+          this.lastFailure = err;
+        }
         if (!this.resourceVersion) relistReason = 'error';
         this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'error' });
-        const delay = backoff.next(retryAfterMs(err));
-        this.opts.log.warn('list/watch failed; retrying', { informer: this.name, error: describeError(err), retryInMs: delay, attempt: backoff.failures });
+        const waiting = isForbidden(err) || isNotFound(err);
+        const delay = waiting ? Math.min(backoff.next(), BOUNDED_RETRY_MS) : backoff.next(retryAfterMs(err));
+        // One failure is one log line at warn; its retries are debug until something else happens.
+        const kind = err instanceof KubeApiError ? `${err.status} ${err.reason}` : describeError(err);
+        const fields = { informer: this.name, error: this.describeFailure(err), retryInMs: delay, attempt: backoff.failures };
+        if (kind !== lastLogged) this.opts.log.warn('list/watch failed; retrying', fields);
+        else this.opts.log.debug('list/watch failed; retrying', fields);
+        lastLogged = kind;
         await sleep(delay, signal);
       }
     }
+  }
+
+  /** The failure in words; a resource the API server does not serve says what to install. */
+  private describeFailure(err: unknown): string {
+    if (isApiMissing(err)) return this.opts.whenMissing ?? `the API server does not serve ${this.opts.path}: is its CRD or API service installed?`;
+    return describeError(err);
   }
 
   /** A paged list that replaces the cache, emitting add/update/delete for what differs. */
@@ -223,10 +263,18 @@ export class Informer<T extends Cached> {
     this.lastSeenAt = Date.now();
     this.lastError = undefined;
     this.opts.metrics?.informerObjects.set({ informer: this.name }, this.store.size);
+    this.lastFailure = undefined;
     if (!this.synced) {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w();
       this.opts.log.info('cache synced', { informer: this.name, objects: this.store.size });
+      for (const h of this.syncHandlers) {
+        try {
+          h();
+        } catch (err) {
+          this.opts.log.error('sync handler threw', { informer: this.name, error: describeError(err) });
+        }
+      }
     }
   }
 

@@ -111,6 +111,12 @@ export class WorkQueue {
     return delay;
   }
 
+  /** Count a failure for a key retried by other means (at once, or on a fixed period). */
+  countRetry(key: string): void {
+    this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+    this.metrics?.retry(this.name);
+  }
+
   /** Forget a key's failures: the next addRateLimited starts from the base delay again. */
   forget(key: string): void {
     this.failures.delete(key);
