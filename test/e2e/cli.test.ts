@@ -83,6 +83,7 @@ test('1. the Dockerfile\'s install works: compiled dist/, production dependencie
   const npm = await exec('npm', install ?? [], { cwd: app, env: { ...process.env, NODE_ENV: 'production' } });
   assert.is(npm.code, 0, show(npm));
   await cp(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
+  await cp(join(ROOT, 'crds'), join(app, 'crds'), { recursive: true });
 
   const help = await exec(process.execPath, [join(app, 'bin/authpolicy-operator.js'), '--help']);
   assert.is(help.code, 0, show(help));
