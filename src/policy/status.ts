@@ -1,5 +1,5 @@
 // Status assembly: pure functions from area reports to the AuthPolicy status.
-import { mergeConditions, type Condition, type ConditionUpdate } from '../api/conditions.ts';
+import { asSentences, mergeConditions, type Condition, type ConditionUpdate } from '../api/conditions.ts';
 import { CONDITION_ORDER, ConditionType, Reason } from '../api/reasons.ts';
 import type { AuthPolicy, AuthPolicyStatus } from '../api/types.ts';
 import type { AreaReport } from '../areas/area.ts';
@@ -8,21 +8,13 @@ import type { AreaReport } from '../areas/area.ts';
 export function readyCondition(areaConditions: readonly ConditionUpdate[]): ConditionUpdate {
   const failing = areaConditions.filter((c) => c.status === 'False');
   if (failing.length > 0) {
-    return { type: ConditionType.Ready, status: 'False', reason: Reason.AreasNotReady, message: `Not ready: ${failing.map((c) => `${c.type} is False (${c.reason}): ${sentence(c.message)}`).join(' ')}` };
+    return { type: ConditionType.Ready, status: 'False', reason: Reason.AreasNotReady, message: `Not ready: ${failing.map((c) => `${c.type} is False (${c.reason}): ${asSentences(c.message)}`).join(' ')}` };
   }
   const unknown = areaConditions.filter((c) => c.status === 'Unknown');
   if (unknown.length > 0) {
     return { type: ConditionType.Ready, status: 'Unknown', reason: Reason.AreasUnknown, message: `Not yet known: ${unknown.map((c) => `${c.type} (${c.reason})`).join(', ')}.` };
   }
   return { type: ConditionType.Ready, status: 'True', reason: Reason.AllAreasReady, message: 'Every managed area is in its desired state.' };
-}
-
-/** A message as a sentence of its own: capitalised, ending with a full stop, so several read apart. */
-export function sentence(message: string): string {
-  const m = message.trim();
-  if (!m) return m;
-  const capital = m.charAt(0).toUpperCase() + m.slice(1);
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 /**
