@@ -27,7 +27,7 @@ function evaluate(path: string, obj: unknown): string {
     values = values.flatMap((v) => {
       const next = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[field ?? ''] : undefined;
       if (key === undefined) return next === undefined ? [] : [next];
-      return Array.isArray(next) ? next.filter((x) => (x as Record<string, unknown>)[key] === value) : [];
+      return Array.isArray(next) ? (next as unknown[]).filter((x) => (x as Record<string, unknown>)[key] === value) : [];
     });
   }
   return values.map((v) => String(v)).join(' ');
