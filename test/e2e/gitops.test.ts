@@ -5,10 +5,12 @@
 // what the operator does. The policy is a dry run, so what the operator would
 // rotate and restart is in status: a token Secret whose ca.crt is stale (trigger
 // StaleCA), mounted by a Deployment and a StatefulSet.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, getJson } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
@@ -96,6 +98,31 @@ test('the operator wrote no spec or metadata: Argo CD\'s manager owns every spec
   const p = await getJson<{ metadata: { managedFields: { manager: string; operation: string; subresource?: string }[] } }>(cluster, ['authpolicy', 'cluster', '--show-managed-fields']);
   const writers = (p?.metadata.managedFields ?? []).filter((m) => m.subresource !== 'status').map((m) => `${m.manager}/${m.operation}`);
   assert.equal(writers, ['argocd-controller/Apply']);
+});
+
+test('upgrading the CRD from set lists to atomic ones keeps stored policies, and the next Git sync takes effect', async () => {
+  const crd = await readFile(join(ROOT, 'crds/authpolicy.yaml'), 'utf8');
+  const setVersion = crd.replaceAll('x-kubernetes-list-type: atomic', 'x-kubernetes-list-type: set');
+  assert.ok(setVersion !== crd);
+  const policy = (legacyTokens: LegacyTokens): string => JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'upgraded' }, spec: { dryRun: true, legacyTokens } });
+  const stored = async (): Promise<unknown> => (await getJson<Policy>(cluster, ['authpolicy', 'upgraded']))?.spec.legacyTokens.rotateOn;
+  await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], { input: setVersion });
+  // The old behaviour, once the API server serves the set version: a narrowed list in Git changes nothing.
+  await waitFor('the set-typed CRD to be served (narrowing rotateOn has no effect)', async () => {
+    await mustKubectl(cluster, ['apply', ...argo], { input: policy({}) });
+    await mustKubectl(cluster, ['apply', ...argo], { input: policy({ rotateOn: ['InvalidToken'] }) });
+    return JSON.stringify(await stored()) === JSON.stringify(['InvalidToken', 'StaleCA']);
+  });
+  await mustKubectl(cluster, ['apply', '--server-side', '-f', `${ROOT}/crds/authpolicy.yaml`]);
+  await waitFor('after the upgrade, the same Git content to take effect', async () => {
+    await mustKubectl(cluster, ['apply', ...argo], { input: policy({ rotateOn: ['InvalidToken'] }) });
+    return JSON.stringify(await stored()) === JSON.stringify(['InvalidToken']);
+  });
+  const diff = await cluster.kubectl(['diff', ...argo], { input: policy({ rotateOn: ['InvalidToken'] }) });
+  assert.is(diff.code, 0, `clean diff after the upgrade: ${diff.stdout}`);
+  await mustKubectl(cluster, ['apply', ...argo], { input: policy({}) });
+  assert.equal(await stored(), ['InvalidToken', 'StaleCA'], 'removed from Git: the default again');
+  await mustKubectl(cluster, ['delete', 'authpolicy', 'upgraded']);
 });
 
 test.run();
