@@ -127,7 +127,6 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
           ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' }
           : { visible: true, source: obs.flags.source, pod: obs.flags.podName, ...(obs.flags.authorizationConfigFile ? { authorizationConfig: obs.flags.authorizationConfigFile } : { authorizationMode: (obs.flags.authorizationModes ?? []).join(','), nodeAuthorizer: (obs.flags.authorizationModes ?? []).includes('Node') }), nodeRestriction: !nodeRestrictionOff(obs) },
         ...(dryRun && actions.length ? { plannedActions: actions.map((a) => `${describeAction(a)}: ${a.why}`) } : {}),
-        lastProbeTime: obs.probeTime,
       },
     },
   };
