@@ -10,7 +10,7 @@ import { validateAuthPolicy, type SchemaNode } from '../api/validate.ts';
 import type { AreaReport, Finding } from '../areas/area.ts';
 import { KubeClient } from '../kube/client.ts';
 import { describeError, isForbidden, isNotFound, KubeApiError } from '../kube/errors.ts';
-import { objectPath, Resources } from '../kube/paths.ts';
+import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import { createLogger } from '../runtime/log.ts';
 import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
@@ -60,7 +60,7 @@ export function policyDocument(file: string, text: string): unknown {
 
 /**
  * Validates a manifest exactly as the API server would: a server-side dry-run
- * apply (nothing is persisted) when the CRD is installed, which also fills the
+ * create (nothing is persisted) when the CRD is installed, which also fills the
  * defaults; otherwise the shipped CRD's schema (src/api/validate.ts). Returns the
  * policy with defaults filled; throws InvalidManifestError naming every field.
  */
@@ -71,11 +71,14 @@ export async function validateManifest(client: KubeClient | undefined, file: str
   const name = (manifest as AuthPolicy).metadata.name;
   if (client) {
     try {
-      const stored = await client.request<AuthPolicy>('PATCH', objectPath(Resources.authPolicies, name), {
-        body: manifest, contentType: 'application/apply-patch+yaml',
-        query: { dryRun: 'All', fieldManager: 'authpolicy-check', force: 'true', fieldValidation: 'Strict' },
+      // A dry-run create of the file's content alone (under a generated name, so a stored policy of the
+      // same name neither collides nor merges in): the API server defaults and validates it, CEL included.
+      const { name: _name, ...metadata } = (manifest as AuthPolicy).metadata;
+      const stored = await client.request<AuthPolicy>('POST', collectionPath(Resources.authPolicies), {
+        body: { ...(manifest as AuthPolicy), metadata: { ...metadata, generateName: 'authpolicy-check-' } },
+        query: { dryRun: 'All', fieldManager: 'authpolicy-check', fieldValidation: 'Strict' },
       });
-      return { policy: { ...stored, status: undefined }, by: 'server' };
+      return { policy: { ...stored, metadata: { ...stored.metadata, name }, status: undefined }, by: 'server' };
     } catch (err) {
       if (err instanceof KubeApiError && (err.status === 422 || err.status === 400)) {
         const causes = (err.details?.causes ?? []).map((c) => `${c.field ? `${c.field}: ` : ''}${c.message ?? ''}`);
