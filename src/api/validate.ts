@@ -160,8 +160,9 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function validateAuthPolicy(manifest: Json, schema: SchemaNode): { errors: string[]; defaulted: Json } {
   if (!isObj(manifest)) return { errors: [`the document is ${typeName(manifest)}, not an object: expected apiVersion: ${API_VERSION}, kind: ${KIND}, metadata and spec`], defaulted: manifest };
   const errors: string[] = [];
-  if (manifest.apiVersion !== API_VERSION) errors.push(`apiVersion: Invalid value: ${show(manifest.apiVersion)}: must be ${API_VERSION}`);
-  if (manifest.kind !== KIND) errors.push(`kind: Invalid value: ${show(manifest.kind)}: must be ${KIND}`);
+  const envelope = (field: string, value: Json, want: string): string => `${field}: ${value === undefined ? 'Required value' : `Invalid value: ${show(value)}`}: must be ${want}`;
+  if (manifest.apiVersion !== API_VERSION) errors.push(envelope('apiVersion', manifest.apiVersion, API_VERSION));
+  if (manifest.kind !== KIND) errors.push(envelope('kind', manifest.kind, KIND));
   const metadata = manifest.metadata;
   if (!isObj(metadata)) errors.push(metadata === undefined ? 'metadata.name: Required value: name or generateName is required' : `metadata: Invalid value: ${show(metadata)}: must be an object`);
   else if (typeof metadata.name !== 'string' || metadata.name === '') errors.push('metadata.name: Required value: name or generateName is required');
