@@ -3,8 +3,8 @@
 // each defaulted list (rotateOn, workloadKinds) changes the stored spec, shows in
 // `kubectl diff --server-side` before it is applied (and not after), and changes
 // what the operator does. The policy is a dry run, so what the operator would
-// rotate and restart is in status: a token Secret whose ca.crt is stale (trigger
-// StaleCA), mounted by a Deployment and a StatefulSet.
+// rotate and restart is in status: a token Secret holding a token the API server
+// rejects (trigger InvalidToken), mounted by a Deployment and a StatefulSet.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -31,8 +31,8 @@ test.before(async () => {
     const s = await getJson<{ data?: { token?: string } }>(cluster, ['secret', 'builder-token', '-n', NS]);
     return Boolean(s?.data?.token);
   });
-  // A ca.crt that is not the namespace's kube-root-ca.crt: the StaleCA trigger applies.
-  await mustKubectl(cluster, ['patch', 'secret', 'builder-token', '-n', NS, '--type=merge', '-p', JSON.stringify({ data: { 'ca.crt': Buffer.from('stale').toString('base64') } })]);
+  // A token the API server rejects (the tokens controller refills only an empty one): the InvalidToken trigger applies.
+  await mustKubectl(cluster, ['patch', 'secret', 'builder-token', '-n', NS, '--type=merge', '-p', JSON.stringify({ data: { token: Buffer.from('not-a-valid-token').toString('base64') } })]);
   await apply(cluster, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS }, spec: { selector: { matchLabels: { app: 'web' } }, template: template('web') } });
   await apply(cluster, { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: NS }, spec: { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') } });
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
@@ -71,7 +71,7 @@ async function sync(what: string, legacyTokens: LegacyTokens, expect: { rotateOn
   assert.equal(policy.spec.legacyTokens.rotateOn, expect.rotateOn, `${what}: stored rotateOn`);
   assert.equal(policy.spec.legacyTokens.workloadKinds, expect.workloadKinds, `${what}: stored workloadKinds`);
   const status = policy.status?.legacyTokens ?? {};
-  assert.equal(status.wouldRotate ?? [], expect.rotates ? ['apps/builder-token: StaleCA'] : [], `${what}: what the operator would rotate`);
+  assert.equal(status.wouldRotate ?? [], expect.rotates ? ['apps/builder-token: InvalidToken'] : [], `${what}: what the operator would rotate`);
   assert.equal([...status.wouldRestart ?? []].sort(), expect.restarts, `${what}: what the operator would restart`);
 }
 
@@ -80,7 +80,7 @@ const BOTH = ['deployment/apps/web', 'statefulset/apps/db'];
 
 test('rotateOn: defaults, narrow, widen, empty and remove, each as Git says', async () => {
   await sync('defaults', {}, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
-  await sync('narrow to InvalidToken', { rotateOn: ['InvalidToken'] }, { rotateOn: ['InvalidToken'], workloadKinds: ALL_KINDS, changes: true, rotates: false, restarts: [] });
+  await sync('narrow to StaleCA', { rotateOn: ['StaleCA'] }, { rotateOn: ['StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: false, restarts: [] });
   await sync('widen to all three', { rotateOn: ['InvalidToken', 'StaleCA', 'MaxAge'], maxAge: '720h' }, { rotateOn: ['InvalidToken', 'StaleCA', 'MaxAge'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
   await sync('empty', { rotateOn: [] }, { rotateOn: [], workloadKinds: ALL_KINDS, changes: true, rotates: false, restarts: [] });
   await sync('remove (back to the default)', {}, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
