@@ -112,13 +112,13 @@ test('over 3 idle minutes the operator writes no status', async () => {
   const leader = running.at(-1);
   assert.ok(leader);
   const puts = async (): Promise<number> => metricValue(await leader.metrics(), 'authpolicy_api_requests_total', { verb: 'PUT', resource: 'authpolicies/status' }) ?? 0;
-  const before = await getJson<{ metadata: { resourceVersion: string } }>(cluster, ['authpolicy', 'cluster']);
+  const before = await getJson<{ metadata: { resourceVersion: string }; status: unknown }>(cluster, ['authpolicy', 'cluster']);
   const [putsBefore, versionsBefore, reconcilesBefore] = [await puts(), seen.length, await reconciled(leader)];
   const until = Date.now() + 180_000;
   // Watch for 3 minutes; stop early at the first write.
   await waitFor('3 idle minutes to pass, or a status write', () => Date.now() >= until || seen.length !== versionsBefore, { timeoutMs: 200_000, intervalMs: 1000 });
-  assert.equal(seen.slice(versionsBefore), [], 'no write while idle');
-  const after = await getJson<{ metadata: { resourceVersion: string } }>(cluster, ['authpolicy', 'cluster']);
+  const after = await getJson<{ metadata: { resourceVersion: string }; status: unknown }>(cluster, ['authpolicy', 'cluster']);
+  assert.equal(seen.slice(versionsBefore), [], `no write while idle; status before:\n${JSON.stringify(before?.status)}\nafter:\n${JSON.stringify(after?.status)}`);
   assert.is(after?.metadata.resourceVersion, before?.metadata.resourceVersion, 'resourceVersion unchanged');
   assert.is(await puts(), putsBefore, 'no PUT on authpolicies/status');
   assert.ok((await reconciled(leader)) >= reconcilesBefore + 6, 'the operator kept reconciling meanwhile (every 15 s)');

@@ -53,7 +53,10 @@ export function planClock(spec: ResolvedSpec, obs: ClockObservation, previous?: 
     subject: `${o.kind}/${o.name}`, health: 'action',
     message: `clock ${o.offsetMs > 0 ? 'ahead' : 'behind'} by ${formatDuration(Math.abs(o.offsetMs))} (${o.kind === 'node' ? 'vs the API server' : 'vs the operator'}); fix its time sync (chrony/NTP)`,
   }));
-  const shown = steadyWorst(worst.slice(0, 5), previous);
+  // Ordered by the offsets as shown (then by name), so two clocks jittering around the same offset do not swap places.
+  const shown = steadyWorst(worst, previous)
+    .sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))
+    .slice(0, 5);
   const described = (o: WorstEntry): string => `${o.kind} ${o.name} ${o.offsetSeconds >= 0 ? '+' : ''}${formatDuration(o.offsetSeconds * 1000)}`;
   let condition: ConditionUpdate;
   if (obs.offsets.length === 0) {

@@ -64,6 +64,11 @@ test('offsets in status move only when they change by a second or more (no statu
   const jitter = at(900, first.summary) as typeof first;
   assert.equal(jitter.summary, first.summary, 'half a second of jitter: same summary');
   assert.equal(jitter.conditions, first.conditions, 'and the same condition');
+  const two = (a: number, b: number, prev?: Record<string, unknown>): Record<string, unknown> => planClock(spec, { offsets: [
+    { kind: 'node', name: 'a', offsetMs: a, samples: 7, lastSeenMs: 0 }, { kind: 'node', name: 'b', offsetMs: b, samples: 7, lastSeenMs: 0 },
+  ] }, prev).summary;
+  const pair = two(100, 200);
+  assert.equal(two(300, 100, pair), pair, 'two clocks near the same offset keep their order');
   const moved = at(2600, first.summary) as typeof first;
   assert.equal(moved.summary.worst, [{ kind: 'node', name: 'a', offsetSeconds: 3 }]);
 });
