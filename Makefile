@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ENV := source scripts/node-env.sh &&
 
-.PHONY: demo test deps binaries build lint clean
+.PHONY: demo test deps binaries build lint clean image test-image
 
 ## demo: start a local control plane and run the operator's story on it (or `run` against $$KUBECONFIG)
 demo: deps binaries
@@ -11,6 +11,14 @@ demo: deps binaries
 ## test: unit and e2e tests against a real local control plane; ends with "N passed, N failed"
 test: deps binaries
 	$(ENV) node --version && npm test
+
+## image: the OCI image (Debian packages + Node 24 + the app) in image/out/oci, with its SBOM, via umoci
+image: deps
+	bash image/build.sh
+
+## test-image: build the image, check it is reproducible, and run it under runc against a local control plane
+test-image: image binaries
+	$(ENV) node test/run.ts test/image/
 
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json scripts/node-env.sh

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/', 'bin/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', '.tools/', 'coverage/', 'bin/', 'eslint.config.js', 'image/out/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

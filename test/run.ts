@@ -92,9 +92,12 @@ const filters = process.argv.slice(2);
 const matches = (f: string): boolean => filters.length === 0 || filters.some((p) => relative(root, f).includes(p));
 const unit = findTests(join(root, 'test', 'unit')).filter(matches);
 const e2e = findTests(join(root, 'test', 'e2e')).filter(matches);
-console.log(`node ${process.version}: ${unit.length} unit and ${e2e.length} e2e test files`);
+// test/image (the OCI image, run under runc as root; `make test-image`) only when named or with TEST_IMAGE=1 (CI).
+const withImage = filters.length > 0 || process.env.TEST_IMAGE === '1';
+const image = withImage ? findTests(join(root, 'test', 'image')).filter(matches) : [];
+console.log(`node ${process.version}: ${unit.length} unit and ${e2e.length + image.length} e2e test files`);
 
-const results = [...await runPool(unit, 2), ...await runPool(e2e, 1)];
+const results = [...await runPool(unit, 2), ...await runPool([...e2e, ...image], 1)];
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);
 console.log('\nper file:');
 for (const r of results) console.log(`  ${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed  ${(r.ms / 1000).toFixed(1)} s`);

@@ -135,11 +135,12 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
   return async ({ key, log, signal }) => {
     const policies = deps.caches.get<AuthPolicy>(policyCache.name);
     const policy = policies.get(key);
-    if (!policy) return undefined; // deleted: nothing to report to
+    if (!policy) { deps.metrics?.conditions.forget(key); return undefined; } // deleted: nothing to report to
     const generation = policy.metadata.generation ?? 0;
     const active = pickActive(policies.list());
     if (active && active.metadata.name !== policy.metadata.name) {
       const status = conflictStatus(policy.status, conflictMessage(policy, active), generation, now());
+      deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
       if (await writeStatus(deps.client, policy, status, log)) {
         await deps.events?.record(policyRef(policy), 'Warning', Reason.Conflict, `AuthPolicy ${active.metadata.name} is active; this one takes no action`);
       }
@@ -149,6 +150,7 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     if (signal.aborted) return undefined; // lost leadership or shutting down: write nothing more
     const status = buildStatus(policy.status, reports, generation, now());
     await writeStatus(deps.client, policy, status, log);
+    deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
     if (failures.length > 0) {
       // Retry with per-key backoff (5 ms doubling to 1000 s) until every area succeeds.
       throw new Error(`areas failed: ${failures.map((f) => `${f.area}: ${describeError(f.error)}`).join('; ')}`);

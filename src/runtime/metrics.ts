@@ -26,6 +26,9 @@ export class Metrics {
   readonly informerRelists = new Counter({ name: 'authpolicy_informer_relists_total', help: 'Full lists per informer, by why (initial, expired, periodic, error)', labelNames: ['informer', 'reason'], registers: [this.registry] });
   readonly informerWatchRestarts = new Counter({ name: 'authpolicy_informer_watch_restarts_total', help: 'Watch reconnections per informer, by why (closed, stalled, error)', labelNames: ['informer', 'reason'], registers: [this.registry] });
   readonly informerObjects = new Gauge({ name: 'authpolicy_informer_cached_objects', help: 'Objects held in each informer cache', labelNames: ['informer'], registers: [this.registry] });
+  readonly tokenRotations = tokenRotationsTotal(this.registry);
+  readonly workloadRestarts = workloadRestartsTotal(this.registry);
+  readonly conditions = new ConditionGauge(this.registry);
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -48,5 +51,54 @@ export class Metrics {
       this.restRequests.inc({ code, method: method === 'LIST' || method === 'WATCH' ? 'GET' : method, host });
       this.apiRequests.inc({ verb: method, resource });
     };
+  }
+}
+
+// The operations kit's metrics (config/prometheus/rules.yaml alerts on them).
+// Labels are bounded: namespaces that hold legacy token Secrets, the three
+// workload kinds, fixed results, and the policies' condition types and reasons.
+
+/** A rotation's outcome: `succeeded` (the tokens controller re-issued the token in place) or `failed`. */
+export type RotationResult = 'succeeded' | 'failed';
+/** A restart's outcome: `restarted` (the rollout was started) or `failed` (the write was refused). */
+export type RestartResult = 'restarted' | 'failed';
+
+export interface ConditionSample { type: string; status: string; reason?: string | undefined }
+
+export const tokenRotationsTotal = (registry: Registry): Counter<'namespace' | 'result'> =>
+  new Counter({ name: 'authpolicy_token_rotations_total', help: 'Legacy token Secrets rotated in place, by namespace and result (succeeded, failed)', labelNames: ['namespace', 'result'], registers: [registry] });
+export const workloadRestartsTotal = (registry: Registry): Counter<'kind' | 'namespace' | 'result'> =>
+  new Counter({ name: 'authpolicy_workload_restarts_total', help: 'Workload restarts after token rotations, by kind, namespace and result (restarted, failed)', labelNames: ['kind', 'namespace', 'result'], registers: [registry] });
+
+/**
+ * One series per AuthPolicy condition, value 1, labelled with its current status
+ * and reason (kube-state-metrics' shape): a status or reason change replaces the
+ * series, so `authpolicy_condition{type="Ready",status="False"} == 1` is exact.
+ */
+export class ConditionGauge {
+  private readonly gauge: Gauge<'policy' | 'type' | 'status' | 'reason'>;
+  private readonly current = new Map<string, Map<string, { status: string; reason: string }>>();
+
+  constructor(registry: Registry) {
+    this.gauge = new Gauge({ name: 'authpolicy_condition', help: 'An AuthPolicy condition (1 for its current status and reason)', labelNames: ['policy', 'type', 'status', 'reason'], registers: [registry] });
+  }
+
+  /** Records a policy's conditions as the status just written holds them. */
+  set(policy: string, conditions: readonly ConditionSample[] | undefined): void {
+    const before = this.current.get(policy) ?? new Map<string, { status: string; reason: string }>();
+    const after = new Map<string, { status: string; reason: string }>();
+    for (const c of conditions ?? []) after.set(c.type, { status: c.status, reason: c.reason ?? '' });
+    for (const [type, old] of before) {
+      const now = after.get(type);
+      if (!now || now.status !== old.status || now.reason !== old.reason) this.gauge.remove({ policy, type, ...old });
+    }
+    for (const [type, now] of after) this.gauge.set({ policy, type, ...now }, 1);
+    this.current.set(policy, after);
+  }
+
+  /** Drops a deleted policy's series. */
+  forget(policy: string): void {
+    this.set(policy, []);
+    this.current.delete(policy);
   }
 }

@@ -80,7 +80,9 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
   });
   ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
   await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of secret ${a.secret.namespace}/${a.secret.name} for the tokens controller to re-issue in place (${a.triggers.join(', ')}; rotation ${a.rotation})`);
-  return await waitForToken(ctx.client, a.secret.namespace, a.secret.name, timeoutMs, ctx.signal);
+  const refilled = await waitForToken(ctx.client, a.secret.namespace, a.secret.name, timeoutMs, ctx.signal);
+  if (!ctx.signal.aborted) ctx.metrics?.tokenRotations.inc({ namespace: a.secret.namespace, result: refilled ? 'succeeded' : 'failed' });
+  return refilled;
 }
 
 /**
@@ -109,6 +111,7 @@ async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 
   // rollout of the same workload is never timed, or counted, as ours. The same manager applies both, so
   // the template annotations are repeated (an apply drops the manager's fields it leaves out).
   const marked = await ctx.client.apply<Applied>(path, body({ [A.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'restarted' });
   recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), { generation: marked.metadata?.generation ?? applied.metadata?.generation ?? 0, restartedAt, rotations: a.rotations });
   ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
   await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`);
@@ -176,6 +179,7 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
         }
       } catch (err) {
         failed ??= err;
+        if (a.kind === 'restart') ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'failed' });
         const what = a.kind === 'restart' ? `restart ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name}` : a.kind === 'finish' ? `finish rotation of secret ${a.secret.namespace}/${a.secret.name}` : a.kind;
         ctx.log.warn('action failed; continuing with the others', { action: what, error: describeError(err) });
         await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);

@@ -1,0 +1,78 @@
+// Checks alerting rules against a real /metrics scrape: every metric a rule's
+// expression selects must be exposed, and every label it matches on or
+// aggregates by must be one of that metric's labels — so a renamed metric or
+// label cannot silently turn an alert off. A small PromQL reader that knows the
+// forms rules here use (selectors with matchers, range vectors, functions,
+// `by`/`without` clauses, comparison and set operators), not a full parser.
+import { parse } from 'yaml';
+
+export interface RuleUse {
+  alert: string;
+  metric: string;
+  /** label names in the selector's matchers */
+  matchers: string[];
+  /** label names in the enclosing aggregation's by/without clause */
+  grouping: string[];
+}
+
+const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset']);
+
+/** The metrics and labels each alert of a PrometheusRule manifest uses. */
+export function ruleUses(manifest: string): RuleUse[] {
+  const doc = parse(manifest) as { spec: { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] } };
+  const uses: RuleUse[] = [];
+  for (const group of doc.spec.groups) {
+    for (const rule of group.rules) uses.push(...exprUses(rule.alert ?? rule.record ?? '?', rule.expr));
+  }
+  return uses;
+}
+
+/** Selectors in one PromQL expression; `by (…)` labels are attributed to every selector in the expression. */
+export function exprUses(alert: string, expr: string): RuleUse[] {
+  const grouping = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => (m[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const uses: RuleUse[] = [];
+  const re = /([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?\s*(\(|\[)?/g;
+  for (const m of expr.matchAll(re)) {
+    const [, name = '', braces, after] = m;
+    const before = expr.slice(0, m.index);
+    if (KEYWORDS.has(name) || after === '(') continue; // a function or aggregation, or a keyword
+    if (/^\s*(?:by|without)\s*\(/.test(expr.slice(m.index + m[0].length))) continue; // `sum by (…) (…)`
+    if (/\b(?:by|without|on|ignoring)\s*\([^)]*$/.test(before)) continue; // a label inside by (…)
+    if (/\{[^}]*$/.test(before) || /\[[^\]]*$/.test(before)) continue; // inside a matcher or a range
+    if (/^\d/.test(name)) continue;
+    const matchers = braces ? [...braces.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1] ?? '') : [];
+    uses.push({ alert, metric: name, matchers, grouping });
+  }
+  return uses;
+}
+
+export interface Family { name: string; type: string; labels: Set<string> }
+
+/** Metric families of a Prometheus text exposition, with the label names their samples carry. */
+export function families(text: string): Map<string, Family> {
+  const out = new Map<string, Family>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (type?.[1] && type[2]) { out.set(type[1], { name: type[1], type: type[2], labels: new Set() }); continue; }
+    if (!line || line.startsWith('#')) continue;
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s/.exec(line);
+    if (!sample?.[1]) continue;
+    const family = out.get(sample[1]) ?? out.get(sample[1].replace(/_(?:bucket|sum|count|total|created)$/, ''));
+    for (const l of (sample[2] ?? '').matchAll(/(\w+)="/g)) if (l[1] && l[1] !== 'le') family?.labels.add(l[1]);
+  }
+  return out;
+}
+
+/** What in the rules the scrape does not back: one line per problem (empty when all is well). */
+export function checkRules(manifest: string, scrape: string): string[] {
+  const fams = families(scrape);
+  const problems: string[] = [];
+  for (const use of ruleUses(manifest)) {
+    const fam = fams.get(use.metric);
+    if (!fam) { problems.push(`${use.alert}: metric ${use.metric} is not exposed`); continue; }
+    for (const label of [...use.matchers, ...use.grouping]) {
+      if (!fam.labels.has(label)) problems.push(`${use.alert}: ${use.metric} has no label "${label}" (it has ${[...fam.labels].join(', ') || 'no samples'})`);
+    }
+  }
+  return problems;
+}
