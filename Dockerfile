@@ -17,6 +17,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# check -f validates offline against the CRD's own schema.
+COPY crds ./crds
 # Non-root, numeric (runAsNonRoot can verify it).
 USER 65532:65532
 ENTRYPOINT ["node", "/app/bin/authpolicy-operator.js"]

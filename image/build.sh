@@ -103,6 +103,7 @@ cp -r "$root/dist" "$app/dist"
 cp "$root/package.json" "$root/package-lock.json" "$app/"
 (cd "$app" && NODE_ENV=production npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
 cp -r "$root/bin" "$app/bin"
+cp -r "$root/crds" "$app/crds"   # check -f validates offline against the shipped CRD
 # npm sbom of what is installed: a copy whose package.json has no devDependencies (npm sbom
 # reports a declared but absent dependency as a problem; --omit=dev also drops dev+optional
 # packages that `npm ci --omit=dev` does install).

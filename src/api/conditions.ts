@@ -41,3 +41,14 @@ export function mergeConditions(existing: readonly Condition[], updates: readonl
   };
   return [...byType.values()].sort((a, b) => rank(a.type) - rank(b.type) || a.type.localeCompare(b.type));
 }
+
+/**
+ * A condition message as sentences an admin reads: each starts with a capital
+ * and the whole ends with a full stop, so parts joined with ". " never read as
+ * one glued sentence. Only a plain word is capitalised: names (kube-apiserver-cp1,
+ * system:nodes, --flags) are left as written.
+ */
+export function asSentences(message: string): string {
+  const m = message.trim().replace(/(^|[.!?] )([a-z])(?=[a-z]*(?:[ ,;:.!?]|$))/g, (_all: string, lead: string, c: string) => `${lead}${c.toUpperCase()}`);
+  return m === '' || /[.!?]$/.test(m) ? m : `${m}.`;
+}

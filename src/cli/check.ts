@@ -2,13 +2,14 @@
 // file, a named AuthPolicy, or the defaults), using the reconcilers' own observe
 // and plan code. Exit 0: healthy; 1: something needs action; 2: could not check.
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { resolveSpec } from '../api/defaults.ts';
-import { API_VERSION, KIND, type AuthPolicy } from '../api/types.ts';
+import { API_VERSION, KIND, VERSION, type AuthPolicy } from '../api/types.ts';
+import { validateAuthPolicy, type SchemaNode } from '../api/validate.ts';
 import type { AreaReport, Finding } from '../areas/area.ts';
 import { KubeClient } from '../kube/client.ts';
-import { describeError, isApiMissing, isForbidden, isNotFound } from '../kube/errors.ts';
-import { objectPath, Resources } from '../kube/paths.ts';
+import { describeError, isApiMissing, isForbidden, isNotFound, KubeApiError } from '../kube/errors.ts';
+import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import { createLogger } from '../runtime/log.ts';
 import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
@@ -29,15 +30,77 @@ export const EXIT_OK = 0;
 export const EXIT_ACTION = 1;
 export const EXIT_UNCHECKED = 2;
 
+/** The CRD shipped with the package (crds/, beside src/ and dist/): the one source of the schema. */
+const CRD_FILE = new URL('../../crds/authpolicy.yaml', import.meta.url);
+
+/** The AuthPolicy schema from the shipped CRD. */
+export async function shippedSchema(): Promise<SchemaNode> {
+  const crd = parse(await readFile(CRD_FILE, 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: SchemaNode } }[] } };
+  const version = crd.spec.versions.find((v) => v.name === VERSION);
+  if (!version) throw new Error(`${CRD_FILE.pathname} has no version ${VERSION}`);
+  return version.schema.openAPIV3Schema;
+}
+
+/** A manifest the API server (or the shipped schema) refuses: check exits 2 and names each field. */
+export class InvalidManifestError extends Error {}
+
+/** The AuthPolicy document of a manifest file; every error names the file. */
+export function policyDocument(file: string, text: string): unknown {
+  const docs = parseAllDocuments(text);
+  const broken = docs.find((d) => d.errors.length > 0);
+  if (broken) throw new InvalidManifestError(`${file} is not valid YAML: ${broken.errors[0]?.message.split('\n')[0] ?? ''}`);
+  const values = docs.map((d) => d.toJS() as unknown).filter((v) => v !== null && v !== undefined);
+  const policies = values.filter((v) => typeof v === 'object' && (v as { kind?: unknown }).kind === KIND);
+  if (policies.length > 1) throw new InvalidManifestError(`${file} holds ${policies.length} ${KIND} documents: check one at a time`);
+  if (policies[0] !== undefined) return policies[0];
+  if (values.length === 1) return values[0]; // a lone document: validation names what is wrong with it
+  const kinds = values.map((v) => { const kind = typeof v === 'object' ? (v as { kind?: unknown }).kind : undefined; return typeof kind === 'string' ? kind : '(no kind)'; });
+  throw new InvalidManifestError(`${file} holds no ${KIND} document (apiVersion ${API_VERSION}, kind ${KIND})${kinds.length ? `; found: ${kinds.join(', ')}` : ''}`);
+}
+
+/**
+ * Validates a manifest exactly as the API server would: a server-side dry-run
+ * create (nothing is persisted) when the CRD is installed, which also fills the
+ * defaults; otherwise the shipped CRD's schema (src/api/validate.ts). Returns the
+ * policy with defaults filled; throws InvalidManifestError naming every field.
+ */
+export async function validateManifest(client: KubeClient | undefined, file: string, manifest: unknown, signal?: AbortSignal): Promise<{ policy: AuthPolicy; by: 'server' | 'schema' }> {
+  const offline = validateAuthPolicy(manifest, await shippedSchema());
+  const envelope = offline.errors.filter((e) => /^(apiVersion|kind|metadata)[.:]/.test(e));
+  if (envelope.length) throw new InvalidManifestError(`${file} is not a valid ${KIND}:\n  ${envelope.join('\n  ')}`);
+  const name = (manifest as AuthPolicy).metadata.name;
+  if (client) {
+    try {
+      // A dry-run create of the file's content alone (under a generated name, so a stored policy of the
+      // same name neither collides nor merges in): the API server defaults and validates it, CEL included.
+      const { name: _name, ...metadata } = (manifest as AuthPolicy).metadata;
+      const stored = await client.request<AuthPolicy>('POST', collectionPath(Resources.authPolicies), {
+        body: { ...(manifest as AuthPolicy), metadata: { ...metadata, generateName: 'authpolicy-check-' } },
+        query: { dryRun: 'All', fieldManager: 'authpolicy-check', fieldValidation: 'Strict' },
+        ...(signal ? { signal } : {}),
+      });
+      return { policy: { ...stored, metadata: { ...stored.metadata, name }, status: undefined }, by: 'server' };
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.status === 422 || err.status === 400)) {
+        const causes = (err.details?.causes ?? []).map((c) => `${c.field ? `${c.field}: ` : ''}${c.message ?? ''}`);
+        const message = err.message.replace(/^\S+ \S+: \d+ \w+: /, '');
+        throw new InvalidManifestError(`${file} is refused by the API server: ${causes.length ? `\n  ${causes.join('\n  ')}` : message}`, { cause: err });
+      }
+      // 404: the CRD is not installed; no answer or no permission: fall back to the shipped schema.
+    }
+  }
+  if (offline.errors.length) throw new InvalidManifestError(`${file} is not a valid ${KIND} (validated against the shipped CRD schema, crds/authpolicy.yaml):\n  ${offline.errors.join('\n  ')}`);
+  return { policy: offline.defaulted as AuthPolicy, by: 'schema' };
+}
+
 /** Reads the policy to check against: a manifest file, a named AuthPolicy, or an empty (all defaults) one. */
 async function loadPolicy(client: KubeClient, opts: CheckOptions, signal: AbortSignal): Promise<AuthPolicy> {
   if (opts.file) {
-    const text = await readFile(opts.file, 'utf8').catch((err: unknown) => { throw new Error(`cannot read policy file ${opts.file}: ${describeError(err)}`, { cause: err }); });
-    const docs = text.split(/^---$/m).map((d) => parse(d) as unknown).filter((d): d is AuthPolicy => typeof d === 'object' && d !== null && (d as { kind?: string }).kind === KIND);
-    const doc = docs[0];
-    if (!doc) throw new Error(`${opts.file} holds no ${KIND} document (apiVersion ${API_VERSION}, kind ${KIND})`);
-    resolveSpec(doc.spec); // validate now, naming the field
-    return { ...doc, metadata: { ...doc.metadata, name: doc.metadata.name } };
+    const file = opts.file;
+    const text = await readFile(file, 'utf8').catch((err: unknown) => { throw new InvalidManifestError(`cannot read policy file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeError(err)}`, { cause: err }); });
+    const { policy } = await validateManifest(client, file, policyDocument(file, text), signal);
+    resolveSpec(policy.spec); // the operator's own reading of it (throws naming the field)
+    return policy;
   }
   if (opts.name) {
     try {
@@ -58,7 +121,14 @@ function exitCodeOf(reports: Record<string, AreaReport>): number {
   return EXIT_OK;
 }
 
-function table(policy: AuthPolicy, reports: Record<string, AreaReport>): string {
+/** A finding as one line: its subject once, even when the message starts with it too. */
+export function findingLine(f: Finding): string {
+  const bare = f.subject.replace(/^\S+ /, ''); // "secret a/b" -> "a/b"
+  const message = [f.subject, bare].reduce((m, s) => (m.startsWith(`${s}: `) ? m.slice(s.length + 2) : m), f.message);
+  return `${f.subject}: ${message}`;
+}
+
+export function table(policy: AuthPolicy, reports: Record<string, AreaReport>): string {
   const lines = [`AuthPolicy ${policy.metadata.name}`, ''];
   const rows: string[][] = [['CONDITION', 'STATUS', 'REASON', 'MESSAGE']];
   for (const r of Object.values(reports)) for (const c of r.conditions) rows.push([c.type, c.status, c.reason, c.message]);
@@ -66,7 +136,7 @@ function table(policy: AuthPolicy, reports: Record<string, AreaReport>): string 
   const findings: Finding[] = Object.values(reports).flatMap((r) => r.findings).filter((f) => f.health !== 'ok');
   if (findings.length) {
     lines.push('', 'FINDINGS');
-    for (const f of findings) lines.push(`  [${f.health === 'action' ? 'ACTION' : 'UNKNOWN'}] ${f.subject}: ${f.message}`);
+    for (const f of findings) lines.push(`  [${f.health === 'action' ? 'ACTION' : 'UNKNOWN'}] ${findingLine(f)}`);
   }
   return lines.join('\n');
 }
@@ -114,7 +184,9 @@ export async function check(opts: CheckOptions): Promise<number> {
     }
     return code;
   } catch (err) {
-    console.error(`check: ${isForbidden(err) ? 'permission denied: ' : ''}${shortError(err, client.server)}`);
+    // A refused manifest names every bad field, one per line; anything else is one short line.
+    if (err instanceof InvalidManifestError) console.error(`check: ${err.message}`);
+    else console.error(`check: ${isForbidden(err) ? 'permission denied: ' : ''}${shortError(err, client.server)}`);
     return EXIT_UNCHECKED;
   } finally {
     await caches.stop();

@@ -32,7 +32,7 @@ const SUMMARY_FIELDS: Record<string, readonly string[]> = {
   nodeAuthorization: ['authorizer', 'kubeletsAuthorized', 'nodes', 'notReadyNodes', 'legacyBinding.state'],
   legacyTokens: ['secrets', 'valid', 'invalid', 'orphaned', 'invalidated', 'rotating', 'awaitingRestart', 'rolloutsInProgress', 'rolloutsTimedOut'],
   clock: ['maxSkew', 'measured', 'skewed'],
-  boundTokens: ['legacyMounts', 'staleTokenReceiver', 'apiserverCounters.staleTokensTotal', 'apiserverCounters.legacyTokensTotal'],
+  boundTokens: ['legacyMounts', 'staleTokenReporting', 'apiserverCounters.staleTokensTotal', 'apiserverCounters.legacyTokensTotal'],
 };
 
 /** Why a status cannot be trusted for the current spec, or undefined when it can. */

@@ -15,7 +15,7 @@ import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { pickActive } from './active.ts';
 import type { CacheSet, UnsyncedCache } from './caches.ts';
-import { buildStatus, conflictStatus, jsonEqual } from './status.ts';
+import { buildStatus, conflictMessage, conflictStatus, jsonEqual } from './status.ts';
 
 /** Periodic re-check even when nothing changes (clock and token health drift silently). */
 export const RESYNC_MS = 5 * 60_000;
@@ -211,7 +211,7 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     const generation = policy.metadata.generation ?? 0;
     const active = pickActive(policies.list());
     if (active && active.metadata.name !== policy.metadata.name) {
-      const status = conflictStatus(policy.status, active.metadata.name, generation, now());
+      const status = conflictStatus(policy.status, conflictMessage(policy, active), generation, now());
       deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
       if (await writeStatus(deps.client, policy, status, log)) {
         await deps.events?.record(policyRef(policy), 'Warning', Reason.Conflict, `AuthPolicy ${active.metadata.name} is active; this one takes no action`);

@@ -1,25 +1,32 @@
 // Status assembly: pure functions from area reports to the AuthPolicy status.
-import { mergeConditions, type Condition, type ConditionUpdate } from '../api/conditions.ts';
+import { asSentences, mergeConditions, type Condition, type ConditionUpdate } from '../api/conditions.ts';
 import { CONDITION_ORDER, ConditionType, Reason } from '../api/reasons.ts';
-import type { AuthPolicyStatus } from '../api/types.ts';
+import type { AuthPolicy, AuthPolicyStatus } from '../api/types.ts';
 import type { AreaReport } from '../areas/area.ts';
 
 /** Ready summarises the area conditions: False if any is False, True only if all are True. */
 export function readyCondition(areaConditions: readonly ConditionUpdate[]): ConditionUpdate {
   const failing = areaConditions.filter((c) => c.status === 'False');
   if (failing.length > 0) {
-    return { type: ConditionType.Ready, status: 'False', reason: Reason.AreasNotReady, message: failing.map((c) => `${c.type}: ${c.reason}: ${c.message}`).join('; ') };
+    return { type: ConditionType.Ready, status: 'False', reason: Reason.AreasNotReady, message: `Not ready: ${failing.map((c) => `${c.type} is False (${c.reason}): ${asSentences(c.message)}`).join(' ')}` };
   }
   const unknown = areaConditions.filter((c) => c.status === 'Unknown');
   if (unknown.length > 0) {
-    return { type: ConditionType.Ready, status: 'Unknown', reason: Reason.AreasUnknown, message: `not yet known: ${unknown.map((c) => `${c.type} (${c.reason})`).join(', ')}` };
+    return { type: ConditionType.Ready, status: 'Unknown', reason: Reason.AreasUnknown, message: `Not yet known: ${unknown.map((c) => `${c.type} (${c.reason})`).join(', ')}.` };
   }
-  return { type: ConditionType.Ready, status: 'True', reason: Reason.AllAreasReady, message: 'every managed area is in its desired state' };
+  return { type: ConditionType.Ready, status: 'True', reason: Reason.AllAreasReady, message: 'Every managed area is in its desired state.' };
 }
 
+/**
+ * The status after a reconcile. Ready is judged on the merged area conditions,
+ * so an area that reported nothing new this time (a transient failure, the clock
+ * area still gathering samples after a restart) counts with the condition it
+ * last reported, not as missing.
+ */
 export function buildStatus(previous: AuthPolicyStatus | undefined, reports: Record<string, AreaReport>, generation: number, now: Date): AuthPolicyStatus {
   const updates = Object.values(reports).flatMap((r) => r.conditions);
-  const conditions: Condition[] = mergeConditions(previous?.conditions ?? [], [readyCondition(updates), ...updates], now, generation, CONDITION_ORDER);
+  const areas = mergeConditions(previous?.conditions ?? [], updates, now, generation, CONDITION_ORDER).filter((c) => c.type !== ConditionType.Ready);
+  const conditions: Condition[] = mergeConditions(previous?.conditions ?? [], [readyCondition(areas), ...updates], now, generation, CONDITION_ORDER);
   const status: AuthPolicyStatus = { observedGeneration: generation, conditions };
   for (const [name, report] of Object.entries(reports)) {
     (status as Record<string, unknown>)[name] = report.summary;
@@ -27,11 +34,20 @@ export function buildStatus(previous: AuthPolicyStatus | undefined, reports: Rec
   return status;
 }
 
+/** Why `active` is in force rather than `policy`: the oldest creationTimestamp wins, then the name. */
+export function conflictMessage(policy: AuthPolicy, active: AuthPolicy): string {
+  const mine = policy.metadata.creationTimestamp;
+  const theirs = active.metadata.creationTimestamp;
+  const why = mine && theirs && Date.parse(mine) === Date.parse(theirs)
+    ? `both were created at ${theirs} and "${active.metadata.name}" comes first by name`
+    : `it is older (created ${theirs ?? 'earlier'}, this one ${mine ?? 'later'})`;
+  return `AuthPolicy ${active.metadata.name} is the active policy because ${why}; this one takes no action. Delete one of them (kubectl delete authpolicy ${policy.metadata.name}).`;
+}
+
 /** The status of a policy that is not the active one. */
-export function conflictStatus(previous: AuthPolicyStatus | undefined, activeName: string, generation: number, now: Date): AuthPolicyStatus {
+export function conflictStatus(previous: AuthPolicyStatus | undefined, message: string, generation: number, now: Date): AuthPolicyStatus {
   const conditions = mergeConditions(previous?.conditions ?? [], [{
-    type: ConditionType.Ready, status: 'False', reason: Reason.Conflict,
-    message: `AuthPolicy ${activeName} is older and is the active policy; this one takes no action. Delete one of them.`,
+    type: ConditionType.Ready, status: 'False', reason: Reason.Conflict, message,
   }], now, generation, CONDITION_ORDER).filter((c) => c.type === ConditionType.Ready);
   return { observedGeneration: generation, conditions };
 }

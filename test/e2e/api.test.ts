@@ -1,12 +1,17 @@
 // The AuthPolicy API on a real API server: bad manifests are rejected at apply
-// time with a message naming the field, and the sample is accepted and
-// reconciled by the operator running under the RBAC in config/.
-import { readFile } from 'node:fs/promises';
+// time with a message naming the field (and by check -f, with and without the
+// CRD installed), and the sample is accepted and reconciled by the operator
+// running under the RBAC in config/.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { InvalidManifestError, validateManifest } from '../../src/cli/check.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { FIELD_ERROR, invalidEnvelopes, invalidPolicies, manifestOf } from '../fixtures/invalid-policies.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { installOperatorPrereqs, operatorKubeconfig, ROOT, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { getJson } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
@@ -16,63 +21,64 @@ let operator: OperatorProcess | undefined;
 
 test.before(async () => {
   cluster = await startCluster({ scheduler: false });
-  await installOperatorPrereqs(cluster);
 });
 test.after(async () => {
   await operator?.stop();
   await (cluster as Cluster | undefined)?.stop();
 });
 
-// Each case: a spec fragment and the field path the API server's message must name.
-const invalid: { name: string; spec: unknown; field: RegExp }[] = [
-  { name: 'dryRun not a boolean', spec: { dryRun: 'yes' }, field: /spec\.dryRun/ },
-  { name: 'unknown node authorization mode', spec: { nodeAuthorization: { mode: 'Sometimes' } }, field: /spec\.nodeAuthorization\.mode: Unsupported value/ },
-  { name: 'mode not a string', spec: { nodeAuthorization: { mode: 5 } }, field: /spec\.nodeAuthorization\.mode/ },
-  { name: 'nodeAuthorization not an object', spec: { nodeAuthorization: 'NodeAuthorizer' }, field: /spec\.nodeAuthorization/ },
-  { name: 'legacyBindingFallback not a boolean', spec: { nodeAuthorization: { legacyBindingFallback: 'true' } }, field: /spec\.nodeAuthorization\.legacyBindingFallback/ },
-  { name: 'probeNodes below 1', spec: { nodeAuthorization: { probeNodes: 0 } }, field: /spec\.nodeAuthorization\.probeNodes/ },
-  { name: 'probeNodes above 50', spec: { nodeAuthorization: { probeNodes: 51 } }, field: /spec\.nodeAuthorization\.probeNodes/ },
-  { name: 'probeNodes not an integer', spec: { nodeAuthorization: { probeNodes: 1.5 } }, field: /spec\.nodeAuthorization\.probeNodes/ },
-  { name: 'unknown rotation trigger', spec: { legacyTokens: { rotateOn: ['Sometimes'] } }, field: /spec\.legacyTokens\.rotateOn\[0\]: Unsupported value/ },
-  { name: 'duplicate rotation trigger', spec: { legacyTokens: { rotateOn: ['InvalidToken', 'InvalidToken'] } }, field: /spec\.legacyTokens\.rotateOn\[1\]: Duplicate value/ },
-  { name: 'MaxAge trigger without maxAge', spec: { legacyTokens: { rotateOn: ['MaxAge'] } }, field: /spec\.legacyTokens\.maxAge/ },
-  { name: 'maxAge below 1h', spec: { legacyTokens: { rotateOn: ['MaxAge'], maxAge: '30m' } }, field: /spec\.legacyTokens\.maxAge.*at least 1h/ },
-  { name: 'maxAge in days', spec: { legacyTokens: { maxAge: '1d' } }, field: /spec\.legacyTokens\.maxAge/ },
-  { name: 'maxAge a number', spec: { legacyTokens: { maxAge: 3600 } }, field: /spec\.legacyTokens\.maxAge/ },
-  { name: 'rotationRequestedAt not a timestamp', spec: { legacyTokens: { rotationRequestedAt: 'yesterday' } }, field: /spec\.legacyTokens\.rotationRequestedAt/ },
-  { name: 'maxConcurrentRestarts 0', spec: { legacyTokens: { maxConcurrentRestarts: 0 } }, field: /spec\.legacyTokens\.maxConcurrentRestarts/ },
-  { name: 'maxConcurrentRestarts 101', spec: { legacyTokens: { maxConcurrentRestarts: 101 } }, field: /spec\.legacyTokens\.maxConcurrentRestarts/ },
-  { name: 'rolloutTimeout too short', spec: { legacyTokens: { rolloutTimeout: '5s' } }, field: /spec\.legacyTokens\.rolloutTimeout.*between 10s and 24h/ },
-  { name: 'rolloutTimeout too long', spec: { legacyTokens: { rolloutTimeout: '48h' } }, field: /spec\.legacyTokens\.rolloutTimeout/ },
-  { name: 'rolloutTimeout in words', spec: { legacyTokens: { rolloutTimeout: 'ten minutes' } }, field: /spec\.legacyTokens\.rolloutTimeout/ },
-  { name: 'tokenControllerTimeout too short', spec: { legacyTokens: { tokenControllerTimeout: '1s' } }, field: /spec\.legacyTokens\.tokenControllerTimeout/ },
-  { name: 'unknown workload kind', spec: { legacyTokens: { workloadKinds: ['Pod'] } }, field: /spec\.legacyTokens\.workloadKinds\[0\]: Unsupported value/ },
-  { name: 'In without values', spec: { legacyTokens: { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'In' }] } } }, field: /spec\.legacyTokens\.namespaceSelector\.matchExpressions\[0\]\.values/ },
-  { name: 'Exists with values', spec: { legacyTokens: { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Exists', values: ['a'] }] } } }, field: /spec\.legacyTokens\.namespaceSelector\.matchExpressions\[0\]\.values/ },
-  { name: 'unknown selector operator', spec: { legacyTokens: { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Like', values: ['a'] }] } } }, field: /spec\.legacyTokens\.namespaceSelector\.matchExpressions\[0\]\.operator: Unsupported value/ },
-  { name: 'selector requirement without key', spec: { legacyTokens: { namespaceSelector: { matchExpressions: [{ operator: 'Exists' }] } } }, field: /spec\.legacyTokens\.namespaceSelector\.matchExpressions\[0\]\.key: Required value/ },
-  { name: 'invalid label key', spec: { legacyTokens: { namespaceSelector: { matchLabels: { 'bad key!': 'x' } } } }, field: /spec\.legacyTokens\.namespaceSelector\.matchLabels/ },
-  { name: 'invalid label value', spec: { legacyTokens: { namespaceSelector: { matchLabels: { env: 'not valid!' } } } }, field: /spec\.legacyTokens\.namespaceSelector\.matchLabels\.env/ },
-  { name: 'maxSkew below 1s', spec: { clock: { maxSkew: '500ms' } }, field: /spec\.clock\.maxSkew.*between 1s and 10m/ },
-  { name: 'maxSkew above 10m', spec: { clock: { maxSkew: '1h' } }, field: /spec\.clock\.maxSkew/ },
-  { name: 'negative maxSkew', spec: { clock: { maxSkew: '-5s' } }, field: /spec\.clock\.maxSkew/ },
-  { name: 'reportLegacyMounts not a boolean', spec: { boundTokens: { reportLegacyMounts: 'no' } }, field: /spec\.boundTokens\.reportLegacyMounts/ },
-  { name: 'unknown field', spec: { nodeAuthorisation: {} }, field: /spec\.nodeAuthorisation/ },
-  { name: 'no spec at all', spec: undefined, field: /spec: Required value/ },
-];
-
-test(`${invalid.length} invalid manifests are each rejected with a message naming the field`, async () => {
-  assert.ok(invalid.length >= 25);
+/** `check -f`'s validation, in-process with a real client: every refusal names the field and shows no JavaScript internals. */
+async function checkRefusals(expect: 'server' | 'schema'): Promise<string[]> {
+  const client = KubeClient.fromOptions({ kubeconfig: cluster.adminKubeconfig });
   const failures: string[] = [];
-  for (const [i, c] of invalid.entries()) {
-    const manifest = { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: `invalid-${i}` }, ...(c.spec === undefined ? {} : { spec: c.spec }) };
-    const r = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+  const cases = [...invalidPolicies.map((c, i) => ({ name: c.name, manifest: manifestOf(c, `invalid-${i}`), field: c.field })), ...invalidEnvelopes];
+  for (const c of cases) {
+    try {
+      await validateManifest(client, `${c.name}.yaml`, c.manifest);
+      failures.push(`${c.name}: accepted`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof InvalidManifestError)) failures.push(`${c.name}: not a refusal: ${message}`);
+      else if (!c.field.test(message)) failures.push(`${c.name}: does not name the field (${c.field}): ${message}`);
+      else if (INTERNALS.test(message)) failures.push(`${c.name}: JavaScript or CEL internals: ${message}`);
+      else if (!/^(apiVersion|kind|metadata)/.test(c.field.source) && !message.includes(expect === 'server' ? 'refused by the API server' : 'shipped CRD schema')) failures.push(`${c.name}: not validated by the ${expect}: ${message}`);
+    }
+  }
+  return failures;
+}
+const INTERNALS = /Cannot read|undefined|TypeError|\.ts:\d|google\.protobuf|type conversion|no such overload/;
+
+test(`without the CRD installed, check -f refuses ${invalidPolicies.length + invalidEnvelopes.length} invalid manifests against the shipped schema, naming the field`, async () => {
+  assert.equal(await checkRefusals('schema'), []);
+  // The real executable: exit 2 and the field, for a typo and for a manifest with no metadata.
+  for (const [name, manifest, field] of [
+    ['typo', { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { clock: { maxskew: '30s' } } }, /spec\.clock\.maxskew/],
+    ['no-metadata', { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', spec: {} }, /metadata\.name: Required value/],
+  ] as const) {
+    const file = join(cluster.dir, `${name}.yaml`);
+    await writeFile(file, stringify(manifest));
+    const r = await runCheck(cluster, ['-f', file]);
+    assert.is(r.code, 2, `${name}: exit 2 (${r.stdout}${r.stderr})`);
+    assert.match(r.stderr, field);
+    assert.not.match(r.stderr, INTERNALS);
+  }
+});
+
+test(`${invalidPolicies.length} invalid manifests, applied as Argo CD applies them, are each refused by the API server naming the field; check -f refuses them by server-side dry run`, async () => {
+  await installOperatorPrereqs(cluster);
+  assert.ok(invalidPolicies.length >= 60);
+  const failures: string[] = [];
+  for (const [i, c] of invalidPolicies.entries()) {
+    const r = await cluster.kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], { input: JSON.stringify(manifestOf(c, `invalid-${i}`)) });
     if (r.code === 0) failures.push(`${c.name}: accepted`);
     else if (!c.field.test(r.stderr)) failures.push(`${c.name}: message does not name the field (${c.field}): ${r.stderr.trim()}`);
+    else if (INTERNALS.test(r.stderr)) failures.push(`${c.name}: CEL internals: ${r.stderr.trim()}`);
+    else if (/Timeout|maxAge|maxSkew/.test(c.name) && (r.stderr.match(FIELD_ERROR) ?? []).length !== 1) failures.push(`${c.name}: not one error: ${r.stderr.trim()}`);
   }
   assert.equal(failures, [], failures.join('\n'));
+  assert.equal(await checkRefusals('server'), []);
   const left = await mustKubectl(cluster, ['get', 'authpolicies', '-o', 'name']);
-  assert.is(left.trim(), '', 'nothing invalid was stored');
+  assert.is(left.trim(), '', 'nothing invalid was stored, by kubectl or by check');
 });
 
 test('the sample is accepted with defaults filled in by the API server', async () => {
@@ -101,7 +107,9 @@ test('the operator, under the RBAC in config/, reconciles the sample: observedGe
     assert.is(c.observedGeneration, policy.metadata.generation);
   }
   const printed = await mustKubectl(cluster, ['get', 'authpolicy']);
-  assert.match(printed, /NAME\s+READY\s+NODEAUTH\s+TOKENS\s+CLOCK\s+AGE/);
+  assert.match(printed, /NAME\s+READY\s+REASON\s+NODEAUTH\s+TOKENS\s+CLOCK\s+AGE/);
+  const wide = await mustKubectl(cluster, ['get', 'authpolicy', '-o', 'wide']);
+  assert.match(wide, /NAME\s+READY\s+REASON\s+NODEAUTH\s+TOKENS\s+RESTARTS\s+CLOCK\s+BOUNDTOKENS\s+DRYRUN\s+AGE\s+MESSAGE/);
   assert.not.match(printed, /forbidden/i);
   const denied = operator.logs.filter((l) => /forbidden/i.test(JSON.stringify(l)));
   assert.equal(denied, [], 'the operator was never denied');
@@ -114,7 +122,9 @@ test('a second, newer AuthPolicy reports Conflict and takes no action', async ()
     return p?.status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'Conflict');
   });
   assert.is(ready.status, 'False');
-  assert.match(ready.message, /cluster/);
+  assert.match(ready.message, /^AuthPolicy cluster is the active policy because it is older \(created .*\); this one takes no action\. Delete one of them/);
+  const printed = await mustKubectl(cluster, ['get', 'authpolicy', 'newer']);
+  assert.match(printed, /^newer\s+False\s+Conflict\s/m, 'kubectl get shows why it is not ready');
   const events = await mustKubectl(cluster, ['get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=newer', '-o', 'jsonpath={.items[*].reason}']);
   assert.match(events, /Conflict/);
 });

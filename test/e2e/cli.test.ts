@@ -83,6 +83,7 @@ test('1. the Dockerfile\'s install works: compiled dist/, production dependencie
   const npm = await exec('npm', install ?? [], { cwd: app, env: { ...process.env, NODE_ENV: 'production' } });
   assert.is(npm.code, 0, show(npm));
   await cp(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
+  await cp(join(ROOT, 'crds'), join(app, 'crds'), { recursive: true });
 
   const help = await exec(process.execPath, [join(app, 'bin/authpolicy-operator.js'), '--help']);
   assert.is(help.code, 0, show(help));
@@ -156,12 +157,12 @@ test('5. with the operator running: Ready through kubectl wait, get, describe, s
 
   const get = await kubectl('get', 'authpolicy');
   assert.is(get.code, 0, show(get));
-  assert.match(get.stdout, /^NAME\s+READY\s+NODEAUTH\s+TOKENS\s+CLOCK\s+AGE$/m);
-  assert.match(get.stdout, /^cluster\s+True\s+NodeAuthorizer\s+\w+\s+ClocksInSync\s+\d+\w*$/m);
+  assert.match(get.stdout, /^NAME\s+READY\s+REASON\s+NODEAUTH\s+TOKENS\s+CLOCK\s+AGE$/m);
+  assert.match(get.stdout, /^cluster\s+True\s+AllAreasReady\s+NodeAuthorizer\s+\w+\s+ClocksInSync\s+\d+\w*$/m);
   const wide = await kubectl('get', 'ap', '-o', 'wide');
   assert.is(wide.code, 0, show(wide));
-  assert.match(wide.stdout, /^NAME\s+READY\s+NODEAUTH\s+TOKENS\s+RESTARTS\s+CLOCK\s+BOUNDTOKENS\s+DRYRUN\s+AGE$/m);
-  assert.match(wide.stdout, /^cluster\s+True\s+NodeAuthorizer\s+\w+\s+\w+\s+ClocksInSync\s+\w+\s+false\s+\d+\w*$/m);
+  assert.match(wide.stdout, /^NAME\s+READY\s+REASON\s+NODEAUTH\s+TOKENS\s+RESTARTS\s+CLOCK\s+BOUNDTOKENS\s+DRYRUN\s+AGE\s+MESSAGE$/m);
+  assert.match(wide.stdout, /^cluster\s+True\s+AllAreasReady\s+NodeAuthorizer\s+\w+\s+\w+\s+ClocksInSync\s+\w+\s+false\s+\d+\w*\s+Every managed area is in its desired state\.$/m);
 
   const describe = await kubectl('describe', 'authpolicy', 'cluster');
   assert.is(describe.code, 0, show(describe));
@@ -176,7 +177,7 @@ test('5. with the operator running: Ready through kubectl wait, get, describe, s
   const table = status.stdout.split('\n');
   const header = table.findIndex((l) => /^TYPE\s+STATUS\s+REASON\s+AGE\s+MESSAGE$/.test(l));
   assert.ok(header > 0, show(status));
-  assert.match(table[header + 1] ?? '', /^Ready\s+True\s+AllAreasReady\s+\d+\w*\s+every managed area/);
+  assert.match(table[header + 1] ?? '', /^Ready\s+True\s+AllAreasReady\s+\d+\w*\s+Every managed area/);
   for (const type of ['NodeAuthorizationReady', 'LegacyTokensReady', 'WorkloadsRestarted', 'ClockSynchronized', 'BoundTokensHealthy']) {
     assert.match(status.stdout, new RegExp(`^${type}\\s+True\\s+\\w+`, 'm'));
   }

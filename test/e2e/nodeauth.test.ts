@@ -143,7 +143,7 @@ test('3. RBAC only, fallback off: no binding; NodeAuthorizerDisabled; check exit
 
 test('5. dryRun: nothing is created; status lists what would be', async () => {
   await policy({ dryRun: true, nodeAuthorization: { mode: 'NodeAuthorizer', legacyBindingFallback: true } });
-  const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => /dry run/.test(x.message));
+  const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => /Dry run/.test(x.message));
   assert.match(c.message, /would create clusterrolebinding\/system:node/);
   const summary = await areaStatus<{ plannedActions?: string[] }>(cluster, 'cluster', 'nodeAuthorization');
   assert.ok(summary?.plannedActions?.some((a) => a.startsWith('create clusterrolebinding/system:node')), JSON.stringify(summary));

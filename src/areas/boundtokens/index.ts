@@ -23,10 +23,10 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));
-      const last = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenReceiver?: string } | undefined;
+      const last = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenReporting?: string } | undefined;
       const previous = last?.apiserverCounters;
       // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
-      const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReceiver === 'enabled' ? (last.staleTokenUsers ?? []) : undefined;
+      const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReporting === 'on' ? (last.staleTokenUsers ?? []) : undefined;
       if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
         const [f, c] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
         fetched = { at: Date.now(), flags: f, counters: c };

@@ -22,9 +22,9 @@ export interface BoundTokensObservation {
 export const REFRESHING_CLIENTS = 'Go client v0.15.7, Python v12.0.0, Java v9.0.0, JavaScript v0.10.3 or newer';
 
 function expiryText(flags: ApiserverFlags): string {
-  if (flags.source === 'unknown') return 'the API server flags are not visible (--service-account-extend-token-expiration unknown)';
+  if (flags.source === 'unknown') return 'Whether the API server extends token expiry (--service-account-extend-token-expiration) is not visible: no kube-apiserver static pod in kube-system.';
   const extend = flags.extendTokenExpiration === false ? 'off' : 'on (projected tokens silently live up to 1 year for clients that never refresh)';
-  return `--service-account-extend-token-expiration is ${extend}; --service-account-max-token-expiration is ${flags.maxTokenExpiration ?? 'unset (no limit)'}`;
+  return `The API server's --service-account-extend-token-expiration is ${extend}; --service-account-max-token-expiration is ${flags.maxTokenExpiration ?? 'unset (no limit)'}.`;
 }
 
 export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation): AreaReport {
@@ -36,13 +36,13 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
     ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.StaleTokensInUse, message: `${stale.length} service account(s) use stale bound tokens, kept alive only by the API server's expiry extension: ${stale.slice(0, 5).map((u) => u.serviceAccount).join(', ')}. Their clients never refresh tokens; upgrade them (${REFRESHING_CLIENTS}). ${expiryText(obs.flags)}` }
     : mounts.length > 0
     ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.LegacyTokensMounted, message: `${mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.slice(0, 5).map((m) => `${m.pod} (${m.secret})`).join(', ')}. ${expiryText(obs.flags)}` }
-    : { type: ConditionType.BoundTokensHealthy, status: 'True' as const, reason: Reason.NoStaleTokens, message: `no pod mounts a legacy token Secret. ${expiryText(obs.flags)}` };
+    : { type: ConditionType.BoundTokensHealthy, status: 'True' as const, reason: Reason.NoStaleTokens, message: `No pod mounts a legacy token Secret. ${expiryText(obs.flags)}` };
   return {
     conditions: [condition],
     findings,
     summary: {
       legacyMounts: mounts.length,
-      staleTokenReceiver: obs.staleUsers === undefined ? 'disabled' : 'enabled',
+      staleTokenReporting: obs.staleUsers === undefined ? 'off: the operator runs no audit webhook receiver (see config/audit)' : 'on',
       apiserverCounters: obs.counters.unavailable
         ? { unavailable: obs.counters.unavailable }
         : {
@@ -51,7 +51,7 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
           },
       ...(stale.length ? { staleTokenUsers: stale.slice(0, 10) } : {}),
       ...(mounts.length ? { podsWithLegacyMounts: mounts.slice(0, 10).map((m) => `${m.pod}: ${m.secret}`) } : {}),
-      apiserverFlags: obs.flags.source === 'unknown' ? { source: 'unknown' } : { source: obs.flags.source, extendTokenExpiration: obs.flags.extendTokenExpiration, maxTokenExpiration: obs.flags.maxTokenExpiration ?? 'unset' },
+      apiserverFlags: obs.flags.source === 'unknown' ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' } : { visible: true, source: obs.flags.source, extendTokenExpiration: obs.flags.extendTokenExpiration, maxTokenExpiration: obs.flags.maxTokenExpiration ?? 'unset' },
     },
   };
 }

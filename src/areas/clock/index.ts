@@ -31,9 +31,12 @@ export function serverStampMs(raw: LeaseRaw): number | undefined {
 /** managedFields times are truncated to the second: on average half a second early. */
 const TRUNCATION_MS = 500;
 const RECHECK_MS = 15_000;
+/** After a start, how long the last reported condition may stand while samples gather (kubelets and API servers renew every 10 s). */
+export const WARM_UP_MS = 60_000;
 
 export function clockArea(): Area<ClockObservation, AreaReport> {
   const estimator = new ClockEstimator();
+  const startedMs = Date.now();
   const nodeLeases = defineCache<NodeLease>({
     name: 'node-leases',
     path: collectionPath(Resources.leases, 'kube-node-lease'),
@@ -71,7 +74,12 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
       ctx.metrics.clockOffset.reset(); // forget subjects that went away
       for (const o of offsets) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
     }
-    return { offsets };
+    const previous = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
+    return {
+      offsets,
+      warmingUp: ctx.mode === 'run' && Date.now() - startedMs < WARM_UP_MS,
+      previous: previous && { type: previous.type, status: previous.status, reason: previous.reason, message: previous.message },
+    };
   };
   return {
     name: 'clock',
@@ -79,7 +87,7 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
     caches: [nodeLeases, apiservers],
     observe,
     // Renewals feed the estimator between reconciles; look at it again every 15 s.
-    plan: (spec, observation) => ({ ...planClock(spec, observation), requeueAfterMs: RECHECK_MS }),
+    plan: (spec, observation, previous) => ({ ...planClock(spec, observation, previous), requeueAfterMs: RECHECK_MS }),
     report: (report) => report,
   };
 }

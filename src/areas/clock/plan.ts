@@ -2,6 +2,7 @@
 // clock is behind the token issuer's by more than the JWT leeway (go-jose's
 // DefaultLeeway, 1 minute, in Kubernetes' validator) rejects fresh bound tokens
 // as not yet valid, giving random 401s.
+import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { formatDuration } from '../../api/duration.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
@@ -10,29 +11,65 @@ import type { ClockOffset } from './estimator.ts';
 
 export interface ClockObservation {
   offsets: ClockOffset[];
+  /**
+   * The operator started observing moments ago (a restart, a new leader) and its
+   * samples are still too few to judge: the last reported condition and summary
+   * stand until they are enough (or the warm-up ends).
+   */
+  warmingUp?: boolean;
+  /** ClockSynchronized as last written to status, if any */
+  previous?: ConditionUpdate | undefined;
 }
 
-const describe = (o: ClockOffset): string => `${o.kind} ${o.name} ${o.offsetMs >= 0 ? '+' : ''}${formatDuration(o.offsetMs)}`;
+/** Samples per subject before the median is trusted over the condition the operator wrote before it restarted. */
+export const MIN_SAMPLES = 3;
 
-export function planClock(spec: ResolvedSpec, obs: ClockObservation): AreaReport {
+interface WorstEntry { kind: string; name: string; offsetSeconds: number }
+
+/**
+ * Offsets in status, rounded to whole seconds (the estimate's own precision) and
+ * kept at their previous value while they move by less than a second: a status
+ * write only when something an admin reads changed, not at every renewal.
+ */
+function steadyWorst(worst: readonly ClockOffset[], previous: Record<string, unknown> | undefined): WorstEntry[] {
+  const before = new Map(((previous?.worst ?? []) as WorstEntry[]).map((w) => [`${w.kind}/${w.name}`, w.offsetSeconds]));
+  return worst.map((o) => {
+    const seconds = o.offsetMs / 1000;
+    const old = before.get(`${o.kind}/${o.name}`);
+    return { kind: o.kind, name: o.name, offsetSeconds: old !== undefined && Math.abs(old - seconds) < 1 ? old : Math.round(seconds) };
+  });
+}
+
+export function planClock(spec: ResolvedSpec, obs: ClockObservation, previous?: Record<string, unknown>): AreaReport {
   const max = spec.clock.maxSkewMs;
   const worst = [...obs.offsets].sort((a, b) => Math.abs(b.offsetMs) - Math.abs(a.offsetMs));
   const skewed = worst.filter((o) => Math.abs(o.offsetMs) > max);
+  const enough = obs.offsets.length > 0 && obs.offsets.every((o) => o.samples >= MIN_SAMPLES);
+  if (obs.warmingUp && !enough && obs.previous && previous) {
+    // No evidence yet to overturn what was last reported: keep it, write nothing new.
+    return { conditions: [obs.previous], findings: [], summary: previous };
+  }
   const findings: Finding[] = skewed.map((o) => ({
     subject: `${o.kind}/${o.name}`, health: 'action',
     message: `clock ${o.offsetMs > 0 ? 'ahead' : 'behind'} by ${formatDuration(Math.abs(o.offsetMs))} (${o.kind === 'node' ? 'vs the API server' : 'vs the operator'}); fix its time sync (chrony/NTP)`,
   }));
-  let condition;
+  // Ordered by the offsets as shown (then by name), so two clocks jittering around the same offset do not swap places.
+  const shown = steadyWorst(worst, previous)
+    .sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))
+    .slice(0, 5);
+  const described = (o: WorstEntry): string => `${o.kind} ${o.name} ${o.offsetSeconds >= 0 ? '+' : ''}${formatDuration(o.offsetSeconds * 1000)}`;
+  let condition: ConditionUpdate;
   if (obs.offsets.length === 0) {
-    condition = { type: ConditionType.ClockSynchronized, status: 'Unknown' as const, reason: Reason.NoClockData, message: 'no Lease renewals observed yet (node Leases in kube-node-lease, API-server identity Leases in kube-system)' };
+    condition = { type: ConditionType.ClockSynchronized, status: 'Unknown', reason: Reason.NoClockData, message: 'No Lease renewals observed yet (node Leases in kube-node-lease, API-server identity Leases in kube-system); the clocks are judged once they renew, every 10 seconds.' };
   } else if (skewed.length > 0) {
     const servers = skewed.filter((o) => o.kind === 'apiserver');
     const what = servers.length
-      ? `bound service-account tokens issued by one API server are rejected by ${servers.map((o) => o.name).join(', ')} as "not valid yet" (JWT nbf/iat beyond the 60s leeway): random 401s`
-      : 'kubelets on these nodes present fresh projected tokens and certificates that a correct clock judges from the future or expired; their Leases and pods misbehave';
-    condition = { type: ConditionType.ClockSynchronized, status: 'False' as const, reason: Reason.ClockSkewDetected, message: `${skewed.length} clock(s) off by more than ${formatDuration(max)}: ${skewed.slice(0, 5).map(describe).join(', ')}. ${what}` };
+      ? `Bound service-account tokens issued by another API server are rejected by ${servers.map((o) => o.name).join(', ')} as "not valid yet" (beyond the 60s JWT leeway), giving random 401s`
+      : 'Kubelets on these nodes present fresh projected tokens and certificates that a correct clock judges as from the future or expired, so their Leases and pods misbehave';
+    const list = shown.filter((w) => skewed.some((o) => o.kind === w.kind && o.name === w.name)).map(described).join(', ');
+    condition = { type: ConditionType.ClockSynchronized, status: 'False', reason: Reason.ClockSkewDetected, message: `${skewed.length} clock(s) off by more than ${formatDuration(max)}: ${list}. ${what}. Fix time sync (chrony/NTP) on those hosts.` };
   } else {
-    condition = { type: ConditionType.ClockSynchronized, status: 'True' as const, reason: Reason.ClocksInSync, message: `${obs.offsets.length} clock(s) within ${formatDuration(max)}; worst: ${worst[0] ? describe(worst[0]) : 'none'}` };
+    condition = { type: ConditionType.ClockSynchronized, status: 'True', reason: Reason.ClocksInSync, message: `All ${obs.offsets.length} measured clock(s) are within ${formatDuration(max)} of the API server's.` };
   }
   return {
     conditions: [condition],
@@ -41,7 +78,7 @@ export function planClock(spec: ResolvedSpec, obs: ClockObservation): AreaReport
       maxSkew: formatDuration(max),
       measured: obs.offsets.length,
       skewed: skewed.length,
-      worst: worst.slice(0, 5).map((o) => ({ kind: o.kind, name: o.name, offsetSeconds: Math.round(o.offsetMs / 100) / 10, samples: o.samples })),
+      worst: shown,
     },
   };
 }

@@ -47,7 +47,7 @@ export interface NodeAuthObservation {
   nodeCount: number;
   notReady: string[];
   probed: NodeProbe[];
-  /** no Node exists yet: a made-up kubelet identity was probed */
+  /** no Node exists yet: a placeholder kubelet identity (SYNTHETIC_NODE) was probed */
   syntheticProbe: boolean;
   probeTime: string;
   binding: LegacyBinding | undefined;

@@ -1,12 +1,12 @@
 // The decision, as a pure function of the policy and what was observed (seed
 // 002): which authorizer lets kubelets in, whether the legacy binding should be
 // created, repaired or removed, and the NodeAuthorizationReady condition.
-import type { ConditionUpdate } from '../../api/conditions.ts';
+import { asSentences, type ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import { classifyBinding, describeSubjects, managedByUs, type BindingState, type Subject } from './binding.ts';
-import type { NodeAuthObservation } from './observe.ts';
+import { SYNTHETIC_NODE, type NodeAuthObservation } from './observe.ts';
 
 /**
  * create: POST a new binding; bind: fill the API server's empty bootstrap binding;
@@ -57,7 +57,7 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
   const actions: NodeAuthAction[] = [];
   const refusals: NodeAuthPlan['refusals'] = [];
   let condition: ConditionUpdate;
-  const cond = (status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({ type: ConditionType.NodeAuthorizationReady, status, reason, message });
+  const cond = (status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({ type: ConditionType.NodeAuthorizationReady, status, reason, message: asSentences(message) });
   const ensureLegacy = (why: string): void => {
     if (state === 'legacy') return;
     if (!exists) actions.push({ kind: 'create', why });
@@ -87,7 +87,7 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
     } else if (nodeRestrictionOff(obs)) {
       condition = cond('False', Reason.NodeRestrictionDisabled, `the Node authorizer is on, but the NodeRestriction admission plugin is not: kubelets may modify other nodes' objects. Add NodeRestriction to --enable-admission-plugins. ${flagsText(obs)}`);
     } else {
-      condition = cond('True', Reason.NodeAuthorizer, `the Node authorizer grants kubelets what they need${obs.syntheticProbe ? ' (probed as a made-up node: no Node objects exist yet)' : ''}; no legacy binding`);
+      condition = cond('True', Reason.NodeAuthorizer, `the Node authorizer grants kubelets what they need${obs.syntheticProbe ? ` (no Node exists yet, so the probe asked on behalf of a placeholder node named ${SYNTHETIC_NODE})` : ''}; no legacy binding`);
     }
   } else if (legacyBindingFallback && (state === 'legacy' || state === 'absent' || managedByUs(obs.binding))) {
     ensureLegacy('the Node authorizer is not enabled and legacyBindingFallback is on: bind system:node to system:nodes so kubelets recover now');
@@ -100,7 +100,7 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
 
   const dryRun = spec.dryRun;
   if (dryRun && actions.length > 0) {
-    condition = { ...condition, message: `${condition.message} (dry run: would ${actions.map(describeAction).join(', then ')})` };
+    condition = { ...condition, message: `${condition.message} Dry run: the operator would ${actions.map(describeAction).join(', then ')}.` };
   }
   const findings: Finding[] = [];
   if (condition.status !== 'True') findings.push({ subject: 'nodeAuthorization', health: 'action', message: condition.message });
@@ -124,10 +124,9 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
         ...(denied.length ? { deniedChecks: denied.slice(0, 10).map((r) => `system:node:${r.node}: ${r.check}`) } : {}),
         legacyBinding: { state, managedByOperator: managedByUs(obs.binding), subjects: describeSubjects(obs.binding?.subjects ?? []) },
         apiserverFlags: obs.flags.source === 'unknown'
-          ? { source: 'unknown' }
-          : { source: obs.flags.source, pod: obs.flags.podName, ...(obs.flags.authorizationConfigFile ? { authorizationConfig: obs.flags.authorizationConfigFile } : { authorizationMode: (obs.flags.authorizationModes ?? []).join(','), nodeAuthorizer: (obs.flags.authorizationModes ?? []).includes('Node') }), nodeRestriction: !nodeRestrictionOff(obs) },
+          ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' }
+          : { visible: true, source: obs.flags.source, pod: obs.flags.podName, ...(obs.flags.authorizationConfigFile ? { authorizationConfig: obs.flags.authorizationConfigFile } : { authorizationMode: (obs.flags.authorizationModes ?? []).join(','), nodeAuthorizer: (obs.flags.authorizationModes ?? []).includes('Node') }), nodeRestriction: !nodeRestrictionOff(obs) },
         ...(dryRun && actions.length ? { plannedActions: actions.map((a) => `${describeAction(a)}: ${a.why}`) } : {}),
-        lastProbeTime: obs.probeTime,
       },
     },
   };

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mergeConditions, type Condition } from '../../../src/api/conditions.ts';
+import { asSentences, mergeConditions, type Condition } from '../../../src/api/conditions.ts';
 
 const test = suite('conditions');
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -31,6 +31,12 @@ test('conditions not updated are kept; order follows the given order', () => {
   const out = mergeConditions(existing, [{ type: 'Ready', status: 'True', reason: 'R', message: '' }, { type: 'Alpha', status: 'True', reason: 'R', message: '' }], t0, 1, ['Ready']);
   assert.equal(out.map((c) => c.type), ['Ready', 'Alpha', 'Zeta']);
   assert.is(out[2]?.lastTransitionTime, 'x');
+});
+
+test('messages read as sentences: capitals after a full stop, a final stop, names left alone', () => {
+  assert.is(asSentences('kubelets are denied: x. set --authorization-mode=Node,RBAC'), 'Kubelets are denied: x. Set --authorization-mode=Node,RBAC.');
+  assert.is(asSentences('denied. kube-apiserver-cp1 runs with --authorization-mode=RBAC'), 'Denied. kube-apiserver-cp1 runs with --authorization-mode=RBAC.');
+  assert.is(asSentences('Already fine.'), 'Already fine.');
 });
 
 test.run();

@@ -30,6 +30,7 @@ test('skew beyond maxSkew: False naming the worst, saying what fails', () => {
   assert.is(c?.status, 'False');
   assert.is(c?.reason, 'ClockSkewDetected');
   assert.match(c?.message ?? '', /apiserver apiserver-x -2m0s/);
+  assert.match(c?.message ?? '', /^1 clock\(s\) off by more than 30s: apiserver apiserver-x -2m0s\. Bound .*\. Fix time sync/);
   assert.match(c?.message ?? '', /not valid yet/);
   assert.not.match(c?.message ?? '', /node-a/);
   assert.equal(r.findings.map((f) => f.subject), ['apiserver/apiserver-x']);
@@ -38,6 +39,38 @@ test('skew beyond maxSkew: False naming the worst, saying what fails', () => {
 test('in sync: True; no data: Unknown', () => {
   assert.is(planClock(resolveSpec({}), { offsets: [{ kind: 'node', name: 'a', offsetMs: 1000, samples: 3, lastSeenMs: 0 }] }).conditions[0]?.reason, 'ClocksInSync');
   assert.is(planClock(resolveSpec({}), { offsets: [] }).conditions[0]?.status, 'Unknown');
+});
+
+test('after a restart the last condition stands until every clock has enough samples', () => {
+  const previous = { type: 'ClockSynchronized', status: 'True' as const, reason: 'ClocksInSync', message: 'All 2 measured clock(s) are within 30s of the API server\'s.' };
+  const summary = { maxSkew: '30s', measured: 2, skewed: 0, worst: [] };
+  const spec = resolveSpec({});
+  const held = planClock(spec, { offsets: [], warmingUp: true, previous }, summary);
+  assert.equal(held.conditions, [previous], 'no samples yet: held');
+  assert.is(held.summary, summary);
+  const few = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 1, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
+  assert.equal(few.conditions, [previous], 'one sample is no evidence');
+  const enough = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
+  assert.is(enough.conditions[0]?.reason, 'ClockSkewDetected', 'three samples overturn it');
+  assert.is(planClock(spec, { offsets: [], warmingUp: false, previous }, summary).conditions[0]?.reason, 'NoClockData', 'after the warm-up, no data is Unknown');
+  assert.is(planClock(spec, { offsets: [], warmingUp: true }, undefined).conditions[0]?.reason, 'NoClockData', 'nothing reported before: Unknown');
+});
+
+test('offsets in status move only when they change by a second or more (no status churn)', () => {
+  const spec = resolveSpec({});
+  const at = (ms: number, prev?: Record<string, unknown>): unknown => planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: ms, samples: 7, lastSeenMs: 0 }] }, prev);
+  const first = at(400) as { summary: Record<string, unknown>; conditions: unknown[] };
+  assert.equal(first.summary.worst, [{ kind: 'node', name: 'a', offsetSeconds: 0 }]);
+  const jitter = at(900, first.summary) as typeof first;
+  assert.equal(jitter.summary, first.summary, 'half a second of jitter: same summary');
+  assert.equal(jitter.conditions, first.conditions, 'and the same condition');
+  const two = (a: number, b: number, prev?: Record<string, unknown>): Record<string, unknown> => planClock(spec, { offsets: [
+    { kind: 'node', name: 'a', offsetMs: a, samples: 7, lastSeenMs: 0 }, { kind: 'node', name: 'b', offsetMs: b, samples: 7, lastSeenMs: 0 },
+  ] }, prev).summary;
+  const pair = two(100, 200);
+  assert.equal(two(300, 100, pair), pair, 'two clocks near the same offset keep their order');
+  const moved = at(2600, first.summary) as typeof first;
+  assert.equal(moved.summary.worst, [{ kind: 'node', name: 'a', offsetSeconds: 3 }]);
 });
 
 test('the API server\'s stamp is the newest managedFields entry that owns renewTime', () => {

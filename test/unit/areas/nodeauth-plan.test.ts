@@ -59,7 +59,7 @@ for (const row of rows) {
 test('dry run keeps the actions in the plan, says so, and lists them in the summary', () => {
   const plan = planNodeAuthorization(resolveSpec({ dryRun: true, nodeAuthorization: { legacyBindingFallback: true } }), observation('Denied', undefined));
   assert.ok(plan.dryRun);
-  assert.match(plan.report.conditions[0]?.message ?? '', /dry run: would create clusterrolebinding\/system:node/);
+  assert.match(plan.report.conditions[0]?.message ?? '', /Dry run: the operator would create clusterrolebinding\/system:node/);
   assert.equal((plan.report.summary.plannedActions as string[]).length, 1);
 });
 
