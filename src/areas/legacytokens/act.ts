@@ -6,13 +6,14 @@
 // controller works with a throwaway canary Secret; then it rotates one Secret
 // alone, and the rest a few at a time, each waiting to be refilled.
 import { randomBytes } from 'node:crypto';
-import { describeError } from '../../kube/errors.ts';
+import { describeError, isConflict } from '../../kube/errors.ts';
 import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { collectionPath, objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as A from '../../api/annotations.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
 import { templateFingerprint } from './caches.ts';
+import { restartKey, type RecentRestarts } from './restart-record.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 const ROTATION_CONCURRENCY = 4;
@@ -90,15 +91,6 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
   if (!ctx.signal.aborted) ctx.metrics?.tokenRotations.inc({ namespace: a.secret.namespace, result: refilled ? 'succeeded' : 'failed' });
   return refilled;
 }
-
-/**
- * Restarts this process made that the workload cache may not show yet: until it
- * does, observe treats them as in flight, so a quick second reconcile can neither
- * restart the same workload again nor start more rollouts than allowed.
- */
-export type RecentRestarts = Map<string, { generation: number; restartedAt: string; rotations: string[] }>;
-
-export const restartKey = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
 
 /** Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two annotations are ours. */
 async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<void> {
@@ -200,8 +192,14 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
         }
       } catch (err) {
         failed ??= err;
-        if (a.kind === 'restart') ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'failed' });
         const what = a.kind === 'restart' ? `restart ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name}` : a.kind === 'finish' ? `finish rotation of secret ${a.secret.namespace}/${a.secret.name}` : a.kind;
+        // A 409 means the object moved under us (the tokens controller refilled the Secret first): the
+        // controller retries at once on fresh state, so it is neither a warning nor an Event.
+        if (isConflict(err)) {
+          ctx.log.debug('action conflicted; retrying on fresh state', { action: what });
+          continue;
+        }
+        if (a.kind === 'restart') ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'failed' });
         ctx.log.warn('action failed; continuing with the others', { action: what, error: describeError(err) });
         await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
       }

@@ -3,7 +3,8 @@ import { ConditionType } from '../../api/reasons.ts';
 import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Area } from '../area.ts';
-import { createActor, type CanaryState, type RecentRestarts } from './act.ts';
+import { createActor, type CanaryState } from './act.ts';
+import type { RecentRestarts } from './restart-record.ts';
 import {
   daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
 } from './caches.ts';

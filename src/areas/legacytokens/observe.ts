@@ -14,7 +14,7 @@ import {
   daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
   type CachedNamespace, type CachedServiceAccount, type OwnedBy, type PodSecretReader, type RootCA, type TokenSecret, type Workload,
 } from './caches.ts';
-import { restartKey, type RecentRestarts } from './act.ts';
+import { restartKey, type RecentRestarts } from './restart-record.ts';
 import type { SecretRereader, TokenReviewer } from './validate.ts';
 import { offlineVerdict, type TokenVerdict } from './verdict.ts';
 
