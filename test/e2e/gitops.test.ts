@@ -64,14 +64,22 @@ async function sync(what: string, legacyTokens: LegacyTokens, expect: { rotateOn
   await mustKubectl(cluster, ['apply', ...argo], { input: manifest(legacyTokens) });
   const after = await cluster.kubectl(['diff', ...argo], { input: manifest(legacyTokens) });
   assert.is(after.code, 0, `${what}: kubectl diff --server-side is clean after the sync: ${after.stdout}${after.stderr}`);
-  const policy = await waitFor(`${what}: the operator to observe the new generation`, async () => {
+  // The operator reports on a generation at once, and decides a token as soon as it holds the API server's
+  // keys (right after a start it may not yet): wait, with a deadline, for its report on this generation to
+  // settle, then assert on the last one seen, so a wrong plan still fails here, naming what differs.
+  const rotates = expect.rotates ? ['apps/builder-token: InvalidToken'] : [];
+  let seen: Policy | undefined;
+  const policy = await waitFor(`${what}: the operator to report on the new generation as Git says`, async () => {
     const p = await getJson<Policy>(cluster, ['authpolicy', 'cluster']);
-    return p?.status?.observedGeneration === p?.metadata.generation ? p : undefined;
-  });
+    if (p?.status?.observedGeneration !== p?.metadata.generation) return undefined;
+    seen = p;
+    const st = p?.status?.legacyTokens ?? {};
+    return JSON.stringify(st.wouldRotate ?? []) === JSON.stringify(rotates) && JSON.stringify([...st.wouldRestart ?? []].sort()) === JSON.stringify(expect.restarts) ? p : undefined;
+  }, { timeoutMs: 20_000 }).catch((err: unknown) => { if (seen) return seen; throw err; });
   assert.equal(policy.spec.legacyTokens.rotateOn, expect.rotateOn, `${what}: stored rotateOn`);
   assert.equal(policy.spec.legacyTokens.workloadKinds, expect.workloadKinds, `${what}: stored workloadKinds`);
   const status = policy.status?.legacyTokens ?? {};
-  assert.equal(status.wouldRotate ?? [], expect.rotates ? ['apps/builder-token: InvalidToken'] : [], `${what}: what the operator would rotate`);
+  assert.equal(status.wouldRotate ?? [], rotates, `${what}: what the operator would rotate`);
   assert.equal([...status.wouldRestart ?? []].sort(), expect.restarts, `${what}: what the operator would restart`);
 }
 
