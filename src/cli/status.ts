@@ -30,7 +30,7 @@ const SAMPLE = 'kubectl apply -f config/samples/authpolicy_v1alpha1_authpolicy.y
 /** The few fields of each status.<area> worth a glance; `-o yaml` shows them all. */
 const SUMMARY_FIELDS: Record<string, readonly string[]> = {
   nodeAuthorization: ['authorizer', 'kubeletsAuthorized', 'nodes', 'notReadyNodes', 'legacyBinding.state'],
-  legacyTokens: ['secrets', 'valid', 'invalid', 'orphaned', 'invalidated', 'rotating', 'awaitingRestart', 'rolloutsInProgress', 'rolloutsTimedOut'],
+  legacyTokens: ['secrets', 'valid', 'invalid', 'orphaned', 'invalidatedCount', 'unusedCount', 'terminatingCount', 'notRestartedCount', 'rotating', 'awaitingRestart', 'rolloutsInProgress', 'rolloutsTimedOut'],
   clock: ['maxSkew', 'measured', 'skewed'],
   boundTokens: ['legacyMounts', 'staleTokenReporting', 'apiserverCounters.staleTokensTotal', 'apiserverCounters.legacyTokensTotal'],
 };
