@@ -32,7 +32,7 @@ export const PRESETS: Record<string, Preset> = {
   // Three small sizes on one cluster: how memory, requests and time grow (about 15 minutes on 2 cores).
   growth: {
     name: 'growth',
-    sizes: [size(50, 100, 25, 100, 5), size(100, 200, 50, 200, 10), size(200, 400, 100, 400, 20)],
+    sizes: [size(50, 100, 25, 100, 10), size(100, 200, 50, 200, 10), size(200, 400, 100, 400, 10)],
     idleSeconds: 60, rotationTimeoutSeconds: 300,
   },
   // The sizes: 200/500/100, 1,000/2,500/500 and the default 2,000/5,000/1,000 with 10,000 Pods.

@@ -157,6 +157,7 @@ async function reloaderRun(binary: string, size: Size): Promise<ContenderResult>
   const since = Date.now();
   // Reloader's informers stream their initial lists (watch with sendInitialEvents); it reads workloads only when a Secret changes.
   await waitFor('Reloader to watch Secrets', async () => {
+    if (run.child.exitCode !== null) throw new Error(`Reloader exited (it listens on :9090, which must be free): ${(await run.log()).slice(-400)}`);
     const r = await countRequests(auditLog, 'bench:reloader', since, Date.now() + 1000);
     return (r.byVerbResource['watch secrets'] ?? 0) > 0;
   }, { timeoutMs: 60_000, intervalMs: 500 });
