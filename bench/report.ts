@@ -30,6 +30,8 @@ export interface SizeResult { size: Size; setupSeconds: number; contenders: Reco
 
 export interface BenchResult {
   preset: string; date: string; startedAt: string; durationSeconds: number; parallelism: number;
+  /** NODE_OPTIONS the operator ran with (BENCH_OPERATOR_NODE_OPTIONS), empty as shipped */
+  operatorNodeOptions: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; note: string };
   sizes: SizeResult[];
 }
@@ -40,8 +42,10 @@ export function markdown(r: BenchResult): string {
   const lines = [
     `# Benchmark ${r.preset}, ${r.date}`, '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}. ${r.machine.note}`,
+    ...(r.operatorNodeOptions ? [`The operator ran with NODE_OPTIONS=${r.operatorNodeOptions}.`] : []),
     `Same cluster and run for every contender; ${r.parallelism} requests/rollouts in flight at most. Requests are counted from the API server's audit log per client identity.`, '',
   ];
+  lines.push(...summary(r), '');
   for (const s of r.sizes) {
     const z = s.size;
     lines.push(`## ${z.nodes} Nodes, ${z.secrets} Secrets in ${z.namespaces} namespaces, ${z.deployments} Deployments, ${z.pods} Pods (setup ${s.setupSeconds} s)`, '');
@@ -63,4 +67,22 @@ export function markdown(r: BenchResult): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** One row per size: how each contender's rotation time, requests and peak RSS grow, and the operator's idle cost. */
+export function summary(r: BenchResult): string[] {
+  const names = [...new Set(r.sizes.flatMap((s) => Object.keys(s.contenders)))];
+  const head = ['Nodes / Secrets / Deployments / Pods', ...names.map((n) => `${n}: rotation s, requests, peak RSS MiB`), 'operator idle: requests/min, % core, standby RSS MiB, ready s'];
+  const rows = r.sizes.map((s) => {
+    const z = s.size;
+    const cells = names.map((n) => {
+      const c = s.contenders[n];
+      if (!c?.rotation) return c?.error ? 'error' : '–';
+      return `${c.rotation.finished ? '' : '>'}${c.rotation.seconds}, ${c.rotation.requests.total}, ${cell(c.peakRssMiB)}`;
+    });
+    const op = s.contenders.operator;
+    const idle = op?.idle ? `${Math.round(op.idle.requests.total / op.idle.seconds * 60)}, ${op.idle.cpuPercentOfCore}, ${cell(op.standbyPeakRssMiB)}, ${cell(op.startToReadySeconds)}` : '–';
+    return [`${z.nodes} / ${z.secrets} / ${z.deployments} / ${z.pods}`, ...cells, idle];
+  });
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
 }

@@ -148,7 +148,7 @@ async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<Conte
   return {
     rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()) },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)), largestProcessRssMiB: MiB(usage.maxRssBytes ?? 0),
-    cpuSeconds: usage.cpuSeconds, exit: usage.exit,
+    cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds), exit: usage.exit,
   };
 }
 
@@ -176,7 +176,7 @@ async function reloaderRun(binary: string, size: Size): Promise<ContenderResult>
   const blanks = await requests('bench:blanker', start, Date.now());
   return {
     rotation: { ...rotation, requests: { ...own, total: own.total + blanks.total }, reloaderRequests: own.total, blankerRequests: blanks.total },
-    peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)), cpuSeconds: usage.cpuSeconds,
+    peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)), cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
   };
 }
 
@@ -223,12 +223,13 @@ async function writeResults(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const out: BenchResult = {
     preset: preset.name, date, startedAt: new Date(began).toISOString(), durationSeconds: round((Date.now() - began) / 1000), parallelism,
+    operatorNodeOptions: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '',
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, note: process.env.BENCH_MACHINE_NOTE ?? '' },
     sizes: results,
   };
   for (const s of out.sizes) addRatios(s);
   await mkdir(values.out, { recursive: true });
-  const base = join(values.out, `${date}-${preset.name}`);
+  const base = join(values.out, `${date}-${preset.name}${process.env.BENCH_OPERATOR_NODE_OPTIONS ? '-v8flags' : ''}`);
   await writeFile(`${base}.json`, JSON.stringify(out, null, 2) + '\n');
   await writeFile(`${base}.md`, markdown(out));
   log(`results: ${base}.json and ${base}.md`);

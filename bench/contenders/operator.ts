@@ -25,7 +25,11 @@ export function startShippedOperator(kubeconfig: string): RunningOperator {
     `${ROOT}/bin/authpolicy-operator.js`, 'run', `--kubeconfig=${kubeconfig}`, '--leader-elect',
     '--leader-election-namespace=authpolicy-system', '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0',
     '--log-level=info',
-  ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  ], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    // BENCH_OPERATOR_NODE_OPTIONS tries V8 flags on the operator only (e.g. --max-semi-space-size=2)
+    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '' },
+  });
   let raw = '';
   let resolveEndpoints: (e: { metrics: string; ready: string }) => void = () => undefined;
   const endpoints = new Promise<{ metrics: string; ready: string }>((r) => { resolveEndpoints = r; });
