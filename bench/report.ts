@@ -36,7 +36,7 @@ export interface BenchResult {
   sizes: SizeResult[];
 }
 
-const cell = (x: number | string | undefined): string => (x === undefined ? '–' : String(x));
+const cell = (x: number | string | undefined): string => (x === undefined ? '–' : typeof x === 'number' ? String(Math.round(x * 100) / 100) : x);
 
 export function markdown(r: BenchResult): string {
   const lines = [
