@@ -30,7 +30,7 @@ export interface SizeResult { size: Size; setupSeconds: number; contenders: Reco
 
 export interface BenchResult {
   preset: string; date: string; startedAt: string; durationSeconds: number; parallelism: number;
-  /** NODE_OPTIONS the operator ran with (BENCH_OPERATOR_NODE_OPTIONS), empty as shipped */
+  /** NODE_OPTIONS the operator ran with: config/manager's, or BENCH_OPERATOR_NODE_OPTIONS */
   operatorNodeOptions: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; note: string };
   sizes: SizeResult[];
@@ -42,7 +42,7 @@ export function markdown(r: BenchResult): string {
   const lines = [
     `# Benchmark ${r.preset}, ${r.date}`, '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}. ${r.machine.note}`,
-    ...(r.operatorNodeOptions ? [`The operator ran with NODE_OPTIONS=${r.operatorNodeOptions}.`] : []),
+    `The operator ran with NODE_OPTIONS=${r.operatorNodeOptions ? r.operatorNodeOptions : '(none)'}.`,
     `Same cluster and run for every contender; ${r.parallelism} requests/rollouts in flight at most. Requests are counted from the API server's audit log per client identity.`, '',
   ];
   lines.push(...summary(r), '');

@@ -20,7 +20,7 @@ import { generate, nsName, waitSettled } from './generate.ts';
 import { PRESETS, type Size } from './presets.ts';
 import { auditPolicy, countRequests, counterBy, cpuSeconds, diff, gauge, peakRss, MiB, type BenchGroup, type RequestCount } from './measure.ts';
 import { baseline, waitRotation, type RotationResult } from './rotation.ts';
-import { ROOT, OPERATOR_GROUPS, OPERATOR_USER, startShippedOperator } from './contenders/operator.ts';
+import { ROOT, OPERATOR_GROUPS, OPERATOR_USER, operatorNodeOptions, startShippedOperator } from './contenders/operator.ts';
 import { runExternal } from './contenders/external.ts';
 import { markdown, type ContenderResult, type SizeResult, type BenchResult } from './report.ts';
 
@@ -223,13 +223,13 @@ async function writeResults(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const out: BenchResult = {
     preset: preset.name, date, startedAt: new Date(began).toISOString(), durationSeconds: round((Date.now() - began) / 1000), parallelism,
-    operatorNodeOptions: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '',
+    operatorNodeOptions: operatorNodeOptions(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, note: process.env.BENCH_MACHINE_NOTE ?? '' },
     sizes: results,
   };
   for (const s of out.sizes) addRatios(s);
   await mkdir(values.out, { recursive: true });
-  const base = join(values.out, `${date}-${preset.name}${process.env.BENCH_OPERATOR_NODE_OPTIONS ? '-v8flags' : ''}`);
+  const base = join(values.out, `${date}-${preset.name}${process.env.BENCH_OPERATOR_NODE_OPTIONS !== undefined ? '-v8flags' : ''}`);
   await writeFile(`${base}.json`, JSON.stringify(out, null, 2) + '\n');
   await writeFile(`${base}.md`, markdown(out));
   log(`results: ${base}.json and ${base}.md`);

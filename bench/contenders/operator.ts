@@ -5,7 +5,9 @@
 // does not blind it; an extra group (bench:operator or bench:standby) tells the
 // replicas apart in the audit log.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const OPERATOR_USER = 'system:serviceaccount:authpolicy-system:authpolicy-operator';
@@ -20,6 +22,17 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
+/**
+ * The NODE_OPTIONS the operator runs with: config/manager's, as shipped, unless
+ * BENCH_OPERATOR_NODE_OPTIONS overrides them (a V8-flag trial; empty for none).
+ */
+export function operatorNodeOptions(): string {
+  const override = process.env.BENCH_OPERATOR_NODE_OPTIONS;
+  if (override !== undefined) return override;
+  const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  return manifest.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+
 export function startShippedOperator(kubeconfig: string): RunningOperator {
   const child = spawn(process.execPath, [
     `${ROOT}/bin/authpolicy-operator.js`, 'run', `--kubeconfig=${kubeconfig}`, '--leader-elect',
@@ -27,8 +40,7 @@ export function startShippedOperator(kubeconfig: string): RunningOperator {
     '--log-level=info',
   ], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    // BENCH_OPERATOR_NODE_OPTIONS tries V8 flags on the operator only (e.g. --max-semi-space-size=2)
-    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '' },
+    env: { ...process.env, NODE_OPTIONS: operatorNodeOptions() },
   });
   let raw = '';
   let resolveEndpoints: (e: { metrics: string; ready: string }) => void = () => undefined;
