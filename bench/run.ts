@@ -7,7 +7,7 @@
 // every dependent rolled out exactly once. See bench/README.md.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -216,6 +216,8 @@ try {
   await kwok.stop();
   await admin.close();
   await cluster.stop();
+  // the audit log and the contenders' logs; KEEP_CLUSTER=1 keeps them, as it keeps the cluster's files
+  if (!process.env.KEEP_CLUSTER) await rm(work, { recursive: true, force: true });
 }
 log(`done in ${Math.round((Date.now() - began) / 1000)} s`);
 
