@@ -64,6 +64,8 @@ export interface Cluster {
   authorizationMode(): AuthorizationMode;
   /** a kubeconfig with a kubelet-like client certificate: CN=system:node:<name>, O=system:nodes */
   nodeKubeconfig(nodeName: string): Promise<string>;
+  /** a kubeconfig with a client certificate for any user and groups (survives SA signing-key regeneration; the bench tells its clients apart by group) */
+  userKubeconfig(user: string, groups: string[]): Promise<string>;
   /** a kubeconfig with a fresh bound token (TokenRequest) for a ServiceAccount */
   serviceAccountKubeconfig(namespace: string, name: string, expirationSeconds?: number): Promise<string>;
   /** the key files currently used to sign SA tokens (tests sign their own JWTs with it) */
@@ -238,6 +240,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const path = await writeKubeconfig(join(kubeconfigs, `node-${nodeName}.kubeconfig`), server, ca.cert, `system:node:${nodeName}`, { clientCertificate: cert.cert, clientKey: cert.key });
       nodeKubeconfigs.set(nodeName, path);
       return path;
+    },
+    async userKubeconfig(user, groups) {
+      const file = [user, ...groups].join('.').replace(/[^\w.-]/g, '_');
+      const cert = await issueCert(pki, ca, { name: `user-${file}`, commonName: user, organizations: groups });
+      return await writeKubeconfig(join(kubeconfigs, `user-${file}.kubeconfig`), server, ca.cert, user, { clientCertificate: cert.cert, clientKey: cert.key });
     },
     async serviceAccountKubeconfig(namespace, name, expirationSeconds = 3600) {
       const r = await kubectl(['create', 'token', name, '-n', namespace, `--duration=${expirationSeconds}s`]);

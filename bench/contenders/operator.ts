@@ -1,0 +1,73 @@
+// The operator as it ships: the compiled dist/ through bin/authpolicy-operator.js
+// (what the image's ENTRYPOINT runs), on loopback ports, under a client certificate
+// that RBAC sees as its ServiceAccount (CN system:serviceaccount:authpolicy-system:
+// authpolicy-operator), so the shipped RBAC applies and a signing-key regeneration
+// does not blind it; an extra group (bench:operator or bench:standby) tells the
+// replicas apart in the audit log.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const OPERATOR_USER = 'system:serviceaccount:authpolicy-system:authpolicy-operator';
+export const OPERATOR_GROUPS = ['system:serviceaccounts', 'system:serviceaccounts:authpolicy-system'];
+
+export interface RunningOperator {
+  child: ChildProcess;
+  pid: number;
+  metricsUrl: Promise<string>;
+  readyUrl: Promise<string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The NODE_OPTIONS the operator runs with: config/manager's, as shipped, unless
+ * BENCH_OPERATOR_NODE_OPTIONS overrides them (a V8-flag trial; empty for none).
+ */
+export function operatorNodeOptions(): string {
+  const override = process.env.BENCH_OPERATOR_NODE_OPTIONS;
+  if (override !== undefined) return override;
+  const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  return manifest.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+
+export function startShippedOperator(kubeconfig: string): RunningOperator {
+  const child = spawn(process.execPath, [
+    `${ROOT}/bin/authpolicy-operator.js`, 'run', `--kubeconfig=${kubeconfig}`, '--leader-elect',
+    '--leader-election-namespace=authpolicy-system', '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0',
+    '--log-level=info',
+  ], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: operatorNodeOptions() },
+  });
+  let raw = '';
+  let resolveEndpoints: (e: { metrics: string; ready: string }) => void = () => undefined;
+  const endpoints = new Promise<{ metrics: string; ready: string }>((r) => { resolveEndpoints = r; });
+  const onData = (chunk: Buffer): void => {
+    raw += chunk.toString();
+    if (raw.length > 4_000_000) raw = raw.slice(-2_000_000);
+    const m = /"message":"serving metrics and health probes"[^\n]*/.exec(raw) ?? /serving metrics and health probes[^\n]*/.exec(raw);
+    if (m) {
+      const metrics = /"metrics":"([^"]+)"/.exec(m[0])?.[1];
+      const ready = /"ready":"([^"]+)"/.exec(m[0])?.[1];
+      if (metrics && ready) resolveEndpoints({ metrics, ready });
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<void>((r) => child.on('exit', () => { r(); }));
+  return {
+    child, pid: child.pid ?? 0,
+    metricsUrl: endpoints.then((e) => e.metrics),
+    readyUrl: endpoints.then((e) => e.ready),
+    output: () => raw,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
