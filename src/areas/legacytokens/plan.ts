@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { formatDuration } from '../../api/duration.ts';
+import * as A from '../../api/annotations.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import type { TokenSecret, Workload } from './caches.ts';
@@ -39,8 +40,11 @@ export interface LegacyTokensMemory {
 const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
 const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
 const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
+/** A workload opted out of restarts that holds a replaced token: listed in status.legacyTokens.notRestarted. */
+export interface ManualRestart { workload: string; secret: string; optOut: string; note: string }
 const consumerView = (c: TokenConsumer): Record<string, string> => ({
   pod: `${c.namespace}/${c.pod}`, owner: c.owner, secret: c.secret, reads: c.how.join(', '),
+  ...(c.optOut ? { optOut: c.optOut } : {}),
   ...(c.cronJob ? { note: `CronJob ${c.cronJob} needs no restart: its next Job reads the re-issued token` } : {}),
 });
 const consumerId = (c: TokenConsumer): string => `pod ${c.namespace}/${c.pod} (${c.owner}; ${c.how.join(', ')} of ${c.secret})`;
@@ -180,13 +184,29 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   }
 
   // Restarts: for every rotation whose Secret has its new token, restart each dependent once.
-  const dependentsOf = (s: TokenSecret): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.metadata.namespace && w.secrets.includes(s.metadata.name));
+  const usersOf = (s: { namespace: string; name: string }): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.namespace && w.secrets.includes(s.name));
+  // Opted out (authpolicy.io/restart: "false"): its Secrets rotate, it waits for a manual restart.
+  const dependentsOf = (s: TokenSecret): Workload[] => usersOf(s.metadata).filter((w) => !w.optOut);
+  const optedOutOf = (s: TokenSecret): Workload[] => usersOf(s.metadata).filter((w) => w.optOut);
   // Running pods that read a Secret whose token was replaced since they started: they hold a token that no longer works.
   const secretsById = new Map(obs.secrets.map((f) => [id(f.secret), f.secret]));
   const holdsDeadToken = (c: TokenConsumer): boolean => {
     const s = secretsById.get(`${c.namespace}/${c.secret}`);
     return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(c.createdAt) < Date.parse(s.rotatedAt);
   };
+  // An opted-out workload whose Secret's token was replaced after its last restart (or creation): restart it by hand.
+  const manualView = (w: Workload, secrets: string[]): ManualRestart => ({
+    workload: workloadId(w), secret: secrets.join(', '), optOut: w.optOut ?? '', note: `restart it yourself: kubectl rollout restart ${w.kind.toLowerCase()}/${w.metadata.name} -n ${w.metadata.namespace}`,
+  });
+  const manual: ManualRestart[] = obs.workloads.flatMap((w) => {
+    if (!w.optOut) return [];
+    const since = Math.max(Date.parse(w.lastRestartAt ?? '') || 0, Date.parse(w.metadata.creationTimestamp ?? '') || 0);
+    const replaced = w.secrets.filter((name) => {
+      const s = secretsById.get(`${w.metadata.namespace}/${name}`);
+      return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(s.rotatedAt) > since;
+    });
+    return replaced.length ? [manualView(w, replaced)] : [];
+  });
   const deadHoldersOf = (s: TokenSecret): TokenConsumer[] => obs.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c));
   const pendingRotations = obs.secrets.filter((f) => !f.terminating).map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
   const pendingIds = new Set(pendingRotations.map((s) => s.rotation ?? ''));
@@ -217,7 +237,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     // (it frees its restart slot meanwhile): pods of a stuck rollout still mount the old token.
     const settled = deps.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete);
     if (ready && notYet.length === 0 && settled) {
-      actions.push({ kind: 'finish', secret: ref(s), rotation, restarted: deps.map(workloadId), notRestarted: deadHoldersOf(s).filter((c) => !c.restartable).map(consumerId), restartsDisabled: false });
+      const notRestarted = [...optedOutOf(s).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), ...deadHoldersOf(s).filter((c) => !c.restartable).map(consumerId)];
+      actions.push({ kind: 'finish', secret: ref(s), rotation, restarted: deps.map(workloadId), notRestarted, restartsDisabled: false });
     }
   }
   // A workload waits while any Secret it uses still needs rotating or is being refilled,
@@ -282,6 +303,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     return crons.length ? `; CronJob ${crons.join(', ')} needs no restart: its next Job reads the re-issued token` : '';
   };
   const waitingNames = [...waiting.values()].map((e) => workloadId(e.w));
+  const optedOut = obs.workloads.filter((w) => w.optOut && w.secrets.some((name) => secretsById.has(`${w.metadata.namespace}/${name}`)));
   let workloads: ConditionUpdate;
   if (!lt.restartWorkloads) {
     workloads = deadAll.length > 0
@@ -294,6 +316,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RolloutTimedOut, `rollouts did not finish within ${formatDuration(lt.rolloutTimeoutMs)}: ${list(timedOut.map(workloadId))}; check them with kubectl rollout status`);
   } else if (waiting.size > 0 || inFlight.length > 0 || rotatingNow.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}`);
+  } else if (manual.length > 0) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.ManualRestartRequired, `${manual.length} workload(s) opted out of restarts (${A.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${deadHolders.length ? `; and ${deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`);
   } else if (deadHolders.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.ConsumersNotRestarted, `${deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(deadHolders.map(consumerId))}; delete or recreate them${cronNote(deadHolders)}`);
   } else if (obs.workloads.some((w) => w.restartedAt)) {
@@ -305,8 +329,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const findings: Finding[] = [
     ...problems.map((p): Finding => ({ subject: `secret ${p.split(':')[0] ?? ''}`, health: 'action', message: p })),
     ...rotations.map((a): Finding => ({ subject: `secret ${a.secret.namespace}/${a.secret.name}`, health: 'action', message: `${dryRun ? 'would rotate' : 'rotating'}: ${a.triggers.join(', ')}` })),
-    ...[...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))]
-      .map((w): Finding => ({ subject: w, health: 'action', message: 'mounts a token Secret that needs rotation: restart after it' })),
+    ...[...new Set(rotations.flatMap((a) => usersOf(a.secret)))]
+      .map((w): Finding => ({ subject: workloadId(w), health: 'action', message: w.optOut ? `mounts a token Secret that needs rotation; opted out (${w.optOut}): restart it yourself after it` : 'mounts a token Secret that needs rotation: restart after it' })),
+    ...manual.map((m): Finding => ({ subject: m.workload, health: 'action', message: `opted out (${m.optOut}) and uses ${m.secret}, rotated since it last restarted: ${m.note}` })),
     ...deadHolders.map((c): Finding => ({ subject: `pod ${c.namespace}/${c.pod}`, health: 'action', message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: the operator does not restart it${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}` })),
     ...notReissuable.map((x): Finding => ({ subject: `secret ${x.split(' ')[0] ?? ''}`, health: 'action', message: 'needs rotation, but legacy tokens cannot be re-issued in this cluster (external signing): move its users to projected tokens' })),
     ...(tokens.status === 'False' && tokens.reason === Reason.TokenControllerUnavailable ? [{ subject: 'kube-controller-manager', health: 'action' as const, message: tokens.message }] : []),
@@ -327,7 +352,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
         ...(unused.length ? { unused: unused.slice(0, 20), unusedCount: unused.length } : {}),
         ...(terminating.length ? { terminating: terminating.slice(0, 20), terminatingCount: terminating.length } : {}),
         ...(undecided.length ? { undecided: undecided.slice(0, 10) } : {}),
-        ...(deadHolders.length ? { notRestarted: deadHolders.slice(0, 20).map(consumerView), notRestartedCount: deadHolders.length } : {}),
+        ...(deadHolders.length || manual.length ? { notRestarted: [...manual, ...deadHolders.map(consumerView)].slice(0, 20), notRestartedCount: manual.length + deadHolders.length } : {}),
+        ...(optedOut.length ? { restartsOptedOut: optedOut.slice(0, 20).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), restartsOptedOutCount: optedOut.length } : {}),
         ...(wouldNotRestart.length ? { wouldNotRestart: wouldNotRestart.slice(0, 20).map(consumerView) } : {}),
         rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
         ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
