@@ -61,6 +61,8 @@ const PORTS: Record<string, RulePort> = {
     (s) => ['In', 'NotIn'].includes((s as Obj).operator as string) === (list(s, 'values').length > 0),
   'self.all(t, self.exists_one(u, u == t))': unique,
   'self.all(k, self.exists_one(u, u == k))': unique,
+  'self.all(d, self.exists_one(u, u == d))': unique,
+  'self.start != self.end': (s) => isObj(s) && s.start !== s.end,
 };
 
 /** The duration rules share one shape: a syntax guard, then bounds (CEL's && absorbs the conversion error). */

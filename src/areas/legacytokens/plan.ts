@@ -11,6 +11,7 @@ import * as A from '../../api/annotations.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import type { TokenSecret, Workload } from './caches.ts';
+import { restartWindowState } from './restart-window.ts';
 import type { LegacyTokensObservation, SecretFinding, TokenConsumer } from './observe.ts';
 
 export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
@@ -216,7 +217,13 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const ours = (w: Workload): boolean => w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r)) && w.templateIsOurs !== false;
   const inFlight = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') < lt.rolloutTimeoutMs);
   const timedOut = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') >= lt.rolloutTimeoutMs);
-  const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean }>();
+  const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean; urgent: boolean }>();
+  // Outside every restart window restarts wait (rotations do not); an emergency trigger overrides:
+  // a rotation made up to restartNow, or the one rotationRequestedAt asked for, restarts at once.
+  const window = restartWindowState(lt.restartWindows, obs.now);
+  const restartNow = lt.restartNow === undefined ? undefined : Date.parse(lt.restartNow);
+  const urgent = (s: TokenSecret): boolean => (restartNow !== undefined && s.rotatedAt !== undefined && Date.parse(s.rotatedAt) <= restartNow)
+    || (lt.rotationRequestedAt !== undefined && s.rotatedForRequest === lt.rotationRequestedAt);
   for (const s of pendingRotations) {
     const rotation = s.rotation ?? '';
     const ready = s.tokenHash !== undefined; // refilled by the tokens controller
@@ -228,8 +235,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     const deps = dependentsOf(s);
     const notYet = deps.filter((w) => !w.restartedFor.includes(rotation));
     for (const w of notYet) {
-      const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false };
+      const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false, urgent: false };
       entry.rotations.add(rotation);
+      if (urgent(s)) entry.urgent = true;
       if (!ready) entry.blocked = true;
       waiting.set(workloadId(w), entry);
     }
@@ -247,7 +255,10 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   for (const entry of waiting.values()) {
     if (entry.w.secrets.some((name) => unsettled.has(`${entry.w.metadata.namespace}/${name}`))) entry.blocked = true;
   }
-  const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
+  const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w) && (window.open || e.urgent)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
+  const heldByWindow = [...waiting.values()].filter((e) => !e.blocked && !window.open && !e.urgent).map((e) => workloadId(e.w));
+  const nextOpensAt = window.nextOpen === undefined ? undefined : new Date(window.nextOpen).toISOString();
+  const windowNote = heldByWindow.length ? `; outside the restart windows, ${heldByWindow.length} wait for the next one${nextOpensAt ? `, opening at ${nextOpensAt}` : ''} (set spec.legacyTokens.restartNow to restart at once)` : '';
   const slots = Math.max(0, lt.maxConcurrentRestarts - inFlight.length);
   for (const e of ready.slice(0, slots)) {
     // Keep the rotations this workload already restarted for that are still under way, so none is undone.
@@ -315,7 +326,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   } else if (timedOut.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RolloutTimedOut, `rollouts did not finish within ${formatDuration(lt.rolloutTimeoutMs)}: ${list(timedOut.map(workloadId))}; check them with kubectl rollout status`);
   } else if (waiting.size > 0 || inFlight.length > 0 || rotatingNow.length > 0) {
-    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}`);
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}${windowNote}`);
   } else if (manual.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.ManualRestartRequired, `${manual.length} workload(s) opted out of restarts (${A.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${deadHolders.length ? `; and ${deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`);
   } else if (deadHolders.length > 0) {
@@ -344,7 +355,10 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     report: {
       conditions: [tokens, workloads],
       findings,
-      requeueAfterMs: !dryRun && (inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0) ? 3000 : undefined,
+      // Held only by a closed window: wake when it opens, not every few seconds.
+      requeueAfterMs: dryRun || (inFlight.length === 0 && waiting.size === 0 && rotatingNow.length === 0) ? undefined
+        : inFlight.length === 0 && rotatingNow.length === 0 && heldByWindow.length === waiting.size && window.nextOpen !== undefined
+          ? Math.min(3600_000, Math.max(1000, window.nextOpen - obs.now + 500)) : 3000,
       summary: {
         secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, rotated: counts.rotated,
         keySource: obs.keySource.kind === 'published' ? `/openid/v1/jwks (${obs.keySource.keys} key(s)); no TokenReview` : obs.keySource.kind === 'tokenReview' ? 'TokenReview (fallback: /openid/v1/jwks unreadable; each review marks the Secret used)' : 'none',
@@ -356,6 +370,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
         ...(optedOut.length ? { restartsOptedOut: optedOut.slice(0, 20).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), restartsOptedOutCount: optedOut.length } : {}),
         ...(wouldNotRestart.length ? { wouldNotRestart: wouldNotRestart.slice(0, 20).map(consumerView) } : {}),
         rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
+        ...(lt.restartWindows.length ? { restartWindow: { open: window.open, ...(nextOpensAt ? { nextOpensAt } : {}), ...(heldByWindow.length ? { waiting: heldByWindow.slice(0, 20) } : {}) } } : {}),
         ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
         ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
         ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),

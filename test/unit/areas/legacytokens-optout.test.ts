@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
+import type { LegacyTokensSpec } from '../../../src/api/types.ts';
 import type { TokenSecret, Workload } from '../../../src/areas/legacytokens/caches.ts';
 import { restartOptOut, type SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
@@ -19,7 +20,7 @@ const workload = (name: string, over: Partial<Workload> = {}): Workload => ({
   kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1, creationTimestamp: '2026-05-01T00:00:00Z' }, secrets: ['a-token'],
   restartedAt: undefined, restartedFor: [], templateIsOurs: undefined, rolloutComplete: true, ...over,
 });
-const plan = (secret: TokenSecret, workloads: Workload[]) => planLegacyTokens(resolveSpec({ legacyTokens: { maxConcurrentRestarts: 5 } }),
+const plan = (secret: TokenSecret, workloads: Workload[], lt: LegacyTokensSpec = {}) => planLegacyTokens(resolveSpec({ legacyTokens: { maxConcurrentRestarts: 5, ...lt } }),
   { secrets: [finding(secret)], workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW }, undefined);
 
 const test = suite('legacyTokens restart opt-out');
@@ -53,6 +54,25 @@ test('a manual restart (kubectl rollout restart) after the rotation ends the wai
   assert.is(p.report.conditions[1]?.status, 'True');
   assert.is(p.report.summary.notRestarted, undefined);
   assert.equal(p.report.summary.restartsOptedOut, ['deployment/apps/kept (x)'], 'still shown as opted out');
+});
+
+test('outside the restart windows restarts wait and status says when the next opens; restartNow and the request override', () => {
+  // NOW is Monday 2026-06-01 00:00 UTC.
+  const closed = { restartWindows: [{ start: '02:00', end: '03:00' }] };
+  const p = plan(rotated, [workload('web')], closed);
+  assert.equal(p.actions.map((a) => a.kind), [], 'no restart outside the window');
+  assert.is(p.report.conditions[1]?.reason, 'RestartsPending');
+  assert.match(p.report.conditions[1]?.message ?? '', /opening at 2026-06-01T02:00:00.000Z/);
+  assert.equal(p.report.summary.restartWindow, { open: false, nextOpensAt: '2026-06-01T02:00:00.000Z', waiting: ['deployment/apps/web'] });
+  assert.is(p.report.requeueAfterMs, 3600_000, 'no polling while the window is closed: the opening is 2 h away, so it wakes after an hour (the cap)');
+  const open = plan(rotated, [workload('web')], { restartWindows: [{ start: '23:30', end: '00:30' }] });
+  assert.equal(open.actions.map((a) => a.kind), ['restart'], 'inside a window across midnight');
+  const now = plan(rotated, [workload('web')], { ...closed, restartNow: '2026-05-31T23:30:00Z' });
+  assert.equal(now.actions.map((a) => a.kind), ['restart'], 'restartNow after the rotation overrides');
+  const stale = plan(rotated, [workload('web')], { ...closed, restartNow: '2026-05-31T22:00:00Z' });
+  assert.equal(stale.actions.map((a) => a.kind), [], 'a restartNow older than the rotation does not');
+  const requested = plan({ ...rotated, rotatedForRequest: '2026-05-31T22:59:00Z' }, [workload('web')], { ...closed, rotationRequestedAt: '2026-05-31T22:59:00Z' });
+  assert.ok(requested.actions.some((a) => a.kind === 'restart'), 'the requested rotation restarts at once');
 });
 
 test.run();
