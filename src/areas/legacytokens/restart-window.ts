@@ -21,16 +21,6 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Whether `timeZone` is an IANA zone this runtime knows (resolveSpec refuses others, naming the field). */
-export function knownTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The wall clock in a zone: weekday (0 = Sunday) and minute of the day. */
 export function wallClock(at: number, timeZone: string): { day: number; minute: number } {
   const parts = formatter(timeZone).formatToParts(new Date(at));
