@@ -321,7 +321,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       ? cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsDisabled, `spec.legacyTokens.restartWorkloads is false and ${deadAll.length} running pod(s) still hold a replaced token: ${list(deadAll.map(consumerId))}; restart them`)
       : cond(ConditionType.WorkloadsRestarted, 'True', Reason.RestartsDisabled, 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token');
   } else if (dryRun && (restarts.length > 0 || rotations.length > 0)) {
-    const wouldRestart = [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))];
+    const wouldRestart = [...new Set(rotations.flatMap((a) => usersOf(a.secret).filter((w) => !w.optOut).map(workloadId)))];
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `dry run: would restart ${wouldRestart.length} workload(s) after rotating: ${list(wouldRestart)}${wouldNotRestart.length ? `; could not restart ${wouldNotRestart.length} pod(s): ${list(wouldNotRestart.map(consumerId))}` : ''}`);
   } else if (timedOut.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RolloutTimedOut, `rollouts did not finish within ${formatDuration(lt.rolloutTimeoutMs)}: ${list(timedOut.map(workloadId))}; check them with kubectl rollout status`);
@@ -375,7 +375,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
         ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
         ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),
         ...(timedOut.length ? { rolloutsTimedOut: timedOut.length, timedOutWorkloads: timedOut.map(workloadId).slice(0, 20) } : {}),
-        ...(dryRun && rotations.length ? { wouldRestart: [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))].slice(0, 20) } : {}),
+        ...(dryRun && rotations.length ? { wouldRestart: [...new Set(rotations.flatMap((a) => usersOf(a.secret).filter((w) => !w.optOut).map(workloadId)))].slice(0, 20) } : {}),
         ...(lastRotationRequest ? { lastRotationRequest } : {}),
       },
     },

@@ -48,6 +48,13 @@ test('an opted-out dependent is not restarted, does not hold the rotation open, 
   assert.equal(listed.map((x) => x.workload), ['deployment/apps/kept']);
 });
 
+test('a dry run does not promise to restart an opted-out workload', () => {
+  const dead: SecretFinding = { ...finding({ ...rotated, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, tokenHash: 'old' }), verdict: { validity: 'invalid', reason: 'KeyNotPublished', detail: 'old key', source: 'offline' } };
+  const p = planLegacyTokens(resolveSpec({ dryRun: true }), { secrets: [dead], workloads: [workload('web'), workload('kept', { optOut: 'x' })], consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW }, undefined);
+  assert.equal(p.report.summary.wouldRestart, ['deployment/apps/web']);
+  assert.ok(p.report.findings.some((f) => f.subject === 'deployment/apps/kept' && /restart it yourself/.test(f.message)));
+});
+
 test('a manual restart (kubectl rollout restart) after the rotation ends the wait', () => {
   const out = workload('kept', { optOut: 'x', lastRestartAt: '2026-05-31T23:30:00Z' });
   const p = plan({ ...rotated, rotationState: 'done' }, [out]);
