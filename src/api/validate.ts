@@ -101,6 +101,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:
 
 /** Fills `default:` values into absent fields, as the API server does before validating. */
 export function applyDefaults(node: SchemaNode, value: Json): Json {
+  const items = node.items;
+  if (Array.isArray(value) && items) return value.map((v) => applyDefaults(items, v)); // list items too (restartWindows[].timeZone)
   if (!isObj(value)) return value;
   const out: Obj = { ...value };
   for (const [k, child] of Object.entries(node.properties ?? {})) {

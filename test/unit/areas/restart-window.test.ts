@@ -3,6 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { restartWindowState, windowOpen } from '../../../src/areas/legacytokens/restart-window.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
+import { validateAuthPolicy } from '../../../src/api/validate.ts';
+import { shippedSchema } from '../../../src/cli/check.ts';
 
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -62,6 +64,20 @@ test('resolveSpec refuses an unknown zone and an empty window, naming the field'
   assert.throws(() => resolveSpec({ legacyTokens: { restartWindows: [{ start: '01:00', end: '01:00' }] } }), /restartWindows\[0\]/);
   assert.throws(() => resolveSpec({ legacyTokens: { restartNow: 'soon' } }), /restartNow/);
   assert.is(resolveSpec({ legacyTokens: { restartWindows: [{ start: '01:00', end: '02:00' }] } }).legacyTokens.restartWindows[0]?.timeZone, 'UTC');
+});
+
+test('the CRD refuses malformed windows with messages naming the field (offline port of its rules)', async () => {
+  const manifest = { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { legacyTokens: { restartWindows: [
+    { start: '22:00', end: '22:00', days: ['Mon', 'Mon'] }, { start: '25:00', end: '02:00' }, { start: '01:00', end: '02:00', timeZone: 'Europe/Berlin', days: ['Sat'] },
+  ] } } };
+  const { errors, defaulted } = validateAuthPolicy(manifest, await shippedSchema());
+  assert.equal(errors, [
+    'spec.legacyTokens.restartWindows[0].days: Invalid value: days must not list a day twice',
+    'spec.legacyTokens.restartWindows[0].end: Invalid value: a restart window must not start and end at the same time (22:00); to allow restarts at any time, remove restartWindows',
+    `spec.legacyTokens.restartWindows[1].start: Invalid value: "25:00": must match '^([01][0-9]|2[0-3]):[0-5][0-9]$'`,
+  ]);
+  const windows = (defaulted as { spec: { legacyTokens: { restartWindows: { timeZone?: string }[] } } }).spec.legacyTokens.restartWindows;
+  assert.is(windows[1]?.timeZone, 'UTC', 'the zone defaults to UTC');
 });
 
 test.run();
