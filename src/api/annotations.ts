@@ -31,3 +31,12 @@ export const SA_UID = 'kubernetes.io/service-account.uid';
 
 /** The field manager for restart annotations, separate from the operator's own so GitOps diffs name it. */
 export const RESTART_FIELD_MANAGER = 'authpolicy-operator-restart';
+
+/**
+ * On a Deployment, StatefulSet, DaemonSet or Namespace: "false" opts it (or every workload in it) out of
+ * restarts: its Secrets are still rotated, and it is listed as waiting for a manual restart. "true" on a
+ * workload opts it back in inside an opted-out namespace.
+ */
+export const RESTART = 'authpolicy.io/restart';
+/** On a pod template: `kubectl rollout restart`'s mark, which ends an opted-out workload's wait for a manual restart. */
+export const KUBECTL_RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';

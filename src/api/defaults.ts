@@ -2,7 +2,7 @@
 // crds/authpolicy.yaml, so `check` on a local file or on built-in defaults
 // behaves like the operator on an applied AuthPolicy.
 import { parseDuration } from './duration.ts';
-import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RotationTrigger, WorkloadKind } from './types.ts';
+import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RestartWindowSpec, RotationTrigger, WorkloadKind } from './types.ts';
 
 export interface ResolvedSpec {
   dryRun: boolean;
@@ -18,6 +18,8 @@ export interface ResolvedSpec {
     maxConcurrentRestarts: number;
     rolloutTimeoutMs: number;
     tokenControllerTimeoutMs: number;
+    restartWindows: RestartWindowSpec[];
+    restartNow: string | undefined;
   };
   clock: { maxSkewMs: number };
   boundTokens: { reportLegacyMounts: boolean };
@@ -50,6 +52,21 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   if (lt.rotationRequestedAt !== undefined && Number.isNaN(Date.parse(lt.rotationRequestedAt))) {
     throw new Error(`spec.legacyTokens.rotationRequestedAt: "${lt.rotationRequestedAt}" is not an RFC 3339 timestamp`);
   }
+  if (lt.restartNow !== undefined && Number.isNaN(Date.parse(lt.restartNow))) {
+    throw new Error(`spec.legacyTokens.restartNow: "${lt.restartNow}" is not an RFC 3339 timestamp`);
+  }
+  const restartWindows = (lt.restartWindows ?? []).map((w, i) => {
+    const timeZone = w.timeZone ?? 'UTC';
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+    } catch {
+      throw new Error(`spec.legacyTokens.restartWindows[${i}].timeZone: "${timeZone}" is not an IANA time zone this operator knows (such as Europe/Berlin or UTC)`);
+    }
+    if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(w.start) || !/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(w.end) || w.start === w.end) {
+      throw new Error(`spec.legacyTokens.restartWindows[${i}]: start and end must be different HH:MM times, got ${w.start}-${w.end}`);
+    }
+    return { ...w, timeZone };
+  });
   return {
     dryRun: spec.dryRun ?? false,
     nodeAuthorization: { mode, legacyBindingFallback: na.legacyBindingFallback ?? false, probeNodes },
@@ -64,6 +81,8 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
       maxConcurrentRestarts,
       rolloutTimeoutMs: parseDuration(lt.rolloutTimeout ?? DEFAULTS.rolloutTimeout, 'spec.legacyTokens.rolloutTimeout'),
       tokenControllerTimeoutMs: parseDuration(lt.tokenControllerTimeout ?? DEFAULTS.tokenControllerTimeout, 'spec.legacyTokens.tokenControllerTimeout'),
+      restartWindows,
+      restartNow: lt.restartNow,
     },
     clock: { maxSkewMs: parseDuration(spec.clock?.maxSkew ?? DEFAULTS.maxSkew, 'spec.clock.maxSkew') },
     boundTokens: { reportLegacyMounts: spec.boundTokens?.reportLegacyMounts ?? true },

@@ -47,6 +47,7 @@ export const Reason = {
   RestartsDisabled: 'RestartsDisabled',
   CleanerOwned: 'CleanerOwned',
   ConsumersNotRestarted: 'ConsumersNotRestarted',
+  ManualRestartRequired: 'ManualRestartRequired',
   LegacyTokensNotReissuable: 'LegacyTokensNotReissuable',
   // clock
   ClocksInSync: 'ClocksInSync',

@@ -11,6 +11,17 @@ export const PLURAL = 'authpolicies';
 export type NodeAuthorizationMode = 'NodeAuthorizer' | 'LegacyBinding' | 'Unmanaged';
 export type RotationTrigger = 'InvalidToken' | 'StaleCA' | 'MaxAge';
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+export type Weekday = 'Sun' | 'Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat';
+
+/** When restarts may run: wall-clock start and end (HH:MM, end before start: across midnight) in an IANA zone. */
+export interface RestartWindowSpec {
+  /** the days the window opens on (default: every day) */
+  days?: Weekday[];
+  start: string;
+  end: string;
+  /** IANA time zone, such as Europe/Berlin (default UTC) */
+  timeZone?: string;
+}
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -42,6 +53,10 @@ export interface LegacyTokensSpec {
   maxConcurrentRestarts?: number;
   rolloutTimeout?: string;
   tokenControllerTimeout?: string;
+  /** restarts wait for one of these windows (rotations do not); empty or absent: any time */
+  restartWindows?: RestartWindowSpec[];
+  /** emergency override: rotations made up to this RFC 3339 timestamp restart at once, whatever the windows */
+  restartNow?: string;
 }
 
 export interface ClockSpec {

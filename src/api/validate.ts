@@ -61,6 +61,8 @@ const PORTS: Record<string, RulePort> = {
     (s) => ['In', 'NotIn'].includes((s as Obj).operator as string) === (list(s, 'values').length > 0),
   'self.all(t, self.exists_one(u, u == t))': unique,
   'self.all(k, self.exists_one(u, u == k))': unique,
+  'self.all(d, self.exists_one(u, u == d))': unique,
+  'self.start != self.end': (s) => isObj(s) && s.start !== s.end,
 };
 
 /** The duration rules share one shape: a syntax guard, then bounds (CEL's && absorbs the conversion error). */
@@ -99,6 +101,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:
 
 /** Fills `default:` values into absent fields, as the API server does before validating. */
 export function applyDefaults(node: SchemaNode, value: Json): Json {
+  const items = node.items;
+  if (Array.isArray(value) && items) return value.map((v) => applyDefaults(items, v)); // list items too (restartWindows[].timeZone)
   if (!isObj(value)) return value;
   const out: Obj = { ...value };
   for (const [k, child] of Object.entries(node.properties ?? {})) {

@@ -27,6 +27,8 @@ export const serviceAccountCache = defineCache<CachedServiceAccount>({
 
 export interface CachedNamespace {
   metadata: { name: string; resourceVersion?: string; labels: Record<string, string>; deletionTimestamp?: string | undefined };
+  /** the value of its authpolicy.io/restart annotation */
+  restart?: string | undefined;
 }
 
 export const namespaceCache = defineCache<CachedNamespace>({
@@ -34,10 +36,11 @@ export const namespaceCache = defineCache<CachedNamespace>({
   path: collectionPath(Resources.namespaces),
   transform: (raw) => {
     const m = (raw as { metadata: Meta }).metadata;
-    return { metadata: { name: m.name, resourceVersion: m.resourceVersion, labels: m.labels ?? {}, ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) } };
+    const restart = m.annotations?.[A.RESTART];
+    return { metadata: { name: m.name, resourceVersion: m.resourceVersion, labels: m.labels ?? {}, ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) }, ...(restart !== undefined ? { restart } : {}) };
   },
   relevant: (type, obj, old) => type !== 'update' || JSON.stringify(obj.metadata.labels) !== JSON.stringify(old?.metadata.labels)
-    || obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp,
+    || obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp || obj.restart !== old?.restart,
 });
 
 export interface RootCA {
@@ -61,8 +64,14 @@ export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
 export interface Workload {
   kind: WorkloadKind;
-  metadata: { name: string; namespace: string; resourceVersion?: string; generation: number };
+  metadata: { name: string; namespace: string; resourceVersion?: string; generation: number; creationTimestamp?: string | undefined };
   secrets: string[];
+  /** the value of its own authpolicy.io/restart annotation (opt-out: "false") */
+  restart?: string | undefined;
+  /** the latest restart mark on its pod template (kubectl rollout restart's or the operator's) */
+  lastRestartAt?: string | undefined;
+  /** why it is not restarted (set by observe from its and its namespace's authpolicy.io/restart) */
+  optOut?: string | undefined;
   restartedAt: string | undefined;
   restartedFor: string[];
   /** the pod template is still the one the operator's restart produced (undefined: not recorded) */
@@ -109,9 +118,14 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
       const w = raw as WorkloadRaw;
       const a = w.spec?.template?.metadata?.annotations ?? {};
       const ours = w.metadata.annotations?.[A.RESTARTED_TEMPLATE];
+      const restart = w.metadata.annotations?.[A.RESTART];
+      const marks = [a[A.KUBECTL_RESTARTED_AT], a[A.RESTARTED_AT]].filter((x): x is string => x !== undefined && Number.isFinite(Date.parse(x)));
+      const lastRestartAt = marks.sort((x, y) => Date.parse(y) - Date.parse(x))[0];
       return {
         kind,
-        metadata: { name: w.metadata.name, namespace: w.metadata.namespace, resourceVersion: w.metadata.resourceVersion, generation: w.metadata.generation ?? 0 },
+        metadata: { name: w.metadata.name, namespace: w.metadata.namespace, resourceVersion: w.metadata.resourceVersion, generation: w.metadata.generation ?? 0, creationTimestamp: w.metadata.creationTimestamp },
+        ...(restart !== undefined ? { restart } : {}),
+        ...(lastRestartAt !== undefined ? { lastRestartAt } : {}),
         secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
         restartedAt: a[A.RESTARTED_AT],
         restartedFor: (a[A.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
@@ -120,7 +134,7 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
       };
     },
     relevant: (type, obj, old) => type !== 'update' || obj.rolloutComplete !== old?.rolloutComplete || obj.secrets.join() !== old.secrets.join() || obj.restartedAt !== old.restartedAt
-      || obj.templateIsOurs !== old.templateIsOurs,
+      || obj.templateIsOurs !== old.templateIsOurs || obj.restart !== old.restart || obj.lastRestartAt !== old.lastRestartAt,
   });
 }
 

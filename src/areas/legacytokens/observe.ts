@@ -9,6 +9,7 @@ import { apiserverIdentityCache, apiserverInstances, type ApiserverIdentityLease
 import { describeError } from '../../kube/errors.ts';
 import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { matchesSelector } from '../../kube/selector.ts';
+import * as A from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
 import {
   daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
@@ -41,6 +42,8 @@ export interface TokenConsumer {
   restartable: { kind: Workload['kind']; name: string } | undefined;
   /** owned by a CronJob's Job: the next Job reads the same-named Secret */
   cronJob: string | undefined;
+  /** its owner opted out of restarts (authpolicy.io/restart), and why */
+  optOut?: string | undefined;
 }
 
 export interface LegacyTokensObservation {
@@ -61,7 +64,7 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer, recent: RecentRestarts): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     const spec = ctx.spec.legacyTokens;
-    const namespaces = new Map(ctx.cache<CachedNamespace>(namespaceCache.name).list().map((n) => [n.metadata.name, n.metadata]));
+    const namespaces = new Map(ctx.cache<CachedNamespace>(namespaceCache.name).list().map((n) => [n.metadata.name, { ...n.metadata, restart: n.restart }]));
     const selected = (ns: string): boolean => matchesSelector(spec.namespaceSelector, namespaces.get(ns)?.labels ?? {});
     const accounts = ctx.cache<CachedServiceAccount>(serviceAccountCache.name);
     const roots = ctx.cache<RootCA>(rootCACache.name);
@@ -100,14 +103,18 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
       .flatMap((c) => ctx.cache<Workload>(c.name).list())
       // A namespace being deleted takes its workloads with it: never restarted.
       .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0 && !namespaces.get(w.metadata.namespace)?.deletionTimestamp)
-      .map((w) => {
+      .map((cached) => {
+        let w = cached;
+        const why = restartOptOut(w, namespaces.get(w.metadata.namespace));
+        if (why) w = { ...w, optOut: why };
         const key = restartKey(w.kind, w.metadata.namespace, w.metadata.name);
         const mine = recent.get(key);
         if (!mine) return w;
         if (w.metadata.generation >= mine.generation) { recent.delete(key); return w; }
         return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, templateIsOurs: true, rolloutComplete: false };
       });
-    const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds);
+    const optedOut = new Map(workloads.flatMap((w) => (w.optOut ? [[`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w.optOut] as const] : [])));
+    const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds, optedOut);
     let externalSigning: string | undefined;
     try {
       externalSigning = (await observeApiserverFlags(ctx.client)).signingEndpoint;
@@ -122,8 +129,18 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
   };
 }
 
+/**
+ * Why a workload is not restarted, from the authpolicy.io/restart annotation: "false" on the workload,
+ * or "false" on its namespace unless the workload says "true". undefined: it is restarted.
+ */
+export function restartOptOut(w: Pick<Workload, 'kind' | 'restart'>, namespace: { name: string; restart?: string | undefined } | undefined): string | undefined {
+  if (w.restart === 'false') return `${A.RESTART}: "false" on the ${w.kind}`;
+  if (w.restart !== 'true' && namespace?.restart === 'false') return `${A.RESTART}: "false" on namespace ${namespace.name}`;
+  return undefined;
+}
+
 /** Running pods reading the selected token Secrets, each with the owner that could (or could not) restart it. */
-function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<string>): TokenConsumer[] {
+function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<string>, optedOut: Map<string, string>): TokenConsumer[] {
   const replicaSets = ctx.cache<OwnedBy>(replicaSetOwnersCache.name);
   const jobs = ctx.cache<OwnedBy>(jobOwnersCache.name);
   const out: TokenConsumer[] = [];
@@ -149,7 +166,10 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
     } else if (o) {
       owner = `${o.kind} ${o.name}`;
     }
-    for (const r of reads) out.push({ pod: p.metadata.name, namespace: ns, secret: r.secret, how: r.how, createdAt: p.metadata.creationTimestamp, owner, restartable, cronJob });
+    // An opted-out owner is not restarted: its pods wait for a manual restart like a bare Pod's.
+    const optOut = restartable ? optedOut.get(`${restartable.kind}/${ns}/${restartable.name}`) : undefined;
+    if (optOut) restartable = undefined;
+    for (const r of reads) out.push({ pod: p.metadata.name, namespace: ns, secret: r.secret, how: r.how, createdAt: p.metadata.creationTimestamp, owner, restartable, cronJob, ...(optOut ? { optOut } : {}) });
   }
   return out.sort((a, b) => `${a.namespace}/${a.pod}/${a.secret}`.localeCompare(`${b.namespace}/${b.pod}/${b.secret}`));
 }

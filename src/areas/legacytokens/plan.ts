@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { formatDuration } from '../../api/duration.ts';
+import * as A from '../../api/annotations.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import type { TokenSecret, Workload } from './caches.ts';
+import { restartWindowState } from './restart-window.ts';
 import type { LegacyTokensObservation, SecretFinding, TokenConsumer } from './observe.ts';
 
 export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
@@ -39,8 +41,11 @@ export interface LegacyTokensMemory {
 const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
 const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
 const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
+/** A workload opted out of restarts that holds a replaced token: listed in status.legacyTokens.notRestarted. */
+export interface ManualRestart { workload: string; secret: string; optOut: string; note: string }
 const consumerView = (c: TokenConsumer): Record<string, string> => ({
   pod: `${c.namespace}/${c.pod}`, owner: c.owner, secret: c.secret, reads: c.how.join(', '),
+  ...(c.optOut ? { optOut: c.optOut } : {}),
   ...(c.cronJob ? { note: `CronJob ${c.cronJob} needs no restart: its next Job reads the re-issued token` } : {}),
 });
 const consumerId = (c: TokenConsumer): string => `pod ${c.namespace}/${c.pod} (${c.owner}; ${c.how.join(', ')} of ${c.secret})`;
@@ -180,13 +185,29 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   }
 
   // Restarts: for every rotation whose Secret has its new token, restart each dependent once.
-  const dependentsOf = (s: TokenSecret): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.metadata.namespace && w.secrets.includes(s.metadata.name));
+  const usersOf = (s: { namespace: string; name: string }): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.namespace && w.secrets.includes(s.name));
+  // Opted out (authpolicy.io/restart: "false"): its Secrets rotate, it waits for a manual restart.
+  const dependentsOf = (s: TokenSecret): Workload[] => usersOf(s.metadata).filter((w) => !w.optOut);
+  const optedOutOf = (s: TokenSecret): Workload[] => usersOf(s.metadata).filter((w) => w.optOut);
   // Running pods that read a Secret whose token was replaced since they started: they hold a token that no longer works.
   const secretsById = new Map(obs.secrets.map((f) => [id(f.secret), f.secret]));
   const holdsDeadToken = (c: TokenConsumer): boolean => {
     const s = secretsById.get(`${c.namespace}/${c.secret}`);
     return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(c.createdAt) < Date.parse(s.rotatedAt);
   };
+  // An opted-out workload whose Secret's token was replaced after its last restart (or creation): restart it by hand.
+  const manualView = (w: Workload, secrets: string[]): ManualRestart => ({
+    workload: workloadId(w), secret: secrets.join(', '), optOut: w.optOut ?? '', note: `restart it yourself: kubectl rollout restart ${w.kind.toLowerCase()}/${w.metadata.name} -n ${w.metadata.namespace}`,
+  });
+  const manual: ManualRestart[] = obs.workloads.flatMap((w) => {
+    if (!w.optOut) return [];
+    const since = Math.max(Date.parse(w.lastRestartAt ?? '') || 0, Date.parse(w.metadata.creationTimestamp ?? '') || 0);
+    const replaced = w.secrets.filter((name) => {
+      const s = secretsById.get(`${w.metadata.namespace}/${name}`);
+      return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(s.rotatedAt) > since;
+    });
+    return replaced.length ? [manualView(w, replaced)] : [];
+  });
   const deadHoldersOf = (s: TokenSecret): TokenConsumer[] => obs.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c));
   const pendingRotations = obs.secrets.filter((f) => !f.terminating).map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
   const pendingIds = new Set(pendingRotations.map((s) => s.rotation ?? ''));
@@ -196,7 +217,13 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const ours = (w: Workload): boolean => w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r)) && w.templateIsOurs !== false;
   const inFlight = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') < lt.rolloutTimeoutMs);
   const timedOut = obs.workloads.filter((w) => ours(w) && obs.now - Date.parse(w.restartedAt ?? '') >= lt.rolloutTimeoutMs);
-  const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean }>();
+  const waiting = new Map<string, { w: Workload; rotations: Set<string>; blocked: boolean; urgent: boolean }>();
+  // Outside every restart window restarts wait (rotations do not); an emergency trigger overrides:
+  // a rotation made up to restartNow, or the one rotationRequestedAt asked for, restarts at once.
+  const window = restartWindowState(lt.restartWindows, obs.now);
+  const restartNow = lt.restartNow === undefined ? undefined : Date.parse(lt.restartNow);
+  const urgent = (s: TokenSecret): boolean => (restartNow !== undefined && s.rotatedAt !== undefined && Date.parse(s.rotatedAt) <= restartNow)
+    || (lt.rotationRequestedAt !== undefined && s.rotatedForRequest === lt.rotationRequestedAt);
   for (const s of pendingRotations) {
     const rotation = s.rotation ?? '';
     const ready = s.tokenHash !== undefined; // refilled by the tokens controller
@@ -208,8 +235,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     const deps = dependentsOf(s);
     const notYet = deps.filter((w) => !w.restartedFor.includes(rotation));
     for (const w of notYet) {
-      const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false };
+      const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false, urgent: false };
       entry.rotations.add(rotation);
+      if (urgent(s)) entry.urgent = true;
       if (!ready) entry.blocked = true;
       waiting.set(workloadId(w), entry);
     }
@@ -217,7 +245,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     // (it frees its restart slot meanwhile): pods of a stuck rollout still mount the old token.
     const settled = deps.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete);
     if (ready && notYet.length === 0 && settled) {
-      actions.push({ kind: 'finish', secret: ref(s), rotation, restarted: deps.map(workloadId), notRestarted: deadHoldersOf(s).filter((c) => !c.restartable).map(consumerId), restartsDisabled: false });
+      const notRestarted = [...optedOutOf(s).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), ...deadHoldersOf(s).filter((c) => !c.restartable).map(consumerId)];
+      actions.push({ kind: 'finish', secret: ref(s), rotation, restarted: deps.map(workloadId), notRestarted, restartsDisabled: false });
     }
   }
   // A workload waits while any Secret it uses still needs rotating or is being refilled,
@@ -226,7 +255,10 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   for (const entry of waiting.values()) {
     if (entry.w.secrets.some((name) => unsettled.has(`${entry.w.metadata.namespace}/${name}`))) entry.blocked = true;
   }
-  const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
+  const ready = [...waiting.values()].filter((e) => !e.blocked && !inFlight.includes(e.w) && (window.open || e.urgent)).sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
+  const heldByWindow = [...waiting.values()].filter((e) => !e.blocked && !window.open && !e.urgent).map((e) => workloadId(e.w));
+  const nextOpensAt = window.nextOpen === undefined ? undefined : new Date(window.nextOpen).toISOString();
+  const windowNote = heldByWindow.length ? `; outside the restart windows, ${heldByWindow.length} wait for the next one${nextOpensAt ? `, opening at ${nextOpensAt}` : ''} (set spec.legacyTokens.restartNow to restart at once)` : '';
   const slots = Math.max(0, lt.maxConcurrentRestarts - inFlight.length);
   for (const e of ready.slice(0, slots)) {
     // Keep the rotations this workload already restarted for that are still under way, so none is undone.
@@ -282,18 +314,21 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     return crons.length ? `; CronJob ${crons.join(', ')} needs no restart: its next Job reads the re-issued token` : '';
   };
   const waitingNames = [...waiting.values()].map((e) => workloadId(e.w));
+  const optedOut = obs.workloads.filter((w) => w.optOut && w.secrets.some((name) => secretsById.has(`${w.metadata.namespace}/${name}`)));
   let workloads: ConditionUpdate;
   if (!lt.restartWorkloads) {
     workloads = deadAll.length > 0
       ? cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsDisabled, `spec.legacyTokens.restartWorkloads is false and ${deadAll.length} running pod(s) still hold a replaced token: ${list(deadAll.map(consumerId))}; restart them`)
       : cond(ConditionType.WorkloadsRestarted, 'True', Reason.RestartsDisabled, 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token');
   } else if (dryRun && (restarts.length > 0 || rotations.length > 0)) {
-    const wouldRestart = [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))];
+    const wouldRestart = [...new Set(rotations.flatMap((a) => usersOf(a.secret).filter((w) => !w.optOut).map(workloadId)))];
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `dry run: would restart ${wouldRestart.length} workload(s) after rotating: ${list(wouldRestart)}${wouldNotRestart.length ? `; could not restart ${wouldNotRestart.length} pod(s): ${list(wouldNotRestart.map(consumerId))}` : ''}`);
   } else if (timedOut.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RolloutTimedOut, `rollouts did not finish within ${formatDuration(lt.rolloutTimeoutMs)}: ${list(timedOut.map(workloadId))}; check them with kubectl rollout status`);
   } else if (waiting.size > 0 || inFlight.length > 0 || rotatingNow.length > 0) {
-    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}`);
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.RestartsPending, `${inFlight.length} rollout(s) in progress (at most ${lt.maxConcurrentRestarts} at a time), ${waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...waitingNames])}${windowNote}`);
+  } else if (manual.length > 0) {
+    workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.ManualRestartRequired, `${manual.length} workload(s) opted out of restarts (${A.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${deadHolders.length ? `; and ${deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`);
   } else if (deadHolders.length > 0) {
     workloads = cond(ConditionType.WorkloadsRestarted, 'False', Reason.ConsumersNotRestarted, `${deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(deadHolders.map(consumerId))}; delete or recreate them${cronNote(deadHolders)}`);
   } else if (obs.workloads.some((w) => w.restartedAt)) {
@@ -305,8 +340,9 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
   const findings: Finding[] = [
     ...problems.map((p): Finding => ({ subject: `secret ${p.split(':')[0] ?? ''}`, health: 'action', message: p })),
     ...rotations.map((a): Finding => ({ subject: `secret ${a.secret.namespace}/${a.secret.name}`, health: 'action', message: `${dryRun ? 'would rotate' : 'rotating'}: ${a.triggers.join(', ')}` })),
-    ...[...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))]
-      .map((w): Finding => ({ subject: w, health: 'action', message: 'mounts a token Secret that needs rotation: restart after it' })),
+    ...[...new Set(rotations.flatMap((a) => usersOf(a.secret)))]
+      .map((w): Finding => ({ subject: workloadId(w), health: 'action', message: w.optOut ? `mounts a token Secret that needs rotation; opted out (${w.optOut}): restart it yourself after it` : 'mounts a token Secret that needs rotation: restart after it' })),
+    ...manual.map((m): Finding => ({ subject: m.workload, health: 'action', message: `opted out (${m.optOut}) and uses ${m.secret}, rotated since it last restarted: ${m.note}` })),
     ...deadHolders.map((c): Finding => ({ subject: `pod ${c.namespace}/${c.pod}`, health: 'action', message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: the operator does not restart it${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}` })),
     ...notReissuable.map((x): Finding => ({ subject: `secret ${x.split(' ')[0] ?? ''}`, health: 'action', message: 'needs rotation, but legacy tokens cannot be re-issued in this cluster (external signing): move its users to projected tokens' })),
     ...(tokens.status === 'False' && tokens.reason === Reason.TokenControllerUnavailable ? [{ subject: 'kube-controller-manager', health: 'action' as const, message: tokens.message }] : []),
@@ -319,7 +355,10 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     report: {
       conditions: [tokens, workloads],
       findings,
-      requeueAfterMs: !dryRun && (inFlight.length > 0 || waiting.size > 0 || rotatingNow.length > 0) ? 3000 : undefined,
+      // Held only by a closed window: wake when it opens, not every few seconds.
+      requeueAfterMs: dryRun || (inFlight.length === 0 && waiting.size === 0 && rotatingNow.length === 0) ? undefined
+        : inFlight.length === 0 && rotatingNow.length === 0 && heldByWindow.length === waiting.size && window.nextOpen !== undefined
+          ? Math.min(3600_000, Math.max(1000, window.nextOpen - obs.now + 500)) : 3000,
       summary: {
         secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, rotated: counts.rotated,
         keySource: obs.keySource.kind === 'published' ? `/openid/v1/jwks (${obs.keySource.keys} key(s)); no TokenReview` : obs.keySource.kind === 'tokenReview' ? 'TokenReview (fallback: /openid/v1/jwks unreadable; each review marks the Secret used)' : 'none',
@@ -327,14 +366,16 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
         ...(unused.length ? { unused: unused.slice(0, 20), unusedCount: unused.length } : {}),
         ...(terminating.length ? { terminating: terminating.slice(0, 20), terminatingCount: terminating.length } : {}),
         ...(undecided.length ? { undecided: undecided.slice(0, 10) } : {}),
-        ...(deadHolders.length ? { notRestarted: deadHolders.slice(0, 20).map(consumerView), notRestartedCount: deadHolders.length } : {}),
+        ...(deadHolders.length || manual.length ? { notRestarted: [...manual, ...deadHolders.map(consumerView)].slice(0, 20), notRestartedCount: manual.length + deadHolders.length } : {}),
+        ...(optedOut.length ? { restartsOptedOut: optedOut.slice(0, 20).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), restartsOptedOutCount: optedOut.length } : {}),
         ...(wouldNotRestart.length ? { wouldNotRestart: wouldNotRestart.slice(0, 20).map(consumerView) } : {}),
         rotating: rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
+        ...(lt.restartWindows.length ? { restartWindow: { open: window.open, ...(nextOpensAt ? { nextOpensAt } : {}), ...(heldByWindow.length ? { waiting: heldByWindow.slice(0, 20) } : {}) } } : {}),
         ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
         ...(rotations.length ? { [dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
         ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),
         ...(timedOut.length ? { rolloutsTimedOut: timedOut.length, timedOutWorkloads: timedOut.map(workloadId).slice(0, 20) } : {}),
-        ...(dryRun && rotations.length ? { wouldRestart: [...new Set(rotations.flatMap((a) => obs.workloads.filter((w) => w.metadata.namespace === a.secret.namespace && w.secrets.includes(a.secret.name)).map(workloadId)))].slice(0, 20) } : {}),
+        ...(dryRun && rotations.length ? { wouldRestart: [...new Set(rotations.flatMap((a) => usersOf(a.secret).filter((w) => !w.optOut).map(workloadId)))].slice(0, 20) } : {}),
         ...(lastRotationRequest ? { lastRotationRequest } : {}),
       },
     },
