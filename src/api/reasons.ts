@@ -52,6 +52,7 @@ export const Reason = {
   // clock
   ClocksInSync: 'ClocksInSync',
   ClockSkewDetected: 'ClockSkewDetected',
+  OperatorClockSkewed: 'OperatorClockSkewed',
   NoClockData: 'NoClockData',
   // boundTokens
   NoStaleTokens: 'NoStaleTokens',

@@ -1,11 +1,12 @@
 // An HTTPS endpoint for the API server's audit webhook (--audit-webhook-config-file).
 // It authenticates the API server by client certificate, bounds request size and
-// rate, and keeps only the stale-token annotation of each event: nothing else of
+// rate, and keeps only the stale-token annotation of each event (with its service
+// account, pod, node, credential id and user agent; never the token): nothing else of
 // the audit stream is stored or logged.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { Logger } from '../../runtime/log.ts';
-import { parseStaleToken, STALE_TOKEN_ANNOTATION, type StaleTokenRegistry } from './stale-tokens.ts';
+import { staleTokenUse, type StaleTokenRegistry } from './stale-tokens.ts';
 
 export interface AuditReceiverOptions {
   bindAddress: string;
@@ -20,7 +21,7 @@ export interface AuditReceiverOptions {
 }
 
 interface AuditEventList {
-  items?: { annotations?: Record<string, string>; userAgent?: string }[];
+  items?: { annotations?: Record<string, string>; userAgent?: string; user?: { username?: string; extra?: Record<string, string[] | undefined> } }[];
 }
 
 export async function startAuditReceiver(o: AuditReceiverOptions): Promise<{ url: string; close(): Promise<void> }> {
@@ -48,9 +49,10 @@ export async function startAuditReceiver(o: AuditReceiverOptions): Promise<{ url
       try {
         const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AuditEventList;
         for (const item of list.items ?? []) {
-          const value = item.annotations?.[STALE_TOKEN_ANNOTATION];
-          const parsed = value ? parseStaleToken(value) : undefined;
-          if (parsed) o.registry.record(parsed.serviceAccount, parsed.secondsAfter, item.userAgent, Date.now());
+          const use = staleTokenUse(item);
+          if (!use) continue;
+          o.registry.record(use.serviceAccount, use.secondsAfter, use.userAgent, Date.now());
+          o.registry.clients.record(use, Date.now());
         }
         res.writeHead(200).end();
       } catch {

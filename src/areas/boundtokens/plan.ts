@@ -7,12 +7,33 @@ import type { AreaReport, Finding } from '../area.ts';
 import type { TokenCounters } from './apiserver-metrics.ts';
 import type { StaleTokenUser } from './stale-tokens.ts';
 
+/** A workload whose client kept using an extended token, per client (user agent). */
+export interface StaleWorkload {
+  /** "Deployment ci/old-app"; "ServiceAccount ci/x" when the token named no pod */
+  workload: string;
+  serviceAccount: string;
+  /** "Python client v11.0.0" */
+  client: string;
+  /** false: this version never refreshes tokens, upgrade it; true: it does, the program holds the token itself; undefined: unknown client */
+  refreshesTokens: boolean | undefined;
+  /** what to do, for this client */
+  advice: string;
+  userAgent: string;
+  pods: string[];
+  nodes: string[];
+  credentialIds: string[];
+  requests: number;
+  maxSecondsAfterWarning: number;
+}
+
 export interface BoundTokensObservation {
   /** "namespace/pod -> secret" for pods mounting a kubernetes.io/service-account-token Secret */
   legacyMounts: { pod: string; secret: string }[];
   flags: ApiserverFlags;
   /** service accounts seen using stale tokens (audit webhook); undefined when the receiver is not enabled */
   staleUsers: StaleTokenUser[] | undefined;
+  /** the same, per workload and client library (audit events' pod claims and user agents) */
+  staleWorkloads?: StaleWorkload[] | undefined;
   counters: TokenCounters;
   /** the counters at the previous reconcile, for growth */
   previousCounters: { staleTokens?: number; legacyTokens?: number } | undefined;
@@ -32,8 +53,15 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
   const findings: Finding[] = mounts.slice(0, 50).map((m) => ({ subject: `pod/${m.pod}`, health: 'action', message: `mounts legacy token Secret ${m.secret}: use a projected serviceAccountToken volume (automountServiceAccountToken) instead` }));
   const stale = obs.staleUsers ?? [];
   for (const u of stale.slice(0, 50)) findings.push({ subject: `serviceaccount/${u.serviceAccount}`, health: 'action', message: `${u.requests} request(s) with a token up to ${u.maxSecondsAfterWarning}s past its refresh time${u.userAgents.length ? ` (clients: ${u.userAgents.join(', ')})` : ''}: upgrade to a client that refreshes tokens (${REFRESHING_CLIENTS})` });
+  const workloads = obs.staleWorkloads ?? [];
+  for (const w of workloads.slice(0, 50)) {
+    const verdict = w.refreshesTokens === false ? 'a version that never refreshes tokens' : w.refreshesTokens ? 'a version that refreshes tokens, so the program itself keeps the token' : 'a client not recognised';
+    findings.push({ subject: w.workload.replace(/^(\S+) /, (_, k: string) => `${k.toLowerCase()}/`), health: 'action', message: `${w.client} (${verdict}; user agent "${w.userAgent}") used a token up to ${w.maxSecondsAfterWarning}s past its refresh time in ${w.requests} request(s) from pod(s) ${w.pods.join(', ') || 'unknown'}${w.nodes.length ? ` on ${w.nodes.join(', ')}` : ''}: ${w.advice}` });
+  }
+  const mustUpgrade = workloads.filter((w) => w.refreshesTokens === false);
+  const workloadText = workloads.length ? ` Workloads: ${workloads.slice(0, 5).map((w) => `${w.workload} (${w.client}${w.refreshesTokens === false ? ': must upgrade' : w.refreshesTokens ? ': refreshes, the program keeps the token' : ''})`).join(', ')}.` : '';
   const condition = stale.length > 0
-    ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.StaleTokensInUse, message: `${stale.length} service account(s) use stale bound tokens, kept alive only by the API server's expiry extension: ${stale.slice(0, 5).map((u) => u.serviceAccount).join(', ')}. Their clients never refresh tokens; upgrade them (${REFRESHING_CLIENTS}). ${expiryText(obs.flags)}` }
+    ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.StaleTokensInUse, message: `${stale.length} service account(s) use stale bound tokens, kept alive only by the API server's expiry extension: ${stale.slice(0, 5).map((u) => u.serviceAccount).join(', ')}. Their clients never refresh tokens; upgrade them (${REFRESHING_CLIENTS}).${workloadText} ${expiryText(obs.flags)}` }
     : mounts.length > 0
     ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.LegacyTokensMounted, message: `${mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.slice(0, 5).map((m) => `${m.pod} (${m.secret})`).join(', ')}. ${expiryText(obs.flags)}` }
     : { type: ConditionType.BoundTokensHealthy, status: 'True' as const, reason: Reason.NoStaleTokens, message: `No pod mounts a legacy token Secret. ${expiryText(obs.flags)}` };
@@ -50,6 +78,7 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
             ...(obs.previousCounters ? { staleTokensGrowth: (obs.counters.staleTokens ?? 0) - (obs.previousCounters.staleTokens ?? 0), legacyTokensGrowth: (obs.counters.legacyTokens ?? 0) - (obs.previousCounters.legacyTokens ?? 0) } : {}),
           },
       ...(stale.length ? { staleTokenUsers: stale.slice(0, 10) } : {}),
+      ...(workloads.length ? { staleTokenWorkloads: workloads.slice(0, 10), staleTokenClientsToUpgrade: mustUpgrade.length } : {}),
       ...(mounts.length ? { podsWithLegacyMounts: mounts.slice(0, 10).map((m) => `${m.pod}: ${m.secret}`) } : {}),
       apiserverFlags: obs.flags.source === 'unknown' ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' } : { visible: true, source: obs.flags.source, extendTokenExpiration: obs.flags.extendTokenExpiration, maxTokenExpiration: obs.flags.maxTokenExpiration ?? 'unset' },
     },

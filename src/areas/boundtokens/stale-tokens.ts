@@ -28,6 +28,8 @@ export class StaleTokenRegistry {
   private readonly users = new Map<string, { requests: number; max: number; lastSeen: number; agents: Set<string> }>();
   private readonly ttlMs: number;
   private readonly maxUsers: number;
+  /** the same uses per pod and client (user agent) */
+  readonly clients = new StaleTokenClients();
 
   constructor(ttlMs = 24 * 3600_000, maxUsers = 1000) {
     this.ttlMs = ttlMs;
@@ -54,5 +56,82 @@ export class StaleTokenRegistry {
       out.push({ serviceAccount: sa, requests: u.requests, maxSecondsAfterWarning: u.max, lastSeen: new Date(u.lastSeen).toISOString(), userAgents: [...u.agents] });
     }
     return out.sort((a, b) => b.requests - a.requests || a.serviceAccount.localeCompare(b.serviceAccount));
+  }
+}
+
+/** One client's stale-token use, as the audit event tells it (never the token itself). */
+export interface StaleTokenUse {
+  serviceAccount: string;
+  /** from the bound token's pod claim (user.extra authentication.kubernetes.io/pod-name, pod-uid) */
+  pod?: { namespace: string; name: string; uid: string } | undefined;
+  node?: string | undefined;
+  /** authentication.kubernetes.io/credential-id: "JTI=<id>", names the token without being it */
+  credentialId?: string | undefined;
+  userAgent?: string | undefined;
+  secondsAfter: number;
+}
+
+export interface StaleTokenClient {
+  serviceAccount: string;
+  pod?: { namespace: string; name: string; uid: string };
+  nodes: string[];
+  credentialIds: string[];
+  userAgent: string;
+  requests: number;
+  maxSecondsAfterWarning: number;
+  lastSeenMs: number;
+}
+
+interface AuditUser { username?: string; extra?: Record<string, string[] | undefined> }
+
+/** The parts of an audit event kept for a stale token; undefined when the event has no stale-token annotation. */
+export function staleTokenUse(event: { annotations?: Record<string, string>; userAgent?: string; user?: AuditUser }): StaleTokenUse | undefined {
+  const value = event.annotations?.[STALE_TOKEN_ANNOTATION];
+  const parsed = value ? parseStaleToken(value) : undefined;
+  if (!parsed) return undefined;
+  const extra = event.user?.extra ?? {};
+  const one = (k: string): string | undefined => extra[`authentication.kubernetes.io/${k}`]?.[0]?.slice(0, 253);
+  const podName = one('pod-name');
+  const podUid = one('pod-uid');
+  const namespace = parsed.serviceAccount.split('/')[0] ?? '';
+  return {
+    ...parsed,
+    pod: podName && podUid ? { namespace, name: podName, uid: podUid } : undefined,
+    node: one('node-name'),
+    credentialId: one('credential-id'),
+    userAgent: event.userAgent?.slice(0, 200),
+  };
+}
+
+/** Stale-token uses per pod and client (user agent), bounded; forgotten after a day. */
+export class StaleTokenClients {
+  private readonly clients = new Map<string, StaleTokenClient>();
+  private readonly ttlMs: number;
+  private readonly max: number;
+
+  constructor(ttlMs = 24 * 3600_000, max = 1000) {
+    this.ttlMs = ttlMs;
+    this.max = max;
+  }
+
+  record(use: StaleTokenUse, atMs: number): void {
+    const agent = use.userAgent ?? '';
+    const key = `${use.pod?.uid ?? use.serviceAccount}\n${agent}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      if (this.clients.size >= this.max) return;
+      c = { serviceAccount: use.serviceAccount, ...(use.pod ? { pod: use.pod } : {}), nodes: [], credentialIds: [], userAgent: agent, requests: 0, maxSecondsAfterWarning: 0, lastSeenMs: atMs };
+      this.clients.set(key, c);
+    }
+    c.requests++;
+    c.maxSecondsAfterWarning = Math.max(c.maxSecondsAfterWarning, use.secondsAfter);
+    c.lastSeenMs = atMs;
+    if (use.node && !c.nodes.includes(use.node) && c.nodes.length < 3) c.nodes.push(use.node);
+    if (use.credentialId && !c.credentialIds.includes(use.credentialId) && c.credentialIds.length < 3) c.credentialIds.push(use.credentialId);
+  }
+
+  list(nowMs: number): StaleTokenClient[] {
+    for (const [k, c] of this.clients) if (nowMs - c.lastSeenMs > this.ttlMs) this.clients.delete(k);
+    return [...this.clients.values()].map((c) => ({ ...c, nodes: [...c.nodes], credentialIds: [...c.credentialIds] }));
   }
 }

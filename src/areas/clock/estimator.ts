@@ -60,3 +60,49 @@ export function median(xs: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
+
+/** Offsets from the cluster's own time rather than the operator's. */
+export interface ClusterClocks {
+  /** every node and API server, offset from the cluster's time (positive: ahead) */
+  subjects: ClockOffset[];
+  /** the operator's own offset from the cluster's time; undefined until an API server's renewal was timed */
+  operatorOffsetMs: number | undefined;
+  /** how many clocks agree on the cluster's time (its median is taken over them) */
+  referenceClocks: number;
+}
+
+/**
+ * The median of the largest group of values agreeing within `toleranceMs` of one another's
+ * centre; ties go to the group nearest 0 (the operator's clock). A plain median of two clocks
+ * would split the difference and flag both; this names the one that disagrees.
+ */
+export function consensus(values: readonly number[], toleranceMs: number): { centreMs: number; agreeing: number } {
+  let best: { members: number[]; distance: number } | undefined;
+  for (const v of values) {
+    const members = values.filter((x) => Math.abs(x - v) <= toleranceMs);
+    const distance = Math.abs(median(members));
+    if (!best || members.length > best.members.length || (members.length === best.members.length && distance < best.distance)) best = { members, distance };
+  }
+  return best ? { centreMs: median(best.members), agreeing: best.members.length } : { centreMs: 0, agreeing: 0 };
+}
+
+/**
+ * Raw offsets (API servers measured against the operator, nodes against the API server that
+ * stamped their Lease write) → offsets against the cluster's time, and the operator's own.
+ * - Nodes are put on the operator's scale through the API servers' consensus clock (in a healthy
+ *   control plane the API servers agree; the one that stamps a node's write is not recorded).
+ * - The cluster's time is the consensus of every node and API server on that scale; each subject,
+ *   and the operator (at 0 on its own scale), is offset from it.
+ * So a skewed operator host shifts every raw API-server offset alike and is named itself, not them.
+ */
+export function relativeToCluster(offsets: readonly ClockOffset[], toleranceMs: number): ClusterClocks {
+  const servers = offsets.filter((o) => o.kind === 'apiserver');
+  const serverClock = servers.length ? consensus(servers.map((o) => o.offsetMs), toleranceMs).centreMs : 0;
+  const onOperatorScale = offsets.map((o) => ({ ...o, offsetMs: o.kind === 'node' ? o.offsetMs + serverClock : o.offsetMs }));
+  const cluster = consensus(onOperatorScale.map((o) => o.offsetMs), toleranceMs);
+  return {
+    subjects: onOperatorScale.map((o) => ({ ...o, offsetMs: o.offsetMs - cluster.centreMs })),
+    operatorOffsetMs: servers.length ? 0 - cluster.centreMs : undefined,
+    referenceClocks: cluster.agreeing,
+  };
+}

@@ -1,11 +1,12 @@
 // Clock skew (seed 000): offsets measured from node Lease and API-server identity
 // Lease renewals as they arrive. Report-only: the operator cannot fix a clock.
+import { resolveSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';
 import { apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 import type { Area, AreaContext, AreaReport } from '../area.ts';
-import { ClockEstimator } from './estimator.ts';
+import { ClockEstimator, relativeToCluster } from './estimator.ts';
 import { planClock, type ClockObservation } from './plan.ts';
 
 export interface NodeLease {
@@ -34,7 +35,20 @@ const RECHECK_MS = 15_000;
 /** After a start, how long the last reported condition may stand while samples gather (kubelets and API servers renew every 10 s). */
 export const WARM_UP_MS = 60_000;
 
+/**
+ * TEST ONLY: AUTHPOLICY_TEST_CLOCK_SHIFT_SECONDS shifts the clock the operator times API-server
+ * renewals with, as if its host's clock were that far ahead (negative: behind). The e2e suite uses it
+ * to show a skewed operator host is named as such; never set it in a deployment.
+ */
+export function operatorClockShiftMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.AUTHPOLICY_TEST_CLOCK_SHIFT_SECONDS ?? 0);
+  return Number.isFinite(seconds) ? seconds * 1000 : 0;
+}
+
 export function clockArea(): Area<ClockObservation, AreaReport> {
+  const shiftMs = operatorClockShiftMs();
+  /** the operator's clock, as its host would read it */
+  const operatorNow = (): number => Date.now() + shiftMs;
   const estimator = new ClockEstimator();
   const startedMs = Date.now();
   const nodeLeases = defineCache<NodeLease>({
@@ -59,7 +73,7 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
       if (type === 'delete') { estimator.forget('apiserver', lease.metadata.name); return; }
       // Only a renewal seen as it happens times the clock; a listed one may be seconds old.
       if (type !== 'update' || !lease.renewTime || lease.renewTime === old?.renewTime) return;
-      estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - Date.now(), Date.now());
+      estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - operatorNow(), Date.now());
     },
   });
   const observe = async (ctx: AreaContext): Promise<ClockObservation> => {
@@ -72,7 +86,9 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
     const offsets = estimator.offsets(ctx.now().getTime());
     if (ctx.metrics) {
       ctx.metrics.clockOffset.reset(); // forget subjects that went away
-      for (const o of offsets) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
+      const cluster = relativeToCluster(offsets, resolveSpec(ctx.policy.spec).clock.maxSkewMs);
+      for (const o of cluster.subjects) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
+      if (cluster.operatorOffsetMs !== undefined) ctx.metrics.clockOffset.set({ kind: 'operator', name: 'self' }, cluster.operatorOffsetMs / 1000);
     }
     const previous = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {

@@ -24,6 +24,7 @@ test('the window forgets old samples, and silent subjects drop out', () => {
 test('skew beyond maxSkew: False naming the worst, saying what fails', () => {
   const r = planClock(resolveSpec({ clock: { maxSkew: '30s' } }), { offsets: [
     { kind: 'node', name: 'node-a', offsetMs: 300, samples: 5, lastSeenMs: 0 },
+    { kind: 'apiserver', name: 'apiserver-real', offsetMs: 0, samples: 5, lastSeenMs: 0 },
     { kind: 'apiserver', name: 'apiserver-x', offsetMs: -120_000, samples: 5, lastSeenMs: 0 },
   ] });
   const [c] = r.conditions;
@@ -50,7 +51,7 @@ test('after a restart the last condition stands until every clock has enough sam
   assert.is(held.summary, summary);
   const few = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 1, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
   assert.equal(few.conditions, [previous], 'one sample is no evidence');
-  const enough = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
+  const enough = planClock(spec, { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 3, lastSeenMs: 0 }, { kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
   assert.is(enough.conditions[0]?.reason, 'ClockSkewDetected', 'three samples overturn it');
   assert.is(planClock(spec, { offsets: [], warmingUp: false, previous }, summary).conditions[0]?.reason, 'NoClockData', 'after the warm-up, no data is Unknown');
   assert.is(planClock(spec, { offsets: [], warmingUp: true }, undefined).conditions[0]?.reason, 'NoClockData', 'nothing reported before: Unknown');
@@ -58,19 +59,22 @@ test('after a restart the last condition stands until every clock has enough sam
 
 test('offsets in status move only when they change by a second or more (no status churn)', () => {
   const spec = resolveSpec({});
-  const at = (ms: number, prev?: Record<string, unknown>): unknown => planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: ms, samples: 7, lastSeenMs: 0 }] }, prev);
+  // Two API servers at the cluster's time (the median), so node a's offset is its own.
+  const servers = [0, 0].map((offsetMs, i) => ({ kind: 'apiserver' as const, name: `kas-${i}`, offsetMs, samples: 7, lastSeenMs: 0 }));
+  const nodeA = (s: { summary: Record<string, unknown> }): unknown => (s.summary.worst as { name: string }[]).filter((w) => w.name === 'a');
+  const at = (ms: number, prev?: Record<string, unknown>): unknown => planClock(spec, { offsets: [...servers, { kind: 'node', name: 'a', offsetMs: ms, samples: 7, lastSeenMs: 0 }] }, prev);
   const first = at(400) as { summary: Record<string, unknown>; conditions: unknown[] };
-  assert.equal(first.summary.worst, [{ kind: 'node', name: 'a', offsetSeconds: 0 }]);
+  assert.equal(nodeA(first), [{ kind: 'node', name: 'a', offsetSeconds: 0 }]);
   const jitter = at(900, first.summary) as typeof first;
   assert.equal(jitter.summary, first.summary, 'half a second of jitter: same summary');
   assert.equal(jitter.conditions, first.conditions, 'and the same condition');
-  const two = (a: number, b: number, prev?: Record<string, unknown>): Record<string, unknown> => planClock(spec, { offsets: [
+  const two = (a: number, b: number, prev?: Record<string, unknown>): Record<string, unknown> => planClock(spec, { offsets: [...servers,
     { kind: 'node', name: 'a', offsetMs: a, samples: 7, lastSeenMs: 0 }, { kind: 'node', name: 'b', offsetMs: b, samples: 7, lastSeenMs: 0 },
   ] }, prev).summary;
   const pair = two(100, 200);
   assert.equal(two(300, 100, pair), pair, 'two clocks near the same offset keep their order');
   const moved = at(2600, first.summary) as typeof first;
-  assert.equal(moved.summary.worst, [{ kind: 'node', name: 'a', offsetSeconds: 3 }]);
+  assert.equal(nodeA(moved), [{ kind: 'node', name: 'a', offsetSeconds: 3 }]);
 });
 
 test('the API server\'s stamp is the newest managedFields entry that owns renewTime', () => {
