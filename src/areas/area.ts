@@ -15,6 +15,8 @@ import type { Metrics } from '../runtime/metrics.ts';
 export interface AreaContext {
   client: KubeClient;
   cache<T extends Cached>(name: string): Informer<T>;
+  /** why one of the area's optional caches has not synced (undefined: it has), in words an admin acts on */
+  unsynced(spec: CacheSpec): string | undefined;
   policy: AuthPolicy;
   spec: ResolvedSpec;
   log: Logger;
@@ -54,6 +56,12 @@ export interface Area<Observation = unknown, Plan = unknown> {
   name: 'nodeAuthorization' | 'legacyTokens' | 'clock' | 'boundTokens';
   conditionTypes: readonly string[];
   caches: readonly CacheSpec[];
+  /**
+   * Caches the area reads when it can: one that cannot sync (say a permission was
+   * taken) does not stop the area, which checks the rest and says in its condition
+   * message what it could not check and why (`ctx.unsynced`).
+   */
+  optionalCaches?: readonly CacheSpec[];
   observe(ctx: AreaContext): Promise<Observation>;
   /** pure: what should change, and the report if it all goes to plan */
   plan(spec: ResolvedSpec, observation: Observation, previous: Record<string, unknown> | undefined, now: Date): Plan;

@@ -159,7 +159,7 @@ export async function check(opts: CheckOptions): Promise<number> {
   }
   const caches = new CacheSet(client, log);
   const areas = allAreas({ client, namespace: process.env.POD_NAMESPACE ?? 'authpolicy-system' });
-  for (const area of areas) for (const spec of area.caches) caches.add(spec);
+  for (const area of areas) for (const spec of [...area.caches, ...area.optionalCaches ?? []]) caches.add(spec);
   try {
     // Everything below ends at the deadline, even against a server that accepts and never answers.
     const { policy, reports } = await withDeadline(timeoutMs, client.server, async (signal) => {

@@ -69,7 +69,7 @@ export async function run(opts: RunOptions): Promise<number> {
     if (type === 'update') controller?.queue.add(obj.metadata.name);
     else enqueueAll();
   });
-  for (const area of areas) for (const spec of area.caches) caches.add(spec, enqueueAll);
+  for (const area of areas) for (const spec of [...area.caches, ...area.optionalCaches ?? []]) caches.add(spec, enqueueAll);
 
   const shutdown = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

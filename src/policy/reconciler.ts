@@ -86,12 +86,18 @@ function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
   };
 }
 
+/** Why caches have not synced, naming the first cause (a 403 names the verb and resource to grant). */
+function unsyncedMessage(unsynced: readonly UnsyncedCache[]): string {
+  const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
+  return (isForbidden(first?.failure) ? permissionMessage(first?.failure, true) : undefined)
+    ?? (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`);
+}
+
 /** The Unknown report of an area whose declared caches could not sync, naming the first cause. */
 function unsyncedReport(area: Area, unsynced: readonly UnsyncedCache[]): AreaReport {
   const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
   const forbidden = isForbidden(first?.failure);
-  const message = (forbidden ? permissionMessage(first?.failure, true) : undefined)
-    ?? (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`);
+  const message = unsyncedMessage(unsynced);
   return {
     conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
     summary: { error: message },
@@ -116,6 +122,10 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
   const ctx: AreaContext = {
     client: deps.client,
     cache: (name) => deps.caches.get(name),
+    unsynced: (spec) => {
+      const unsynced = deps.caches.unsynced([spec]);
+      return unsynced.length ? unsyncedMessage(unsynced) : undefined;
+    },
     policy, spec, log,
     events: mode === 'run' ? deps.events : undefined,
     policyRef: policyRef(policy),

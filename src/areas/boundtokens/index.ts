@@ -46,10 +46,13 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
   return {
     name: 'boundTokens',
     conditionTypes: [ConditionType.BoundTokensHealthy],
-    caches: [podMountsCache, secretCache],
+    caches: [podMountsCache],
+    // Only to tell which mounted Secrets are legacy tokens: without it the stale-token report still stands.
+    optionalCaches: [secretCache],
     async observe(ctx) {
-      const tokenSecrets = new Set(ctx.cache<TokenSecret>(secretCache.name).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
-      const legacyMounts = ctx.cache<PodMounts>(podMountsCache.name).list().flatMap((p) => p.secretVolumes
+      const legacyMountsUnchecked = ctx.unsynced(secretCache);
+      const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache<TokenSecret>(secretCache.name).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+      const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache<PodMounts>(podMountsCache.name).list().flatMap((p) => p.secretVolumes
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));
@@ -65,7 +68,7 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
       }
       const { flags, counters } = fetched;
       return {
-        legacyMounts, flags, counters, staleUsers, staleWorkloads: staleWorkloadList,
+        legacyMounts, legacyMountsUnchecked, flags, counters, staleUsers, staleWorkloads: staleWorkloadList,
         previousCounters: previous?.staleTokensTotal === undefined ? undefined : { staleTokens: previous.staleTokensTotal, legacyTokens: previous.legacyTokensTotal ?? 0 },
       };
     },

@@ -29,6 +29,8 @@ export interface StaleWorkload {
 export interface BoundTokensObservation {
   /** "namespace/pod -> secret" for pods mounting a kubernetes.io/service-account-token Secret */
   legacyMounts: { pod: string; secret: string }[];
+  /** why pods mounting legacy token Secrets could not be checked (the Secret cache did not sync); undefined: checked */
+  legacyMountsUnchecked?: string | undefined;
   flags: ApiserverFlags;
   /** service accounts seen using stale tokens (audit webhook); undefined when the receiver is not enabled */
   staleUsers: StaleTokenUser[] | undefined;
@@ -51,6 +53,7 @@ function expiryText(flags: ApiserverFlags): string {
 export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation): AreaReport {
   const mounts = spec.boundTokens.reportLegacyMounts ? obs.legacyMounts : [];
   const findings: Finding[] = mounts.slice(0, 50).map((m) => ({ subject: `pod/${m.pod}`, health: 'action', message: `mounts legacy token Secret ${m.secret}: use a projected serviceAccountToken volume (automountServiceAccountToken) instead` }));
+  if (obs.legacyMountsUnchecked && spec.boundTokens.reportLegacyMounts) findings.push({ subject: 'pods', health: 'unknown', message: `pods mounting legacy token Secrets were not checked: ${obs.legacyMountsUnchecked}` });
   const stale = obs.staleUsers ?? [];
   for (const u of stale.slice(0, 50)) findings.push({ subject: `serviceaccount/${u.serviceAccount}`, health: 'action', message: `${u.requests} request(s) with a token up to ${u.maxSecondsAfterWarning}s past its refresh time${u.userAgents.length ? ` (clients: ${u.userAgents.join(', ')})` : ''}: upgrade to a client that refreshes tokens (${REFRESHING_CLIENTS})` });
   const workloads = obs.staleWorkloads ?? [];
@@ -64,12 +67,14 @@ export function planBoundTokens(spec: ResolvedSpec, obs: BoundTokensObservation)
     ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.StaleTokensInUse, message: `${stale.length} service account(s) use stale bound tokens, kept alive only by the API server's expiry extension: ${stale.slice(0, 5).map((u) => u.serviceAccount).join(', ')}. Their clients never refresh tokens; upgrade them (${REFRESHING_CLIENTS}).${workloadText} ${expiryText(obs.flags)}` }
     : mounts.length > 0
     ? { type: ConditionType.BoundTokensHealthy, status: 'False' as const, reason: Reason.LegacyTokensMounted, message: `${mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.slice(0, 5).map((m) => `${m.pod} (${m.secret})`).join(', ')}. ${expiryText(obs.flags)}` }
+    : obs.legacyMountsUnchecked && spec.boundTokens.reportLegacyMounts
+    ? { type: ConditionType.BoundTokensHealthy, status: 'True' as const, reason: Reason.NoStaleTokens, message: `No service account uses a stale bound token. Pods mounting legacy token Secrets were not checked: ${obs.legacyMountsUnchecked}. ${expiryText(obs.flags)}` }
     : { type: ConditionType.BoundTokensHealthy, status: 'True' as const, reason: Reason.NoStaleTokens, message: `No pod mounts a legacy token Secret. ${expiryText(obs.flags)}` };
   return {
     conditions: [condition],
     findings,
     summary: {
-      legacyMounts: mounts.length,
+      legacyMounts: obs.legacyMountsUnchecked && spec.boundTokens.reportLegacyMounts ? 'not checked' : mounts.length,
       staleTokenReporting: obs.staleUsers === undefined ? 'off: the operator runs no audit webhook receiver (see config/audit)' : 'on',
       apiserverCounters: obs.counters.unavailable
         ? { unavailable: obs.counters.unavailable }

@@ -70,4 +70,18 @@ test('plan: each workload named with its client, and which must upgrade', () => 
   assert.is(r.summary.staleTokenClientsToUpgrade, 1);
 });
 
+test('plan: without the Secret cache, no stale users is still True, saying the legacy mounts were not checked and why', () => {
+  const base = { legacyMounts: [], flags: { source: 'unknown' } as never, counters: { staleTokens: 0, legacyTokens: 0 }, previousCounters: undefined, staleUsers: [] };
+  const why = 'the operator may not list secrets cluster-wide: grant list and watch secrets cluster-wide';
+  const r = planBoundTokens(resolveSpec({}), { ...base, legacyMountsUnchecked: why });
+  assert.is(r.conditions[0]?.status, 'True');
+  assert.match(r.conditions[0]?.message ?? '', `Pods mounting legacy token Secrets were not checked: ${why}`);
+  assert.is(r.summary.legacyMounts, 'not checked');
+  assert.equal(r.findings.map((f) => [f.subject, f.health]), [['pods', 'unknown']]);
+  const stale = planBoundTokens(resolveSpec({}), { ...base, legacyMountsUnchecked: why, staleUsers: [{ serviceAccount: 'ci/app', requests: 1, maxSecondsAfterWarning: 60, lastSeen: '', userAgents: [] }] });
+  assert.is(stale.conditions[0]?.reason, 'StaleTokensInUse', 'stale users still make it False');
+  const off = planBoundTokens(resolveSpec({ boundTokens: { reportLegacyMounts: false } }), { ...base, legacyMountsUnchecked: why });
+  assert.not.match(off.conditions[0]?.message ?? '', /not checked/, 'nothing to say when legacy mounts are not reported anyway');
+});
+
 test.run();
