@@ -1,6 +1,6 @@
 // The README's main command (`make demo`).
 //
-// With no cluster configured ($KUBECONFIG unset): tells the four seeds' story on
+// With no cluster configured ($KUBECONFIG unset): tells the four incidents' story on
 // a local control plane (test/story/story.ts) — the broken cluster, the
 // operator installed from config/default, the sample AuthPolicy, the switch to
 // the Node authorizer, a signing-key regeneration and a skewed clock — with

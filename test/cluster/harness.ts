@@ -30,7 +30,7 @@ export const DEFAULT_CONTROLLERS = [
 ];
 
 export interface ClusterOptions {
-  /** "Node,RBAC" (default, with the NodeRestriction admission plugin) or "RBAC" only: the seeds' broken fresh cluster */
+  /** "Node,RBAC" (default, with the NodeRestriction admission plugin) or "RBAC" only: the incidents' broken fresh cluster */
   authorizationMode?: AuthorizationMode;
   /** give kube-controller-manager the SA private key, so its tokens controller fills legacy token Secrets (default true) */
   tokensController?: boolean;
@@ -140,7 +140,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     `--service-account-key-file=${saKey.pub}`, `--service-account-signing-key-file=${saKey.key}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--authorization-mode=${mode}`,
-    // The seeds' clusters all had NodeRestriction on; only the authorizer differed.
+    // The incidents' clusters all had NodeRestriction on; only the authorizer differed.
     '--enable-admission-plugins=NodeRestriction',
     '--service-cluster-ip-range=10.96.0.0/16',
     '--endpoint-reconciler-type=none', '--allow-privileged=true', '--profiling=false',

@@ -2,7 +2,7 @@
 // client certificate (CN=system:node:<name>, O=system:nodes) — read its Node,
 // post a Ready heartbeat to nodes/<name>/status, renew its Lease in
 // kube-node-lease — so authorization problems show up exactly where the seeds
-// saw them. Its clock can be set off by a number of seconds (seed 000).
+// saw them. Its clock can be set off by a number of seconds (the clock-skew incident).
 import { KubeClient } from '../../src/kube/client.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import type { Cluster } from './harness.ts';

@@ -1,4 +1,4 @@
-// Seed 001 on a real control plane: pods still mounting legacy token Secrets
+// The token-expiry-extension incident on a real control plane: pods still mounting legacy token Secrets
 // are reported; pods using projected, expiring tokens are not.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,4 +1,4 @@
-// Seed 000 on a real control plane: a clock 2 minutes off makes fresh bound
+// The clock-skew incident on a real control plane: a clock 2 minutes off makes fresh bound
 // tokens "not valid yet"; the operator measures offsets from Lease renewals and
 // says who is off before the 401s start.
 import { readFile } from 'node:fs/promises';

@@ -23,7 +23,7 @@ test('serves a stamped version, not v0.0.0-master', async () => {
   assert.match((JSON.parse(r.stdout) as { gitVersion: string }).gitVersion, /^v1\.37\.\d+$/);
 });
 
-test('RBAC only: a kubelet identity is forbidden to get its own node and lease (seed 002)', async () => {
+test('RBAC only: a kubelet identity is forbidden to get its own node and lease (the kubelets-forbidden incident)', async () => {
   const kubeconfig = await cluster.nodeKubeconfig('node-a');
   assert.is(await rawGetStatus(cluster, kubeconfig, '/api/v1/nodes/node-a'), 'Forbidden');
   assert.is(await rawGetStatus(cluster, kubeconfig, '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-a'), 'Forbidden');
@@ -52,7 +52,7 @@ test('restart with Node,RBAC: the same kubelet identity may get its node; etcd k
   assert.ok(await getJson(cluster, ['serviceaccount', 'builder', '-n', 'default']), 'serviceaccount default/builder survived the restart');
 });
 
-test('restart with a new signing key: the old legacy token is rejected (seed 003)', async () => {
+test('restart with a new signing key: the old legacy token is rejected (the dead-legacy-token incident)', async () => {
   await cluster.restart({ newSigningKey: true });
   const review = await tokenReview(cluster, legacyToken);
   assert.not.ok(review.authenticated, 'a token signed by the old key must be rejected');

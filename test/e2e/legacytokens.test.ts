@@ -1,4 +1,4 @@
-// Seed 003 on a real control plane: regenerate the SA signing key, every legacy
+// The dead-legacy-token incident on a real control plane: regenerate the SA signing key, every legacy
 // token Secret goes dead; the operator rotates them in place (same names) and
 // restarts exactly the workloads that use them, once.
 import { suite } from 'uvu';

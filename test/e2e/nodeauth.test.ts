@@ -1,4 +1,4 @@
-// Seed 002 on a real control plane: kubelets forbidden under "RBAC", the
+// The kubelets-forbidden incident on a real control plane: kubelets forbidden under "RBAC", the
 // fallback binding, the switch to "Node,RBAC" and the clean-up — with real
 // kubelet client certificates, the operator under the RBAC in config/.
 import { writeFile } from 'node:fs/promises';

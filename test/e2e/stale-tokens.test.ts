@@ -1,4 +1,4 @@
-// Seed 001's stale tokens on a real control plane: the API server's audit
+// The token-expiry-extension incident's stale tokens on a real control plane: the API server's audit
 // webhook points at the operator, and requests made with a token past its
 // `warnafter` make the operator name that service account — and no other.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -148,14 +148,14 @@ test('before the operator: kubelets forbidden, and check (read-only) says what n
   assert.match(record?.checkBeforeOperator?.stdout ?? '', /BoundTokensHealthy\s+False\s+LegacyTokensMounted/);
 });
 
-test('seed 002: the fallback binds system:node to the group system:nodes, and is removed under Node,RBAC', () => {
+test('the kubelets-forbidden incident: the fallback binds system:node to the group system:nodes, and is removed under Node,RBAC', () => {
   assert.is(record?.fallbackBindingSubjects, 'Group:system:nodes');
   assert.is(record?.bindingAfterSwitch, false);
   assert.ok(record?.transitions.includes('NodeAuthorizationReady=True/LegacyBindingFallback'), record?.transitions.join(' '));
   assert.ok(record?.transitions.includes('NodeAuthorizationReady=True/NodeAuthorizer'), record?.transitions.join(' '));
 });
 
-test('seed 003: every token Secret re-issued under the same name; exactly the dependents restarted', () => {
+test('the dead-legacy-token incident: every token Secret re-issued under the same name; exactly the dependents restarted', () => {
   assert.equal(record?.rotations.map((r) => r.secret), TOKEN_SECRETS);
   for (const r of record?.rotations ?? []) {
     assert.equal(r, { secret: r.secret, sameUid: true, tokenChanged: true, oldTokenRejected: true, newTokenAccepted: true });
@@ -166,7 +166,7 @@ test('seed 003: every token Secret re-issued under the same name; exactly the de
   assert.ok(record?.transitions.includes('WorkloadsRestarted=False/RestartsPending'), record?.transitions.join(' '));
 });
 
-test('seed 000: the skewed kubelet is named with its offset; seed 001: Ready only once no pod mounts a legacy token', () => {
+test('the clock-skew incident: the skewed kubelet is named with its offset; the token-expiry-extension incident: Ready only once no pod mounts a legacy token', () => {
   assert.is(record?.skew?.reason, 'ClockSkewDetected');
   assert.match(record?.skew?.message ?? '', /node node-3 \+2m/);
   assert.ok(record?.transitions.includes('BoundTokensHealthy=False/LegacyTokensMounted'));

@@ -1,7 +1,7 @@
-// The seeds' broken cluster, on the harness: "RBAC"-only authorization with
+// The incidents' broken cluster, on the harness: "RBAC"-only authorization with
 // kubelets that are forbidden to read their Node or renew their Lease (seed
 // 002), and an app namespace whose workloads mount legacy service-account
-// token Secrets (seed 003). kwok runs the workloads' pods on two simulated
+// token Secrets (the dead-legacy-token incident). kwok runs the workloads' pods on two simulated
 // workers, so their rollouts really finish.
 import { mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { startKubelet, type SimulatedKubelet } from '../cluster/kubelet.ts';

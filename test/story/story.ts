@@ -85,7 +85,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
       n.show(`kubectl ${args.map((a) => a.replace(join(ROOT, '/'), '')).join(' ')}`, out);
       return out;
     };
-    n.say(`etcd, kube-apiserver --authorization-mode=RBAC (no Node authorizer, like seed 002's new cluster), kube-controller-manager and kube-scheduler on 127.0.0.1:${c.port}, up in ${(c.startupMs / 1000).toFixed(1)} s`);
+    n.say(`etcd, kube-apiserver --authorization-mode=RBAC (no Node authorizer, like the kubelets-forbidden incident's new cluster), kube-controller-manager and kube-scheduler on 127.0.0.1:${c.port}, up in ${(c.startupMs / 1000).toFixed(1)} s`);
     broken = await breakCluster(c);
     for (const k of broken.kubelets) record.kubeletErrors[k.node] = k.lastError() ?? '';
     await kubectl('get', 'nodes');
@@ -140,7 +140,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await kubectl('get', 'nodes');
     const subjects = await kubectl('get', 'clusterrolebinding', 'system:node', '-o', 'jsonpath={range .subjects[*]}{.kind}:{.name}{"\\n"}{end}');
     record.fallbackBindingSubjects = subjects.trim();
-    n.say(`Not Ready yet, and rightly so: BoundTokensHealthy=False (${mounts.reason}) because pods still mount legacy token Secrets (seed 001); the last step fixes that.`);
+    n.say(`Not Ready yet, and rightly so: BoundTokensHealthy=False (${mounts.reason}) because pods still mount legacy token Secrets (the token-expiry-extension incident); the last step fixes that.`);
     done(`ClusterRoleBinding system:node → ${record.fallbackBindingSubjects}; all ${KUBELET_NODES.length} kubelets allowed and their nodes Ready`);
 
     step('Switch kube-apiserver to --authorization-mode=Node,RBAC: the operator removes the binding it made');
@@ -162,7 +162,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await kubectl('get', 'nodes');
     done('NodeAuthorizationReady=True (NodeAuthorizer); the fallback binding deleted; kubelets keep working through the Node authorizer');
 
-    step('Regenerate the service-account signing key (seed 003): tokens rotated in place, workloads restarted');
+    step('Regenerate the service-account signing key (the dead-legacy-token incident): tokens rotated in place, workloads restarted');
     const admin = KubeClient.fromOptions({ kubeconfig: c.adminKubeconfig });
     const before = new Map<string, { uid: string; token: string }>();
     for (const s of TOKEN_SECRETS) {
@@ -206,7 +206,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     const restartedCount = DEPENDENTS.filter((w) => record.restarted[w]).length;
     done(`${record.rotations.filter((x) => x.sameUid && x.tokenChanged && x.newTokenAccepted).length}/${TOKEN_SECRETS.length} Secrets re-issued under the same name; ${restartedCount}/${DEPENDENTS.length} dependents restarted one at a time; ${UNRELATED} untouched`);
 
-    step('A kubelet\'s clock jumps 2 minutes ahead (seed 000): the operator names it');
+    step('A kubelet\'s clock jumps 2 minutes ahead (the clock-skew incident): the operator names it');
     const skewed = broken.kubelets[KUBELET_NODES.length - 1];
     skewed?.setClockSkew(120);
     record.skew = await waitForCondition(c, POLICY, 'ClockSynchronized', (x) => x.status === 'False' && x.message.includes(skewed?.node ?? '?'), 60_000);

@@ -1,13 +1,13 @@
 // Which Kubernetes client library a request came from, parsed from its User-Agent,
 // and whether that version re-reads projected tokens before they expire.
-// Source: seed 001 (the first versions that refresh bound tokens, as listed by the
+// Source: the token-expiry-extension incident write-up (the first versions that refresh bound tokens, as listed by the
 // Kubernetes docs for BoundServiceAccountTokenVolume, KEP-1205): Go client v0.15.7,
 // Python v12.0.0, Java v9.0.0, JavaScript v0.10.3, Haskell v0.3.0.0 and later; Ruby
 // only on its master branch (no release).
 
 export type ClientLibrary = 'go' | 'python' | 'java' | 'javascript' | 'haskell' | 'ruby';
 
-/** The first version of each client library that refreshes tokens (seed 001). */
+/** The first version of each client library that refreshes tokens (the token-expiry-extension incident). */
 export const FIRST_REFRESHING: Record<ClientLibrary, string | undefined> = {
   go: '0.15.7', python: '12.0.0', java: '9.0.0', javascript: '0.10.3', haskell: '0.3.0.0', ruby: undefined,
 };

@@ -1,4 +1,4 @@
-// Bound service-account token health (seed 001).
+// Bound service-account token health (the token-expiry-extension incident).
 import { ConditionType } from '../../api/reasons.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { Area, AreaReport } from '../area.ts';

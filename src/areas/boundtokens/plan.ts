@@ -1,4 +1,4 @@
-// BoundTokensHealthy (seed 001): pods that still mount legacy token Secrets, and
+// BoundTokensHealthy (the token-expiry-extension incident): pods that still mount legacy token Secrets, and
 // what the API server reveals about bound-token expiry extension.
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
@@ -41,7 +41,7 @@ export interface BoundTokensObservation {
   previousCounters: { staleTokens?: number; legacyTokens?: number } | undefined;
 }
 
-/** The first client-library versions that refresh projected tokens (seed 001). */
+/** The first client-library versions that refresh projected tokens (the token-expiry-extension incident). */
 export const REFRESHING_CLIENTS = 'Go client v0.15.7, Python v12.0.0, Java v9.0.0, JavaScript v0.10.3 or newer';
 
 function expiryText(flags: ApiserverFlags): string {

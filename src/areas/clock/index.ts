@@ -1,4 +1,4 @@
-// Clock skew (seed 000): offsets measured from node Lease and API-server identity
+// Clock skew (the clock-skew incident): offsets measured from node Lease and API-server identity
 // Lease renewals as they arrive. Report-only: the operator cannot fix a clock.
 import { resolveSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';

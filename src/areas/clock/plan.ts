@@ -1,4 +1,4 @@
-// ClockSynchronized from the measured offsets (seed 000): an API server whose
+// ClockSynchronized from the measured offsets (the clock-skew incident): an API server whose
 // clock is behind the token issuer's by more than the JWT leeway (go-jose's
 // DefaultLeeway, 1 minute, in Kubernetes' validator) rejects fresh bound tokens
 // as not yet valid, giving random 401s.

@@ -1,4 +1,4 @@
-// Legacy service-account token Secrets (seed 003).
+// Legacy service-account token Secrets (the dead-legacy-token incident).
 import { ConditionType } from '../../api/reasons.ts';
 import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { KubeClient } from '../../kube/client.ts';

@@ -1,4 +1,4 @@
-// The legacy-token decision (seed 003), pure: which Secrets to rotate in place
+// The legacy-token decision (the dead-legacy-token incident), pure: which Secrets to rotate in place
 // and why, which workloads to restart for which rotations (paced), which
 // rotations are finished, and the LegacyTokensReady / WorkloadsRestarted
 // conditions. All state it needs is read back from the cluster (annotations on

@@ -1,4 +1,4 @@
-// Node authorization readiness (seed 002).
+// Node authorization readiness (the kubelets-forbidden incident).
 import { ConditionType } from '../../api/reasons.ts';
 import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { Area } from '../area.ts';

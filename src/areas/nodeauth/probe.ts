@@ -33,7 +33,7 @@ export interface NodeProbe {
   results: CheckResult[];
 }
 
-/** The requests a kubelet makes to become and stay Ready (seed 002's errors are the first five). */
+/** The requests a kubelet makes to become and stay Ready (the kubelets-forbidden incident's errors are the first five). */
 export function kubeletChecks(node: string): KubeletCheck[] {
   const lease = { group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-node-lease', name: node };
   return [

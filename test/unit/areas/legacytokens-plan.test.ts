@@ -1,4 +1,4 @@
-// The legacy-token decision, one row per situation of seed 003.
+// The legacy-token decision, one row per situation of the dead-legacy-token incident.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';

@@ -1,4 +1,4 @@
-// The node-authorization decision, one row per situation of seed 002.
+// The node-authorization decision, one row per situation of the kubelets-forbidden incident.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';

@@ -1,5 +1,5 @@
 // Stale tokens by workload and client (issue #18 item 3): user agents parsed into
-// client libraries and versions, judged by seed 001's table of refreshing versions.
+// client libraries and versions, judged by the token-expiry-extension incident's table of refreshing versions.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
@@ -9,7 +9,7 @@ import { StaleTokenClients, staleTokenUse } from '../../../src/areas/boundtokens
 
 const test = suite('stale tokens by workload and client');
 
-test('user agents: library, version and whether it refreshes tokens (seed 001)', () => {
+test('user agents: library, version and whether it refreshes tokens (the token-expiry-extension incident)', () => {
   const rows: [string, string, boolean | undefined][] = [
     ['OpenAPI-Generator/11.0.0/python', 'Python client v11.0.0', false],
     ['OpenAPI-Generator/12.0.0/python', 'Python client v12.0.0', true],
