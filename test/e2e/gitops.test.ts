@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
+import { parse, stringify } from 'yaml';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
@@ -110,8 +111,16 @@ test('the operator wrote no spec or metadata: Argo CD\'s manager owns every spec
 
 test('upgrading the CRD from set lists to atomic ones keeps stored policies, and the next Git sync takes effect', async () => {
   const crd = await readFile(join(ROOT, 'crds/authpolicy.yaml'), 'utf8');
-  const setVersion = crd.replaceAll('x-kubernetes-list-type: atomic', 'x-kubernetes-list-type: set');
-  assert.ok(setVersion !== crd);
+  // The previous release's CRD: the two defaulted lists were sets (nothing else changes with the upgrade).
+  const old = parse(crd) as { spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: { legacyTokens: { properties: Record<string, Record<string, unknown>> } } } } } } }[] } };
+  for (const version of old.spec.versions) {
+    const lists = version.schema.openAPIV3Schema.properties.spec.properties.legacyTokens.properties;
+    for (const field of ['rotateOn', 'workloadKinds']) {
+      assert.is(lists[field]?.['x-kubernetes-list-type'], 'atomic', `${field} is atomic in crds/`);
+      (lists[field] ?? {})['x-kubernetes-list-type'] = 'set';
+    }
+  }
+  const setVersion = stringify(old);
   const policy = (legacyTokens: LegacyTokens): string => JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'upgraded' }, spec: { dryRun: true, legacyTokens } });
   const stored = async (): Promise<unknown> => (await getJson<Policy>(cluster, ['authpolicy', 'upgraded']))?.spec.legacyTokens.rotateOn;
   await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], { input: setVersion });
