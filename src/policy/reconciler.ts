@@ -138,9 +138,18 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     const areaLog = log.child({ area: area.name });
     const unsynced = deps.caches.unsynced(area.caches);
     if (unsynced.length > 0) {
-      // Still listing, no failure yet: keep the last status; the cache's sync requeues the policy.
-      if (mode === 'run' && unsynced.every((u) => u.failure === undefined)) {
-        reports[area.name] = keepPrevious(area, policy, `waiting for cache ${unsynced.map((u) => u.name).join(', ')} to sync`);
+      // Still listing, no failure yet, or refused for less than FORBIDDEN_GRACE_MS (a kube-apiserver
+      // that just restarted answers 403 until its RBAC caches fill): keep the last status; the
+      // cache's sync requeues the policy.
+      const refused = unsynced.some((u) => u.failure !== undefined);
+      const since = refused ? (deps.failingSince?.get(area.name) ?? Date.now()) : undefined;
+      if (since !== undefined) deps.failingSince?.set(area.name, since);
+      const young = since !== undefined && unsynced.every((u) => u.failure === undefined || isForbidden(u.failure)) && Date.now() - since < FORBIDDEN_GRACE_MS;
+      if (mode === 'run' && (!refused || young)) {
+        const kept = keepPrevious(area, policy, `waiting for cache ${unsynced.map((u) => u.name).join(', ')} to sync`);
+        // Look again when the grace ends, so a refusal that lasts is reported even if nothing else happens.
+        if (young) kept.requeueAfterMs = FORBIDDEN_GRACE_MS - (Date.now() - since) + 1000;
+        reports[area.name] = kept;
       } else {
         reports[area.name] = unsyncedReport(area, unsynced);
       }
