@@ -2,8 +2,7 @@
 import { ConditionType } from '../../api/reasons.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { Area, AreaReport } from '../area.ts';
-import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
-import { podMountsCache, type PodMounts } from './caches.ts';
+import { podReadersCache, secretCache, type PodSecretReader, type TokenSecret } from './caches.ts';
 import { readTokenCounters, type TokenCounters } from './apiserver-metrics.ts';
 import { planBoundTokens, type BoundTokensObservation, type StaleWorkload } from './plan.ts';
 import { parseClient, upgradeAdvice } from './clients.ts';
@@ -46,13 +45,15 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
   return {
     name: 'boundTokens',
     conditionTypes: [ConditionType.BoundTokensHealthy],
-    caches: [podMountsCache],
+    // The one pod informer, shared with the legacy-token area (Secret names per pod, never whole Pods).
+    caches: [podReadersCache],
     // Only to tell which mounted Secrets are legacy tokens: without it the stale-token report still stands.
     optionalCaches: [secretCache],
     async observe(ctx) {
       const legacyMountsUnchecked = ctx.unsynced(secretCache);
       const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache<TokenSecret>(secretCache.name).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
-      const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache<PodMounts>(podMountsCache.name).list().flatMap((p) => p.secretVolumes
+      const mounted = (p: PodSecretReader): string[] => p.reads.filter((r) => r.how.some((h) => h === 'volume' || h === 'projected volume')).map((r) => r.secret);
+      const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache<PodSecretReader>(podReadersCache.name).list().flatMap((p) => mounted(p)
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));
