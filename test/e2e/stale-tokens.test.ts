@@ -1,53 +1,33 @@
 // The token-expiry-extension incident's stale tokens on a real control plane: the API server's audit
 // webhook points at the operator, and requests made with a token past its
 // `warnafter` make the operator name that service account — and no other.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { startAuditedCluster } from '../cluster/audit-webhook.ts';
+import { mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { writeKubeconfig } from '../cluster/kubeconfig.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
-import { createCA, issueCert } from '../cluster/pki.ts';
-import { freePort } from '../cluster/ports.ts';
+import { installOperatorPrereqs, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, rawGetStatus, waitForCondition } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
-import { stringify } from 'yaml';
 
 const test = suite('stale bound tokens (audit webhook)');
 let cluster: Cluster;
 let op: OperatorProcess | undefined;
 let dir: string;
 let receiverPort: number;
-let certs: { serving: { cert: string; key: string }; ca: { cert: string } };
 
 test.before(async () => {
-  // The audit webhook's own PKI: a CA for the receiver's serving cert and the API server's client cert.
   dir = await mkdtemp(join(tmpdir(), 'authpolicy-audit-'));
-  const ca = await createCA(dir, 'audit-ca');
-  const serving = await issueCert(dir, ca, { name: 'receiver', commonName: 'authpolicy-audit', altNames: ['IP:127.0.0.1'] });
-  const client = await issueCert(dir, ca, { name: 'apiserver-audit-client', commonName: 'kube-apiserver-audit' });
-  certs = { serving, ca };
-  receiverPort = await freePort();
-  const webhook = join(dir, 'webhook.kubeconfig');
-  await writeFile(webhook, stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'op', cluster: { server: `https://127.0.0.1:${receiverPort}/audit`, 'certificate-authority': ca.cert } }],
-    users: [{ name: 'apiserver', user: { 'client-certificate': client.cert, 'client-key': client.key } }],
-    contexts: [{ name: 'audit', context: { cluster: 'op', user: 'apiserver' } }], 'current-context': 'audit',
-  }));
-  cluster = await startCluster({ scheduler: false, apiserverArgs: [
-    `--audit-policy-file=${ROOT}/config/audit/policy.yaml`, `--audit-webhook-config-file=${webhook}`,
-    '--audit-webhook-batch-max-wait=1s', '--audit-webhook-initial-backoff=1s',
-  ] });
+  let receiverArgs: string[];
+  ({ cluster, receiverPort, receiverArgs } = await startAuditedCluster(dir));
   await installOperatorPrereqs(cluster);
   await mustKubectl(cluster, ['create', 'namespace', 'ci']);
   for (const sa of ['old-client', 'new-client']) await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'ci' } });
-  op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect',
-    `--audit-webhook-bind-address=127.0.0.1:${receiverPort}`, `--audit-webhook-cert-file=${certs.serving.cert}`,
-    `--audit-webhook-key-file=${certs.serving.key}`, `--audit-webhook-client-ca-file=${certs.ca.cert}`] });
+  op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect', ...receiverArgs] });
   await op.waitForLog('the receiver', (l) => l.message === 'audit webhook receiver listening');
   await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' } } });
 });

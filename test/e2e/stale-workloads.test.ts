@@ -3,18 +3,16 @@
 // with a recent Go client. Status and `check` name both workloads, their client
 // libraries and versions, and which must be upgraded; the token itself is never kept.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stringify } from 'yaml';
-import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
-import { installOperatorPrereqs, operatorKubeconfig, ROOT, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
-import { createCA, issueCert } from '../cluster/pki.ts';
-import { freePort } from '../cluster/ports.ts';
+import { startAuditedCluster } from '../cluster/audit-webhook.ts';
+import { mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { installOperatorPrereqs, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson, waitForCondition } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
@@ -28,21 +26,8 @@ const NEW_UA = 'reporter/v1.30.2 (linux/amd64) kubernetes/39683505';
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'authpolicy-audit-'));
-  const ca = await createCA(dir, 'audit-ca');
-  const serving = await issueCert(dir, ca, { name: 'receiver', commonName: 'authpolicy-audit', altNames: ['IP:127.0.0.1'] });
-  const client = await issueCert(dir, ca, { name: 'apiserver-audit-client', commonName: 'kube-apiserver-audit' });
-  const port = await freePort();
-  const webhook = join(dir, 'webhook.kubeconfig');
-  await writeFile(webhook, stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'op', cluster: { server: `https://127.0.0.1:${port}/audit`, 'certificate-authority': ca.cert } }],
-    users: [{ name: 'apiserver', user: { 'client-certificate': client.cert, 'client-key': client.key } }],
-    contexts: [{ name: 'audit', context: { cluster: 'op', user: 'apiserver' } }], 'current-context': 'audit',
-  }));
-  cluster = await startCluster({ scheduler: false, apiserverArgs: [
-    `--audit-policy-file=${ROOT}/config/audit/policy.yaml`, `--audit-webhook-config-file=${webhook}`,
-    '--audit-webhook-batch-max-wait=1s', '--audit-webhook-initial-backoff=1s',
-  ] });
+  const { cluster: started, receiverArgs } = await startAuditedCluster(dir);
+  cluster = started;
   await installOperatorPrereqs(cluster);
   await mustKubectl(cluster, ['create', 'namespace', 'ci']);
   for (const app of ['old-app', 'new-app']) {
@@ -53,9 +38,7 @@ test.before(async () => {
       template: { metadata: { labels: { app } }, spec: { serviceAccountName: app, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } },
     } });
   }
-  op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect',
-    `--audit-webhook-bind-address=127.0.0.1:${port}`, `--audit-webhook-cert-file=${serving.cert}`,
-    `--audit-webhook-key-file=${serving.key}`, `--audit-webhook-client-ca-file=${ca.cert}`] });
+  op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect', ...receiverArgs] });
   await op.waitForLog('the receiver', (l) => l.message === 'audit webhook receiver listening');
   await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' } } });
 });
