@@ -7,14 +7,15 @@ import type { AuthPolicy } from '../api/types.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
 import type { Cached, Informer } from '../runtime/informer.ts';
-export { defineCache, type CacheSpec } from '../kube/cache-spec.ts';
-import type { CacheSpec } from '../kube/cache-spec.ts';
+export { defineCache, type CacheHandle, type CacheSpec } from '../kube/cache-spec.ts';
+import type { CacheHandle, CacheSpec } from '../kube/cache-spec.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 
 export interface AreaContext {
   client: KubeClient;
-  cache<T extends Cached>(name: string): Informer<T>;
+  /** the informer of a cache the area declared, typed by its handle */
+  cache<T extends Cached>(handle: CacheHandle<T>): Informer<T>;
   /** why one of the area's optional caches has not synced (undefined: it has), in words an admin acts on */
   unsynced(spec: CacheSpec): string | undefined;
   policy: AuthPolicy;

@@ -5,7 +5,6 @@
 // and stops the moment the lease is lost. SIGTERM stops taking work, lets
 // in-flight reconciles finish or abandon, releases the lease and exits 0.
 import { parseDuration } from '../api/duration.ts';
-import type { AuthPolicy } from '../api/types.ts';
 import { KubeClient } from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
@@ -61,7 +60,7 @@ export async function run(opts: RunOptions): Promise<number> {
 
   let controller: Controller | undefined;
   const enqueueAll = (): void => {
-    for (const p of caches.get<AuthPolicy>(policyCache.name).list()) controller?.queue.add(p.metadata.name);
+    for (const p of caches.get(policyCache).list()) controller?.queue.add(p.metadata.name);
   };
   const policies = caches.add(policyCache);
   policies.on((type, obj) => {

@@ -22,8 +22,17 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
   onEvent?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => void;
 }
 
-/** Erases a cache's object type so areas can list caches of different kinds together. */
-export function defineCache<T extends CachedObject>(spec: CacheSpec<T>): CacheSpec {
-  return spec as unknown as CacheSpec;
+/**
+ * A cache definition that remembers its object type: areas list caches of different kinds
+ * together (as plain CacheSpecs), and `ctx.cache(handle)` hands back an informer of that type.
+ */
+export interface CacheHandle<T extends CachedObject> extends CacheSpec {
+  /** type only, never set: the object type `ctx.cache(handle)` returns */
+  readonly objectType?: T;
+}
+
+/** Declares a cache; the returned handle gives its informer its own type (`ctx.cache(handle)`). */
+export function defineCache<T extends CachedObject>(spec: CacheSpec<T>): CacheHandle<T> {
+  return spec as unknown as CacheHandle<T>;
 }
 

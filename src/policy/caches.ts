@@ -1,7 +1,7 @@
 // The informers the areas declare, created once per name and shared. Each area
 // depends only on the caches it declared: one that cannot sync (a permission not
 // granted) holds back that area alone, which reports why (see blockedBy).
-import type { CacheSpec } from '../areas/area.ts';
+import type { CacheHandle, CacheSpec } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isForbidden, isNotFound } from '../kube/errors.ts';
 import { Informer, type Cached } from '../runtime/informer.ts';
@@ -61,10 +61,15 @@ export class CacheSet {
     return informer;
   }
 
-  get<T extends Cached>(name: string): Informer<T> {
+  /** The informer of a declared cache, typed by its handle. */
+  get<T extends Cached>(handle: CacheHandle<T>): Informer<T> {
+    return this.named(handle.name) as unknown as Informer<T>;
+  }
+
+  private named(name: string): Informer<Cached> {
     const informer = this.informers.get(name);
     if (!informer) throw new Error(`no cache named "${name}" was declared by any area`);
-    return informer as unknown as Informer<T>;
+    return informer;
   }
 
   start(): void {
@@ -73,7 +78,7 @@ export class CacheSet {
 
   /** The given caches (by spec) that have not synced yet, each with what keeps it from syncing. */
   unsynced(specs: readonly CacheSpec[]): UnsyncedCache[] {
-    return specs.map((spec) => this.get(spec.name)).filter((i) => !i.hasSynced())
+    return specs.map((spec) => this.named(spec.name)).filter((i) => !i.hasSynced())
       .map((i) => ({ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError }));
   }
 
@@ -95,7 +100,7 @@ export class CacheSet {
    * timeoutMs naming the laggards and why.
    */
   async waitForSync(names: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const pending = names.map((n) => this.get(n));
+    const pending = names.map((n) => this.named(n));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -121,7 +121,7 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
   const now = deps.now ?? (() => new Date());
   const ctx: AreaContext = {
     client: deps.client,
-    cache: (name) => deps.caches.get(name),
+    cache: (handle) => deps.caches.get(handle),
     unsynced: (spec) => {
       const unsynced = deps.caches.unsynced([spec]);
       return unsynced.length ? unsyncedMessage(unsynced) : undefined;
@@ -224,7 +224,7 @@ async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthP
 export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Promise<ReconcileResult | undefined> {
   const now = deps.now ?? (() => new Date());
   return async ({ key, log, signal }) => {
-    const policies = deps.caches.get<AuthPolicy>(policyCache.name);
+    const policies = deps.caches.get(policyCache);
     const policy = policies.get(key);
     if (!policy) { deps.metrics?.conditions.forget(key); return undefined; } // deleted: nothing to report to
     const generation = policy.metadata.generation ?? 0;

@@ -2,7 +2,7 @@
 import { ConditionType } from '../../api/reasons.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { Area, AreaReport } from '../area.ts';
-import { podReadersCache, secretCache, type PodSecretReader, type TokenSecret } from './caches.ts';
+import { podReadersCache, secretCache, type PodSecretReader } from './caches.ts';
 import { readTokenCounters, type TokenCounters } from './apiserver-metrics.ts';
 import { planBoundTokens, type BoundTokensObservation, type StaleWorkload } from './plan.ts';
 import { parseClient, upgradeAdvice } from './clients.ts';
@@ -51,9 +51,9 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
     optionalCaches: [secretCache],
     async observe(ctx) {
       const legacyMountsUnchecked = ctx.unsynced(secretCache);
-      const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache<TokenSecret>(secretCache.name).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+      const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache(secretCache).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
       const mounted = (p: PodSecretReader): string[] => p.reads.filter((r) => r.how.some((h) => h === 'volume' || h === 'projected volume')).map((r) => r.secret);
-      const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache<PodSecretReader>(podReadersCache.name).list().flatMap((p) => mounted(p)
+      const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache(podReadersCache).list().flatMap((p) => mounted(p)
         .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
         .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
         .sort((a, b) => a.pod.localeCompare(b.pod));

@@ -2,7 +2,7 @@
 // Lease renewals as they arrive. Report-only: the operator cannot fix a clock.
 import { resolveSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';
-import { apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { apiserverIdentityCache, apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 import type { Area, AreaContext, AreaReport } from '../area.ts';
@@ -79,7 +79,7 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
   const observe = async (ctx: AreaContext): Promise<ClockObservation> => {
     if (ctx.mode === 'check') {
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
-      const expected = ctx.cache<ApiserverIdentityLease>(apiserverIdentitySpec.name).size;
+      const expected = ctx.cache(apiserverIdentityCache).size;
       const deadline = Date.now() + 12_000;
       while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected) await new Promise((r) => setTimeout(r, 250));
     }

@@ -7,7 +7,7 @@
 // alone, and the rest a few at a time, each waiting to be refilled.
 import { randomBytes } from 'node:crypto';
 import { describeError, isConflict } from '../../kube/errors.ts';
-import { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
+import { secretCache } from '../../kube/token-secrets.ts';
 import { collectionPath, objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as A from '../../api/annotations.ts';
@@ -28,7 +28,7 @@ const ROTATIONS_PER_RECONCILE = 1 + 5 * ROTATION_CONCURRENCY;
  * brings the tokens controller's write): no request to the API server while waiting.
  */
 async function waitForToken(ctx: AreaContext, namespace: string, name: string, timeoutMs: number, rotation?: string): Promise<boolean> {
-  const cache = ctx.cache<TokenSecret>(secretCache.name);
+  const cache = ctx.cache(secretCache);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !ctx.signal.aborted) {
     const s = cache.get(name, namespace);

@@ -5,7 +5,7 @@
 // the workloads whose pod templates use them and the running pods that read them.
 import { createHash } from 'node:crypto';
 import { observeApiserverFlags } from '../../kube/apiserver-flags.ts';
-import { apiserverIdentityCache, apiserverInstances, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { describeError } from '../../kube/errors.ts';
 import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { matchesSelector } from '../../kube/selector.ts';
@@ -13,7 +13,7 @@ import * as A from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
 import {
   daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
-  type CachedNamespace, type CachedServiceAccount, type OwnedBy, type PodSecretReader, type RootCA, type TokenSecret, type Workload,
+  type TokenSecret, type Workload,
 } from './caches.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 import type { SecretRereader, TokenReviewer } from './validate.ts';
@@ -64,15 +64,15 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer, recent: RecentRestarts): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     const spec = ctx.spec.legacyTokens;
-    const namespaces = new Map(ctx.cache<CachedNamespace>(namespaceCache.name).list().map((n) => [n.metadata.name, { ...n.metadata, restart: n.restart }]));
+    const namespaces = new Map(ctx.cache(namespaceCache).list().map((n) => [n.metadata.name, { ...n.metadata, restart: n.restart }]));
     const selected = (ns: string): boolean => matchesSelector(spec.namespaceSelector, namespaces.get(ns)?.labels ?? {});
-    const accounts = ctx.cache<CachedServiceAccount>(serviceAccountCache.name);
-    const roots = ctx.cache<RootCA>(rootCACache.name);
-    const instances = apiserverInstances(ctx.cache<ApiserverIdentityLease>(apiserverIdentityCache.name).list());
+    const accounts = ctx.cache(serviceAccountCache);
+    const roots = ctx.cache(rootCACache);
+    const instances = apiserverInstances(ctx.cache(apiserverIdentityCache).list());
     const keys = await publishedKeys.ensureFresh(ctx.client, instances);
     if (publishedKeys.error) ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: publishedKeys.error });
     const useReview = keys === undefined;
-    const tokenSecrets = ctx.cache<TokenSecret>(secretCache.name).list().filter((s) => selected(s.metadata.namespace))
+    const tokenSecrets = ctx.cache(secretCache).list().filter((s) => selected(s.metadata.namespace))
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     const secrets: SecretFinding[] = [];
     for (const secret of tokenSecrets) {
@@ -100,7 +100,7 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
     }
     const kinds = new Set(spec.workloadKinds);
     const workloads = [deploymentCache, statefulSetCache, daemonSetCache]
-      .flatMap((c) => ctx.cache<Workload>(c.name).list())
+      .flatMap((c) => ctx.cache(c).list())
       // A namespace being deleted takes its workloads with it: never restarted.
       .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0 && !namespaces.get(w.metadata.namespace)?.deletionTimestamp)
       .map((cached) => {
@@ -141,10 +141,10 @@ export function restartOptOut(w: Pick<Workload, 'kind' | 'restart'>, namespace: 
 
 /** Running pods reading the selected token Secrets, each with the owner that could (or could not) restart it. */
 function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<string>, optedOut: Map<string, string>): TokenConsumer[] {
-  const replicaSets = ctx.cache<OwnedBy>(replicaSetOwnersCache.name);
-  const jobs = ctx.cache<OwnedBy>(jobOwnersCache.name);
+  const replicaSets = ctx.cache(replicaSetOwnersCache);
+  const jobs = ctx.cache(jobOwnersCache);
   const out: TokenConsumer[] = [];
-  for (const p of ctx.cache<PodSecretReader>(podReadersCache.name).list()) {
+  for (const p of ctx.cache(podReadersCache).list()) {
     const ns = p.metadata.namespace;
     const reads = p.reads.filter((r) => tokenSecrets.has(`${ns}/${r.secret}`));
     if (reads.length === 0) continue;

@@ -22,7 +22,7 @@ export async function actNodeAuthorization(ctx: AreaContext, plan: NodeAuthPlan)
   const path = objectPath(Resources.clusterRoleBindings, BINDING_NAME);
   for (const action of plan.actions) {
     if (ctx.signal.aborted) break;
-    const current = ctx.cache<LegacyBinding>(bindingCache.name).get(BINDING_NAME);
+    const current = ctx.cache(bindingCache).get(BINDING_NAME);
     switch (action.kind) {
       case 'create':
         await ctx.client.create(collectionPath(Resources.clusterRoleBindings), desiredBinding(undefined, ctx.policy.metadata.name));

@@ -3,7 +3,7 @@
 // bounded sample of kubelet identities — cached until the sample, the binding,
 // the API-server instances or the policy change (or 5 minutes pass), so the
 // number of reviews per reconcile does not grow with the cluster.
-import { apiserverIdentityCache, apiserverInstances, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
@@ -69,9 +69,9 @@ export function pickProbeNodes(nodes: readonly CachedNode[], n: number): string[
 export function createObserver(): (ctx: AreaContext) => Promise<NodeAuthObservation> {
   let cached: { key: string; at: number; probed: NodeProbe[]; flags: ApiserverFlags; time: string } | undefined;
   return async (ctx) => {
-    const nodes = ctx.cache<CachedNode>(nodeCache.name).list();
-    const binding = ctx.cache<LegacyBinding>(bindingCache.name).get(BINDING_NAME);
-    const apiservers = ctx.cache<ApiserverIdentityLease>(apiserverIdentityCache.name).list();
+    const nodes = ctx.cache(nodeCache).list();
+    const binding = ctx.cache(bindingCache).get(BINDING_NAME);
+    const apiservers = ctx.cache(apiserverIdentityCache).list();
     const sample = pickProbeNodes(nodes, ctx.spec.nodeAuthorization.probeNodes);
     const syntheticProbe = sample.length === 0;
     const probeNodes = syntheticProbe ? [SYNTHETIC_NODE] : sample;
