@@ -6,7 +6,7 @@ import { isNotFound } from '../../kube/errors.ts';
 import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import { BINDING_NAME, desiredBinding, describeSubjects, type LegacyBinding } from './binding.ts';
-import { bindingCache } from './observe.ts';
+import { bindingCache } from './caches.ts';
 import { describeAction, type NodeAuthPlan } from './plan.ts';
 
 /** Filling the API server's empty bootstrap binding is, for the user, creating the legacy binding. */

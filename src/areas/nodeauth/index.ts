@@ -1,9 +1,9 @@
 // Node authorization readiness (the kubelets-forbidden incident).
 import { ConditionType } from '../../api/reasons.ts';
-import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { Area } from '../area.ts';
 import { actNodeAuthorization } from './act.ts';
-import { bindingCache, createObserver, nodeCache, type NodeAuthObservation } from './observe.ts';
+import { apiserverIdentityCache, bindingCache, nodeCache } from './caches.ts';
+import { createObserver, type NodeAuthObservation } from './observe.ts';
 import { planNodeAuthorization, type NodeAuthPlan } from './plan.ts';
 
 export function nodeAuthorizationArea(): Area<NodeAuthObservation, NodeAuthPlan> {

@@ -5,43 +5,10 @@
 // number of reviews per reconcile does not grow with the cluster.
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
-import { defineCache } from '../../kube/cache-spec.ts';
-import { collectionPath, Resources } from '../../kube/paths.ts';
 import type { AreaContext } from '../area.ts';
 import { BINDING_NAME, type LegacyBinding } from './binding.ts';
+import { bindingCache, nodeCache, type CachedNode } from './caches.ts';
 import { probeKubelets, type NodeProbe } from './probe.ts';
-
-export type NodeReadiness = 'True' | 'False' | 'Unknown';
-
-export interface CachedNode {
-  metadata: { name: string; resourceVersion?: string };
-  ready: NodeReadiness;
-}
-
-export const nodeCache = defineCache<CachedNode>({
-  name: 'nodes',
-  path: collectionPath(Resources.nodes),
-  transform: (raw) => {
-    const n = raw as { metadata: { name: string; resourceVersion?: string }; status?: { conditions?: { type: string; status: NodeReadiness }[] } };
-    return { metadata: { name: n.metadata.name, resourceVersion: n.metadata.resourceVersion }, ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown' };
-  },
-  // Heartbeats change resourceVersion all the time; only readiness matters here.
-  relevant: (type, obj, old) => type !== 'update' || obj.ready !== old?.ready,
-});
-
-export const bindingCache = defineCache<LegacyBinding>({
-  name: 'system-node-binding',
-  path: collectionPath(Resources.clusterRoleBindings),
-  fieldSelector: `metadata.name=${BINDING_NAME}`,
-  transform: (raw) => {
-    const b = raw as Omit<LegacyBinding, 'subjects'> & { subjects?: LegacyBinding['subjects'] };
-    return {
-      metadata: { name: b.metadata.name, resourceVersion: b.metadata.resourceVersion, labels: b.metadata.labels ?? {}, annotations: b.metadata.annotations ?? {} },
-      roleRef: b.roleRef,
-      subjects: b.subjects ?? [],
-    };
-  },
-});
 
 export interface NodeAuthObservation {
   nodeCount: number;

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { ClockEstimator, median } from '../../../src/areas/clock/estimator.ts';
-import { serverStampMs } from '../../../src/areas/clock/index.ts';
+import { serverStampMs } from '../../../src/areas/clock/caches.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
 
 const test = suite('clock');

@@ -1,0 +1,70 @@
+// Observe bound-token health: legacy token Secrets mounted by running pods (from
+// the shared pod cache), stale-token users and their workloads (from the audit
+// receiver), and the API server's flags and token counters (read at most every 30 s).
+import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { AreaContext } from '../area.ts';
+import { readTokenCounters, type TokenCounters } from './apiserver-metrics.ts';
+import { podReadersCache, secretCache, type PodSecretReader } from './caches.ts';
+import { parseClient, upgradeAdvice } from './clients.ts';
+import type { BoundTokensObservation, StaleWorkload } from './plan.ts';
+import type { StaleTokenClient, StaleTokenRegistry, StaleTokenUser } from './stale-tokens.ts';
+import { WorkloadResolver } from './workloads.ts';
+
+/** Stale-token clients grouped by workload and user agent; at most 20 pods looked up per reconcile (each once). */
+async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadResolver): Promise<StaleWorkload[]> {
+  const groups = new Map<string, StaleWorkload>();
+  let lookups = 0;
+  for (const c of [...clients].sort((a, b) => b.lastSeenMs - a.lastSeenMs)) {
+    const workload = (c.pod && lookups++ < 20 ? await resolver.workloadOf(c.pod) : undefined)
+      ?? (c.pod ? `Pod ${c.pod.namespace}/${c.pod.name}` : `ServiceAccount ${c.serviceAccount}`);
+    const key = `${workload}\n${c.userAgent}`;
+    let g = groups.get(key);
+    if (!g) {
+      if (groups.size >= 20) continue;
+      const client = parseClient(c.userAgent);
+      g = { workload, serviceAccount: c.serviceAccount, client: client.name, refreshesTokens: client.refreshesTokens,
+        advice: client.refreshesTokens ? 'this library re-reads the token file; the program keeps a copy of the token (or a client built once from it): let the library read it' : upgradeAdvice(client),
+        userAgent: c.userAgent, pods: [], nodes: [], credentialIds: [], requests: 0, maxSecondsAfterWarning: 0 };
+      groups.set(key, g);
+    }
+    g.requests += c.requests;
+    g.maxSecondsAfterWarning = Math.max(g.maxSecondsAfterWarning, c.maxSecondsAfterWarning);
+    if (c.pod && g.pods.length < 5 && !g.pods.includes(c.pod.name)) g.pods.push(c.pod.name);
+    for (const n of c.nodes) if (g.nodes.length < 5 && !g.nodes.includes(n)) g.nodes.push(n);
+    for (const id of c.credentialIds) if (g.credentialIds.length < 5 && !g.credentialIds.includes(id)) g.credentialIds.push(id);
+  }
+  return [...groups.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.userAgent.localeCompare(b.userAgent));
+}
+
+/** registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded). */
+export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext) => Promise<BoundTokensObservation> {
+  // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
+  // however often the policy reconciles (the clock area rechecks every 15 s).
+  let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
+  let resolver: { client: KubeClient; r: WorkloadResolver } | undefined;
+  return async (ctx) => {
+    const legacyMountsUnchecked = ctx.unsynced(secretCache);
+    const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache(secretCache).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+    const mounted = (p: PodSecretReader): string[] => p.reads.filter((r) => r.how.some((h) => h === 'volume' || h === 'projected volume')).map((r) => r.secret);
+    const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache(podReadersCache).list().flatMap((p) => mounted(p)
+      .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
+      .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
+      .sort((a, b) => a.pod.localeCompare(b.pod));
+    const last = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenWorkloads?: StaleWorkload[]; staleTokenReporting?: string } | undefined;
+    const previous = last?.apiserverCounters;
+    // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
+    const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReporting === 'on' ? (last.staleTokenUsers ?? []) : undefined;
+    if (resolver?.client !== ctx.client) resolver = { client: ctx.client, r: new WorkloadResolver(ctx.client) };
+    const staleWorkloadList = registry ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.r) : last?.staleTokenReporting === 'on' ? (last.staleTokenWorkloads ?? []) : undefined;
+    if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
+      const [f, c] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
+      fetched = { at: Date.now(), flags: f, counters: c };
+    }
+    const { flags, counters } = fetched;
+    return {
+      legacyMounts, legacyMountsUnchecked, flags, counters, staleUsers, staleWorkloads: staleWorkloadList,
+      previousCounters: previous?.staleTokensTotal === undefined ? undefined : { staleTokens: previous.staleTokensTotal, legacyTokens: previous.legacyTokensTotal ?? 0 },
+    };
+  };
+}

@@ -1,0 +1,68 @@
+// What the clock area caches: node Leases (renewTime and the API server's stamp of
+// that write) and the API servers' identity Leases. Both feed the estimator as
+// renewals arrive, not at reconcile time.
+import { apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { defineCache, type CacheHandle } from '../../kube/cache-spec.ts';
+import { collectionPath, Resources } from '../../kube/paths.ts';
+import type { ClockEstimator } from './estimator.ts';
+
+export interface NodeLease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  /** spec.renewTime, from the kubelet's clock (ms) */
+  renewMs: number | undefined;
+  /** when the API server recorded that write (managedFields time of the renewTime owner; ms, second precision) */
+  serverMs: number | undefined;
+}
+
+interface LeaseRaw {
+  metadata: { name: string; namespace: string; resourceVersion?: string; managedFields?: { time?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] };
+  spec?: { renewTime?: string };
+}
+
+/** The API server's own time for the write that set renewTime: the newest managedFields entry owning it. */
+export function serverStampMs(raw: LeaseRaw): number | undefined {
+  const times = (raw.metadata.managedFields ?? []).filter((m) => m.fieldsV1?.['f:spec'] && 'f:renewTime' in (m.fieldsV1['f:spec'])).map((m) => Date.parse(m.time ?? ''));
+  const valid = times.filter(Number.isFinite);
+  return valid.length ? Math.max(...valid) : undefined;
+}
+
+/** managedFields times are truncated to the second: on average half a second early. */
+const TRUNCATION_MS = 500;
+
+export interface ClockCaches {
+  nodeLeases: CacheHandle<NodeLease>;
+  apiservers: CacheHandle<ApiserverIdentityLease>;
+}
+
+/**
+ * The clock area's caches, feeding `estimator` with every renewal as it arrives.
+ * operatorNow: the operator's clock, as its host would read it (times API-server renewals).
+ */
+export function clockCaches(estimator: ClockEstimator, operatorNow: () => number): ClockCaches {
+  const nodeLeases = defineCache<NodeLease>({
+    name: 'node-leases',
+    path: collectionPath(Resources.leases, 'kube-node-lease'),
+    transform: (raw) => {
+      const l = raw as LeaseRaw;
+      const renew = Date.parse(l.spec?.renewTime ?? '');
+      return { metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion }, renewMs: Number.isFinite(renew) ? renew : undefined, serverMs: serverStampMs(l) };
+    },
+    onEvent: (type, lease, old) => {
+      if (type === 'delete') { estimator.forget('node', lease.metadata.name); return; }
+      if (lease.renewMs === undefined || lease.serverMs === undefined || lease.renewMs === old?.renewMs) return;
+      estimator.record('node', lease.metadata.name, lease.renewMs - lease.serverMs - TRUNCATION_MS, Date.now());
+    },
+    // Renewals feed the estimator; a reconcile only needs to run when something may have crossed the line.
+    relevant: () => false,
+  });
+  const apiservers = defineCache<ApiserverIdentityLease>({
+    ...apiserverIdentitySpec,
+    onEvent: (type, lease, old) => {
+      if (type === 'delete') { estimator.forget('apiserver', lease.metadata.name); return; }
+      // Only a renewal seen as it happens times the clock; a listed one may be seconds old.
+      if (type !== 'update' || !lease.renewTime || lease.renewTime === old?.renewTime) return;
+      estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - operatorNow(), Date.now());
+    },
+  });
+  return { nodeLeases, apiservers };
+}

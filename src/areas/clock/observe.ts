@@ -1,0 +1,36 @@
+// Observe clocks: the estimator's current offsets (fed by the caches between
+// reconciles), published as metrics against the cluster's own time.
+import { resolveSpec } from '../../api/defaults.ts';
+import { ConditionType } from '../../api/reasons.ts';
+import type { AreaContext } from '../area.ts';
+import type { ClockCaches } from './caches.ts';
+import { relativeToCluster, type ClockEstimator } from './estimator.ts';
+import type { ClockObservation } from './plan.ts';
+
+/** After a start, how long the last reported condition may stand while samples gather (kubelets and API servers renew every 10 s). */
+export const WARM_UP_MS = 60_000;
+
+/** startedMs: when the operator started (the warm-up runs from then). */
+export function createObserver(estimator: ClockEstimator, caches: ClockCaches, startedMs: number): (ctx: AreaContext) => Promise<ClockObservation> {
+  return async (ctx) => {
+    if (ctx.mode === 'check') {
+      // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
+      const expected = ctx.cache(caches.apiservers).size;
+      const deadline = Date.now() + 12_000;
+      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected) await new Promise((r) => setTimeout(r, 250));
+    }
+    const offsets = estimator.offsets(ctx.now().getTime());
+    if (ctx.metrics) {
+      ctx.metrics.clockOffset.reset(); // forget subjects that went away
+      const cluster = relativeToCluster(offsets, resolveSpec(ctx.policy.spec).clock.maxSkewMs);
+      for (const o of cluster.subjects) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
+      if (cluster.operatorOffsetMs !== undefined) ctx.metrics.clockOffset.set({ kind: 'operator', name: 'self' }, cluster.operatorOffsetMs / 1000);
+    }
+    const previous = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
+    return {
+      offsets,
+      warmingUp: ctx.mode === 'run' && Date.now() - startedMs < WARM_UP_MS,
+      previous: previous && { type: previous.type, status: previous.status, reason: previous.reason, message: previous.message },
+    };
+  };
+}
