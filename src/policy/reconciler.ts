@@ -49,7 +49,12 @@ export function policyRef(policy: AuthPolicy): ObjectReference {
   return { apiVersion: API_VERSION, kind: KIND, name: policy.metadata.name, uid: policy.metadata.uid };
 }
 
-const FORBIDDEN_GRACE_MS = 30_000;
+/**
+ * How long a refusal (403) or a passing failure (connection refused, 5xx) may last before it is a
+ * verdict in status: a kube-apiserver that just restarted refuses connections, then answers 403
+ * until its RBAC caches fill.
+ */
+const FAILURE_GRACE_MS = 30_000;
 
 /** A failure worth retrying soon (the API server restarting, a conflict, throttling), not a verdict. */
 export function isTransient(err: unknown): boolean {
@@ -138,17 +143,18 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
     const areaLog = log.child({ area: area.name });
     const unsynced = deps.caches.unsynced(area.caches);
     if (unsynced.length > 0) {
-      // Still listing, no failure yet, or refused for less than FORBIDDEN_GRACE_MS (a kube-apiserver
-      // that just restarted answers 403 until its RBAC caches fill): keep the last status; the
-      // cache's sync requeues the policy.
+      // Still listing, no failure yet, or refused or unreachable for less than FAILURE_GRACE_MS (a
+      // kube-apiserver that just restarted refuses connections, then answers 403 until its RBAC caches
+      // fill): keep the last status; the cache's sync requeues the policy.
       const refused = unsynced.some((u) => u.failure !== undefined);
       const since = refused ? (deps.failingSince?.get(area.name) ?? Date.now()) : undefined;
       if (since !== undefined) deps.failingSince?.set(area.name, since);
-      const young = since !== undefined && unsynced.every((u) => u.failure === undefined || isForbidden(u.failure)) && Date.now() - since < FORBIDDEN_GRACE_MS;
+      const passing = (failure: unknown): boolean => failure === undefined || isForbidden(failure) || isTransient(failure);
+      const young = since !== undefined && unsynced.every((u) => passing(u.failure)) && Date.now() - since < FAILURE_GRACE_MS;
       if (mode === 'run' && (!refused || young)) {
         const kept = keepPrevious(area, policy, `waiting for cache ${unsynced.map((u) => u.name).join(', ')} to sync`);
         // Look again when the grace ends, so a refusal that lasts is reported even if nothing else happens.
-        if (young) kept.requeueAfterMs = FORBIDDEN_GRACE_MS - (Date.now() - since) + 1000;
+        if (young) kept.requeueAfterMs = FAILURE_GRACE_MS - (Date.now() - since) + 1000;
         reports[area.name] = kept;
       } else {
         reports[area.name] = unsyncedReport(area, unsynced);
@@ -163,11 +169,11 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
       deps.failingSince?.delete(area.name);
     } catch (err) {
       // A kube-apiserver that just restarted answers 403 until its RBAC caches fill: a 403 only
-      // becomes a verdict once it has lasted FORBIDDEN_GRACE_MS.
+      // becomes a verdict once it has lasted FAILURE_GRACE_MS.
       const already = deps.failingSince?.get(area.name);
       const since = already ?? Date.now();
       deps.failingSince?.set(area.name, since);
-      const transient = isTransient(err) || (isForbidden(err) && Date.now() - since < FORBIDDEN_GRACE_MS);
+      const transient = isTransient(err) || (isForbidden(err) && Date.now() - since < FAILURE_GRACE_MS);
       failures.push({ area: area.name, error: err, transient });
       // A conflict is resolved by the immediate retry: not worth more than a debug line.
       // An area that keeps failing (an API server restarting) says so once, at the start.

@@ -146,7 +146,8 @@ test('three API-server restarts in a row during reconciles: status current withi
   }
   const lastRestartAt = Date.now();
   const generation = (await getJson<{ metadata: { generation: number } }>(cluster, ['authpolicy', 'cluster']))?.metadata.generation;
-  const ready = await waitForCondition(cluster, 'cluster', 'Ready', (c) => c.status === 'True', 30_000);
+  const ready = await waitForCondition(cluster, 'cluster', 'Ready', (c) => c.status === 'True', 30_000)
+    .catch(async (err: unknown) => { throw new Error(`${(err as Error).message}\n${brief(await conditions())}`, { cause: err }); });
   assert.is(ready.observedGeneration, generation);
   assert.ok(Date.now() - lastRestartAt <= 30_000);
   const conflicts = o.logs.filter((l) => l.level !== 'debug' && /: 409 |Conflict/.test(`${l.message} ${JSON.stringify(l.error ?? '')}`));

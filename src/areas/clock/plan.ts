@@ -25,6 +25,9 @@ export interface ClockObservation {
 /** Samples per subject before the median is trusted over the condition the operator wrote before it restarted. */
 export const MIN_SAMPLES = 3;
 
+/** What the measured offsets concluded (as opposed to a failure to observe them). */
+const VERDICTS: ReadonlySet<string> = new Set([Reason.ClocksInSync, Reason.ClockSkewDetected, Reason.OperatorClockSkewed]);
+
 interface WorstEntry { kind: string; name: string; offsetSeconds: number }
 
 /**
@@ -56,8 +59,9 @@ export function planClock(spec: ResolvedSpec, obs: ClockObservation, previous?: 
   const worst = [...cluster.subjects].sort((a, b) => Math.abs(b.offsetMs) - Math.abs(a.offsetMs));
   const skewed = worst.filter((o) => Math.abs(o.offsetMs) > max);
   const enough = obs.offsets.length > 0 && obs.offsets.every((o) => o.samples >= MIN_SAMPLES);
-  if (obs.warmingUp && !enough && obs.previous && previous) {
-    // No evidence yet to overturn what was last reported: keep it, write nothing new.
+  if (obs.warmingUp && !enough && obs.previous && previous && VERDICTS.has(obs.previous.reason)) {
+    // No evidence yet to overturn the verdict last reported: keep it, write nothing new. A failure
+    // (a cache that could not sync while the API server restarted) is not a verdict worth keeping.
     return { conditions: [obs.previous], findings: [], summary: previous };
   }
   const findings: Finding[] = skewed.map((o) => ({

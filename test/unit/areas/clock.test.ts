@@ -55,6 +55,9 @@ test('after a restart the last condition stands until every clock has enough sam
   assert.is(enough.conditions[0]?.reason, 'ClockSkewDetected', 'three samples overturn it');
   assert.is(planClock(spec, { offsets: [], warmingUp: false, previous }, summary).conditions[0]?.reason, 'NoClockData', 'after the warm-up, no data is Unknown');
   assert.is(planClock(spec, { offsets: [], warmingUp: true }, undefined).conditions[0]?.reason, 'NoClockData', 'nothing reported before: Unknown');
+  const failed = { type: 'ClockSynchronized', status: 'Unknown' as const, reason: 'ObserveFailed', message: 'cannot read node-leases: connect ECONNREFUSED' };
+  const afterFailure = planClock(spec, { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 1, lastSeenMs: 0 }], warmingUp: true, previous: failed }, summary);
+  assert.is(afterFailure.conditions[0]?.reason, 'ClocksInSync', 'a failure to observe is no verdict to hold: judged on what there is');
 });
 
 test('offsets in status move only when they change by a second or more (no status churn)', () => {
