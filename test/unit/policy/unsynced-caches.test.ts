@@ -30,7 +30,7 @@ function deps(failure: unknown, failingForMs: number | undefined): PolicyDeps {
   const unsynced: UnsyncedCache[] = [{ name: leases.name, path: leases.path, failure, error: failure instanceof Error ? failure.message : undefined }];
   const caches = { unsynced: () => unsynced } as unknown as CacheSet;
   const failingSince = new Map<string, number>(failingForMs === undefined ? [] : [['clock', Date.now() - failingForMs]]);
-  return { client: {} as PolicyDeps['client'], caches, areas: [area], log: createLogger('error', { silent: true }), events: undefined, failingSince };
+  return { client: {} as unknown as PolicyDeps['client'], caches, areas: [area], log: createLogger('error', { silent: true }), events: undefined, failingSince };
 }
 
 async function clockReport(failure: unknown, failingForMs?: number): Promise<{ status?: string; reason?: string; message?: string } | 'kept'> {
