@@ -173,13 +173,14 @@ function specFields(node: Schema, path: string): string[] {
 
 /** The openAPIV3Schema of the CRD's storage version. */
 export function crdSchema(crdText: string): { version: string; group: string; names: CrdNames; schema: Schema } {
-  const crd = parse(crdText) as { spec: { group: string; names: CrdNames; versions: { name: string; storage?: boolean; schema: { openAPIV3Schema: Schema } }[] } };
+  const crd = parse(crdText) as { spec: { group: string; names: CrdNames; versions: CrdVersion[] } };
   const version = crd.spec.versions.find((v) => v.storage) ?? crd.spec.versions[0];
   if (!version) throw new Error(`${CRD_FILE} declares no version: add spec.versions with a schema`);
   return { version: version.name, group: crd.spec.group, names: crd.spec.names, schema: version.schema.openAPIV3Schema };
 }
 
 interface CrdNames { kind: string; plural: string }
+interface CrdVersion { name: string; storage?: boolean; schema: { openAPIV3Schema: Schema } }
 
 /** The generated module's text for a CRD's text: same input, same bytes. */
 export function generateApiTypes(crdText: string): string {

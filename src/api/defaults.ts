@@ -42,8 +42,8 @@ type IntegerField = 'spec.nodeAuthorization.probeNodes' | 'spec.legacyTokens.max
 /** The value, when it is an integer within the CRD's minimum and maximum for `path`; otherwise an error naming the field. */
 function integerInRange(path: IntegerField, value: number): number {
   const { minimum, maximum } = SPEC_FIELDS[path];
-  if (!Number.isInteger(value) || value < minimum || value > maximum) throw new Error(`${path}: must be an integer from ${minimum} to ${maximum}, got ${value}`);
-  return value;
+  if (Number.isInteger(value) && value >= minimum && value <= maximum) return value;
+  throw new Error(`${path}: must be an integer from ${minimum} to ${maximum}, got ${value}`);
 }
 
 const MODES: readonly string[] = SPEC_FIELDS['spec.nodeAuthorization.mode'].enum;
@@ -78,7 +78,11 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   });
   return {
     dryRun: spec.dryRun ?? SPEC_FIELDS['spec.dryRun'].default,
-    nodeAuthorization: { mode, legacyBindingFallback: na.legacyBindingFallback ?? SPEC_FIELDS['spec.nodeAuthorization.legacyBindingFallback'].default, probeNodes },
+    nodeAuthorization: {
+      mode,
+      legacyBindingFallback: na.legacyBindingFallback ?? SPEC_FIELDS['spec.nodeAuthorization.legacyBindingFallback'].default,
+      probeNodes,
+    },
     legacyTokens: {
       namespaceSelector: lt.namespaceSelector ?? {},
       rotateOn: lt.rotateOn ?? [...DEFAULTS.rotateOn],
