@@ -1,14 +1,12 @@
 // Status conditions following the Kubernetes API conventions
 // (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties).
 
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+import type { AuthPolicyCondition } from './generated/authpolicy.ts';
 
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
+export type { ConditionStatus } from './generated/authpolicy.ts';
+
+/** A status condition as the CRD declares it (generated), with observedGeneration, which the operator always sets. */
+export interface Condition extends AuthPolicyCondition {
   observedGeneration: number;
 }
 

@@ -1,7 +1,8 @@
-// Defaults for every optional field, mirroring the `default:` values in
-// crds/authpolicy.yaml, so `check` on a local file or on built-in defaults
-// behaves like the operator on an applied AuthPolicy.
+// Defaults for every optional field, read from the `default:` values of crds/authpolicy.yaml (through the generated
+// SPEC_FIELDS), so `check` on a local file or on built-in defaults behaves like the operator on an applied AuthPolicy.
+// The enums, bounds and patterns resolveSpec checks come from the CRD the same way: nothing here repeats the schema.
 import { parseDuration } from './duration.ts';
+import { SPEC_FIELDS } from './generated/authpolicy.ts';
 import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RestartWindowSpec, RotationTrigger, WorkloadKind } from './types.ts';
 
 export interface ResolvedSpec {
@@ -25,30 +26,38 @@ export interface ResolvedSpec {
   boundTokens: { reportLegacyMounts: boolean };
 }
 
+/** The CRD's defaults for the fields that need one filled in code (kept for callers; read from SPEC_FIELDS). */
 export const DEFAULTS = {
-  probeNodes: 3,
-  rotateOn: ['InvalidToken', 'StaleCA'] as RotationTrigger[],
-  workloadKinds: ['Deployment', 'StatefulSet', 'DaemonSet'] as WorkloadKind[],
-  maxConcurrentRestarts: 1,
-  rolloutTimeout: '10m',
-  tokenControllerTimeout: '60s',
-  maxSkew: '30s',
+  probeNodes: SPEC_FIELDS['spec.nodeAuthorization.probeNodes'].default,
+  rotateOn: SPEC_FIELDS['spec.legacyTokens.rotateOn'].default,
+  workloadKinds: SPEC_FIELDS['spec.legacyTokens.workloadKinds'].default,
+  maxConcurrentRestarts: SPEC_FIELDS['spec.legacyTokens.maxConcurrentRestarts'].default,
+  rolloutTimeout: SPEC_FIELDS['spec.legacyTokens.rolloutTimeout'].default,
+  tokenControllerTimeout: SPEC_FIELDS['spec.legacyTokens.tokenControllerTimeout'].default,
+  maxSkew: SPEC_FIELDS['spec.clock.maxSkew'].default,
 } as const;
 
-const MODES: readonly NodeAuthorizationMode[] = ['NodeAuthorizer', 'LegacyBinding', 'Unmanaged'];
+type IntegerField = 'spec.nodeAuthorization.probeNodes' | 'spec.legacyTokens.maxConcurrentRestarts';
+
+/** The value, when it is an integer within the CRD's minimum and maximum for `path`; otherwise an error naming the field. */
+function integerInRange(path: IntegerField, value: number): number {
+  const { minimum, maximum } = SPEC_FIELDS[path];
+  if (Number.isInteger(value) && value >= minimum && value <= maximum) return value;
+  throw new Error(`${path}: must be an integer from ${minimum} to ${maximum}, got ${value}`);
+}
+
+const MODES: readonly string[] = SPEC_FIELDS['spec.nodeAuthorization.mode'].enum;
+const WINDOW_START = new RegExp(SPEC_FIELDS['spec.legacyTokens.restartWindows[].start'].pattern);
+const WINDOW_END = new RegExp(SPEC_FIELDS['spec.legacyTokens.restartWindows[].end'].pattern);
 
 /** Fills defaults and parses durations; throws an error naming the field for a value the CRD would reject. */
 export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   const na = spec.nodeAuthorization ?? {};
   const lt = spec.legacyTokens ?? {};
-  const mode = na.mode ?? 'NodeAuthorizer';
+  const mode = na.mode ?? SPEC_FIELDS['spec.nodeAuthorization.mode'].default;
   if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
-  const probeNodes = na.probeNodes ?? DEFAULTS.probeNodes;
-  if (!Number.isInteger(probeNodes) || probeNodes < 1 || probeNodes > 50) throw new Error(`spec.nodeAuthorization.probeNodes: must be an integer from 1 to 50, got ${probeNodes}`);
-  const maxConcurrentRestarts = lt.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts;
-  if (!Number.isInteger(maxConcurrentRestarts) || maxConcurrentRestarts < 1 || maxConcurrentRestarts > 100) {
-    throw new Error(`spec.legacyTokens.maxConcurrentRestarts: must be an integer from 1 to 100, got ${maxConcurrentRestarts}`);
-  }
+  const probeNodes = integerInRange('spec.nodeAuthorization.probeNodes', na.probeNodes ?? DEFAULTS.probeNodes);
+  const maxConcurrentRestarts = integerInRange('spec.legacyTokens.maxConcurrentRestarts', lt.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts);
   if (lt.rotationRequestedAt !== undefined && Number.isNaN(Date.parse(lt.rotationRequestedAt))) {
     throw new Error(`spec.legacyTokens.rotationRequestedAt: "${lt.rotationRequestedAt}" is not an RFC 3339 timestamp`);
   }
@@ -56,27 +65,31 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
     throw new Error(`spec.legacyTokens.restartNow: "${lt.restartNow}" is not an RFC 3339 timestamp`);
   }
   const restartWindows = (lt.restartWindows ?? []).map((w, i) => {
-    const timeZone = w.timeZone ?? 'UTC';
+    const timeZone = w.timeZone ?? SPEC_FIELDS['spec.legacyTokens.restartWindows[].timeZone'].default;
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });
     } catch {
       throw new Error(`spec.legacyTokens.restartWindows[${i}].timeZone: "${timeZone}" is not an IANA time zone this operator knows (such as Europe/Berlin or UTC)`);
     }
-    if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(w.start) || !/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(w.end) || w.start === w.end) {
+    if (!WINDOW_START.test(w.start) || !WINDOW_END.test(w.end) || w.start === w.end) {
       throw new Error(`spec.legacyTokens.restartWindows[${i}]: start and end must be different HH:MM times, got ${w.start}-${w.end}`);
     }
     return { ...w, timeZone };
   });
   return {
-    dryRun: spec.dryRun ?? false,
-    nodeAuthorization: { mode, legacyBindingFallback: na.legacyBindingFallback ?? false, probeNodes },
+    dryRun: spec.dryRun ?? SPEC_FIELDS['spec.dryRun'].default,
+    nodeAuthorization: {
+      mode,
+      legacyBindingFallback: na.legacyBindingFallback ?? SPEC_FIELDS['spec.nodeAuthorization.legacyBindingFallback'].default,
+      probeNodes,
+    },
     legacyTokens: {
       namespaceSelector: lt.namespaceSelector ?? {},
       rotateOn: lt.rotateOn ?? [...DEFAULTS.rotateOn],
       maxAgeMs: lt.maxAge === undefined ? undefined : parseDuration(lt.maxAge, 'spec.legacyTokens.maxAge'),
       rotationRequestedAt: lt.rotationRequestedAt,
-      reviveInvalidated: lt.reviveInvalidated ?? false,
-      restartWorkloads: lt.restartWorkloads ?? true,
+      reviveInvalidated: lt.reviveInvalidated ?? SPEC_FIELDS['spec.legacyTokens.reviveInvalidated'].default,
+      restartWorkloads: lt.restartWorkloads ?? SPEC_FIELDS['spec.legacyTokens.restartWorkloads'].default,
       workloadKinds: lt.workloadKinds ?? [...DEFAULTS.workloadKinds],
       maxConcurrentRestarts,
       rolloutTimeoutMs: parseDuration(lt.rolloutTimeout ?? DEFAULTS.rolloutTimeout, 'spec.legacyTokens.rolloutTimeout'),
@@ -85,6 +98,6 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
       restartNow: lt.restartNow,
     },
     clock: { maxSkewMs: parseDuration(spec.clock?.maxSkew ?? DEFAULTS.maxSkew, 'spec.clock.maxSkew') },
-    boundTokens: { reportLegacyMounts: spec.boundTokens?.reportLegacyMounts ?? true },
+    boundTokens: { reportLegacyMounts: spec.boundTokens?.reportLegacyMounts ?? SPEC_FIELDS['spec.boundTokens.reportLegacyMounts'].default },
   };
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 import * as A from '../../api/annotations.ts';
+import type { WorkloadKind } from '../../api/types.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { secretsReferencedBy } from './references.ts';
@@ -60,7 +61,7 @@ export const rootCACache = defineCache<RootCA>({
   },
 });
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+export type { WorkloadKind }; // declared once: generated from the CRD's workloadKinds enum
 
 export interface Workload {
   kind: WorkloadKind;
