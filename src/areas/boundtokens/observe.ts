@@ -42,7 +42,7 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
   // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
   // however often the policy reconciles (the clock area rechecks every 15 s).
   let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
-  let resolver: { client: KubeClient; r: WorkloadResolver } | undefined;
+  let resolver: { client: KubeClient; workloads: WorkloadResolver } | undefined;
   return async (ctx) => {
     const legacyMountsUnchecked = ctx.unsynced(secretCache);
     const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache(secretCache).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
@@ -51,20 +51,21 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
       .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
       .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
       .sort((a, b) => a.pod.localeCompare(b.pod));
-    const last = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenWorkloads?: StaleWorkload[]; staleTokenReporting?: string } | undefined;
-    const previous = last?.apiserverCounters;
+    const lastSummary = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenWorkloads?: StaleWorkload[]; staleTokenReporting?: string } | undefined;
+    const lastCounters = lastSummary?.apiserverCounters;
     // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
-    const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReporting === 'on' ? (last.staleTokenUsers ?? []) : undefined;
-    if (resolver?.client !== ctx.client) resolver = { client: ctx.client, r: new WorkloadResolver(ctx.client) };
-    const staleWorkloadList = registry ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.r) : last?.staleTokenReporting === 'on' ? (last.staleTokenWorkloads ?? []) : undefined;
+    const staleUsers = registry ? registry.list(ctx.now().getTime()) : lastSummary?.staleTokenReporting === 'on' ? (lastSummary.staleTokenUsers ?? []) : undefined;
+    if (resolver?.client !== ctx.client) resolver = { client: ctx.client, workloads: new WorkloadResolver(ctx.client) };
+    const staleWorkloadList = registry ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.workloads) : lastSummary?.staleTokenReporting === 'on' ? (lastSummary.staleTokenWorkloads ?? []) : undefined;
     if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
-      const [f, c] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
-      fetched = { at: Date.now(), flags: f, counters: c };
+      const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
+      fetched = { at: Date.now(), flags: apiserverFlags, counters: tokenCounters };
     }
     const { flags, counters } = fetched;
     return {
       legacyMounts, legacyMountsUnchecked, flags, counters, staleUsers, staleWorkloads: staleWorkloadList,
-      previousCounters: previous?.staleTokensTotal === undefined ? undefined : { staleTokens: previous.staleTokensTotal, legacyTokens: previous.legacyTokensTotal ?? 0 },
+      lastCounters:
+        lastCounters?.staleTokensTotal === undefined ? undefined : { staleTokens: lastCounters.staleTokensTotal, legacyTokens: lastCounters.legacyTokensTotal ?? 0 },
     };
   };
 }

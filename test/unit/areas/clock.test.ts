@@ -43,17 +43,17 @@ test('in sync: True; no data: Unknown', () => {
 });
 
 test('after a restart the last condition stands until every clock has enough samples', () => {
-  const previous = { type: 'ClockSynchronized', status: 'True' as const, reason: 'ClocksInSync', message: 'All 2 measured clock(s) are within 30s of the API server\'s.' };
-  const summary = { maxSkew: '30s', measured: 2, skewed: 0, worst: [] };
+  const lastCondition = { type: 'ClockSynchronized', status: 'True' as const, reason: 'ClocksInSync', message: 'All 2 measured clock(s) are within 30s of the API server\'s.' };
+  const lastSummary = { maxSkew: '30s', measured: 2, skewed: 0, worst: [] };
   const spec = resolveSpec({});
-  const held = planClock(spec, { offsets: [], warmingUp: true, previous }, summary);
-  assert.equal(held.conditions, [previous], 'no samples yet: held');
-  assert.is(held.summary, summary);
-  const few = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 1, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
-  assert.equal(few.conditions, [previous], 'one sample is no evidence');
-  const enough = planClock(spec, { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 3, lastSeenMs: 0 }, { kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
+  const held = planClock(spec, { offsets: [], warmingUp: true, lastCondition }, lastSummary);
+  assert.equal(held.conditions, [lastCondition], 'no samples yet: held');
+  assert.is(held.summary, lastSummary);
+  const few = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 1, lastSeenMs: 0 }], warmingUp: true, lastCondition }, lastSummary);
+  assert.equal(few.conditions, [lastCondition], 'one sample is no evidence');
+  const enough = planClock(spec, { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 3, lastSeenMs: 0 }, { kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 }], warmingUp: true, lastCondition }, lastSummary);
   assert.is(enough.conditions[0]?.reason, 'ClockSkewDetected', 'three samples overturn it');
-  assert.is(planClock(spec, { offsets: [], warmingUp: false, previous }, summary).conditions[0]?.reason, 'NoClockData', 'after the warm-up, no data is Unknown');
+  assert.is(planClock(spec, { offsets: [], warmingUp: false, lastCondition }, lastSummary).conditions[0]?.reason, 'NoClockData', 'after the warm-up, no data is Unknown');
   assert.is(planClock(spec, { offsets: [], warmingUp: true }, undefined).conditions[0]?.reason, 'NoClockData', 'nothing reported before: Unknown');
 });
 

@@ -56,7 +56,7 @@ test('an audit event gives pod, node, credential id and user agent; grouped per 
 
 test('plan: each workload named with its client, and which must upgrade', () => {
   const r = planBoundTokens(resolveSpec({}), {
-    legacyMounts: [], flags: { source: 'unknown' } as never, counters: { staleTokens: 0, legacyTokens: 0 }, previousCounters: undefined,
+    legacyMounts: [], flags: { source: 'unknown' } as never, counters: { staleTokens: 0, legacyTokens: 0 }, lastCounters: undefined,
     staleUsers: [{ serviceAccount: 'ci/app', requests: 3, maxSecondsAfterWarning: 3600, lastSeen: '', userAgents: [] }],
     staleWorkloads: [
       { workload: 'Deployment ci/old-app', serviceAccount: 'ci/app', client: 'Python client v11.0.0', refreshesTokens: false, advice: 'upgrade to Python client v12.0.0 or newer, which refreshes tokens', userAgent: 'OpenAPI-Generator/11.0.0/python', pods: ['old-app-1'], nodes: ['node-a'], credentialIds: [], requests: 2, maxSecondsAfterWarning: 3600 },
@@ -71,7 +71,7 @@ test('plan: each workload named with its client, and which must upgrade', () => 
 });
 
 test('plan: without the Secret cache, no stale users is still True, saying the legacy mounts were not checked and why', () => {
-  const base = { legacyMounts: [], flags: { source: 'unknown' } as never, counters: { staleTokens: 0, legacyTokens: 0 }, previousCounters: undefined, staleUsers: [] };
+  const base = { legacyMounts: [], flags: { source: 'unknown' } as never, counters: { staleTokens: 0, legacyTokens: 0 }, lastCounters: undefined, staleUsers: [] };
   const why = 'the operator may not list secrets cluster-wide: grant list and watch secrets cluster-wide';
   const r = planBoundTokens(resolveSpec({}), { ...base, legacyMountsUnchecked: why });
   assert.is(r.conditions[0]?.status, 'True');
