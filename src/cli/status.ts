@@ -155,9 +155,9 @@ export async function status(opts: StatusOptions): Promise<number> {
   let client: KubeClient | undefined;
   try {
     const timeoutMs = parseTimeout(opts.requestTimeout ?? opts.timeout ?? '30s', opts.requestTimeout === undefined ? '--timeout' : '--request-timeout');
-    const c = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
-    client = c;
-    policies = await withDeadline(timeoutMs, c.server, (signal) => readPolicies(c, opts.name, signal));
+    const opened = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
+    client = opened;
+    policies = await withDeadline(timeoutMs, opened.server, (signal) => readPolicies(opened, opts.name, signal));
   } catch (err) {
     console.error(`status: ${client ? shortError(err, client.server) : describeError(err)}`);
     return EXIT_UNCHECKED;

@@ -10,8 +10,8 @@ export interface OwnerRef { kind: string; name: string; controller?: boolean }
 
 /** The controlling owner (or the first owner) of an object. */
 export const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name: string } | undefined => {
-  const c = refs?.find((r) => r.controller) ?? refs?.[0];
-  return c ? { kind: c.kind, name: c.name } : undefined;
+  const owner = refs?.find((ref) => ref.controller) ?? refs?.[0];
+  return owner ? { kind: owner.kind, name: owner.name } : undefined;
 };
 
 interface Container {
@@ -70,13 +70,13 @@ export const podReadersCache = defineCache<PodSecretReader>({
   name: 'pod-secret-readers',
   path: collectionPath(Resources.pods),
   transform: (raw) => {
-    const p = raw as PodRaw;
-    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
-    const reads = secretReadsOf(p.spec);
+    const pod = raw as PodRaw;
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
+    const reads = secretReadsOf(pod.spec);
     if (reads.length === 0) return undefined;
     return {
-      metadata: { name: p.metadata.name, namespace: p.metadata.namespace, resourceVersion: p.metadata.resourceVersion, creationTimestamp: p.metadata.creationTimestamp ?? '' },
-      owner: controllerOf(p.metadata.ownerReferences), reads,
+      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, resourceVersion: pod.metadata.resourceVersion, creationTimestamp: pod.metadata.creationTimestamp ?? '' },
+      owner: controllerOf(pod.metadata.ownerReferences), reads,
     };
   },
   // A consumer going away may settle WorkloadsRestarted; new pods read the current token.

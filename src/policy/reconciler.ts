@@ -25,9 +25,9 @@ export const policyCache = defineCache<AuthPolicy>({
   path: collectionPath(Resources.authPolicies),
   whenMissing: 'the AuthPolicy CRD (authpolicies.authpolicy.io) is not installed: kubectl apply --server-side -k config/crd (or config/default); the operator picks it up without a restart',
   transform: (raw) => {
-    const p = raw as AuthPolicy & { metadata: { managedFields?: unknown } };
-    const { managedFields: _drop, ...metadata } = p.metadata;
-    return { apiVersion: API_VERSION, kind: KIND, metadata, spec: p.spec ?? {}, ...(p.status ? { status: p.status } : {}) };
+    const policy = raw as AuthPolicy & { metadata: { managedFields?: unknown } };
+    const { managedFields: _drop, ...metadata } = policy.metadata;
+    return { apiVersion: API_VERSION, kind: KIND, metadata, spec: policy.spec ?? {}, ...(policy.status ? { status: policy.status } : {}) };
   },
 });
 

@@ -23,10 +23,10 @@ export function readyCondition(areaConditions: readonly ConditionUpdate[]): Cond
  * area still gathering samples after a restart) counts with the condition it
  * last reported, not as missing.
  */
-export function buildStatus(previous: AuthPolicyStatus | undefined, reports: Record<string, AreaReport>, generation: number, now: Date): AuthPolicyStatus {
+export function buildStatus(lastStatus: AuthPolicyStatus | undefined, reports: Record<string, AreaReport>, generation: number, now: Date): AuthPolicyStatus {
   const updates = Object.values(reports).flatMap((r) => r.conditions);
-  const areas = mergeConditions(previous?.conditions ?? [], updates, now, generation, CONDITION_ORDER).filter((c) => c.type !== ConditionType.Ready);
-  const conditions: Condition[] = mergeConditions(previous?.conditions ?? [], [readyCondition(areas), ...updates], now, generation, CONDITION_ORDER);
+  const areas = mergeConditions(lastStatus?.conditions ?? [], updates, now, generation, CONDITION_ORDER).filter((c) => c.type !== ConditionType.Ready);
+  const conditions: Condition[] = mergeConditions(lastStatus?.conditions ?? [], [readyCondition(areas), ...updates], now, generation, CONDITION_ORDER);
   const status: AuthPolicyStatus = { observedGeneration: generation, conditions };
   for (const [name, report] of Object.entries(reports)) {
     (status as Record<string, unknown>)[name] = report.summary;
@@ -45,8 +45,8 @@ export function conflictMessage(policy: AuthPolicy, active: AuthPolicy): string 
 }
 
 /** The status of a policy that is not the active one. */
-export function conflictStatus(previous: AuthPolicyStatus | undefined, message: string, generation: number, now: Date): AuthPolicyStatus {
-  const conditions = mergeConditions(previous?.conditions ?? [], [{
+export function conflictStatus(lastStatus: AuthPolicyStatus | undefined, message: string, generation: number, now: Date): AuthPolicyStatus {
+  const conditions = mergeConditions(lastStatus?.conditions ?? [], [{
     type: ConditionType.Ready, status: 'False', reason: Reason.Conflict, message,
   }], now, generation, CONDITION_ORDER).filter((c) => c.type === ConditionType.Ready);
   return { observedGeneration: generation, conditions };

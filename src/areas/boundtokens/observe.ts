@@ -15,24 +15,24 @@ import { WorkloadResolver } from './workloads.ts';
 async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadResolver): Promise<StaleWorkload[]> {
   const groups = new Map<string, StaleWorkload>();
   let lookups = 0;
-  for (const c of [...clients].sort((a, b) => b.lastSeenMs - a.lastSeenMs)) {
-    const workload = (c.pod && lookups++ < 20 ? await resolver.workloadOf(c.pod) : undefined)
-      ?? (c.pod ? `Pod ${c.pod.namespace}/${c.pod.name}` : `ServiceAccount ${c.serviceAccount}`);
-    const key = `${workload}\n${c.userAgent}`;
-    let g = groups.get(key);
-    if (!g) {
+  for (const staleClient of [...clients].sort((a, b) => b.lastSeenMs - a.lastSeenMs)) {
+    const workload = (staleClient.pod && lookups++ < 20 ? await resolver.workloadOf(staleClient.pod) : undefined)
+      ?? (staleClient.pod ? `Pod ${staleClient.pod.namespace}/${staleClient.pod.name}` : `ServiceAccount ${staleClient.serviceAccount}`);
+    const key = `${workload}\n${staleClient.userAgent}`;
+    let group = groups.get(key);
+    if (!group) {
       if (groups.size >= 20) continue;
-      const client = parseClient(c.userAgent);
-      g = { workload, serviceAccount: c.serviceAccount, client: client.name, refreshesTokens: client.refreshesTokens,
+      const client = parseClient(staleClient.userAgent);
+      group = { workload, serviceAccount: staleClient.serviceAccount, client: client.name, refreshesTokens: client.refreshesTokens,
         advice: client.refreshesTokens ? 'this library re-reads the token file; the program keeps a copy of the token (or a client built once from it): let the library read it' : upgradeAdvice(client),
-        userAgent: c.userAgent, pods: [], nodes: [], credentialIds: [], requests: 0, maxSecondsAfterWarning: 0 };
-      groups.set(key, g);
+        userAgent: staleClient.userAgent, pods: [], nodes: [], credentialIds: [], requests: 0, maxSecondsAfterWarning: 0 };
+      groups.set(key, group);
     }
-    g.requests += c.requests;
-    g.maxSecondsAfterWarning = Math.max(g.maxSecondsAfterWarning, c.maxSecondsAfterWarning);
-    if (c.pod && g.pods.length < 5 && !g.pods.includes(c.pod.name)) g.pods.push(c.pod.name);
-    for (const n of c.nodes) if (g.nodes.length < 5 && !g.nodes.includes(n)) g.nodes.push(n);
-    for (const id of c.credentialIds) if (g.credentialIds.length < 5 && !g.credentialIds.includes(id)) g.credentialIds.push(id);
+    group.requests += staleClient.requests;
+    group.maxSecondsAfterWarning = Math.max(group.maxSecondsAfterWarning, staleClient.maxSecondsAfterWarning);
+    if (staleClient.pod && group.pods.length < 5 && !group.pods.includes(staleClient.pod.name)) group.pods.push(staleClient.pod.name);
+    for (const n of staleClient.nodes) if (group.nodes.length < 5 && !group.nodes.includes(n)) group.nodes.push(n);
+    for (const id of staleClient.credentialIds) if (group.credentialIds.length < 5 && !group.credentialIds.includes(id)) group.credentialIds.push(id);
   }
   return [...groups.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.userAgent.localeCompare(b.userAgent));
 }

@@ -43,9 +43,9 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
     name: 'node-leases',
     path: collectionPath(Resources.leases, 'kube-node-lease'),
     transform: (raw) => {
-      const l = raw as LeaseRaw;
-      const renew = Date.parse(l.spec?.renewTime ?? '');
-      return { metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion }, renewMs: Number.isFinite(renew) ? renew : undefined, serverMs: serverStampMs(l) };
+      const lease = raw as LeaseRaw;
+      const renew = Date.parse(lease.spec?.renewTime ?? '');
+      return { metadata: { name: lease.metadata.name, namespace: lease.metadata.namespace, resourceVersion: lease.metadata.resourceVersion }, renewMs: Number.isFinite(renew) ? renew : undefined, serverMs: serverStampMs(lease) };
     },
     onEvent: (type, lease, old) => {
       if (type === 'delete') { estimator.forget('node', lease.metadata.name); return; }
