@@ -32,5 +32,8 @@ export const apiserverIdentityCache = defineCache(apiserverIdentitySpec);
 
 /** A fingerprint of the running API-server instances: changes when any restarts. */
 export function apiserverInstances(leases: readonly ApiserverIdentityLease[]): string {
-  return leases.map((lease) => lease.holderIdentity).sort().join(',');
+  return leases
+    .map((lease) => lease.holderIdentity)
+    .sort()
+    .join(',');
 }

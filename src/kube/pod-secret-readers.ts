@@ -6,7 +6,11 @@ import { defineCache } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
 import type { Meta } from './token-secrets.ts';
 
-export interface OwnerRef { kind: string; name: string; controller?: boolean }
+export interface OwnerRef {
+  kind: string;
+  name: string;
+  controller?: boolean;
+}
 
 /** The controlling owner (or the first owner) of an object. */
 export const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name: string } | undefined => {
@@ -27,7 +31,10 @@ interface PodSpec {
 }
 
 /** One way a pod reads a Secret: "volume", "projected volume", or "env"/"envFrom" of a named (init/ephemeral) container. */
-export interface SecretRead { secret: string; how: string[] }
+export interface SecretRead {
+  secret: string;
+  how: string[];
+}
 
 /** The Secrets a pod spec reads and how, sorted by Secret name. */
 export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
@@ -42,7 +49,11 @@ export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
     add(v.secret?.secretName, 'volume');
     for (const src of v.projected?.sources ?? []) add(src.secret?.name, 'projected volume');
   }
-  const containers: [string, Container[]][] = [['container', spec?.containers ?? []], ['init container', spec?.initContainers ?? []], ['ephemeral container', spec?.ephemeralContainers ?? []]];
+  const containers: [string, Container[]][] = [
+    ['container', spec?.containers ?? []],
+    ['init container', spec?.initContainers ?? []],
+    ['ephemeral container', spec?.ephemeralContainers ?? []],
+  ];
   for (const [kind, list] of containers) {
     for (const c of list) {
       for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
@@ -75,11 +86,16 @@ export const podReadersCache = defineCache<PodSecretReader>({
     const reads = secretReadsOf(pod.spec);
     if (reads.length === 0) return undefined;
     return {
-      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, resourceVersion: pod.metadata.resourceVersion, creationTimestamp: pod.metadata.creationTimestamp ?? '' },
-      owner: controllerOf(pod.metadata.ownerReferences), reads,
+      metadata: {
+        name: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        resourceVersion: pod.metadata.resourceVersion,
+        creationTimestamp: pod.metadata.creationTimestamp ?? '',
+      },
+      owner: controllerOf(pod.metadata.ownerReferences),
+      reads,
     };
   },
   // A consumer going away may settle WorkloadsRestarted; new pods read the current token.
   relevant: (type) => type === 'delete',
 });
-

@@ -23,7 +23,16 @@ import { publishedKeys, tokenFacts, type TokenFacts } from './service-account-ke
 export const fingerprint = (base64: string | undefined): string | undefined =>
   base64 ? createHash('sha256').update(base64).digest('hex').slice(0, 16) : undefined;
 
-export interface Meta { name: string; namespace: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+export interface Meta {
+  name: string;
+  namespace: string;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
 
 export interface TokenSecret {
   metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; creationTimestamp: string; deletionTimestamp?: string | undefined };
@@ -59,7 +68,11 @@ export function toTokenSecret(raw: unknown): TokenSecret {
   const labels = secret.metadata.labels ?? {};
   return {
     metadata: {
-      name: secret.metadata.name, namespace: secret.metadata.namespace, resourceVersion: secret.metadata.resourceVersion, uid: secret.metadata.uid ?? '', creationTimestamp: secret.metadata.creationTimestamp ?? '',
+      name: secret.metadata.name,
+      namespace: secret.metadata.namespace,
+      resourceVersion: secret.metadata.resourceVersion,
+      uid: secret.metadata.uid ?? '',
+      creationTimestamp: secret.metadata.creationTimestamp ?? '',
       ...(secret.metadata.deletionTimestamp ? { deletionTimestamp: secret.metadata.deletionTimestamp } : {}),
     },
     serviceAccountName: annotations[SA_NAME] ?? '',

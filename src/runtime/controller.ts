@@ -98,7 +98,10 @@ export class Controller {
     } else if (cause === 'bounded') {
       this.queue.countRetry(key);
       this.queue.addAfter(key, BOUNDED_RETRY_MS);
-      (failures === 0 ? log.info.bind(log) : log.debug.bind(log))('reconcile incomplete (forbidden or not found); retrying', { error: describeError(err), retryInMs: BOUNDED_RETRY_MS });
+      (failures === 0 ? log.info.bind(log) : log.debug.bind(log))('reconcile incomplete (forbidden or not found); retrying', {
+        error: describeError(err),
+        retryInMs: BOUNDED_RETRY_MS,
+      });
     } else {
       // The first failure of a streak is an error; its retries are debug lines until it heals.
       const delay = this.queue.addRateLimited(key);

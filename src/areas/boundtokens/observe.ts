@@ -16,16 +16,29 @@ async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadRes
   const groups = new Map<string, StaleWorkload>();
   let lookups = 0;
   for (const staleClient of [...clients].sort((a, b) => b.lastSeenMs - a.lastSeenMs)) {
-    const workload = (staleClient.pod && lookups++ < 20 ? await resolver.workloadOf(staleClient.pod) : undefined)
-      ?? (staleClient.pod ? `Pod ${staleClient.pod.namespace}/${staleClient.pod.name}` : `ServiceAccount ${staleClient.serviceAccount}`);
+    const workload =
+      (staleClient.pod && lookups++ < 20 ? await resolver.workloadOf(staleClient.pod) : undefined) ??
+      (staleClient.pod ? `Pod ${staleClient.pod.namespace}/${staleClient.pod.name}` : `ServiceAccount ${staleClient.serviceAccount}`);
     const key = `${workload}\n${staleClient.userAgent}`;
     let group = groups.get(key);
     if (!group) {
       if (groups.size >= 20) continue;
       const client = parseClient(staleClient.userAgent);
-      group = { workload, serviceAccount: staleClient.serviceAccount, client: client.name, refreshesTokens: client.refreshesTokens,
-        advice: client.refreshesTokens ? 'this library re-reads the token file; the program keeps a copy of the token (or a client built once from it): let the library read it' : upgradeAdvice(client),
-        userAgent: staleClient.userAgent, pods: [], nodes: [], credentialIds: [], requests: 0, maxSecondsAfterWarning: 0 };
+      group = {
+        workload,
+        serviceAccount: staleClient.serviceAccount,
+        client: client.name,
+        refreshesTokens: client.refreshesTokens,
+        advice: client.refreshesTokens
+          ? 'this library re-reads the token file; the program keeps a copy of the token (or a client built once from it): let the library read it'
+          : upgradeAdvice(client),
+        userAgent: staleClient.userAgent,
+        pods: [],
+        nodes: [],
+        credentialIds: [],
+        requests: 0,
+        maxSecondsAfterWarning: 0,
+      };
       groups.set(key, group);
     }
     group.requests += staleClient.requests;
@@ -45,27 +58,63 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
   let resolver: { client: KubeClient; workloads: WorkloadResolver } | undefined;
   return async (ctx) => {
     const legacyMountsUnchecked = ctx.unsynced(secretCache);
-    const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache(secretCache).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+    const tokenSecrets = new Set(
+      legacyMountsUnchecked
+        ? []
+        : ctx
+            .cache(secretCache)
+            .list()
+            .map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+    );
     const mounted = (p: PodSecretReader): string[] => p.reads.filter((r) => r.how.some((h) => h === 'volume' || h === 'projected volume')).map((r) => r.secret);
-    const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache(podReadersCache).list().flatMap((p) => mounted(p)
-      .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
-      .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
-      .sort((a, b) => a.pod.localeCompare(b.pod));
-    const lastSummary = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenWorkloads?: StaleWorkload[]; staleTokenReporting?: string } | undefined;
+    const legacyMounts = legacyMountsUnchecked
+      ? []
+      : ctx
+          .cache(podReadersCache)
+          .list()
+          .flatMap((p) =>
+            mounted(p)
+              .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
+              .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })),
+          )
+          .sort((a, b) => a.pod.localeCompare(b.pod));
+    const lastSummary = ctx.policy.status?.boundTokens as
+      | {
+          apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number };
+          staleTokenUsers?: StaleTokenUser[];
+          staleTokenWorkloads?: StaleWorkload[];
+          staleTokenReporting?: string;
+        }
+      | undefined;
     const lastCounters = lastSummary?.apiserverCounters;
     // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
-    const staleUsers = registry ? registry.list(ctx.now().getTime()) : lastSummary?.staleTokenReporting === 'on' ? (lastSummary.staleTokenUsers ?? []) : undefined;
+    const staleUsers = registry
+      ? registry.list(ctx.now().getTime())
+      : lastSummary?.staleTokenReporting === 'on'
+        ? (lastSummary.staleTokenUsers ?? [])
+        : undefined;
     if (resolver?.client !== ctx.client) resolver = { client: ctx.client, workloads: new WorkloadResolver(ctx.client) };
-    const staleWorkloadList = registry ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.workloads) : lastSummary?.staleTokenReporting === 'on' ? (lastSummary.staleTokenWorkloads ?? []) : undefined;
+    const staleWorkloadList = registry
+      ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.workloads)
+      : lastSummary?.staleTokenReporting === 'on'
+        ? (lastSummary.staleTokenWorkloads ?? [])
+        : undefined;
     if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
       const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
       fetched = { at: Date.now(), flags: apiserverFlags, counters: tokenCounters };
     }
     const { flags, counters } = fetched;
     return {
-      legacyMounts, legacyMountsUnchecked, flags, counters, staleUsers, staleWorkloads: staleWorkloadList,
+      legacyMounts,
+      legacyMountsUnchecked,
+      flags,
+      counters,
+      staleUsers,
+      staleWorkloads: staleWorkloadList,
       lastCounters:
-        lastCounters?.staleTokensTotal === undefined ? undefined : { staleTokens: lastCounters.staleTokensTotal, legacyTokens: lastCounters.legacyTokensTotal ?? 0 },
+        lastCounters?.staleTokensTotal === undefined
+          ? undefined
+          : { staleTokens: lastCounters.staleTokensTotal, legacyTokens: lastCounters.legacyTokensTotal ?? 0 },
     };
   };
 }

@@ -87,10 +87,14 @@ const boundTokensHealthy = (status: ConditionUpdate['status'], reason: string, m
 /** What the API server's flags reveal about token expiry extension, in one sentence. */
 export function expiryText(flags: ApiserverFlags): string {
   if (flags.source === 'unknown') {
-    return 'Whether the API server extends token expiry (--service-account-extend-token-expiration) is not visible: no kube-apiserver static pod in kube-system.';
+    return (
+      'Whether the API server extends token expiry (--service-account-extend-token-expiration) is not visible: ' +
+      'no kube-apiserver static pod in kube-system.'
+    );
   }
   const extend = flags.extendTokenExpiration === false ? 'off' : 'on (projected tokens silently live up to 1 year for clients that never refresh)';
-  return `The API server's --service-account-extend-token-expiration is ${extend}; --service-account-max-token-expiration is ${flags.maxTokenExpiration ?? 'unset (no limit)'}.`;
+  const maxExpiration = flags.maxTokenExpiration ?? 'unset (no limit)';
+  return `The API server's --service-account-extend-token-expiration is ${extend}; --service-account-max-token-expiration is ${maxExpiration}.`;
 }
 
 /** ": must upgrade" for a client that never refreshes, and what a refreshing one does wrong. */
@@ -123,8 +127,7 @@ export const legacyTokensMounted: BoundTokensRule = {
   condition: (facts) => {
     const mounts = facts.mounts.slice(0, MAX_NAMED).map((mount) => `${mount.pod} (${mount.secret})`);
     const message =
-      `${facts.mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.join(', ')}. ` +
-      expiryText(facts.flags);
+      `${facts.mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.join(', ')}. ` + expiryText(facts.flags);
     return boundTokensHealthy('False', Reason.LegacyTokensMounted, message);
   },
 };

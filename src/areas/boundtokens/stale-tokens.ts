@@ -52,8 +52,17 @@ export class StaleTokenRegistry {
   list(nowMs: number): StaleTokenUser[] {
     const out: StaleTokenUser[] = [];
     for (const [account, user] of this.users) {
-      if (nowMs - user.lastSeen > this.ttlMs) { this.users.delete(account); continue; }
-      out.push({ serviceAccount: account, requests: user.requests, maxSecondsAfterWarning: user.max, lastSeen: new Date(user.lastSeen).toISOString(), userAgents: [...user.agents] });
+      if (nowMs - user.lastSeen > this.ttlMs) {
+        this.users.delete(account);
+        continue;
+      }
+      out.push({
+        serviceAccount: account,
+        requests: user.requests,
+        maxSecondsAfterWarning: user.max,
+        lastSeen: new Date(user.lastSeen).toISOString(),
+        userAgents: [...user.agents],
+      });
     }
     return out.sort((a, b) => b.requests - a.requests || a.serviceAccount.localeCompare(b.serviceAccount));
   }
@@ -82,7 +91,10 @@ export interface StaleTokenClient {
   lastSeenMs: number;
 }
 
-interface AuditUser { username?: string; extra?: Record<string, string[] | undefined> }
+interface AuditUser {
+  username?: string;
+  extra?: Record<string, string[] | undefined>;
+}
 
 /** The parts of an audit event kept for a stale token; undefined when the event has no stale-token annotation. */
 export function staleTokenUse(event: { annotations?: Record<string, string>; userAgent?: string; user?: AuditUser }): StaleTokenUse | undefined {
@@ -120,7 +132,16 @@ export class StaleTokenClients {
     let client = this.clients.get(key);
     if (!client) {
       if (this.clients.size >= this.max) return;
-      client = { serviceAccount: use.serviceAccount, ...(use.pod ? { pod: use.pod } : {}), nodes: [], credentialIds: [], userAgent: agent, requests: 0, maxSecondsAfterWarning: 0, lastSeenMs: atMs };
+      client = {
+        serviceAccount: use.serviceAccount,
+        ...(use.pod ? { pod: use.pod } : {}),
+        nodes: [],
+        credentialIds: [],
+        userAgent: agent,
+        requests: 0,
+        maxSecondsAfterWarning: 0,
+        lastSeenMs: atMs,
+      };
       this.clients.set(key, client);
     }
     client.requests++;

@@ -17,7 +17,8 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
       const expected = ctx.cache(caches.apiservers).size;
       const deadline = Date.now() + 12_000;
-      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected) await new Promise((r) => setTimeout(r, 250));
+      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected)
+        await new Promise((r) => setTimeout(r, 250));
     }
     const offsets = estimator.offsets(ctx.now().getTime());
     if (ctx.metrics) {

@@ -85,10 +85,14 @@ const describeShown = (clock: ShownClock): string =>
 function skewConsequence(skewed: readonly ClockOffset[]): string {
   const servers = skewed.filter((clock) => clock.kind === 'apiserver');
   if (servers.length === 0) {
-    return 'Kubelets on these nodes present fresh projected tokens and certificates that a correct clock judges as from the future or expired, so their Leases and pods misbehave';
+    return (
+      'Kubelets on these nodes present fresh projected tokens and certificates that a correct clock judges as from the future or expired, ' +
+      'so their Leases and pods misbehave'
+    );
   }
   const names = servers.map((clock) => clock.name).join(', ');
-  return `Bound service-account tokens issued by another API server are rejected by ${names} as "not valid yet" (beyond the 60s JWT leeway), giving random 401s`;
+  const rejected = `rejected by ${names} as "not valid yet" (beyond the 60s JWT leeway), giving random 401s`;
+  return `Bound service-account tokens issued by another API server are ${rejected}`;
 }
 
 export const noClockData: ClockRule = {
