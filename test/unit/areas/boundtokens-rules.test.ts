@@ -21,6 +21,7 @@ import {
   type StaleWorkload,
 } from '../../../src/areas/boundtokens/plan.ts';
 import type { StaleTokenUser } from '../../../src/areas/boundtokens/stale-tokens.ts';
+import { checkRuleTable, type RuleRow } from './rule-table.ts';
 
 const test = suite('bound-token rules');
 
@@ -51,26 +52,8 @@ const facts = (over: Partial<BoundTokensFacts> = {}): BoundTokensFacts => ({
   ...over,
 });
 
-interface Row {
-  what: string;
-  facts: BoundTokensFacts;
-  applies: boolean;
-  status?: string;
-  reason?: string;
-  /** every pattern must match */
-  message?: RegExp | RegExp[];
-}
-
-function checkRule(rule: BoundTokensRule, rows: Row[]): void {
-  for (const row of rows) {
-    assert.is(rule.applies(row.facts), row.applies, `${rule.name}: ${row.what}`);
-    if (!row.applies) continue;
-    const condition = rule.condition(row.facts);
-    assert.is(condition.type, 'BoundTokensHealthy', row.what);
-    assert.is(condition.status, row.status, `${rule.name}: ${row.what}`);
-    assert.is(condition.reason, row.reason, `${rule.name}: ${row.what}`);
-    for (const pattern of [row.message ?? []].flat()) assert.match(condition.message, pattern, `${rule.name}: ${row.what}`);
-  }
+function checkRule(rule: BoundTokensRule, rows: RuleRow<BoundTokensFacts>[]): void {
+  checkRuleTable(rule, 'BoundTokensHealthy', rows);
 }
 
 test('staleTokensInUse: False naming the service accounts and their workloads', () => {

@@ -16,6 +16,7 @@ import {
   type ClockFacts,
   type ClockRule,
 } from '../../../src/areas/clock/plan.ts';
+import { checkRuleTable, type RuleRow } from './rule-table.ts';
 
 const test = suite('clock rules');
 
@@ -39,27 +40,8 @@ const facts = (over: Partial<ClockFacts> = {}): ClockFacts => ({
   ...over,
 });
 
-interface Row {
-  what: string;
-  facts: ClockFacts;
-  applies: boolean;
-  /** status/reason, and what the message says, when the rule applies */
-  status?: string;
-  reason?: string;
-  /** every pattern must match */
-  message?: RegExp | RegExp[];
-}
-
-function checkRule(rule: ClockRule, rows: Row[]): void {
-  for (const row of rows) {
-    assert.is(rule.applies(row.facts), row.applies, `${rule.name}: ${row.what}`);
-    if (!row.applies) continue;
-    const condition = rule.condition(row.facts);
-    assert.is(condition.type, 'ClockSynchronized', row.what);
-    assert.is(condition.status, row.status, `${rule.name}: ${row.what}`);
-    assert.is(condition.reason, row.reason, `${rule.name}: ${row.what}`);
-    for (const pattern of [row.message ?? []].flat()) assert.match(condition.message, pattern, `${rule.name}: ${row.what}`);
-  }
+function checkRule(rule: ClockRule, rows: RuleRow<ClockFacts>[]): void {
+  checkRuleTable(rule, 'ClockSynchronized', rows);
 }
 
 const kasBehind = clock('apiserver', 'kas-b', -120);
