@@ -64,8 +64,8 @@ export interface Area<Observation = unknown, Plan = unknown> {
    */
   optionalCaches?: readonly CacheSpec[];
   observe(ctx: AreaContext): Promise<Observation>;
-  /** pure: what should change, and the report if it all goes to plan */
-  plan(spec: ResolvedSpec, observation: Observation, previous: Record<string, unknown> | undefined, now: Date): Plan;
+  /** pure: what should change, and the report if it all goes to plan; lastSummary: status.<area> as last written (an earlier report's `summary`) */
+  plan(spec: ResolvedSpec, observation: Observation, lastSummary: Record<string, unknown> | undefined, now: Date): Plan;
   /** idempotent writes in plan order; honours spec.dryRun; returns the final report */
   act?(ctx: AreaContext, plan: Plan): Promise<AreaReport>;
   /** the report of a plan that was not acted on (check, or dry run) */

@@ -54,8 +54,13 @@ export function policyDocument(file: string, text: string): unknown {
   if (policies.length > 1) throw new InvalidManifestError(`${file} holds ${policies.length} ${KIND} documents: check one at a time`);
   if (policies[0] !== undefined) return policies[0];
   if (values.length === 1) return values[0]; // a lone document: validation names what is wrong with it
-  const kinds = values.map((v) => { const kind = typeof v === 'object' ? (v as { kind?: unknown }).kind : undefined; return typeof kind === 'string' ? kind : '(no kind)'; });
-  throw new InvalidManifestError(`${file} holds no ${KIND} document (apiVersion ${API_VERSION}, kind ${KIND})${kinds.length ? `; found: ${kinds.join(', ')}` : ''}`);
+  const kinds = values.map((v) => {
+    const kind = typeof v === 'object' ? (v as { kind?: unknown }).kind : undefined;
+    return typeof kind === 'string' ? kind : '(no kind)';
+  });
+  throw new InvalidManifestError(
+    `${file} holds no ${KIND} document (apiVersion ${API_VERSION}, kind ${KIND})${kinds.length ? `; found: ${kinds.join(', ')}` : ''}`,
+  );
 }
 
 /**
@@ -64,7 +69,12 @@ export function policyDocument(file: string, text: string): unknown {
  * defaults; otherwise the shipped CRD's schema (src/api/validate.ts). Returns the
  * policy with defaults filled; throws InvalidManifestError naming every field.
  */
-export async function validateManifest(client: KubeClient | undefined, file: string, manifest: unknown, signal?: AbortSignal): Promise<{ policy: AuthPolicy; by: 'server' | 'schema' }> {
+export async function validateManifest(
+  client: KubeClient | undefined,
+  file: string,
+  manifest: unknown,
+  signal?: AbortSignal,
+): Promise<{ policy: AuthPolicy; by: 'server' | 'schema' }> {
   const offline = validateAuthPolicy(manifest, await shippedSchema());
   const envelope = offline.errors.filter((e) => /^(apiVersion|kind|metadata)[.:]/.test(e));
   if (envelope.length) throw new InvalidManifestError(`${file} is not a valid ${KIND}:\n  ${envelope.join('\n  ')}`);
@@ -89,7 +99,10 @@ export async function validateManifest(client: KubeClient | undefined, file: str
       // 404: the CRD is not installed; no answer or no permission: fall back to the shipped schema.
     }
   }
-  if (offline.errors.length) throw new InvalidManifestError(`${file} is not a valid ${KIND} (validated against the shipped CRD schema, crds/authpolicy.yaml):\n  ${offline.errors.join('\n  ')}`);
+  if (offline.errors.length)
+    throw new InvalidManifestError(
+      `${file} is not a valid ${KIND} (validated against the shipped CRD schema, crds/authpolicy.yaml):\n  ${offline.errors.join('\n  ')}`,
+    );
   return { policy: offline.defaulted as AuthPolicy, by: 'schema' };
 }
 
@@ -97,7 +110,12 @@ export async function validateManifest(client: KubeClient | undefined, file: str
 async function loadPolicy(client: KubeClient, opts: CheckOptions, signal: AbortSignal): Promise<AuthPolicy> {
   if (opts.file) {
     const file = opts.file;
-    const text = await readFile(file, 'utf8').catch((err: unknown) => { throw new InvalidManifestError(`cannot read policy file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeError(err)}`, { cause: err }); });
+    const text = await readFile(file, 'utf8').catch((err: unknown) => {
+      throw new InvalidManifestError(
+        `cannot read policy file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeError(err)}`,
+        { cause: err },
+      );
+    });
     const { policy } = await validateManifest(client, file, policyDocument(file, text), signal);
     resolveSpec(policy.spec); // the operator's own reading of it (throws naming the field)
     return policy;
@@ -106,8 +124,16 @@ async function loadPolicy(client: KubeClient, opts: CheckOptions, signal: AbortS
     try {
       return await client.get<AuthPolicy>(objectPath(Resources.authPolicies, opts.name), { signal });
     } catch (err) {
-      if (isApiMissing(err)) throw new Error(`the AuthPolicy CRD (authpolicies.authpolicy.io) is not installed, so there is no authpolicy ${opts.name}: kubectl apply --server-side -k config/crd (or config/default)`, { cause: err });
-      if (isNotFound(err)) throw new Error(`authpolicy ${opts.name} not found: list them with kubectl get authpolicies, or check without --name to use the defaults`, { cause: err });
+      if (isApiMissing(err))
+        throw new Error(
+          `the AuthPolicy CRD (authpolicies.authpolicy.io) is not installed, so there is no authpolicy ${opts.name}: ` +
+            'kubectl apply --server-side -k config/crd (or config/default)',
+          { cause: err },
+        );
+      if (isNotFound(err))
+        throw new Error(`authpolicy ${opts.name} not found: list them with kubectl get authpolicies, or check without --name to use the defaults`, {
+          cause: err,
+        });
       throw err;
     }
   }
@@ -133,7 +159,9 @@ export function table(policy: AuthPolicy, reports: Record<string, AreaReport>): 
   const rows: string[][] = [['CONDITION', 'STATUS', 'REASON', 'MESSAGE']];
   for (const r of Object.values(reports)) for (const c of r.conditions) rows.push([c.type, c.status, c.reason, c.message]);
   lines.push(...columns(rows, '  '));
-  const findings: Finding[] = Object.values(reports).flatMap((r) => r.findings).filter((f) => f.health !== 'ok');
+  const findings: Finding[] = Object.values(reports)
+    .flatMap((r) => r.findings)
+    .filter((f) => f.health !== 'ok');
   if (findings.length) {
     lines.push('', 'FINDINGS');
     for (const f of findings) lines.push(`  [${f.health === 'action' ? 'ACTION' : 'UNKNOWN'}] ${findingLine(f)}`);
@@ -159,7 +187,7 @@ export async function check(opts: CheckOptions): Promise<number> {
   }
   const caches = new CacheSet(client, log);
   const areas = allAreas({ client, namespace: process.env.POD_NAMESPACE ?? 'authpolicy-system' });
-  for (const area of areas) for (const spec of [...area.caches, ...area.optionalCaches ?? []]) caches.add(spec);
+  for (const area of areas) for (const spec of [...area.caches, ...(area.optionalCaches ?? [])]) caches.add(spec);
   try {
     // Everything below ends at the deadline, even against a server that accepts and never answers.
     const { policy, reports } = await withDeadline(timeoutMs, client.server, async (signal) => {

@@ -31,9 +31,10 @@ function exitNow(code: number): never {
   process.exit(code);
 }
 
-const clusterOptions = (cmd: Command): Command => cmd
-  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
-  .option('--context <name>', 'kubeconfig context to use');
+const clusterOptions = (cmd: Command): Command =>
+  cmd
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
+    .option('--context <name>', 'kubeconfig context to use');
 
 clusterOptions(program.command('run'))
   .description('run the controller')
@@ -48,14 +49,18 @@ clusterOptions(program.command('run'))
   .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served', ':8081')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .option('--concurrency <n>', 'maximum concurrent reconciles', (v) => Number.parseInt(v, 10), 1)
-  .option('--watch-inactivity-timeout <d>', 'restart a watch that sent nothing, not even a bookmark, for this long (the API server sends one about every minute)', '3m')
+  .option(
+    '--watch-inactivity-timeout <d>',
+    'restart a watch that sent nothing, not even a bookmark, for this long (the API server sends one about every minute)',
+    '3m',
+  )
   .option('--relist-interval <d>', 'relist and diff every cache this often as a backstop (0 disables)', '30m')
   .option('--dry-run', 'treat every AuthPolicy as spec.dryRun: report, change nothing', false)
   .option('--audit-webhook-bind-address <addr>', 'serve an HTTPS audit webhook here to find service accounts using stale tokens (off by default)')
   .option('--audit-webhook-cert-file <path>', 'serving certificate for the audit webhook')
   .option('--audit-webhook-key-file <path>', 'serving key for the audit webhook')
-  .option('--audit-webhook-client-ca-file <path>', 'CA of the API server\'s audit client certificate')
-  .option('--pod-name <name>', 'this replica\'s pod, labelled authpolicy.io/leader=true|false for the leader-only audit Service', process.env.POD_NAME)
+  .option('--audit-webhook-client-ca-file <path>', "CA of the API server's audit client certificate")
+  .option('--pod-name <name>', "this replica's pod, labelled authpolicy.io/leader=true|false for the leader-only audit Service", process.env.POD_NAME)
   .action(async (opts: Parameters<typeof run>[0] & { logLevel: LogLevel }) => {
     process.exitCode = await (await import('./run.ts')).run(opts);
   });
@@ -71,11 +76,11 @@ clusterOptions(program.command('check'))
   });
 
 clusterOptions(program.command('status'))
-  .description('show each AuthPolicy\'s conditions as the operator last wrote them; exit 0 ready, 1 not ready or not yet observed, 2 could not read')
+  .description("show each AuthPolicy's conditions as the operator last wrote them; exit 0 ready, 1 not ready or not yet observed, 2 could not read")
   .option('--name <name>', 'only this AuthPolicy')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
   .option('--timeout <d>', 'how long to wait for the API server, at most (e.g. 5s; a number is seconds; 0: no limit)', '30s')
-  .option('--request-timeout <d>', 'kubectl\'s name for --timeout')
+  .option('--request-timeout <d>', "kubectl's name for --timeout")
   .action(async (opts: Parameters<typeof status>[0]) => {
     exitNow(await (await import('./status.ts')).status(opts));
   });

@@ -48,7 +48,9 @@ export async function run(opts: RunOptions): Promise<number> {
   const client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
   const metrics = new Metrics();
   client.observe(metrics.restObserver(new URL(client.server).host));
-  client.onDeadConnection = (server) => { log.warn('the connection to the API server did not answer a probe within 10 s; opened a new one', { server }); };
+  client.onDeadConnection = (server) => {
+    log.warn('the connection to the API server did not answer a probe within 10 s; opened a new one', { server });
+  };
   const caches = new CacheSet(client, log, metrics, {
     inactivityTimeoutMs: parseDuration(opts.watchInactivityTimeout, '--watch-inactivity-timeout'),
     relistIntervalMs: parseDuration(opts.relistInterval, '--relist-interval'),
@@ -68,7 +70,7 @@ export async function run(opts: RunOptions): Promise<number> {
     if (type === 'update') controller?.queue.add(obj.metadata.name);
     else enqueueAll();
   });
-  for (const area of areas) for (const spec of [...area.caches, ...area.optionalCaches ?? []]) caches.add(spec, enqueueAll);
+  for (const area of areas) for (const spec of [...area.caches, ...(area.optionalCaches ?? [])]) caches.add(spec, enqueueAll);
 
   const shutdown = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -78,15 +80,32 @@ export async function run(opts: RunOptions): Promise<number> {
     });
   }
 
-  const endpoints = await serveHealthAndMetrics(opts.metricsBindAddress, opts.healthProbeBindAddress, { ready: () => caches.readiness([policyCache.name]), registry: metrics.registry });
-  log.info('serving metrics and health probes', { metrics: `${endpoints.metricsUrl}/metrics`, health: `${endpoints.healthUrl}/healthz`, ready: `${endpoints.healthUrl}/readyz` });
+  const endpoints = await serveHealthAndMetrics(opts.metricsBindAddress, opts.healthProbeBindAddress, {
+    ready: () => caches.readiness([policyCache.name]),
+    registry: metrics.registry,
+  });
+  log.info('serving metrics and health probes', {
+    metrics: `${endpoints.metricsUrl}/metrics`,
+    health: `${endpoints.healthUrl}/healthz`,
+    ready: `${endpoints.healthUrl}/readyz`,
+  });
   caches.start();
   let receiver: Awaited<ReturnType<typeof startAuditReceiver>> | undefined;
   if (opts.auditWebhookBindAddress && staleTokens) {
     if (!opts.auditWebhookCertFile || !opts.auditWebhookKeyFile || !opts.auditWebhookClientCaFile) {
-      throw new Error('--audit-webhook-bind-address needs --audit-webhook-cert-file, --audit-webhook-key-file and --audit-webhook-client-ca-file (the API server must authenticate with a client certificate)');
+      throw new Error(
+        '--audit-webhook-bind-address needs --audit-webhook-cert-file, --audit-webhook-key-file and --audit-webhook-client-ca-file ' +
+          '(the API server must authenticate with a client certificate)',
+      );
     }
-    receiver = await startAuditReceiver({ bindAddress: opts.auditWebhookBindAddress, certFile: opts.auditWebhookCertFile, keyFile: opts.auditWebhookKeyFile, clientCAFile: opts.auditWebhookClientCaFile, registry: staleTokens, log });
+    receiver = await startAuditReceiver({
+      bindAddress: opts.auditWebhookBindAddress,
+      certFile: opts.auditWebhookCertFile,
+      keyFile: opts.auditWebhookKeyFile,
+      clientCAFile: opts.auditWebhookClientCaFile,
+      registry: staleTokens,
+      log,
+    });
   }
 
   // In a pod (POD_NAME from the downward API): label it leader or not, for the leader-only audit Service.
@@ -117,7 +136,14 @@ export async function run(opts: RunOptions): Promise<number> {
     }, RESYNC_MS);
     await new Promise<void>((resolve) => {
       if (leaderSignal.aborted) resolve();
-      else leaderSignal.addEventListener('abort', () => { resolve(); }, { once: true });
+      else
+        leaderSignal.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
     });
     clearInterval(resync);
     const stopping = controller;
@@ -127,8 +153,11 @@ export async function run(opts: RunOptions): Promise<number> {
 
   if (opts.leaderElect) {
     const elector = new LeaderElector({
-      client, log, metrics,
-      namespace: opts.leaderElectionNamespace, name: opts.leaderElectionId,
+      client,
+      log,
+      metrics,
+      namespace: opts.leaderElectionNamespace,
+      name: opts.leaderElectionId,
       leaseDurationMs: parseDuration(opts.leaderElectionLeaseDuration, '--leader-election-lease-duration'),
       renewDeadlineMs: parseDuration(opts.leaderElectionRenewDeadline, '--leader-election-renew-deadline'),
       retryPeriodMs: parseDuration(opts.leaderElectionRetryPeriod, '--leader-election-retry-period'),

@@ -30,7 +30,20 @@ const SAMPLE = 'kubectl apply -f config/samples/authpolicy_v1alpha1_authpolicy.y
 /** The few fields of each status.<area> worth a glance; `-o yaml` shows them all. */
 const SUMMARY_FIELDS: Record<string, readonly string[]> = {
   nodeAuthorization: ['authorizer', 'kubeletsAuthorized', 'nodes', 'notReadyNodes', 'legacyBinding.state'],
-  legacyTokens: ['secrets', 'valid', 'invalid', 'orphaned', 'invalidatedCount', 'unusedCount', 'terminatingCount', 'notRestartedCount', 'rotating', 'awaitingRestart', 'rolloutsInProgress', 'rolloutsTimedOut'],
+  legacyTokens: [
+    'secrets',
+    'valid',
+    'invalid',
+    'orphaned',
+    'invalidatedCount',
+    'unusedCount',
+    'terminatingCount',
+    'notRestartedCount',
+    'rotating',
+    'awaitingRestart',
+    'rolloutsInProgress',
+    'rolloutsTimedOut',
+  ],
   clock: ['maxSkew', 'measured', 'skewed'],
   boundTokens: ['legacyMounts', 'staleTokenReporting', 'apiserverCounters.staleTokensTotal', 'apiserverCounters.legacyTokensTotal'],
 };
@@ -82,16 +95,26 @@ function pick(summary: Record<string, unknown>, path: string): unknown {
 export function formatPolicy(policy: AuthPolicy, now: Date): string {
   const status = policy.status;
   const stale = staleness(policy);
-  const lines = [`AuthPolicy ${policy.metadata.name}   generation ${policy.metadata.generation ?? '-'}, observed ${status?.observedGeneration ?? '-'}${stale ? `: ${stale}` : ''}`];
+  const lines = [
+    `AuthPolicy ${policy.metadata.name}   generation ${policy.metadata.generation ?? '-'}, ` +
+      `observed ${status?.observedGeneration ?? '-'}${stale ? `: ${stale}` : ''}`,
+  ];
   const rank = (c: Condition): number => (CONDITION_ORDER.includes(c.type) ? CONDITION_ORDER.indexOf(c.type) : CONDITION_ORDER.length);
   const conditions = [...(status?.conditions ?? [])].sort((a, b) => rank(a) - rank(b) || a.type.localeCompare(b.type));
   if (conditions.length) {
-    lines.push('', ...columns([['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'], ...conditions.map((c) => [c.type, c.status, c.reason, humanAge(c.lastTransitionTime, now), c.message.replace(/\s+/g, ' ')])]));
+    lines.push(
+      '',
+      ...columns([
+        ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
+        ...conditions.map((c) => [c.type, c.status, c.reason, humanAge(c.lastTransitionTime, now), c.message.replace(/\s+/g, ' ')]),
+      ]),
+    );
   }
   const areas = Object.entries(SUMMARY_FIELDS).flatMap(([area, fields]) => {
     const summary = (status as Record<string, unknown> | undefined)?.[area];
     if (typeof summary !== 'object' || summary === null) return [];
-    const parts = fields.map((f) => [f, pick(summary as Record<string, unknown>, f)] as const)
+    const parts = fields
+      .map((f) => [f, pick(summary as Record<string, unknown>, f)] as const)
       .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
       .map(([f, v]) => `${f}=${String(v)}`);
     return parts.length ? [[area, parts.join(' ')]] : [];
@@ -112,7 +135,15 @@ export function statusDocument(policies: readonly AuthPolicy[]): Record<string, 
     exitCode: statusExitCode(policies),
     policies: policies.map((p) => {
       const { observedGeneration, conditions, ...areas } = p.status ?? {};
-      return { name: p.metadata.name, generation: p.metadata.generation, observedGeneration, observed: staleness(p) === undefined, ready: isReady(p), conditions: conditions ?? [], ...areas };
+      return {
+        name: p.metadata.name,
+        generation: p.metadata.generation,
+        observedGeneration,
+        observed: staleness(p) === undefined,
+        ready: isReady(p),
+        conditions: conditions ?? [],
+        ...areas,
+      };
     }),
   };
 }
@@ -141,10 +172,16 @@ async function readPolicies(client: KubeClient, name: string | undefined, signal
     return list.items;
   } catch (err) {
     if (isApiMissing(err) || (isNotFound(err) && !name)) {
-      throw new Error(`the AuthPolicy API (authpolicies.authpolicy.io) is not installed${name ? `, so there is no authpolicy ${name}` : ''}: kubectl apply --server-side -k config/default (or config/crd)`, { cause: err });
+      throw new Error(
+        `the AuthPolicy API (authpolicies.authpolicy.io) is not installed${name ? `, so there is no authpolicy ${name}` : ''}: ` +
+          'kubectl apply --server-side -k config/default (or config/crd)',
+        { cause: err },
+      );
     }
-    if (isNotFound(err)) throw new Error(`authpolicy ${name ?? ''} not found: list them with kubectl get authpolicies, or apply one, e.g. ${SAMPLE}`, { cause: err });
-    if (isForbidden(err)) throw new Error(`permission denied: reading authpolicies.authpolicy.io needs get and list on them: ${describeError(err)}`, { cause: err });
+    if (isNotFound(err))
+      throw new Error(`authpolicy ${name ?? ''} not found: list them with kubectl get authpolicies, or apply one, e.g. ${SAMPLE}`, { cause: err });
+    if (isForbidden(err))
+      throw new Error(`permission denied: reading authpolicies.authpolicy.io needs get and list on them: ${describeError(err)}`, { cause: err });
     throw err;
   }
 }
@@ -155,9 +192,9 @@ export async function status(opts: StatusOptions): Promise<number> {
   let client: KubeClient | undefined;
   try {
     const timeoutMs = parseTimeout(opts.requestTimeout ?? opts.timeout ?? '30s', opts.requestTimeout === undefined ? '--timeout' : '--request-timeout');
-    const c = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
-    client = c;
-    policies = await withDeadline(timeoutMs, c.server, (signal) => readPolicies(c, opts.name, signal));
+    const opened = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
+    client = opened;
+    policies = await withDeadline(timeoutMs, opened.server, (signal) => readPolicies(opened, opts.name, signal));
   } catch (err) {
     console.error(`status: ${client ? shortError(err, client.server) : describeError(err)}`);
     return EXIT_UNCHECKED;

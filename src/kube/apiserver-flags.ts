@@ -35,7 +35,12 @@ export function parseApiserverFlags(argv: readonly string[]): Omit<ApiserverFlag
     }
     values.set(m[1], value);
   }
-  const list = (name: string): string[] | undefined => values.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (name: string): string[] | undefined =>
+    values
+      .get(name)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const out: Omit<ApiserverFlags, 'source' | 'podName'> = {};
   const config = values.get('authorization-config');
   if (config) out.authorizationConfigFile = config;
@@ -66,7 +71,9 @@ export function observeApiserverFlags(client: KubeClient, maxAgeMs = 30_000): Pr
   if (hit && Date.now() - hit.at < maxAgeMs) return hit.flags;
   const flags = readApiserverFlags(client);
   recent.set(client, { at: Date.now(), flags });
-  flags.catch(() => { recent.delete(client); });
+  flags.catch(() => {
+    recent.delete(client);
+  });
   return flags;
 }
 

@@ -17,11 +17,11 @@ export const apiserverIdentitySpec: CacheSpec<ApiserverIdentityLease> = {
   path: collectionPath(Resources.leases, 'kube-system'),
   labelSelector: 'apiserver.kubernetes.io/identity=kube-apiserver',
   transform: (raw) => {
-    const l = raw as { metadata: { name: string; namespace: string; resourceVersion?: string }; spec?: { holderIdentity?: string; renewTime?: string } };
+    const lease = raw as { metadata: { name: string; namespace: string; resourceVersion?: string }; spec?: { holderIdentity?: string; renewTime?: string } };
     return {
-      metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion },
-      holderIdentity: l.spec?.holderIdentity ?? '',
-      renewTime: l.spec?.renewTime,
+      metadata: { name: lease.metadata.name, namespace: lease.metadata.namespace, resourceVersion: lease.metadata.resourceVersion },
+      holderIdentity: lease.spec?.holderIdentity ?? '',
+      renewTime: lease.spec?.renewTime,
     };
   },
   // Renewals every 10 s are not news; a new holder (an API server restarted) is.
@@ -32,5 +32,8 @@ export const apiserverIdentityCache = defineCache(apiserverIdentitySpec);
 
 /** A fingerprint of the running API-server instances: changes when any restarts. */
 export function apiserverInstances(leases: readonly ApiserverIdentityLease[]): string {
-  return leases.map((l) => l.holderIdentity).sort().join(',');
+  return leases
+    .map((lease) => lease.holderIdentity)
+    .sort()
+    .join(',');
 }

@@ -35,4 +35,3 @@ export interface CacheHandle<T extends CachedObject> extends CacheSpec {
 export function defineCache<T extends CachedObject>(spec: CacheSpec<T>): CacheHandle<T> {
   return spec as unknown as CacheHandle<T>;
 }
-

@@ -25,7 +25,12 @@ export type RequestObserver = (method: string, code: string, resource: string) =
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
-  contentType?: 'application/json' | 'application/merge-patch+json' | 'application/strategic-merge-patch+json' | 'application/apply-patch+yaml' | 'application/json-patch+json';
+  contentType?:
+    | 'application/json'
+    | 'application/merge-patch+json'
+    | 'application/strategic-merge-patch+json'
+    | 'application/apply-patch+yaml'
+    | 'application/json-patch+json';
   signal?: AbortSignal;
   /** per-request deadline (default 30 s); ignored for streams */
   timeoutMs?: number;
@@ -56,7 +61,7 @@ export function resourceOf(path: string): string {
   // /api/v1/... or /apis/group/version/...
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
   if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
-  const resource = rest[0] ?? (parts[0] ?? 'unknown');
+  const resource = rest[0] ?? parts[0] ?? 'unknown';
   const sub = rest.length >= 3 ? `/${rest[2] ?? ''}` : '';
   return `${resource}${sub}`;
 }
@@ -174,9 +179,12 @@ export class KubeClient {
   private async auth(url: URL): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
     if (this.connection.delegate) {
       this.delegated ??= clientNodeAuth(this.connection.delegate);
-      const a = await (await this.delegated)(url);
-      if (!this.dispatcherReady) { this.dispatcher = a.dispatcher; this.dispatcherReady = true; }
-      return { headers: a.headers, dispatcher: this.dispatcher };
+      const auth = await (await this.delegated)(url);
+      if (!this.dispatcherReady) {
+        this.dispatcher = auth.dispatcher;
+        this.dispatcherReady = true;
+      }
+      return { headers: auth.headers, dispatcher: this.dispatcher };
     }
     if (!this.dispatcherReady) {
       // undici speaks HTTP/2 to the API server when it offers it (ALPN): one connection for everything.
@@ -210,7 +218,10 @@ export class KubeClient {
       if (timedOut && !probing) void this.checkConnection();
       const cause = (err as { cause?: Error }).cause;
       throw new KubeApiError({
-        status: 0, reason: timedOut ? 'Timeout' : aborted ? 'Aborted' : 'NetworkError', method, path,
+        status: 0,
+        reason: timedOut ? 'Timeout' : aborted ? 'Aborted' : 'NetworkError',
+        method,
+        path,
         message: timedOut
           ? `no answer from the API server at ${this.server} within ${timeoutMs / 1000}s`
           : `${(err as Error).message}${cause ? ` (${cause.message})` : ''}; is the API server at ${this.server} reachable?`,
@@ -266,7 +277,11 @@ export class KubeClient {
     return this.request<T>('PATCH', path, {
       body: object,
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: options.fieldManager ?? FIELD_MANAGER, force: options.force ?? false ? 'true' : undefined, dryRun: options.dryRun ? 'All' : undefined },
+      query: {
+        fieldManager: options.fieldManager ?? FIELD_MANAGER,
+        force: (options.force ?? false) ? 'true' : undefined,
+        dryRun: options.dryRun ? 'All' : undefined,
+      },
     });
   }
 
@@ -289,7 +304,8 @@ async function toError(response: Response, method: string, path: string): Promis
     status: response.status,
     reason: status.reason ?? (response.statusText || `HTTP${response.status}`),
     message: status.message ?? response.statusText,
-    method, path,
+    method,
+    path,
     retryAfterSeconds: fromHeader ?? status.details?.retryAfterSeconds,
     details: status.details,
   });

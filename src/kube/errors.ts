@@ -19,7 +19,16 @@ export class KubeApiError extends Error {
   readonly retryAfterSeconds: number | undefined;
   readonly details: StatusDetails | undefined;
 
-  constructor(init: { status: number; reason: string; message: string; method: string; path: string; retryAfterSeconds?: number | undefined; details?: StatusDetails | undefined; cause?: unknown }) {
+  constructor(init: {
+    status: number;
+    reason: string;
+    message: string;
+    method: string;
+    path: string;
+    retryAfterSeconds?: number | undefined;
+    details?: StatusDetails | undefined;
+    cause?: unknown;
+  }) {
     super(`${init.method} ${init.path}: ${init.status ? `${init.status} ${init.reason}` : init.reason}: ${init.message}`, { cause: init.cause });
     this.name = 'KubeApiError';
     this.status = init.status;
@@ -79,7 +88,10 @@ export function deniedPermission(err: unknown): DeniedPermission | undefined {
   const parts = err.path.split('?')[0]?.split('/').filter(Boolean) ?? [];
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length > 2) { namespace = rest[1]; rest = rest.slice(2); }
+  if (rest[0] === 'namespaces' && rest.length > 2) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
   const group = parts[0] === 'apis' ? parts[1] : undefined;
   return { verb: VERB_OF_METHOD[err.method] ?? err.method.toLowerCase(), resource: `${rest[0] ?? err.path}${group ? `.${group}` : ''}`, namespace };
 }

@@ -33,10 +33,24 @@ export interface Connection {
   delegate?: ClientOptions;
 }
 
-interface NamedCluster { name: string; cluster?: Record<string, unknown> }
-interface NamedUser { name: string; user?: Record<string, unknown> }
-interface NamedContext { name: string; context?: { cluster?: string; user?: string } }
-interface KubeconfigFile { clusters?: NamedCluster[]; users?: NamedUser[]; contexts?: NamedContext[]; 'current-context'?: string }
+interface NamedCluster {
+  name: string;
+  cluster?: Record<string, unknown>;
+}
+interface NamedUser {
+  name: string;
+  user?: Record<string, unknown>;
+}
+interface NamedContext {
+  name: string;
+  context?: { cluster?: string; user?: string };
+}
+interface KubeconfigFile {
+  clusters?: NamedCluster[];
+  users?: NamedUser[];
+  contexts?: NamedContext[];
+  'current-context'?: string;
+}
 
 export const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 

@@ -6,12 +6,16 @@ import { defineCache } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
 import type { Meta } from './token-secrets.ts';
 
-export interface OwnerRef { kind: string; name: string; controller?: boolean }
+export interface OwnerRef {
+  kind: string;
+  name: string;
+  controller?: boolean;
+}
 
 /** The controlling owner (or the first owner) of an object. */
 export const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name: string } | undefined => {
-  const c = refs?.find((r) => r.controller) ?? refs?.[0];
-  return c ? { kind: c.kind, name: c.name } : undefined;
+  const owner = refs?.find((ref) => ref.controller) ?? refs?.[0];
+  return owner ? { kind: owner.kind, name: owner.name } : undefined;
 };
 
 interface Container {
@@ -27,7 +31,10 @@ interface PodSpec {
 }
 
 /** One way a pod reads a Secret: "volume", "projected volume", or "env"/"envFrom" of a named (init/ephemeral) container. */
-export interface SecretRead { secret: string; how: string[] }
+export interface SecretRead {
+  secret: string;
+  how: string[];
+}
 
 /** The Secrets a pod spec reads and how, sorted by Secret name. */
 export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
@@ -42,7 +49,11 @@ export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
     add(v.secret?.secretName, 'volume');
     for (const src of v.projected?.sources ?? []) add(src.secret?.name, 'projected volume');
   }
-  const containers: [string, Container[]][] = [['container', spec?.containers ?? []], ['init container', spec?.initContainers ?? []], ['ephemeral container', spec?.ephemeralContainers ?? []]];
+  const containers: [string, Container[]][] = [
+    ['container', spec?.containers ?? []],
+    ['init container', spec?.initContainers ?? []],
+    ['ephemeral container', spec?.ephemeralContainers ?? []],
+  ];
   for (const [kind, list] of containers) {
     for (const c of list) {
       for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
@@ -70,16 +81,21 @@ export const podReadersCache = defineCache<PodSecretReader>({
   name: 'pod-secret-readers',
   path: collectionPath(Resources.pods),
   transform: (raw) => {
-    const p = raw as PodRaw;
-    if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
-    const reads = secretReadsOf(p.spec);
+    const pod = raw as PodRaw;
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
+    const reads = secretReadsOf(pod.spec);
     if (reads.length === 0) return undefined;
     return {
-      metadata: { name: p.metadata.name, namespace: p.metadata.namespace, resourceVersion: p.metadata.resourceVersion, creationTimestamp: p.metadata.creationTimestamp ?? '' },
-      owner: controllerOf(p.metadata.ownerReferences), reads,
+      metadata: {
+        name: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        resourceVersion: pod.metadata.resourceVersion,
+        creationTimestamp: pod.metadata.creationTimestamp ?? '',
+      },
+      owner: controllerOf(pod.metadata.ownerReferences),
+      reads,
     };
   },
   // A consumer going away may settle WorkloadsRestarted; new pods read the current token.
   relevant: (type) => type === 'delete',
 });
-

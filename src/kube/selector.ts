@@ -9,10 +9,18 @@ export function matchesSelector(selector: LabelSelector, labels: Record<string, 
     const has = Object.hasOwn(labels, r.key);
     const value = labels[r.key];
     switch (r.operator) {
-      case 'In': if (!has || value === undefined || !(r.values ?? []).includes(value)) return false; break;
-      case 'NotIn': if (has && value !== undefined && (r.values ?? []).includes(value)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
+      case 'In':
+        if (!has || value === undefined || !(r.values ?? []).includes(value)) return false;
+        break;
+      case 'NotIn':
+        if (has && value !== undefined && (r.values ?? []).includes(value)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
     }
   }
   return true;

@@ -13,7 +13,11 @@ import type { KubeClient } from './client.ts';
 export const LEGACY_ISSUER = 'kubernetes/serviceaccount';
 export const JWKS_PATH = '/openid/v1/jwks';
 
-interface PublishedKey { kid: string | undefined; thumbprint: string; key: KeyObject }
+interface PublishedKey {
+  kid: string | undefined;
+  thumbprint: string;
+  key: KeyObject;
+}
 
 /** One fetched key set; `version` changes exactly when the set of keys does. */
 export interface KeySet {
@@ -38,7 +42,15 @@ export function keySetFrom(doc: { keys?: JsonWebKey[] }, now = Date.now()): KeyS
       // an unsupported key type: it cannot have signed a token we can check
     }
   }
-  const version = createHash('sha256').update(keys.map((k) => k.thumbprint).sort().join(',')).digest('hex').slice(0, 12);
+  const version = createHash('sha256')
+    .update(
+      keys
+        .map((k) => k.thumbprint)
+        .sort()
+        .join(','),
+    )
+    .digest('hex')
+    .slice(0, 12);
   return { version, keys, fetchedAt: now };
 }
 
@@ -81,7 +93,10 @@ export function tokenFacts(token: string, keys: KeySet | undefined): TokenFacts 
   const claims = decode(parts[1]);
   if (!header || !claims) return { malformed: 'its header or claims are not base64url JSON', checkedAgainst };
   const facts: TokenFacts = {
-    issuer: str(claims.iss), kid: str(header.kid), alg: str(header.alg), subject: str(claims.sub),
+    issuer: str(claims.iss),
+    kid: str(header.kid),
+    alg: str(header.alg),
+    subject: str(claims.sub),
     namespace: str(claims['kubernetes.io/serviceaccount/namespace']),
     secretName: str(claims['kubernetes.io/serviceaccount/secret.name']),
     serviceAccountName: str(claims['kubernetes.io/serviceaccount/service-account.name']),
@@ -152,8 +167,8 @@ export class PublishedKeys {
   /** Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), or the set is older than maxAgeMs. */
   async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000): Promise<KeySet | undefined> {
     const age = Date.now() - this.lastAttempt;
-    const stale = this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age >= maxAgeMs
-      || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
+    const stale =
+      this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age >= maxAgeMs || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
     if (stale) await this.refresh(client, apiservers);
     return this.current;
   }

@@ -4,7 +4,18 @@
 // published keys (decided here, at watch time, so the token is dropped at once),
 // with the marks rotation leaves on them. Shared by the areas that need them.
 import { createHash } from 'node:crypto';
-import * as A from '../api/annotations.ts';
+import {
+  LEGACY_TOKEN_INVALID_SINCE,
+  LEGACY_TOKEN_LAST_USED,
+  ROTATED_AT,
+  ROTATED_FOR_REQUEST,
+  ROTATED_FROM,
+  ROTATED_UNDER,
+  ROTATION,
+  ROTATION_STATE,
+  SA_NAME,
+  SA_UID,
+} from '../api/annotations.ts';
 import { defineCache } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
 import { publishedKeys, tokenFacts, type TokenFacts } from './service-account-keys.ts';
@@ -12,7 +23,16 @@ import { publishedKeys, tokenFacts, type TokenFacts } from './service-account-ke
 export const fingerprint = (base64: string | undefined): string | undefined =>
   base64 ? createHash('sha256').update(base64).digest('hex').slice(0, 16) : undefined;
 
-export interface Meta { name: string; namespace: string; resourceVersion?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+export interface Meta {
+  name: string;
+  namespace: string;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
 
 export interface TokenSecret {
   metadata: { name: string; namespace: string; resourceVersion?: string; uid: string; creationTimestamp: string; deletionTimestamp?: string | undefined };
@@ -43,27 +63,31 @@ export function judgeTokenData(base64: string | undefined): TokenFacts | undefin
 
 /** The cached form of a token Secret (also used when one Secret is re-read). */
 export function toTokenSecret(raw: unknown): TokenSecret {
-  const s = raw as { metadata: Meta; data?: Record<string, string> };
-  const a = s.metadata.annotations ?? {};
-  const l = s.metadata.labels ?? {};
+  const secret = raw as { metadata: Meta; data?: Record<string, string> };
+  const annotations = secret.metadata.annotations ?? {};
+  const labels = secret.metadata.labels ?? {};
   return {
     metadata: {
-      name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion, uid: s.metadata.uid ?? '', creationTimestamp: s.metadata.creationTimestamp ?? '',
-      ...(s.metadata.deletionTimestamp ? { deletionTimestamp: s.metadata.deletionTimestamp } : {}),
+      name: secret.metadata.name,
+      namespace: secret.metadata.namespace,
+      resourceVersion: secret.metadata.resourceVersion,
+      uid: secret.metadata.uid ?? '',
+      creationTimestamp: secret.metadata.creationTimestamp ?? '',
+      ...(secret.metadata.deletionTimestamp ? { deletionTimestamp: secret.metadata.deletionTimestamp } : {}),
     },
-    serviceAccountName: a[A.SA_NAME] ?? '',
-    serviceAccountUid: a[A.SA_UID] ?? '',
-    tokenHash: fingerprint(s.data?.token),
-    token: judgeTokenData(s.data?.token),
-    caHash: fingerprint(s.data?.['ca.crt']),
-    lastUsed: l[A.LEGACY_TOKEN_LAST_USED],
-    invalidSince: l[A.LEGACY_TOKEN_INVALID_SINCE],
-    rotation: a[A.ROTATION],
-    rotationState: a[A.ROTATION_STATE],
-    rotatedAt: a[A.ROTATED_AT],
-    rotatedFrom: a[A.ROTATED_FROM],
-    rotatedUnder: a[A.ROTATED_UNDER],
-    rotatedForRequest: a[A.ROTATED_FOR_REQUEST],
+    serviceAccountName: annotations[SA_NAME] ?? '',
+    serviceAccountUid: annotations[SA_UID] ?? '',
+    tokenHash: fingerprint(secret.data?.token),
+    token: judgeTokenData(secret.data?.token),
+    caHash: fingerprint(secret.data?.['ca.crt']),
+    lastUsed: labels[LEGACY_TOKEN_LAST_USED],
+    invalidSince: labels[LEGACY_TOKEN_INVALID_SINCE],
+    rotation: annotations[ROTATION],
+    rotationState: annotations[ROTATION_STATE],
+    rotatedAt: annotations[ROTATED_AT],
+    rotatedFrom: annotations[ROTATED_FROM],
+    rotatedUnder: annotations[ROTATED_UNDER],
+    rotatedForRequest: annotations[ROTATED_FOR_REQUEST],
   };
 }
 

@@ -16,10 +16,5 @@ export interface AreaOptions {
 }
 
 export function allAreas(o: AreaOptions): Area[] {
-  return [
-    nodeAuthorizationArea(),
-    legacyTokensArea(o.client, o.namespace),
-    clockArea(),
-    boundTokensArea(o.staleTokens),
-  ];
+  return [nodeAuthorizationArea(), legacyTokensArea(o.client, o.namespace), clockArea(), boundTokensArea(o.staleTokens)];
 }

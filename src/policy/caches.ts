@@ -41,12 +41,16 @@ export class CacheSet {
     let informer = this.informers.get(spec.name);
     if (!informer) {
       informer = new Informer<Cached>({
-        name: spec.name, client: this.client, path: spec.path, transform: spec.transform,
+        name: spec.name,
+        client: this.client,
+        path: spec.path,
+        transform: spec.transform,
         ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
         ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
         ...(spec.whenMissing ? { whenMissing: spec.whenMissing } : {}),
         ...this.tuning,
-        log: this.log, ...(this.metrics ? { metrics: this.metrics } : {}),
+        log: this.log,
+        ...(this.metrics ? { metrics: this.metrics } : {}),
       });
       this.informers.set(spec.name, informer);
     }
@@ -78,7 +82,9 @@ export class CacheSet {
 
   /** The given caches (by spec) that have not synced yet, each with what keeps it from syncing. */
   unsynced(specs: readonly CacheSpec[]): UnsyncedCache[] {
-    return specs.map((spec) => this.named(spec.name)).filter((i) => !i.hasSynced())
+    return specs
+      .map((spec) => this.named(spec.name))
+      .filter((i) => !i.hasSynced())
       .map((i) => ({ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError }));
   }
 
@@ -109,7 +115,17 @@ export class CacheSet {
       }, timeoutMs);
     });
     try {
-      const stopped = new Promise<void>((resolve) => { if (signal?.aborted) resolve(); else signal?.addEventListener('abort', () => { resolve(); }, { once: true }); });
+      const stopped = new Promise<void>((resolve) => {
+        if (signal?.aborted) resolve();
+        else
+          signal?.addEventListener(
+            'abort',
+            () => {
+              resolve();
+            },
+            { once: true },
+          );
+      });
       await Promise.race([Promise.all(pending.map((i) => i.waitForSync())), timeout, stopped]);
     } finally {
       clearTimeout(timer);

@@ -23,11 +23,13 @@ export const RESYNC_MS = 5 * 60_000;
 export const policyCache = defineCache<AuthPolicy>({
   name: 'authpolicies',
   path: collectionPath(Resources.authPolicies),
-  whenMissing: 'the AuthPolicy CRD (authpolicies.authpolicy.io) is not installed: kubectl apply --server-side -k config/crd (or config/default); the operator picks it up without a restart',
+  whenMissing:
+    'the AuthPolicy CRD (authpolicies.authpolicy.io) is not installed: kubectl apply --server-side -k config/crd (or config/default); ' +
+    'the operator picks it up without a restart',
   transform: (raw) => {
-    const p = raw as AuthPolicy & { metadata: { managedFields?: unknown } };
-    const { managedFields: _drop, ...metadata } = p.metadata;
-    return { apiVersion: API_VERSION, kind: KIND, metadata, spec: p.spec ?? {}, ...(p.status ? { status: p.status } : {}) };
+    const policy = raw as AuthPolicy & { metadata: { managedFields?: unknown } };
+    const { managedFields: _drop, ...metadata } = policy.metadata;
+    return { apiVersion: API_VERSION, kind: KIND, metadata, spec: policy.spec ?? {}, ...(policy.status ? { status: policy.status } : {}) };
   },
 });
 
@@ -74,7 +76,10 @@ export function permissionMessage(err: unknown, watched: boolean): string | unde
   if (!denied) return undefined;
   const verbs = watched ? ['list', 'watch'] : [denied.verb];
   const where = denied.namespace ? `a Role in namespace ${denied.namespace}` : 'its ClusterRole';
-  return `the operator may not ${describePermission(denied)}: grant ${describePermission(denied, verbs)} to the operator's ServiceAccount in ${where} (config/rbac), then it recovers within seconds, no restart needed`;
+  return (
+    `the operator may not ${describePermission(denied)}: grant ${describePermission(denied, verbs)} ` +
+    `to the operator's ServiceAccount in ${where} (config/rbac), then it recovers within seconds, no restart needed`
+  );
 }
 
 /**
@@ -85,7 +90,9 @@ export function permissionMessage(err: unknown, watched: boolean): string | unde
 function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
   const known = new Set((policy.status?.conditions ?? []).map((c) => c.type));
   return {
-    conditions: area.conditionTypes.filter((type) => !known.has(type)).map((type) => ({ type, status: 'Unknown', reason: Reason.ObserveFailed, message: `not observed yet: ${why}` })),
+    conditions: area.conditionTypes
+      .filter((type) => !known.has(type))
+      .map((type) => ({ type, status: 'Unknown', reason: Reason.ObserveFailed, message: `not observed yet: ${why}` })),
     summary: policy.status?.[area.name] ?? {},
     findings: [],
   };
@@ -94,8 +101,10 @@ function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
 /** Why caches have not synced, naming the first cause (a 403 names the verb and resource to grant). */
 function unsyncedMessage(unsynced: readonly UnsyncedCache[]): string {
   const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
-  return (isForbidden(first?.failure) ? permissionMessage(first?.failure, true) : undefined)
-    ?? (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`);
+  return (
+    (isForbidden(first?.failure) ? permissionMessage(first?.failure, true) : undefined) ??
+    (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`)
+  );
 }
 
 /** The Unknown report of an area whose declared caches could not sync, naming the first cause. */
@@ -120,7 +129,13 @@ function unsyncedReport(area: Area, unsynced: readonly UnsyncedCache[]): AreaRep
  * reports Unknown saying why (a 403 names the verb and resource to grant), one still
  * listing keeps its previous status; either way the other areas go on.
  */
-export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 'run' | 'check', signal: AbortSignal, log: Logger): Promise<{ reports: Record<string, AreaReport>; failures: AreaFailure[] }> {
+export async function evaluateAreas(
+  policy: AuthPolicy,
+  deps: PolicyDeps,
+  mode: 'run' | 'check',
+  signal: AbortSignal,
+  log: Logger,
+): Promise<{ reports: Record<string, AreaReport>; failures: AreaFailure[] }> {
   const spec = resolveSpec(policy.spec);
   if (deps.dryRun) spec.dryRun = true;
   const now = deps.now ?? (() => new Date());
@@ -131,10 +146,14 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
       const unsynced = deps.caches.unsynced([spec]);
       return unsynced.length ? unsyncedMessage(unsynced) : undefined;
     },
-    policy, spec, log,
+    policy,
+    spec,
+    log,
     events: mode === 'run' ? deps.events : undefined,
     policyRef: policyRef(policy),
-    signal, now, mode,
+    signal,
+    now,
+    mode,
     metrics: mode === 'run' ? deps.metrics : undefined,
   };
   const reports: Record<string, AreaReport> = {};
@@ -205,18 +224,22 @@ export async function evaluateAreas(policy: AuthPolicy, deps: PolicyDeps, mode: 
 async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthPolicyStatus, log: Logger): Promise<boolean> {
   if (jsonEqual(policy.status ?? {}, status)) return false;
   const path = objectPath(Resources.authPolicies, policy.metadata.name, undefined, 'status');
-  const put = (resourceVersion: string | undefined): Promise<unknown> => client.replace(path, {
-    apiVersion: API_VERSION, kind: KIND,
-    metadata: { name: policy.metadata.name, resourceVersion },
-    status,
-  });
+  const put = (resourceVersion: string | undefined): Promise<unknown> =>
+    client.replace(path, {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name: policy.metadata.name, resourceVersion },
+      status,
+    });
   try {
     await put(policy.metadata.resourceVersion);
   } catch (err) {
     if (!isConflict(err)) throw err;
     log.debug('status write conflicted; re-reading the policy', { resourceVersion: policy.metadata.resourceVersion });
     // A list by name, not a get: the operator's ClusterRole reads policies with list and watch only.
-    const found = await client.list<{ items?: AuthPolicy[] }>(collectionPath(Resources.authPolicies), { fieldSelector: `metadata.name=${policy.metadata.name}` });
+    const found = await client.list<{ items?: AuthPolicy[] }>(collectionPath(Resources.authPolicies), {
+      fieldSelector: `metadata.name=${policy.metadata.name}`,
+    });
     const latest = found.items?.[0];
     if (!latest || latest.metadata.uid !== policy.metadata.uid) return false; // deleted (or re-created) meanwhile
     if (jsonEqual(latest.status ?? {}, status)) return false;
@@ -232,7 +255,10 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
   return async ({ key, log, signal }) => {
     const policies = deps.caches.get(policyCache);
     const policy = policies.get(key);
-    if (!policy) { deps.metrics?.conditions.forget(key); return undefined; } // deleted: nothing to report to
+    if (!policy) {
+      deps.metrics?.conditions.forget(key);
+      return undefined;
+    } // deleted: nothing to report to
     const generation = policy.metadata.generation ?? 0;
     const active = pickActive(policies.list());
     if (active && active.metadata.name !== policy.metadata.name) {
@@ -250,9 +276,14 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
     if (failures.length > 0) {
       // Retried by cause (runtime/controller.ts): a conflict at once, a 403/404 on a short period, others with backoff.
-      throw new AggregateError(failures.map((f) => f.error), `areas failed: ${failures.map((f) => `${f.area}: ${describeError(f.error)}`).join('; ')}`);
+      throw new AggregateError(
+        failures.map((f) => f.error),
+        `areas failed: ${failures.map((f) => `${f.area}: ${describeError(f.error)}`).join('; ')}`,
+      );
     }
-    const requeues = Object.values(reports).map((r) => r.requeueAfterMs).filter((ms): ms is number => ms !== undefined);
+    const requeues = Object.values(reports)
+      .map((r) => r.requeueAfterMs)
+      .filter((ms): ms is number => ms !== undefined);
     return { requeueAfterMs: Math.min(RESYNC_MS, ...requeues) };
   };
 }

@@ -8,11 +8,21 @@ import type { AreaReport } from '../areas/area.ts';
 export function readyCondition(areaConditions: readonly ConditionUpdate[]): ConditionUpdate {
   const failing = areaConditions.filter((c) => c.status === 'False');
   if (failing.length > 0) {
-    return { type: ConditionType.Ready, status: 'False', reason: Reason.AreasNotReady, message: `Not ready: ${failing.map((c) => `${c.type} is False (${c.reason}): ${asSentences(c.message)}`).join(' ')}` };
+    return {
+      type: ConditionType.Ready,
+      status: 'False',
+      reason: Reason.AreasNotReady,
+      message: `Not ready: ${failing.map((c) => `${c.type} is False (${c.reason}): ${asSentences(c.message)}`).join(' ')}`,
+    };
   }
   const unknown = areaConditions.filter((c) => c.status === 'Unknown');
   if (unknown.length > 0) {
-    return { type: ConditionType.Ready, status: 'Unknown', reason: Reason.AreasUnknown, message: `Not yet known: ${unknown.map((c) => `${c.type} (${c.reason})`).join(', ')}.` };
+    return {
+      type: ConditionType.Ready,
+      status: 'Unknown',
+      reason: Reason.AreasUnknown,
+      message: `Not yet known: ${unknown.map((c) => `${c.type} (${c.reason})`).join(', ')}.`,
+    };
   }
   return { type: ConditionType.Ready, status: 'True', reason: Reason.AllAreasReady, message: 'Every managed area is in its desired state.' };
 }
@@ -23,10 +33,10 @@ export function readyCondition(areaConditions: readonly ConditionUpdate[]): Cond
  * area still gathering samples after a restart) counts with the condition it
  * last reported, not as missing.
  */
-export function buildStatus(previous: AuthPolicyStatus | undefined, reports: Record<string, AreaReport>, generation: number, now: Date): AuthPolicyStatus {
+export function buildStatus(lastStatus: AuthPolicyStatus | undefined, reports: Record<string, AreaReport>, generation: number, now: Date): AuthPolicyStatus {
   const updates = Object.values(reports).flatMap((r) => r.conditions);
-  const areas = mergeConditions(previous?.conditions ?? [], updates, now, generation, CONDITION_ORDER).filter((c) => c.type !== ConditionType.Ready);
-  const conditions: Condition[] = mergeConditions(previous?.conditions ?? [], [readyCondition(areas), ...updates], now, generation, CONDITION_ORDER);
+  const areas = mergeConditions(lastStatus?.conditions ?? [], updates, now, generation, CONDITION_ORDER).filter((c) => c.type !== ConditionType.Ready);
+  const conditions: Condition[] = mergeConditions(lastStatus?.conditions ?? [], [readyCondition(areas), ...updates], now, generation, CONDITION_ORDER);
   const status: AuthPolicyStatus = { observedGeneration: generation, conditions };
   for (const [name, report] of Object.entries(reports)) {
     (status as Record<string, unknown>)[name] = report.summary;
@@ -38,17 +48,32 @@ export function buildStatus(previous: AuthPolicyStatus | undefined, reports: Rec
 export function conflictMessage(policy: AuthPolicy, active: AuthPolicy): string {
   const mine = policy.metadata.creationTimestamp;
   const theirs = active.metadata.creationTimestamp;
-  const why = mine && theirs && Date.parse(mine) === Date.parse(theirs)
-    ? `both were created at ${theirs} and "${active.metadata.name}" comes first by name`
-    : `it is older (created ${theirs ?? 'earlier'}, this one ${mine ?? 'later'})`;
-  return `AuthPolicy ${active.metadata.name} is the active policy because ${why}; this one takes no action. Delete one of them (kubectl delete authpolicy ${policy.metadata.name}).`;
+  const why =
+    mine && theirs && Date.parse(mine) === Date.parse(theirs)
+      ? `both were created at ${theirs} and "${active.metadata.name}" comes first by name`
+      : `it is older (created ${theirs ?? 'earlier'}, this one ${mine ?? 'later'})`;
+  return (
+    `AuthPolicy ${active.metadata.name} is the active policy because ${why}; this one takes no action. ` +
+    `Delete one of them (kubectl delete authpolicy ${policy.metadata.name}).`
+  );
 }
 
 /** The status of a policy that is not the active one. */
-export function conflictStatus(previous: AuthPolicyStatus | undefined, message: string, generation: number, now: Date): AuthPolicyStatus {
-  const conditions = mergeConditions(previous?.conditions ?? [], [{
-    type: ConditionType.Ready, status: 'False', reason: Reason.Conflict, message,
-  }], now, generation, CONDITION_ORDER).filter((c) => c.type === ConditionType.Ready);
+export function conflictStatus(lastStatus: AuthPolicyStatus | undefined, message: string, generation: number, now: Date): AuthPolicyStatus {
+  const conditions = mergeConditions(
+    lastStatus?.conditions ?? [],
+    [
+      {
+        type: ConditionType.Ready,
+        status: 'False',
+        reason: Reason.Conflict,
+        message,
+      },
+    ],
+    now,
+    generation,
+    CONDITION_ORDER,
+  ).filter((c) => c.type === ConditionType.Ready);
   return { observedGeneration: generation, conditions };
 }
 

@@ -98,7 +98,10 @@ export class Controller {
     } else if (cause === 'bounded') {
       this.queue.countRetry(key);
       this.queue.addAfter(key, BOUNDED_RETRY_MS);
-      (failures === 0 ? log.info.bind(log) : log.debug.bind(log))('reconcile incomplete (forbidden or not found); retrying', { error: describeError(err), retryInMs: BOUNDED_RETRY_MS });
+      (failures === 0 ? log.info.bind(log) : log.debug.bind(log))('reconcile incomplete (forbidden or not found); retrying', {
+        error: describeError(err),
+        retryInMs: BOUNDED_RETRY_MS,
+      });
     } else {
       // The first failure of a streak is an error; its retries are debug lines until it heals.
       const delay = this.queue.addRateLimited(key);
@@ -110,21 +113,21 @@ export class Controller {
   private async reconcileOne(key: string): Promise<void> {
     const reconcileID = randomUUID();
     const log = this.opts.log.child({ controller: this.name, object: key, reconcileID });
-    const m = this.opts.metrics;
-    m?.activeWorkers.inc({ controller: this.name });
-    const end = m?.reconcileTime.startTimer({ controller: this.name });
+    const metrics = this.opts.metrics;
+    metrics?.activeWorkers.inc({ controller: this.name });
+    const end = metrics?.reconcileTime.startTimer({ controller: this.name });
     try {
       const result = await this.opts.reconcile({ key, reconcileID, log, signal: this.abort.signal });
       this.queue.forget(key);
       if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
         this.queue.addAfter(key, result.requeueAfterMs);
-        m?.reconcileTotal.inc({ controller: this.name, result: 'requeue_after' });
+        metrics?.reconcileTotal.inc({ controller: this.name, result: 'requeue_after' });
       } else {
-        m?.reconcileTotal.inc({ controller: this.name, result: 'success' });
+        metrics?.reconcileTotal.inc({ controller: this.name, result: 'success' });
       }
     } catch (err) {
-      m?.reconcileTotal.inc({ controller: this.name, result: 'error' });
-      m?.reconcileErrors.inc({ controller: this.name });
+      metrics?.reconcileTotal.inc({ controller: this.name, result: 'error' });
+      metrics?.reconcileErrors.inc({ controller: this.name });
       if (this.abort.signal.aborted) {
         log.info('reconcile abandoned at shutdown', { error: describeError(err) });
       } else {
@@ -132,7 +135,7 @@ export class Controller {
       }
     } finally {
       end?.();
-      m?.activeWorkers.dec({ controller: this.name });
+      metrics?.activeWorkers.dec({ controller: this.name });
     }
   }
 }

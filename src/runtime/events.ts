@@ -18,7 +18,13 @@ export interface ObjectReference {
 
 export type EventType = 'Normal' | 'Warning';
 
-interface Seen { name: string; namespace: string; count: number; firstTimestamp: string; lastAt: number }
+interface Seen {
+  name: string;
+  namespace: string;
+  count: number;
+  firstTimestamp: string;
+  lastAt: number;
+}
 
 const AGGREGATE_WINDOW_MS = 10 * 60_000;
 const MAX_MESSAGE = 1024;
@@ -50,14 +56,19 @@ export class EventRecorder {
       }
       const name = `${object.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`;
       await this.client.create(collectionPath(Resources.events, ns), {
-        apiVersion: 'v1', kind: 'Event',
+        apiVersion: 'v1',
+        kind: 'Event',
         metadata: { name, namespace: ns },
         involvedObject: object,
-        type, reason, message: text,
+        type,
+        reason,
+        message: text,
         source: { component: this.component },
         reportingComponent: this.component,
         reportingInstance: this.component,
-        firstTimestamp: now.toISOString(), lastTimestamp: now.toISOString(), count: 1,
+        firstTimestamp: now.toISOString(),
+        lastTimestamp: now.toISOString(),
+        count: 1,
       });
       this.seen.set(key, { name, namespace: ns, count: 1, firstTimestamp: now.toISOString(), lastAt: now.getTime() });
       if (this.seen.size > 1000) this.prune(now.getTime());

@@ -25,8 +25,8 @@ export async function serveHealthAndMetrics(metricsAddress: string, healthAddres
   const handler = (path: string): { code: number; type: string; body: Promise<string> | string } | undefined => {
     if (path === '/healthz' || path === '/livez') return { code: 200, type: 'text/plain', body: 'ok' };
     if (path === '/readyz') {
-      const r = sources.ready();
-      return { code: r.ok ? 200 : 503, type: 'text/plain', body: r.detail };
+      const readiness = sources.ready();
+      return { code: readiness.ok ? 200 : 503, type: 'text/plain', body: readiness.detail };
     }
     if (path === '/metrics') return { code: 200, type: sources.registry.contentType, body: sources.registry.metrics() };
     return undefined;
@@ -35,15 +35,25 @@ export async function serveHealthAndMetrics(metricsAddress: string, healthAddres
     const { host, port } = parseAddress(address);
     const server = createServer((req, res) => {
       const route = handler((req.url ?? '/').split('?')[0] ?? '/');
-      if (!route) { res.writeHead(404).end('not found'); return; }
+      if (!route) {
+        res.writeHead(404).end('not found');
+        return;
+      }
       Promise.resolve(route.body).then(
-        (body) => { res.writeHead(route.code, { 'Content-Type': route.type }).end(body); },
-        (err: unknown) => { res.writeHead(500).end(String(err)); },
+        (body) => {
+          res.writeHead(route.code, { 'Content-Type': route.type }).end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500).end(String(err));
+        },
       );
     });
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, resolve); });
-    const a = server.address();
-    const actualPort = typeof a === 'object' && a ? a.port : port;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    const bound = server.address();
+    const actualPort = typeof bound === 'object' && bound ? bound.port : port;
     return { server, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actualPort}` };
   };
   const metrics = await listen(metricsAddress);
@@ -53,7 +63,17 @@ export async function serveHealthAndMetrics(metricsAddress: string, healthAddres
     healthUrl: health.url,
     async close() {
       const servers = new Set([metrics.server, health.server]);
-      await Promise.all([...servers].map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => { r(); }); })));
+      await Promise.all(
+        [...servers].map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.closeAllConnections();
+              s.close(() => {
+                r();
+              });
+            }),
+        ),
+      );
     },
   };
 }

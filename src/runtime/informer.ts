@@ -144,7 +144,9 @@ export class Informer<T extends Cached> {
     this.loop = this.run();
     const every = this.opts.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS;
     if (every > 0) {
-      this.relistTimer = setInterval(() => { this.requestRelist('periodic'); }, every);
+      this.relistTimer = setInterval(() => {
+        this.requestRelist('periodic');
+      }, every);
       this.relistTimer.unref();
     }
   }
@@ -180,8 +182,10 @@ export class Informer<T extends Cached> {
           lastLogged = '';
         }
         const progressed = await this.watch(signal);
-        if (progressed) { backoff.reset(); lastLogged = ''; }
-        else if (!(this.relistRequested as boolean)) await sleep(backoff.next(), signal); // closed at once with nothing: do not hammer
+        if (progressed) {
+          backoff.reset();
+          lastLogged = '';
+        } else if (!(this.relistRequested as boolean)) await sleep(backoff.next(), signal); // closed at once with nothing: do not hammer
         this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'closed' });
       } catch (err) {
         if (aborted(signal)) break;
@@ -195,7 +199,11 @@ export class Informer<T extends Cached> {
         if (err instanceof WatchStalled) {
           this.stats.stalls++;
           this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'stalled' });
-          this.opts.log.warn('watch went silent; reconnecting from the last resourceVersion', { informer: this.name, error: err.message, resourceVersion: this.resourceVersion });
+          this.opts.log.warn('watch went silent; reconnecting from the last resourceVersion', {
+            informer: this.name,
+            error: err.message,
+            resourceVersion: this.resourceVersion,
+          });
           // Only this watch is restarted, unless the shared connection under it is dead: probe it first
           // (with HTTP/2 it carries every request; resetting it on a hunch would kill every other watch).
           await this.opts.client.checkConnection();
@@ -239,12 +247,16 @@ export class Informer<T extends Cached> {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page: ListResponse = await this.opts.client.list<ListResponse>(this.opts.path, {
-        limit: this.opts.pageSize ?? 500,
-        continue: cont,
-        labelSelector: this.opts.labelSelector,
-        fieldSelector: this.opts.fieldSelector,
-      }, signal);
+      const page: ListResponse = await this.opts.client.list<ListResponse>(
+        this.opts.path,
+        {
+          limit: this.opts.pageSize ?? 500,
+          continue: cont,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+        },
+        signal,
+      );
       for (const raw of page.items ?? []) {
         const obj = this.opts.transform(raw);
         if (obj) fresh.set(keyOf(obj.metadata), obj);
@@ -290,7 +302,12 @@ export class Informer<T extends Cached> {
       try {
         h(type, obj, old);
       } catch (err) {
-        this.opts.log.error('informer handler threw; event dropped for that handler', { informer: this.name, event: type, object: keyOf(obj.metadata), error: describeError(err) });
+        this.opts.log.error('informer handler threw; event dropped for that handler', {
+          informer: this.name,
+          event: type,
+          object: keyOf(obj.metadata),
+          error: describeError(err),
+        });
       }
     }
   }
@@ -300,28 +317,37 @@ export class Informer<T extends Cached> {
     this.stats.watches++;
     const abort = new AbortController();
     this.watchAbort = abort;
-    const onStop = (): void => { abort.abort(); };
+    const onStop = (): void => {
+      abort.abort();
+    };
     signal.addEventListener('abort', onStop, { once: true });
     const inactivityMs = this.opts.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS;
     const state = { stalled: false };
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => { state.stalled = true; abort.abort(new WatchStalled(inactivityMs)); }, inactivityMs);
+      timer = setTimeout(() => {
+        state.stalled = true;
+        abort.abort(new WatchStalled(inactivityMs));
+      }, inactivityMs);
       timer.unref();
     };
     let progressed = false;
     try {
       arm();
-      const response = await this.opts.client.stream(this.opts.path, {
-        watch: 1,
-        allowWatchBookmarks: true,
-        resourceVersion: this.resourceVersion,
-        // Like the reflector: a random 5-10 minute server-side timeout spreads reconnects.
-        timeoutSeconds: 300 + Math.floor(Math.random() * 300),
-        labelSelector: this.opts.labelSelector,
-        fieldSelector: this.opts.fieldSelector,
-      }, abort.signal);
+      const response = await this.opts.client.stream(
+        this.opts.path,
+        {
+          watch: 1,
+          allowWatchBookmarks: true,
+          resourceVersion: this.resourceVersion,
+          // Like the reflector: a random 5-10 minute server-side timeout spreads reconnects.
+          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+        },
+        abort.signal,
+      );
       if (!response.body) return false;
       const decoder = new TextDecoder();
       let buffered = '';
@@ -355,7 +381,13 @@ export class Informer<T extends Cached> {
     switch (event.type) {
       case 'ERROR': {
         const code = event.object.code ?? 500;
-        throw new KubeApiError({ status: code, reason: event.object.reason ?? 'WatchError', message: event.object.message ?? 'watch error', method: 'WATCH', path: this.opts.path });
+        throw new KubeApiError({
+          status: code,
+          reason: event.object.reason ?? 'WatchError',
+          message: event.object.message ?? 'watch error',
+          method: 'WATCH',
+          path: this.opts.path,
+        });
       }
       case 'BOOKMARK':
         break;

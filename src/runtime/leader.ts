@@ -111,7 +111,8 @@ export class LeaderElector {
       this.observe(next, Date.now());
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.o.log.warn('leader election: could not acquire or renew the lease', { lease: `${this.o.namespace}/${this.o.name}`, error: describeError(err) });
+      if (!isConflict(err))
+        this.o.log.warn('leader election: could not acquire or renew the lease', { lease: `${this.o.namespace}/${this.o.name}`, error: describeError(err) });
       return false;
     }
   }
@@ -136,7 +137,9 @@ export class LeaderElector {
       this.setLeading(true);
       this.o.log.info('became leader', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.identity });
       const leaderAbort = new AbortController();
-      const onStop = (): void => { leaderAbort.abort(); };
+      const onStop = (): void => {
+        leaderAbort.abort();
+      };
       signal.addEventListener('abort', onStop, { once: true });
       const leading = Promise.resolve(lead(leaderAbort.signal));
       let lastRenew = Date.now();
@@ -148,7 +151,10 @@ export class LeaderElector {
         if (await this.tryAcquireOrRenew()) {
           lastRenew = attempt;
         } else if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
-          this.o.log.error('leader election lost: could not renew the lease within the renew deadline; stopped reconciling', { lease: `${this.o.namespace}/${this.o.name}`, renewDeadlineMs: this.o.renewDeadlineMs });
+          this.o.log.error('leader election lost: could not renew the lease within the renew deadline; stopped reconciling', {
+            lease: `${this.o.namespace}/${this.o.name}`,
+            renewDeadlineMs: this.o.renewDeadlineMs,
+          });
           break;
         }
       }
@@ -166,7 +172,10 @@ export class LeaderElector {
       const lease = await this.o.client.get<Lease>(this.path);
       if (lease.spec?.holderIdentity !== this.identity) return;
       const now = microTime(new Date());
-      await this.o.client.replace(this.path, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
+      await this.o.client.replace(this.path, {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+      });
       this.o.log.info('released the leader lease', { lease: `${this.o.namespace}/${this.o.name}` });
     } catch (err) {
       this.o.log.warn('could not release the leader lease; a standby takes over after it expires', { error: describeError(err) });

@@ -56,7 +56,10 @@ export class WorkQueue {
       // Promote a low-priority entry when real work arrives for the same key.
       if (!low) {
         const i = this.lowPriority.indexOf(key);
-        if (i >= 0) { this.lowPriority.splice(i, 1); this.queue.push(key); }
+        if (i >= 0) {
+          this.lowPriority.splice(i, 1);
+          this.queue.push(key);
+        }
       }
       return;
     }
@@ -89,7 +92,10 @@ export class WorkQueue {
   /** Queue a key after a delay; an earlier pending delay for the same key wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
-    if (delayMs <= 0) { this.add(key); return; }
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.now() + delayMs;
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;

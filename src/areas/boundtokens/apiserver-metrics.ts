@@ -28,6 +28,10 @@ export async function readTokenCounters(client: KubeClient): Promise<TokenCounte
     const text = await client.getText('/metrics');
     return { staleTokens: sumCounter(text, 'serviceaccount_stale_tokens_total'), legacyTokens: sumCounter(text, 'serviceaccount_legacy_tokens_total') };
   } catch (err) {
-    return { staleTokens: undefined, legacyTokens: undefined, unavailable: isForbidden(err) ? 'not permitted to read the API server\'s /metrics (nonResourceURLs: ["/metrics"], verb get)' : describeError(err) };
+    return {
+      staleTokens: undefined,
+      legacyTokens: undefined,
+      unavailable: isForbidden(err) ? 'not permitted to read the API server\'s /metrics (nonResourceURLs: ["/metrics"], verb get)' : describeError(err),
+    };
   }
 }

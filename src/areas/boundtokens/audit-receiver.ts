@@ -24,48 +24,79 @@ interface AuditEventList {
   items?: { annotations?: Record<string, string>; userAgent?: string; user?: { username?: string; extra?: Record<string, string[] | undefined> } }[];
 }
 
-export async function startAuditReceiver(o: AuditReceiverOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const maxBody = o.maxBodyBytes ?? 4 << 20;
-  const rate = o.maxRequestsPerSecond ?? 50;
+export async function startAuditReceiver(options: AuditReceiverOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const maxBody = options.maxBodyBytes ?? 4 << 20;
+  const rate = options.maxRequestsPerSecond ?? 50;
   let windowStart = Date.now();
   let inWindow = 0;
-  const server: Server = createServer({
-    cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.clientCAFile),
-    requestCert: true, rejectUnauthorized: true,
-  }, (req, res) => {
-    if (req.method !== 'POST') { res.writeHead(405).end(); return; }
-    const now = Date.now();
-    if (now - windowStart >= 1000) { windowStart = now; inWindow = 0; }
-    if (++inWindow > rate) { res.writeHead(429, { 'Retry-After': '1' }).end(); return; }
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBody) { res.writeHead(413).end(); req.destroy(); return; }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > maxBody) return;
-      try {
-        const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AuditEventList;
-        for (const item of list.items ?? []) {
-          const use = staleTokenUse(item);
-          if (!use) continue;
-          o.registry.record(use.serviceAccount, use.secondsAfter, use.userAgent, Date.now());
-          o.registry.clients.record(use, Date.now());
-        }
-        res.writeHead(200).end();
-      } catch {
-        res.writeHead(400).end('expected an audit.k8s.io EventList');
+  const server: Server = createServer(
+    {
+      cert: readFileSync(options.certFile),
+      key: readFileSync(options.keyFile),
+      ca: readFileSync(options.clientCAFile),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (req, res) => {
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
       }
-    });
-  });
-  const m = /^(.*):(\d+)$/.exec(o.bindAddress);
-  if (!m?.[2]) throw new Error(`bad --audit-webhook-bind-address "${o.bindAddress}": use host:port`);
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        inWindow = 0;
+      }
+      if (++inWindow > rate) {
+        res.writeHead(429, { 'Retry-After': '1' }).end();
+        return;
+      }
+      let size = 0;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBody) {
+          res.writeHead(413).end();
+          req.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (size > maxBody) return;
+        try {
+          const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AuditEventList;
+          for (const item of list.items ?? []) {
+            const use = staleTokenUse(item);
+            if (!use) continue;
+            options.registry.record(use.serviceAccount, use.secondsAfter, use.userAgent, Date.now());
+            options.registry.clients.record(use, Date.now());
+          }
+          res.writeHead(200).end();
+        } catch {
+          res.writeHead(400).end('expected an audit.k8s.io EventList');
+        }
+      });
+    },
+  );
+  const m = /^(.*):(\d+)$/.exec(options.bindAddress);
+  if (!m?.[2]) throw new Error(`bad --audit-webhook-bind-address "${options.bindAddress}": use host:port`);
   const host = m[1] || '0.0.0.0';
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(Number(m[2]), host, resolve); });
-  const a = server.address();
-  const url = `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${typeof a === 'object' && a ? a.port : 0}`;
-  o.log.info('audit webhook receiver listening', { url });
-  return { url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => { r(); }); }) };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), host, resolve);
+  });
+  const bound = server.address();
+  const url = `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${typeof bound === 'object' && bound ? bound.port : 0}`;
+  options.log.info('audit webhook receiver listening', { url });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => {
+          r();
+        });
+      }),
+  };
 }

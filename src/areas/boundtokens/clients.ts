@@ -9,10 +9,22 @@ export type ClientLibrary = 'go' | 'python' | 'java' | 'javascript' | 'haskell' 
 
 /** The first version of each client library that refreshes tokens (the token-expiry-extension incident). */
 export const FIRST_REFRESHING: Record<ClientLibrary, string | undefined> = {
-  go: '0.15.7', python: '12.0.0', java: '9.0.0', javascript: '0.10.3', haskell: '0.3.0.0', ruby: undefined,
+  go: '0.15.7',
+  python: '12.0.0',
+  java: '9.0.0',
+  javascript: '0.10.3',
+  haskell: '0.3.0.0',
+  ruby: undefined,
 };
 
-const NAMES: Record<ClientLibrary, string> = { go: 'Go client-go', python: 'Python client', java: 'Java client', javascript: 'JavaScript client', haskell: 'Haskell client', ruby: 'Ruby client' };
+const NAMES: Record<ClientLibrary, string> = {
+  go: 'Go client-go',
+  python: 'Python client',
+  java: 'Java client',
+  javascript: 'JavaScript client',
+  haskell: 'Haskell client',
+  ruby: 'Ruby client',
+};
 
 export interface ClientInfo {
   library: ClientLibrary | 'unknown';
@@ -45,7 +57,11 @@ const PATTERNS: { library: ClientLibrary; re: RegExp; version?: (m: RegExpExecAr
   { library: 'haskell', re: /kubernetes-client(?:-core)?[-/]haskell\/v?([\d.]+)/i },
   { library: 'ruby', re: /kubeclient\/v?([\d.]+)/i },
   // client-go: "<program>/v1.30.2 (linux/amd64) kubernetes/<commit>"; Kubernetes v1.N.P ships client-go v0.N.P.
-  { library: 'go', re: /^[^/\s]+\/v(\d+)\.(\d+)\.(\d+)\S* \([^)]*\) kubernetes\/\S+/, version: (m) => m[1] === '1' ? `0.${m[2]}.${m[3]}` : m[1] === '0' ? `0.${m[2]}.${m[3]}` : undefined },
+  {
+    library: 'go',
+    re: /^[^/\s]+\/v(\d+)\.(\d+)\.(\d+)\S* \([^)]*\) kubernetes\/\S+/,
+    version: (m) => (m[1] === '1' ? `0.${m[2]}.${m[3]}` : m[1] === '0' ? `0.${m[2]}.${m[3]}` : undefined),
+  },
 ];
 
 export function parseClient(userAgent: string | undefined): ClientInfo {
@@ -62,7 +78,10 @@ export function parseClient(userAgent: string | undefined): ClientInfo {
 
 /** "upgrade to Python client v12.0.0 or newer" */
 export function upgradeAdvice(c: ClientInfo): string {
-  if (c.library === 'unknown') return 'check that its client library refreshes tokens (Go client v0.15.7, Python v12.0.0, Java v9.0.0, JavaScript v0.10.3, Haskell v0.3.0.0 or newer)';
+  if (c.library === 'unknown')
+    return 'check that its client library refreshes tokens (Go client v0.15.7, Python v12.0.0, Java v9.0.0, JavaScript v0.10.3, Haskell v0.3.0.0 or newer)';
   const first = FIRST_REFRESHING[c.library];
-  return first ? `upgrade to ${NAMES[c.library]} v${first} or newer, which refreshes tokens` : `no released ${NAMES[c.library]} refreshes tokens (only its master branch): re-read the token file before it expires`;
+  return first
+    ? `upgrade to ${NAMES[c.library]} v${first} or newer, which refreshes tokens`
+    : `no released ${NAMES[c.library]} refreshes tokens (only its master branch): re-read the token file before it expires`;
 }

@@ -15,24 +15,37 @@ import { WorkloadResolver } from './workloads.ts';
 async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadResolver): Promise<StaleWorkload[]> {
   const groups = new Map<string, StaleWorkload>();
   let lookups = 0;
-  for (const c of [...clients].sort((a, b) => b.lastSeenMs - a.lastSeenMs)) {
-    const workload = (c.pod && lookups++ < 20 ? await resolver.workloadOf(c.pod) : undefined)
-      ?? (c.pod ? `Pod ${c.pod.namespace}/${c.pod.name}` : `ServiceAccount ${c.serviceAccount}`);
-    const key = `${workload}\n${c.userAgent}`;
-    let g = groups.get(key);
-    if (!g) {
+  for (const staleClient of [...clients].sort((a, b) => b.lastSeenMs - a.lastSeenMs)) {
+    const workload =
+      (staleClient.pod && lookups++ < 20 ? await resolver.workloadOf(staleClient.pod) : undefined) ??
+      (staleClient.pod ? `Pod ${staleClient.pod.namespace}/${staleClient.pod.name}` : `ServiceAccount ${staleClient.serviceAccount}`);
+    const key = `${workload}\n${staleClient.userAgent}`;
+    let group = groups.get(key);
+    if (!group) {
       if (groups.size >= 20) continue;
-      const client = parseClient(c.userAgent);
-      g = { workload, serviceAccount: c.serviceAccount, client: client.name, refreshesTokens: client.refreshesTokens,
-        advice: client.refreshesTokens ? 'this library re-reads the token file; the program keeps a copy of the token (or a client built once from it): let the library read it' : upgradeAdvice(client),
-        userAgent: c.userAgent, pods: [], nodes: [], credentialIds: [], requests: 0, maxSecondsAfterWarning: 0 };
-      groups.set(key, g);
+      const client = parseClient(staleClient.userAgent);
+      group = {
+        workload,
+        serviceAccount: staleClient.serviceAccount,
+        client: client.name,
+        refreshesTokens: client.refreshesTokens,
+        advice: client.refreshesTokens
+          ? 'this library re-reads the token file; the program keeps a copy of the token (or a client built once from it): let the library read it'
+          : upgradeAdvice(client),
+        userAgent: staleClient.userAgent,
+        pods: [],
+        nodes: [],
+        credentialIds: [],
+        requests: 0,
+        maxSecondsAfterWarning: 0,
+      };
+      groups.set(key, group);
     }
-    g.requests += c.requests;
-    g.maxSecondsAfterWarning = Math.max(g.maxSecondsAfterWarning, c.maxSecondsAfterWarning);
-    if (c.pod && g.pods.length < 5 && !g.pods.includes(c.pod.name)) g.pods.push(c.pod.name);
-    for (const n of c.nodes) if (g.nodes.length < 5 && !g.nodes.includes(n)) g.nodes.push(n);
-    for (const id of c.credentialIds) if (g.credentialIds.length < 5 && !g.credentialIds.includes(id)) g.credentialIds.push(id);
+    group.requests += staleClient.requests;
+    group.maxSecondsAfterWarning = Math.max(group.maxSecondsAfterWarning, staleClient.maxSecondsAfterWarning);
+    if (staleClient.pod && group.pods.length < 5 && !group.pods.includes(staleClient.pod.name)) group.pods.push(staleClient.pod.name);
+    for (const n of staleClient.nodes) if (group.nodes.length < 5 && !group.nodes.includes(n)) group.nodes.push(n);
+    for (const id of staleClient.credentialIds) if (group.credentialIds.length < 5 && !group.credentialIds.includes(id)) group.credentialIds.push(id);
   }
   return [...groups.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.userAgent.localeCompare(b.userAgent));
 }
@@ -42,29 +55,66 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
   // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
   // however often the policy reconciles (the clock area rechecks every 15 s).
   let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
-  let resolver: { client: KubeClient; r: WorkloadResolver } | undefined;
+  let resolver: { client: KubeClient; workloads: WorkloadResolver } | undefined;
   return async (ctx) => {
     const legacyMountsUnchecked = ctx.unsynced(secretCache);
-    const tokenSecrets = new Set(legacyMountsUnchecked ? [] : ctx.cache(secretCache).list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+    const tokenSecrets = new Set(
+      legacyMountsUnchecked
+        ? []
+        : ctx
+            .cache(secretCache)
+            .list()
+            .map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+    );
     const mounted = (p: PodSecretReader): string[] => p.reads.filter((r) => r.how.some((h) => h === 'volume' || h === 'projected volume')).map((r) => r.secret);
-    const legacyMounts = legacyMountsUnchecked ? [] : ctx.cache(podReadersCache).list().flatMap((p) => mounted(p)
-      .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
-      .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })))
-      .sort((a, b) => a.pod.localeCompare(b.pod));
-    const last = ctx.policy.status?.boundTokens as { apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number }; staleTokenUsers?: StaleTokenUser[]; staleTokenWorkloads?: StaleWorkload[]; staleTokenReporting?: string } | undefined;
-    const previous = last?.apiserverCounters;
+    const legacyMounts = legacyMountsUnchecked
+      ? []
+      : ctx
+          .cache(podReadersCache)
+          .list()
+          .flatMap((p) =>
+            mounted(p)
+              .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
+              .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })),
+          )
+          .sort((a, b) => a.pod.localeCompare(b.pod));
+    const lastSummary = ctx.policy.status?.boundTokens as
+      | {
+          apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number };
+          staleTokenUsers?: StaleTokenUser[];
+          staleTokenWorkloads?: StaleWorkload[];
+          staleTokenReporting?: string;
+        }
+      | undefined;
+    const lastCounters = lastSummary?.apiserverCounters;
     // `check` has no receiver of its own: it reports what the running operator's receiver recorded.
-    const staleUsers = registry ? registry.list(ctx.now().getTime()) : last?.staleTokenReporting === 'on' ? (last.staleTokenUsers ?? []) : undefined;
-    if (resolver?.client !== ctx.client) resolver = { client: ctx.client, r: new WorkloadResolver(ctx.client) };
-    const staleWorkloadList = registry ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.r) : last?.staleTokenReporting === 'on' ? (last.staleTokenWorkloads ?? []) : undefined;
+    const staleUsers = registry
+      ? registry.list(ctx.now().getTime())
+      : lastSummary?.staleTokenReporting === 'on'
+        ? (lastSummary.staleTokenUsers ?? [])
+        : undefined;
+    if (resolver?.client !== ctx.client) resolver = { client: ctx.client, workloads: new WorkloadResolver(ctx.client) };
+    const staleWorkloadList = registry
+      ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.workloads)
+      : lastSummary?.staleTokenReporting === 'on'
+        ? (lastSummary.staleTokenWorkloads ?? [])
+        : undefined;
     if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
-      const [f, c] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
-      fetched = { at: Date.now(), flags: f, counters: c };
+      const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
+      fetched = { at: Date.now(), flags: apiserverFlags, counters: tokenCounters };
     }
     const { flags, counters } = fetched;
     return {
-      legacyMounts, legacyMountsUnchecked, flags, counters, staleUsers, staleWorkloads: staleWorkloadList,
-      previousCounters: previous?.staleTokensTotal === undefined ? undefined : { staleTokens: previous.staleTokensTotal, legacyTokens: previous.legacyTokensTotal ?? 0 },
+      legacyMounts,
+      legacyMountsUnchecked,
+      flags,
+      counters,
+      staleUsers,
+      staleWorkloads: staleWorkloadList,
+      lastCounters:
+        lastCounters?.staleTokensTotal === undefined
+          ? undefined
+          : { staleTokens: lastCounters.staleTokensTotal, legacyTokens: lastCounters.legacyTokensTotal ?? 0 },
     };
   };
 }

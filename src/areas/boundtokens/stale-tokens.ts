@@ -37,23 +37,32 @@ export class StaleTokenRegistry {
   }
 
   record(serviceAccount: string, secondsAfter: number, userAgent: string | undefined, atMs: number): void {
-    let u = this.users.get(serviceAccount);
-    if (!u) {
+    let user = this.users.get(serviceAccount);
+    if (!user) {
       if (this.users.size >= this.maxUsers) return;
-      u = { requests: 0, max: 0, lastSeen: atMs, agents: new Set() };
-      this.users.set(serviceAccount, u);
+      user = { requests: 0, max: 0, lastSeen: atMs, agents: new Set() };
+      this.users.set(serviceAccount, user);
     }
-    u.requests++;
-    u.max = Math.max(u.max, secondsAfter);
-    u.lastSeen = atMs;
-    if (userAgent && u.agents.size < 3) u.agents.add(userAgent.slice(0, 120));
+    user.requests++;
+    user.max = Math.max(user.max, secondsAfter);
+    user.lastSeen = atMs;
+    if (userAgent && user.agents.size < 3) user.agents.add(userAgent.slice(0, 120));
   }
 
   list(nowMs: number): StaleTokenUser[] {
     const out: StaleTokenUser[] = [];
-    for (const [sa, u] of this.users) {
-      if (nowMs - u.lastSeen > this.ttlMs) { this.users.delete(sa); continue; }
-      out.push({ serviceAccount: sa, requests: u.requests, maxSecondsAfterWarning: u.max, lastSeen: new Date(u.lastSeen).toISOString(), userAgents: [...u.agents] });
+    for (const [account, user] of this.users) {
+      if (nowMs - user.lastSeen > this.ttlMs) {
+        this.users.delete(account);
+        continue;
+      }
+      out.push({
+        serviceAccount: account,
+        requests: user.requests,
+        maxSecondsAfterWarning: user.max,
+        lastSeen: new Date(user.lastSeen).toISOString(),
+        userAgents: [...user.agents],
+      });
     }
     return out.sort((a, b) => b.requests - a.requests || a.serviceAccount.localeCompare(b.serviceAccount));
   }
@@ -82,7 +91,10 @@ export interface StaleTokenClient {
   lastSeenMs: number;
 }
 
-interface AuditUser { username?: string; extra?: Record<string, string[] | undefined> }
+interface AuditUser {
+  username?: string;
+  extra?: Record<string, string[] | undefined>;
+}
 
 /** The parts of an audit event kept for a stale token; undefined when the event has no stale-token annotation. */
 export function staleTokenUse(event: { annotations?: Record<string, string>; userAgent?: string; user?: AuditUser }): StaleTokenUse | undefined {
@@ -117,21 +129,30 @@ export class StaleTokenClients {
   record(use: StaleTokenUse, atMs: number): void {
     const agent = use.userAgent ?? '';
     const key = `${use.pod?.uid ?? use.serviceAccount}\n${agent}`;
-    let c = this.clients.get(key);
-    if (!c) {
+    let client = this.clients.get(key);
+    if (!client) {
       if (this.clients.size >= this.max) return;
-      c = { serviceAccount: use.serviceAccount, ...(use.pod ? { pod: use.pod } : {}), nodes: [], credentialIds: [], userAgent: agent, requests: 0, maxSecondsAfterWarning: 0, lastSeenMs: atMs };
-      this.clients.set(key, c);
+      client = {
+        serviceAccount: use.serviceAccount,
+        ...(use.pod ? { pod: use.pod } : {}),
+        nodes: [],
+        credentialIds: [],
+        userAgent: agent,
+        requests: 0,
+        maxSecondsAfterWarning: 0,
+        lastSeenMs: atMs,
+      };
+      this.clients.set(key, client);
     }
-    c.requests++;
-    c.maxSecondsAfterWarning = Math.max(c.maxSecondsAfterWarning, use.secondsAfter);
-    c.lastSeenMs = atMs;
-    if (use.node && !c.nodes.includes(use.node) && c.nodes.length < 3) c.nodes.push(use.node);
-    if (use.credentialId && !c.credentialIds.includes(use.credentialId) && c.credentialIds.length < 3) c.credentialIds.push(use.credentialId);
+    client.requests++;
+    client.maxSecondsAfterWarning = Math.max(client.maxSecondsAfterWarning, use.secondsAfter);
+    client.lastSeenMs = atMs;
+    if (use.node && !client.nodes.includes(use.node) && client.nodes.length < 3) client.nodes.push(use.node);
+    if (use.credentialId && !client.credentialIds.includes(use.credentialId) && client.credentialIds.length < 3) client.credentialIds.push(use.credentialId);
   }
 
   list(nowMs: number): StaleTokenClient[] {
-    for (const [k, c] of this.clients) if (nowMs - c.lastSeenMs > this.ttlMs) this.clients.delete(k);
-    return [...this.clients.values()].map((c) => ({ ...c, nodes: [...c.nodes], credentialIds: [...c.credentialIds] }));
+    for (const [key, client] of this.clients) if (nowMs - client.lastSeenMs > this.ttlMs) this.clients.delete(key);
+    return [...this.clients.values()].map((client) => ({ ...client, nodes: [...client.nodes], credentialIds: [...client.credentialIds] }));
   }
 }

@@ -6,14 +6,19 @@
 import type { KubeClient } from '../../kube/client.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 
-interface Owned { metadata: { name: string; uid?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] } }
+interface Owned {
+  metadata: { name: string; uid?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
+}
 
-const controllerOf = (o: Owned): { kind: string; name: string } | undefined => o.metadata.ownerReferences?.find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
+const controllerOf = (o: Owned): { kind: string; name: string } | undefined =>
+  o.metadata.ownerReferences?.find((r) => r.controller) ?? o.metadata.ownerReferences?.[0];
 
 export class WorkloadResolver {
   private readonly known = new Map<string, string>();
   private readonly client: KubeClient;
-  constructor(client: KubeClient) { this.client = client; }
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
 
   private async byName(path: string, name: string): Promise<Owned | undefined> {
     const list = await this.client.list<{ items: Owned[] }>(path, { fieldSelector: `metadata.name=${name}` });

@@ -15,13 +15,20 @@ export interface NodeLease {
 }
 
 interface LeaseRaw {
-  metadata: { name: string; namespace: string; resourceVersion?: string; managedFields?: { time?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    managedFields?: { time?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[];
+  };
   spec?: { renewTime?: string };
 }
 
 /** The API server's own time for the write that set renewTime: the newest managedFields entry owning it. */
 export function serverStampMs(raw: LeaseRaw): number | undefined {
-  const times = (raw.metadata.managedFields ?? []).filter((m) => m.fieldsV1?.['f:spec'] && 'f:renewTime' in (m.fieldsV1['f:spec'])).map((m) => Date.parse(m.time ?? ''));
+  const times = (raw.metadata.managedFields ?? [])
+    .filter((m) => m.fieldsV1?.['f:spec'] && 'f:renewTime' in m.fieldsV1['f:spec'])
+    .map((m) => Date.parse(m.time ?? ''));
   const valid = times.filter(Number.isFinite);
   return valid.length ? Math.max(...valid) : undefined;
 }
@@ -43,12 +50,19 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
     name: 'node-leases',
     path: collectionPath(Resources.leases, 'kube-node-lease'),
     transform: (raw) => {
-      const l = raw as LeaseRaw;
-      const renew = Date.parse(l.spec?.renewTime ?? '');
-      return { metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion }, renewMs: Number.isFinite(renew) ? renew : undefined, serverMs: serverStampMs(l) };
+      const lease = raw as LeaseRaw;
+      const renew = Date.parse(lease.spec?.renewTime ?? '');
+      return {
+        metadata: { name: lease.metadata.name, namespace: lease.metadata.namespace, resourceVersion: lease.metadata.resourceVersion },
+        renewMs: Number.isFinite(renew) ? renew : undefined,
+        serverMs: serverStampMs(lease),
+      };
     },
     onEvent: (type, lease, old) => {
-      if (type === 'delete') { estimator.forget('node', lease.metadata.name); return; }
+      if (type === 'delete') {
+        estimator.forget('node', lease.metadata.name);
+        return;
+      }
       if (lease.renewMs === undefined || lease.serverMs === undefined || lease.renewMs === old?.renewMs) return;
       estimator.record('node', lease.metadata.name, lease.renewMs - lease.serverMs - TRUNCATION_MS, Date.now());
     },
@@ -58,7 +72,10 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
   const apiservers = defineCache<ApiserverIdentityLease>({
     ...apiserverIdentitySpec,
     onEvent: (type, lease, old) => {
-      if (type === 'delete') { estimator.forget('apiserver', lease.metadata.name); return; }
+      if (type === 'delete') {
+        estimator.forget('apiserver', lease.metadata.name);
+        return;
+      }
       // Only a renewal seen as it happens times the clock; a listed one may be seconds old.
       if (type !== 'update' || !lease.renewTime || lease.renewTime === old?.renewTime) return;
       estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - operatorNow(), Date.now());

@@ -18,7 +18,12 @@ export interface ClockOffset {
   lastSeenMs: number;
 }
 
-interface Series { kind: ClockSubjectKind; name: string; samples: number[]; lastSeenMs: number }
+interface Series {
+  kind: ClockSubjectKind;
+  name: string;
+  samples: number[];
+  lastSeenMs: number;
+}
 
 export class ClockEstimator {
   private readonly series = new Map<string, Series>();
@@ -47,7 +52,10 @@ export class ClockEstimator {
   offsets(nowMs: number): ClockOffset[] {
     const out: ClockOffset[] = [];
     for (const [key, s] of this.series) {
-      if (nowMs - s.lastSeenMs > this.staleAfterMs) { this.series.delete(key); continue; }
+      if (nowMs - s.lastSeenMs > this.staleAfterMs) {
+        this.series.delete(key);
+        continue;
+      }
       out.push({ kind: s.kind, name: s.name, offsetMs: median(s.samples), samples: s.samples.length, lastSeenMs: s.lastSeenMs });
     }
     return out;
@@ -97,9 +105,17 @@ export function consensus(values: readonly number[], toleranceMs: number): { cen
  */
 export function relativeToCluster(offsets: readonly ClockOffset[], toleranceMs: number): ClusterClocks {
   const servers = offsets.filter((o) => o.kind === 'apiserver');
-  const serverClock = servers.length ? consensus(servers.map((o) => o.offsetMs), toleranceMs).centreMs : 0;
+  const serverClock = servers.length
+    ? consensus(
+        servers.map((o) => o.offsetMs),
+        toleranceMs,
+      ).centreMs
+    : 0;
   const onOperatorScale = offsets.map((o) => ({ ...o, offsetMs: o.kind === 'node' ? o.offsetMs + serverClock : o.offsetMs }));
-  const cluster = consensus(onOperatorScale.map((o) => o.offsetMs), toleranceMs);
+  const cluster = consensus(
+    onOperatorScale.map((o) => o.offsetMs),
+    toleranceMs,
+  );
   return {
     subjects: onOperatorScale.map((o) => ({ ...o, offsetMs: o.offsetMs - cluster.centreMs })),
     operatorOffsetMs: servers.length ? 0 - cluster.centreMs : undefined,

@@ -29,7 +29,7 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
     caches: [caches.nodeLeases, caches.apiservers],
     observe: createObserver(estimator, caches, Date.now()),
     // Renewals feed the estimator between reconciles; look at it again every 15 s.
-    plan: (spec, observation, previous) => ({ ...planClock(spec, observation, previous), requeueAfterMs: RECHECK_MS }),
+    plan: (spec, observation, lastSummary) => ({ ...planClock(spec, observation, lastSummary), requeueAfterMs: RECHECK_MS }),
     report: (report) => report,
   };
 }

@@ -17,7 +17,8 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
       const expected = ctx.cache(caches.apiservers).size;
       const deadline = Date.now() + 12_000;
-      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected) await new Promise((r) => setTimeout(r, 250));
+      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected)
+        await new Promise((r) => setTimeout(r, 250));
     }
     const offsets = estimator.offsets(ctx.now().getTime());
     if (ctx.metrics) {
@@ -26,11 +27,11 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
       for (const o of cluster.subjects) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
       if (cluster.operatorOffsetMs !== undefined) ctx.metrics.clockOffset.set({ kind: 'operator', name: 'self' }, cluster.operatorOffsetMs / 1000);
     }
-    const previous = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
+    const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {
       offsets,
       warmingUp: ctx.mode === 'run' && Date.now() - startedMs < WARM_UP_MS,
-      previous: previous && { type: previous.type, status: previous.status, reason: previous.reason, message: previous.message },
+      lastCondition: lastCondition && { type: lastCondition.type, status: lastCondition.status, reason: lastCondition.reason, message: lastCondition.message },
     };
   };
 }

@@ -2,6 +2,9 @@
 // clock is behind the token issuer's by more than the JWT leeway (go-jose's
 // DefaultLeeway, 1 minute, in Kubernetes' validator) rejects fresh bound tokens
 // as not yet valid, giving random 401s.
+//
+// The decision is a list of named rules tried in order (`clockRules`): the first that
+// applies gives the condition's status, reason and message, as cert-manager's readiness checks do.
 import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { formatDuration } from '../../api/duration.ts';
@@ -19,7 +22,7 @@ export interface ClockObservation {
    */
   warmingUp?: boolean;
   /** ClockSynchronized as last written to status, if any */
-  previous?: ConditionUpdate | undefined;
+  lastCondition?: ConditionUpdate | undefined;
 }
 
 /** Samples per subject before the median is trusted over the condition the operator wrote before it restarted. */
@@ -28,78 +31,220 @@ export const MIN_SAMPLES = 3;
 /** What the measured offsets concluded (as opposed to a failure to observe them). */
 const VERDICTS: ReadonlySet<string> = new Set([Reason.ClocksInSync, Reason.ClockSkewDetected, Reason.OperatorClockSkewed]);
 
-interface WorstEntry { kind: string; name: string; offsetSeconds: number }
+/** How many clocks status.clock.worst lists. */
+const SHOWN_CLOCKS = 5;
 
-/**
- * Offsets in status, rounded to whole seconds (the estimate's own precision) and
- * kept at their previous value while they move by less than a second: a status
- * write only when something an admin reads changed, not at every renewal.
- */
+/** One clock as status.clock.worst shows it. */
+export interface ShownClock {
+  kind: string;
+  name: string;
+  offsetSeconds: number;
+}
+
+/** What the rules judge: the observation measured against the cluster's own time. */
+export interface ClockFacts {
+  maxSkewMs: number;
+  /** clocks measured (nodes and API servers) */
+  measured: number;
+  /** how many agreeing clocks the cluster's time is the median of */
+  referenceClocks: number;
+  /** clocks off by more than maxSkew, worst first */
+  skewed: ClockOffset[];
+  /** the operator's own clock against the cluster's time, when known */
+  operatorOffsetMs: number | undefined;
+  operatorSkewed: boolean;
+  /** the worst clocks as status shows them (steady to the second) */
+  shown: ShownClock[];
+}
+
+/** A named check: the first rule that applies decides ClockSynchronized. */
+export interface ClockRule {
+  name: string;
+  applies(facts: ClockFacts): boolean;
+  condition(facts: ClockFacts): ConditionUpdate;
+}
+
+const clockSynchronized = (status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({
+  type: ConditionType.ClockSynchronized,
+  status,
+  reason,
+  message,
+});
+
+const direction = (offsetMs: number): string => (offsetMs > 0 ? 'ahead' : 'behind');
+
+const clusterTime = (facts: ClockFacts): string => `the median of ${facts.referenceClocks} agreeing clock(s)`;
+
+/** "the operator's own clock is ahead by 2m0s", or '' when its offset is unknown. */
+function operatorText(facts: ClockFacts): string {
+  const offsetMs = facts.operatorOffsetMs;
+  return offsetMs === undefined ? '' : `the operator's own clock is ${direction(offsetMs)} by ${formatDuration(Math.abs(offsetMs))}`;
+}
+
+const describeShown = (clock: ShownClock): string =>
+  `${clock.kind} ${clock.name} ${clock.offsetSeconds >= 0 ? '+' : ''}${formatDuration(clock.offsetSeconds * 1000)}`;
+
+/** What a skewed API server breaks differs from what a skewed kubelet breaks. */
+function skewConsequence(skewed: readonly ClockOffset[]): string {
+  const servers = skewed.filter((clock) => clock.kind === 'apiserver');
+  if (servers.length === 0) {
+    return (
+      'Kubelets on these nodes present fresh projected tokens and certificates that a correct clock judges as from the future or expired, ' +
+      'so their Leases and pods misbehave'
+    );
+  }
+  const names = servers.map((clock) => clock.name).join(', ');
+  const rejected = `rejected by ${names} as "not valid yet" (beyond the 60s JWT leeway), giving random 401s`;
+  return `Bound service-account tokens issued by another API server are ${rejected}`;
+}
+
+export const noClockData: ClockRule = {
+  name: 'noClockData',
+  applies: (facts) => facts.measured === 0,
+  condition: () =>
+    clockSynchronized(
+      'Unknown',
+      Reason.NoClockData,
+      'No Lease renewals observed yet (node Leases in kube-node-lease, API-server identity Leases in kube-system); ' +
+        'the clocks are judged once they renew, every 10 seconds.',
+    ),
+};
+
+export const clocksSkewed: ClockRule = {
+  name: 'clocksSkewed',
+  applies: (facts) => facts.skewed.length > 0,
+  condition: (facts) => {
+    const isSkewed = (shown: ShownClock): boolean => facts.skewed.some((clock) => clock.kind === shown.kind && clock.name === shown.name);
+    const list = facts.shown.filter(isSkewed).map(describeShown).join(', ');
+    const operator = facts.operatorSkewed ? ` Also, ${operatorText(facts)} of the cluster's time.` : '';
+    const message =
+      `${facts.skewed.length} clock(s) off by more than ${formatDuration(facts.maxSkewMs)}: ${list}. ${skewConsequence(facts.skewed)}. ` +
+      `Fix time sync (chrony/NTP) on those hosts.${operator}`;
+    return clockSynchronized('False', Reason.ClockSkewDetected, message);
+  },
+};
+
+export const operatorClockSkewed: ClockRule = {
+  name: 'operatorClockSkewed',
+  applies: (facts) => facts.operatorSkewed,
+  condition: (facts) => {
+    const max = formatDuration(facts.maxSkewMs);
+    const message =
+      `The operator's own clock is off by more than ${max}: ${operatorText(facts)} of the cluster's time (${clusterTime(facts)}); ` +
+      `all ${facts.measured} node and API-server clock(s) agree within ${max}. ` +
+      'The operator misjudges token ages and Lease expiry; fix time sync (chrony/NTP) on the host running it.';
+    return clockSynchronized('False', Reason.OperatorClockSkewed, message);
+  },
+};
+
+export const clocksInSync: ClockRule = {
+  name: 'clocksInSync',
+  applies: () => true,
+  condition: (facts) =>
+    clockSynchronized(
+      'True',
+      Reason.ClocksInSync,
+      `All ${facts.measured} measured clock(s) are within ${formatDuration(facts.maxSkewMs)} of the cluster's time (${clusterTime(facts)}).`,
+    ),
+};
+
+/** ClockSynchronized's rules in order; the last always applies. */
+export const clockRules: readonly ClockRule[] = [noClockData, clocksSkewed, operatorClockSkewed, clocksInSync];
+
+/** The condition of the first rule that applies. */
+export function decideClockSynchronized(facts: ClockFacts, rules: readonly ClockRule[] = clockRules): ConditionUpdate {
+  const rule = rules.find((candidate) => candidate.applies(facts)) ?? clocksInSync;
+  return rule.condition(facts);
+}
+
 /** Whole seconds, kept at the previous value while the estimate moves by less than a second. */
 function steadySeconds(ms: number, old: unknown): number {
   const seconds = ms / 1000;
   return typeof old === 'number' && Math.abs(old - seconds) < 1 ? old : Math.round(seconds) + 0;
 }
 
-function steadyWorst(worst: readonly ClockOffset[], previous: Record<string, unknown> | undefined): WorstEntry[] {
-  const before = new Map(((previous?.worst ?? []) as WorstEntry[]).map((w) => [`${w.kind}/${w.name}`, w.offsetSeconds]));
-  return worst.map((o) => {
-    const seconds = o.offsetMs / 1000;
-    const old = before.get(`${o.kind}/${o.name}`);
-    return { kind: o.kind, name: o.name, offsetSeconds: old !== undefined && Math.abs(old - seconds) < 1 ? old : Math.round(seconds) };
+/**
+ * The worst clocks in status, rounded to whole seconds (the estimate's own precision) and kept at their
+ * previous value while they move by less than a second: a status write only when something an admin
+ * reads changed, not at every renewal. Ordered by the offsets as shown (then by name), so two clocks
+ * jittering around the same offset do not swap places.
+ */
+export function steadyWorst(worst: readonly ClockOffset[], lastSummary: Record<string, unknown> | undefined): ShownClock[] {
+  const key = (clock: { kind: string; name: string }): string => `${clock.kind}/${clock.name}`;
+  const lastShown = new Map(((lastSummary?.worst ?? []) as ShownClock[]).map((clock) => [key(clock), clock.offsetSeconds]));
+  const steady = worst.map((clock) => {
+    const seconds = clock.offsetMs / 1000;
+    const old = lastShown.get(key(clock));
+    return { kind: clock.kind, name: clock.name, offsetSeconds: old !== undefined && Math.abs(old - seconds) < 1 ? old : Math.round(seconds) };
   });
+  return steady.sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || key(a).localeCompare(key(b))).slice(0, SHOWN_CLOCKS);
 }
 
-export function planClock(spec: ResolvedSpec, obs: ClockObservation, previous?: Record<string, unknown>): AreaReport {
-  const max = spec.clock.maxSkewMs;
-  // Every clock against the cluster's own time (the consensus of its nodes and API servers), the operator's included.
-  const cluster = relativeToCluster(obs.offsets, max);
-  const operatorMs = cluster.operatorOffsetMs;
-  const operatorSkewed = operatorMs !== undefined && Math.abs(operatorMs) > max;
+/** Every clock against the cluster's own time (the consensus of its nodes and API servers), the operator's included. */
+export function clockFacts(spec: ResolvedSpec, observation: ClockObservation, lastSummary?: Record<string, unknown>): ClockFacts {
+  const maxSkewMs = spec.clock.maxSkewMs;
+  const cluster = relativeToCluster(observation.offsets, maxSkewMs);
+  const operatorOffsetMs = cluster.operatorOffsetMs;
   const worst = [...cluster.subjects].sort((a, b) => Math.abs(b.offsetMs) - Math.abs(a.offsetMs));
-  const skewed = worst.filter((o) => Math.abs(o.offsetMs) > max);
-  const enough = obs.offsets.length > 0 && obs.offsets.every((o) => o.samples >= MIN_SAMPLES);
-  if (obs.warmingUp && !enough && obs.previous && previous && VERDICTS.has(obs.previous.reason)) {
-    // No evidence yet to overturn the verdict last reported: keep it, write nothing new. A failure
-    // (a cache that could not sync while the API server restarted) is not a verdict worth keeping.
-    return { conditions: [obs.previous], findings: [], summary: previous };
-  }
-  const findings: Finding[] = skewed.map((o) => ({
-    subject: `${o.kind}/${o.name}`, health: 'action',
-    message: `clock ${o.offsetMs > 0 ? 'ahead' : 'behind'} by ${formatDuration(Math.abs(o.offsetMs))} (vs the cluster's time, the median of ${cluster.referenceClocks} agreeing clock(s)); fix its time sync (chrony/NTP)`,
-  }));
-  const operatorText = operatorMs === undefined ? '' : `the operator's own clock is ${operatorMs > 0 ? 'ahead' : 'behind'} by ${formatDuration(Math.abs(operatorMs))}`;
-  if (operatorSkewed) findings.push({ subject: 'operator', health: 'action', message: `${operatorText} (vs the cluster's time, the median of ${cluster.referenceClocks} agreeing clock(s)); fix time sync (chrony/NTP) on the host running the operator` });
-  const operatorSeconds = operatorMs === undefined ? undefined : steadySeconds(operatorMs, previous?.operatorOffsetSeconds);
-  // Ordered by the offsets as shown (then by name), so two clocks jittering around the same offset do not swap places.
-  const shown = steadyWorst(worst, previous)
-    .sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))
-    .slice(0, 5);
-  const described = (o: WorstEntry): string => `${o.kind} ${o.name} ${o.offsetSeconds >= 0 ? '+' : ''}${formatDuration(o.offsetSeconds * 1000)}`;
-  let condition: ConditionUpdate;
-  if (obs.offsets.length === 0) {
-    condition = { type: ConditionType.ClockSynchronized, status: 'Unknown', reason: Reason.NoClockData, message: 'No Lease renewals observed yet (node Leases in kube-node-lease, API-server identity Leases in kube-system); the clocks are judged once they renew, every 10 seconds.' };
-  } else if (skewed.length > 0) {
-    const servers = skewed.filter((o) => o.kind === 'apiserver');
-    const what = servers.length
-      ? `Bound service-account tokens issued by another API server are rejected by ${servers.map((o) => o.name).join(', ')} as "not valid yet" (beyond the 60s JWT leeway), giving random 401s`
-      : 'Kubelets on these nodes present fresh projected tokens and certificates that a correct clock judges as from the future or expired, so their Leases and pods misbehave';
-    const list = shown.filter((w) => skewed.some((o) => o.kind === w.kind && o.name === w.name)).map(described).join(', ');
-    condition = { type: ConditionType.ClockSynchronized, status: 'False', reason: Reason.ClockSkewDetected, message: `${skewed.length} clock(s) off by more than ${formatDuration(max)}: ${list}. ${what}. Fix time sync (chrony/NTP) on those hosts.${operatorSkewed ? ` Also, ${operatorText} of the cluster's time.` : ''}` };
-  } else if (operatorSkewed) {
-    condition = { type: ConditionType.ClockSynchronized, status: 'False', reason: Reason.OperatorClockSkewed, message: `The operator's own clock is off by more than ${formatDuration(max)}: ${operatorText} of the cluster's time (the median of ${cluster.referenceClocks} agreeing clock(s)); all ${obs.offsets.length} node and API-server clock(s) agree within ${formatDuration(max)}. The operator misjudges token ages and Lease expiry; fix time sync (chrony/NTP) on the host running it.` };
-  } else {
-    condition = { type: ConditionType.ClockSynchronized, status: 'True', reason: Reason.ClocksInSync, message: `All ${obs.offsets.length} measured clock(s) are within ${formatDuration(max)} of the cluster's time (the median of ${cluster.referenceClocks} agreeing clock(s)).` };
-  }
   return {
-    conditions: [condition],
-    findings,
-    summary: {
-      maxSkew: formatDuration(max),
-      measured: obs.offsets.length,
-      skewed: skewed.length,
-      worst: shown,
-      ...(operatorSeconds === undefined ? {} : { operatorOffsetSeconds: operatorSeconds }),
-    },
+    maxSkewMs,
+    measured: observation.offsets.length,
+    referenceClocks: cluster.referenceClocks,
+    skewed: worst.filter((clock) => Math.abs(clock.offsetMs) > maxSkewMs),
+    operatorOffsetMs,
+    operatorSkewed: operatorOffsetMs !== undefined && Math.abs(operatorOffsetMs) > maxSkewMs,
+    shown: steadyWorst(worst, lastSummary),
   };
+}
+
+/** One finding per skewed clock, the operator's own included. */
+export function clockFindings(facts: ClockFacts): Finding[] {
+  const findings: Finding[] = facts.skewed.map((clock) => ({
+    subject: `${clock.kind}/${clock.name}`,
+    health: 'action',
+    message:
+      `clock ${direction(clock.offsetMs)} by ${formatDuration(Math.abs(clock.offsetMs))} (vs the cluster's time, ${clusterTime(facts)}); ` +
+      'fix its time sync (chrony/NTP)',
+  }));
+  if (facts.operatorSkewed) {
+    findings.push({
+      subject: 'operator',
+      health: 'action',
+      message: `${operatorText(facts)} (vs the cluster's time, ${clusterTime(facts)}); fix time sync (chrony/NTP) on the host running the operator`,
+    });
+  }
+  return findings;
+}
+
+/** status.clock: bounded, and steady while nothing an admin reads has changed. */
+function clockSummary(facts: ClockFacts, lastSummary: Record<string, unknown> | undefined): Record<string, unknown> {
+  const operatorMs = facts.operatorOffsetMs;
+  const operatorSeconds = operatorMs === undefined ? undefined : steadySeconds(operatorMs, lastSummary?.operatorOffsetSeconds);
+  return {
+    maxSkew: formatDuration(facts.maxSkewMs),
+    measured: facts.measured,
+    skewed: facts.skewed.length,
+    worst: facts.shown,
+    ...(operatorSeconds === undefined ? {} : { operatorOffsetSeconds: operatorSeconds }),
+  };
+}
+
+/**
+ * During the warm-up after a start, too few samples are no evidence to overturn what was last reported:
+ * the last condition and summary stand, so nothing new is written. Undefined: judge afresh.
+ */
+export function heldReport(observation: ClockObservation, lastSummary: Record<string, unknown> | undefined): AreaReport | undefined {
+  const enough = observation.offsets.length > 0 && observation.offsets.every((clock) => clock.samples >= MIN_SAMPLES);
+  if (!observation.warmingUp || enough || !observation.lastCondition || !lastSummary) return undefined;
+  // A failure to observe (a cache that could not sync while the API server restarted) is no verdict worth holding.
+  if (!VERDICTS.has(observation.lastCondition.reason)) return undefined;
+  return { conditions: [observation.lastCondition], findings: [], summary: lastSummary };
+}
+
+/** lastSummary: status.clock as last written (the summary this returns, one reconcile earlier). */
+export function planClock(spec: ResolvedSpec, observation: ClockObservation, lastSummary?: Record<string, unknown>): AreaReport {
+  const held = heldReport(observation, lastSummary);
+  if (held) return held;
+  const facts = clockFacts(spec, observation, lastSummary);
+  return { conditions: [decideClockSynchronized(facts)], findings: clockFindings(facts), summary: clockSummary(facts, lastSummary) };
 }

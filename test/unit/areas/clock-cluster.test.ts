@@ -15,26 +15,54 @@ const node = (name: string, s: number): ClockOffset => off('node', name, s);
 test('consensus: the largest agreeing group, ties to the group nearest the operator', () => {
   const rows: [number[], number, number][] = [
     // values (s)            centre  agreeing
-    [[0, 120],                 0,     1],  // two clocks: not split in the middle
-    [[-300, -300, -180],       -300,  2],
-    [[1, 2, 3, 200],           2,     3],
-    [[],                       0,     0],
+    [[0, 120], 0, 1], // two clocks: not split in the middle
+    [[-300, -300, -180], -300, 2],
+    [[1, 2, 3, 200], 2, 3],
+    [[], 0, 0],
   ];
   for (const [values, centre, agreeing] of rows) {
-    const c = consensus(values.map((v) => v * S), 30 * S);
+    const c = consensus(
+      values.map((v) => v * S),
+      30 * S,
+    );
     assert.equal([c.centreMs / S, c.agreeing], [centre, agreeing], JSON.stringify(values));
   }
 });
 
-interface Row { what: string; raw: ClockOffset[]; subjects: Record<string, number>; operator: number | undefined }
+interface Row {
+  what: string;
+  raw: ClockOffset[];
+  subjects: Record<string, number>;
+  operator: number | undefined;
+}
 const rows: Row[] = [
   { what: 'all in sync', raw: [api('kas', 0), node('a', 0), node('b', 1)], subjects: { 'apiserver/kas': 0, 'node/a': 0, 'node/b': 1 }, operator: 0 },
   { what: 'a node ahead', raw: [api('kas', 0), node('a', 0), node('b', 120)], subjects: { 'apiserver/kas': 0, 'node/a': 0, 'node/b': 120 }, operator: 0 },
   // The operator's host 300 s ahead: every API server's renewal looks 300 s behind; nodes (stamped by the API server) do not move.
-  { what: 'the operator ahead', raw: [api('kas', -300), node('a', 0), node('b', 0)], subjects: { 'apiserver/kas': 0, 'node/a': 0, 'node/b': 0 }, operator: 300 },
-  { what: 'the operator behind, HA', raw: [api('kas-1', 90), api('kas-2', 90), api('kas-3', 91), node('a', 0)], subjects: { 'apiserver/kas-1': 0, 'apiserver/kas-2': 0, 'apiserver/kas-3': 1, 'node/a': 0 }, operator: -90 },
-  { what: 'one API server of three behind', raw: [api('kas-1', 0), api('kas-2', 0), api('kas-3', -120), node('a', 0)], subjects: { 'apiserver/kas-1': 0, 'apiserver/kas-2': 0, 'apiserver/kas-3': -120, 'node/a': 0 }, operator: 0 },
-  { what: 'one API server of two behind: the operator breaks the tie', raw: [api('kas-1', 0), api('kas-2', -120), node('a', 0), node('b', 0)], subjects: { 'apiserver/kas-1': 0, 'apiserver/kas-2': -120, 'node/a': 0, 'node/b': 0 }, operator: 0 },
+  {
+    what: 'the operator ahead',
+    raw: [api('kas', -300), node('a', 0), node('b', 0)],
+    subjects: { 'apiserver/kas': 0, 'node/a': 0, 'node/b': 0 },
+    operator: 300,
+  },
+  {
+    what: 'the operator behind, HA',
+    raw: [api('kas-1', 90), api('kas-2', 90), api('kas-3', 91), node('a', 0)],
+    subjects: { 'apiserver/kas-1': 0, 'apiserver/kas-2': 0, 'apiserver/kas-3': 1, 'node/a': 0 },
+    operator: -90,
+  },
+  {
+    what: 'one API server of three behind',
+    raw: [api('kas-1', 0), api('kas-2', 0), api('kas-3', -120), node('a', 0)],
+    subjects: { 'apiserver/kas-1': 0, 'apiserver/kas-2': 0, 'apiserver/kas-3': -120, 'node/a': 0 },
+    operator: 0,
+  },
+  {
+    what: 'one API server of two behind: the operator breaks the tie',
+    raw: [api('kas-1', 0), api('kas-2', -120), node('a', 0), node('b', 0)],
+    subjects: { 'apiserver/kas-1': 0, 'apiserver/kas-2': -120, 'node/a': 0, 'node/b': 0 },
+    operator: 0,
+  },
   { what: 'only nodes measured: the operator is unknown', raw: [node('a', 0), node('b', 120)], subjects: { 'node/a': 0, 'node/b': 120 }, operator: undefined },
 ];
 
@@ -54,19 +82,28 @@ test('plan: a skewed operator host is named, no API server or node', () => {
   assert.is(c?.reason, 'OperatorClockSkewed');
   assert.match(c?.message ?? '', /operator's own clock is ahead by 5m0s/);
   assert.not.match(c?.message ?? '', /kas|node a\b|node b\b/);
-  assert.equal(r.findings.map((f) => f.subject), ['operator']);
+  assert.equal(
+    r.findings.map((f) => f.subject),
+    ['operator'],
+  );
   assert.is(r.summary.operatorOffsetSeconds, 300);
-  assert.equal((r.summary.worst as { offsetSeconds: number }[]).map((w) => w.offsetSeconds), [0, 0, 0]);
+  assert.equal(
+    (r.summary.worst as { offsetSeconds: number }[]).map((w) => w.offsetSeconds),
+    [0, 0, 0],
+  );
 });
 
 test('plan: a skewed node and a skewed operator are both named', () => {
   const r = planClock(resolveSpec({ clock: { maxSkew: '30s' } }), { offsets: [api('kas', -300), node('a', 0), node('b', 0), node('c', 120)] });
   assert.is(r.conditions[0]?.reason, 'ClockSkewDetected');
   assert.match(r.conditions[0]?.message ?? '', /node c \+2m0s.*Also, the operator's own clock is ahead by 5m0s/);
-  assert.equal(r.findings.map((f) => f.subject), ['node/c', 'operator']);
+  assert.equal(
+    r.findings.map((f) => f.subject),
+    ['node/c', 'operator'],
+  );
 });
 
-test('plan: in sync, the operator\'s own offset is reported (whole seconds, steady under jitter)', () => {
+test("plan: in sync, the operator's own offset is reported (whole seconds, steady under jitter)", () => {
   const spec = resolveSpec({});
   const first = planClock(spec, { offsets: [api('kas', -2.4), node('a', 0)] });
   assert.is(first.conditions[0]?.reason, 'ClocksInSync');

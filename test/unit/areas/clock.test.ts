@@ -22,11 +22,13 @@ test('the window forgets old samples, and silent subjects drop out', () => {
 });
 
 test('skew beyond maxSkew: False naming the worst, saying what fails', () => {
-  const r = planClock(resolveSpec({ clock: { maxSkew: '30s' } }), { offsets: [
-    { kind: 'node', name: 'node-a', offsetMs: 300, samples: 5, lastSeenMs: 0 },
-    { kind: 'apiserver', name: 'apiserver-real', offsetMs: 0, samples: 5, lastSeenMs: 0 },
-    { kind: 'apiserver', name: 'apiserver-x', offsetMs: -120_000, samples: 5, lastSeenMs: 0 },
-  ] });
+  const r = planClock(resolveSpec({ clock: { maxSkew: '30s' } }), {
+    offsets: [
+      { kind: 'node', name: 'node-a', offsetMs: 300, samples: 5, lastSeenMs: 0 },
+      { kind: 'apiserver', name: 'apiserver-real', offsetMs: 0, samples: 5, lastSeenMs: 0 },
+      { kind: 'apiserver', name: 'apiserver-x', offsetMs: -120_000, samples: 5, lastSeenMs: 0 },
+    ],
+  });
   const [c] = r.conditions;
   assert.is(c?.status, 'False');
   assert.is(c?.reason, 'ClockSkewDetected');
@@ -34,29 +36,63 @@ test('skew beyond maxSkew: False naming the worst, saying what fails', () => {
   assert.match(c?.message ?? '', /^1 clock\(s\) off by more than 30s: apiserver apiserver-x -2m0s\. Bound .*\. Fix time sync/);
   assert.match(c?.message ?? '', /not valid yet/);
   assert.not.match(c?.message ?? '', /node-a/);
-  assert.equal(r.findings.map((f) => f.subject), ['apiserver/apiserver-x']);
+  assert.equal(
+    r.findings.map((f) => f.subject),
+    ['apiserver/apiserver-x'],
+  );
 });
 
 test('in sync: True; no data: Unknown', () => {
-  assert.is(planClock(resolveSpec({}), { offsets: [{ kind: 'node', name: 'a', offsetMs: 1000, samples: 3, lastSeenMs: 0 }] }).conditions[0]?.reason, 'ClocksInSync');
+  assert.is(
+    planClock(resolveSpec({}), { offsets: [{ kind: 'node', name: 'a', offsetMs: 1000, samples: 3, lastSeenMs: 0 }] }).conditions[0]?.reason,
+    'ClocksInSync',
+  );
   assert.is(planClock(resolveSpec({}), { offsets: [] }).conditions[0]?.status, 'Unknown');
 });
 
 test('after a restart the last condition stands until every clock has enough samples', () => {
-  const previous = { type: 'ClockSynchronized', status: 'True' as const, reason: 'ClocksInSync', message: 'All 2 measured clock(s) are within 30s of the API server\'s.' };
-  const summary = { maxSkew: '30s', measured: 2, skewed: 0, worst: [] };
+  const lastCondition = {
+    type: 'ClockSynchronized',
+    status: 'True' as const,
+    reason: 'ClocksInSync',
+    message: "All 2 measured clock(s) are within 30s of the API server's.",
+  };
+  const lastSummary = { maxSkew: '30s', measured: 2, skewed: 0, worst: [] };
   const spec = resolveSpec({});
-  const held = planClock(spec, { offsets: [], warmingUp: true, previous }, summary);
-  assert.equal(held.conditions, [previous], 'no samples yet: held');
-  assert.is(held.summary, summary);
-  const few = planClock(spec, { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 1, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
-  assert.equal(few.conditions, [previous], 'one sample is no evidence');
-  const enough = planClock(spec, { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 3, lastSeenMs: 0 }, { kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 }], warmingUp: true, previous }, summary);
+  const held = planClock(spec, { offsets: [], warmingUp: true, lastCondition }, lastSummary);
+  assert.equal(held.conditions, [lastCondition], 'no samples yet: held');
+  assert.is(held.summary, lastSummary);
+  const few = planClock(
+    spec,
+    { offsets: [{ kind: 'node', name: 'a', offsetMs: 200_000, samples: 1, lastSeenMs: 0 }], warmingUp: true, lastCondition },
+    lastSummary,
+  );
+  assert.equal(few.conditions, [lastCondition], 'one sample is no evidence');
+  const enough = planClock(
+    spec,
+    {
+      offsets: [
+        { kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 3, lastSeenMs: 0 },
+        { kind: 'node', name: 'a', offsetMs: 200_000, samples: 3, lastSeenMs: 0 },
+      ],
+      warmingUp: true,
+      lastCondition,
+    },
+    lastSummary,
+  );
   assert.is(enough.conditions[0]?.reason, 'ClockSkewDetected', 'three samples overturn it');
-  assert.is(planClock(spec, { offsets: [], warmingUp: false, previous }, summary).conditions[0]?.reason, 'NoClockData', 'after the warm-up, no data is Unknown');
+  assert.is(
+    planClock(spec, { offsets: [], warmingUp: false, lastCondition }, lastSummary).conditions[0]?.reason,
+    'NoClockData',
+    'after the warm-up, no data is Unknown',
+  );
   assert.is(planClock(spec, { offsets: [], warmingUp: true }, undefined).conditions[0]?.reason, 'NoClockData', 'nothing reported before: Unknown');
   const failed = { type: 'ClockSynchronized', status: 'Unknown' as const, reason: 'ObserveFailed', message: 'cannot read node-leases: connect ECONNREFUSED' };
-  const afterFailure = planClock(spec, { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 1, lastSeenMs: 0 }], warmingUp: true, previous: failed }, summary);
+  const afterFailure = planClock(
+    spec,
+    { offsets: [{ kind: 'apiserver', name: 'kas', offsetMs: 0, samples: 1, lastSeenMs: 0 }], warmingUp: true, lastCondition: failed },
+    lastSummary,
+  );
   assert.is(afterFailure.conditions[0]?.reason, 'ClocksInSync', 'a failure to observe is no verdict to hold: judged on what there is');
 });
 
@@ -65,27 +101,43 @@ test('offsets in status move only when they change by a second or more (no statu
   // Two API servers at the cluster's time (the median), so node a's offset is its own.
   const servers = [0, 0].map((offsetMs, i) => ({ kind: 'apiserver' as const, name: `kas-${i}`, offsetMs, samples: 7, lastSeenMs: 0 }));
   const nodeA = (s: { summary: Record<string, unknown> }): unknown => (s.summary.worst as { name: string }[]).filter((w) => w.name === 'a');
-  const at = (ms: number, prev?: Record<string, unknown>): unknown => planClock(spec, { offsets: [...servers, { kind: 'node', name: 'a', offsetMs: ms, samples: 7, lastSeenMs: 0 }] }, prev);
+  const at = (ms: number, prev?: Record<string, unknown>): unknown =>
+    planClock(spec, { offsets: [...servers, { kind: 'node', name: 'a', offsetMs: ms, samples: 7, lastSeenMs: 0 }] }, prev);
   const first = at(400) as { summary: Record<string, unknown>; conditions: unknown[] };
   assert.equal(nodeA(first), [{ kind: 'node', name: 'a', offsetSeconds: 0 }]);
   const jitter = at(900, first.summary) as typeof first;
   assert.equal(jitter.summary, first.summary, 'half a second of jitter: same summary');
   assert.equal(jitter.conditions, first.conditions, 'and the same condition');
-  const two = (a: number, b: number, prev?: Record<string, unknown>): Record<string, unknown> => planClock(spec, { offsets: [...servers,
-    { kind: 'node', name: 'a', offsetMs: a, samples: 7, lastSeenMs: 0 }, { kind: 'node', name: 'b', offsetMs: b, samples: 7, lastSeenMs: 0 },
-  ] }, prev).summary;
+  const two = (a: number, b: number, prev?: Record<string, unknown>): Record<string, unknown> =>
+    planClock(
+      spec,
+      {
+        offsets: [
+          ...servers,
+          { kind: 'node', name: 'a', offsetMs: a, samples: 7, lastSeenMs: 0 },
+          { kind: 'node', name: 'b', offsetMs: b, samples: 7, lastSeenMs: 0 },
+        ],
+      },
+      prev,
+    ).summary;
   const pair = two(100, 200);
   assert.equal(two(300, 100, pair), pair, 'two clocks near the same offset keep their order');
   const moved = at(2600, first.summary) as typeof first;
   assert.equal(nodeA(moved), [{ kind: 'node', name: 'a', offsetSeconds: 3 }]);
 });
 
-test('the API server\'s stamp is the newest managedFields entry that owns renewTime', () => {
-  const stamp = serverStampMs({ metadata: { name: 'n', namespace: 'kube-node-lease', managedFields: [
-    { time: '2026-01-01T00:00:05Z', fieldsV1: { 'f:spec': { 'f:holderIdentity': {} } } },
-    { time: '2026-01-01T00:00:10Z', fieldsV1: { 'f:spec': { 'f:renewTime': {} } } },
-    { time: '2026-01-01T00:00:07Z', fieldsV1: { 'f:spec': { 'f:renewTime': {} } } },
-  ] } });
+test("the API server's stamp is the newest managedFields entry that owns renewTime", () => {
+  const stamp = serverStampMs({
+    metadata: {
+      name: 'n',
+      namespace: 'kube-node-lease',
+      managedFields: [
+        { time: '2026-01-01T00:00:05Z', fieldsV1: { 'f:spec': { 'f:holderIdentity': {} } } },
+        { time: '2026-01-01T00:00:10Z', fieldsV1: { 'f:spec': { 'f:renewTime': {} } } },
+        { time: '2026-01-01T00:00:07Z', fieldsV1: { 'f:spec': { 'f:renewTime': {} } } },
+      ],
+    },
+  });
   assert.is(stamp, Date.parse('2026-01-01T00:00:10Z'));
 });
 

@@ -18,7 +18,10 @@ test("kubectl's --request-timeout forms: seconds, Go durations, 0 for no limit",
 test('work that never settles is cut at the deadline, its signal aborted, the error naming the server', async () => {
   let seen: AbortSignal | undefined;
   const started = Date.now();
-  const err = await withDeadline(150, server, (signal) => { seen = signal; return new Promise<never>(() => undefined); }).catch((e: unknown) => e);
+  const err = await withDeadline(150, server, (signal) => {
+    seen = signal;
+    return new Promise<never>(() => undefined);
+  }).catch((e: unknown) => e);
   assert.instance(err, DeadlineExceeded);
   assert.ok(Date.now() - started < 1000, 'settled at the deadline');
   assert.ok(seen?.aborted, 'the work was told to stop');
@@ -27,7 +30,14 @@ test('work that never settles is cut at the deadline, its signal aborted, the er
 });
 
 test('errors are one short line; an unreachable server is named with the network cause only', () => {
-  const refused = new KubeApiError({ status: 0, reason: 'NetworkError', method: 'GET', path: '/version', message: 'fetch failed (connect ECONNREFUSED 127.0.0.1:6443)', cause: Object.assign(new TypeError('fetch failed'), { cause: new Error('connect ECONNREFUSED 127.0.0.1:6443') }) });
+  const refused = new KubeApiError({
+    status: 0,
+    reason: 'NetworkError',
+    method: 'GET',
+    path: '/version',
+    message: 'fetch failed (connect ECONNREFUSED 127.0.0.1:6443)',
+    cause: Object.assign(new TypeError('fetch failed'), { cause: new Error('connect ECONNREFUSED 127.0.0.1:6443') }),
+  });
   assert.is(shortError(refused, server), `cannot reach the API server at ${server}: connect ECONNREFUSED 127.0.0.1:6443`);
   const long = shortError(new Error(`a\n${'x'.repeat(2000)}`), server);
   assert.ok(long.length <= MAX_ERROR_CHARS && !long.includes('\n'), long);

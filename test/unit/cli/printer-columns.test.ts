@@ -10,7 +10,12 @@ import { columns } from '../../../src/cli/columns.ts';
 const test = suite('printer columns');
 const ROOT = new URL('../../../', import.meta.url);
 
-interface Column { name: string; type: string; jsonPath: string; priority?: number }
+interface Column {
+  name: string;
+  type: string;
+  jsonPath: string;
+  priority?: number;
+}
 
 async function printerColumns(): Promise<Column[]> {
   const crd = parse(await readFile(new URL('crds/authpolicy.yaml', ROOT), 'utf8')) as { spec: { versions: { additionalPrinterColumns: Column[] }[] } };
@@ -40,7 +45,10 @@ async function fixture(name: string): Promise<unknown> {
 /** `kubectl get` (wide: also priority 1) as rows: header and one row per object. */
 async function get(objects: unknown[], wide: boolean): Promise<string[]> {
   const cols = (await printerColumns()).filter((c) => wide || (c.priority ?? 0) === 0);
-  return columns([['NAME', ...cols.map((c) => c.name.toUpperCase())], ...objects.map((o) => [evaluate('.metadata.name', o), ...cols.map((c) => (c.type === 'date' ? '5m' : evaluate(c.jsonPath, o)))])]);
+  return columns([
+    ['NAME', ...cols.map((c) => c.name.toUpperCase())],
+    ...objects.map((o) => [evaluate('.metadata.name', o), ...cols.map((c) => (c.type === 'date' ? '5m' : evaluate(c.jsonPath, o)))]),
+  ]);
 }
 
 test('kubectl get shows READY and its REASON first; -o wide adds the areas and the MESSAGE', async () => {

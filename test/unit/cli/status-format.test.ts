@@ -7,10 +7,21 @@ import { formatPolicy, formatStatus, humanAge, statusDocument, statusExitCode } 
 const test = suite('status format');
 const now = new Date('2026-01-01T12:00:00Z');
 const ago = (s: number): string => new Date(now.getTime() - s * 1000).toISOString();
-const cond = (type: string, status: Condition['status'], reason: string, message: string, age = 30): Condition =>
-  ({ type, status, reason, message, lastTransitionTime: ago(age), observedGeneration: 2 });
-const policy = (generation: number, status?: AuthPolicy['status']): AuthPolicy =>
-  ({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster', generation }, spec: {}, ...(status ? { status } : {}) });
+const cond = (type: string, status: Condition['status'], reason: string, message: string, age = 30): Condition => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: ago(age),
+  observedGeneration: 2,
+});
+const policy = (generation: number, status?: AuthPolicy['status']): AuthPolicy => ({
+  apiVersion: 'authpolicy.io/v1alpha1',
+  kind: 'AuthPolicy',
+  metadata: { name: 'cluster', generation },
+  spec: {},
+  ...(status ? { status } : {}),
+});
 
 const ready = policy(2, {
   observedGeneration: 2,
@@ -20,7 +31,14 @@ const ready = policy(2, {
     cond('Ready', 'True', 'AllAreasReady', 'every managed area is in its desired state', 45),
     cond('NodeAuthorizationReady', 'True', 'NodeAuthorizer', 'the Node\nauthorizer works', 7300),
   ],
-  nodeAuthorization: { authorizer: 'Node', kubeletsAuthorized: true, nodes: 1, notReadyNodes: 0, legacyBinding: { state: 'absent', subjects: [] }, probedNodes: ['a'] },
+  nodeAuthorization: {
+    authorizer: 'Node',
+    kubeletsAuthorized: true,
+    nodes: 1,
+    notReadyNodes: 0,
+    legacyBinding: { state: 'absent', subjects: [] },
+    probedNodes: ['a'],
+  },
   clock: { maxSkew: '30s', measured: 2, skewed: 0, worst: [{ name: 'x' }] },
 });
 
@@ -77,7 +95,21 @@ test('the machine view carries the verdict, conditions and every area summary', 
 });
 
 test('humanAge follows kubectl (apimachinery HumanDuration)', () => {
-  const cases: [number, string][] = [[0, '0s'], [119, '119s'], [120, '2m'], [200, '3m20s'], [600, '10m'], [179 * 60, '179m'], [3 * 3600, '3h'], [7 * 3600 + 60, '7h1m'], [47 * 3600, '47h'], [2 * 86400 + 3600, '2d1h'], [30 * 86400, '30d'], [800 * 86400, '2y70d'], [9 * 365 * 86400, '9y']];
+  const cases: [number, string][] = [
+    [0, '0s'],
+    [119, '119s'],
+    [120, '2m'],
+    [200, '3m20s'],
+    [600, '10m'],
+    [179 * 60, '179m'],
+    [3 * 3600, '3h'],
+    [7 * 3600 + 60, '7h1m'],
+    [47 * 3600, '47h'],
+    [2 * 86400 + 3600, '2d1h'],
+    [30 * 86400, '30d'],
+    [800 * 86400, '2y70d'],
+    [9 * 365 * 86400, '9y'],
+  ];
   for (const [s, want] of cases) assert.is(humanAge(ago(s), now), want, `${s}s`);
   assert.is(humanAge(undefined, now), '<unknown>');
   assert.is(humanAge(new Date(now.getTime() + 5000).toISOString(), now), '<invalid>', 'from the future (skewed clocks)');

@@ -6,15 +6,28 @@ import { resourceOf } from '../../../src/kube/client.ts';
 const test = suite('kube-apiserver flags');
 
 test('kubeadm static pod command line', () => {
-  const f = parseApiserverFlags(['kube-apiserver', '--advertise-address=10.0.0.1', '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction,PodSecurity', '--service-account-max-token-expiration=48h']);
+  const f = parseApiserverFlags([
+    'kube-apiserver',
+    '--advertise-address=10.0.0.1',
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction,PodSecurity',
+    '--service-account-max-token-expiration=48h',
+  ]);
   assert.equal(f.authorizationModes, ['Node', 'RBAC']);
   assert.equal(f.admissionPlugins, ['NodeRestriction', 'PodSecurity']);
   assert.is(f.extendTokenExpiration, true);
   assert.is(f.maxTokenExpiration, '48h');
 });
 
-test('space-separated values and the seed\'s broken cluster', () => {
-  const f = parseApiserverFlags(['/usr/local/bin/kube-apiserver', '--authorization-mode', 'RBAC', '--enable-admission-plugins', 'NodeRestriction', '--service-account-extend-token-expiration=false']);
+test("space-separated values and the seed's broken cluster", () => {
+  const f = parseApiserverFlags([
+    '/usr/local/bin/kube-apiserver',
+    '--authorization-mode',
+    'RBAC',
+    '--enable-admission-plugins',
+    'NodeRestriction',
+    '--service-account-extend-token-expiration=false',
+  ]);
   assert.equal(f.authorizationModes, ['RBAC']);
   assert.is(f.extendTokenExpiration, false);
 });

@@ -16,18 +16,30 @@ const saved = process.env.KUBECONFIG;
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kubeconfig-'));
   await writeFile(join(dir, 'ca.crt'), 'CA');
-  await writeFile(join(dir, 'a.yaml'), stringify({
-    clusters: [{ name: 'c', cluster: { server: 'https://a.example:6443/', 'certificate-authority': 'ca.crt' } }],
-    users: [{ name: 'u', user: { tokenFile: 'token' } }, { name: 'exec', user: { exec: { command: 'x' } } }],
-    contexts: [{ name: 'main', context: { cluster: 'c', user: 'u' } }, { name: 'plugin', context: { cluster: 'c', user: 'exec' } }],
-    'current-context': 'main',
-  }));
-  await writeFile(join(dir, 'b.yaml'), stringify({
-    clusters: [{ name: 'c', cluster: { server: 'https://b.example' } }],
-    users: [{ name: 'v', user: { token: 'abc' } }],
-    contexts: [{ name: 'other', context: { cluster: 'c', user: 'v' } }],
-    'current-context': 'other',
-  }));
+  await writeFile(
+    join(dir, 'a.yaml'),
+    stringify({
+      clusters: [{ name: 'c', cluster: { server: 'https://a.example:6443/', 'certificate-authority': 'ca.crt' } }],
+      users: [
+        { name: 'u', user: { tokenFile: 'token' } },
+        { name: 'exec', user: { exec: { command: 'x' } } },
+      ],
+      contexts: [
+        { name: 'main', context: { cluster: 'c', user: 'u' } },
+        { name: 'plugin', context: { cluster: 'c', user: 'exec' } },
+      ],
+      'current-context': 'main',
+    }),
+  );
+  await writeFile(
+    join(dir, 'b.yaml'),
+    stringify({
+      clusters: [{ name: 'c', cluster: { server: 'https://b.example' } }],
+      users: [{ name: 'v', user: { token: 'abc' } }],
+      contexts: [{ name: 'other', context: { cluster: 'c', user: 'v' } }],
+      'current-context': 'other',
+    }),
+  );
 });
 test.after(async () => {
   if (saved === undefined) delete process.env.KUBECONFIG;

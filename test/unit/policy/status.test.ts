@@ -9,13 +9,31 @@ import { buildStatus, conflictMessage, readyCondition } from '../../../src/polic
 
 const test = suite('policy status');
 const now = new Date('2026-01-01T00:00:00Z');
-const cond = (type: string, status: Condition['status'], reason: string, message = 'm'): Condition => ({ type, status, reason, message, lastTransitionTime: '2025-12-31T00:00:00Z', observedGeneration: 1 });
-const policy = (name: string, created: string): AuthPolicy => ({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name, creationTimestamp: created } });
+const cond = (type: string, status: Condition['status'], reason: string, message = 'm'): Condition => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: '2025-12-31T00:00:00Z',
+  observedGeneration: 1,
+});
+const policy = (name: string, created: string): AuthPolicy => ({
+  apiVersion: 'authpolicy.io/v1alpha1',
+  kind: 'AuthPolicy',
+  metadata: { name, creationTimestamp: created },
+});
 
 test('an area that reports nothing new counts with its previous condition', () => {
-  const previous = { observedGeneration: 1, conditions: [cond('Ready', 'False', 'AreasNotReady'), cond('ClockSynchronized', 'False', 'ClockSkewDetected', 'node a is 2m ahead')] };
+  const previous = {
+    observedGeneration: 1,
+    conditions: [cond('Ready', 'False', 'AreasNotReady'), cond('ClockSynchronized', 'False', 'ClockSkewDetected', 'node a is 2m ahead')],
+  };
   const reports = {
-    nodeAuthorization: { conditions: [{ type: 'NodeAuthorizationReady', status: 'True' as const, reason: 'NodeAuthorizer', message: 'ok' }], summary: {}, findings: [] },
+    nodeAuthorization: {
+      conditions: [{ type: 'NodeAuthorizationReady', status: 'True' as const, reason: 'NodeAuthorizer', message: 'ok' }],
+      summary: {},
+      findings: [],
+    },
     clock: { conditions: [], summary: {}, findings: [] },
   };
   const status = buildStatus(previous, reports, 2, now);
@@ -35,8 +53,14 @@ test('Ready messages are sentences, one per failing area', () => {
 });
 
 test('Conflict says whether age or name decided', () => {
-  assert.match(conflictMessage(policy('b', '2026-01-02T00:00:00Z'), policy('a', '2026-01-01T00:00:00Z')), /^AuthPolicy a is the active policy because it is older \(created 2026-01-01T00:00:00Z, this one 2026-01-02T00:00:00Z\); this one takes no action\. Delete one of them \(kubectl delete authpolicy b\)\.$/);
-  assert.match(conflictMessage(policy('b', '2026-01-01T00:00:00Z'), policy('a', '2026-01-01T00:00:00Z')), /because both were created at 2026-01-01T00:00:00Z and "a" comes first by name/);
+  assert.match(
+    conflictMessage(policy('b', '2026-01-02T00:00:00Z'), policy('a', '2026-01-01T00:00:00Z')),
+    /^AuthPolicy a is the active policy because it is older \(created 2026-01-01T00:00:00Z, this one 2026-01-02T00:00:00Z\); this one takes no action\. Delete one of them \(kubectl delete authpolicy b\)\.$/,
+  );
+  assert.match(
+    conflictMessage(policy('b', '2026-01-01T00:00:00Z'), policy('a', '2026-01-01T00:00:00Z')),
+    /because both were created at 2026-01-01T00:00:00Z and "a" comes first by name/,
+  );
 });
 
 test.run();

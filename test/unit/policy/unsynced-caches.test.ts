@@ -13,24 +13,53 @@ import { createLogger } from '../../../src/runtime/log.ts';
 const test = suite('unsynced caches');
 const leases = defineCache({ name: 'leases', path: '/apis/coordination.k8s.io/v1/leases', transform: () => undefined });
 const area: Area = {
-  name: 'clock', conditionTypes: ['ClockSynchronized'], caches: [leases],
+  name: 'clock',
+  conditionTypes: ['ClockSynchronized'],
+  caches: [leases],
   observe: () => Promise.reject(new Error('observe must not run on an unsynced cache')),
   plan: () => undefined,
   report: () => ({ conditions: [], summary: {}, findings: [] }),
 };
 const policy: AuthPolicy = {
-  apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster', generation: 1 }, spec: {},
-  status: { conditions: [{ type: 'ClockSynchronized', status: 'True', reason: 'ClocksInSync', message: 'in sync', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }] },
+  apiVersion: 'authpolicy.io/v1alpha1',
+  kind: 'AuthPolicy',
+  metadata: { name: 'cluster', generation: 1 },
+  spec: {},
+  status: {
+    conditions: [
+      {
+        type: 'ClockSynchronized',
+        status: 'True',
+        reason: 'ClocksInSync',
+        message: 'in sync',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+        observedGeneration: 1,
+      },
+    ],
+  },
 };
 const refused = new KubeApiError({ status: 0, reason: 'NetworkError', message: 'connect ECONNREFUSED 127.0.0.1:6443', method: 'GET', path: leases.path });
 const forbidden = new KubeApiError({ status: 403, reason: 'Forbidden', message: 'leases is forbidden', method: 'GET', path: leases.path });
-const missing = new KubeApiError({ status: 404, reason: 'NotFound', message: 'the server could not find the requested resource', method: 'GET', path: leases.path });
+const missing = new KubeApiError({
+  status: 404,
+  reason: 'NotFound',
+  message: 'the server could not find the requested resource',
+  method: 'GET',
+  path: leases.path,
+});
 
 function deps(failure: unknown, failingForMs: number | undefined): PolicyDeps {
   const unsynced: UnsyncedCache[] = [{ name: leases.name, path: leases.path, failure, error: failure instanceof Error ? failure.message : undefined }];
   const caches = { unsynced: () => unsynced } as unknown as CacheSet;
   const failingSince = new Map<string, number>(failingForMs === undefined ? [] : [['clock', Date.now() - failingForMs]]);
-  return { client: {} as unknown as PolicyDeps['client'], caches, areas: [area], log: createLogger('error', { silent: true }), events: undefined, failingSince };
+  return {
+    client: {} as unknown as PolicyDeps['client'],
+    caches,
+    areas: [area],
+    log: createLogger('error', { silent: true }),
+    events: undefined,
+    failingSince,
+  };
 }
 
 async function clockReport(failure: unknown, failingForMs?: number): Promise<{ status?: string; reason?: string; message?: string } | 'kept'> {
@@ -40,7 +69,11 @@ async function clockReport(failure: unknown, failingForMs?: number): Promise<{ s
 }
 
 test('a passing failure keeps the last status for the grace period', async () => {
-  for (const failure of [refused, forbidden, new KubeApiError({ status: 503, reason: 'ServiceUnavailable', message: 'etcd', method: 'GET', path: leases.path })]) {
+  for (const failure of [
+    refused,
+    forbidden,
+    new KubeApiError({ status: 503, reason: 'ServiceUnavailable', message: 'etcd', method: 'GET', path: leases.path }),
+  ]) {
     assert.is(await clockReport(failure), 'kept', `${(failure as Error).message}: just started failing`);
     assert.is(await clockReport(failure, 20_000), 'kept', `${(failure as Error).message}: 20 s in`);
   }
@@ -49,7 +82,10 @@ test('a passing failure keeps the last status for the grace period', async () =>
 
 test('a failure that lasts beyond the grace, or an API that is not served, is Unknown naming it', async () => {
   const lasting = await clockReport(refused, 31_000);
-  assert.ok(lasting !== 'kept' && lasting.status === 'Unknown' && lasting.reason === 'ObserveFailed' && lasting.message?.includes('ECONNREFUSED'), JSON.stringify(lasting));
+  assert.ok(
+    lasting !== 'kept' && lasting.status === 'Unknown' && lasting.reason === 'ObserveFailed' && lasting.message?.includes('ECONNREFUSED'),
+    JSON.stringify(lasting),
+  );
   const denied = await clockReport(forbidden, 31_000);
   assert.ok(denied !== 'kept' && denied.reason === 'Forbidden', JSON.stringify(denied));
   const notServed = await clockReport(missing);

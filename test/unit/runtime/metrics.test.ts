@@ -5,16 +5,25 @@ import { Metrics } from '../../../src/runtime/metrics.ts';
 const test = suite('metrics');
 
 const series = async (m: Metrics, name: string): Promise<string[]> =>
-  (await m.registry.metrics()).split('\n').filter((l) => l.startsWith(`${name}{`)).sort();
+  (await m.registry.metrics())
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`))
+    .sort();
 
 test('a condition is one series, replaced when its status or reason changes', async () => {
   const m = new Metrics({ processMetrics: false });
-  m.conditions.set('cluster', [{ type: 'Ready', status: 'False', reason: 'NodeAuthorizerDisabled' }, { type: 'ClockSynchronized', status: 'True', reason: 'ClockInSync' }]);
+  m.conditions.set('cluster', [
+    { type: 'Ready', status: 'False', reason: 'NodeAuthorizerDisabled' },
+    { type: 'ClockSynchronized', status: 'True', reason: 'ClockInSync' },
+  ]);
   assert.equal(await series(m, 'authpolicy_condition'), [
     'authpolicy_condition{policy="cluster",type="ClockSynchronized",status="True",reason="ClockInSync"} 1',
     'authpolicy_condition{policy="cluster",type="Ready",status="False",reason="NodeAuthorizerDisabled"} 1',
   ]);
-  m.conditions.set('cluster', [{ type: 'Ready', status: 'True', reason: 'AllAreasReady' }, { type: 'ClockSynchronized', status: 'True', reason: 'ClockInSync' }]);
+  m.conditions.set('cluster', [
+    { type: 'Ready', status: 'True', reason: 'AllAreasReady' },
+    { type: 'ClockSynchronized', status: 'True', reason: 'ClockInSync' },
+  ]);
   assert.equal(await series(m, 'authpolicy_condition'), [
     'authpolicy_condition{policy="cluster",type="ClockSynchronized",status="True",reason="ClockInSync"} 1',
     'authpolicy_condition{policy="cluster",type="Ready",status="True",reason="AllAreasReady"} 1',
@@ -34,7 +43,9 @@ test('rotation and restart counters carry their labels', async () => {
   m.tokenRotations.inc({ namespace: 'shop', result: 'succeeded' });
   m.workloadRestarts.inc({ kind: 'Deployment', namespace: 'shop', result: 'restarted' });
   assert.equal(await series(m, 'authpolicy_token_rotations_total'), ['authpolicy_token_rotations_total{namespace="shop",result="succeeded"} 1']);
-  assert.equal(await series(m, 'authpolicy_workload_restarts_total'), ['authpolicy_workload_restarts_total{kind="Deployment",namespace="shop",result="restarted"} 1']);
+  assert.equal(await series(m, 'authpolicy_workload_restarts_total'), [
+    'authpolicy_workload_restarts_total{kind="Deployment",namespace="shop",result="restarted"} 1',
+  ]);
 });
 
 test.run();

@@ -10,9 +10,25 @@ const test = suite('retry causes and denied permissions');
 const apiError = (status: number, reason: string, message: string, method = 'GET', path = '/api/v1/secrets', details?: { kind?: string }): KubeApiError =>
   new KubeApiError({ status, reason, message, method, path, details });
 
-const forbiddenList = apiError(403, 'Forbidden', 'secrets is forbidden: User "system:serviceaccount:authpolicy-system:authpolicy-operator" cannot list resource "secrets" in API group "" at the cluster scope');
-const forbiddenCreate = apiError(403, 'Forbidden', 'tokenreviews.authentication.k8s.io is forbidden: User "x" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope', 'POST', '/apis/authentication.k8s.io/v1/tokenreviews');
-const conflict = apiError(409, 'Conflict', 'Operation cannot be fulfilled on authpolicies.authpolicy.io "cluster": the object has been modified', 'PUT', '/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status');
+const forbiddenList = apiError(
+  403,
+  'Forbidden',
+  'secrets is forbidden: User "system:serviceaccount:authpolicy-system:authpolicy-operator" cannot list resource "secrets" in API group "" at the cluster scope',
+);
+const forbiddenCreate = apiError(
+  403,
+  'Forbidden',
+  'tokenreviews.authentication.k8s.io is forbidden: User "x" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope',
+  'POST',
+  '/apis/authentication.k8s.io/v1/tokenreviews',
+);
+const conflict = apiError(
+  409,
+  'Conflict',
+  'Operation cannot be fulfilled on authpolicies.authpolicy.io "cluster": the object has been modified',
+  'PUT',
+  '/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status',
+);
 const notFound = apiError(404, 'NotFound', 'secrets "x" not found', 'GET', '/api/v1/namespaces/a/secrets/x', { kind: 'secrets' });
 const network = apiError(0, 'NetworkError', 'fetch failed (connect ECONNREFUSED 127.0.0.1:6443)');
 

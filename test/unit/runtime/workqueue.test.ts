@@ -24,7 +24,9 @@ test('a key is never handed out twice at once; an add during processing is deliv
   q.add('a'); // changed while being reconciled
   assert.is(q.length, 0, 'not queued while in flight');
   let second: string | undefined;
-  const waiting = q.get().then((k) => { second = k; });
+  const waiting = q.get().then((k) => {
+    second = k;
+  });
   await Promise.resolve();
   assert.is(second, undefined, 'a second worker must not get the same key');
   q.done('a');
@@ -90,10 +92,15 @@ test('shutDown releases waiting workers with undefined', async () => {
 
 test('metrics hooks see adds, depth, retries and durations', async () => {
   const seen: string[] = [];
-  const q = new WorkQueue('t', { metrics: {
-    add: () => seen.push('add'), depth: (_n, d) => seen.push(`depth=${d}`), retry: () => seen.push('retry'),
-    queueDuration: () => seen.push('queued'), workDuration: () => seen.push('worked'),
-  } });
+  const q = new WorkQueue('t', {
+    metrics: {
+      add: () => seen.push('add'),
+      depth: (_n, d) => seen.push(`depth=${d}`),
+      retry: () => seen.push('retry'),
+      queueDuration: () => seen.push('queued'),
+      workDuration: () => seen.push('worked'),
+    },
+  });
   q.add('a');
   await q.get();
   q.done('a');
