@@ -28,8 +28,8 @@ const ROTATIONS_PER_RECONCILE = 1 + 5 * ROTATION_CONCURRENCY;
  */
 async function waitForToken(ctx: AreaContext, namespace: string, name: string, timeoutMs: number, rotation?: string): Promise<boolean> {
   const cache = ctx.cache(secretCache);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !ctx.signal.aborted) {
+  const deadline = ctx.now().getTime() + timeoutMs;
+  while (ctx.now().getTime() < deadline && !ctx.signal.aborted) {
     const s = cache.get(name, namespace);
     // For a rotation, only the copy that carries it counts (the cache may still hold the one before the blanking).
     if (s?.tokenHash && (rotation === undefined || s.rotation === rotation)) return true;
@@ -49,7 +49,7 @@ const CANARY_RETRY_MS = 30_000;
 
 /** Proves the tokens controller fills a new token Secret, with a canary for the operator namespace's default ServiceAccount. */
 async function verifyTokensController(ctx: AreaContext, state: CanaryState, timeoutMs: number, namespace: string): Promise<string | undefined> {
-  const now = Date.now();
+  const now = ctx.now().getTime();
   if (now - state.verifiedAt < CANARY_VALID_MS) return undefined;
   if (state.failure && now - state.failedAt < CANARY_RETRY_MS) return state.failure;
   const name = `authpolicy-canary-${randomBytes(4).toString('hex')}`;
@@ -59,7 +59,7 @@ async function verifyTokensController(ctx: AreaContext, state: CanaryState, time
   });
   try {
     if (await waitForToken(ctx, namespace, name, timeoutMs)) {
-      state.verifiedAt = Date.now();
+      state.verifiedAt = ctx.now().getTime();
       state.failure = undefined;
       return undefined;
     }
@@ -67,7 +67,7 @@ async function verifyTokensController(ctx: AreaContext, state: CanaryState, time
   } finally {
     await ctx.client.delete(objectPath(Resources.secrets, name, namespace)).catch(() => undefined);
   }
-  state.failedAt = Date.now();
+  state.failedAt = ctx.now().getTime();
   state.failure = `kube-controller-manager's tokens controller did not fill the canary Secret ${namespace}/${name} within ${Math.round(timeoutMs / 1000)}s, so no live token Secret was touched: legacy tokens cannot be re-issued in this cluster now. kube-controller-manager needs --service-account-private-key-file and its serviceaccount-token-controller; where tokens are signed externally (--service-account-signing-endpoint, KEP-740) it has neither, and the users of legacy tokens must move to projected serviceAccountToken volumes (TokenRequest)`;
   ctx.log.warn('tokens controller unavailable', { canary: `${namespace}/${name}` });
   return state.failure;
