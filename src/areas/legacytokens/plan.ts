@@ -49,6 +49,8 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
     actions: [...facts.triage.actions, ...facts.restarts.actions],
     dryRun: spec.dryRun,
     tokenControllerTimeoutMs: spec.legacyTokens.tokenControllerTimeoutMs,
+    awaitingRefill: facts.triage.awaitingRefill,
+    refilledRotations: facts.restarts.rollouts.pending.filter((s) => s.tokenHash !== undefined).length,
     report: {
       conditions: [tokens, workloadsRestarted(facts)],
       findings: findingsOf(facts, tokens),

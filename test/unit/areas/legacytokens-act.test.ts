@@ -24,9 +24,11 @@ function rotation(w: World, name: string): Rotate {
   const s = w.client.seed(secretPath(name), tokenSecret(name));
   return { kind: 'rotate', secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion }, rotation: `r-${name}`, triggers: ['InvalidToken'], request: undefined, tokenHash: `h-${name}`, apiservers: 'ap-1' };
 }
-function planOf(actions: LegacyTokensAction[], options: { dryRun?: boolean; timeoutMs?: number } = {}): LegacyTokensPlan {
+interface PlanOptions { dryRun?: boolean; timeoutMs?: number; awaiting?: { name: string; rotatedAt: string }[]; refilled?: number }
+function planOf(actions: LegacyTokensAction[], options: PlanOptions = {}): LegacyTokensPlan {
   return {
     actions, dryRun: options.dryRun ?? false, tokenControllerTimeoutMs: options.timeoutMs ?? 5000,
+    awaitingRefill: (options.awaiting ?? []).map((a) => ({ namespace: 'apps', ...a })), refilledRotations: options.refilled ?? 0,
     report: {
       conditions: [
         { type: 'LegacyTokensReady', status: 'False', reason: 'Rotating', message: 'rotating' },
@@ -56,29 +58,35 @@ test('dry run: one DryRun Event per rotation, no request at all', async () => {
   assert.is(w.client.calls.length, 0, 'nothing written, nothing read');
 });
 
-test('canary filled: created in the operator namespace, deleted, then the live Secret is blanked and refilled', async () => {
+test('canary: created in the operator namespace, judged on a later reconcile, deleted; only then is a live Secret blanked', async () => {
   const w = world();
   simulateTokensController(w.client);
-  const r = await act(w, planOf([rotation(w, 'a-token')]));
-  assert.is(r.error, undefined);
-  const [create, del] = [w.client.callsOf('create')[0], w.client.callsOf('delete')[0]];
-  assert.match(create?.path ?? '', /\/namespaces\/authpolicy-system\/secrets$/);
-  assert.match(del?.path ?? '', /\/namespaces\/authpolicy-system\/secrets\/authpolicy-canary-/);
-  assert.ok(w.client.calls.indexOf(del!) < w.client.calls.findIndex((c) => c.verb === 'mergePatch'), 'the canary is proven before a live Secret is touched');
+  const plan = planOf([rotation(w, 'a-token')]);
+  const first = await act(w, plan);
+  assert.match(w.client.callsOf('create')[0]?.path ?? '', /\/namespaces\/authpolicy-system\/secrets$/);
+  assert.equal(blanked(w), [], 'no live Secret before the canary is judged');
+  assert.is(first.report?.requeueAfterMs, 1000, 'no waiting inside the reconcile: requeued (the refill event usually comes first)');
+  const second = await act(w, plan);
+  assert.match(w.client.callsOf('delete')[0]?.path ?? '', /\/namespaces\/authpolicy-system\/secrets\/authpolicy-canary-/);
   assert.equal(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets'), [], 'no canary left behind');
   assert.equal(blanked(w), ['a-token']);
-  assert.ok(tokenOf(w, 'a-token')?.length, 'refilled');
   const annotations = w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>;
-  assert.is(annotations[A.ROTATION_STATE], 'pending');
+  assert.is(annotations[A.ROTATION_STATE], 'pending', 'the step is recorded on the Secret, for the next reconcile and the next process');
   assert.is(annotations[A.ROTATED_AT], '2026-06-01T00:00:00.000Z', 'stamped by the injected clock');
-  assert.equal(r.reasons, ['Normal/TokenRotated']);
+  assert.equal(second.reasons, ['Normal/TokenRotated']);
   assert.ok(w.canary.verifiedAt > 0);
 });
 
-test('canary not filled: TokenControllerUnavailable, no live Secret blanked, canary deleted', async () => {
-  const w = world(1000); // each reading of the clock moves it a second: the 5 s timeout passes in a few polls
+test('canary not filled within tokenControllerTimeout: TokenControllerUnavailable, nothing blanked, canary deleted', async () => {
+  const w = world();
   simulateTokensController(w.client, () => false);
-  const r = await act(w, planOf([rotation(w, 'a-token')]));
+  const plan = planOf([rotation(w, 'a-token')]);
+  const waiting = await act(w, plan);
+  assert.equal(waiting.reasons, []);
+  w.clock.advance(4000);
+  assert.equal((await act(w, plan)).reasons, [], 'still within the timeout: still waiting');
+  w.clock.advance(1000);
+  const r = await act(w, plan);
   assert.equal(blanked(w), []);
   assert.ok(tokenOf(w, 'a-token'), 'the live token is untouched');
   assert.equal(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets'), [], 'canary deleted');
@@ -87,33 +95,60 @@ test('canary not filled: TokenControllerUnavailable, no live Secret blanked, can
   assert.match(c?.message ?? '', /did not fill the canary Secret authpolicy-system\/authpolicy-canary-\w+ within 5s/);
   assert.equal(r.reasons, ['Warning/TokenControllerUnavailable']);
   assert.is(r.report?.summary.tokenControllerUnavailable, c?.message);
+  w.clock.advance(31_000);
+  const retry = await act(w, plan);
+  assert.is(condition(retry, 'LegacyTokensReady')?.reason, 'TokenControllerUnavailable', 'a retried canary keeps the failure until it is filled');
+  assert.equal(retry.reasons, [], 'without another Event');
+  assert.is(w.client.callsOf('create').length, 2);
 });
 
-test('the first live rotation not refilled stops the rest', async () => {
-  const w = world(1000);
-  simulateTokensController(w.client, () => w.client.calls.at(-1)?.verb === 'create'); // only the canary is filled
-  const r = await act(w, planOf(['a-token', 'b-token', 'c-token'].map((n) => rotation(w, n))));
-  assert.equal(blanked(w), ['a-token'], 'only the first was touched');
-  assert.ok(tokenOf(w, 'b-token') && tokenOf(w, 'c-token'));
+const proven = (w: World): void => { w.canary.verifiedAt = w.clock.now().getTime(); };
+
+test('the first live Secret alone: while it awaits its token nothing else is blanked', async () => {
+  const w = world();
+  proven(w);
+  const r = await act(w, planOf(['b-token', 'c-token'].map((n) => rotation(w, n)), { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:58Z' }] }));
+  assert.equal(blanked(w), []);
+  assert.is(r.report?.requeueAfterMs, 1000);
+  assert.equal(r.reasons, []);
+});
+
+test('a live Secret not refilled within tokenControllerTimeout (timed from rotated-at, so also across restarts) stops the rest', async () => {
+  const w = world();
+  proven(w);
+  const r = await act(w, planOf(['b-token', 'c-token'].map((n) => rotation(w, n)), { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:55Z' }], refilled: 3 }));
+  assert.equal(blanked(w), [], 'nothing more touched');
   const c = condition(r, 'LegacyTokensReady');
   assert.is(c?.reason, 'TokenControllerUnavailable');
   assert.match(c?.message ?? '', /did not refill apps\/a-token within 5s; rotation paused/);
-  assert.equal(r.reasons, ['Normal/TokenRotated', 'Warning/TokenControllerUnavailable']);
+  assert.equal(r.reasons, ['Warning/TokenControllerUnavailable']);
   assert.is(w.canary.verifiedAt, 0, 'the next rotation proves the tokens controller again');
 });
 
-test('batch rotation: the first alone, then the rest, all refilled, one TokenRotated Event', async () => {
+test('once one rotation came back: the rest a few at a time (at most 4 blank at once), one TokenRotated Event, no waiting', async () => {
   const w = world();
-  const controller = simulateTokensController(w.client);
+  proven(w);
+  simulateTokensController(w.client, () => false); // nothing is refilled: act must return anyway
   const names = ['a-token', 'b-token', 'c-token', 'd-token', 'e-token', 'f-token'];
-  const r = await act(w, planOf(names.map((n) => rotation(w, n))));
+  const r = await act(w, planOf(names.map((n) => rotation(w, n)), { refilled: 1 }));
   assert.is(r.error, undefined);
-  assert.equal(blanked(w), names);
-  for (const n of names) assert.ok(tokenOf(w, n), `${n} refilled`);
-  assert.is(controller.issued[1], secretPath('a-token'), 'a-token was refilled before any other live Secret was blanked');
+  assert.equal(blanked(w), names.slice(0, 4));
+  for (const n of names.slice(0, 4)) assert.is(tokenOf(w, n), undefined, `${n} blank, awaiting the tokens controller`);
   assert.equal(r.reasons, ['Normal/TokenRotated']);
-  assert.match(r.events[0]?.message ?? '', /blanked the token of 6 secret\(s\).* and 1 more/);
+  assert.match(r.events[0]?.message ?? '', /blanked the token of 4 secret\(s\)/);
   assert.is(r.report?.requeueAfterMs, 1000);
+  const w2 = world();
+  proven(w2);
+  await act(w2, planOf(names.map((n) => rotation(w2, n)), { refilled: 1, awaiting: [{ name: 'x-token', rotatedAt: '2026-05-31T23:59:59Z' }] }));
+  assert.is(blanked(w2).length, 3, 'the Secrets still blank count against the four');
+});
+
+test('a canary left by an earlier process is deleted before a new one is made', async () => {
+  const w = world();
+  w.client.seed(secretPath('authpolicy-canary-old', 'authpolicy-system'), tokenSecret('authpolicy-canary-old', { namespace: 'authpolicy-system', sa: 'default', token: undefined }));
+  await act(w, planOf([rotation(w, 'a-token')]));
+  assert.ok(w.client.callsOf('delete').some((c) => c.path.endsWith('/authpolicy-canary-old')));
+  assert.is(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets').length, 1, 'only the new canary');
 });
 
 test('revive removes the cleaner\'s invalid-since label and says so', async () => {

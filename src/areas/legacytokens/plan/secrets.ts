@@ -13,6 +13,8 @@ export interface Triage {
   problems: string[];
   /** Secrets blanked and awaiting their new token, and those this plan rotates (not in dry run) */
   rotatingNow: string[];
+  /** blanked by a rotation, awaiting the tokens controller */
+  awaitingRefill: { namespace: string; name: string; rotatedAt: string | undefined }[];
   terminating: { secret: string; what: string; since: string | undefined }[];
   invalidated: { secret: string; invalidSince: string; lastUsed: string | undefined }[];
   unused: { secret: string; lastUsed: string | undefined; created: string }[];
@@ -90,7 +92,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
     claims: (f) => !f.secret.tokenHash,
     apply: (f, _c, t) => {
       t.counts.awaitingToken++;
-      if (f.secret.rotationState === 'pending') t.rotatingNow.push(id(f.secret));
+      if (f.secret.rotationState !== 'pending') return;
+      t.rotatingNow.push(id(f.secret));
+      t.awaitingRefill.push({ namespace: f.secret.metadata.namespace, name: f.secret.metadata.name, rotatedAt: f.secret.rotatedAt });
     },
   },
   {
@@ -128,7 +132,7 @@ export function decidingRule(f: SecretFinding, c: SecretRuleContext): string | u
 /** Runs every Secret through the rules; the first rule that claims it decides. */
 export function triageSecrets(spec: ResolvedSpec, obs: LegacyTokensObservation): Triage {
   const t: Triage = {
-    actions: [], problems: [], rotatingNow: [], terminating: [], invalidated: [], unused: [], undecided: [], notReissuable: [],
+    actions: [], problems: [], rotatingNow: [], awaitingRefill: [], terminating: [], invalidated: [], unused: [], undecided: [], notReissuable: [],
     counts: { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, awaitingToken: 0, rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length },
   };
   const c = { spec, obs };

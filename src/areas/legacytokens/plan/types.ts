@@ -20,6 +20,10 @@ export interface LegacyTokensPlan {
   actions: LegacyTokensAction[];
   dryRun: boolean;
   tokenControllerTimeoutMs: number;
+  /** Secrets a rotation blanked that the tokens controller has not refilled yet; act times them from rotatedAt */
+  awaitingRefill: { namespace: string; name: string; rotatedAt: string | undefined }[];
+  /** rotations whose Secret was refilled (their restarts may still be under way): the tokens controller works */
+  refilledRotations: number;
   report: AreaReport;
 }
 
