@@ -124,9 +124,9 @@ async function rotateSome(ctx: AreaContext, plan: LegacyTokensPlan, canary: Cana
   if (proof.failure !== undefined) return { waiting: false, paused: proof.failure };
   if (!proof.verified) return { waiting: true, ...(canary.failure ? { holding: canary.failure } : {}) };
   const limit = plan.refilledRotations > 0 ? ROTATION_CONCURRENCY : 1;
-  const now = rotations.slice(0, Math.max(0, limit - plan.awaitingRefill.length));
-  const results = await Promise.allSettled(now.map((a) => rotate(ctx, a)));
-  const blanked = now.filter((_, i) => results[i]?.status === 'fulfilled');
+  const batch = rotations.slice(0, Math.max(0, limit - plan.awaitingRefill.length));
+  const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a)));
+  const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
   for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret.namespace);
   // One Event per reconcile, however many Secrets (a 5,000-Secret rotation must not flood Events).
   if (blanked.length > 0) {
