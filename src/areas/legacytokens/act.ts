@@ -4,76 +4,74 @@
 // `needsToken := len(tokenData) == 0`); the e2e tests confirm it on a real
 // control plane. Before blanking any live Secret the operator proves the tokens
 // controller works with a throwaway canary Secret; then it rotates one Secret
-// alone, and the rest a few at a time, each waiting to be refilled.
+// alone, and the rest a few at a time. It never waits inside a reconcile: it
+// blanks and returns, the refill's informer event wakes the next reconcile, and
+// the Secret's rotation-state annotation (pending) carries the step across
+// reconciles and restarts.
 import { randomBytes } from 'node:crypto';
 import { describeError, isConflict } from '../../kube/errors.ts';
 import { secretCache } from '../../kube/token-secrets.ts';
 import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as A from '../../api/annotations.ts';
+import { CANARY_PREFIX, canarySecret, isCanary } from './canary.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
+import { list, type RotateAction as Rotate } from './plan/types.ts';
 import type { RecentRestarts } from './restart-record.ts';
 import { restart } from './restart.ts';
 
+/** Secrets blanked and not yet refilled at any time, once the first one came back: a stuck tokens controller leaves at most this many blank. */
 const ROTATION_CONCURRENCY = 4;
-/**
- * Rotations per reconcile: the rest wait for the next one (requeued at once), so the
- * dependents of Secrets already re-issued start restarting without waiting for thousands more.
- */
-const ROTATIONS_PER_RECONCILE = 1 + 5 * ROTATION_CONCURRENCY;
-
-/**
- * Waits until the token-Secret cache shows the Secret refilled (the informer's watch
- * brings the tokens controller's write): no request to the API server while waiting.
- */
-async function waitForToken(ctx: AreaContext, namespace: string, name: string, timeoutMs: number, rotation?: string): Promise<boolean> {
-  const cache = ctx.cache(secretCache);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !ctx.signal.aborted) {
-    const s = cache.get(name, namespace);
-    // For a rotation, only the copy that carries it counts (the cache may still hold the one before the blanking).
-    if (s?.tokenHash && (rotation === undefined || s.rotation === rotation)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 export interface CanaryState {
   verifiedAt: number;
   failedAt: number;
   failure: string | undefined;
+  /** the canary created and not yet judged: the next reconcile (woken by its refill) looks at it */
+  pending?: { name: string; namespace: string; createdAt: number } | undefined;
 }
 
 const CANARY_VALID_MS = 10 * 60_000;
 const CANARY_RETRY_MS = 30_000;
+/** How soon to look again while a canary or a blanked Secret awaits its token (the informer event of the refill usually comes first). */
+const REFILL_RECHECK_MS = 1000;
 
-/** Proves the tokens controller fills a new token Secret, with a canary for the operator namespace's default ServiceAccount. */
-async function verifyTokensController(ctx: AreaContext, state: CanaryState, timeoutMs: number, namespace: string): Promise<string | undefined> {
-  const now = Date.now();
-  if (now - state.verifiedAt < CANARY_VALID_MS) return undefined;
-  if (state.failure && now - state.failedAt < CANARY_RETRY_MS) return state.failure;
-  const name = `authpolicy-canary-${randomBytes(4).toString('hex')}`;
-  await ctx.client.create(collectionPath(Resources.secrets, namespace), {
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'authpolicy-operator' }, annotations: { [A.SA_NAME]: 'default' } },
-  });
-  try {
-    if (await waitForToken(ctx, namespace, name, timeoutMs)) {
-      state.verifiedAt = Date.now();
-      state.failure = undefined;
-      return undefined;
+const canaryFailure = (namespace: string, name: string, timeoutMs: number): string =>
+  `kube-controller-manager's tokens controller did not fill the canary Secret ${namespace}/${name} within ${Math.round(timeoutMs / 1000)}s, so no live token Secret was touched: legacy tokens cannot be re-issued in this cluster now. kube-controller-manager needs --service-account-private-key-file and its serviceaccount-token-controller; where tokens are signed externally (--service-account-signing-endpoint, KEP-740) it has neither, and the users of legacy tokens must move to projected serviceAccountToken volumes (TokenRequest)`;
+
+/**
+ * Proves the tokens controller fills a new token Secret, with a canary for the operator namespace's default
+ * ServiceAccount, without waiting inside the reconcile: the first call creates the canary ('pending'), a later
+ * one (woken by the refill's informer event, or the recheck) finds it filled ('verified') or past the timeout
+ * (failure: why, in words). A canary left by an earlier process is deleted.
+ */
+async function verifyTokensController(ctx: AreaContext, state: CanaryState, timeoutMs: number, namespace: string): Promise<{ verified: boolean; failure?: string }> {
+  const now = ctx.now().getTime();
+  if (now - state.verifiedAt < CANARY_VALID_MS) return { verified: true };
+  if (state.failure && now - state.failedAt < CANARY_RETRY_MS) return { verified: false, failure: state.failure };
+  const cache = ctx.cache(secretCache);
+  const remove = (name: string): Promise<unknown> => ctx.client.delete(objectPath(Resources.secrets, name, namespace)).catch(() => undefined);
+  const pending = state.pending;
+  if (pending) {
+    if (cache.get(pending.name, pending.namespace)?.tokenHash) {
+      Object.assign(state, { verifiedAt: now, failure: undefined, pending: undefined });
+      await remove(pending.name);
+      return { verified: true };
     }
-    if (ctx.signal.aborted) return 'stopped before the canary was filled';
-  } finally {
-    await ctx.client.delete(objectPath(Resources.secrets, name, namespace)).catch(() => undefined);
+    if (now - pending.createdAt < timeoutMs) return { verified: false };
+    Object.assign(state, { pending: undefined, failedAt: now, failure: canaryFailure(namespace, pending.name, timeoutMs) });
+    await remove(pending.name);
+    ctx.log.warn('tokens controller unavailable', { canary: `${namespace}/${pending.name}` });
+    return { verified: false, failure: state.failure ?? '' };
   }
-  state.failedAt = Date.now();
-  state.failure = `kube-controller-manager's tokens controller did not fill the canary Secret ${namespace}/${name} within ${Math.round(timeoutMs / 1000)}s, so no live token Secret was touched: legacy tokens cannot be re-issued in this cluster now. kube-controller-manager needs --service-account-private-key-file and its serviceaccount-token-controller; where tokens are signed externally (--service-account-signing-endpoint, KEP-740) it has neither, and the users of legacy tokens must move to projected serviceAccountToken volumes (TokenRequest)`;
-  ctx.log.warn('tokens controller unavailable', { canary: `${namespace}/${name}` });
-  return state.failure;
+  for (const left of cache.list(namespace).filter((s) => isCanary(s.metadata.name))) await remove(left.metadata.name);
+  const name = `${CANARY_PREFIX}${randomBytes(4).toString('hex')}`;
+  await ctx.client.create(collectionPath(Resources.secrets, namespace), canarySecret(name, namespace));
+  state.pending = { name, namespace, createdAt: now };
+  return { verified: false };
 }
 
-async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'rotate' }>, timeoutMs: number, blanked: string[]): Promise<boolean> {
+async function rotate(ctx: AreaContext, a: Rotate): Promise<void> {
   const path = objectPath(Resources.secrets, a.secret.name, a.secret.namespace);
   // One merge patch blanks the token and records the rotation; the resourceVersion
   // makes it a no-op (409) if the Secret changed since it was judged.
@@ -85,10 +83,59 @@ async function rotate(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: '
     data: { token: null },
   });
   ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
-  blanked.push(`${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
-  const refilled = await waitForToken(ctx, a.secret.namespace, a.secret.name, timeoutMs, a.rotation);
-  if (!ctx.signal.aborted) ctx.metrics?.tokenRotations.inc({ namespace: a.secret.namespace, result: refilled ? 'succeeded' : 'failed' });
-  return refilled;
+}
+
+/** Blanked Secrets this process awaits, by namespace/name: counted once as succeeded (refilled) or failed (timed out). */
+type Awaited = Map<string, string>;
+
+/** Secrets blanked longer than tokenControllerTimeout ago (from their rotated-at annotation, so it holds across restarts). */
+function overdue(plan: LegacyTokensPlan, now: number): string[] {
+  return plan.awaitingRefill.filter((s) => now - (Date.parse(s.rotatedAt ?? '') || 0) >= plan.tokenControllerTimeoutMs).map((s) => `${s.namespace}/${s.name}`);
+}
+
+function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, awaited: Awaited, stuck: string[]): void {
+  const still = new Set(plan.awaitingRefill.map((s) => `${s.namespace}/${s.name}`));
+  for (const [secret, namespace] of awaited) {
+    const failed = stuck.includes(secret);
+    if (still.has(secret) && !failed) continue;
+    ctx.metrics?.tokenRotations.inc({ namespace, result: failed ? 'failed' : 'succeeded' });
+    awaited.delete(secret);
+  }
+}
+
+/**
+ * Rotations without waiting inside the reconcile: blank, return, and let the refill's informer event
+ * wake the next reconcile. The canary first; then the first live Secret alone (until one rotation is
+ * seen refilled), then at most ROTATION_CONCURRENCY blank at once; none while one is overdue.
+ * Returns a condition message when rotation must pause, else whether more remains to do.
+ */
+async function rotateSome(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanaryState, awaited: Awaited, operatorNamespace: string): Promise<{ paused?: string; holding?: string; waiting: boolean }> {
+  if (ctx.signal.aborted) return { waiting: false }; // shutting down or deposed
+  const stuck = overdue(plan, ctx.now().getTime());
+  countRefills(ctx, plan, awaited, stuck);
+  if (stuck.length > 0) {
+    canary.verifiedAt = 0;
+    return { waiting: false, paused: `the tokens controller did not refill ${list(stuck)} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller` };
+  }
+  const rotations = plan.actions.filter((a): a is Rotate => a.kind === 'rotate');
+  if (rotations.length === 0) return { waiting: plan.awaitingRefill.length > 0 };
+  const proof = await verifyTokensController(ctx, canary, plan.tokenControllerTimeoutMs, operatorNamespace);
+  // A canary retried after a failure: the failure stands (no new Event) until the canary is filled.
+  if (proof.failure !== undefined) return { waiting: false, paused: proof.failure };
+  if (!proof.verified) return { waiting: true, ...(canary.failure ? { holding: canary.failure } : {}) };
+  const limit = plan.refilledRotations > 0 ? ROTATION_CONCURRENCY : 1;
+  const batch = rotations.slice(0, Math.max(0, limit - plan.awaitingRefill.length));
+  const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a)));
+  const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
+  for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret.namespace);
+  // One Event per reconcile, however many Secrets (a 5,000-Secret rotation must not flood Events).
+  if (blanked.length > 0) {
+    const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
+    await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of ${names.length} secret(s) for the tokens controller to re-issue in place: ${list(names)}`);
+  }
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(describeError(failed.reason));
+  return { waiting: true };
 }
 
 /** What a finished rotation did, exactly: which workloads were restarted and which pods were not. */
@@ -101,6 +148,7 @@ export function finishMessage(a: Extract<LegacyTokensAction, { kind: 'finish' }>
 }
 
 export function createActor(canary: CanaryState, recent: RecentRestarts, operatorNamespace: string): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
+  const awaited: Awaited = new Map();
   return async (ctx, plan) => {
     if (plan.dryRun) {
       for (const a of plan.actions) {
@@ -109,51 +157,21 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
-    const rotations = plan.actions.filter((a): a is Extract<LegacyTokensAction, { kind: 'rotate' }> => a.kind === 'rotate').slice(0, ROTATIONS_PER_RECONCILE);
-    const unavailable = (message: string): AreaReport => ({
-      ...report,
-      conditions: report.conditions.map((c) => (c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message } : c)),
-      summary: { ...report.summary, tokenControllerUnavailable: message },
-      requeueAfterMs: CANARY_RETRY_MS,
-    });
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
       await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: null } } });
       await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRevived', `removed ${A.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`);
     }
-    if (rotations.length > 0) {
-      const failure = await verifyTokensController(ctx, canary, plan.tokenControllerTimeoutMs, operatorNamespace);
-      if (failure) {
-        await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', failure);
-        return unavailable(failure);
-      }
-      // The first rotation alone: if its token does not come back, stop before touching more.
-      const [first, ...rest] = rotations;
-      const stuck: string[] = [];
-      const blanked: string[] = [];
-      if (first && !ctx.signal.aborted && !(await rotate(ctx, first, plan.tokenControllerTimeoutMs, blanked))) stuck.push(`${first.secret.namespace}/${first.secret.name}`);
-      const errors: unknown[] = [];
-      for (let i = 0; i < rest.length && stuck.length === 0 && !ctx.signal.aborted; i += ROTATION_CONCURRENCY) {
-        const batch = rest.slice(i, i + ROTATION_CONCURRENCY);
-        const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a, plan.tokenControllerTimeoutMs, blanked)));
-        results.forEach((r, j) => {
-          const a = batch[j];
-          if (r.status === 'rejected') errors.push(r.reason);
-          else if (!r.value && a) stuck.push(`${a.secret.namespace}/${a.secret.name}`);
-        });
-      }
-      // One Event for the whole run, however many Secrets (a 5,000-Secret rotation must not flood Events).
-      if (blanked.length > 0) {
-        await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of ${blanked.length} secret(s) for the tokens controller to re-issue in place: ${blanked.slice(0, 5).join(', ')}${blanked.length > 5 ? ` and ${blanked.length - 5} more` : ''}`);
-      }
-      if (ctx.signal.aborted) return report; // shutting down or deposed: an unfinished wait is not a failure
-      if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(describeError(errors[0]));
-      if (stuck.length > 0) {
-        const message = `the tokens controller did not refill ${stuck.join(', ')} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller`;
-        canary.verifiedAt = 0;
-        await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', message);
-        return unavailable(message);
-      }
+    const rotation = await rotateSome(ctx, plan, canary, awaited, operatorNamespace);
+    const unavailable = rotation.paused ?? rotation.holding;
+    if (unavailable !== undefined) {
+      if (rotation.paused !== undefined) await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', unavailable);
+      return {
+        ...report,
+        conditions: report.conditions.map((c) => (c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message: unavailable } : c)),
+        summary: { ...report.summary, tokenControllerUnavailable: unavailable },
+        requeueAfterMs: rotation.paused !== undefined ? CANARY_RETRY_MS : REFILL_RECHECK_MS,
+      };
     }
     // One failing write (a webhook refusing a restart, a workload deleted meanwhile) must not starve the others.
     let failed: unknown;
@@ -187,7 +205,8 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       await ctx.events?.record(ctx.policyRef, finished.some((a) => a.notRestarted.length > 0) ? 'Warning' : 'Normal', 'RotationFinished', text);
     }
     if (failed !== undefined) throw failed instanceof Error ? failed : new Error(describeError(failed));
-    if (plan.actions.length > 0) report.requeueAfterMs = 1000;
+    if (rotation.waiting) report.requeueAfterMs = REFILL_RECHECK_MS;
+    else if (plan.actions.length > 0) report.requeueAfterMs = 1000;
     return report;
   };
 }

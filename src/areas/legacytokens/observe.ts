@@ -11,6 +11,7 @@ import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { matchesSelector } from '../../kube/selector.ts';
 import * as A from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
+import { isCanary } from './canary.ts';
 import {
   daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
   type TokenSecret, type Workload,
@@ -72,7 +73,8 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
     const keys = await publishedKeys.ensureFresh(ctx.client, instances);
     if (publishedKeys.error) ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: publishedKeys.error });
     const useReview = keys === undefined;
-    const tokenSecrets = ctx.cache(secretCache).list().filter((s) => selected(s.metadata.namespace))
+    // The canary act creates to prove the tokens controller works is the operator's own, not a user's token.
+    const tokenSecrets = ctx.cache(secretCache).list().filter((s) => selected(s.metadata.namespace) && !isCanary(s.metadata.name))
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     const secrets: SecretFinding[] = [];
     for (const secret of tokenSecrets) {

@@ -1,0 +1,53 @@
+// Who depends on a token Secret: the workloads whose pod templates use it (restarted after a
+// rotation unless opted out) and the running pods that still hold a token replaced since
+// they started. Written once here, read by restarts, conditions, findings and summary.
+import type { TokenSecret, Workload } from '../caches.ts';
+import type { LegacyTokensObservation, TokenConsumer } from '../observe.ts';
+import { id, workloadId, type ManualRestart } from './types.ts';
+
+type SecretName = { namespace: string; name: string };
+
+export interface Dependents {
+  /** every workload whose pod template uses the Secret */
+  usersOf: (s: SecretName) => Workload[];
+  /** the users the operator restarts after a rotation: opted-out ones (authpolicy.io/restart: "false") wait for a manual restart */
+  dependentsOf: (s: SecretName) => Workload[];
+  optedOutOf: (s: SecretName) => Workload[];
+  /** a running pod reading a Secret whose token was replaced since the pod started: it holds a token that no longer works */
+  holdsDeadToken: (c: TokenConsumer) => boolean;
+  deadHoldersOf: (s: TokenSecret) => TokenConsumer[];
+  secretsById: Map<string, TokenSecret>;
+}
+
+export function dependentsIn(obs: LegacyTokensObservation): Dependents {
+  const usersOf = (s: SecretName): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.namespace && w.secrets.includes(s.name));
+  const secretsById = new Map(obs.secrets.map((f) => [id(f.secret), f.secret]));
+  const holdsDeadToken = (c: TokenConsumer): boolean => {
+    const s = secretsById.get(`${c.namespace}/${c.secret}`);
+    return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(c.createdAt) < Date.parse(s.rotatedAt);
+  };
+  return {
+    usersOf,
+    dependentsOf: (s) => usersOf(s).filter((w) => !w.optOut),
+    optedOutOf: (s) => usersOf(s).filter((w) => w.optOut),
+    holdsDeadToken,
+    deadHoldersOf: (s) => obs.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c)),
+    secretsById,
+  };
+}
+
+/** An opted-out workload whose Secret's token was replaced after its last restart (or creation): restart it by hand. */
+export function manualRestarts(obs: LegacyTokensObservation, secretsById: Map<string, TokenSecret>): ManualRestart[] {
+  return obs.workloads.flatMap((w) => {
+    if (!w.optOut) return [];
+    const since = Math.max(Date.parse(w.lastRestartAt ?? '') || 0, Date.parse(w.metadata.creationTimestamp ?? '') || 0);
+    const replaced = w.secrets.filter((name) => {
+      const s = secretsById.get(`${w.metadata.namespace}/${name}`);
+      return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(s.rotatedAt) > since;
+    });
+    return replaced.length ? [{
+      workload: workloadId(w), secret: replaced.join(', '), optOut: w.optOut,
+      note: `restart it yourself: kubectl rollout restart ${w.kind.toLowerCase()}/${w.metadata.name} -n ${w.metadata.namespace}`,
+    }] : [];
+  });
+}

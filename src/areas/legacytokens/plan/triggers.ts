@@ -1,0 +1,89 @@
+// Why a Secret is rotated: the triggers, each a named rule, and the two situations where
+// rotating again cannot help (the tokens controller re-issued a token the same API
+// servers still reject).
+import { createHash } from 'node:crypto';
+import type { ResolvedSpec } from '../../../api/defaults.ts';
+import type { TokenSecret } from '../caches.ts';
+import type { SecretFinding } from '../observe.ts';
+import type { Trigger } from './types.ts';
+
+/**
+ * A rotation's identity: deterministic (the same Secret, token, request and previous
+ * rotation give the same id, so a retried rotation is recognised) and chained to
+ * the previous rotation, because a legacy token carries no time claims: re-issued
+ * with the same signing key it is byte-for-byte the same token.
+ */
+export function rotationId(secret: TokenSecret, request: string | undefined): string {
+  const basis = [secret.metadata.uid, secret.tokenHash ?? '', request ?? '', secret.rotation ?? ''].join('/');
+  return `r-${createHash('sha256').update(basis).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * The token was re-issued under the API servers running now and came back the very
+ * same, still rejected: rotating again cannot help (the controller-manager signs with
+ * a key the API server does not accept). After an API-server restart it may again.
+ */
+export function reissuedStillInvalid(f: SecretFinding, apiservers: string): boolean {
+  const s = f.secret;
+  return s.rotatedFrom !== undefined && s.rotatedFrom === s.tokenHash && s.rotatedUnder === apiservers && f.verdict.validity === 'invalid';
+}
+
+/**
+ * A rotation still under way (its dependents restarting, or a rollout stuck past
+ * rolloutTimeout) whose re-issued token the same API servers reject: the same
+ * signing-key mismatch. Once the API servers restart (a new key, maybe), the
+ * dead token is rotated again even though its rotation is still pending.
+ */
+export function pendingReissueRejected(f: SecretFinding, apiservers: string): boolean {
+  return f.secret.rotationState === 'pending' && f.secret.rotatedUnder === apiservers && f.verdict.validity === 'invalid';
+}
+
+/** kube-controller-manager's default --legacy-service-account-token-clean-up-period (one year). */
+export const CLEANUP_PERIOD_MS = 365 * 24 * 3600_000;
+
+/**
+ * Unused for longer than the cleaner's period, judged as the cleaner does
+ * (legacy_serviceaccount_token_cleaner.go): created before the cutoff, and its
+ * last-used date (or, never used, its creation) before it. Such a token is the
+ * cleaner's to retire, not the operator's to rotate.
+ */
+export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEANUP_PERIOD_MS): boolean {
+  const cutoff = now - periodMs;
+  const created = Date.parse(s.metadata.creationTimestamp);
+  if (!Number.isFinite(created) || created >= cutoff) return false;
+  if (s.lastUsed === undefined) return true;
+  const used = Date.parse(`${s.lastUsed}T00:00:00Z`);
+  return Number.isFinite(used) && used < cutoff - 24 * 3600_000;
+}
+
+export interface TriggerContext { spec: ResolvedSpec['legacyTokens']; now: number; apiservers: string }
+
+/** One trigger: it fires for a Secret, or not. The one-shot request is not gated by rotateOn. */
+export interface TriggerRule { trigger: Trigger; fires: (f: SecretFinding, c: TriggerContext) => boolean }
+
+export const TRIGGER_RULES: readonly TriggerRule[] = [
+  {
+    trigger: 'InvalidToken',
+    fires: (f, c) => c.spec.rotateOn.includes('InvalidToken') && f.verdict.validity === 'invalid'
+      && !pendingReissueRejected(f, c.apiservers) && !reissuedStillInvalid(f, c.apiservers),
+  },
+  { trigger: 'StaleCA', fires: (f, c) => c.spec.rotateOn.includes('StaleCA') && f.staleCA === true },
+  {
+    trigger: 'MaxAge',
+    fires: (f, c) => {
+      const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
+      return c.spec.rotateOn.includes('MaxAge') && c.spec.maxAgeMs !== undefined && Number.isFinite(born) && c.now - born > c.spec.maxAgeMs;
+    },
+  },
+  { trigger: 'Requested', fires: (f, c) => c.spec.rotationRequestedAt !== undefined && f.secret.rotatedForRequest !== c.spec.rotationRequestedAt },
+];
+
+/** Every trigger that fires for the Secret, in rule order. */
+export function triggersFor(f: SecretFinding, c: TriggerContext): Trigger[] {
+  return TRIGGER_RULES.filter((r) => r.fires(f, c)).map((r) => r.trigger);
+}
+
+/** Never blank a token that still works unless a trigger other than invalidity asks for it. */
+export function warrantsRotation(f: SecretFinding, triggers: readonly Trigger[]): boolean {
+  return triggers.length > 0 && !(f.verdict.validity === 'valid' && triggers.every((t) => t === 'InvalidToken'));
+}

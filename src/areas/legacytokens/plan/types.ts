@@ -1,0 +1,53 @@
+// What the legacy-token plan hands to act and to status: the actions, the plan, the
+// state kept in status, and the names objects go by in messages.
+import type { AreaReport } from '../../area.ts';
+import type { TokenSecret, Workload } from '../caches.ts';
+import type { TokenConsumer } from '../observe.ts';
+
+export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
+
+export interface SecretRef { namespace: string; name: string; resourceVersion: string | undefined }
+
+export type LegacyTokensAction =
+  | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined; apiservers: string }
+  | { kind: 'revive'; secret: SecretRef }
+  | { kind: 'restart'; workload: { kind: Workload['kind']; namespace: string; name: string }; rotations: string[] }
+  | { kind: 'finish'; secret: SecretRef; rotation: string; restarted: string[]; notRestarted: string[]; restartsDisabled: boolean };
+
+export type RotateAction = Extract<LegacyTokensAction, { kind: 'rotate' }>;
+
+export interface LegacyTokensPlan {
+  actions: LegacyTokensAction[];
+  dryRun: boolean;
+  tokenControllerTimeoutMs: number;
+  /** Secrets a rotation blanked that the tokens controller has not refilled yet; act times them from rotatedAt */
+  awaitingRefill: { namespace: string; name: string; rotatedAt: string | undefined }[];
+  /** rotations whose Secret was refilled (their restarts may still be under way): the tokens controller works */
+  refilledRotations: number;
+  report: AreaReport;
+}
+
+/** Prior state this area keeps in status (the one-shot trigger it already acted on). */
+export interface LegacyTokensMemory {
+  lastRotationRequest?: string;
+  /** set by act when the tokens controller failed to fill a Secret in time */
+  tokenControllerUnavailable?: string;
+}
+
+/** A workload opted out of restarts that holds a replaced token: listed in status.legacyTokens.notRestarted. */
+export interface ManualRestart { workload: string; secret: string; optOut: string; note: string }
+
+export const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
+export const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
+export const refId = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
+export const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
+export const consumerView = (c: TokenConsumer): Record<string, string> => ({
+  pod: `${c.namespace}/${c.pod}`, owner: c.owner, secret: c.secret, reads: c.how.join(', '),
+  ...(c.optOut ? { optOut: c.optOut } : {}),
+  ...(c.cronJob ? { note: `CronJob ${c.cronJob} needs no restart: its next Job reads the re-issued token` } : {}),
+});
+export const consumerId = (c: TokenConsumer): string => `pod ${c.namespace}/${c.pod} (${c.owner}; ${c.how.join(', ')} of ${c.secret})`;
+/** The first five, then how many more: every list in a message is bounded. */
+export const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+/** A rotation as findings and events name it: the Secret and its triggers. */
+export const rotationText = (a: RotateAction, separator = ', '): string => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(separator)})`;

@@ -1,0 +1,228 @@
+// Every path of the legacy-token act, over the in-memory API server: what it writes, in
+// which order, what it refuses to touch, and which Events and conditions come out.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as A from '../../../src/api/annotations.ts';
+import { resolveSpec } from '../../../src/api/defaults.ts';
+import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
+import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
+import type { RecentRestarts } from '../../../src/areas/legacytokens/restart-record.ts';
+import { isConflict, isForbidden } from '../../../src/kube/errors.ts';
+import { deployment, secretPath, simulateTokensController, tokenSecret, workloadPath } from '../../support/builders.ts';
+import { MemoryClient, memoryContext, TestClock } from '../../support/memory-client.ts';
+
+const OPERATOR_NS = 'authpolicy-system';
+type Rotate = Extract<LegacyTokensAction, { kind: 'rotate' }>;
+
+interface World { client: MemoryClient; clock: TestClock; canary: CanaryState; recent: RecentRestarts }
+function world(tickMs = 0): World {
+  const clock = new TestClock('2026-06-01T00:00:00Z', tickMs);
+  return { client: new MemoryClient(clock.now), clock, canary: { verifiedAt: 0, failedAt: 0, failure: undefined }, recent: new Map() };
+}
+/** Seeds a token Secret and returns the rotate action the plan would list for it. */
+function rotation(w: World, name: string): Rotate {
+  const s = w.client.seed(secretPath(name), tokenSecret(name));
+  return { kind: 'rotate', secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion }, rotation: `r-${name}`, triggers: ['InvalidToken'], request: undefined, tokenHash: `h-${name}`, apiservers: 'ap-1' };
+}
+interface PlanOptions { dryRun?: boolean; timeoutMs?: number; awaiting?: { name: string; rotatedAt: string }[]; refilled?: number }
+function planOf(actions: LegacyTokensAction[], options: PlanOptions = {}): LegacyTokensPlan {
+  return {
+    actions, dryRun: options.dryRun ?? false, tokenControllerTimeoutMs: options.timeoutMs ?? 5000,
+    awaitingRefill: (options.awaiting ?? []).map((a) => ({ namespace: 'apps', ...a })), refilledRotations: options.refilled ?? 0,
+    report: {
+      conditions: [
+        { type: 'LegacyTokensReady', status: 'False', reason: 'Rotating', message: 'rotating' },
+        { type: 'WorkloadsRestarted', status: 'False', reason: 'RestartsPending', message: 'pending' },
+      ],
+      findings: [], summary: { rotating: actions.filter((a) => a.kind === 'rotate').length },
+    },
+  };
+}
+async function act(w: World, plan: LegacyTokensPlan) {
+  const { ctx, events, logs } = memoryContext(w.client, w.clock, resolveSpec({}));
+  let error: unknown;
+  const report = await createActor(w.canary, w.recent, OPERATOR_NS)(ctx, plan).catch((err: unknown) => { error = err; return undefined; });
+  return { report, events, logs, error, reasons: events.map((e) => `${e.type}/${e.reason}`) };
+}
+const tokenOf = (w: World, name: string): string | undefined => (w.client.peek(secretPath(name))?.data as Record<string, string> | undefined)?.token;
+const blanked = (w: World): string[] => w.client.callsOf('mergePatch', '/secrets/').filter((c) => JSON.stringify(c.body).includes('"token":null')).map((c) => c.path.split('/').pop() ?? '');
+const condition = (r: Awaited<ReturnType<typeof act>>, type: string) => r.report?.conditions.find((c) => c.type === type);
+
+const test = suite('legacyTokens act');
+
+test('dry run: one DryRun Event per rotation, no request at all', async () => {
+  const w = world();
+  const r = await act(w, planOf([rotation(w, 'a-token'), rotation(w, 'b-token')], { dryRun: true }));
+  assert.equal(r.reasons, ['Normal/DryRun', 'Normal/DryRun']);
+  assert.match(r.events[0]?.message ?? '', /would rotate secret apps\/a-token \(InvalidToken\)/);
+  assert.is(w.client.calls.length, 0, 'nothing written, nothing read');
+});
+
+test('canary: created in the operator namespace, judged on a later reconcile, deleted; only then is a live Secret blanked', async () => {
+  const w = world();
+  simulateTokensController(w.client);
+  const plan = planOf([rotation(w, 'a-token')]);
+  const first = await act(w, plan);
+  assert.match(w.client.callsOf('create')[0]?.path ?? '', /\/namespaces\/authpolicy-system\/secrets$/);
+  assert.equal(blanked(w), [], 'no live Secret before the canary is judged');
+  assert.is(first.report?.requeueAfterMs, 1000, 'no waiting inside the reconcile: requeued (the refill event usually comes first)');
+  const second = await act(w, plan);
+  assert.match(w.client.callsOf('delete')[0]?.path ?? '', /\/namespaces\/authpolicy-system\/secrets\/authpolicy-canary-/);
+  assert.equal(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets'), [], 'no canary left behind');
+  assert.equal(blanked(w), ['a-token']);
+  const annotations = w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>;
+  assert.is(annotations[A.ROTATION_STATE], 'pending', 'the step is recorded on the Secret, for the next reconcile and the next process');
+  assert.is(annotations[A.ROTATED_AT], '2026-06-01T00:00:00.000Z', 'stamped by the injected clock');
+  assert.equal(second.reasons, ['Normal/TokenRotated']);
+  assert.ok(w.canary.verifiedAt > 0);
+});
+
+test('canary not filled within tokenControllerTimeout: TokenControllerUnavailable, nothing blanked, canary deleted', async () => {
+  const w = world();
+  simulateTokensController(w.client, () => false);
+  const plan = planOf([rotation(w, 'a-token')]);
+  const waiting = await act(w, plan);
+  assert.equal(waiting.reasons, []);
+  w.clock.advance(4000);
+  assert.equal((await act(w, plan)).reasons, [], 'still within the timeout: still waiting');
+  w.clock.advance(1000);
+  const r = await act(w, plan);
+  assert.equal(blanked(w), []);
+  assert.ok(tokenOf(w, 'a-token'), 'the live token is untouched');
+  assert.equal(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets'), [], 'canary deleted');
+  const c = condition(r, 'LegacyTokensReady');
+  assert.equal([c?.status, c?.reason], ['False', 'TokenControllerUnavailable']);
+  assert.match(c?.message ?? '', /did not fill the canary Secret authpolicy-system\/authpolicy-canary-\w+ within 5s/);
+  assert.equal(r.reasons, ['Warning/TokenControllerUnavailable']);
+  assert.is(r.report?.summary.tokenControllerUnavailable, c?.message);
+  w.clock.advance(31_000);
+  const retry = await act(w, plan);
+  assert.is(condition(retry, 'LegacyTokensReady')?.reason, 'TokenControllerUnavailable', 'a retried canary keeps the failure until it is filled');
+  assert.equal(retry.reasons, [], 'without another Event');
+  assert.is(w.client.callsOf('create').length, 2);
+});
+
+const proven = (w: World): void => { w.canary.verifiedAt = w.clock.now().getTime(); };
+
+test('the first live Secret alone: while it awaits its token nothing else is blanked', async () => {
+  const w = world();
+  proven(w);
+  const r = await act(w, planOf(['b-token', 'c-token'].map((n) => rotation(w, n)), { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:58Z' }] }));
+  assert.equal(blanked(w), []);
+  assert.is(r.report?.requeueAfterMs, 1000);
+  assert.equal(r.reasons, []);
+});
+
+test('a live Secret not refilled within tokenControllerTimeout (timed from rotated-at, so also across restarts) stops the rest', async () => {
+  const w = world();
+  proven(w);
+  const r = await act(w, planOf(['b-token', 'c-token'].map((n) => rotation(w, n)), { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:55Z' }], refilled: 3 }));
+  assert.equal(blanked(w), [], 'nothing more touched');
+  const c = condition(r, 'LegacyTokensReady');
+  assert.is(c?.reason, 'TokenControllerUnavailable');
+  assert.match(c?.message ?? '', /did not refill apps\/a-token within 5s; rotation paused/);
+  assert.equal(r.reasons, ['Warning/TokenControllerUnavailable']);
+  assert.is(w.canary.verifiedAt, 0, 'the next rotation proves the tokens controller again');
+});
+
+test('once one rotation came back: the rest a few at a time (at most 4 blank at once), one TokenRotated Event, no waiting', async () => {
+  const w = world();
+  proven(w);
+  simulateTokensController(w.client, () => false); // nothing is refilled: act must return anyway
+  const names = ['a-token', 'b-token', 'c-token', 'd-token', 'e-token', 'f-token'];
+  const r = await act(w, planOf(names.map((n) => rotation(w, n)), { refilled: 1 }));
+  assert.is(r.error, undefined);
+  assert.equal(blanked(w), names.slice(0, 4));
+  for (const n of names.slice(0, 4)) assert.is(tokenOf(w, n), undefined, `${n} blank, awaiting the tokens controller`);
+  assert.equal(r.reasons, ['Normal/TokenRotated']);
+  assert.match(r.events[0]?.message ?? '', /blanked the token of 4 secret\(s\)/);
+  assert.is(r.report?.requeueAfterMs, 1000);
+  const w2 = world();
+  proven(w2);
+  await act(w2, planOf(names.map((n) => rotation(w2, n)), { refilled: 1, awaiting: [{ name: 'x-token', rotatedAt: '2026-05-31T23:59:59Z' }] }));
+  assert.is(blanked(w2).length, 3, 'the Secrets still blank count against the four');
+});
+
+test('a canary left by an earlier process is deleted before a new one is made', async () => {
+  const w = world();
+  w.client.seed(secretPath('authpolicy-canary-old', 'authpolicy-system'), tokenSecret('authpolicy-canary-old', { namespace: 'authpolicy-system', sa: 'default', token: undefined }));
+  await act(w, planOf([rotation(w, 'a-token')]));
+  assert.ok(w.client.callsOf('delete').some((c) => c.path.endsWith('/authpolicy-canary-old')));
+  assert.is(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets').length, 1, 'only the new canary');
+});
+
+test('revive removes the cleaner\'s invalid-since label and says so', async () => {
+  const w = world();
+  w.client.seed(secretPath('old-token'), tokenSecret('old-token', { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: '2026-01-01' } }));
+  const r = await act(w, planOf([{ kind: 'revive', secret: { namespace: 'apps', name: 'old-token', resourceVersion: undefined } }]));
+  assert.equal(w.client.peek(secretPath('old-token'))?.metadata.labels, {});
+  assert.equal(r.reasons, ['Normal/TokenRevived']);
+  assert.is(w.client.callsOf('create').length, 0, 'no canary for a revival');
+});
+
+test('restart dispatch: each restart action applies the pod-template marks under the restart field manager', async () => {
+  const w = world();
+  w.client.seed(workloadPath('Deployment', 'web'), deployment('web', ['a-token']));
+  const r = await act(w, planOf([{ kind: 'restart', workload: { kind: 'Deployment', namespace: 'apps', name: 'web' }, rotations: ['r-1'] }]));
+  assert.is(r.error, undefined);
+  assert.ok(w.client.callsOf('apply', '/deployments/web').length >= 1);
+  const template = (w.client.peek(workloadPath('Deployment', 'web'))?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
+  assert.is(template.metadata.annotations[A.RESTARTED_FOR], 'r-1');
+  assert.ok(w.recent.has('Deployment/apps/web'), 'remembered until the cache shows it');
+  assert.equal(r.reasons, ['Normal/WorkloadRestarted']);
+});
+
+const finish = (w: World, name: string, notRestarted: string[] = []): Extract<LegacyTokensAction, { kind: 'finish' }> => {
+  const s = w.client.peek(secretPath(name)) ?? w.client.seed(secretPath(name), tokenSecret(name, { annotations: { [A.ROTATION_STATE]: 'pending' } }));
+  return { kind: 'finish', secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion }, rotation: `r-${name}`, restarted: ['deployment/apps/web'], notRestarted, restartsDisabled: false };
+};
+
+test('finish marks the rotation done (guarded by resourceVersion) and tells what was and was not restarted', async () => {
+  const w = world();
+  const r = await act(w, planOf([finish(w, 'a-token')]));
+  assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[A.ROTATION_STATE], 'done');
+  assert.ok(JSON.stringify(w.client.callsOf('mergePatch')[0]?.body).includes('resourceVersion'));
+  assert.equal(r.reasons, ['Normal/RotationFinished']);
+  assert.match(r.events[0]?.message ?? '', /rotation r-a-token of secret apps\/a-token is complete: restarted deployment\/apps\/web; no other running pod reads it/);
+  const w2 = world();
+  const r2 = await act(w2, planOf([finish(w2, 'a-token', ['pod apps/bare'])]));
+  assert.equal(r2.reasons, ['Warning/RotationFinished'], 'a pod left holding the replaced token is a warning');
+});
+
+test('a conflict on finish is retried on fresh state: debug log, no Warning Event, then done', async () => {
+  const w = world();
+  const stale = finish(w, 'a-token');
+  w.client.poke(secretPath('a-token'), () => undefined); // the tokens controller wrote the Secret since the plan read it
+  const first = await act(w, planOf([stale]));
+  assert.ok(isConflict(first.error), 'the conflict reaches the controller, which retries at once');
+  assert.equal(first.reasons, [], 'no Warning Event for a conflict');
+  assert.ok(first.logs.some((l) => l.level === 'debug' && l.message === 'action conflicted; retrying on fresh state'));
+  assert.not.ok(first.logs.some((l) => l.level === 'warn'));
+  const retried = await act(w, planOf([finish(w, 'a-token')]));
+  assert.is(retried.error, undefined);
+  assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[A.ROTATION_STATE], 'done');
+  assert.equal(retried.reasons, ['Normal/RotationFinished']);
+});
+
+test('a failing restart does not starve the others: Warning ActionFailed, the rest done, the error returned', async () => {
+  const w = world();
+  for (const name of ['a', 'b']) w.client.seed(workloadPath('Deployment', name), deployment(name, ['a-token']));
+  w.client.fail('apply', workloadPath('Deployment', 'a'), 403);
+  const restart = (name: string): LegacyTokensAction => ({ kind: 'restart', workload: { kind: 'Deployment', namespace: 'apps', name }, rotations: ['r-1'] });
+  const r = await act(w, planOf([restart('a'), restart('b'), finish(w, 'a-token')]));
+  assert.ok(isForbidden(r.error));
+  assert.equal(r.reasons, ['Warning/ActionFailed', 'Normal/WorkloadRestarted', 'Normal/RotationFinished']);
+  assert.match(r.events[0]?.message ?? '', /could not restart deployment apps\/a: .*403 Forbidden/);
+  assert.ok(w.recent.has('Deployment/apps/b') && !w.recent.has('Deployment/apps/a'));
+});
+
+test('a not-found restart (workload deleted meanwhile) is one failure too', async () => {
+  const w = world();
+  w.client.seed(workloadPath('Deployment', 'b'), deployment('b', ['a-token']));
+  w.client.fail('apply', workloadPath('Deployment', 'gone'), 404);
+  const restart = (name: string): LegacyTokensAction => ({ kind: 'restart', workload: { kind: 'Deployment', namespace: 'apps', name }, rotations: ['r-1'] });
+  const r = await act(w, planOf([restart('gone'), restart('b')]));
+  assert.equal(r.reasons, ['Warning/ActionFailed', 'Normal/WorkloadRestarted']);
+});
+
+test.run();
