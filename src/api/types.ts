@@ -10,7 +10,8 @@ export const PLURAL = 'authpolicies';
 
 export type NodeAuthorizationMode = 'NodeAuthorizer' | 'LegacyBinding' | 'Unmanaged';
 export type RotationTrigger = 'InvalidToken' | 'StaleCA' | 'MaxAge';
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+/** Rollout: an Argo Rollout (argoproj.io/v1alpha1), restarted through its own spec.restartAt. */
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';
 export type Weekday = 'Sun' | 'Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat';
 
 /** When restarts may run: wall-clock start and end (HH:MM, end before start: across midnight) in an IANA zone. */

@@ -60,7 +60,8 @@ export const rootCACache = defineCache<RootCA>({
   },
 });
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+export type { WorkloadKind } from '../../api/types.ts';
+import type { WorkloadKind } from '../../api/types.ts';
 
 export interface Workload {
   kind: WorkloadKind;
@@ -91,7 +92,7 @@ interface WorkloadRaw {
 }
 
 /** Rollout done, as `kubectl rollout status` judges it for each kind. */
-export function rolloutComplete(kind: WorkloadKind, w: WorkloadRaw): boolean {
+export function rolloutComplete(kind: Exclude<WorkloadKind, 'Rollout'>, w: WorkloadRaw): boolean {
   const st = w.status ?? {};
   if ((st.observedGeneration ?? 0) < (w.metadata.generation ?? 0)) return false;
   if (kind === 'DaemonSet') {
@@ -110,7 +111,7 @@ export function templateFingerprint(template: unknown): string {
   return createHash('sha256').update(JSON.stringify(template ?? null)).digest('hex').slice(0, 16);
 }
 
-function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
+function workloadCache(kind: Exclude<WorkloadKind, 'Rollout'>, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
   return defineCache<Workload>({
     name: resource.resource,
     path: collectionPath(resource),
