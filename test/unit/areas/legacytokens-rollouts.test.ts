@@ -60,6 +60,18 @@ test('the plan restarts a Rollout for a rotation once, and closes the rotation o
   assert.equal(done.actions.map((a) => a.kind), ['finish']);
 });
 
+test('an opted-out Rollout is not restarted and waits for a manual restart, which `kubectl argo rollouts restart` (spec.restartAt) ends', () => {
+  const optedOut = { ...toRolloutWorkload(raw({ annotations: { 'authpolicy.io/restart': 'false' } })), optOut: 'authpolicy.io/restart: "false" on the Rollout' };
+  const waiting = planLegacyTokens(resolveSpec({ legacyTokens: { workloadKinds: ['Rollout'] } }),
+    { secrets: [finding], workloads: [optedOut], consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW }, undefined);
+  assert.equal(waiting.actions.map((a) => a.kind), ['finish'], 'the rotation does not wait for it');
+  assert.is(waiting.report.conditions[1]?.reason, 'ManualRestartRequired');
+  const manually = { ...optedOut, lastRestartAt: '2026-05-31T23:59:00Z' };
+  const after = planLegacyTokens(resolveSpec({ legacyTokens: { workloadKinds: ['Rollout'] } }),
+    { secrets: [{ ...finding, secret: { ...secret, rotationState: 'done' } }], workloads: [manually], consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW }, undefined);
+  assert.is.not(after.report.conditions[1]?.reason, 'ManualRestartRequired');
+});
+
 test('a Rollout list still loading holds back closing rotations; a refused one is said, and the rest goes on', () => {
   const p = plan([raw({ annotations: { 'authpolicy.io/restartedAt': '2026-05-31T23:55:00Z', 'authpolicy.io/restarted-for': 'r-1' }, restartAt: '2026-05-31T23:55:00Z', restartedAt: '2026-05-31T23:55:00Z' })]);
   assert.equal(withRollouts(p, { state: 'listing' }).actions, []);
