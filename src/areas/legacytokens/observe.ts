@@ -162,8 +162,7 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
       if (parent?.kind === 'Deployment' || parent?.kind === 'Rollout') {
         owner = `${parent.kind} ${parent.name}`;
         if (kinds.has(parent.kind)) restartable = { kind: parent.kind, name: parent.name };
-      }
-      else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
+      } else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
     } else if (o?.kind === 'Job') {
       const parent = jobs.get(o.name, ns)?.owner;
       if (parent?.kind === 'CronJob') { owner = `Job ${o.name} of CronJob ${parent.name}`; cronJob = parent.name; }
