@@ -28,6 +28,10 @@ const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:authpolicy-op
 const PROVEN_BY_PROBE = [
   'create rbac.authorization.k8s.io/clusterrolebindings (cluster-wide)',
   'bind rbac.authorization.k8s.io/clusterroles[system:node] (cluster-wide)',
+  // Argo Rollouts are not installed in the story: test/e2e/rollouts.test.ts runs the operator under config/rbac with them.
+  'list argoproj.io/rollouts (cluster-wide)',
+  'watch argoproj.io/rollouts (cluster-wide)',
+  'patch argoproj.io/rollouts (cluster-wide)',
 ];
 
 let record: StoryRecord | undefined;

@@ -106,8 +106,9 @@ export interface LegacyTokensSpec {
    */
   restartWorkloads?: boolean;
   /**
-   * Which kinds of workload are restarted after a rotation (empty needs restartWorkloads false).
-   * Schema: at most 3 items.
+   * Which kinds of workload are restarted after a rotation (empty needs restartWorkloads false). Rollout (Argo
+   * Rollouts) is restarted through its spec.restartAt, never a template change.
+   * Schema: at most 4 items.
    * @default ["Deployment","StatefulSet","DaemonSet"]
    */
   workloadKinds?: WorkloadKind[];
@@ -162,7 +163,7 @@ export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
 export type RotationTrigger = 'InvalidToken' | 'StaleCA' | 'MaxAge';
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';
 
 export interface RestartWindowSpec {
   /**
@@ -261,8 +262,8 @@ export const SPEC_FIELDS = {
   'spec.legacyTokens.rotationRequestedAt': { format: 'date-time' },
   'spec.legacyTokens.reviveInvalidated': { default: false },
   'spec.legacyTokens.restartWorkloads': { default: true },
-  'spec.legacyTokens.workloadKinds': { default: ['Deployment', 'StatefulSet', 'DaemonSet'], maxItems: 3 },
-  'spec.legacyTokens.workloadKinds[]': { enum: ['Deployment', 'StatefulSet', 'DaemonSet'] },
+  'spec.legacyTokens.workloadKinds': { default: ['Deployment', 'StatefulSet', 'DaemonSet'], maxItems: 4 },
+  'spec.legacyTokens.workloadKinds[]': { enum: ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'] },
   'spec.legacyTokens.maxConcurrentRestarts': { default: 1, minimum: 1, maximum: 100 },
   'spec.legacyTokens.rolloutTimeout': { default: '10m', maxLength: 32 },
   'spec.legacyTokens.tokenControllerTimeout': { default: '60s', maxLength: 32 },

@@ -11,6 +11,7 @@ import {
 import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
+import { rolloutCache, withRollouts } from './rollouts.ts';
 import { SecretRereader, TokenReviewer } from './validate.ts';
 
 /** operatorNamespace: where the canary Secret that proves the tokens controller works is created. */
@@ -23,8 +24,10 @@ export function legacyTokensArea(client: KubeClient, operatorNamespace: string):
     name: 'legacyTokens',
     conditionTypes: [ConditionType.LegacyTokensReady, ConditionType.WorkloadsRestarted],
     caches: [secretCache, serviceAccountCache, namespaceCache, rootCACache, deploymentCache, statefulSetCache, daemonSetCache, apiserverIdentityCache, podReadersCache, replicaSetOwnersCache, jobOwnersCache],
+    // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
+    optionalCaches: [rolloutCache],
     observe: createObserver(new SecretRereader(client), new TokenReviewer(client), recent),
-    plan: (spec, observation, previous) => planLegacyTokens(spec, observation, previous),
+    plan: (spec, observation, previous) => withRollouts(planLegacyTokens(spec, observation, previous), observation.rollouts),
     act: createActor(canary, recent, operatorNamespace),
     report: (plan) => plan.report,
   };

@@ -17,6 +17,7 @@ import {
   type TokenSecret, type Workload,
 } from './caches.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
+import { rolloutAccess, rolloutCache, type RolloutAccess } from './rollouts.ts';
 import type { SecretRereader, TokenReviewer } from './validate.ts';
 import { offlineVerdict, type TokenVerdict } from './verdict.ts';
 
@@ -58,6 +59,8 @@ export interface LegacyTokensObservation {
   /** --service-account-signing-endpoint (KEP-740) seen on a kube-apiserver static pod */
   externalSigning: string | undefined;
   now: number;
+  /** whether Argo Rollouts could be read (undefined: not observed, as in plan tests) */
+  rollouts?: RolloutAccess;
 }
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
@@ -100,8 +103,10 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
       const terminating = namespaces.get(ns)?.deletionTimestamp ? 'Namespace' : secret.metadata.deletionTimestamp ? 'Secret' : sa?.metadata.deletionTimestamp ? 'ServiceAccount' : undefined;
       secrets.push({ secret, serviceAccount, verdict, terminating, staleCA: root?.caHash === undefined || secret.caHash === undefined ? undefined : root.caHash !== secret.caHash });
     }
-    const kinds = new Set(spec.workloadKinds);
-    const workloads = [deploymentCache, statefulSetCache, daemonSetCache]
+    const rollouts = rolloutAccess(ctx, spec.workloadKinds);
+    // Rollouts count only once their cache is read: else their pods are reported as not restarted.
+    const kinds = new Set(spec.workloadKinds.filter((k) => k !== 'Rollout' || rollouts.state === 'ready'));
+    const workloads = [deploymentCache, statefulSetCache, daemonSetCache, ...(rollouts.state === 'ready' ? [rolloutCache] : [])]
       .flatMap((c) => ctx.cache(c).list())
       // A namespace being deleted takes its workloads with it: never restarted.
       .filter((w) => kinds.has(w.kind) && selected(w.metadata.namespace) && w.secrets.length > 0 && !namespaces.get(w.metadata.namespace)?.deletionTimestamp)
@@ -124,7 +129,7 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
       ctx.log.debug('kube-apiserver flags not readable', { error: describeError(err) });
     }
     return {
-      secrets, workloads, consumers, externalSigning,
+      secrets, workloads, consumers, externalSigning, rollouts,
       keySource: { kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none', keys: keys?.keys.length ?? 0, error: publishedKeys.error },
       apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12), now: ctx.now().getTime(),
     };
@@ -156,8 +161,10 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
     const o = p.owner;
     if (o?.kind === 'ReplicaSet') {
       const parent = replicaSets.get(o.name, ns)?.owner;
-      if (parent?.kind === 'Deployment') { owner = `Deployment ${parent.name}`; if (kinds.has('Deployment')) restartable = { kind: 'Deployment', name: parent.name }; }
-      else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
+      if (parent?.kind === 'Deployment' || parent?.kind === 'Rollout') {
+        owner = `${parent.kind} ${parent.name}`;
+        if (kinds.has(parent.kind)) restartable = { kind: parent.kind, name: parent.name };
+      } else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
     } else if (o?.kind === 'Job') {
       const parent = jobs.get(o.name, ns)?.owner;
       if (parent?.kind === 'CronJob') { owner = `Job ${o.name} of CronJob ${parent.name}`; cronJob = parent.name; }

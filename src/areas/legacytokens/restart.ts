@@ -7,11 +7,13 @@ import type { AreaContext } from '../area.ts';
 import { templateFingerprint } from './caches.ts';
 import type { LegacyTokensAction } from './plan.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
+import { restartRollout } from './rollouts.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 
 /** Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two annotations are ours. */
 export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<void> {
+  if (a.workload.kind === 'Rollout') { await restartRollout(ctx, a, recent); return; } // spec.restartAt, never a template change
   const ref = RESOURCE[a.workload.kind];
   if (!ref) return;
   const restartedAt = ctx.now().toISOString();

@@ -51,7 +51,7 @@ test('the output is deterministic and valid TypeScript', async () => {
 
 test('enums, required fields, lists, maps, defaults and descriptions are written as the CRD declares them', async () => {
   const text = generateApiTypes(await crdText());
-  assert.match(text, "export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';");
+  assert.match(text, "export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';");
   assert.match(text, "export type ConditionStatus = 'True' | 'False' | 'Unknown';");
   assert.match(text, /export interface RestartWindowSpec \{[^}]*\n {2}days\?: Weekday\[\];[^}]*\n {2}start: string;[^}]*\n {2}end: string;[^}]*\n {2}timeZone\?: string;\n\}/);
   assert.match(text, /export interface LabelSelector \{[^}]*\n {2}matchLabels\?: Record<string, string>;/);
@@ -86,12 +86,12 @@ test('int-or-string, nullable, nested lists, maps of objects, open objects and d
 
 test('a new enum value or field reaches the types and SPEC_FIELDS with one `npm run generate`', async () => {
   const text = generateApiTypes(await editedCrd((spec) => {
-    spec.legacyTokens!.properties!.workloadKinds!.items!.enum!.push('Rollout');
-    spec.nodeAuthorization!.properties!.probeNodeRestriction = { type: 'boolean', default: false, description: 'Also probe what NodeRestriction refuses.' };
+    spec.legacyTokens!.properties!.workloadKinds!.items!.enum!.push('ReplicaSet');
+    spec.nodeAuthorization!.properties!.exampleFlag = { type: 'boolean', default: false, description: 'A field added to the CRD.' };
   }));
-  assert.match(text, "export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';");
-  assert.match(text, /export interface NodeAuthorizationSpec \{[^}]*\n {2}probeNodeRestriction\?: boolean;\n\}/);
-  assert.match(text, "'spec.nodeAuthorization.probeNodeRestriction': { default: false },");
+  assert.match(text, "export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout' | 'ReplicaSet';");
+  assert.match(text, /export interface NodeAuthorizationSpec \{[^}]*\n {2}exampleFlag\?: boolean;\n\}/);
+  assert.match(text, "'spec.nodeAuthorization.exampleFlag': { default: false },");
 });
 
 test.run();
