@@ -6,7 +6,7 @@ import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RestartWindo
 
 export interface ResolvedSpec {
   dryRun: boolean;
-  nodeAuthorization: { mode: NodeAuthorizationMode; legacyBindingFallback: boolean; probeNodes: number };
+  nodeAuthorization: { mode: NodeAuthorizationMode; legacyBindingFallback: boolean; probeNodes: number; probeNodeRestriction: boolean };
   legacyTokens: {
     namespaceSelector: LabelSelector;
     rotateOn: RotationTrigger[];
@@ -45,6 +45,9 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
   const probeNodes = na.probeNodes ?? DEFAULTS.probeNodes;
   if (!Number.isInteger(probeNodes) || probeNodes < 1 || probeNodes > 50) throw new Error(`spec.nodeAuthorization.probeNodes: must be an integer from 1 to 50, got ${probeNodes}`);
+  if (na.probeNodeRestriction !== undefined && typeof na.probeNodeRestriction !== 'boolean') {
+    throw new Error(`spec.nodeAuthorization.probeNodeRestriction: must be true or false, got ${JSON.stringify(na.probeNodeRestriction)}`);
+  }
   const maxConcurrentRestarts = lt.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts;
   if (!Number.isInteger(maxConcurrentRestarts) || maxConcurrentRestarts < 1 || maxConcurrentRestarts > 100) {
     throw new Error(`spec.legacyTokens.maxConcurrentRestarts: must be an integer from 1 to 100, got ${maxConcurrentRestarts}`);
@@ -69,7 +72,7 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   });
   return {
     dryRun: spec.dryRun ?? false,
-    nodeAuthorization: { mode, legacyBindingFallback: na.legacyBindingFallback ?? false, probeNodes },
+    nodeAuthorization: { mode, legacyBindingFallback: na.legacyBindingFallback ?? false, probeNodes, probeNodeRestriction: na.probeNodeRestriction ?? false },
     legacyTokens: {
       namespaceSelector: lt.namespaceSelector ?? {},
       rotateOn: lt.rotateOn ?? [...DEFAULTS.rotateOn],

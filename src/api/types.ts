@@ -38,6 +38,8 @@ export interface NodeAuthorizationSpec {
   legacyBindingFallback?: boolean;
   /** how many Nodes the SubjectAccessReview probe samples (NotReady ones first) */
   probeNodes?: number;
+  /** test NodeRestriction by behaviour: a dry-run patch of another Node as a dedicated kubelet identity (needs config/components/noderestriction-probe) */
+  probeNodeRestriction?: boolean;
 }
 
 export interface LegacyTokensSpec {
