@@ -61,7 +61,7 @@ export function nodeAuthorizerFromProbe(results: readonly CheckResult[]): Fact {
 export function nodeAuthorizerFromMetrics(m: AuthorizerMetrics): Fact {
   if (!m.readable) return { source: 'metrics', says: 'unknown', detail: m.why };
   const node = m.authorizers.find((a) => a.type === 'Node');
-  if (node) return { source: 'metrics', says: 'present', detail: `apiserver_authorization_decisions_total counts ${node.allowed} allowed by Node authorizer "${node.name}" (authorizers deciding: ${listAuthorizers(m.authorizers)})` };
+  if (node) return { source: 'metrics', says: 'present', detail: `apiserver_authorization_decisions_total counts decisions by Node authorizer "${node.name}" (authorizers deciding: ${listAuthorizers(m.authorizers)})` };
   return { source: 'metrics', says: 'absent', detail: `apiserver_authorization_decisions_total counts no Node authorizer decision (authorizers deciding: ${listAuthorizers(m.authorizers)})` };
 }
 

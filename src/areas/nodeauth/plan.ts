@@ -239,9 +239,10 @@ function summary(f: NodeAuthFacts, obs: NodeAuthObservation, actions: readonly N
     nodeAuthorizer: {
       present: f.nodeAuthorizer.present ?? 'Unknown',
       evidence: Object.fromEntries(f.nodeAuthorizer.facts.map((x) => [x.source, `${x.says}: ${x.detail}`])),
-      ...(m.readable ? { metricsReadAt: m.at, decidingAuthorizers: m.authorizers.map((a) => `${a.type}/${a.name}`) } : {}),
+      // No counts or read times: status changes only when a fact does.
+      ...(m.readable ? { decidingAuthorizers: m.authorizers.map((a) => `${a.type}/${a.name}`) } : {}),
     },
-    nodeRestriction: { state: f.nodeRestriction.state, source: f.nodeRestriction.source ?? 'none', detail: f.nodeRestriction.detail, ...(obs.nodeRestrictionProbe ? { probedAt: obs.nodeRestrictionProbe.at } : {}) },
+    nodeRestriction: { state: f.nodeRestriction.state, source: f.nodeRestriction.source ?? 'none', detail: f.nodeRestriction.detail },
     apiserverFlags: flags.source === 'unknown'
       ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' }
       : { visible: true, source: flags.source, pod: flags.podName, ...(flags.authorizationConfigFile ? { authorizationConfig: flags.authorizationConfigFile } : { authorizationMode: (flags.authorizationModes ?? []).join(',') }), admissionPlugins: (flags.admissionPlugins ?? []).join(',') },

@@ -83,4 +83,10 @@ test('messages say where each fact came from', () => {
   assert.match(v.message, /Where each fact came from: probe: 8 of 8 kubelet SubjectAccessReviews were not answered by the Node authorizer \(denied\); metrics: not permitted; flags: no kube-apiserver static pod/);
 });
 
+test('probeNodeRestriction: off by default, a boolean or refused naming the field', () => {
+  assert.is(resolveSpec({}).nodeAuthorization.probeNodeRestriction, false);
+  assert.is(resolveSpec({ nodeAuthorization: { probeNodeRestriction: true } }).nodeAuthorization.probeNodeRestriction, true);
+  assert.throws(() => resolveSpec({ nodeAuthorization: { probeNodeRestriction: 'yes' as unknown as boolean } }), /spec\.nodeAuthorization\.probeNodeRestriction: must be true or false/);
+});
+
 test.run();
