@@ -30,11 +30,12 @@ export interface AuthorizerDecisions {
 }
 
 export type AuthorizerMetrics =
-  | { readable: true; authorizers: AuthorizerDecisions[]; at: string }
+  /** apiservers: how many API servers run (identity Leases); /metrics answers for the one the connection reached */
+  | { readable: true; authorizers: AuthorizerDecisions[]; at: string; apiservers?: number }
   | { readable: false; why: string; at: string };
 
 /** The authorizers that made terminal decisions, by type and name, from the API server's /metrics. */
-export function authorizerMetrics(metrics: ApiserverMetrics): AuthorizerMetrics {
+export function authorizerMetrics(metrics: ApiserverMetrics, apiservers = 1): AuthorizerMetrics {
   if (!metrics.readable) return metrics;
   const byKey = new Map<string, AuthorizerDecisions>();
   for (const s of metricSamples(metrics.text, 'apiserver_authorization_decisions_total')) {
@@ -44,7 +45,7 @@ export function authorizerMetrics(metrics: ApiserverMetrics): AuthorizerMetrics 
     else if (decision === 'denied') entry.denied += s.value;
     byKey.set(`${type}/${name}`, entry);
   }
-  return { readable: true, authorizers: [...byKey.values()].sort((a, b) => `${a.type}/${a.name}`.localeCompare(`${b.type}/${b.name}`)), at: metrics.at };
+  return { readable: true, authorizers: [...byKey.values()].sort((a, b) => `${a.type}/${a.name}`.localeCompare(`${b.type}/${b.name}`)), at: metrics.at, apiservers };
 }
 
 const listAuthorizers = (a: readonly AuthorizerDecisions[]): string => a.map((x) => `${x.type}/${x.name}`).join(', ') || 'none';
@@ -61,8 +62,9 @@ export function nodeAuthorizerFromProbe(results: readonly CheckResult[]): Fact {
 export function nodeAuthorizerFromMetrics(m: AuthorizerMetrics): Fact {
   if (!m.readable) return { source: 'metrics', says: 'unknown', detail: m.why };
   const node = m.authorizers.find((a) => a.type === 'Node');
-  if (node) return { source: 'metrics', says: 'present', detail: `apiserver_authorization_decisions_total counts decisions by Node authorizer "${node.name}" (authorizers deciding: ${listAuthorizers(m.authorizers)})` };
-  return { source: 'metrics', says: 'absent', detail: `apiserver_authorization_decisions_total counts no Node authorizer decision (authorizers deciding: ${listAuthorizers(m.authorizers)})` };
+  const seen = `authorizers deciding: ${listAuthorizers(m.authorizers)}${(m.apiservers ?? 1) > 1 ? `; on the one of ${m.apiservers ?? 1} API servers the operator's connection reached` : ''}`;
+  if (node) return { source: 'metrics', says: 'present', detail: `apiserver_authorization_decisions_total counts decisions by Node authorizer "${node.name}" (${seen})` };
+  return { source: 'metrics', says: 'absent', detail: `apiserver_authorization_decisions_total counts no Node authorizer decision (${seen})` };
 }
 
 export function nodeAuthorizerFromFlags(f: ApiserverFlags): Fact {

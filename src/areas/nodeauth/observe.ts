@@ -51,10 +51,11 @@ interface KubeletEvidence { probed: NodeProbe[]; flags: ApiserverFlags; metrics:
 
 /** The SAR probe first, then /metrics (so the probe's own decisions are counted) and the flags. */
 async function gatherKubeletEvidence(ctx: AreaContext, probeNodes: string[], instances: string, now: number): Promise<KubeletEvidence> {
+  const apiservers = Math.max(1, instances.split(',').filter(Boolean).length);
   const probed = await probeKubelets(ctx.client, probeNodes);
   const [flags, metrics] = await Promise.all([observeApiserverFlags(ctx.client), observeApiserverMetrics(ctx.client, instances)]);
   ctx.log.debug('probed kubelet authorization', { nodes: probeNodes, reviews: probed.reduce((n, p) => n + p.results.length, 0), grantedBy: probed.map((p) => `${p.node}: ${p.results.map((r) => r.grantedBy).join(',')}`) });
-  return { probed, flags, metrics: authorizerMetrics(metrics), time: new Date(now).toISOString() };
+  return { probed, flags, metrics: authorizerMetrics(metrics, apiservers), time: new Date(now).toISOString() };
 }
 
 /** Creates the observer with its probe caches (one per operator process). */

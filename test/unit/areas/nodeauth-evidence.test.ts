@@ -50,6 +50,12 @@ for (const row of evidenceRows) {
   });
 }
 
+test('metrics from one of several API servers say so', () => {
+  const m = authorizerMetrics(readable(METRICS), 3);
+  assert.match(nodeAuthorizerEvidence(results('Node'), m, hidden).facts[1]?.detail ?? '', /on the one of 3 API servers the operator's connection reached/);
+  assert.not.match(nodeAuthorizerEvidence(results('Node'), authorizerMetrics(readable(METRICS)), hidden).facts[1]?.detail ?? '', /API servers/);
+});
+
 test('node authorizer: no probe result is unknown', () => {
   assert.is(nodeAuthorizerEvidence([], authorizerMetrics(readable(METRICS)), hidden).present, undefined);
 });
