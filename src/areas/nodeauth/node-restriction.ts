@@ -8,7 +8,7 @@
 // https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#noderestriction
 // (kubernetes plugin/pkg/admission/noderestriction/admission.go, admitNode)
 import type { KubeClient } from '../../kube/client.ts';
-import { describeError, isForbidden, isNotFound } from '../../kube/errors.ts';
+import { describeError, isForbidden, isNotFound, KubeApiError } from '../../kube/errors.ts';
 import { objectPath, Resources } from '../../kube/paths.ts';
 
 /** The one identity the operator may impersonate (config/components/noderestriction-probe grants exactly it). */
@@ -53,7 +53,10 @@ export function judgeProbeAnswer(target: string, err: unknown): Omit<NodeRestric
   return { verdict: 'Unknown', target, detail: `the probe's dry-run patch of node ${target} failed: ${message}` };
 }
 
-/** One dry-run request (never more), or none when there is no other Node to target. */
+/** No answer, or a server error: not evidence, so the area fails and the controller retries with backoff (nothing is remembered). */
+const transient = (err: unknown): boolean => err instanceof KubeApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
+
+/** One dry-run request (never more), or none when there is no other Node to target; throws only when there was no real answer. */
 export async function probeNodeRestriction(client: KubeClient, nodeNames: readonly string[], now: Date): Promise<NodeRestrictionProbe> {
   const at = now.toISOString();
   const target = pickTargetNode(nodeNames);
@@ -67,6 +70,7 @@ export async function probeNodeRestriction(client: KubeClient, nodeNames: readon
     });
     return { ...judgeProbeAnswer(target, undefined), at };
   } catch (err) {
+    if (transient(err)) throw err;
     return { ...judgeProbeAnswer(target, err), at };
   }
 }
