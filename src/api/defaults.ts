@@ -7,7 +7,7 @@ import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RestartWindo
 
 export interface ResolvedSpec {
   dryRun: boolean;
-  nodeAuthorization: { mode: NodeAuthorizationMode; legacyBindingFallback: boolean; probeNodes: number };
+  nodeAuthorization: { mode: NodeAuthorizationMode; legacyBindingFallback: boolean; probeNodes: number; probeNodeRestriction: boolean };
   legacyTokens: {
     namespaceSelector: LabelSelector;
     rotateOn: RotationTrigger[];
@@ -58,6 +58,9 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
   const probeNodes = integerInRange('spec.nodeAuthorization.probeNodes', na.probeNodes ?? DEFAULTS.probeNodes);
   const maxConcurrentRestarts = integerInRange('spec.legacyTokens.maxConcurrentRestarts', lt.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts);
+  if (na.probeNodeRestriction !== undefined && typeof na.probeNodeRestriction !== 'boolean') {
+    throw new Error(`spec.nodeAuthorization.probeNodeRestriction: must be true or false, got ${JSON.stringify(na.probeNodeRestriction)}`);
+  }
   if (lt.rotationRequestedAt !== undefined && Number.isNaN(Date.parse(lt.rotationRequestedAt))) {
     throw new Error(`spec.legacyTokens.rotationRequestedAt: "${lt.rotationRequestedAt}" is not an RFC 3339 timestamp`);
   }
@@ -82,6 +85,7 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
       mode,
       legacyBindingFallback: na.legacyBindingFallback ?? SPEC_FIELDS['spec.nodeAuthorization.legacyBindingFallback'].default,
       probeNodes,
+      probeNodeRestriction: na.probeNodeRestriction ?? SPEC_FIELDS['spec.nodeAuthorization.probeNodeRestriction'].default,
     },
     legacyTokens: {
       namespaceSelector: lt.namespaceSelector ?? {},

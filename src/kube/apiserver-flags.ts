@@ -13,6 +13,7 @@ export interface ApiserverFlags {
   authorizationModes?: string[];
   /** --authorization-config (structured authorization, KEP-3221): authorizers are named in a file we cannot read */
   authorizationConfigFile?: string;
+  /** --enable-admission-plugins minus --disable-admission-plugins (NodeRestriction is off by default) */
   admissionPlugins?: string[];
   extendTokenExpiration?: boolean;
   maxTokenExpiration?: string;
@@ -45,7 +46,9 @@ export function parseApiserverFlags(argv: readonly string[]): Omit<ApiserverFlag
   const config = values.get('authorization-config');
   if (config) out.authorizationConfigFile = config;
   else out.authorizationModes = list('authorization-mode') ?? ['AlwaysAllow'];
-  out.admissionPlugins = list('enable-admission-plugins') ?? [];
+  // The API server refuses a plugin named in both lists; a disabled one is off either way.
+  const disabled = new Set(list('disable-admission-plugins') ?? []);
+  out.admissionPlugins = (list('enable-admission-plugins') ?? []).filter((p) => !disabled.has(p));
   const extend = values.get('service-account-extend-token-expiration');
   out.extendTokenExpiration = extend === undefined ? true : extend !== 'false';
   const max = values.get('service-account-max-token-expiration');

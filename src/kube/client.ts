@@ -36,6 +36,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** the Accept header (default application/json; /openid/v1/jwks serves only application/jwk-set+json) */
   accept?: string;
+  /** send as another identity (Impersonate-User/-Group); the operator needs `impersonate` on both, by name */
+  impersonate?: { user: string; group: string };
 }
 
 /** Authentication delegated to client-node (exec plugins, auth providers, proxies): per request, as it requires. */
@@ -200,6 +202,7 @@ export class KubeClient {
     const { headers, dispatcher } = await this.auth(url);
     headers['User-Agent'] = USER_AGENT;
     headers.Accept = opts.accept ?? 'application/json';
+    if (opts.impersonate) Object.assign(headers, { 'Impersonate-User': opts.impersonate.user, 'Impersonate-Group': opts.impersonate.group });
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);

@@ -2,7 +2,7 @@
 // etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from
 // pinned Go modules (see build-binaries.sh), with throwaway certificates.
 import { readFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,17 @@ import { startProcess, type ManagedProcess } from './processes.ts';
 import { waitFor } from './wait.ts';
 
 export type AuthorizationMode = 'Node,RBAC' | 'RBAC';
+
+/** Authorizers of a structured AuthorizationConfiguration file (--authorization-config), in order. */
+export type AuthorizerType = 'Node' | 'RBAC';
+
+/** What decides requests and which admission plugins run; a restart may change either. */
+interface ApiserverPolicyOptions {
+  /** use --authorization-config with these authorizers (named by their type, lower case) instead of --authorization-mode */
+  authorizationConfig?: AuthorizerType[];
+  /** --enable-admission-plugins=NodeRestriction (default) or, false, --disable-admission-plugins=NodeRestriction */
+  nodeRestriction?: boolean;
+}
 
 /** The controllers the harness runs by default: what the operator's stories need. */
 export const DEFAULT_CONTROLLERS = [
@@ -29,7 +40,7 @@ export const DEFAULT_CONTROLLERS = [
   'garbage-collector-controller',
 ];
 
-export interface ClusterOptions {
+export interface ClusterOptions extends ApiserverPolicyOptions {
   /** "Node,RBAC" (default, with the NodeRestriction admission plugin) or "RBAC" only: the incidents' broken fresh cluster */
   authorizationMode?: AuthorizationMode;
   /** give kube-controller-manager the SA private key, so its tokens controller fills legacy token Secrets (default true) */
@@ -43,7 +54,7 @@ export interface ClusterOptions {
   waitForControllers?: boolean;
 }
 
-export interface RestartOptions {
+export interface RestartOptions extends ApiserverPolicyOptions {
   /** regenerate the SA signing key pair: every token signed before is rejected afterwards */
   newSigningKey?: boolean;
   authorizationMode?: AuthorizationMode;
@@ -93,6 +104,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   let mode: AuthorizationMode = options.authorizationMode ?? 'Node,RBAC';
   let tokensController = options.tokensController ?? true;
+  let authorizationConfig = options.authorizationConfig;
+  let nodeRestriction = options.nodeRestriction ?? true;
+  let configGeneration = 0;
   const controllers = options.controllers ?? DEFAULT_CONTROLLERS;
   const [etcdPort, peerPort, port] = await Promise.all([freePort(), freePort(), freePort()]);
   const server = `https://127.0.0.1:${port}`;
@@ -131,6 +145,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   ], logFile('etcd'));
   procs.etcd = etcd;
 
+  // kube-apiserver runs as a process, not as a static pod: no Pod in kube-system shows its flags,
+  // so the operator sees this cluster as it sees a managed control plane (flags hidden).
+  /** --authorization-mode, or a fresh AuthorizationConfiguration file (apiserver.config.k8s.io/v1) for --authorization-config */
+  const authorizationArg = (): string => {
+    if (!authorizationConfig) return `--authorization-mode=${mode}`;
+    const file = join(dir, `authorization-config-${++configGeneration}.yaml`);
+    const authorizers = authorizationConfig.map((type) => `  - type: ${type}\n    name: ${type.toLowerCase()}\n`).join('');
+    writeFileSync(file, `apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n${authorizers}`);
+    return `--authorization-config=${file}`;
+  };
+
   const startApiserver = (): ManagedProcess => startProcess('kube-apiserver', join(bin, 'kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
     '--bind-address=127.0.0.1', `--secure-port=${port}`, '--advertise-address=127.0.0.1',
@@ -139,9 +164,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     `--kubelet-client-certificate=${apiserverClient.cert}`, `--kubelet-client-key=${apiserverClient.key}`,
     `--service-account-key-file=${saKey.pub}`, `--service-account-signing-key-file=${saKey.key}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--authorization-mode=${mode}`,
+    authorizationArg(),
     // The incidents' clusters all had NodeRestriction on; only the authorizer differed.
-    '--enable-admission-plugins=NodeRestriction',
+    nodeRestriction ? '--enable-admission-plugins=NodeRestriction' : '--disable-admission-plugins=NodeRestriction',
     '--service-cluster-ip-range=10.96.0.0/16',
     '--endpoint-reconciler-type=none', '--allow-privileged=true', '--profiling=false',
     ...(options.apiserverArgs ?? []),
@@ -257,6 +282,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await procs['kube-apiserver']?.stop();
       if (opts.newSigningKey) saKey = await createSigningKey(pki, `sa-${++keyGeneration}`);
       if (opts.authorizationMode) mode = opts.authorizationMode;
+      if (opts.authorizationConfig) authorizationConfig = opts.authorizationConfig;
+      if (opts.nodeRestriction !== undefined) nodeRestriction = opts.nodeRestriction;
       if (opts.tokensController !== undefined) tokensController = opts.tokensController;
       procs['kube-apiserver'] = startApiserver();
       await waitUntilServing('restart');

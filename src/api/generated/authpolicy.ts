@@ -62,6 +62,13 @@ export interface NodeAuthorizationSpec {
    * @default 3
    */
   probeNodes?: number;
+  /**
+   * Test the NodeRestriction admission plugin by behaviour: impersonate system:node:authpolicy-noderestriction-probe
+   * and send a dry-run (nothing is stored) label patch to another Node, at most every 5 minutes. Needs the
+   * impersonation RBAC of config/components/noderestriction-probe (Helm: nodeRestrictionProbe.enabled).
+   * @default false
+   */
+  probeNodeRestriction?: boolean;
 }
 
 /**
@@ -248,6 +255,7 @@ export const SPEC_FIELDS = {
   'spec.nodeAuthorization.mode': { default: 'NodeAuthorizer', enum: ['NodeAuthorizer', 'LegacyBinding', 'Unmanaged'] },
   'spec.nodeAuthorization.legacyBindingFallback': { default: false },
   'spec.nodeAuthorization.probeNodes': { default: 3, minimum: 1, maximum: 50 },
+  'spec.nodeAuthorization.probeNodeRestriction': { default: false },
   'spec.legacyTokens': { default: {} },
   'spec.legacyTokens.namespaceSelector.matchLabels': { maxProperties: 64 },
   'spec.legacyTokens.namespaceSelector.matchLabels{}': { maxLength: 63, pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$' },

@@ -1,13 +1,17 @@
 // Observe node authorization: Nodes and the legacy binding from the caches, the
-// API-server flags where visible, and a SubjectAccessReview probe of a small,
-// bounded sample of kubelet identities — cached until the sample, the binding,
-// the API-server instances or the policy change (or 5 minutes pass), so the
-// number of reviews per reconcile does not grow with the cluster.
+// API-server flags where visible, the authorizers' decision counters from
+// /metrics, a SubjectAccessReview probe of a small, bounded sample of kubelet
+// identities and, opted in, one dry-run NodeRestriction probe — each probe cached
+// until its inputs (sample, binding, target Node, API-server instances, policy)
+// change or 5 minutes pass, so the requests per reconcile do not grow with the cluster.
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
+import { observeApiserverMetrics } from '../../kube/apiserver-metrics.ts';
 import type { AreaContext } from '../area.ts';
 import { BINDING_NAME, type LegacyBinding } from './binding.ts';
 import { bindingCache, nodeCache, type CachedNode } from './caches.ts';
+import { authorizerMetrics, type AuthorizerMetrics } from './evidence.ts';
+import { pickTargetNode, probeNodeRestriction, type NodeRestrictionProbe } from './node-restriction.ts';
 import { probeKubelets, type NodeProbe } from './probe.ts';
 
 export interface NodeAuthObservation {
@@ -19,6 +23,10 @@ export interface NodeAuthObservation {
   probeTime: string;
   binding: LegacyBinding | undefined;
   flags: ApiserverFlags;
+  /** which authorizers made decisions, from the API server's /metrics (read at most every 30 s) */
+  authorizerMetrics: AuthorizerMetrics;
+  /** undefined unless spec.nodeAuthorization.probeNodeRestriction */
+  nodeRestrictionProbe: NodeRestrictionProbe | undefined;
 }
 
 export const SYNTHETIC_NODE = 'authpolicy-probe';
@@ -32,31 +40,56 @@ export function pickProbeNodes(nodes: readonly CachedNode[], n: number): string[
   return [...notReady, ...ready].slice(0, n).map((x) => x.metadata.name);
 }
 
-/** Creates the observer with its probe cache (one per operator process). */
+interface Memo<T> { key: string; at: number; value: T }
+
+/** Whether a memoized probe may be reused: same key, younger than PROBE_TTL_MS, and not a one-shot `check`. */
+function fresh<T>(memo: Memo<T> | undefined, key: string, now: number, mode: AreaContext['mode']): memo is Memo<T> {
+  return mode === 'run' && memo !== undefined && memo.key === key && now - memo.at <= PROBE_TTL_MS;
+}
+
+interface KubeletEvidence { probed: NodeProbe[]; flags: ApiserverFlags; metrics: AuthorizerMetrics; time: string }
+
+/** The SAR probe first, then /metrics (so the probe's own decisions are counted) and the flags. */
+async function gatherKubeletEvidence(ctx: AreaContext, probeNodes: string[], instances: string, now: number): Promise<KubeletEvidence> {
+  const apiservers = Math.max(1, instances.split(',').filter(Boolean).length);
+  const probed = await probeKubelets(ctx.client, probeNodes);
+  const [flags, metrics] = await Promise.all([observeApiserverFlags(ctx.client), observeApiserverMetrics(ctx.client, instances)]);
+  ctx.log.debug('probed kubelet authorization', { nodes: probeNodes, reviews: probed.reduce((n, p) => n + p.results.length, 0), grantedBy: probed.map((p) => `${p.node}: ${p.results.map((r) => r.grantedBy).join(',')}`) });
+  return { probed, flags, metrics: authorizerMetrics(metrics, apiservers), time: new Date(now).toISOString() };
+}
+
+/** Creates the observer with its probe caches (one per operator process). */
 export function createObserver(): (ctx: AreaContext) => Promise<NodeAuthObservation> {
-  let cached: { key: string; at: number; probed: NodeProbe[]; flags: ApiserverFlags; time: string } | undefined;
+  let kubelets: Memo<KubeletEvidence> | undefined;
+  let restriction: Memo<NodeRestrictionProbe> | undefined;
   return async (ctx) => {
     const nodes = ctx.cache(nodeCache).list();
     const binding = ctx.cache(bindingCache).get(BINDING_NAME);
-    const apiservers = ctx.cache(apiserverIdentityCache).list();
+    const instances = apiserverInstances(ctx.cache(apiserverIdentityCache).list());
+    const generation = ctx.policy.metadata.generation ?? 0;
     const sample = pickProbeNodes(nodes, ctx.spec.nodeAuthorization.probeNodes);
     const syntheticProbe = sample.length === 0;
     const probeNodes = syntheticProbe ? [SYNTHETIC_NODE] : sample;
-    const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', apiserverInstances(apiservers), ctx.policy.metadata.generation ?? 0].join('|');
     const now = Date.now();
-    if (ctx.mode === 'check' || !cached || cached.key !== key || now - cached.at > PROBE_TTL_MS) {
-      const [probed, flags] = await Promise.all([probeKubelets(ctx.client, probeNodes), observeApiserverFlags(ctx.client)]);
-      cached = { key, at: now, probed, flags, time: new Date(now).toISOString() };
-      ctx.log.debug('probed kubelet authorization', { nodes: probeNodes, reviews: probed.reduce((n, p) => n + p.results.length, 0), grantedBy: probed.map((p) => `${p.node}: ${p.results.map((r) => r.grantedBy).join(',')}`) });
+    const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', instances, generation].join('|');
+    if (!fresh(kubelets, key, now, ctx.mode)) kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, probeNodes, instances, now) };
+    let nodeRestrictionProbe: NodeRestrictionProbe | undefined;
+    if (ctx.spec.nodeAuthorization.probeNodeRestriction) {
+      const names = nodes.map((n) => n.metadata.name);
+      const nrKey = [pickTargetNode(names) ?? '-', instances, generation].join('|');
+      if (!fresh(restriction, nrKey, now, ctx.mode)) restriction = { key: nrKey, at: now, value: await probeNodeRestriction(ctx.client, names, new Date(now)) };
+      nodeRestrictionProbe = restriction.value;
     }
     return {
       nodeCount: nodes.length,
       notReady: nodes.filter((x) => x.ready !== 'True').map((x) => x.metadata.name).sort(),
-      probed: cached.probed,
+      probed: kubelets.value.probed,
       syntheticProbe,
-      probeTime: cached.time,
+      probeTime: kubelets.value.time,
       binding,
-      flags: cached.flags,
+      flags: kubelets.value.flags,
+      authorizerMetrics: kubelets.value.metrics,
+      nodeRestrictionProbe,
     };
   };
 }

@@ -3,25 +3,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AuthPolicySpec } from '../../../src/api/types.ts';
-import { classifyBinding, type LegacyBinding, type Subject } from '../../../src/areas/nodeauth/binding.ts';
+import { classifyBinding } from '../../../src/areas/nodeauth/binding.ts';
 import { pickProbeNodes, type NodeAuthObservation } from '../../../src/areas/nodeauth/observe.ts';
 import { planNodeAuthorization } from '../../../src/areas/nodeauth/plan.ts';
-import { grantedBy, kubeletChecks, type GrantedBy } from '../../../src/areas/nodeauth/probe.ts';
-
-const nodesGroup: Subject = { kind: 'Group', name: 'system:nodes', apiGroup: 'rbac.authorization.k8s.io' };
-const alice: Subject = { kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' };
-const binding = (subjects: Subject[], labels: Record<string, string> = {}): LegacyBinding => ({
-  metadata: { name: 'system:node', resourceVersion: '1', labels },
-  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node' },
-  subjects,
-});
-
-function observation(by: GrantedBy, b: LegacyBinding | undefined, flags: NodeAuthObservation['flags'] = { source: 'unknown' }): NodeAuthObservation {
-  return {
-    nodeCount: 1, notReady: ['node-a'], syntheticProbe: false, probeTime: 'now', binding: b, flags,
-    probed: [{ node: 'node-a', results: kubeletChecks('node-a').map((c) => ({ check: c.name, allowed: by !== 'Denied', grantedBy: by, reason: '', nodeScoped: c.nodeScoped })) }],
-  };
-}
+import { grantedBy } from '../../../src/areas/nodeauth/probe.ts';
+import { alice, binding, nodesGroup, observation } from './nodeauth-fixtures.ts';
 
 const rows: { name: string; spec: AuthPolicySpec; obs: NodeAuthObservation; status: string; reason: string; actions: string[] }[] = [
   { name: 'fresh RBAC-only cluster, fallback on: bind now', spec: { nodeAuthorization: { legacyBindingFallback: true } }, obs: observation('Denied', undefined), status: 'True', reason: 'LegacyBindingFallback', actions: ['create'] },

@@ -38,6 +38,12 @@ test('structured authorization names no modes', () => {
   assert.is(f.authorizationConfigFile, '/etc/kubernetes/authz.yaml');
 });
 
+test('--disable-admission-plugins turns a plugin off', () => {
+  const f = parseApiserverFlags(['kube-apiserver', '--enable-admission-plugins=PodSecurity', '--disable-admission-plugins=NodeRestriction']);
+  assert.equal(f.admissionPlugins, ['PodSecurity']);
+  assert.equal(parseApiserverFlags(['kube-apiserver', '--enable-admission-plugins=NodeRestriction', '--disable-admission-plugins=NodeRestriction']).admissionPlugins, []);
+});
+
 test('resource of an API path, for request counters', () => {
   assert.is(resourceOf('/apis/authorization.k8s.io/v1/subjectaccessreviews'), 'subjectaccessreviews');
   assert.is(resourceOf('/api/v1/namespaces/kube-system/pods'), 'pods');

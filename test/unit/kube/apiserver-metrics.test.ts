@@ -1,0 +1,52 @@
+// Reading the API server's /metrics: labelled samples, and the bounded read (at most every 30 s per client,
+// again at once when an API server restarted).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { metricSamples, METRICS_MIN_INTERVAL_MS, observeApiserverMetrics } from '../../../src/kube/apiserver-metrics.ts';
+import type { KubeClient } from '../../../src/kube/client.ts';
+import { KubeApiError } from '../../../src/kube/errors.ts';
+
+const test = suite('kube-apiserver metrics');
+
+test('samples with labels, escaped quotes, and no false prefix matches', () => {
+  const text = [
+    '# TYPE apiserver_authorization_decisions_total counter',
+    'apiserver_authorization_decisions_total{decision="allowed",name="node",type="Node"} 24',
+    'apiserver_authorization_decisions_total{decision="allowed",name="we\\"bhook",type="Webhook"} 1e3',
+    'apiserver_authorization_decisions_total_other{type="Node"} 5',
+    'apiserver_authorization_decisions_total 7',
+  ].join('\n');
+  assert.equal(metricSamples(text, 'apiserver_authorization_decisions_total'), [
+    { labels: { decision: 'allowed', name: 'node', type: 'Node' }, value: 24 },
+    { labels: { decision: 'allowed', name: 'we"bhook', type: 'Webhook' }, value: 1000 },
+    { labels: {}, value: 7 },
+  ]);
+});
+
+function fakeClient(answer: () => string): { client: KubeClient; reads: () => number } {
+  let reads = 0;
+  const client = { getText: (path: string): Promise<string> => { reads++; assert.is(path, '/metrics'); return Promise.resolve(answer()); } } as unknown as KubeClient;
+  return { client, reads: () => reads };
+}
+
+test('read at most every 30 s per client, and again when the API servers changed', async () => {
+  const { client, reads } = fakeClient(() => 'x 1');
+  const t0 = 1_000_000;
+  await observeApiserverMetrics(client, 'apiserver-1', t0);
+  await observeApiserverMetrics(client, 'apiserver-1', t0 + 1_000);
+  await observeApiserverMetrics(client, 'apiserver-1', t0 + METRICS_MIN_INTERVAL_MS - 1);
+  assert.is(reads(), 1);
+  await observeApiserverMetrics(client, 'apiserver-1', t0 + METRICS_MIN_INTERVAL_MS);
+  assert.is(reads(), 2);
+  await observeApiserverMetrics(client, 'apiserver-2', t0 + METRICS_MIN_INTERVAL_MS + 1);
+  assert.is(reads(), 3, 'a restarted API server starts its counters over: read again');
+});
+
+test('a refusal is a value naming the permission, not an exception', async () => {
+  const { client } = fakeClient(() => { throw new KubeApiError({ status: 403, reason: 'Forbidden', message: 'forbidden', method: 'GET', path: '/metrics' }); });
+  const m = await observeApiserverMetrics(client, 'a', 0);
+  assert.is(m.readable, false);
+  assert.match(m.readable ? '' : m.why, /nonResourceURLs: \["\/metrics"\], verb get/);
+});
+
+test.run();
