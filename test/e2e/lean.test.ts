@@ -8,7 +8,7 @@
 // - no request per token Secret in steady state: legacytokens-offline.test.ts,
 //   "steady state makes no request per token Secret, and no TokenReview";
 // - no status write when nothing changed: ready-hold.test.ts, "over 3 idle minutes the operator writes no status".
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -129,12 +129,19 @@ test('token values are never held in memory: a heap snapshot has the cached fing
   await waitFor('the operator to cache every token Secret', async () =>
     metricValue((await op?.metrics()) ?? '', 'authpolicy_informer_cached_objects', { informer: 'legacy-token-secrets' }) === SECRETS.length);
   process.kill(op?.child.pid ?? 0, 'SIGUSR2');
-  // V8 writes the snapshot (after a full GC, so only what is reachable) on the main thread: once the file
-  // exists, the next answer from the operator comes after it is complete.
-  const file = await waitFor('the heap snapshot file', async () => (await readdir(snapshots)).find((f) => f.endsWith('.heapsnapshot')), { timeoutMs: 120_000 });
-  await op?.metrics();
-  const text = await readFile(join(snapshots, file), 'utf8');
-  assert.ok(text.trimEnd().endsWith(']}'), 'a complete snapshot');
+  // V8 writes the snapshot (after a full GC, so only what is reachable) as one JSON document, in chunks:
+  // complete when it ends the document and has stopped growing.
+  let size = -1;
+  const text = await waitFor('the heap snapshot to be written', async () => {
+    const file = (await readdir(snapshots)).find((f) => f.endsWith('.heapsnapshot'));
+    if (!file) return undefined;
+    const now = (await stat(join(snapshots, file))).size;
+    const stable = now === size;
+    size = now;
+    if (!stable) return undefined;
+    const t = await readFile(join(snapshots, file), 'utf8');
+    return t.trimEnd().endsWith(']}') ? t : undefined;
+  }, { timeoutMs: 300_000, intervalMs: 2000 });
   // The control: what the cache does keep (the token's fingerprint) is found in the snapshot.
   const hashes = [...values.values()].map((b64) => fingerprint(b64) ?? '');
   assert.ok(hashes.every((h) => text.includes(h)), 'every cached token fingerprint is in the snapshot (the search sees the cache)');
