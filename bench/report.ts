@@ -32,7 +32,9 @@ export interface BenchResult {
   preset: string; date: string; startedAt: string; durationSeconds: number; parallelism: number;
   /** NODE_OPTIONS the operator ran with: config/manager's, or BENCH_OPERATOR_NODE_OPTIONS */
   operatorNodeOptions: string;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; note: string };
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; note: string;
+    /** 1, 5 and 15-minute load averages (`uptime`) when the run began and when this file was written */
+    loadAverage?: { atStart: number[]; atWrite: number[] } };
   sizes: SizeResult[];
 }
 
@@ -41,7 +43,8 @@ const cell = (x: number | string | undefined): string => (x === undefined ? '–
 export function markdown(r: BenchResult): string {
   const lines = [
     `# Benchmark ${r.preset}, ${r.date}`, '',
-    `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}. ${r.machine.note}`,
+    `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}. ${r.machine.note}` +
+      (r.machine.loadAverage ? ` Load average (1/5/15 min) at start ${r.machine.loadAverage.atStart.join(' / ')}, when written ${r.machine.loadAverage.atWrite.join(' / ')}.` : ''),
     `The operator ran with NODE_OPTIONS=${r.operatorNodeOptions ? r.operatorNodeOptions : '(none)'}.`,
     `Same cluster and run for every contender; ${r.parallelism} requests/rollouts in flight at most. Requests are counted from the API server's audit log per client identity.`, '',
   ];

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick | --growth | --large | --preset=default] [--contenders=operator,kubectl,floor,reloader]
+// npm run bench [-- --quick | --growth | --large | --preset=default] [--sizes=3] [--contenders=operator,kubectl,floor,reloader]
 //                [--parallelism=4] [--out=bench/results]
 // One control plane on loopback (kube-apiserver with an audit log of the bench's own
 // identities only), kwok playing the Nodes and Pods; for each size of the preset:
@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startCluster, mustKubectl, type Cluster } from '../test/cluster/harness.ts';
@@ -28,13 +28,16 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, growth: { type: 'boolean', default: false }, large: { type: 'boolean', default: false },
     preset: { type: 'string' }, contenders: { type: 'string', default: 'operator,kubectl,floor,reloader' },
-    parallelism: { type: 'string', default: '4' }, out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+    sizes: { type: 'string' }, parallelism: { type: 'string', default: '4' }, out: { type: 'string', default: join(ROOT, 'bench', 'results') },
   },
 });
 const presetName = values.preset ?? (values.quick ? 'quick' : values.growth ? 'growth' : values.large ? 'large' : 'default');
 const found = PRESETS[presetName];
 if (!found) throw new Error(`unknown preset ${presetName}; one of ${Object.keys(PRESETS).join(', ')}`);
-const preset = found;
+// --sizes=3 (1-based positions in the preset, comma-separated) runs only those sizes, e.g. the default size alone.
+const picked = values.sizes?.split(',').map((n) => found.sizes[Number(n) - 1]);
+if (picked?.some((x) => x === undefined)) throw new Error(`--sizes=${values.sizes}: positions 1..${found.sizes.length} of preset ${presetName}`);
+const preset = picked ? { ...found, sizes: picked as Size[] } : found;
 const parallelism = Number(values.parallelism);
 const contenders = values.contenders.split(',');
 const began = Date.now();
@@ -42,6 +45,7 @@ const log = (m: string): void => { console.log(`[bench +${Math.round((Date.now()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number): number => Math.round(x * 10) / 10;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+const loadAtStart = loadavg().map(round2);
 
 async function reloaderBinary(): Promise<string | undefined> {
   const script = process.env.RELOADER_BUILD ?? join(ROOT, '..', 'shared', 'third_party', 'reloader', 'build.sh');
@@ -76,7 +80,18 @@ const requests = async (group: BenchGroup, from: number, to: number): Promise<Re
 async function regenerate(): Promise<number> {
   const start = Date.now();
   log('regenerating the service-account signing key (kube-apiserver and kube-controller-manager restart)');
-  await cluster.restart({ newSigningKey: true });
+  try {
+    await cluster.restart({ newSigningKey: true });
+  } catch (err) {
+    // The harness gives kube-apiserver 60 s to serve again; at the default size on a loaded machine it fills its
+    // watch cache for longer. The regeneration is done (new key, kube-apiserver started): wait on, then start
+    // kube-controller-manager as the restart would have.
+    if (!/readyz \(restart\)/.test((err as Error).message)) throw err;
+    log('kube-apiserver not ready 60 s after its restart; waiting up to 15 minutes more');
+    await waitFor('kube-apiserver /readyz after the regeneration', async () => (await cluster.kubectl(['get', '--raw', '/readyz'])).code === 0, { timeoutMs: 900_000, intervalMs: 1000 });
+    await cluster.startControllerManager();
+  }
+  log(`kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s`);
   return start;
 }
 
@@ -116,7 +131,12 @@ async function operatorRun(size: Size): Promise<ContenderResult> {
       log(`idle: ${idle.requests.total} requests, ${idle.cpuPercentOfCore} % of a core, peak RSS ${idle.peakRssMiB} MiB (standby ${idle.standbyPeakRssMiB} MiB)`);
       const base = await baseline(admin);
       const r0 = await metrics().catch(() => '');
-      const start = await regenerate();
+      let start: number;
+      try {
+        start = await regenerate();
+      } catch (err) {
+        return { startToReadySeconds: round(readySeconds), startToFirstStatusSeconds: round(statusSeconds), idle, error: `rotation: ${(err as Error).message}` };
+      }
       const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => { log(`operator: ${m}`); });
       const r1 = await metrics().catch(() => '');
       return {
@@ -195,6 +215,7 @@ try {
     await generate(admin, previous, size, 8, log);
     await waitSettled(admin, size, 3_600_000, log);
     const sr: SizeResult = { size, setupSeconds: round((Date.now() - t0) / 1000), contenders: {} };
+    results.push(sr);
     for (const c of contenders) {
       log(`— ${c} on ${size.name}`);
       try {
@@ -205,12 +226,11 @@ try {
         log(`${c} failed: ${(err as Error).message}`);
         sr.contenders[c] = { error: (err as Error).message };
       }
+      await writeResults(); // after every contender, so a run cut short keeps what it measured
       // the next contender starts from a cluster where everything is rolled out
       await waitSettled(admin, size, 600_000, () => undefined);
     }
-    results.push(sr);
     previous = size;
-    await writeResults();
   }
 } finally {
   await kwok.stop();
@@ -226,7 +246,8 @@ async function writeResults(): Promise<void> {
   const out: BenchResult = {
     preset: preset.name, date, startedAt: new Date(began).toISOString(), durationSeconds: round((Date.now() - began) / 1000), parallelism,
     operatorNodeOptions: operatorNodeOptions(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, note: process.env.BENCH_MACHINE_NOTE ?? '' },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, note: process.env.BENCH_MACHINE_NOTE ?? '',
+      loadAverage: { atStart: loadAtStart, atWrite: loadavg().map(round2) } },
     sizes: results,
   };
   for (const s of out.sizes) addRatios(s);
