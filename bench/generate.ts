@@ -37,15 +37,26 @@ function deployment(size: Size, j: number): { path: string; body: unknown } {
   return {
     path: `/apis/apps/v1/namespaces/${ns}/deployments`,
     body: {
-      apiVersion: 'apps/v1', kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
       metadata: { name: `app-${j}`, namespace: ns, annotations: { 'reloader.stakater.com/auto': 'true' } },
       spec: {
-        replicas: 1, selector: { matchLabels: labels },
+        replicas: 1,
+        selector: { matchLabels: labels },
         template: {
           metadata: { labels },
           spec: {
-            serviceAccountName: `sa-${j % SERVICE_ACCOUNTS}`, tolerations: TOLERATE_NOT_READY, volumes,
-            containers: [{ name: 'app', image: 'registry.invalid/app:1', env, volumeMounts: volumes.map((v) => ({ name: (v as { name: string }).name, mountPath: `/var/run/${(v as { name: string }).name}` })) }],
+            serviceAccountName: `sa-${j % SERVICE_ACCOUNTS}`,
+            tolerations: TOLERATE_NOT_READY,
+            volumes,
+            containers: [
+              {
+                name: 'app',
+                image: 'registry.invalid/app:1',
+                env,
+                volumeMounts: volumes.map((v) => ({ name: (v as { name: string }).name, mountPath: `/var/run/${(v as { name: string }).name}` })),
+              },
+            ],
           },
         },
       },
@@ -58,39 +69,88 @@ export async function generate(admin: Api, from: Size | undefined, to: Size, par
   const range = (a: number, b: number): number[] => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
   if (from && from.namespaces !== to.namespaces) throw new Error('sizes on one cluster must share the namespace count (names are index-based)');
   log(`nodes ${from?.nodes ?? 0} → ${to.nodes}`);
-  await createAll(admin, range(from?.nodes ?? 0, to.nodes).map((i) => ({
-    path: '/api/v1/nodes',
-    body: { apiVersion: 'v1', kind: 'Node', metadata: { name: `kwok-node-${i}`, labels: { type: 'kwok', 'kubernetes.io/hostname': `kwok-node-${i}` } } },
-  })), parallelism);
-  await createAll(admin, range(0, to.namespaces).map((i) => ({
-    path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsName(to, i) } },
-  })), parallelism);
-  await createAll(admin, range(0, to.namespaces).flatMap((i) => range(0, SERVICE_ACCOUNTS).map((k) => ({
-    path: `/api/v1/namespaces/${nsName(to, i)}/serviceaccounts`,
-    body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `sa-${k}`, namespace: nsName(to, i) } },
-  }))), parallelism);
+  await createAll(
+    admin,
+    range(from?.nodes ?? 0, to.nodes).map((i) => ({
+      path: '/api/v1/nodes',
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name: `kwok-node-${i}`, labels: { type: 'kwok', 'kubernetes.io/hostname': `kwok-node-${i}` } } },
+    })),
+    parallelism,
+  );
+  await createAll(
+    admin,
+    range(0, to.namespaces).map((i) => ({
+      path: '/api/v1/namespaces',
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsName(to, i) } },
+    })),
+    parallelism,
+  );
+  await createAll(
+    admin,
+    range(0, to.namespaces).flatMap((i) =>
+      range(0, SERVICE_ACCOUNTS).map((k) => ({
+        path: `/api/v1/namespaces/${nsName(to, i)}/serviceaccounts`,
+        body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `sa-${k}`, namespace: nsName(to, i) } },
+      })),
+    ),
+    parallelism,
+  );
   log(`secrets ${from?.secrets ?? 0} → ${to.secrets}`);
-  await createAll(admin, range(from?.secrets ?? 0, to.secrets).map((i) => ({
-    path: `/api/v1/namespaces/${nsName(to, i)}/secrets`,
-    body: { apiVersion: 'v1', kind: 'Secret', type: TOKEN_TYPE, metadata: { name: `tok-${i}`, namespace: nsName(to, i), annotations: { 'kubernetes.io/service-account.name': `sa-${i % SERVICE_ACCOUNTS}` } } },
-  })), parallelism);
+  await createAll(
+    admin,
+    range(from?.secrets ?? 0, to.secrets).map((i) => ({
+      path: `/api/v1/namespaces/${nsName(to, i)}/secrets`,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: TOKEN_TYPE,
+        metadata: { name: `tok-${i}`, namespace: nsName(to, i), annotations: { 'kubernetes.io/service-account.name': `sa-${i % SERVICE_ACCOUNTS}` } },
+      },
+    })),
+    parallelism,
+  );
   log(`deployments ${from?.deployments ?? 0} → ${to.deployments}`);
-  await createAll(admin, range(from?.deployments ?? 0, to.deployments).map((j) => deployment(to, j)), parallelism);
+  await createAll(
+    admin,
+    range(from?.deployments ?? 0, to.deployments).map((j) => deployment(to, j)),
+    parallelism,
+  );
   const bare = (s: Size | undefined): number => (s ? Math.max(0, s.pods - s.deployments) : 0);
   log(`bare pods ${bare(from)} → ${bare(to)}`);
-  await createAll(admin, range(bare(from), bare(to)).map((p) => ({
-    path: `/api/v1/namespaces/${nsName(to, p)}/pods`,
-    body: {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${p}`, namespace: nsName(to, p), labels: { role: 'other' } },
-      spec: { nodeName: `kwok-node-${p % to.nodes}`, serviceAccountName: `sa-${p % SERVICE_ACCOUNTS}`, containers: [{ name: 'c', image: 'registry.invalid/other:1' }] },
-    },
-  })), parallelism);
+  await createAll(
+    admin,
+    range(bare(from), bare(to)).map((p) => ({
+      path: `/api/v1/namespaces/${nsName(to, p)}/pods`,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `pod-${p}`, namespace: nsName(to, p), labels: { role: 'other' } },
+        spec: {
+          nodeName: `kwok-node-${p % to.nodes}`,
+          serviceAccountName: `sa-${p % SERVICE_ACCOUNTS}`,
+          containers: [{ name: 'c', image: 'registry.invalid/other:1' }],
+        },
+      },
+    })),
+    parallelism,
+  );
 }
 
-export interface SecretView { metadata: { name: string; namespace: string; uid: string; resourceVersion: string }; data?: { token?: string } }
+export interface SecretView {
+  metadata: { name: string; namespace: string; uid: string; resourceVersion: string };
+  data?: { token?: string };
+}
 export interface DeploymentView {
   metadata: { name: string; namespace: string; generation: number; annotations?: Record<string, string> };
-  spec: { replicas?: number; template: { spec: { volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[]; containers: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[] } } };
+  spec: {
+    replicas?: number;
+    template: {
+      spec: {
+        volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+        containers: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[];
+      };
+    };
+  };
   status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; unavailableReplicas?: number };
 }
 
@@ -111,7 +171,13 @@ export function mountedSecrets(d: DeploymentView): string[] {
 export const rolledOut = (d: DeploymentView): boolean => {
   const want = d.spec.replicas ?? 1;
   const s = d.status ?? {};
-  return (s.observedGeneration ?? 0) >= d.metadata.generation && s.updatedReplicas === want && s.availableReplicas === want && (s.replicas ?? 0) === want && !s.unavailableReplicas;
+  return (
+    (s.observedGeneration ?? 0) >= d.metadata.generation &&
+    s.updatedReplicas === want &&
+    s.availableReplicas === want &&
+    (s.replicas ?? 0) === want &&
+    !s.unavailableReplicas
+  );
 };
 
 export async function listSecrets(admin: Api): Promise<SecretView[]> {
@@ -131,12 +197,17 @@ export async function waitSettled(admin: Api, size: Size, timeoutMs: number, log
   for (;;) {
     const secrets = await listSecrets(admin);
     const deployments = await listDeployments(admin);
-    const pods = (await admin.request<{ items: { metadata: { namespace: string }; status?: { phase?: string } }[] }>('GET', '/api/v1/pods')).items.filter((p) => p.metadata.namespace.startsWith(NS_PREFIX));
+    const pods = (await admin.request<{ items: { metadata: { namespace: string }; status?: { phase?: string } }[] }>('GET', '/api/v1/pods')).items.filter((p) =>
+      p.metadata.namespace.startsWith(NS_PREFIX),
+    );
     const filled = secrets.filter((s) => s.data?.token).length;
     const rolled = deployments.filter(rolledOut).length;
     const running = pods.filter((p) => p.status?.phase === 'Running').length;
     const now = `secrets with a token ${filled}/${size.secrets}, deployments rolled out ${rolled}/${size.deployments}, pods running ${running}/${size.pods}`;
-    if (now !== last) { log(now); last = now; }
+    if (now !== last) {
+      log(now);
+      last = now;
+    }
     if (filled === size.secrets && rolled === size.deployments && running >= size.pods) return;
     if (Date.now() > deadline) throw new Error(`the generated cluster did not settle within ${timeoutMs / 1000} s: ${now}`);
     await new Promise((r) => setTimeout(r, 2000));

@@ -40,7 +40,8 @@ export class Api {
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const res = await fetch(this.server + path, {
-      method, dispatcher: this.dispatcher,
+      method,
+      dispatcher: this.dispatcher,
       headers: { 'User-Agent': this.userAgent, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': contentType }) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(120_000),
@@ -58,7 +59,9 @@ export class Api {
   async watch<T>(path: string, resourceVersion: string, onEvent: (type: string, object: T) => boolean, signal: AbortSignal): Promise<void> {
     const sep = path.includes('?') ? '&' : '?';
     const res = await fetch(`${this.server}${path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${resourceVersion}`, {
-      dispatcher: this.dispatcher, headers: { 'User-Agent': this.userAgent, Accept: 'application/json' }, signal,
+      dispatcher: this.dispatcher,
+      headers: { 'User-Agent': this.userAgent, Accept: 'application/json' },
+      signal,
     });
     if (res.status >= 400 || !res.body) throw new ApiError(res.status, `watch ${path}: ${res.status} ${await res.text()}`);
     let partial = '';

@@ -8,17 +8,19 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** The contenders' identities: each client certificate carries one of these groups, and only they are audited. */
 export const BENCH_GROUPS = ['bench:operator', 'bench:standby', 'bench:kubectl', 'bench:floor', 'bench:reloader', 'bench:blanker'] as const;
-export type BenchGroup = typeof BENCH_GROUPS[number];
+export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 /** Metadata-level audit for the bench's identities only; everything else (kwok, controllers, the bench's admin reads) is not logged. */
 export function auditPolicy(): string {
   return JSON.stringify({
-    apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'],
+    apiVersion: 'audit.k8s.io/v1',
+    kind: 'Policy',
+    omitStages: ['RequestReceived'],
     rules: [{ level: 'Metadata', userGroups: [...BENCH_GROUPS] }, { level: 'None' }],
   });
 }
 
-export const MiB = (bytes: number): number => Math.round(bytes / 1048576 * 10) / 10;
+export const MiB = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
 async function statusField(pid: number, field: string): Promise<number | undefined> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -50,7 +52,7 @@ async function children(pid: number): Promise<number[]> {
 /** The pids of a process and all its descendants. */
 export async function tree(pid: number): Promise<number[]> {
   const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...await children(out[i] as number));
+  for (let i = 0; i < out.length; i++) out.push(...(await children(out[i] as number)));
   return out;
 }
 
@@ -71,7 +73,12 @@ export function sampleTreeRss(pid: number, intervalMs = 250): { stop(): number }
       busy = false;
     })();
   }, intervalMs);
-  return { stop: () => { clearInterval(timer); return max; } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return max;
+    },
+  };
 }
 
 /** /usr/bin/time -f output written by the wrappers: elapsed, user, system seconds and max RSS in KiB. */
@@ -121,7 +128,9 @@ export async function countRequests(auditLog: string, group: BenchGroup, fromMs:
   const out: RequestCount = { total: 0, byVerbResource: {}, byUserAgent: {}, failed: 0 };
   for (const ev of seen.values()) {
     out.total++;
-    const resource = ev.objectRef?.resource ? `${ev.objectRef.resource}${ev.objectRef.subresource ? `/${ev.objectRef.subresource}` : ''}` : ev.requestURI.split('?')[0] ?? '';
+    const resource = ev.objectRef?.resource
+      ? `${ev.objectRef.resource}${ev.objectRef.subresource ? `/${ev.objectRef.subresource}` : ''}`
+      : (ev.requestURI.split('?')[0] ?? '');
     const key = `${ev.verb} ${resource}`;
     out.byVerbResource[key] = (out.byVerbResource[key] ?? 0) + 1;
     const agent = (ev.userAgent ?? '').split(' ')[0] ?? '';

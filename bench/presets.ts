@@ -23,8 +23,14 @@ export interface Preset {
   rotationTimeoutSeconds: number;
 }
 
-const size = (nodes: number, secrets: number, deployments: number, pods: number, namespaces = 100): Size =>
-  ({ name: `${nodes}n-${secrets}s-${deployments}d-${pods}p`, nodes, namespaces, secrets, deployments, pods });
+const size = (nodes: number, secrets: number, deployments: number, pods: number, namespaces = 100): Size => ({
+  name: `${nodes}n-${secrets}s-${deployments}d-${pods}p`,
+  nodes,
+  namespaces,
+  secrets,
+  deployments,
+  pods,
+});
 
 export const PRESETS: Record<string, Preset> = {
   // Under 5 minutes on 2 cores: proves the whole pipeline, figures are indicative only.
@@ -33,13 +39,15 @@ export const PRESETS: Record<string, Preset> = {
   growth: {
     name: 'growth',
     sizes: [size(50, 100, 25, 100, 10), size(100, 200, 50, 200, 10), size(200, 400, 100, 400, 10)],
-    idleSeconds: 60, rotationTimeoutSeconds: 300,
+    idleSeconds: 60,
+    rotationTimeoutSeconds: 300,
   },
   // The issue's sizes: 200/500/100, 1,000/2,500/500 and the default 2,000/5,000/1,000 with 10,000 Pods.
   default: {
     name: 'default',
     sizes: [size(200, 500, 100, 1000), size(1000, 2500, 500, 5000), size(2000, 5000, 1000, 10000)],
-    idleSeconds: 300, rotationTimeoutSeconds: 1800,
+    idleSeconds: 300,
+    rotationTimeoutSeconds: 1800,
   },
   large: { name: 'large', sizes: [size(5000, 10000, 2000, 30000)], idleSeconds: 300, rotationTimeoutSeconds: 3600 },
 };

@@ -40,7 +40,14 @@ export async function baseline(admin: Api): Promise<Baseline> {
  * Polls until the rotation is complete and has stayed complete for `settleMs` (a second
  * rollout, as Reloader's after the refill, restarts the settle clock), or the deadline.
  */
-export async function waitRotation(admin: Api, base: Baseline, startMs: number, timeoutMs: number, settleMs: number, log: (m: string) => void): Promise<RotationResult> {
+export async function waitRotation(
+  admin: Api,
+  base: Baseline,
+  startMs: number,
+  timeoutMs: number,
+  settleMs: number,
+  log: (m: string) => void,
+): Promise<RotationResult> {
   const intervalMs = Math.max(1000, Math.min(5000, base.tokens.size / 4));
   let doneSince: number | undefined;
   let doneKey = '';
@@ -56,30 +63,66 @@ export async function waitRotation(admin: Api, base: Baseline, startMs: number, 
     for (const s of secrets) {
       const key = `${s.metadata.namespace}/${s.metadata.name}`;
       const token = s.data?.token;
-      if (token && token !== base.tokens.get(key)) { reissued++; rotated.add(key); }
+      if (token && token !== base.tokens.get(key)) {
+        reissued++;
+        rotated.add(key);
+      }
     }
     if (reissued === base.tokens.size && tokensAt === undefined) tokensAt = now;
-    let once = 0, more = 0, none = 0, extra = 0, complete = 0;
+    let once = 0,
+      more = 0,
+      none = 0,
+      extra = 0,
+      complete = 0;
     const dependents = deployments.filter((d) => mountedSecrets(d).length > 0);
     for (const d of dependents) {
       const delta = revision(d) - (base.revisions.get(`${d.metadata.namespace}/${d.metadata.name}`) ?? 0);
       if (delta <= 0) none++;
       else if (delta === 1) once++;
-      else { more++; extra += delta - 1; }
+      else {
+        more++;
+        extra += delta - 1;
+      }
       if (delta > 0 && rolledOut(d)) complete++;
     }
-    result = { secrets: base.tokens.size, secretsReissued: reissued, dependents: dependents.length, restartedOnce: once, restartedMoreThanOnce: more, notRestarted: none, extraRollouts: extra };
+    result = {
+      secrets: base.tokens.size,
+      secretsReissued: reissued,
+      dependents: dependents.length,
+      restartedOnce: once,
+      restartedMoreThanOnce: more,
+      notRestarted: none,
+      extraRollouts: extra,
+    };
     const line = `tokens re-issued ${reissued}/${base.tokens.size}, dependents rolled out ${complete}/${dependents.length} (more than once: ${more})`;
-    if (line !== lastLine) { log(line); lastLine = line; }
+    if (line !== lastLine) {
+      log(line);
+      lastLine = line;
+    }
     const done = reissued === base.tokens.size && complete === dependents.length;
     const key = deployments.map((d) => `${d.metadata.name}:${revision(d)}`).join(',');
-    if (done && (doneSince === undefined || key !== doneKey)) { doneSince = now; doneKey = key; }
+    if (done && (doneSince === undefined || key !== doneKey)) {
+      doneSince = now;
+      doneKey = key;
+    }
     if (!done) doneSince = undefined;
     if (doneSince !== undefined && now - doneSince >= settleMs) {
-      return { finished: true, seconds: round((doneSince - startMs) / 1000), tokensSeconds: tokensAt && round((tokensAt - startMs) / 1000), secretsAuthenticated: await authenticated(admin), ...result };
+      return {
+        finished: true,
+        seconds: round((doneSince - startMs) / 1000),
+        tokensSeconds: tokensAt && round((tokensAt - startMs) / 1000),
+        secretsAuthenticated: await authenticated(admin),
+        ...result,
+      };
     }
     if (now - startMs > timeoutMs) {
-      return { finished: false, seconds: round((now - startMs) / 1000), tokensSeconds: tokensAt && round((tokensAt - startMs) / 1000), secretsAuthenticated: await authenticated(admin), ...result };
+      return {
+        finished: false,
+        seconds: round((now - startMs) / 1000),
+        tokensSeconds: tokensAt && round((tokensAt - startMs) / 1000),
+        secretsAuthenticated: await authenticated(admin),
+        ...result,
+      };
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -93,7 +136,9 @@ async function authenticated(admin: Api): Promise<number> {
   await pool(await listSecrets(admin), 8, async (s) => {
     if (!s.data?.token) return;
     const review = await admin.request<{ status?: { authenticated?: boolean } }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: Buffer.from(s.data.token, 'base64').toString() },
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token: Buffer.from(s.data.token, 'base64').toString() },
     });
     if (review.status?.authenticated) ok++;
   });

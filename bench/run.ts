@@ -26,9 +26,14 @@ import { markdown, type ContenderResult, type SizeResult, type BenchResult } fro
 
 const { values } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false }, growth: { type: 'boolean', default: false }, large: { type: 'boolean', default: false },
-    preset: { type: 'string' }, contenders: { type: 'string', default: 'operator,kubectl,floor,reloader' },
-    sizes: { type: 'string' }, parallelism: { type: 'string', default: '4' }, out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+    quick: { type: 'boolean', default: false },
+    growth: { type: 'boolean', default: false },
+    large: { type: 'boolean', default: false },
+    preset: { type: 'string' },
+    contenders: { type: 'string', default: 'operator,kubectl,floor,reloader' },
+    sizes: { type: 'string' },
+    parallelism: { type: 'string', default: '4' },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results') },
   },
 });
 const presetName = values.preset ?? (values.quick ? 'quick' : values.growth ? 'growth' : values.large ? 'large' : 'default');
@@ -41,7 +46,9 @@ const preset = picked ? { ...found, sizes: picked as Size[] } : found;
 const parallelism = Number(values.parallelism);
 const contenders = values.contenders.split(',');
 const began = Date.now();
-const log = (m: string): void => { console.log(`[bench +${Math.round((Date.now() - began) / 1000)}s] ${m}`); };
+const log = (m: string): void => {
+  console.log(`[bench +${Math.round((Date.now() - began) / 1000)}s] ${m}`);
+};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number): number => Math.round(x * 10) / 10;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -49,7 +56,10 @@ const loadAtStart = loadavg().map(round2);
 
 async function reloaderBinary(): Promise<string | undefined> {
   const script = process.env.RELOADER_BUILD ?? join(ROOT, '..', 'shared', 'third_party', 'reloader', 'build.sh');
-  if (!existsSync(script)) { log(`no ${script}: Reloader is left out`); return undefined; }
+  if (!existsSync(script)) {
+    log(`no ${script}: Reloader is left out`);
+    return undefined;
+  }
   log('building Stakater Reloader v1.4.21 (once, into ~/.cache/authpolicy-operator/bin)');
   const { stdout } = await promisify(execFile)('bash', [script], { maxBuffer: 16 << 20 });
   return stdout.trim().split('\n').pop();
@@ -61,7 +71,13 @@ const auditLog = join(work, 'audit.log');
 await writeFile(join(work, 'audit-policy.json'), auditPolicy());
 log(`preset ${preset.name}: ${preset.sizes.map((s) => s.name).join(', ')}; contenders ${contenders.join(', ')}; parallelism ${parallelism}; work dir ${work}`);
 const cluster: Cluster = await startCluster({
-  apiserverArgs: [`--audit-policy-file=${join(work, 'audit-policy.json')}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-maxsize=100000', '--audit-log-mode=blocking'],
+  apiserverArgs: [
+    `--audit-policy-file=${join(work, 'audit-policy.json')}`,
+    `--audit-log-path=${auditLog}`,
+    '--audit-log-format=json',
+    '--audit-log-maxsize=100000',
+    '--audit-log-mode=blocking',
+  ],
 });
 const kwok = startKwok(cluster, ['--node-lease-duration-seconds=40']);
 const admin = new Api(cluster.adminKubeconfig, 'bench-admin/1');
@@ -88,7 +104,10 @@ async function regenerate(): Promise<number> {
     // kube-controller-manager as the restart would have.
     if (!/readyz \(restart\)/.test((err as Error).message)) throw err;
     log('kube-apiserver not ready 60 s after its restart; waiting up to 15 minutes more');
-    await waitFor('kube-apiserver /readyz after the regeneration', async () => (await cluster.kubectl(['get', '--raw', '/readyz'])).code === 0, { timeoutMs: 900_000, intervalMs: 1000 });
+    await waitFor('kube-apiserver /readyz after the regeneration', async () => (await cluster.kubectl(['get', '--raw', '/readyz'])).code === 0, {
+      timeoutMs: 900_000,
+      intervalMs: 1000,
+    });
     await cluster.startControllerManager();
   }
   log(`kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s`);
@@ -103,10 +122,14 @@ async function operatorRun(size: Size): Promise<ContenderResult> {
     await waitFor('the operator /readyz (caches synced)', () => readyz(leader.readyUrl), { timeoutMs: 600_000, intervalMs: 200 });
     const readySeconds = (Date.now() - started) / 1000;
     const metrics = async (): Promise<string> => await (await fetch(await leader.metricsUrl)).text();
-    await waitFor('the operator\'s first successful reconcile', async () => {
-      const r = counterBy(await metrics(), 'controller_runtime_reconcile_total', ['result']);
-      return (r.success ?? 0) + (r.requeue_after ?? 0) >= 1;
-    }, { timeoutMs: 600_000, intervalMs: 250 });
+    await waitFor(
+      "the operator's first successful reconcile",
+      async () => {
+        const r = counterBy(await metrics(), 'controller_runtime_reconcile_total', ['result']);
+        return (r.success ?? 0) + (r.requeue_after ?? 0) >= 1;
+      },
+      { timeoutMs: 600_000, intervalMs: 250 },
+    );
     const statusSeconds = (Date.now() - started) / 1000;
     log(`operator ready after ${readySeconds.toFixed(1)} s, first status after ${statusSeconds.toFixed(1)} s`);
     const standby = startShippedOperator(kc.standby);
@@ -122,27 +145,51 @@ async function operatorRun(size: Size): Promise<ContenderResult> {
       const idle = {
         seconds: preset.idleSeconds,
         requests: await requests('bench:operator', idleFrom, idleTo),
-        requestsFromMetric: diff(counterBy(m1, 'authpolicy_api_requests_total', ['verb', 'resource']), counterBy(m0, 'authpolicy_api_requests_total', ['verb', 'resource'])),
-        cpuSeconds: Math.round(idleCpu * 100) / 100, cpuPercentOfCore: Math.round(idleCpu / preset.idleSeconds * 1000) / 10,
+        requestsFromMetric: diff(
+          counterBy(m1, 'authpolicy_api_requests_total', ['verb', 'resource']),
+          counterBy(m0, 'authpolicy_api_requests_total', ['verb', 'resource']),
+        ),
+        cpuSeconds: Math.round(idleCpu * 100) / 100,
+        cpuPercentOfCore: Math.round((idleCpu / preset.idleSeconds) * 1000) / 10,
         peakRssMiB: MiB((await peakRss(leader.pid)) ?? 0),
-        heapUsedMiB: MiB(gauge(m1, 'nodejs_heap_size_used_bytes') ?? 0), heapTotalMiB: MiB(gauge(m1, 'nodejs_heap_size_total_bytes') ?? 0),
+        heapUsedMiB: MiB(gauge(m1, 'nodejs_heap_size_used_bytes') ?? 0),
+        heapTotalMiB: MiB(gauge(m1, 'nodejs_heap_size_total_bytes') ?? 0),
         standbyPeakRssMiB: MiB((await peakRss(standby.pid)) ?? 0),
       };
-      log(`idle: ${idle.requests.total} requests, ${idle.cpuPercentOfCore} % of a core, peak RSS ${idle.peakRssMiB} MiB (standby ${idle.standbyPeakRssMiB} MiB)`);
+      log(
+        `idle: ${idle.requests.total} requests, ${idle.cpuPercentOfCore} % of a core, peak RSS ${idle.peakRssMiB} MiB (standby ${idle.standbyPeakRssMiB} MiB)`,
+      );
       const base = await baseline(admin);
       const r0 = await metrics().catch(() => '');
       let start: number;
       try {
         start = await regenerate();
       } catch (err) {
-        return { startToReadySeconds: round(readySeconds), startToFirstStatusSeconds: round(statusSeconds), idle, error: `rotation: ${(err as Error).message}` };
+        return {
+          startToReadySeconds: round(readySeconds),
+          startToFirstStatusSeconds: round(statusSeconds),
+          idle,
+          error: `rotation: ${(err as Error).message}`,
+        };
       }
-      const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => { log(`operator: ${m}`); });
+      const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => {
+        log(`operator: ${m}`);
+      });
       const r1 = await metrics().catch(() => '');
       return {
-        startToReadySeconds: round(readySeconds), startToFirstStatusSeconds: round(statusSeconds), idle,
-        rotation: { ...rotation, requests: await requests('bench:operator', start, Date.now()), requestsFromMetric: diff(counterBy(r1, 'authpolicy_api_requests_total', ['verb', 'resource']), counterBy(r0, 'authpolicy_api_requests_total', ['verb', 'resource'])) },
-        peakRssMiB: MiB((await peakRss(leader.pid)) ?? 0), standbyPeakRssMiB: MiB((await peakRss(standby.pid)) ?? 0),
+        startToReadySeconds: round(readySeconds),
+        startToFirstStatusSeconds: round(statusSeconds),
+        idle,
+        rotation: {
+          ...rotation,
+          requests: await requests('bench:operator', start, Date.now()),
+          requestsFromMetric: diff(
+            counterBy(r1, 'authpolicy_api_requests_total', ['verb', 'resource']),
+            counterBy(r0, 'authpolicy_api_requests_total', ['verb', 'resource']),
+          ),
+        },
+        peakRssMiB: MiB((await peakRss(leader.pid)) ?? 0),
+        standbyPeakRssMiB: MiB((await peakRss(standby.pid)) ?? 0),
         cpuSeconds: round((await cpuSeconds(leader.pid)) ?? 0),
       };
     } finally {
@@ -159,16 +206,26 @@ async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<Conte
   const base = await baseline(admin);
   const start = await regenerate();
   const namespaces = Array.from({ length: size.namespaces }, (_, i) => nsName(size, i));
-  const run = name === 'kubectl'
-    ? runExternal('kubectl', 'bash', [join(ROOT, 'bench/contenders/kubectl-rotate.sh'), join(cluster.binDir, 'kubectl'), kc.kubectl, String(parallelism), ...namespaces], work)
-    : runExternal('floor', process.execPath, [join(ROOT, 'bench/contenders/floor.ts'), `--kubeconfig=${kc.floor}`, `--parallelism=${parallelism}`], work);
-  const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => { log(`${name}: ${m}`); });
+  const run =
+    name === 'kubectl'
+      ? runExternal(
+          'kubectl',
+          'bash',
+          [join(ROOT, 'bench/contenders/kubectl-rotate.sh'), join(cluster.binDir, 'kubectl'), kc.kubectl, String(parallelism), ...namespaces],
+          work,
+        )
+      : runExternal('floor', process.execPath, [join(ROOT, 'bench/contenders/floor.ts'), `--kubeconfig=${kc.floor}`, `--parallelism=${parallelism}`], work);
+  const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => {
+    log(`${name}: ${m}`);
+  });
   const usage = await run.finish();
   if (usage.exit !== 0) log(`${name} exited with ${usage.exit}: ${(await run.log()).slice(-1500)}`);
   return {
     rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()) },
-    peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)), largestProcessRssMiB: MiB(usage.maxRssBytes ?? 0),
-    cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds), exit: usage.exit,
+    peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
+    largestProcessRssMiB: MiB(usage.maxRssBytes ?? 0),
+    cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
+    exit: usage.exit,
   };
 }
 
@@ -176,18 +233,29 @@ async function reloaderRun(binary: string, size: Size): Promise<ContenderResult>
   const run = runExternal('reloader', binary, [], work, { ...process.env, KUBECONFIG: kc.reloader });
   const since = Date.now();
   // Reloader's informers stream their initial lists (watch with sendInitialEvents); it reads workloads only when a Secret changes.
-  await waitFor('Reloader to watch Secrets', async () => {
-    if (run.child.exitCode !== null) throw new Error(`Reloader exited (it listens on :9090, which must be free): ${(await run.log()).slice(-400)}`);
-    const r = await countRequests(auditLog, 'bench:reloader', since, Date.now() + 1000);
-    return (r.byVerbResource['watch secrets'] ?? 0) > 0;
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  await waitFor(
+    'Reloader to watch Secrets',
+    async () => {
+      if (run.child.exitCode !== null) throw new Error(`Reloader exited (it listens on :9090, which must be free): ${(await run.log()).slice(-400)}`);
+      const r = await countRequests(auditLog, 'bench:reloader', since, Date.now() + 1000);
+      return (r.byVerbResource['watch secrets'] ?? 0) > 0;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
   await sleep(3000); // bounded margin for its informer to receive the initial events
   const base = await baseline(admin);
   const start = await regenerate();
-  const blanker = runExternal('blanker', process.execPath, [join(ROOT, 'bench/contenders/floor.ts'), `--kubeconfig=${kc.blanker}`, `--parallelism=${parallelism}`, '--blank-only'], work);
+  const blanker = runExternal(
+    'blanker',
+    process.execPath,
+    [join(ROOT, 'bench/contenders/floor.ts'), `--kubeconfig=${kc.blanker}`, `--parallelism=${parallelism}`, '--blank-only'],
+    work,
+  );
   let rotation: RotationResult;
   try {
-    rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => { log(`reloader: ${m}`); });
+    rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => {
+      log(`reloader: ${m}`);
+    });
   } finally {
     await blanker.finish();
   }
@@ -196,14 +264,21 @@ async function reloaderRun(binary: string, size: Size): Promise<ContenderResult>
   const blanks = await requests('bench:blanker', start, Date.now());
   return {
     rotation: { ...rotation, requests: { ...own, total: own.total + blanks.total }, reloaderRequests: own.total, blankerRequests: blanks.total },
-    peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)), cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
+    peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
+    cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
   };
 }
 
-const policy = (p: number): string => JSON.stringify({
-  apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' },
-  spec: { nodeAuthorization: { mode: 'NodeAuthorizer' }, legacyTokens: { rotateOn: ['InvalidToken', 'StaleCA'], restartWorkloads: true, maxConcurrentRestarts: p } },
-});
+const policy = (p: number): string =>
+  JSON.stringify({
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: {
+      nodeAuthorization: { mode: 'NodeAuthorizer' },
+      legacyTokens: { rotateOn: ['InvalidToken', 'StaleCA'], restartWorkloads: true, maxConcurrentRestarts: p },
+    },
+  });
 
 try {
   await installOperatorPrereqs(cluster);
@@ -244,10 +319,21 @@ log(`done in ${Math.round((Date.now() - began) / 1000)} s`);
 async function writeResults(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const out: BenchResult = {
-    preset: preset.name, date, startedAt: new Date(began).toISOString(), durationSeconds: round((Date.now() - began) / 1000), parallelism,
+    preset: preset.name,
+    date,
+    startedAt: new Date(began).toISOString(),
+    durationSeconds: round((Date.now() - began) / 1000),
+    parallelism,
     operatorNodeOptions: operatorNodeOptions(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, note: process.env.BENCH_MACHINE_NOTE ?? '',
-      loadAverage: { atStart: loadAtStart, atWrite: loadavg().map(round2) } },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+      node: process.version,
+      note: process.env.BENCH_MACHINE_NOTE ?? '',
+      loadAverage: { atStart: loadAtStart, atWrite: loadavg().map(round2) },
+    },
     sizes: results,
   };
   for (const s of out.sizes) addRatios(s);
@@ -261,11 +347,14 @@ async function writeResults(): Promise<void> {
 function addRatios(s: SizeResult): void {
   const op = s.contenders.operator;
   if (!op?.rotation) return;
-  const ratio = (other: ContenderResult | undefined): { requests?: number; seconds?: number; peakRss?: number } | undefined => other?.rotation ? {
-    requests: round2(op.rotation!.requests.total / Math.max(1, other.rotation.requests.total)),
-    seconds: round2(op.rotation!.seconds / Math.max(0.1, other.rotation.seconds)),
-    peakRss: other.peakRssMiB ? round2((op.peakRssMiB ?? 0) / other.peakRssMiB) : undefined,
-  } : undefined;
+  const ratio = (other: ContenderResult | undefined): { requests?: number; seconds?: number; peakRss?: number } | undefined =>
+    other?.rotation
+      ? {
+          requests: round2(op.rotation!.requests.total / Math.max(1, other.rotation.requests.total)),
+          seconds: round2(op.rotation!.seconds / Math.max(0.1, other.rotation.seconds)),
+          peakRss: other.peakRssMiB ? round2((op.peakRssMiB ?? 0) / other.peakRssMiB) : undefined,
+        }
+      : undefined;
   op.ratioToFloor = ratio(s.contenders.floor);
   op.ratioToKubectl = ratio(s.contenders.kubectl);
   op.ratioToReloader = ratio(s.contenders.reloader);

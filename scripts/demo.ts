@@ -17,19 +17,36 @@ import { ROOT } from '../test/cluster/operator.ts';
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const bold = (s: string): string => (useColor ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string): string => (useColor ? `\x1b[2m${s}\x1b[0m` : s);
-const indent = (text: string): string => text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+const indent = (text: string): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 if (process.env.KUBECONFIG) {
   console.log(`KUBECONFIG is set (${process.env.KUBECONFIG}): running the operator against that cluster.`);
   console.log('It needs the CRD and RBAC first (kubectl apply --server-side -k config/default) and acts only on an AuthPolicy you apply.');
-  const child = spawn(process.execPath, [`${ROOT}/src/cli/main.ts`, 'run', '--leader-election-namespace=authpolicy-system', ...process.argv.slice(2).filter((a) => a !== '--keep')], { stdio: 'inherit' });
-  child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
+  const child = spawn(
+    process.execPath,
+    [`${ROOT}/src/cli/main.ts`, 'run', '--leader-election-namespace=authpolicy-system', ...process.argv.slice(2).filter((a) => a !== '--keep')],
+    { stdio: 'inherit' },
+  );
+  child.on('exit', (code, signal) => {
+    process.exitCode = code ?? (signal ? 1 : 0);
+  });
 } else {
   let count = 0;
   const narrator: Narrator = {
-    step: (title) => { console.log(`\n${bold(`==> ${++count}. ${title}`)}`); },
-    say: (text) => { console.log(text); },
-    show: (command, output) => { console.log(`${dim(`$ ${command}`)}\n${indent(output)}`); },
+    step: (title) => {
+      console.log(`\n${bold(`==> ${++count}. ${title}`)}`);
+    },
+    say: (text) => {
+      console.log(text);
+    },
+    show: (command, output) => {
+      console.log(`${dim(`$ ${command}`)}\n${indent(output)}`);
+    },
   };
   const keep = process.argv.includes('--keep');
   const started = Date.now();
@@ -39,9 +56,15 @@ if (process.env.KUBECONFIG) {
       if (!keep) return;
       console.log(`\nCluster kept running: export KUBECONFIG=${cluster.adminKubeconfig}; PATH=${cluster.binDir}:$PATH`);
       console.log('Press Ctrl-C to stop it.');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        process.once('SIGINT', () => {
+          resolve();
+        }),
+      );
     },
   });
   console.log(`\n${bold('Summary')} (${Math.round((Date.now() - started) / 1000)} s; everything stopped and removed)`);
-  record.steps.forEach((s, i) => { console.log(`  ${i + 1}. ${s.title} (${s.seconds} s)\n     ${s.outcome}`); });
+  record.steps.forEach((s, i) => {
+    console.log(`  ${i + 1}. ${s.title} (${s.seconds} s)\n     ${s.outcome}`);
+  });
 }

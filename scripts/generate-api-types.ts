@@ -129,10 +129,13 @@ class Writer {
     if (node['x-kubernetes-int-or-string']) return 'number | string';
     if (node.enum) return node.enum.map(literal).join(' | ');
     switch (node.type) {
-      case 'string': return 'string';
+      case 'string':
+        return 'string';
       case 'integer':
-      case 'number': return 'number';
-      case 'boolean': return 'boolean';
+      case 'number':
+        return 'number';
+      case 'boolean':
+        return 'boolean';
       case 'array': {
         if (!node.items) return 'unknown[]';
         const item = this.typeOf(node.items, `${path}[]`, indent);
@@ -143,7 +146,8 @@ class Writer {
         if (typeof node.additionalProperties === 'object') return `Record<string, ${this.typeOf(node.additionalProperties, `${path}{}`, indent)}>`;
         return 'Record<string, unknown>';
       }
-      default: return 'unknown';
+      default:
+        return 'unknown';
     }
   }
 
@@ -179,8 +183,15 @@ export function crdSchema(crdText: string): { version: string; group: string; na
   return { version: version.name, group: crd.spec.group, names: crd.spec.names, schema: version.schema.openAPIV3Schema };
 }
 
-interface CrdNames { kind: string; plural: string }
-interface CrdVersion { name: string; storage?: boolean; schema: { openAPIV3Schema: Schema } }
+interface CrdNames {
+  kind: string;
+  plural: string;
+}
+interface CrdVersion {
+  name: string;
+  storage?: boolean;
+  schema: { openAPIV3Schema: Schema };
+}
 
 /** The generated module's text for a CRD's text: same input, same bytes. */
 export function generateApiTypes(crdText: string): string {
@@ -206,7 +217,7 @@ export function generateApiTypes(crdText: string): string {
     [...writer.declarations.values()].join('\n\n'),
     '',
     '/**',
-    ' * Every spec field that declares a default, an enum or a bound, by path (`[]`: a list\'s items, `{}`: a map\'s values).',
+    " * Every spec field that declares a default, an enum or a bound, by path (`[]`: a list's items, `{}`: a map's values).",
     ' * CEL rules (x-kubernetes-validations) are not here: src/api/validate.ts ports them from the CRD itself.',
     ' */',
     'export const SPEC_FIELDS = {',

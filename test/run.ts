@@ -14,7 +14,13 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 20 * 60_000);
 
-interface FileResult { file: string; passed: number; failed: number; skipped: number; ms: number }
+interface FileResult {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  ms: number;
+}
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -43,7 +49,9 @@ async function runFile(file: string): Promise<FileResult> {
   const started = Date.now();
   const rel = relative(root, file);
   const child = spawn(process.execPath, [file], {
-    cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
   });
   let output = '';
@@ -54,12 +62,24 @@ async function runFile(file: string): Promise<FileResult> {
   child.stderr.on('data', collect);
   const timer = setTimeout(() => {
     output += `\n[test/run] ${rel} exceeded ${FILE_TIMEOUT_MS} ms and was killed\n`;
-    try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }, FILE_TIMEOUT_MS);
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? 1); }));
+  const code = await new Promise<number>((resolve) =>
+    child.on('close', (c) => {
+      resolve(c ?? 1);
+    }),
+  );
   clearTimeout(timer);
   // Whatever the file started and left running (its process group) goes now.
-  try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* nothing left */ }
+  try {
+    process.kill(-(child.pid ?? 0), 'SIGKILL');
+  } catch {
+    /* nothing left */
+  }
   const summary = parseSummary(output);
   const ms = Date.now() - started;
   let result: FileResult;
@@ -97,7 +117,7 @@ const withImage = filters.length > 0 || process.env.TEST_IMAGE === '1';
 const image = withImage ? findTests(join(root, 'test', 'image')).filter(matches) : [];
 console.log(`node ${process.version}: ${unit.length} unit and ${e2e.length + image.length} e2e test files`);
 
-const results = [...await runPool(unit, 2), ...await runPool([...e2e, ...image], 1)];
+const results = [...(await runPool(unit, 2)), ...(await runPool([...e2e, ...image], 1))];
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);
 console.log('\nper file:');
 for (const r of results) console.log(`  ${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed  ${(r.ms / 1000).toFixed(1)} s`);

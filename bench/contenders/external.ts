@@ -26,7 +26,11 @@ function hookExit(): void {
   process.on('exit', () => {
     for (const child of live) {
       for (const pid of treeSync(child.pid ?? 0).reverse()) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
     }
   });
@@ -35,8 +39,20 @@ function hookExit(): void {
 function treeSync(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
-    for (const t of (() => { try { return readdirSync(`/proc/${String(out[i])}/task`); } catch { return []; } })()) {
-      const text = (() => { try { return readFileSync(`/proc/${String(out[i])}/task/${t}/children`, 'utf8'); } catch { return ''; } })();
+    for (const t of (() => {
+      try {
+        return readdirSync(`/proc/${String(out[i])}/task`);
+      } catch {
+        return [];
+      }
+    })()) {
+      const text = (() => {
+        try {
+          return readFileSync(`/proc/${String(out[i])}/task/${t}/children`, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
       for (const c of text.trim().split(/\s+/)) if (c) out.push(Number(c));
     }
   }
@@ -50,13 +66,20 @@ export function runExternal(name: string, command: string, args: string[], dir: 
   const child = spawn('/usr/bin/time', ['-f', TIME_FORMAT, '-o', timeFile, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
-  const exited = new Promise<number | string>((r) => child.on('exit', (code, signal) => { live.delete(child); r(code ?? signal ?? 'unknown'); }));
+  const exited = new Promise<number | string>((r) =>
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      r(code ?? signal ?? 'unknown');
+    }),
+  );
   live.add(child);
   hookExit();
   const sampler = sampleTreeRss(child.pid ?? 0);
   const contenderPid = async (): Promise<number | undefined> => (await tree(child.pid ?? 0))[1];
   return {
-    child, exited, contenderPid,
+    child,
+    exited,
+    contenderPid,
     log: () => readFile(logFile, 'utf8').catch(() => ''),
     async finish() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { Api, pool } from '../kube.ts';
 import { NS_PREFIX, TOKEN_TYPE, mountedSecrets, type DeploymentView, type SecretView } from '../generate.ts';
 
-const { values } = parseArgs({ options: { kubeconfig: { type: 'string' }, parallelism: { type: 'string', default: '4' }, 'blank-only': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { kubeconfig: { type: 'string' }, parallelism: { type: 'string', default: '4' }, 'blank-only': { type: 'boolean', default: false } },
+});
 if (!values.kubeconfig) throw new Error('--kubeconfig is required');
 const parallelism = Number(values.parallelism);
 const api = new Api(values.kubeconfig, 'bench-floor/1');
@@ -24,13 +26,20 @@ const dependents: { d: DeploymentView; waitingFor: Set<string> }[] = [];
 if (!values['blank-only']) {
   const deployments = await api.request<{ items: DeploymentView[] }>('GET', '/apis/apps/v1/deployments');
   for (const d of deployments.items) {
-    const uses = mountedSecrets(d).map((n) => `${d.metadata.namespace}/${n}`).filter((k) => oldTokens.has(k));
+    const uses = mountedSecrets(d)
+      .map((n) => `${d.metadata.namespace}/${n}`)
+      .filter((k) => oldTokens.has(k));
     if (uses.length) dependents.push({ d, waitingFor: new Set(uses) });
   }
 }
 
 await pool(secrets, parallelism, async (s) => {
-  await api.request('PATCH', `/api/v1/namespaces/${s.metadata.namespace}/secrets/${s.metadata.name}`, { data: { token: null } }, 'application/merge-patch+json');
+  await api.request(
+    'PATCH',
+    `/api/v1/namespaces/${s.metadata.namespace}/secrets/${s.metadata.name}`,
+    { data: { token: null } },
+    'application/merge-patch+json',
+  );
 });
 console.log(`blanked ${secrets.length} token Secrets`);
 
@@ -41,31 +50,48 @@ if (!values['blank-only']) {
   let wake: (() => void) | undefined;
   const restartAt = new Date().toISOString();
   const restartOne = async (d: DeploymentView): Promise<void> => {
-    await api.request('PATCH', `/apis/apps/v1/namespaces/${d.metadata.namespace}/deployments/${d.metadata.name}`,
-      { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartAt } } } } }, 'application/strategic-merge-patch+json');
+    await api.request(
+      'PATCH',
+      `/apis/apps/v1/namespaces/${d.metadata.namespace}/deployments/${d.metadata.name}`,
+      { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartAt } } } } },
+      'application/strategic-merge-patch+json',
+    );
     restarted++;
   };
   const pump = (): void => {
     while (restarting < parallelism && ready.length) {
       const d = ready.shift() as DeploymentView;
       restarting++;
-      void restartOne(d).finally(() => { restarting--; pump(); wake?.(); });
+      void restartOne(d).finally(() => {
+        restarting--;
+        pump();
+        wake?.();
+      });
     }
   };
   const refilled = new Set<string>();
   const controller = new AbortController();
-  await api.watch<SecretView>(secretsPath, list.metadata.resourceVersion, (type, s) => {
-    if (type !== 'ADDED' && type !== 'MODIFIED') return false;
-    const k = key(s.metadata);
-    if (!oldTokens.has(k) || refilled.has(k) || !s.data?.token || s.data.token === oldTokens.get(k)) return false;
-    refilled.add(k);
-    for (const dep of dependents) {
-      if (dep.waitingFor.delete(k) && dep.waitingFor.size === 0) ready.push(dep.d);
-    }
-    pump();
-    return refilled.size === oldTokens.size;
-  }, controller.signal);
-  while (restarted < dependents.length) await new Promise<void>((r) => { wake = r; pump(); });
+  await api.watch<SecretView>(
+    secretsPath,
+    list.metadata.resourceVersion,
+    (type, s) => {
+      if (type !== 'ADDED' && type !== 'MODIFIED') return false;
+      const k = key(s.metadata);
+      if (!oldTokens.has(k) || refilled.has(k) || !s.data?.token || s.data.token === oldTokens.get(k)) return false;
+      refilled.add(k);
+      for (const dep of dependents) {
+        if (dep.waitingFor.delete(k) && dep.waitingFor.size === 0) ready.push(dep.d);
+      }
+      pump();
+      return refilled.size === oldTokens.size;
+    },
+    controller.signal,
+  );
+  while (restarted < dependents.length)
+    await new Promise<void>((r) => {
+      wake = r;
+      pump();
+    });
   console.log(`refilled ${refilled.size} Secrets, restarted ${restarted} Deployments`);
 }
 await api.close();

@@ -29,22 +29,36 @@ export interface RunningOperator {
 export function operatorNodeOptions(): string {
   const override = process.env.BENCH_OPERATOR_NODE_OPTIONS;
   if (override !== undefined) return override;
-  const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as {
+    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+  };
   return manifest.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
 }
 
 export function startShippedOperator(kubeconfig: string): RunningOperator {
-  const child = spawn(process.execPath, [
-    `${ROOT}/bin/authpolicy-operator.js`, 'run', `--kubeconfig=${kubeconfig}`, '--leader-elect',
-    '--leader-election-namespace=authpolicy-system', '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0',
-    '--log-level=info',
-  ], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: operatorNodeOptions() },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      `${ROOT}/bin/authpolicy-operator.js`,
+      'run',
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect',
+      '--leader-election-namespace=authpolicy-system',
+      '--metrics-bind-address=127.0.0.1:0',
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--log-level=info',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: operatorNodeOptions() },
+    },
+  );
   let raw = '';
   let resolveEndpoints: (e: { metrics: string; ready: string }) => void = () => undefined;
-  const endpoints = new Promise<{ metrics: string; ready: string }>((r) => { resolveEndpoints = r; });
+  const endpoints = new Promise<{ metrics: string; ready: string }>((r) => {
+    resolveEndpoints = r;
+  });
   const onData = (chunk: Buffer): void => {
     raw += chunk.toString();
     if (raw.length > 4_000_000) raw = raw.slice(-2_000_000);
@@ -57,9 +71,14 @@ export function startShippedOperator(kubeconfig: string): RunningOperator {
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const exited = new Promise<void>((r) => child.on('exit', () => { r(); }));
+  const exited = new Promise<void>((r) =>
+    child.on('exit', () => {
+      r();
+    }),
+  );
   return {
-    child, pid: child.pid ?? 0,
+    child,
+    pid: child.pid ?? 0,
     metricsUrl: endpoints.then((e) => e.metrics),
     readyUrl: endpoints.then((e) => e.ready),
     output: () => raw,

@@ -19,7 +19,13 @@ export type ConditionUpdate = Pick<Condition, 'type' | 'status' | 'reason' | 'me
  * observedGeneration always follow the update. Conditions not updated are kept.
  * Output order follows `order`, then any others by type.
  */
-export function mergeConditions(existing: readonly Condition[], updates: readonly ConditionUpdate[], now: Date, generation: number, order: readonly string[] = []): Condition[] {
+export function mergeConditions(
+  existing: readonly Condition[],
+  updates: readonly ConditionUpdate[],
+  now: Date,
+  generation: number,
+  order: readonly string[] = [],
+): Condition[] {
   const byType = new Map(existing.map((c) => [c.type, c]));
   for (const u of updates) {
     const prev = byType.get(u.type);

@@ -72,7 +72,9 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });
     } catch {
-      throw new Error(`spec.legacyTokens.restartWindows[${i}].timeZone: "${timeZone}" is not an IANA time zone this operator knows (such as Europe/Berlin or UTC)`);
+      throw new Error(
+        `spec.legacyTokens.restartWindows[${i}].timeZone: "${timeZone}" is not an IANA time zone this operator knows (such as Europe/Berlin or UTC)`,
+      );
     }
     if (!WINDOW_START.test(w.start) || !WINDOW_END.test(w.end) || w.start === w.end) {
       throw new Error(`spec.legacyTokens.restartWindows[${i}]: start and end must be different HH:MM times, got ${w.start}-${w.end}`);

@@ -8,8 +8,19 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 // The spec and status types are generated from the CRD (src/api/generated/authpolicy.ts, `npm run generate`).
 export type {
-  AuthPolicySpec, BoundTokensSpec, ClockSpec, LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, LegacyTokensSpec,
-  NodeAuthorizationMode, NodeAuthorizationSpec, RestartWindowSpec, RotationTrigger, Weekday, WorkloadKind,
+  AuthPolicySpec,
+  BoundTokensSpec,
+  ClockSpec,
+  LabelSelector,
+  LabelSelectorOperator,
+  LabelSelectorRequirement,
+  LegacyTokensSpec,
+  NodeAuthorizationMode,
+  NodeAuthorizationSpec,
+  RestartWindowSpec,
+  RotationTrigger,
+  Weekday,
+  WorkloadKind,
 } from './generated/authpolicy.ts';
 
 /**

@@ -45,20 +45,20 @@ const unique = (self: Json): boolean => Array.isArray(self) && self.every((x) =>
 
 /** The CRD's CEL rules, by exact text, ported to TypeScript. */
 const PORTS: Record<string, RulePort> = {
-  "!has(self.legacyBindingFallback) || !self.legacyBindingFallback || !has(self.mode) || self.mode == 'NodeAuthorizer'":
-    (s) => !has(s, 'legacyBindingFallback') || (s as Obj).legacyBindingFallback !== true || !has(s, 'mode') || (s as Obj).mode === 'NodeAuthorizer',
-  "!has(self.rotateOn) || !self.rotateOn.exists(t, t == 'MaxAge') || has(self.maxAge)":
-    (s) => !has(s, 'rotateOn') || !list(s, 'rotateOn').includes('MaxAge') || has(s, 'maxAge'),
-  "!has(self.maxAge) || (has(self.rotateOn) && self.rotateOn.exists(t, t == 'MaxAge'))":
-    (s) => !has(s, 'maxAge') || (has(s, 'rotateOn') && list(s, 'rotateOn').includes('MaxAge')),
-  '!has(self.workloadKinds) || size(self.workloadKinds) > 0 || (has(self.restartWorkloads) && !self.restartWorkloads)':
-    (s) => !has(s, 'workloadKinds') || list(s, 'workloadKinds').length > 0 || (has(s, 'restartWorkloads') && (s as Obj).restartWorkloads === false),
+  "!has(self.legacyBindingFallback) || !self.legacyBindingFallback || !has(self.mode) || self.mode == 'NodeAuthorizer'": (s) =>
+    !has(s, 'legacyBindingFallback') || (s as Obj).legacyBindingFallback !== true || !has(s, 'mode') || (s as Obj).mode === 'NodeAuthorizer',
+  "!has(self.rotateOn) || !self.rotateOn.exists(t, t == 'MaxAge') || has(self.maxAge)": (s) =>
+    !has(s, 'rotateOn') || !list(s, 'rotateOn').includes('MaxAge') || has(s, 'maxAge'),
+  "!has(self.maxAge) || (has(self.rotateOn) && self.rotateOn.exists(t, t == 'MaxAge'))": (s) =>
+    !has(s, 'maxAge') || (has(s, 'rotateOn') && list(s, 'rotateOn').includes('MaxAge')),
+  '!has(self.workloadKinds) || size(self.workloadKinds) > 0 || (has(self.restartWorkloads) && !self.restartWorkloads)': (s) =>
+    !has(s, 'workloadKinds') || list(s, 'workloadKinds').length > 0 || (has(s, 'restartWorkloads') && (s as Obj).restartWorkloads === false),
   "self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))":
     (s) => isObj(s) && Object.keys(s).every((k) => k.length <= 317 && LABEL_KEY.test(k)),
-  "self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')":
-    (s) => typeof s === 'string' && LABEL_KEY.test(s),
-  "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)":
-    (s) => ['In', 'NotIn'].includes((s as Obj).operator as string) === (list(s, 'values').length > 0),
+  "self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')": (s) =>
+    typeof s === 'string' && LABEL_KEY.test(s),
+  "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)": (s) =>
+    ['In', 'NotIn'].includes((s as Obj).operator as string) === list(s, 'values').length > 0,
   'self.all(t, self.exists_one(u, u == t))': unique,
   'self.all(k, self.exists_one(u, u == k))': unique,
   'self.all(d, self.exists_one(u, u == d))': unique,
@@ -82,20 +82,38 @@ function portOf(rule: string): RulePort | undefined {
 /** Whether every CEL rule in the schema has a port (for the unit test that keeps them in step). */
 export function unportedRules(node: SchemaNode): string[] {
   const own = (node['x-kubernetes-validations'] ?? []).map((v) => v.rule).filter((r) => portOf(r) === undefined);
-  const children = [...Object.values(node.properties ?? {}), ...(node.items ? [node.items] : []), ...(isObj(node.additionalProperties) ? [node.additionalProperties as SchemaNode] : [])];
+  const children = [
+    ...Object.values(node.properties ?? {}),
+    ...(node.items ? [node.items] : []),
+    ...(isObj(node.additionalProperties) ? [node.additionalProperties as SchemaNode] : []),
+  ];
   return [...own, ...children.flatMap(unportedRules)];
 }
 
 /** messageExpression as the CRD writes them: string literals joined by + with self or self.<field>. */
 function evalMessage(expr: string, self: Json): string {
-  return expr.split(/\s*\+\s*(?=(?:[^']*'[^']*')*[^']*$)/).map((part) => {
-    if (part.startsWith("'") && part.endsWith("'")) return part.slice(1, -1);
-    const value = part === 'self' ? self : part.startsWith('self.') && isObj(self) ? self[part.slice(5)] : undefined;
-    return typeof value === 'string' ? value : show(value);
-  }).join('');
+  return expr
+    .split(/\s*\+\s*(?=(?:[^']*'[^']*')*[^']*$)/)
+    .map((part) => {
+      if (part.startsWith("'") && part.endsWith("'")) return part.slice(1, -1);
+      const value = part === 'self' ? self : part.startsWith('self.') && isObj(self) ? self[part.slice(5)] : undefined;
+      return typeof value === 'string' ? value : show(value);
+    })
+    .join('');
 }
 
-const typeName = (v: Json): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : Number.isInteger(v) ? 'integer' : typeof v === 'number' ? 'number' : typeof v === 'object' ? 'object' : typeof v);
+const typeName = (v: Json): string =>
+  Array.isArray(v)
+    ? 'array'
+    : v === null
+      ? 'null'
+      : Number.isInteger(v)
+        ? 'integer'
+        : typeof v === 'number'
+          ? 'number'
+          : typeof v === 'object'
+            ? 'object'
+            : typeof v;
 const typeOk = (type: string | undefined, v: Json): boolean => type === undefined || typeName(v) === type || (type === 'number' && typeof v === 'number');
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
@@ -122,21 +140,28 @@ export function validateNode(node: SchemaNode, value: Json, path: string): strin
     if (node.maximum !== undefined && value > node.maximum) errors.push(`${path}: Invalid value: ${value}: must be less than or equal to ${node.maximum}`);
   }
   if (typeof value === 'string') {
-    if (node.minLength !== undefined && value.length < node.minLength) errors.push(`${path}: Invalid value: ${show(value)}: must be at least ${node.minLength} characters long`);
+    if (node.minLength !== undefined && value.length < node.minLength)
+      errors.push(`${path}: Invalid value: ${show(value)}: must be at least ${node.minLength} characters long`);
     if (node.maxLength !== undefined && value.length > node.maxLength) errors.push(`${path}: Too long: may not be more than ${node.maxLength} characters`);
-    if (node.pattern !== undefined && !new RegExp(node.pattern).test(value)) errors.push(`${path}: Invalid value: ${show(value)}: must match '${node.pattern}'`);
-    if (node.format === 'date-time' && !RFC3339.test(value)) errors.push(`${path}: Invalid value: ${show(value)}: must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z`);
+    if (node.pattern !== undefined && !new RegExp(node.pattern).test(value))
+      errors.push(`${path}: Invalid value: ${show(value)}: must match '${node.pattern}'`);
+    if (node.format === 'date-time' && !RFC3339.test(value))
+      errors.push(`${path}: Invalid value: ${show(value)}: must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z`);
   }
   if (Array.isArray(value)) {
-    if (node.maxItems !== undefined && value.length > node.maxItems) errors.push(`${path}: Too many: ${value.length}: must have at most ${node.maxItems} items`);
+    if (node.maxItems !== undefined && value.length > node.maxItems)
+      errors.push(`${path}: Too many: ${value.length}: must have at most ${node.maxItems} items`);
     if (node['x-kubernetes-list-type'] === 'set') {
-      value.forEach((v, i) => { if (value.indexOf(v) !== i) errors.push(`${path}[${i}]: Duplicate value: ${show(v)}`); });
+      value.forEach((v, i) => {
+        if (value.indexOf(v) !== i) errors.push(`${path}[${i}]: Duplicate value: ${show(v)}`);
+      });
     }
     if (node.items) value.forEach((v, i) => errors.push(...validateNode(node.items as SchemaNode, v, `${path}[${i}]`)));
   }
   if (isObj(value)) {
     for (const r of node.required ?? []) if (value[r] === undefined) errors.push(`${path}.${r}: Required value`);
-    if (node.maxProperties !== undefined && Object.keys(value).length > node.maxProperties) errors.push(`${path}: Too many: ${Object.keys(value).length}: must have at most ${node.maxProperties} items`);
+    if (node.maxProperties !== undefined && Object.keys(value).length > node.maxProperties)
+      errors.push(`${path}: Too many: ${Object.keys(value).length}: must have at most ${node.maxProperties} items`);
     for (const [k, v] of Object.entries(value)) {
       const child = node.properties?.[k] ?? (isObj(node.additionalProperties) ? node.additionalProperties : undefined);
       if (child) errors.push(...validateNode(child, v, `${path}.${k}`));
@@ -146,9 +171,12 @@ export function validateNode(node: SchemaNode, value: Json, path: string): strin
   for (const v of node['x-kubernetes-validations'] ?? []) {
     const port = portOf(v.rule);
     const field = `${path}${v.fieldPath ?? ''}`;
-    if (!port) { errors.push(`${field}: cannot evaluate the CRD rule ${show(v.rule)} offline: install the CRD and check again`); continue; }
+    if (!port) {
+      errors.push(`${field}: cannot evaluate the CRD rule ${show(v.rule)} offline: install the CRD and check again`);
+      continue;
+    }
     if (port(value)) continue;
-    const message = v.messageExpression ? evalMessage(v.messageExpression, value) : v.message ?? `failed rule: ${v.rule}`;
+    const message = v.messageExpression ? evalMessage(v.messageExpression, value) : (v.message ?? `failed rule: ${v.rule}`);
     errors.push(`${field}: ${v.reason === 'FieldValueRequired' ? 'Required value' : 'Invalid value'}: ${message}`);
   }
   return errors;
@@ -162,18 +190,35 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
  * Returns the errors (empty: valid) and the manifest with defaults filled.
  */
 export function validateAuthPolicy(manifest: Json, schema: SchemaNode): { errors: string[]; defaulted: Json } {
-  if (!isObj(manifest)) return { errors: [`the document is ${typeName(manifest)}, not an object: expected apiVersion: ${API_VERSION}, kind: ${KIND}, metadata and spec`], defaulted: manifest };
+  if (!isObj(manifest))
+    return {
+      errors: [`the document is ${typeName(manifest)}, not an object: expected apiVersion: ${API_VERSION}, kind: ${KIND}, metadata and spec`],
+      defaulted: manifest,
+    };
   const errors: string[] = [];
-  const envelope = (field: string, value: Json, want: string): string => `${field}: ${value === undefined ? 'Required value' : `Invalid value: ${show(value)}`}: must be ${want}`;
+  const envelope = (field: string, value: Json, want: string): string =>
+    `${field}: ${value === undefined ? 'Required value' : `Invalid value: ${show(value)}`}: must be ${want}`;
   if (manifest.apiVersion !== API_VERSION) errors.push(envelope('apiVersion', manifest.apiVersion, API_VERSION));
   if (manifest.kind !== KIND) errors.push(envelope('kind', manifest.kind, KIND));
   const metadata = manifest.metadata;
-  if (!isObj(metadata)) errors.push(metadata === undefined ? 'metadata.name: Required value: name or generateName is required' : `metadata: Invalid value: ${show(metadata)}: must be an object`);
+  if (!isObj(metadata))
+    errors.push(
+      metadata === undefined
+        ? 'metadata.name: Required value: name or generateName is required'
+        : `metadata: Invalid value: ${show(metadata)}: must be an object`,
+    );
   else if (typeof metadata.name !== 'string' || metadata.name === '') errors.push('metadata.name: Required value: name or generateName is required');
-  else if (metadata.name.length > 253 || !DNS_SUBDOMAIN.test(metadata.name)) errors.push(`metadata.name: Invalid value: ${show(metadata.name)}: a lowercase RFC 1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)`);
+  else if (metadata.name.length > 253 || !DNS_SUBDOMAIN.test(metadata.name))
+    errors.push(
+      `metadata.name: Invalid value: ${show(metadata.name)}: a lowercase RFC 1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)`,
+    );
   const { metadata: _m, ...rest } = manifest;
   const defaulted = applyDefaults(schema, rest);
-  for (const e of validateNode({ ...schema, properties: { ...schema.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }, { ...(defaulted as Obj), ...(metadata === undefined ? {} : { metadata }) }, '')) {
+  for (const e of validateNode(
+    { ...schema, properties: { ...schema.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+    { ...(defaulted as Obj), ...(metadata === undefined ? {} : { metadata }) },
+    '',
+  )) {
     errors.push(e.replace(/^\./, '').replace(/unknown field "\./, 'unknown field "'));
   }
   return { errors: [...new Set(errors)], defaulted: { ...(defaulted as Obj), ...(metadata === undefined ? {} : { metadata }) } };

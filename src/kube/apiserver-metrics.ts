@@ -12,9 +12,7 @@ export interface MetricSample {
   value: number;
 }
 
-export type ApiserverMetrics =
-  | { readable: true; text: string; at: string }
-  | { readable: false; why: string; at: string };
+export type ApiserverMetrics = { readable: true; text: string; at: string } | { readable: false; why: string; at: string };
 
 /** Every sample of one metric in Prometheus text format, with its labels. */
 export function metricSamples(text: string, name: string): MetricSample[] {

@@ -27,11 +27,25 @@ const ARGOCD = join(ROOT, 'config', 'argocd');
 const SAMPLE = join(ROOT, 'config', 'samples', 'authpolicy_v1alpha1_authpolicy.yaml');
 const NS = 'apps';
 
-interface Policy { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec: Record<string, Record<string, unknown> | boolean> }
-interface Health { status: string; message?: string }
+interface Policy {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: Record<string, Record<string, unknown> | boolean>;
+}
+interface Health {
+  status: string;
+  message?: string;
+}
 
-const log = (msg: string): void => { console.log(`[capture] ${msg}`); };
-const runner = execFileSync('bash', [join(ROOT, 'test', 'argocd', 'build-lua-runner.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop() ?? '';
+const log = (msg: string): void => {
+  console.log(`[capture] ${msg}`);
+};
+const runner =
+  execFileSync('bash', [join(ROOT, 'test', 'argocd', 'build-lua-runner.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim()
+    .split('\n')
+    .pop() ?? '';
 const sample = parse(await readFile(SAMPLE, 'utf8')) as Policy;
 
 let cluster: Cluster | undefined;
@@ -73,13 +87,27 @@ const ready = (c: Cluster): Promise<unknown> => waitForCondition(c, 'cluster', '
 async function kubelet(c: Cluster, node: string, skew: () => number): Promise<void> {
   const client = KubeClient.fromOptions({ kubeconfig: await c.nodeKubeconfig(node) });
   const micro = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
-  await client.create('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
-    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' },
-    spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: micro(Date.now() + skew() * 1000) },
-  }, { fieldManager: 'kubelet' });
-  renewers.push(setInterval(() => {
-    void client.mergePatch(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node}`, { spec: { renewTime: micro(Date.now() + skew() * 1000) } }, { fieldManager: 'kubelet' }).catch(() => undefined);
-  }, 1000));
+  await client.create(
+    '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
+    {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: node, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: micro(Date.now() + skew() * 1000) },
+    },
+    { fieldManager: 'kubelet' },
+  );
+  renewers.push(
+    setInterval(() => {
+      void client
+        .mergePatch(
+          `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node}`,
+          { spec: { renewTime: micro(Date.now() + skew() * 1000) } },
+          { fieldManager: 'kubelet' },
+        )
+        .catch(() => undefined);
+    }, 1000),
+  );
 }
 
 /** One state an Argo CD user would see, reached from the one before it. */
@@ -98,11 +126,18 @@ interface State {
 let skew = 120;
 const states: State[] = [
   {
-    fixture: 'progressing-not-observed.yaml', want: 'Progressing', title: 'applied before the operator runs: no status',
-    enter: async (c) => { await applyPolicy(c); return true; },
+    fixture: 'progressing-not-observed.yaml',
+    want: 'Progressing',
+    title: 'applied before the operator runs: no status',
+    enter: async (c) => {
+      await applyPolicy(c);
+      return true;
+    },
   },
   {
-    fixture: 'progressing-no-clock-data.yaml', want: 'Progressing', title: 'the operator reports before the first API-server Lease renewal: the clock area has no data yet',
+    fixture: 'progressing-no-clock-data.yaml',
+    want: 'Progressing',
+    title: 'the operator reports before the first API-server Lease renewal: the clock area has no data yet',
     enter: async (c) => {
       await startOp(c);
       const first = await waitForCondition(c, 'cluster', 'ClockSynchronized', () => true);
@@ -111,11 +146,18 @@ const states: State[] = [
     },
   },
   {
-    fixture: 'healthy.yaml', want: 'Healthy', title: 'every area ready',
-    enter: async (c) => { await ready(c); return true; },
+    fixture: 'healthy.yaml',
+    want: 'Healthy',
+    title: 'every area ready',
+    enter: async (c) => {
+      await ready(c);
+      return true;
+    },
   },
   {
-    fixture: 'progressing-generation.yaml', want: 'Progressing', title: 'spec changed while the operator is down: observedGeneration < generation',
+    fixture: 'progressing-generation.yaml',
+    want: 'Progressing',
+    title: 'spec changed while the operator is down: observedGeneration < generation',
     enter: async (c) => {
       await stopOp();
       await applyPolicy(c, { clock: { maxSkew: '20s' } });
@@ -123,26 +165,52 @@ const states: State[] = [
     },
   },
   {
-    fixture: 'progressing-rotation.yaml', want: 'Progressing', title: 'a new signing key kills a legacy token mounted by a Deployment whose rollout cannot finish (no kubelet)',
+    fixture: 'progressing-rotation.yaml',
+    want: 'Progressing',
+    title: 'a new signing key kills a legacy token mounted by a Deployment whose rollout cannot finish (no kubelet)',
     enter: async (c) => {
       await mustKubectl(c, ['create', 'namespace', NS]);
       await apply(c, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: NS } });
-      await apply(c, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'builder-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'builder' } } });
       await apply(c, {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'builder', namespace: NS },
-        spec: { replicas: 1, selector: { matchLabels: { app: 'builder' } }, template: { metadata: { labels: { app: 'builder' } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 'token', secret: { secretName: 'builder-token' } }] } } },
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/service-account-token',
+        metadata: { name: 'builder-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'builder' } },
       });
-      await waitFor('secret apps/builder-token to get a token', async () => Boolean((await getJson<{ data?: { token?: string } }>(c, ['secret', 'builder-token', '-n', NS]))?.data?.token));
+      await apply(c, {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'builder', namespace: NS },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'builder' } },
+          template: {
+            metadata: { labels: { app: 'builder' } },
+            spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 'token', secret: { secretName: 'builder-token' } }] },
+          },
+        },
+      });
+      await waitFor('secret apps/builder-token to get a token', async () =>
+        Boolean((await getJson<{ data?: { token?: string } }>(c, ['secret', 'builder-token', '-n', NS]))?.data?.token),
+      );
       // The pending pod mounts the legacy token Secret: that report is the bound-token story, not this one.
       await applyPolicy(c, { clock: { maxSkew: '20s' }, boundTokens: { reportLegacyMounts: false } });
       await c.restart({ newSigningKey: true });
       await startOp(c);
-      await waitForCondition(c, 'cluster', 'WorkloadsRestarted', (x) => x.reason === 'RestartsPending' && /1 rollout\(s\) in progress/.test(x.message), 120_000);
+      await waitForCondition(
+        c,
+        'cluster',
+        'WorkloadsRestarted',
+        (x) => x.reason === 'RestartsPending' && /1 rollout\(s\) in progress/.test(x.message),
+        120_000,
+      );
       return true;
     },
   },
   {
-    fixture: 'degraded-rollout-timed-out.yaml', want: 'Degraded', title: 'the same rollout past a 10 s rolloutTimeout: RolloutTimedOut until it finishes',
+    fixture: 'degraded-rollout-timed-out.yaml',
+    want: 'Degraded',
+    title: 'the same rollout past a 10 s rolloutTimeout: RolloutTimedOut until it finishes',
     enter: async (c) => {
       await applyPolicy(c, { clock: { maxSkew: '20s' }, boundTokens: { reportLegacyMounts: false }, legacyTokens: { rolloutTimeout: '10s' } });
       await waitForCondition(c, 'cluster', 'WorkloadsRestarted', (x) => x.reason === 'RolloutTimedOut', 120_000);
@@ -155,7 +223,9 @@ const states: State[] = [
     },
   },
   {
-    fixture: 'degraded-token-controller.yaml', want: 'Degraded', title: 'the tokens controller cannot re-issue tokens: rotation refused',
+    fixture: 'degraded-token-controller.yaml',
+    want: 'Degraded',
+    title: 'the tokens controller cannot re-issue tokens: rotation refused',
     enter: async (c) => {
       await stopOp();
       await applyPolicy(c, { clock: { maxSkew: '20s' }, boundTokens: { reportLegacyMounts: false }, legacyTokens: { tokenControllerTimeout: '5s' } });
@@ -170,7 +240,9 @@ const states: State[] = [
     },
   },
   {
-    fixture: 'degraded-clock-skew.yaml', want: 'Degraded', title: 'a kubelet whose clock is 2 minutes ahead',
+    fixture: 'degraded-clock-skew.yaml',
+    want: 'Degraded',
+    title: 'a kubelet whose clock is 2 minutes ahead',
     enter: async (c) => {
       await apply(c, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } });
       await kubelet(c, 'node-a', () => skew);
@@ -187,16 +259,26 @@ const states: State[] = [
     },
   },
   {
-    fixture: 'degraded-node-authorizer.yaml', want: 'Degraded', title: 'restarted with --authorization-mode=RBAC and no legacy-binding fallback: kubelets would be forbidden',
+    fixture: 'degraded-node-authorizer.yaml',
+    want: 'Degraded',
+    title: 'restarted with --authorization-mode=RBAC and no legacy-binding fallback: kubelets would be forbidden',
     enter: async (c) => {
-      await applyPolicy(c, { clock: { maxSkew: '20s' }, boundTokens: { reportLegacyMounts: false }, legacyTokens: { tokenControllerTimeout: '5s' }, nodeAuthorization: { legacyBindingFallback: false } });
+      await applyPolicy(c, {
+        clock: { maxSkew: '20s' },
+        boundTokens: { reportLegacyMounts: false },
+        legacyTokens: { tokenControllerTimeout: '5s' },
+        nodeAuthorization: { legacyBindingFallback: false },
+      });
       await c.restart({ authorizationMode: 'RBAC' });
       await waitForCondition(c, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizerDisabled', 120_000);
       return true;
     },
   },
   {
-    fixture: 'degraded-conflict.yaml', want: 'Degraded', title: 'a second, newer AuthPolicy: it takes no action', policy: 'cluster-b',
+    fixture: 'degraded-conflict.yaml',
+    want: 'Degraded',
+    title: 'a second, newer AuthPolicy: it takes no action',
+    policy: 'cluster-b',
     enter: async (c) => {
       await applyPolicy(c, {}, 'cluster-b');
       await waitForCondition(c, 'cluster-b', 'Ready', (x) => x.reason === 'Conflict');
@@ -211,7 +293,8 @@ const last = named.length === 0 ? states.length - 1 : Math.max(...named.map((f) 
 
 try {
   const unknown = named.filter((f) => !states.some((s) => s.fixture === f));
-  if (unknown.length > 0) throw new Error(`no state captures ${unknown.join(', ')}; the states are: ${states.map((s) => s.fixture.replace(/\.yaml$/, '')).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`no state captures ${unknown.join(', ')}; the states are: ${states.map((s) => s.fixture.replace(/\.yaml$/, '')).join(', ')}`);
   cluster = await startCluster({ scheduler: false });
   const c = cluster;
   await installOperatorPrereqs(c);

@@ -24,17 +24,31 @@ export async function startAuditedCluster(dir: string): Promise<AuditedCluster> 
   const client = await issueCert(dir, ca, { name: 'apiserver-audit-client', commonName: 'kube-apiserver-audit' });
   const receiverPort = await freePort();
   const webhook = join(dir, 'webhook.kubeconfig');
-  await writeFile(webhook, stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'op', cluster: { server: `https://127.0.0.1:${receiverPort}/audit`, 'certificate-authority': ca.cert } }],
-    users: [{ name: 'apiserver', user: { 'client-certificate': client.cert, 'client-key': client.key } }],
-    contexts: [{ name: 'audit', context: { cluster: 'op', user: 'apiserver' } }], 'current-context': 'audit',
-  }));
-  const cluster = await startCluster({ scheduler: false, apiserverArgs: [
-    `--audit-policy-file=${ROOT}/config/audit/policy.yaml`, `--audit-webhook-config-file=${webhook}`,
-    '--audit-webhook-batch-max-wait=1s', '--audit-webhook-initial-backoff=1s',
-  ] });
-  const receiverArgs = [`--audit-webhook-bind-address=127.0.0.1:${receiverPort}`, `--audit-webhook-cert-file=${serving.cert}`,
-    `--audit-webhook-key-file=${serving.key}`, `--audit-webhook-client-ca-file=${ca.cert}`];
+  await writeFile(
+    webhook,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'op', cluster: { server: `https://127.0.0.1:${receiverPort}/audit`, 'certificate-authority': ca.cert } }],
+      users: [{ name: 'apiserver', user: { 'client-certificate': client.cert, 'client-key': client.key } }],
+      contexts: [{ name: 'audit', context: { cluster: 'op', user: 'apiserver' } }],
+      'current-context': 'audit',
+    }),
+  );
+  const cluster = await startCluster({
+    scheduler: false,
+    apiserverArgs: [
+      `--audit-policy-file=${ROOT}/config/audit/policy.yaml`,
+      `--audit-webhook-config-file=${webhook}`,
+      '--audit-webhook-batch-max-wait=1s',
+      '--audit-webhook-initial-backoff=1s',
+    ],
+  });
+  const receiverArgs = [
+    `--audit-webhook-bind-address=127.0.0.1:${receiverPort}`,
+    `--audit-webhook-cert-file=${serving.cert}`,
+    `--audit-webhook-key-file=${serving.key}`,
+    `--audit-webhook-client-ca-file=${ca.cert}`,
+  ];
   return { cluster, receiverPort, receiverArgs };
 }

@@ -96,7 +96,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const started = Date.now();
   const bin = binDir();
   const dir = await mkdtemp(join(tmpdir(), 'authpolicy-cluster-'));
-  const removeDirOnExit = (): void => { if (!process.env.KEEP_CLUSTER) rmSync(dir, { recursive: true, force: true }); };
+  const removeDirOnExit = (): void => {
+    if (!process.env.KEEP_CLUSTER) rmSync(dir, { recursive: true, force: true });
+  };
   process.on('exit', removeDirOnExit);
   const pki = join(dir, 'pki');
   await mkdir(pki);
@@ -114,8 +116,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const ca = await createCA(pki);
   const [serving, admin, kcm, sched, apiserverClient] = await Promise.all([
     issueCert(pki, ca, {
-      name: 'apiserver', commonName: 'kube-apiserver',
-      altNames: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local', 'IP:10.96.0.1'],
+      name: 'apiserver',
+      commonName: 'kube-apiserver',
+      altNames: [
+        'IP:127.0.0.1',
+        'DNS:localhost',
+        'DNS:kubernetes',
+        'DNS:kubernetes.default',
+        'DNS:kubernetes.default.svc',
+        'DNS:kubernetes.default.svc.cluster.local',
+        'IP:10.96.0.1',
+      ],
     }),
     issueCert(pki, ca, { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] }),
     // The harness's controller-manager runs all controllers under one identity
@@ -129,20 +140,39 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const kubeconfigs = join(dir, 'kubeconfigs');
   await mkdir(kubeconfigs);
-  const adminKubeconfig = await writeKubeconfig(join(kubeconfigs, 'admin.kubeconfig'), server, ca.cert, 'admin', { clientCertificate: admin.cert, clientKey: admin.key });
-  const kcmKubeconfig = await writeKubeconfig(join(kubeconfigs, 'controller-manager.kubeconfig'), server, ca.cert, 'kcm', { clientCertificate: kcm.cert, clientKey: kcm.key });
-  const schedKubeconfig = await writeKubeconfig(join(kubeconfigs, 'scheduler.kubeconfig'), server, ca.cert, 'scheduler', { clientCertificate: sched.cert, clientKey: sched.key });
+  const adminKubeconfig = await writeKubeconfig(join(kubeconfigs, 'admin.kubeconfig'), server, ca.cert, 'admin', {
+    clientCertificate: admin.cert,
+    clientKey: admin.key,
+  });
+  const kcmKubeconfig = await writeKubeconfig(join(kubeconfigs, 'controller-manager.kubeconfig'), server, ca.cert, 'kcm', {
+    clientCertificate: kcm.cert,
+    clientKey: kcm.key,
+  });
+  const schedKubeconfig = await writeKubeconfig(join(kubeconfigs, 'scheduler.kubeconfig'), server, ca.cert, 'scheduler', {
+    clientCertificate: sched.cert,
+    clientKey: sched.key,
+  });
 
   const logFile = (name: string): string => join(dir, 'logs', `${name}.log`);
   const procs: Partial<Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler', ManagedProcess>> = {};
 
-  const etcd = startProcess('etcd', join(bin, 'etcd'), [
-    '--name=default', `--data-dir=${join(dir, 'etcd')}`,
-    `--listen-client-urls=http://127.0.0.1:${etcdPort}`, `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-    `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-    '--unsafe-no-fsync', '--log-level=warn', '--quota-backend-bytes=4294967296',
-  ], logFile('etcd'));
+  const etcd = startProcess(
+    'etcd',
+    join(bin, 'etcd'),
+    [
+      '--name=default',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+      '--quota-backend-bytes=4294967296',
+    ],
+    logFile('etcd'),
+  );
   procs.etcd = etcd;
 
   // kube-apiserver runs as a process, not as a static pod: no Pod in kube-system shows its flags,
@@ -156,40 +186,70 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return `--authorization-config=${file}`;
   };
 
-  const startApiserver = (): ManagedProcess => startProcess('kube-apiserver', join(bin, 'kube-apiserver'), [
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1', `--secure-port=${port}`, '--advertise-address=127.0.0.1',
-    `--cert-dir=${pki}`, `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`,
-    `--client-ca-file=${ca.cert}`,
-    `--kubelet-client-certificate=${apiserverClient.cert}`, `--kubelet-client-key=${apiserverClient.key}`,
-    `--service-account-key-file=${saKey.pub}`, `--service-account-signing-key-file=${saKey.key}`,
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    authorizationArg(),
-    // The incidents' clusters all had NodeRestriction on; only the authorizer differed.
-    nodeRestriction ? '--enable-admission-plugins=NodeRestriction' : '--disable-admission-plugins=NodeRestriction',
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--endpoint-reconciler-type=none', '--allow-privileged=true', '--profiling=false',
-    ...(options.apiserverArgs ?? []),
-  ], logFile('kube-apiserver'));
+  const startApiserver = (): ManagedProcess =>
+    startProcess(
+      'kube-apiserver',
+      join(bin, 'kube-apiserver'),
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${port}`,
+        '--advertise-address=127.0.0.1',
+        `--cert-dir=${pki}`,
+        `--tls-cert-file=${serving.cert}`,
+        `--tls-private-key-file=${serving.key}`,
+        `--client-ca-file=${ca.cert}`,
+        `--kubelet-client-certificate=${apiserverClient.cert}`,
+        `--kubelet-client-key=${apiserverClient.key}`,
+        `--service-account-key-file=${saKey.pub}`,
+        `--service-account-signing-key-file=${saKey.key}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        authorizationArg(),
+        // The incidents' clusters all had NodeRestriction on; only the authorizer differed.
+        nodeRestriction ? '--enable-admission-plugins=NodeRestriction' : '--disable-admission-plugins=NodeRestriction',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--endpoint-reconciler-type=none',
+        '--allow-privileged=true',
+        '--profiling=false',
+        ...(options.apiserverArgs ?? []),
+      ],
+      logFile('kube-apiserver'),
+    );
 
-  const startKcm = (): ManagedProcess => startProcess('kube-controller-manager', join(bin, 'kube-controller-manager'), [
-    `--kubeconfig=${kcmKubeconfig}`, '--leader-elect=false', '--secure-port=0',
-    `--controllers=${controllers.join(',')}`,
-    `--root-ca-file=${ca.cert}`, '--use-service-account-credentials=false',
-    ...(tokensController ? [`--service-account-private-key-file=${saKey.key}`] : []),
-    '--concurrent-deployment-syncs=5', '--concurrent-replicaset-syncs=5',
-  ], logFile('kube-controller-manager'));
+  const startKcm = (): ManagedProcess =>
+    startProcess(
+      'kube-controller-manager',
+      join(bin, 'kube-controller-manager'),
+      [
+        `--kubeconfig=${kcmKubeconfig}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+        `--controllers=${controllers.join(',')}`,
+        `--root-ca-file=${ca.cert}`,
+        '--use-service-account-credentials=false',
+        ...(tokensController ? [`--service-account-private-key-file=${saKey.key}`] : []),
+        '--concurrent-deployment-syncs=5',
+        '--concurrent-replicaset-syncs=5',
+      ],
+      logFile('kube-controller-manager'),
+    );
 
   const [cachedCa, cachedAdminCert, cachedAdminKey] = await Promise.all([readFile(ca.cert), readFile(admin.cert), readFile(admin.key)]);
-  const readyz = (): Promise<boolean> => new Promise((resolve) => {
-    const req = httpsRequest(`${server}/readyz`, { ca: cachedCa, cert: cachedAdminCert, key: cachedAdminKey, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+  const readyz = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const req = httpsRequest(`${server}/readyz`, { ca: cachedCa, cert: cachedAdminCert, key: cachedAdminKey, timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => {
+        resolve(false);
+      });
+      req.on('timeout', () => {
+        req.destroy();
+        resolve(false);
+      });
+      req.end();
     });
-    req.on('error', () => { resolve(false); });
-    req.on('timeout', () => { req.destroy(); resolve(false); });
-    req.end();
-  });
 
   const kubectl: Cluster['kubectl'] = async (args, opts = {}) => {
     const child = execFile(join(bin, 'kubectl'), [`--kubeconfig=${opts.kubeconfig ?? adminKubeconfig}`, ...args], { maxBuffer: 64 << 20 });
@@ -197,31 +257,47 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     else child.stdin?.end();
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? 1); }));
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number>((resolve) =>
+      child.on('close', (c) => {
+        resolve(c ?? 1);
+      }),
+    );
     return { stdout, stderr, code };
   };
 
   const waitUntilServing = async (what: string): Promise<void> => {
     const apiserver = procs['kube-apiserver'];
-    await waitFor(`kube-apiserver /readyz (${what})`, async () => {
-      if (apiserver && apiserver.child.exitCode !== null) {
-        throw new Error(`kube-apiserver exited with ${apiserver.child.exitCode}:\n${await apiserver.tail(15)}`);
-      }
-      return await readyz();
-    }, { timeoutMs: 60_000, intervalMs: 150 });
+    await waitFor(
+      `kube-apiserver /readyz (${what})`,
+      async () => {
+        if (apiserver && apiserver.child.exitCode !== null) {
+          throw new Error(`kube-apiserver exited with ${apiserver.child.exitCode}:\n${await apiserver.tail(15)}`);
+        }
+        return await readyz();
+      },
+      { timeoutMs: 60_000, intervalMs: 150 },
+    );
   };
 
   const waitForControllers = async (): Promise<void> => {
-    await waitFor('kube-controller-manager to create ServiceAccount default/default', async () => {
-      const kcmProc = procs['kube-controller-manager'];
-      if (kcmProc && kcmProc.child.exitCode !== null) {
-        throw new Error(`kube-controller-manager exited with ${kcmProc.child.exitCode}:\n${await kcmProc.tail(15)}`);
-      }
-      const r = await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']);
-      return r.code === 0;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      'kube-controller-manager to create ServiceAccount default/default',
+      async () => {
+        const kcmProc = procs['kube-controller-manager'];
+        if (kcmProc && kcmProc.child.exitCode !== null) {
+          throw new Error(`kube-controller-manager exited with ${kcmProc.child.exitCode}:\n${await kcmProc.tail(15)}`);
+        }
+        const r = await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']);
+        return r.code === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   };
 
   let stopped = false;
@@ -240,10 +316,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await waitUntilServing('first start');
     procs['kube-controller-manager'] = startKcm();
     if (options.scheduler ?? true) {
-      procs['kube-scheduler'] = startProcess('kube-scheduler', join(bin, 'kube-scheduler'), [
-        `--kubeconfig=${schedKubeconfig}`, `--authentication-kubeconfig=${schedKubeconfig}`, `--authorization-kubeconfig=${schedKubeconfig}`,
-        '--leader-elect=false', '--secure-port=0',
-      ], logFile('kube-scheduler'));
+      procs['kube-scheduler'] = startProcess(
+        'kube-scheduler',
+        join(bin, 'kube-scheduler'),
+        [
+          `--kubeconfig=${schedKubeconfig}`,
+          `--authentication-kubeconfig=${schedKubeconfig}`,
+          `--authorization-kubeconfig=${schedKubeconfig}`,
+          '--leader-elect=false',
+          '--secure-port=0',
+        ],
+        logFile('kube-scheduler'),
+      );
     }
     if (options.waitForControllers ?? true) await waitForControllers();
   } catch (err) {
@@ -254,7 +338,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const nodeKubeconfigs = new Map<string, string>();
   const cluster: Cluster = {
-    dir, server, port, etcdUrl: `http://127.0.0.1:${etcdPort}`, caFile: ca.cert, binDir: bin, adminKubeconfig,
+    dir,
+    server,
+    port,
+    etcdUrl: `http://127.0.0.1:${etcdPort}`,
+    caFile: ca.cert,
+    binDir: bin,
+    adminKubeconfig,
     startupMs: Date.now() - started,
     authorizationMode: () => mode,
     signingKey: () => saKey,
@@ -262,7 +352,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const existing = nodeKubeconfigs.get(nodeName);
       if (existing) return existing;
       const cert = await issueCert(pki, ca, { name: `kubelet-${nodeName}`, commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
-      const path = await writeKubeconfig(join(kubeconfigs, `node-${nodeName}.kubeconfig`), server, ca.cert, `system:node:${nodeName}`, { clientCertificate: cert.cert, clientKey: cert.key });
+      const path = await writeKubeconfig(join(kubeconfigs, `node-${nodeName}.kubeconfig`), server, ca.cert, `system:node:${nodeName}`, {
+        clientCertificate: cert.cert,
+        clientKey: cert.key,
+      });
       nodeKubeconfigs.set(nodeName, path);
       return path;
     },
@@ -274,7 +367,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     async serviceAccountKubeconfig(namespace, name, expirationSeconds = 3600) {
       const r = await kubectl(['create', 'token', name, '-n', namespace, `--duration=${expirationSeconds}s`]);
       if (r.code !== 0) throw new Error(`TokenRequest for serviceaccount ${namespace}/${name} failed: ${r.stderr.trim()}`);
-      return await writeKubeconfig(join(kubeconfigs, `sa-${namespace}-${name}-${Date.now()}.kubeconfig`), server, ca.cert, `${namespace}:${name}`, { token: r.stdout.trim() });
+      return await writeKubeconfig(join(kubeconfigs, `sa-${namespace}-${name}-${Date.now()}.kubeconfig`), server, ca.cert, `${namespace}:${name}`, {
+        token: r.stdout.trim(),
+      });
     },
     kubectl,
     async restart(opts = {}) {
@@ -314,4 +409,3 @@ export async function mustKubectl(cluster: Cluster, args: string[], options?: { 
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
   return r.stdout;
 }
-

@@ -34,15 +34,34 @@ export async function startKubelet(cluster: Cluster, node: string, opts: { skewS
   const heartbeat = async (): Promise<void> => {
     await client.request('GET', `/api/v1/nodes/${node}`);
     const ts = new Date(now()).toISOString().replace(/\.\d+Z$/, 'Z');
-    await client.mergePatch(`/api/v1/nodes/${node}/status`, {
-      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'simulated kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }] },
-    }, { fieldManager: 'kubelet' });
+    await client.mergePatch(
+      `/api/v1/nodes/${node}/status`,
+      {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'simulated kubelet is posting ready status',
+              lastHeartbeatTime: ts,
+              lastTransitionTime: ts,
+            },
+          ],
+        },
+      },
+      { fieldManager: 'kubelet' },
+    );
     const spec = { holderIdentity: node, leaseDurationSeconds: 40, renewTime: micro(now()) };
     try {
       await client.mergePatch(`${LEASES}/${node}`, { spec }, { fieldManager: 'kubelet' });
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      await client.create(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' }, spec }, { fieldManager: 'kubelet' });
+      await client.create(
+        LEASES,
+        { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' }, spec },
+        { fieldManager: 'kubelet' },
+      );
     }
   };
   let successAt = 0;
@@ -50,11 +69,22 @@ export async function startKubelet(cluster: Cluster, node: string, opts: { skewS
     if (busy) return;
     busy = true;
     const started = Date.now();
-    heartbeat().then(() => { ok = true; error = undefined; successAt = started; }, (err: unknown) => {
-      ok = false;
-      // The API server's own words, without the method and path.
-      error = (err instanceof Error ? err.message : String(err)).replace(/^[A-Z]+ \S+: (\d+ \w+: )?/, '');
-    }).finally(() => { busy = false; });
+    heartbeat()
+      .then(
+        () => {
+          ok = true;
+          error = undefined;
+          successAt = started;
+        },
+        (err: unknown) => {
+          ok = false;
+          // The API server's own words, without the method and path.
+          error = (err instanceof Error ? err.message : String(err)).replace(/^[A-Z]+ \S+: (\d+ \w+: )?/, '');
+        },
+      )
+      .finally(() => {
+        busy = false;
+      });
   };
   tick();
   const timer = setInterval(tick, opts.intervalMs ?? 1000);
@@ -63,7 +93,11 @@ export async function startKubelet(cluster: Cluster, node: string, opts: { skewS
     healthy: () => ok,
     lastSuccessAt: () => successAt,
     lastError: () => error,
-    setClockSkew: (seconds) => { skewMs = seconds * 1000; },
-    stop: () => { clearInterval(timer); },
+    setClockSkew: (seconds) => {
+      skewMs = seconds * 1000;
+    },
+    stop: () => {
+      clearInterval(timer);
+    },
   };
 }

@@ -12,11 +12,12 @@ const STAGES = fileURLToPath(new URL('kwok-stages.yaml', import.meta.url));
 
 /** Starts kwok against the cluster (admin credentials); stop() ends it. `extraArgs`, e.g. `--node-lease-duration-seconds=40`. */
 export function startKwok(cluster: Cluster, extraArgs: string[] = []): ManagedProcess {
-  return startProcess('kwok', join(cluster.binDir, 'kwok'), [
-    `--kubeconfig=${cluster.adminKubeconfig}`, `--config=${STAGES}`,
-    '--manage-nodes-with-label-selector=type=kwok', '--cidr=10.244.0.0/16',
-    ...extraArgs,
-  ], join(cluster.dir, 'logs', 'kwok.log'));
+  return startProcess(
+    'kwok',
+    join(cluster.binDir, 'kwok'),
+    [`--kubeconfig=${cluster.adminKubeconfig}`, `--config=${STAGES}`, '--manage-nodes-with-label-selector=type=kwok', '--cidr=10.244.0.0/16', ...extraArgs],
+    join(cluster.dir, 'logs', 'kwok.log'),
+  );
 }
 
 /**

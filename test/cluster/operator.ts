@@ -52,12 +52,20 @@ export interface OperatorOptions {
 
 /** Starts `authpolicy-operator run` from source with free loopback ports for metrics and health. */
 export function startOperator(opts: OperatorOptions): OperatorProcess {
-  const child = spawn(process.execPath, [
-    `${ROOT}/src/cli/main.ts`, 'run', `--kubeconfig=${opts.kubeconfig}`,
-    '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0',
-    `--leader-election-namespace=${OPERATOR_NAMESPACE}`, '--log-level=debug',
-    ...(opts.args ?? []),
-  ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const child = spawn(
+    process.execPath,
+    [
+      `${ROOT}/src/cli/main.ts`,
+      'run',
+      `--kubeconfig=${opts.kubeconfig}`,
+      '--metrics-bind-address=127.0.0.1:0',
+      '--health-probe-bind-address=127.0.0.1:0',
+      `--leader-election-namespace=${OPERATOR_NAMESPACE}`,
+      '--log-level=debug',
+      ...(opts.args ?? []),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
+  );
   const logs: LogLine[] = [];
   let raw = '';
   let partial = '';
@@ -77,17 +85,27 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => { resolve(code ?? signal ?? 'unknown'); }));
-  const waitForLog: OperatorProcess['waitForLog'] = async (what, match, timeoutMs = 30_000) => await waitFor(`operator log: ${what}`, () => {
-    if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}):\n${raw.slice(-3000)}`);
-    return logs.find(match);
-  }, { timeoutMs, intervalMs: 100 });
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  const waitForLog: OperatorProcess['waitForLog'] = async (what, match, timeoutMs = 30_000) =>
+    await waitFor(
+      `operator log: ${what}`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}):\n${raw.slice(-3000)}`);
+        return logs.find(match);
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   const endpoints = async (): Promise<{ metrics: string; ready: string }> => {
     const line = await waitForLog('serving metrics and health probes', (l) => l.message === 'serving metrics and health probes');
     return { metrics: String(line.metrics), ready: String(line.ready) };
   };
   return {
-    child, logs,
+    child,
+    logs,
     output: () => raw,
     metricsUrl: async () => (await endpoints()).metrics,
     healthUrl: async () => (await endpoints()).ready.replace(/\/readyz$/, ''),
@@ -112,9 +130,14 @@ export function startOperator(opts: OperatorOptions): OperatorProcess {
 /** Runs `authpolicy-operator check` from source as a CI pipeline would (admin kubeconfig); its exit code and output. */
 export async function runCheck(cluster: Cluster, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return await new Promise((resolve) => {
-    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [`${ROOT}/src/cli/main.ts`, 'check', `--kubeconfig=${cluster.adminKubeconfig}`, ...args],
+      { cwd: ROOT },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -38,9 +38,25 @@ function subject(commonName: string, organizations: string[] = []): string {
 export async function createCA(dir: string, name = 'ca'): Promise<CertFiles> {
   const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await openssl([
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', files.key, '-out', files.cert, '-days', '3650', '-subj', `/CN=authpolicy-test-${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    files.key,
+    '-out',
+    files.cert,
+    '-days',
+    '3650',
+    '-subj',
+    `/CN=authpolicy-test-${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return files;
 }
@@ -50,13 +66,31 @@ export async function issueCert(dir: string, ca: CertFiles, req: CertRequest): P
   const files = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
   const serving = (req.altNames ?? []).length > 0;
   const args = [
-    'req', '-x509', '-CA', ca.cert, '-CAkey', ca.key,
-    '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', files.key, '-out', files.cert, '-days', '365',
-    '-subj', subject(req.commonName, req.organizations),
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext', `extendedKeyUsage=${serving ? 'serverAuth,clientAuth' : 'clientAuth'}`,
+    'req',
+    '-x509',
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    files.key,
+    '-out',
+    files.cert,
+    '-days',
+    '365',
+    '-subj',
+    subject(req.commonName, req.organizations),
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    '-addext',
+    `extendedKeyUsage=${serving ? 'serverAuth,clientAuth' : 'clientAuth'}`,
   ];
   if (serving) args.push('-addext', `subjectAltName=${(req.altNames ?? []).join(',')}`);
   await openssl(args);

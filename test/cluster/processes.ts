@@ -21,7 +21,11 @@ let hooked = false;
 
 function killAllNow(): void {
   for (const child of live) {
-    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
 }
@@ -31,7 +35,10 @@ function hookExit(): void {
   hooked = true;
   process.on('exit', killAllNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => { killAllNow(); process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)); });
+    process.once(signal, () => {
+      killAllNow();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
   }
 }
 

@@ -41,17 +41,34 @@ export async function rawGetStatus(cluster: Cluster, kubeconfig: string, path: s
   return r.stderr.trim();
 }
 
-export interface ConditionView { type: string; status: string; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }
+export interface ConditionView {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration: number;
+}
 
 /** Waits until an AuthPolicy's condition satisfies `ok`, saying what it last saw on timeout. */
-export async function waitForCondition(cluster: Cluster, policy: string, type: string, ok: (c: ConditionView) => boolean, timeoutMs = 60_000): Promise<ConditionView> {
+export async function waitForCondition(
+  cluster: Cluster,
+  policy: string,
+  type: string,
+  ok: (c: ConditionView) => boolean,
+  timeoutMs = 60_000,
+): Promise<ConditionView> {
   let last: ConditionView | undefined;
   try {
-    return await waitFor(`authpolicy/${policy} condition ${type}`, async () => {
-      const p = await getJson<{ metadata: { generation: number }; status?: { conditions?: ConditionView[] } }>(cluster, ['authpolicy', policy]);
-      last = p?.status?.conditions?.find((c) => c.type === type);
-      return last && last.observedGeneration === p?.metadata.generation && ok(last) ? last : undefined;
-    }, { timeoutMs, intervalMs: 300 });
+    return await waitFor(
+      `authpolicy/${policy} condition ${type}`,
+      async () => {
+        const p = await getJson<{ metadata: { generation: number }; status?: { conditions?: ConditionView[] } }>(cluster, ['authpolicy', policy]);
+        last = p?.status?.conditions?.find((c) => c.type === type);
+        return last && last.observedGeneration === p?.metadata.generation && ok(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 300 },
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last ${type}: ${JSON.stringify(last)}`, { cause: err });
   }

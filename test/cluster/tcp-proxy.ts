@@ -19,11 +19,18 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     const upstream = createConnection({ port: targetPort, host: targetHost });
     const pair = { client, upstream, dead: false };
     pairs.add(pair);
-    client.on('data', (d) => { if (!pair.dead) upstream.write(d); });
-    upstream.on('data', (d) => { if (!pair.dead) client.write(d); });
+    client.on('data', (d) => {
+      if (!pair.dead) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!pair.dead) client.write(d);
+    });
     const end = (): void => {
       pairs.delete(pair);
-      if (!pair.dead) { client.destroy(); upstream.destroy(); }
+      if (!pair.dead) {
+        client.destroy();
+        upstream.destroy();
+      }
     };
     client.on('close', end);
     upstream.on('close', end);
@@ -39,14 +46,24 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     blackholeOpenConnections() {
       let n = 0;
       for (const p of pairs) {
-        if (!p.dead) { p.dead = true; n++; }
+        if (!p.dead) {
+          p.dead = true;
+          n++;
+        }
       }
       return n;
     },
     openConnections: () => [...pairs].filter((p) => !p.dead).length,
     async close() {
-      for (const p of pairs) { p.client.destroy(); p.upstream.destroy(); }
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      for (const p of pairs) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     },
   };
 }

@@ -41,7 +41,11 @@ async function checkRefusals(expect: 'server' | 'schema'): Promise<string[]> {
       if (!(err instanceof InvalidManifestError)) failures.push(`${c.name}: not a refusal: ${message}`);
       else if (!c.field.test(message)) failures.push(`${c.name}: does not name the field (${c.field}): ${message}`);
       else if (INTERNALS.test(message)) failures.push(`${c.name}: JavaScript or CEL internals: ${message}`);
-      else if (!/^(apiVersion|kind|metadata)/.test(c.field.source) && !message.includes(expect === 'server' ? 'refused by the API server' : 'shipped CRD schema')) failures.push(`${c.name}: not validated by the ${expect}: ${message}`);
+      else if (
+        !/^(apiVersion|kind|metadata)/.test(c.field.source) &&
+        !message.includes(expect === 'server' ? 'refused by the API server' : 'shipped CRD schema')
+      )
+        failures.push(`${c.name}: not validated by the ${expect}: ${message}`);
     }
   }
   return failures;
@@ -52,7 +56,11 @@ test(`without the CRD installed, check -f refuses ${invalidPolicies.length + inv
   assert.equal(await checkRefusals('schema'), []);
   // The real executable: exit 2 and the field, for a typo and for a manifest with no metadata.
   for (const [name, manifest, field] of [
-    ['typo', { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { clock: { maxskew: '30s' } } }, /spec\.clock\.maxskew/],
+    [
+      'typo',
+      { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { clock: { maxskew: '30s' } } },
+      /spec\.clock\.maxskew/,
+    ],
     ['no-metadata', { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', spec: {} }, /metadata\.name: Required value/],
   ] as const) {
     const file = join(cluster.dir, `${name}.yaml`);
@@ -69,11 +77,14 @@ test(`${invalidPolicies.length} invalid manifests, applied as Argo CD applies th
   assert.ok(invalidPolicies.length >= 60);
   const failures: string[] = [];
   for (const [i, c] of invalidPolicies.entries()) {
-    const r = await cluster.kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], { input: JSON.stringify(manifestOf(c, `invalid-${i}`)) });
+    const r = await cluster.kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], {
+      input: JSON.stringify(manifestOf(c, `invalid-${i}`)),
+    });
     if (r.code === 0) failures.push(`${c.name}: accepted`);
     else if (!c.field.test(r.stderr)) failures.push(`${c.name}: message does not name the field (${c.field}): ${r.stderr.trim()}`);
     else if (INTERNALS.test(r.stderr)) failures.push(`${c.name}: CEL internals: ${r.stderr.trim()}`);
-    else if (/Timeout|maxAge|maxSkew/.test(c.name) && (r.stderr.match(FIELD_ERROR) ?? []).length !== 1) failures.push(`${c.name}: not one error: ${r.stderr.trim()}`);
+    else if (/Timeout|maxAge|maxSkew/.test(c.name) && (r.stderr.match(FIELD_ERROR) ?? []).length !== 1)
+      failures.push(`${c.name}: not one error: ${r.stderr.trim()}`);
   }
   assert.equal(failures, [], failures.join('\n'));
   assert.equal(await checkRefusals('server'), []);
@@ -93,7 +104,10 @@ test('the sample is accepted with defaults filled in by the API server', async (
 
 test('the operator, under the RBAC in config/, reconciles the sample: observedGeneration and every condition', async () => {
   operator = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
-  type Status = { observedGeneration?: number; conditions?: { type: string; status: string; reason: string; lastTransitionTime: string; observedGeneration: number }[] };
+  type Status = {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; lastTransitionTime: string; observedGeneration: number }[];
+  };
   const policy = await waitFor('status.observedGeneration == metadata.generation', async () => {
     const p = await getJson<{ metadata: { generation: number }; status?: Status }>(cluster, ['authpolicy', 'cluster']);
     return p?.status?.observedGeneration === p?.metadata.generation ? p : undefined;
@@ -116,16 +130,30 @@ test('the operator, under the RBAC in config/, reconciles the sample: observedGe
 });
 
 test('a second, newer AuthPolicy reports Conflict and takes no action', async () => {
-  await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'newer' }, spec: {} }) });
+  await mustKubectl(cluster, ['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'newer' }, spec: {} }),
+  });
   const ready = await waitFor('authpolicy/newer Ready=False reason Conflict', async () => {
-    const p = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }>(cluster, ['authpolicy', 'newer']);
+    const p = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }>(cluster, [
+      'authpolicy',
+      'newer',
+    ]);
     return p?.status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'Conflict');
   });
   assert.is(ready.status, 'False');
   assert.match(ready.message, /^AuthPolicy cluster is the active policy because it is older \(created .*\); this one takes no action\. Delete one of them/);
   const printed = await mustKubectl(cluster, ['get', 'authpolicy', 'newer']);
   assert.match(printed, /^newer\s+False\s+Conflict\s/m, 'kubectl get shows why it is not ready');
-  const events = await mustKubectl(cluster, ['get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=newer', '-o', 'jsonpath={.items[*].reason}']);
+  const events = await mustKubectl(cluster, [
+    'get',
+    'events',
+    '-n',
+    'default',
+    '--field-selector',
+    'involvedObject.name=newer',
+    '-o',
+    'jsonpath={.items[*].reason}',
+  ]);
   assert.match(events, /Conflict/);
 });
 

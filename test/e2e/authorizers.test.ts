@@ -27,13 +27,22 @@ const summary = async (): Promise<Summary | undefined> => await areaStatus<Summa
 const waitForSummary = async (what: string, ok: (s: Summary) => boolean): Promise<Summary> => {
   let last: Summary | undefined;
   try {
-    return await waitFor(`status.nodeAuthorization: ${what}`, async () => { last = await summary(); return last && ok(last) ? last : undefined; }, { timeoutMs: 90_000 });
+    return await waitFor(
+      `status.nodeAuthorization: ${what}`,
+      async () => {
+        last = await summary();
+        return last && ok(last) ? last : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
   }
 };
-const policy = (spec: Record<string, unknown>): Promise<string> => apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec });
-const nodeVersions = async (): Promise<string> => await mustKubectl(cluster, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}']);
+const policy = (spec: Record<string, unknown>): Promise<string> =>
+  apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec });
+const nodeVersions = async (): Promise<string> =>
+  await mustKubectl(cluster, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}']);
 const probePatches = async (): Promise<number> => metricValue(await op.metrics(), 'authpolicy_api_requests_total', { verb: 'PATCH', resource: 'nodes' }) ?? 0;
 
 test.before(async () => {
@@ -41,8 +50,10 @@ test.before(async () => {
   await installOperatorPrereqs(cluster);
   // config/rbac plus the component that lets the operator impersonate its one probe identity.
   const overlay = await mkdtemp(join(cluster.dir, 'overlay-'));
-  await writeFile(join(overlay, 'kustomization.yaml'),
-    `resources: [${relative(overlay, join(ROOT, 'config/rbac'))}]\ncomponents: [${relative(overlay, join(ROOT, 'config/components/noderestriction-probe'))}]\n`);
+  await writeFile(
+    join(overlay, 'kustomization.yaml'),
+    `resources: [${relative(overlay, join(ROOT, 'config/rbac'))}]\ncomponents: [${relative(overlay, join(ROOT, 'config/components/noderestriction-probe'))}]\n`,
+  );
   await mustKubectl(cluster, ['apply', '--server-side', '-k', overlay]);
   for (const name of ['node-a', 'node-b']) await apply(cluster, { apiVersion: 'v1', kind: 'Node', metadata: { name } });
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
@@ -99,7 +110,13 @@ test('NodeRestriction off (--disable-admission-plugins), flags hidden: NodeRestr
   assert.is((await summary())?.nodeRestriction.source, 'probe');
   assert.is(await nodeVersions(), before, 'the accepted dry-run patch stored nothing');
   await cluster.restart({ nodeRestriction: true });
-  await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizer' && /NodeRestriction: enabled \(probe/.test(x.message), 90_000);
+  await waitForCondition(
+    cluster,
+    'cluster',
+    'NodeAuthorizationReady',
+    (x) => x.reason === 'NodeAuthorizer' && /NodeRestriction: enabled \(probe/.test(x.message),
+    90_000,
+  );
   assert.is(await nodeVersions(), before, 'no Node object changed');
 });
 

@@ -15,15 +15,32 @@ test.before(async () => {
   await installOperatorPrereqs(cluster);
   await mustKubectl(cluster, ['create', 'namespace', 'ci']);
   await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'runner', namespace: 'ci' } });
-  await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'runner-token', namespace: 'ci', annotations: { 'kubernetes.io/service-account.name': 'runner' } } });
+  await apply(cluster, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name: 'runner-token', namespace: 'ci', annotations: { 'kubernetes.io/service-account.name': 'runner' } },
+  });
   const pod = (name: string, volume: unknown): unknown => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ci' },
-    spec: { serviceAccountName: 'runner', automountServiceAccountToken: false, containers: [{ name: 'main', image: 'busybox', volumeMounts: [{ name: 't', mountPath: '/var/run/secrets/tokens' }] }], volumes: [volume] },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'ci' },
+    spec: {
+      serviceAccountName: 'runner',
+      automountServiceAccountToken: false,
+      containers: [{ name: 'main', image: 'busybox', volumeMounts: [{ name: 't', mountPath: '/var/run/secrets/tokens' }] }],
+      volumes: [volume],
+    },
   });
   await apply(cluster, pod('legacy-mount', { name: 't', secret: { secretName: 'runner-token' } }));
   await apply(cluster, pod('projected', { name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600 } }] } }));
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' } },
+  });
 });
 test.after(async () => {
   await op?.stop();

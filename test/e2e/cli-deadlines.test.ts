@@ -22,7 +22,12 @@ let refusedKubeconfig: string;
 let hungServer: string;
 let refusedServer: string;
 
-interface Result { code: number; stdout: string; stderr: string; ms: number }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 function cli(args: string[], kubeconfig: string): Promise<Result> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -38,7 +43,10 @@ test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'authpolicy-deadlines-'));
   const ca = await createCA(dir);
   // Accepts every connection and never sends a byte (not even a TLS ServerHello).
-  hung = createServer((socket) => { sockets.push(socket); socket.on('error', () => undefined); });
+  hung = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+  });
   await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
   const address = hung.address();
   hungServer = `https://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -21,7 +21,11 @@ let app: string;
 /** a directory on PATH holding only the kubectl-authpolicy symlink */
 let pluginDir: string;
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function exec(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
   return new Promise((resolve) => {
     execFile(file, args, { ...options, maxBuffer: 64 << 20, timeout: 5 * 60_000 }, (err, stdout, stderr) => {
@@ -42,7 +46,10 @@ async function kubectl(...args: string[]): Promise<Result> {
 const dockerfile = (): Promise<string> => readFile(join(ROOT, 'Dockerfile'), 'utf8');
 /** A tiny .dockerignore matcher (exact names and `*` globs, the forms the file uses). */
 async function dockerIgnored(path: string): Promise<string | undefined> {
-  const patterns = (await readFile(join(ROOT, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const top = path.replace(/^\.\//, '').split('/')[0] ?? '';
   return patterns.find((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`).test(top));
 }
@@ -61,7 +68,7 @@ test.after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test('1. the Dockerfile\'s install works: compiled dist/, production dependencies only, no dev tool', async () => {
+test("1. the Dockerfile's install works: compiled dist/, production dependencies only, no dev tool", async () => {
   const text = await dockerfile();
   // Every build-context path the Dockerfile COPYs exists and is not excluded by .dockerignore.
   const copies = [...text.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => (m[1] ?? '').trim().split(/\s+/).slice(0, -1));
@@ -72,7 +79,11 @@ test('1. the Dockerfile\'s install works: compiled dist/, production dependencie
   }
   // The build stage compiles with tsconfig.build.json; do the same into the install (not the shared dist/).
   assert.match(text, /^RUN npx tsc -p tsconfig\.build\.json$/m);
-  const tsc = await exec(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], { cwd: ROOT });
+  const tsc = await exec(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')],
+    { cwd: ROOT },
+  );
   assert.is(tsc.code, 0, show(tsc));
   // The final stage's `npm ci`, flags and all.
   const finalStage = text.split(/^FROM /m).at(-1) ?? '';
@@ -91,9 +102,13 @@ test('1. the Dockerfile\'s install works: compiled dist/, production dependencie
   for (const cmd of ['run', 'check', 'status']) assert.match(help.stdout, new RegExp(`^\\s+${cmd} \\[options\\]`, 'm'));
 
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-  const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }> };
+  const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+  };
   if (install?.includes('--ignore-scripts')) {
-    const scripted = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript && !p.dev).map(([k]) => k);
+    const scripted = Object.entries(lock.packages)
+      .filter(([, p]) => p.hasInstallScript && !p.dev)
+      .map(([k]) => k);
     assert.equal(scripted, [], 'these production dependencies have install scripts, which the Dockerfile skips (--ignore-scripts)');
   }
   const devOnly = Object.keys(pkg.devDependencies).filter((d) => lock.packages[`node_modules/${d}`]?.dev === true);
@@ -162,7 +177,10 @@ test('5. with the operator running: Ready through kubectl wait, get, describe, s
   const wide = await kubectl('get', 'ap', '-o', 'wide');
   assert.is(wide.code, 0, show(wide));
   assert.match(wide.stdout, /^NAME\s+READY\s+REASON\s+NODEAUTH\s+TOKENS\s+RESTARTS\s+CLOCK\s+BOUNDTOKENS\s+DRYRUN\s+AGE\s+MESSAGE$/m);
-  assert.match(wide.stdout, /^cluster\s+True\s+AllAreasReady\s+NodeAuthorizer\s+\w+\s+\w+\s+ClocksInSync\s+\w+\s+false\s+\d+\w*\s+Every managed area is in its desired state\.$/m);
+  assert.match(
+    wide.stdout,
+    /^cluster\s+True\s+AllAreasReady\s+NodeAuthorizer\s+\w+\s+\w+\s+ClocksInSync\s+\w+\s+false\s+\d+\w*\s+Every managed area is in its desired state\.$/m,
+  );
 
   const describe = await kubectl('describe', 'authpolicy', 'cluster');
   assert.is(describe.code, 0, show(describe));
@@ -187,14 +205,23 @@ test('5. with the operator running: Ready through kubectl wait, get, describe, s
 
   const json = await kubectl('authpolicy', 'status', '--name', 'cluster', '-o', 'json');
   assert.is(json.code, 0, show(json));
-  const doc = JSON.parse(json.stdout) as { exitCode: number; policies: { name: string; observed: boolean; ready: boolean; conditions: unknown[]; clock?: unknown }[] };
+  const doc = JSON.parse(json.stdout) as {
+    exitCode: number;
+    policies: { name: string; observed: boolean; ready: boolean; conditions: unknown[]; clock?: unknown }[];
+  };
   assert.is(doc.exitCode, 0);
-  assert.equal(doc.policies.map((p) => [p.name, p.observed, p.ready, p.conditions.length, p.clock !== undefined]), [['cluster', true, true, 6, true]]);
+  assert.equal(
+    doc.policies.map((p) => [p.name, p.observed, p.ready, p.conditions.length, p.clock !== undefined]),
+    [['cluster', true, true, 6, true]],
+  );
   const yaml = await kubectl('authpolicy', 'status', '-o', 'yaml');
   assert.is(yaml.code, 0, show(yaml));
   const fromYaml = parse(yaml.stdout) as typeof doc;
   assert.is(fromYaml.exitCode, 0);
-  assert.equal(fromYaml.policies.map((p) => [p.name, p.ready, p.conditions.length]), [['cluster', true, 6]]);
+  assert.equal(
+    fromYaml.policies.map((p) => [p.name, p.ready, p.conditions.length]),
+    [['cluster', true, 6]],
+  );
 
   const check = await kubectl('authpolicy', 'check', '--name', 'cluster');
   assert.is(check.code, 0, show(check));

@@ -27,7 +27,12 @@ test.before(async () => {
   kubelets.set('node-a', await startKubelet(cluster, 'node-a'));
   kubelets.set('node-b', await startKubelet(cluster, 'node-b', { skewSeconds: 120 }));
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, clock: { maxSkew: '30s' } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, clock: { maxSkew: '30s' } },
+  });
 });
 test.after(async () => {
   for (const t of renewers) clearInterval(t);
@@ -36,7 +41,11 @@ test.after(async () => {
   await (cluster as Cluster | undefined)?.stop();
 });
 
-interface Worst { kind: string; name: string; offsetSeconds: number }
+interface Worst {
+  kind: string;
+  name: string;
+  offsetSeconds: number;
+}
 
 test('1. a kubelet renewing 120 s ahead is flagged, with its offset; an honest node never is', async () => {
   // The deadline allows for the warm-up: every clock needs 3 renewals (10 s apart) before a verdict replaces the last one.
@@ -57,15 +66,19 @@ test('1b. when node-b renews correctly again, the condition returns to True', as
   await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'True', 60_000);
 });
 
-test('2. a token whose nbf is 120 s in the future is rejected by the API server (the seed\'s 401)', async () => {
+test("2. a token whose nbf is 120 s in the future is rejected by the API server (the seed's 401)", async () => {
   const sa = await getJson<{ metadata: { uid: string } }>(cluster, ['serviceaccount', 'default', '-n', 'default']);
   const key = await importPKCS8(await readFile(cluster.signingKey().key, 'utf8'), 'RS256');
   const sign = async (skew: number): Promise<string> => {
     const now = Math.floor(Date.now() / 1000) + skew;
     return await new SignJWT({ 'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'default', uid: sa?.metadata.uid ?? '' } } })
       .setProtectedHeader({ alg: 'RS256' })
-      .setIssuer('https://kubernetes.default.svc.cluster.local').setAudience('https://kubernetes.default.svc.cluster.local')
-      .setSubject('system:serviceaccount:default:default').setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 3600)
+      .setIssuer('https://kubernetes.default.svc.cluster.local')
+      .setAudience('https://kubernetes.default.svc.cluster.local')
+      .setSubject('system:serviceaccount:default:default')
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 3600)
       .sign(key);
   };
   const honest = await tokenReview(cluster, await sign(0));
@@ -75,19 +88,31 @@ test('2. a token whose nbf is 120 s in the future is rejected by the API server 
 });
 
 test('2b. an API server whose clock is 120 s behind is named; the real one is not', async () => {
-  const fake = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'apiserver-skewed', namespace: 'kube-system', labels: { 'apiserver.kubernetes.io/identity': 'kube-apiserver' } }, spec: { holderIdentity: 'apiserver-skewed_1', leaseDurationSeconds: 3600, renewTime: micro(Date.now() - 120_000) } };
+  const fake = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'apiserver-skewed', namespace: 'kube-system', labels: { 'apiserver.kubernetes.io/identity': 'kube-apiserver' } },
+    spec: { holderIdentity: 'apiserver-skewed_1', leaseDurationSeconds: 3600, renewTime: micro(Date.now() - 120_000) },
+  };
   await apply(cluster, fake);
   const admin = KubeClient.fromOptions({ kubeconfig: cluster.adminKubeconfig });
-  renewers.push(setInterval(() => {
-    void admin.mergePatch('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/apiserver-skewed', { spec: { renewTime: micro(Date.now() - 120_000) } }).catch(() => undefined);
-  }, 2000));
+  renewers.push(
+    setInterval(() => {
+      void admin
+        .mergePatch('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/apiserver-skewed', { spec: { renewTime: micro(Date.now() - 120_000) } })
+        .catch(() => undefined);
+    }, 2000),
+  );
   const c = await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'False' && /apiserver-skewed/.test(x.message), 60_000);
   assert.match(c.message, /not valid yet/);
   const worst = (await areaStatus<{ worst: Worst[] }>(cluster, 'cluster', 'clock'))?.worst ?? [];
   const skewed = worst.find((w) => w.name === 'apiserver-skewed');
   assert.ok(skewed && Math.abs(skewed.offsetSeconds + 120) <= 5, `apiserver-skewed measured at ${skewed?.offsetSeconds ?? '?'} s`);
   const real = worst.filter((w) => w.kind === 'apiserver' && w.name !== 'apiserver-skewed');
-  assert.ok(real.every((w) => Math.abs(w.offsetSeconds) < 5), `the real API server is not flagged: ${JSON.stringify(real)}`);
+  assert.ok(
+    real.every((w) => Math.abs(w.offsetSeconds) < 5),
+    `the real API server is not flagged: ${JSON.stringify(real)}`,
+  );
 });
 
 test('5. check reports the clock offsets and exits 1 when one exceeds the policy', async () => {

@@ -12,7 +12,11 @@ import { ROOT } from '../cluster/operator.ts';
 const test = suite('fresh clone');
 let work: string;
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function exec(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Result> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd, env, maxBuffer: 64 << 20, timeout: 5 * 60_000 }, (err, stdout, stderr) => {

@@ -27,15 +27,39 @@ test.before(async () => {
   cluster = await startCluster({ scheduler: false });
   await installOperatorPrereqs(cluster);
   await mustKubectl(cluster, ['create', 'namespace', NS]);
-  await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'builder-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'default' } } });
+  await apply(cluster, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name: 'builder-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'default' } },
+  });
   await waitFor('the tokens controller to fill apps/builder-token', async () => {
     const s = await getJson<{ data?: { token?: string } }>(cluster, ['secret', 'builder-token', '-n', NS]);
     return Boolean(s?.data?.token);
   });
   // A token the API server rejects (the tokens controller refills only an empty one): the InvalidToken trigger applies.
-  await mustKubectl(cluster, ['patch', 'secret', 'builder-token', '-n', NS, '--type=merge', '-p', JSON.stringify({ data: { token: Buffer.from('not-a-valid-token').toString('base64') } })]);
-  await apply(cluster, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS }, spec: { selector: { matchLabels: { app: 'web' } }, template: template('web') } });
-  await apply(cluster, { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: NS }, spec: { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') } });
+  await mustKubectl(cluster, [
+    'patch',
+    'secret',
+    'builder-token',
+    '-n',
+    NS,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ data: { token: Buffer.from('not-a-valid-token').toString('base64') } }),
+  ]);
+  await apply(cluster, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: NS },
+    spec: { selector: { matchLabels: { app: 'web' } }, template: template('web') },
+  });
+  await apply(cluster, {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: NS },
+    spec: { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') },
+  });
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
 });
 test.after(async () => {
@@ -44,13 +68,20 @@ test.after(async () => {
 });
 
 type LegacyTokens = Record<string, unknown>;
-interface Policy { metadata: { generation: number }; spec: { legacyTokens: LegacyTokens }; status?: { observedGeneration?: number; legacyTokens?: { wouldRotate?: string[]; wouldRestart?: string[] } } }
+interface Policy {
+  metadata: { generation: number };
+  spec: { legacyTokens: LegacyTokens };
+  status?: { observedGeneration?: number; legacyTokens?: { wouldRotate?: string[]; wouldRestart?: string[] } };
+}
 
 /** The manifest in Git: a dry run, so status says what the operator would do. */
-const manifest = (legacyTokens: LegacyTokens): string => JSON.stringify({
-  apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' },
-  spec: { dryRun: true, nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens },
-});
+const manifest = (legacyTokens: LegacyTokens): string =>
+  JSON.stringify({
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { dryRun: true, nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens },
+  });
 const argo = ['--server-side', '--field-manager=argocd-controller', '-f', '-'];
 
 /**
@@ -59,9 +90,17 @@ const argo = ['--server-side', '--field-manager=argocd-controller', '-f', '-'];
  * spec holds the expected lists, the diff is clean, and the operator's view (the
  * dry run's plan in status) matches.
  */
-async function sync(what: string, legacyTokens: LegacyTokens, expect: { rotateOn: string[]; workloadKinds: string[]; changes: boolean; rotates: boolean; restarts: string[] }): Promise<void> {
+async function sync(
+  what: string,
+  legacyTokens: LegacyTokens,
+  expect: { rotateOn: string[]; workloadKinds: string[]; changes: boolean; rotates: boolean; restarts: string[] },
+): Promise<void> {
   const before = await cluster.kubectl(['diff', ...argo], { input: manifest(legacyTokens) });
-  assert.is(before.code, expect.changes ? 1 : 0, `${what}: kubectl diff --server-side ${expect.changes ? 'shows the change' : 'is clean'} before the sync: ${before.stdout}${before.stderr}`);
+  assert.is(
+    before.code,
+    expect.changes ? 1 : 0,
+    `${what}: kubectl diff --server-side ${expect.changes ? 'shows the change' : 'is clean'} before the sync: ${before.stdout}${before.stderr}`,
+  );
   await mustKubectl(cluster, ['apply', ...argo], { input: manifest(legacyTokens) });
   const after = await cluster.kubectl(['diff', ...argo], { input: manifest(legacyTokens) });
   assert.is(after.code, 0, `${what}: kubectl diff --server-side is clean after the sync: ${after.stdout}${after.stderr}`);
@@ -70,18 +109,28 @@ async function sync(what: string, legacyTokens: LegacyTokens, expect: { rotateOn
   // settle, then assert on the last one seen, so a wrong plan still fails here, naming what differs.
   const rotates = expect.rotates ? ['apps/builder-token: InvalidToken'] : [];
   let seen: Policy | undefined;
-  const policy = await waitFor(`${what}: the operator to report on the new generation as Git says`, async () => {
-    const p = await getJson<Policy>(cluster, ['authpolicy', 'cluster']);
-    if (p?.status?.observedGeneration !== p?.metadata.generation) return undefined;
-    seen = p;
-    const st = p?.status?.legacyTokens ?? {};
-    return JSON.stringify(st.wouldRotate ?? []) === JSON.stringify(rotates) && JSON.stringify([...st.wouldRestart ?? []].sort()) === JSON.stringify(expect.restarts) ? p : undefined;
-  }, { timeoutMs: 20_000 }).catch((err: unknown) => { if (seen) return seen; throw err; });
+  const policy = await waitFor(
+    `${what}: the operator to report on the new generation as Git says`,
+    async () => {
+      const p = await getJson<Policy>(cluster, ['authpolicy', 'cluster']);
+      if (p?.status?.observedGeneration !== p?.metadata.generation) return undefined;
+      seen = p;
+      const st = p?.status?.legacyTokens ?? {};
+      return JSON.stringify(st.wouldRotate ?? []) === JSON.stringify(rotates) &&
+        JSON.stringify([...(st.wouldRestart ?? [])].sort()) === JSON.stringify(expect.restarts)
+        ? p
+        : undefined;
+    },
+    { timeoutMs: 20_000 },
+  ).catch((err: unknown) => {
+    if (seen) return seen;
+    throw err;
+  });
   assert.equal(policy.spec.legacyTokens.rotateOn, expect.rotateOn, `${what}: stored rotateOn`);
   assert.equal(policy.spec.legacyTokens.workloadKinds, expect.workloadKinds, `${what}: stored workloadKinds`);
   const status = policy.status?.legacyTokens ?? {};
   assert.equal(status.wouldRotate ?? [], rotates, `${what}: what the operator would rotate`);
-  assert.equal([...status.wouldRestart ?? []].sort(), expect.restarts, `${what}: what the operator would restart`);
+  assert.equal([...(status.wouldRestart ?? [])].sort(), expect.restarts, `${what}: what the operator would restart`);
 }
 
 const ALL_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'];
@@ -90,21 +139,49 @@ const BOTH = ['deployment/apps/web', 'statefulset/apps/db'];
 test('rotateOn: defaults, narrow, widen, empty and remove, each as Git says', async () => {
   await sync('defaults', {}, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
   await sync('narrow to StaleCA', { rotateOn: ['StaleCA'] }, { rotateOn: ['StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: false, restarts: [] });
-  await sync('widen to all three', { rotateOn: ['InvalidToken', 'StaleCA', 'MaxAge'], maxAge: '720h' }, { rotateOn: ['InvalidToken', 'StaleCA', 'MaxAge'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
+  await sync(
+    'widen to all three',
+    { rotateOn: ['InvalidToken', 'StaleCA', 'MaxAge'], maxAge: '720h' },
+    { rotateOn: ['InvalidToken', 'StaleCA', 'MaxAge'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH },
+  );
   await sync('empty', { rotateOn: [] }, { rotateOn: [], workloadKinds: ALL_KINDS, changes: true, rotates: false, restarts: [] });
-  await sync('remove (back to the default)', {}, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
+  await sync(
+    'remove (back to the default)',
+    {},
+    { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH },
+  );
 });
 
 test('workloadKinds: narrow, widen, empty (restarts off) and remove, each as Git says', async () => {
-  await sync('narrow to Deployment', { workloadKinds: ['Deployment'] }, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ['Deployment'], changes: true, rotates: true, restarts: ['deployment/apps/web'] });
-  await sync('widen to StatefulSet too', { workloadKinds: ['Deployment', 'StatefulSet'] }, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ['Deployment', 'StatefulSet'], changes: true, rotates: true, restarts: BOTH });
-  await sync('empty, restarts off', { workloadKinds: [], restartWorkloads: false }, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: [], changes: true, rotates: true, restarts: [] });
-  await sync('remove (back to the default)', {}, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH });
+  await sync(
+    'narrow to Deployment',
+    { workloadKinds: ['Deployment'] },
+    { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ['Deployment'], changes: true, rotates: true, restarts: ['deployment/apps/web'] },
+  );
+  await sync(
+    'widen to StatefulSet too',
+    { workloadKinds: ['Deployment', 'StatefulSet'] },
+    { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ['Deployment', 'StatefulSet'], changes: true, rotates: true, restarts: BOTH },
+  );
+  await sync(
+    'empty, restarts off',
+    { workloadKinds: [], restartWorkloads: false },
+    { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: [], changes: true, rotates: true, restarts: [] },
+  );
+  await sync(
+    'remove (back to the default)',
+    {},
+    { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: true, rotates: true, restarts: BOTH },
+  );
   await sync('the same again', {}, { rotateOn: ['InvalidToken', 'StaleCA'], workloadKinds: ALL_KINDS, changes: false, rotates: true, restarts: BOTH });
 });
 
-test('the operator wrote no spec or metadata: Argo CD\'s manager owns every spec field it applied', async () => {
-  const p = await getJson<{ metadata: { managedFields: { manager: string; operation: string; subresource?: string }[] } }>(cluster, ['authpolicy', 'cluster', '--show-managed-fields']);
+test("the operator wrote no spec or metadata: Argo CD's manager owns every spec field it applied", async () => {
+  const p = await getJson<{ metadata: { managedFields: { manager: string; operation: string; subresource?: string }[] } }>(cluster, [
+    'authpolicy',
+    'cluster',
+    '--show-managed-fields',
+  ]);
   const writers = (p?.metadata.managedFields ?? []).filter((m) => m.subresource !== 'status').map((m) => `${m.manager}/${m.operation}`);
   assert.equal(writers, ['argocd-controller/Apply']);
 });
@@ -112,7 +189,13 @@ test('the operator wrote no spec or metadata: Argo CD\'s manager owns every spec
 test('upgrading the CRD from set lists to atomic ones keeps stored policies, and the next Git sync takes effect', async () => {
   const crd = await readFile(join(ROOT, 'crds/authpolicy.yaml'), 'utf8');
   // The previous release's CRD: the two defaulted lists were sets (nothing else changes with the upgrade).
-  const old = parse(crd) as { spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: { legacyTokens: { properties: Record<string, Record<string, unknown>> } } } } } } }[] } };
+  const old = parse(crd) as {
+    spec: {
+      versions: {
+        schema: { openAPIV3Schema: { properties: { spec: { properties: { legacyTokens: { properties: Record<string, Record<string, unknown>> } } } } } };
+      }[];
+    };
+  };
   for (const version of old.spec.versions) {
     const lists = version.schema.openAPIV3Schema.properties.spec.properties.legacyTokens.properties;
     for (const field of ['rotateOn', 'workloadKinds']) {
@@ -121,7 +204,8 @@ test('upgrading the CRD from set lists to atomic ones keeps stored policies, and
     }
   }
   const setVersion = stringify(old);
-  const policy = (legacyTokens: LegacyTokens): string => JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'upgraded' }, spec: { dryRun: true, legacyTokens } });
+  const policy = (legacyTokens: LegacyTokens): string =>
+    JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'upgraded' }, spec: { dryRun: true, legacyTokens } });
   const stored = async (): Promise<unknown> => (await getJson<Policy>(cluster, ['authpolicy', 'upgraded']))?.spec.legacyTokens.rotateOn;
   await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], { input: setVersion });
   // The old behaviour, once the API server serves the set version: a narrowed list in Git changes nothing.

@@ -15,7 +15,9 @@ test.before(async () => {
   console.log(`control plane ready in ${(cluster.startupMs / 1000).toFixed(1)} s (${cluster.server})`);
   await apply(cluster, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } });
 });
-test.after(async () => { await (cluster as Cluster | undefined)?.stop(); });
+test.after(async () => {
+  await (cluster as Cluster | undefined)?.stop();
+});
 
 test('serves a stamped version, not v0.0.0-master', async () => {
   const r = await cluster.kubectl(['get', '--raw', '/version']);
@@ -32,7 +34,9 @@ test('RBAC only: a kubelet identity is forbidden to get its own node and lease (
 test('the tokens controller fills a legacy token Secret and TokenReview accepts it', async () => {
   await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: 'default' } });
   await apply(cluster, {
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
     metadata: { name: 'builder-token', namespace: 'default', annotations: { 'kubernetes.io/service-account.name': 'builder' } },
   });
   legacyToken = await waitFor('the tokens controller to fill secret default/builder-token', async () => {

@@ -21,7 +21,8 @@ const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kuber
 function kustomize(dir: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(join(binDir(), 'kubectl'), ['kustomize', dir], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubectl kustomize ${dir}: ${stderr}`)); else resolve(stdout);
+      if (err) reject(new Error(`kubectl kustomize ${dir}: ${stderr}`));
+      else resolve(stdout);
     });
   });
 }
@@ -46,10 +47,27 @@ function assertSameObjects(chart: K8sObject[], kustomized: K8sObject[], what: st
   assert.equal([...a.keys()].sort(), [...b.keys()].sort(), `${what}: the same objects`);
   for (const [k, o] of b) assert.equal(a.get(k), o, `${what}: ${k} is the same`);
 }
-const find = (list: K8sObject[], kind: string, name?: string): K8sObject | undefined => list.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-interface Container { image: string; imagePullPolicy?: string; args: string[]; resources?: unknown; securityContext?: Record<string, unknown>; ports?: { name: string }[]; volumeMounts?: { name: string }[] }
-interface PodSpec { containers: Container[]; securityContext?: Record<string, unknown>; nodeSelector?: unknown; tolerations?: unknown; affinity?: unknown; priorityClassName?: string; volumes?: { name: string; secret?: { secretName: string } }[] }
-const podSpec = (list: K8sObject[]): PodSpec => ((find(list, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec);
+const find = (list: K8sObject[], kind: string, name?: string): K8sObject | undefined =>
+  list.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+interface Container {
+  image: string;
+  imagePullPolicy?: string;
+  args: string[];
+  resources?: unknown;
+  securityContext?: Record<string, unknown>;
+  ports?: { name: string }[];
+  volumeMounts?: { name: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  nodeSelector?: unknown;
+  tolerations?: unknown;
+  affinity?: unknown;
+  priorityClassName?: string;
+  volumes?: { name: string; secret?: { secretName: string } }[];
+}
+const podSpec = (list: K8sObject[]): PodSpec => (find(list, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
 const container = (list: K8sObject[]): Container => podSpec(list).containers[0] as Container;
 
 test.before(async () => {
@@ -82,27 +100,50 @@ test('the default render holds the objects of config/default (but the Namespace)
 test('monitoring and audit toggles add exactly config/prometheus and config/audit', async () => {
   const base = objects(await kustomize(join(ROOT, 'config/default')));
   const prometheus = objects(await kustomize(join(ROOT, 'config/prometheus')));
-  assertSameObjects(await render('metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true'), [...base, ...prometheus], 'config/default + config/prometheus');
+  assertSameObjects(
+    await render('metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true'),
+    [...base, ...prometheus],
+    'config/default + config/prometheus',
+  );
   // an overlay of config/default with the audit Component, as the README tells users to write
   const overlay = join(work, 'audit');
   await mkdir(overlay);
-  await writeFile(join(overlay, 'kustomization.yaml'), `resources: [${relative(overlay, join(ROOT, 'config/default'))}]\ncomponents: [${relative(overlay, join(ROOT, 'config/audit'))}]\n`);
+  await writeFile(
+    join(overlay, 'kustomization.yaml'),
+    `resources: [${relative(overlay, join(ROOT, 'config/default'))}]\ncomponents: [${relative(overlay, join(ROOT, 'config/audit'))}]\n`,
+  );
   assertSameObjects(await render('auditWebhook.enabled=true'), objects(await kustomize(overlay)), 'config/default + components: [config/audit]');
 });
 
 test('values: image by digest, resources, security contexts, scheduling, priority class, pod labels', async () => {
   const digest = `sha256:${'a'.repeat(64)}`;
-  const r = await render(`image.repository=registry.example/authpolicy-operator`, `image.digest=${digest}`, 'image.pullPolicy=Always',
-    'resources.requests.cpu=100m', 'resources.limits.memory=512Mi', 'podSecurityContext.fsGroup=65532', 'securityContext.runAsUser=1000',
-    'nodeSelector.role=infra', 'tolerations[0].key=infra', 'tolerations[0].operator=Exists',
+  const r = await render(
+    `image.repository=registry.example/authpolicy-operator`,
+    `image.digest=${digest}`,
+    'image.pullPolicy=Always',
+    'resources.requests.cpu=100m',
+    'resources.limits.memory=512Mi',
+    'podSecurityContext.fsGroup=65532',
+    'securityContext.runAsUser=1000',
+    'nodeSelector.role=infra',
+    'tolerations[0].key=infra',
+    'tolerations[0].operator=Exists',
     'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=role',
     'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
-    'priorityClassName=system-cluster-critical', 'podLabels.team=platform', 'imagePullSecrets[0].name=regcred', 'replicaCount=3');
+    'priorityClassName=system-cluster-critical',
+    'podLabels.team=platform',
+    'imagePullSecrets[0].name=regcred',
+    'replicaCount=3',
+  );
   const c = container(r);
   assert.is(c.image, `registry.example/authpolicy-operator@${digest}`);
   assert.is(c.imagePullPolicy, 'Always');
   assert.equal(c.resources, { requests: { cpu: '100m' }, limits: { memory: '512Mi' } });
-  assert.equal(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsUser: 1000 }, "merged over config's");
+  assert.equal(
+    c.securityContext,
+    { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsUser: 1000 },
+    "merged over config's",
+  );
   const pod = podSpec(r);
   assert.is(pod.securityContext?.fsGroup, 65532);
   assert.is(pod.securityContext?.runAsNonRoot, true, "config's pod securityContext stays");
@@ -120,9 +161,25 @@ test('values: image by digest, resources, security contexts, scheduling, priorit
 
 test('values: leader election, log level and extra args become run flags', async () => {
   assert.equal(container(await render()).args, ['run', '--leader-elect', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081']);
-  const r = await render('leaderElection.enabled=false', 'leaderElection.leaseDuration=30s', 'leaderElection.renewDeadline=20s', 'leaderElection.retryPeriod=4s', 'logLevel=debug', 'extraArgs[0]=--concurrency=2');
-  assert.equal(container(r).args, ['run', '--no-leader-elect', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081',
-    '--leader-election-lease-duration=30s', '--leader-election-renew-deadline=20s', '--leader-election-retry-period=4s', '--log-level=debug', '--concurrency=2']);
+  const r = await render(
+    'leaderElection.enabled=false',
+    'leaderElection.leaseDuration=30s',
+    'leaderElection.renewDeadline=20s',
+    'leaderElection.retryPeriod=4s',
+    'logLevel=debug',
+    'extraArgs[0]=--concurrency=2',
+  );
+  assert.equal(container(r).args, [
+    'run',
+    '--no-leader-elect',
+    '--metrics-bind-address=:8080',
+    '--health-probe-bind-address=:8081',
+    '--leader-election-lease-duration=30s',
+    '--leader-election-renew-deadline=20s',
+    '--leader-election-retry-period=4s',
+    '--log-level=debug',
+    '--concurrency=2',
+  ]);
   const audit = await render('auditWebhook.enabled=true', 'auditWebhook.tlsSecretName=my-tls', 'extraArgs[0]=--concurrency=2');
   assert.ok(container(audit).args.includes('--audit-webhook-bind-address=:8443'), 'audit flags');
   assert.is(container(audit).args.at(-1), '--concurrency=2', 'extra args come last');
@@ -139,12 +196,22 @@ test('values: PodDisruptionBudget, NetworkPolicy, monitors and CRD toggles', asy
   assert.is(pdb.spec.minAvailable, '50%');
   const noKeep = find(await render('crds.keep=false'), 'CustomResourceDefinition');
   assert.is(noKeep?.metadata.annotations?.['helm.sh/resource-policy'], undefined);
-  const mon = await render('metrics.podMonitor.enabled=true', 'metrics.podMonitor.labels.release=prom', 'metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.interval=15s', 'metrics.prometheusRule.enabled=true', 'metrics.prometheusRule.labels.release=prom');
+  const mon = await render(
+    'metrics.podMonitor.enabled=true',
+    'metrics.podMonitor.labels.release=prom',
+    'metrics.serviceMonitor.enabled=true',
+    'metrics.serviceMonitor.interval=15s',
+    'metrics.prometheusRule.enabled=true',
+    'metrics.prometheusRule.labels.release=prom',
+  );
   const pm = find(mon, 'PodMonitor') as unknown as { metadata: { labels: Record<string, string> }; spec: { podMetricsEndpoints: { port: string }[] } };
   assert.is(pm.metadata.labels.release, 'prom');
   assert.is(pm.spec.podMetricsEndpoints[0]?.port, 'metrics');
   assert.is((find(mon, 'ServiceMonitor') as unknown as { spec: { endpoints: { interval: string }[] } }).spec.endpoints[0]?.interval, '15s');
-  const rule = find(mon, 'PrometheusRule') as unknown as { metadata: { labels: Record<string, string> }; spec: { groups: { rules: { annotations: { summary: string } }[] }[] } };
+  const rule = find(mon, 'PrometheusRule') as unknown as {
+    metadata: { labels: Record<string, string> };
+    spec: { groups: { rules: { annotations: { summary: string } }[] }[] };
+  };
   assert.is(rule.metadata.labels.release, 'prom');
   assert.match(rule.spec.groups[0]?.rules[0]?.annotations.summary ?? '', /\{\{ \$labels\.policy \}\}/, "Prometheus' templates pass through Helm untouched");
 });
@@ -156,9 +223,13 @@ test('another release namespace: namespaced objects and RBAC subjects follow it;
   for (const o of list) {
     const ns = o.metadata.namespace;
     if (ns !== undefined) assert.ok(['security', 'kube-system', 'kube-node-lease'].includes(ns), `${key(o)} in ${ns}`);
-    for (const s of (o as { subjects?: { namespace?: string }[] }).subjects ?? []) assert.is(s.namespace, 'security', `${key(o)} binds the ServiceAccount in the release namespace`);
+    for (const s of (o as { subjects?: { namespace?: string }[] }).subjects ?? [])
+      assert.is(s.namespace, 'security', `${key(o)} binds the ServiceAccount in the release namespace`);
   }
-  assert.ok(list.some((o) => o.metadata.namespace === 'kube-system'), 'the kube-system Role stays there');
+  assert.ok(
+    list.some((o) => o.metadata.namespace === 'kube-system'),
+    'the kube-system Role stays there',
+  );
 });
 
 test('a packaged chart (helm package) carries the config/ files it reads and renders the same', async () => {
@@ -166,7 +237,17 @@ test('a packaged chart (helm package) carries the config/ files it reads and ren
   assert.is(pkg.code, 0, pkg.stderr);
   const tgz = join(work, 'authpolicy-operator-0.1.0.tgz');
   const fromDir = await render('auditWebhook.enabled=true', 'metrics.prometheusRule.enabled=true');
-  const r = await helm(['template', 'authpolicy-operator', tgz, '--namespace', 'authpolicy-system', '--set', 'auditWebhook.enabled=true', '--set', 'metrics.prometheusRule.enabled=true']);
+  const r = await helm([
+    'template',
+    'authpolicy-operator',
+    tgz,
+    '--namespace',
+    'authpolicy-system',
+    '--set',
+    'auditWebhook.enabled=true',
+    '--set',
+    'metrics.prometheusRule.enabled=true',
+  ]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(objects(r.stdout), fromDir);
 });

@@ -22,7 +22,9 @@ async function exists(...args: string[]): Promise<boolean> {
   assert.is(r.code, 0, r.stderr);
   return r.stdout.trim() !== '';
 }
-interface Deployment { spec: { replicas: number; template: { spec: { priorityClassName?: string; containers: { image: string; args: string[] }[] } } } }
+interface Deployment {
+  spec: { replicas: number; template: { spec: { priorityClassName?: string; containers: { image: string; args: string[] }[] } } };
+}
 
 test.before(async () => {
   cluster = await startCluster({ scheduler: false });
@@ -38,14 +40,22 @@ test('helm install: every object is created, the pod template passes the restric
   assert.is(r.code, 0, show(r));
   const d = await getJson<Deployment>('deployment', 'authpolicy-operator', '-n', NS);
   // A pod from its template, created by server-side dry run: Pod Security admission enforces `restricted` on it.
-  const pod = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'template-check', namespace: NS }, spec: d.spec.template.spec }) });
+  const pod = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'template-check', namespace: NS }, spec: d.spec.template.spec }),
+  });
   assert.is(pod.code, 0, `the chart's pod template under the restricted level: ${pod.stderr}`);
   assert.not.match(pod.stderr, /PodSecurity|violate/, 'no Pod Security warning');
   assert.is(d.spec.replicas, 2);
   assert.is(d.spec.template.spec.containers[0]?.image, `authpolicy-operator@sha256:${'b'.repeat(64)}`);
-  for (const o of [['crd', 'authpolicies.authpolicy.io'], ['clusterrole', 'authpolicy-operator'], ['serviceaccount', 'authpolicy-operator', '-n', NS],
-    ['pdb', 'authpolicy-operator', '-n', NS], ['networkpolicy', 'authpolicy-operator', '-n', NS], ['role', 'authpolicy-operator-kube-system', '-n', 'kube-system'],
-    ['service', 'authpolicy-operator-metrics', '-n', NS]]) {
+  for (const o of [
+    ['crd', 'authpolicies.authpolicy.io'],
+    ['clusterrole', 'authpolicy-operator'],
+    ['serviceaccount', 'authpolicy-operator', '-n', NS],
+    ['pdb', 'authpolicy-operator', '-n', NS],
+    ['networkpolicy', 'authpolicy-operator', '-n', NS],
+    ['role', 'authpolicy-operator-kube-system', '-n', 'kube-system'],
+    ['service', 'authpolicy-operator-metrics', '-n', NS],
+  ]) {
     assert.ok(await exists(...o), `${o.join(' ')} exists`);
   }
   await mustKubectl(cluster, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/authpolicies.authpolicy.io']);
@@ -55,9 +65,26 @@ test('helm install: every object is created, the pod template passes the restric
 });
 
 test('helm upgrade changing values: each change is on the cluster', async () => {
-  await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'authpolicy-critical' }, value: 1000000 }) });
-  const r = await h('upgrade', 'authpolicy-operator', CHART, '--namespace', NS, '--set', 'replicaCount=1', '--set', 'logLevel=debug',
-    '--set', 'priorityClassName=authpolicy-critical', '--set', 'podDisruptionBudget.enabled=false', '--set', 'image.tag=0.1.1');
+  await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'authpolicy-critical' }, value: 1000000 }),
+  });
+  const r = await h(
+    'upgrade',
+    'authpolicy-operator',
+    CHART,
+    '--namespace',
+    NS,
+    '--set',
+    'replicaCount=1',
+    '--set',
+    'logLevel=debug',
+    '--set',
+    'priorityClassName=authpolicy-critical',
+    '--set',
+    'podDisruptionBudget.enabled=false',
+    '--set',
+    'image.tag=0.1.1',
+  );
   assert.is(r.code, 0, show(r));
   const d = await getJson<Deployment>('deployment', 'authpolicy-operator', '-n', NS);
   assert.is(d.spec.replicas, 1);

@@ -30,7 +30,10 @@ test.after(async () => {
 function connections(pid: number, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile('ss', ['-tnpH', 'state', 'established', `( dport = :${port} )`], (err, stdout) => {
-      if (err) { reject(new Error(`ss failed: ${err.message}`)); return; }
+      if (err) {
+        reject(new Error(`ss failed: ${err.message}`));
+        return;
+      }
       resolve(stdout.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
     });
   });
@@ -43,17 +46,31 @@ test('5 minutes idle with quiet watches: no watch failure logged, one connection
   const idleFrom = Date.now();
   const seen = new Set<number>();
   // Sample the connection count every 5 s for the whole idle period (the deadline is the period itself).
-  await waitFor('the idle period to pass', async () => {
-    seen.add(await connections(pid, cluster.port));
-    if (op?.child.exitCode !== null) throw new Error(`the operator exited:\n${op?.output().slice(-3000) ?? ''}`);
-    return Date.now() - idleFrom >= IDLE_MS;
-  }, { timeoutMs: IDLE_MS + 30_000, intervalMs: 5000 });
+  await waitFor(
+    'the idle period to pass',
+    async () => {
+      seen.add(await connections(pid, cluster.port));
+      if (op?.child.exitCode !== null) throw new Error(`the operator exited:\n${op?.output().slice(-3000) ?? ''}`);
+      return Date.now() - idleFrom >= IDLE_MS;
+    },
+    { timeoutMs: IDLE_MS + 30_000, intervalMs: 5000 },
+  );
   const failures = op.logs.filter((l) => Date.parse(String(l.timestamp)) >= idleFrom && (l.level === 'warn' || l.level === 'error'));
-  assert.equal(failures.map((l) => JSON.stringify(l)), [], 'no warning or error while idle');
-  assert.not.ok(op.logs.some((l) => l.message === 'watch went silent; reconnecting from the last resourceVersion'), 'no watch went silent');
+  assert.equal(
+    failures.map((l) => JSON.stringify(l)),
+    [],
+    'no warning or error while idle',
+  );
+  assert.not.ok(
+    op.logs.some((l) => l.message === 'watch went silent; reconnecting from the last resourceVersion'),
+    'no watch went silent',
+  );
   const metrics = await op.metrics();
   const stalled = [...metrics.matchAll(/^authpolicy_informer_watch_restarts_total\{[^}]*reason="stalled"[^}]*\} (\S+)/gm)].map((m) => Number(m[1]));
-  assert.ok(stalled.every((n) => n === 0), `no stalled watch (${stalled.join(', ')})`);
+  assert.ok(
+    stalled.every((n) => n === 0),
+    `no stalled watch (${stalled.join(', ')})`,
+  );
   assert.equal([...seen], [1], `one connection to the API server throughout (seen: ${[...seen].join(', ')})`);
 });
 

@@ -30,20 +30,29 @@ const NS = 'lean';
 const SECRETS = Array.from({ length: 40 }, (_, i) => `tok-${i}`);
 let generation = 0;
 
-interface SecretJson { metadata: { name: string }; data?: Record<string, string> }
+interface SecretJson {
+  metadata: { name: string };
+  data?: Record<string, string>;
+}
 
 async function policy(legacyTokens: Record<string, unknown> = {}): Promise<void> {
   generation++;
   await apply(cluster, {
-    apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' },
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
     spec: { nodeAuthorization: { mode: 'NodeAuthorizer' }, legacyTokens: { maxConcurrentRestarts: 1 + (generation % 5), ...legacyTokens } },
   });
 }
 async function observed(): Promise<void> {
-  await waitFor('the policy to be observed at its generation', async () => {
-    const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number } }>(cluster, ['authpolicy', 'cluster']);
-    return p?.status?.observedGeneration === p?.metadata.generation;
-  }, { timeoutMs: 120_000 });
+  await waitFor(
+    'the policy to be observed at its generation',
+    async () => {
+      const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number } }>(cluster, ['authpolicy', 'cluster']);
+      return p?.status?.observedGeneration === p?.metadata.generation;
+    },
+    { timeoutMs: 120_000 },
+  );
 }
 async function tokens(): Promise<Map<string, string>> {
   const list = JSON.parse(await mustKubectl(cluster, ['get', 'secrets', '-n', NS, '-o', 'json'])) as { items: SecretJson[] };
@@ -51,15 +60,23 @@ async function tokens(): Promise<Map<string, string>> {
 }
 async function addNodes(from: number, to: number): Promise<void> {
   const items = Array.from({ length: to - from }, (_, k) => ({
-    apiVersion: 'v1', kind: 'Node', metadata: { name: `kwok-${from + k}`, labels: { type: 'kwok', 'kubernetes.io/hostname': `kwok-${from + k}` } },
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: `kwok-${from + k}`, labels: { type: 'kwok', 'kubernetes.io/hostname': `kwok-${from + k}` } },
   }));
   await mustKubectl(cluster, ['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
   // kwok creates each Node's Lease and renews it every 10 s; the operator's caches must hold them all.
-  await waitFor(`the operator to cache ${to} Nodes and ${to} renewing node Leases`, async () => {
-    const m = (await op?.metrics()) ?? '';
-    return metricValue(m, 'authpolicy_informer_cached_objects', { informer: 'nodes' }) === to
-      && metricValue(m, 'authpolicy_informer_cached_objects', { informer: 'node-leases' }) === to;
-  }, { timeoutMs: 300_000, intervalMs: 1000 });
+  await waitFor(
+    `the operator to cache ${to} Nodes and ${to} renewing node Leases`,
+    async () => {
+      const m = (await op?.metrics()) ?? '';
+      return (
+        metricValue(m, 'authpolicy_informer_cached_objects', { informer: 'nodes' }) === to &&
+        metricValue(m, 'authpolicy_informer_cached_objects', { informer: 'node-leases' }) === to
+      );
+    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
   // All Ready, so the probe's sample (NotReady Nodes first) holds still while requests are counted.
   await mustKubectl(cluster, ['wait', '--for=condition=Ready', 'node', '-l', 'type=kwok', '--timeout=300s']);
 }
@@ -78,7 +95,12 @@ function requestsBy(metrics: string): Map<string, number> {
 const reconciles = (metrics: string): number =>
   [...metrics.matchAll(/^controller_runtime_reconcile_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
 
-interface Window { perChange: number; perReconcile: number; reconciles: number; byRequest: Record<string, number> }
+interface Window {
+  perChange: number;
+  perReconcile: number;
+  reconciles: number;
+  byRequest: Record<string, number>;
+}
 
 /**
  * The operator's requests over `changes` spec changes, each waited for until observed: per change (what the
@@ -86,7 +108,10 @@ interface Window { perChange: number; perReconcile: number; reconciles: number; 
  */
 async function requestsPerChange(changes: number): Promise<Window> {
   const before = (await op?.metrics()) ?? '';
-  for (let i = 0; i < changes; i++) { await policy(); await observed(); }
+  for (let i = 0; i < changes; i++) {
+    await policy();
+    await observed();
+  }
   const after = (await op?.metrics()) ?? '';
   const [b, a] = [requestsBy(before), requestsBy(after)];
   const byRequest: Record<string, number> = {};
@@ -104,7 +129,9 @@ test.before(async () => {
   await mustKubectl(cluster, ['create', 'namespace', NS]);
   await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: NS } });
   const secrets = SECRETS.map((name) => ({
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
     metadata: { name, namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } },
   }));
   await mustKubectl(cluster, ['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: secrets }) });
@@ -112,7 +139,8 @@ test.before(async () => {
   await policy();
   snapshots = await mkdtemp(join(tmpdir(), 'authpolicy-heap-'));
   op = startOperator({
-    kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect', '--log-level=info'],
+    kubeconfig: await operatorKubeconfig(cluster),
+    args: ['--no-leader-elect', '--log-level=info'],
     env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}`.trim() },
   });
   await observed();
@@ -126,25 +154,34 @@ test.after(async () => {
 
 test('token values are never held in memory: a heap snapshot has the cached fingerprints, no token', async () => {
   const values = await tokens();
-  await waitFor('the operator to cache every token Secret', async () =>
-    metricValue((await op?.metrics()) ?? '', 'authpolicy_informer_cached_objects', { informer: 'legacy-token-secrets' }) === SECRETS.length);
+  await waitFor(
+    'the operator to cache every token Secret',
+    async () => metricValue((await op?.metrics()) ?? '', 'authpolicy_informer_cached_objects', { informer: 'legacy-token-secrets' }) === SECRETS.length,
+  );
   process.kill(op?.child.pid ?? 0, 'SIGUSR2');
   // V8 writes the snapshot (after a full GC, so only what is reachable) as one JSON document, in chunks:
   // complete when it ends the document and has stopped growing.
   let size = -1;
-  const text = await waitFor('the heap snapshot to be written', async () => {
-    const file = (await readdir(snapshots)).find((f) => f.endsWith('.heapsnapshot'));
-    if (!file) return undefined;
-    const now = (await stat(join(snapshots, file))).size;
-    const stable = now === size;
-    size = now;
-    if (!stable) return undefined;
-    const t = await readFile(join(snapshots, file), 'utf8');
-    return t.trimEnd().endsWith(']}') ? t : undefined;
-  }, { timeoutMs: 300_000, intervalMs: 2000 });
+  const text = await waitFor(
+    'the heap snapshot to be written',
+    async () => {
+      const file = (await readdir(snapshots)).find((f) => f.endsWith('.heapsnapshot'));
+      if (!file) return undefined;
+      const now = (await stat(join(snapshots, file))).size;
+      const stable = now === size;
+      size = now;
+      if (!stable) return undefined;
+      const t = await readFile(join(snapshots, file), 'utf8');
+      return t.trimEnd().endsWith(']}') ? t : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 2000 },
+  );
   // The control: what the cache does keep (the token's fingerprint) is found in the snapshot.
   const hashes = [...values.values()].map((b64) => fingerprint(b64) ?? '');
-  assert.ok(hashes.every((h) => text.includes(h)), 'every cached token fingerprint is in the snapshot (the search sees the cache)');
+  assert.ok(
+    hashes.every((h) => text.includes(h)),
+    'every cached token fingerprint is in the snapshot (the search sees the cache)',
+  );
   for (const [name, b64] of values) {
     const jwt = Buffer.from(b64, 'base64').toString('utf8');
     const signature = jwt.split('.')[2] ?? '';
@@ -182,16 +219,33 @@ test('a rotation of 40 token Secrets emits a bounded number of Events (fewer tha
   const writesBefore = await writes();
   const request = '2026-11-26T00:00:00Z';
   await policy({ rotationRequestedAt: request });
-  await waitFor('every token Secret rotated for the request, and the rotation recorded', async () => {
-    const list = JSON.parse(await mustKubectl(cluster, ['get', 'secrets', '-n', NS, '-o', 'json'])) as { items: { metadata: { annotations?: Record<string, string> } }[] };
-    const done = list.items.filter((s) => s.metadata.annotations?.['authpolicy.io/rotated-for-request'] === request && s.metadata.annotations['authpolicy.io/rotation-state'] === 'done');
-    return done.length === SECRETS.length && (await areaStatus<{ lastRotationRequest?: string }>(cluster, 'cluster', 'legacyTokens'))?.lastRotationRequest === request;
-  }, { timeoutMs: 300_000, intervalMs: 1000 });
+  await waitFor(
+    'every token Secret rotated for the request, and the rotation recorded',
+    async () => {
+      const list = JSON.parse(await mustKubectl(cluster, ['get', 'secrets', '-n', NS, '-o', 'json'])) as {
+        items: { metadata: { annotations?: Record<string, string> } }[];
+      };
+      const done = list.items.filter(
+        (s) => s.metadata.annotations?.['authpolicy.io/rotated-for-request'] === request && s.metadata.annotations['authpolicy.io/rotation-state'] === 'done',
+      );
+      return (
+        done.length === SECRETS.length &&
+        (await areaStatus<{ lastRotationRequest?: string }>(cluster, 'cluster', 'legacyTokens'))?.lastRotationRequest === request
+      );
+    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
   const fresh = (await operatorEvents()).filter((e) => !before.has(e.metadata.name));
   const seen = fresh.map((e) => `${e.reason}×${e.count ?? 1}`).join(', ');
-  assert.ok(fresh.some((e) => e.reason === 'TokenRotated'), `the rotation is told in Events: ${seen}`);
+  assert.ok(
+    fresh.some((e) => e.reason === 'TokenRotated'),
+    `the rotation is told in Events: ${seen}`,
+  );
   assert.ok(fresh.length <= SECRETS.length / 4, `${fresh.length} Events for ${SECRETS.length} Secrets: ${seen}`);
-  assert.ok((await writes()) - writesBefore <= SECRETS.length / 4, `${(await writes()) - writesBefore} Event writes (POST, PATCH) for ${SECRETS.length} Secrets: ${seen}`);
+  assert.ok(
+    (await writes()) - writesBefore <= SECRETS.length / 4,
+    `${(await writes()) - writesBefore} Event writes (POST, PATCH) for ${SECRETS.length} Secrets: ${seen}`,
+  );
 });
 
 test.run();

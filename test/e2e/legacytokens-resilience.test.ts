@@ -17,14 +17,24 @@ const WORKLOADS = ['w1', 'w2', 'w3'];
 
 function manifests(): string {
   const deploy = (name: string, secrets: string[]): unknown => ({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
     spec: {
-      replicas: 0, selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: secrets.map((s, i) => ({ name: `t${i}`, secret: { secretName: s } })) } },
+      replicas: 0,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: secrets.map((s, i) => ({ name: `t${i}`, secret: { secretName: s } })) },
+      },
     },
   });
   // w1 uses both Secrets: it must restart once per rotation, not once per Secret.
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [deploy('w1', ['app-token', 'other-token']), deploy('w2', ['app-token']), deploy('w3', ['app-token'])] });
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [deploy('w1', ['app-token', 'other-token']), deploy('w2', ['app-token']), deploy('w3', ['app-token'])],
+  });
 }
 
 async function replicaSets(name: string): Promise<number> {
@@ -50,7 +60,11 @@ async function killTokens(): Promise<string> {
 async function expectOneRestartEach(before: Record<string, number>, what: string): Promise<void> {
   for (const w of WORKLOADS) {
     const want = (before[w] ?? 0) + 1;
-    assert.is(await waitFor(`${w} to have ${want} ReplicaSets`, async () => ((await replicaSets(w)) >= want ? replicaSets(w) : undefined)), want, `${what}: ${w} restarted exactly once`);
+    assert.is(
+      await waitFor(`${w} to have ${want} ReplicaSets`, async () => ((await replicaSets(w)) >= want ? replicaSets(w) : undefined)),
+      want,
+      `${what}: ${w} restarted exactly once`,
+    );
   }
 }
 
@@ -60,11 +74,21 @@ test.before(async () => {
   await mustKubectl(cluster, ['create', 'namespace', NS]);
   await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: NS } });
   for (const name of ['app-token', 'other-token']) {
-    await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name, namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } } });
+    await apply(cluster, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: { name, namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } },
+    });
   }
   await mustKubectl(cluster, ['apply', '--server-side', '--field-manager=argocd', '-f', '-'], { input: manifests() });
   for (const w of WORKLOADS) await waitFor(`${w}'s first ReplicaSet`, async () => (await replicaSets(w)) === 1);
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2 } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2 } },
+  });
 });
 test.after(async () => {
   await Promise.all(operators.map((o) => o.stop('SIGKILL')));
@@ -77,14 +101,21 @@ test('9. a GitOps re-apply (server-side apply, another field manager) neither un
   await converged();
   await expectOneRestartEach(before, 'rotation');
   const restarted = await counts();
-  const annotations = async (): Promise<Record<string, string> | undefined> => (await getJson<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(cluster, ['deployment', 'w2', '-n', NS]))?.spec.template.metadata.annotations;
+  const annotations = async (): Promise<Record<string, string> | undefined> =>
+    (await getJson<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(cluster, ['deployment', 'w2', '-n', NS]))?.spec.template
+      .metadata.annotations;
   const mark = (await annotations())?.['authpolicy.io/restartedAt'];
   assert.ok(mark);
   // Argo CD syncs the users' own manifests again, under its own field manager.
   const out = await mustKubectl(cluster, ['apply', '--server-side', '--field-manager=argocd', '-f', '-'], { input: manifests() });
   assert.match(out, /serverside-applied/);
   assert.is((await annotations())?.['authpolicy.io/restartedAt'], mark, 'the restart annotation stays');
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 3 } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 3 } },
+  });
   await converged();
   assert.equal(await counts(), restarted, 'no new rollout');
   const diff = await cluster.kubectl(['diff', '--server-side', '--field-manager=argocd', '-f', '-'], { input: manifests() });
@@ -113,28 +144,49 @@ test('10. a leader change in the middle of a rotation loses no restart and repea
   const args = ['--leader-election-lease-duration=4s', '--leader-election-renew-deadline=3s', '--leader-election-retry-period=1s'];
   const a = operator(args, kubeconfig);
   const b = operator(args, kubeconfig);
-  const leader = await waitFor('a leader to start rotating', () => [a, b].find((o) => o.logs.some((l) => l.message === 'rotating token secret')), { timeoutMs: 60_000 });
+  const leader = await waitFor('a leader to start rotating', () => [a, b].find((o) => o.logs.some((l) => l.message === 'rotating token secret')), {
+    timeoutMs: 60_000,
+  });
   await leader.stop('SIGKILL');
   const standby = leader === a ? b : a;
   await standby.waitForLog('the standby to lead', (l) => l.message === 'became leader', 30_000);
   await converged();
   await expectOneRestartEach(before, 'across the leader change');
-  assert.ok(standby.logs.some((l) => l.message === 'restarted workload' || l.message === 'rotating token secret') || leader.logs.some((l) => l.message === 'restarted workload'), 'work was done');
+  assert.ok(
+    standby.logs.some((l) => l.message === 'restarted workload' || l.message === 'rotating token secret') ||
+      leader.logs.some((l) => l.message === 'restarted workload'),
+    'work was done',
+  );
   await standby.stop();
   const text = await readFile(`${cluster.dir}/logs/kube-apiserver.log`, 'utf8').catch(() => '');
   assert.not.match(text, /panic/);
 });
 
 test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap', async () => {
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 1 } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 1 } },
+  });
   const before = await counts();
   const kubeconfig = await killTokens(); // restarts the API server: watch after it
   // Watch the Deployments the way kubectl does: one line per change, in the API server's order.
   const { spawn } = await import('node:child_process');
-  const watch = spawn(`${cluster.binDir}/kubectl`, [`--kubeconfig=${cluster.adminKubeconfig}`, 'get', 'deployments', '-n', NS, '-w', '-o',
-    'jsonpath={.metadata.name} {.metadata.generation} {.status.observedGeneration}{"\\n"}']);
+  const watch = spawn(`${cluster.binDir}/kubectl`, [
+    `--kubeconfig=${cluster.adminKubeconfig}`,
+    'get',
+    'deployments',
+    '-n',
+    NS,
+    '-w',
+    '-o',
+    'jsonpath={.metadata.name} {.metadata.generation} {.status.observedGeneration}{"\\n"}',
+  ]);
   let text = '';
-  watch.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+  watch.stdout.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
   try {
     await waitFor('the watch to list the three Deployments', () => text.split('\n').filter(Boolean).length >= 3);
     const o = operator(['--no-leader-elect'], kubeconfig);
@@ -151,7 +203,10 @@ test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap',
   lines.forEach((line, i) => {
     const [name = '', gen = '0', observed = '0'] = line.split(' ');
     const g = Number(gen);
-    if (!first.has(name)) { first.set(name, g); return; }
+    if (!first.has(name)) {
+      first.set(name, g);
+      return;
+    }
     const iv = intervals.get(name);
     if (!iv && g > (first.get(name) ?? g)) intervals.set(name, { start: i, end: Number(observed) >= g ? i : Infinity, generation: g });
     else if (iv && iv.end === Infinity && Number(observed) >= iv.generation) iv.end = i;
@@ -167,14 +222,38 @@ test('6. maxConcurrentRestarts 1 with three dependents: rollouts never overlap',
 
 test('11. a rollout that cannot finish: WorkloadsRestarted stays False/RolloutTimedOut and the rotation pending until it does', async () => {
   // No kubelet runs here: a Deployment with a replica never gets an available pod, so its rollout never finishes.
-  await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'stuck-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } } });
   await apply(cluster, {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'stuck', namespace: NS },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'stuck-token' } }] } } },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name: 'stuck-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } },
   });
-  const rotationState = async (): Promise<string | undefined> => (await getJson<{ metadata: { annotations?: Record<string, string> } }>(cluster, ['secret', 'stuck-token', '-n', NS]))?.metadata.annotations?.['authpolicy.io/rotation-state'];
-  await waitFor('secret apps/stuck-token to get a token', async () => Boolean((await getJson<{ data?: { token?: string } }>(cluster, ['secret', 'stuck-token', '-n', NS]))?.data?.token));
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2, rolloutTimeout: '10s' } } });
+  await apply(cluster, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'stuck', namespace: NS },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'stuck' } },
+      template: {
+        metadata: { labels: { app: 'stuck' } },
+        spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'stuck-token' } }] },
+      },
+    },
+  });
+  const rotationState = async (): Promise<string | undefined> =>
+    (await getJson<{ metadata: { annotations?: Record<string, string> } }>(cluster, ['secret', 'stuck-token', '-n', NS]))?.metadata.annotations?.[
+      'authpolicy.io/rotation-state'
+    ];
+  await waitFor('secret apps/stuck-token to get a token', async () =>
+    Boolean((await getJson<{ data?: { token?: string } }>(cluster, ['secret', 'stuck-token', '-n', NS]))?.data?.token),
+  );
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2, rolloutTimeout: '10s' } },
+  });
   const o = operator(['--no-leader-elect'], await killTokens());
   const started = Date.now();
   await o.waitForLog('deployment apps/stuck restarted', (l) => l.message === 'restarted workload' && l.workload === 'Deployment/apps/stuck', 120_000);
@@ -186,18 +265,28 @@ test('11. a rollout that cannot finish: WorkloadsRestarted stays False/RolloutTi
   assert.is(await rotationState(), 'pending');
 
   // It stays so while the operator keeps reconciling (the clock area alone requeues every 15 s).
-  const reconciles = async (): Promise<number> => metricValue(await o.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
+  const reconciles = async (): Promise<number> =>
+    metricValue(await o.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
   const before = await reconciles();
   const seen: number[] = [];
   const watchedFrom = Date.now();
-  const change = await waitFor('WorkloadsRestarted or the rotation to change while the rollout is stuck', async () => {
-    const p = await getJson<{ metadata: { generation: number }; status?: { conditions?: ConditionView[] } }>(cluster, ['authpolicy', 'cluster']);
-    const c = p?.status?.conditions?.find((x) => x.type === 'WorkloadsRestarted');
-    const state = await rotationState();
-    seen.push(Date.now());
-    const same = c?.status === 'False' && c.reason === 'RolloutTimedOut' && c.message === timedOut.message && c.lastTransitionTime === timedOut.lastTransitionTime && c.observedGeneration === p?.metadata.generation;
-    return same && state === 'pending' ? false : `${JSON.stringify(c)}, rotation-state ${state ?? '(none)'}`;
-  }, { timeoutMs: 20_000, intervalMs: 1000 }).catch((err: unknown) => {
+  const change = await waitFor(
+    'WorkloadsRestarted or the rotation to change while the rollout is stuck',
+    async () => {
+      const p = await getJson<{ metadata: { generation: number }; status?: { conditions?: ConditionView[] } }>(cluster, ['authpolicy', 'cluster']);
+      const c = p?.status?.conditions?.find((x) => x.type === 'WorkloadsRestarted');
+      const state = await rotationState();
+      seen.push(Date.now());
+      const same =
+        c?.status === 'False' &&
+        c.reason === 'RolloutTimedOut' &&
+        c.message === timedOut.message &&
+        c.lastTransitionTime === timedOut.lastTransitionTime &&
+        c.observedGeneration === p?.metadata.generation;
+      return same && state === 'pending' ? false : `${JSON.stringify(c)}, rotation-state ${state ?? '(none)'}`;
+    },
+    { timeoutMs: 20_000, intervalMs: 1000 },
+  ).catch((err: unknown) => {
     if (/^timed out after 20000 ms/.test((err as Error).message)) return undefined;
     throw err;
   });
@@ -212,7 +301,9 @@ test('11. a rollout that cannot finish: WorkloadsRestarted stays False/RolloutTi
   const done = await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.status === 'True', 60_000);
   assert.is(done.reason, 'AllRestarted');
   assert.is(await rotationState(), 'done');
-  console.log(`stuck restarted ${((restarted - started) / 1000).toFixed(1)} s after the operator started; RolloutTimedOut ${((reported - restarted) / 1000).toFixed(1)} s after the restart; stayed so in ${seen.length} observations over ${(span / 1000).toFixed(1)} s; AllRestarted ${((Date.now() - scaled) / 1000).toFixed(1)} s after the scale-down`);
+  console.log(
+    `stuck restarted ${((restarted - started) / 1000).toFixed(1)} s after the operator started; RolloutTimedOut ${((reported - restarted) / 1000).toFixed(1)} s after the restart; stayed so in ${seen.length} observations over ${(span / 1000).toFixed(1)} s; AllRestarted ${((Date.now() - scaled) / 1000).toFixed(1)} s after the scale-down`,
+  );
   await o.stop();
   await mustKubectl(cluster, ['delete', 'deployment', 'stuck', '-n', NS]);
   await mustKubectl(cluster, ['delete', 'secret', 'stuck-token', '-n', NS]);

@@ -19,9 +19,12 @@ const seenTokens = new Set<string>();
 type Container = Record<string, unknown>;
 function deployment(name: string, podSpec: { volumes?: unknown[]; containers?: Container[]; initContainers?: Container[] }): unknown {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
     spec: {
-      replicas: 0, selector: { matchLabels: { app: name } },
+      replicas: 0,
+      selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox' }], ...podSpec } },
     },
   };
@@ -40,7 +43,12 @@ async function replicaSets(deploy: string): Promise<number> {
 }
 
 async function policy(legacyTokens: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<void> {
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens, ...extra } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens, ...extra },
+  });
 }
 
 async function converged(): Promise<void> {
@@ -57,26 +65,50 @@ test.before(async () => {
   await mustKubectl(cluster, ['create', 'namespace', NS]);
   for (const sa of ['builder', 'deployer', 'ci']) {
     await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: NS } });
-    await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: `${sa}-token`, namespace: NS, annotations: { 'kubernetes.io/service-account.name': sa } } });
+    await apply(cluster, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: { name: `${sa}-token`, namespace: NS, annotations: { 'kubernetes.io/service-account.name': sa } },
+    });
   }
   await apply(cluster, deployment('by-volume', { volumes: [{ name: 't', secret: { secretName: 'builder-token' } }] }));
   await apply(cluster, deployment('by-projected', { volumes: [{ name: 't', projected: { sources: [{ secret: { name: 'deployer-token' } }] } }] }));
-  await apply(cluster, deployment('by-env', { containers: [{ name: 'main', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'ci-token', key: 'token' } } }] }] }));
-  await apply(cluster, deployment('by-init-envfrom', { initContainers: [{ name: 'init', image: 'busybox', envFrom: [{ secretRef: { name: 'builder-token' } }] }] }));
+  await apply(
+    cluster,
+    deployment('by-env', {
+      containers: [{ name: 'main', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'ci-token', key: 'token' } } }] }],
+    }),
+  );
+  await apply(
+    cluster,
+    deployment('by-init-envfrom', { initContainers: [{ name: 'init', image: 'busybox', envFrom: [{ secretRef: { name: 'builder-token' } }] }] }),
+  );
   await apply(cluster, deployment('unrelated', {}));
   await apply(cluster, {
-    apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: NS },
-    spec: { replicas: 0, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'deployer-token' } }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: NS },
+    spec: {
+      replicas: 0,
+      serviceName: 'db',
+      selector: { matchLabels: { app: 'db' } },
+      template: {
+        metadata: { labels: { app: 'db' } },
+        spec: { containers: [{ name: 'db', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'deployer-token' } }] },
+      },
+    },
   });
   for (const s of SECRETS) await waitFor(`secret ${NS}/${s} to get a token`, async () => (await tokenOf(s)) !== '');
-  for (const d of DEPLOYMENTS) rsBefore.set(d, await waitFor(`deployment ${d} to have its first ReplicaSet`, async () => ((await replicaSets(d)) > 0 ? replicaSets(d) : undefined)));
+  for (const d of DEPLOYMENTS)
+    rsBefore.set(d, await waitFor(`deployment ${d} to have its first ReplicaSet`, async () => ((await replicaSets(d)) > 0 ? replicaSets(d) : undefined)));
 });
 test.after(async () => {
   await op?.stop();
   await (cluster as Cluster | undefined)?.stop();
 });
 
-test('1. a new signing key kills every legacy token (the seed\'s failure)', async () => {
+test("1. a new signing key kills every legacy token (the seed's failure)", async () => {
   const old = await Promise.all(SECRETS.map(tokenOf));
   for (const t of old) assert.ok((await tokenReview(cluster, t)).authenticated, 'valid before');
   await cluster.restart({ newSigningKey: true });
@@ -107,7 +139,11 @@ test('2. the operator rotates every token in place and restarts exactly the depe
   }
   for (const d of DEPLOYMENTS) {
     const expected = (rsBefore.get(d) ?? 0) + (d === 'unrelated' ? 0 : 1);
-    assert.is(await waitFor(`deployment ${d} to have ${expected} ReplicaSets`, async () => ((await replicaSets(d)) === expected ? expected : undefined)), expected, d);
+    assert.is(
+      await waitFor(`deployment ${d} to have ${expected} ReplicaSets`, async () => ((await replicaSets(d)) === expected ? expected : undefined)),
+      expected,
+      d,
+    );
   }
   const sts = await getJson<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(cluster, ['statefulset', 'db', '-n', NS]);
   assert.ok(sts?.spec.template.metadata.annotations?.['authpolicy.io/restartedAt'], 'the StatefulSet was restarted');
@@ -123,7 +159,11 @@ test('3. valid tokens are not rotated without a trigger; the one-shot trigger ro
   assert.equal(await Promise.all(SECRETS.map(tokenOf)), before, 'no trigger: no rotation');
   const rs = new Map(await Promise.all(DEPLOYMENTS.map(async (d) => [d, await replicaSets(d)] as const)));
   await policy({ maxConcurrentRestarts: 3, rotationRequestedAt: '2026-01-01T00:00:00Z' });
-  await waitFor('the one-shot request to be recorded', async () => (await areaStatus<{ lastRotationRequest?: string }>(cluster, 'cluster', 'legacyTokens'))?.lastRotationRequest === '2026-01-01T00:00:00Z', { timeoutMs: 120_000 });
+  await waitFor(
+    'the one-shot request to be recorded',
+    async () => (await areaStatus<{ lastRotationRequest?: string }>(cluster, 'cluster', 'legacyTokens'))?.lastRotationRequest === '2026-01-01T00:00:00Z',
+    { timeoutMs: 120_000 },
+  );
   await converged();
   // A legacy token has no time claims: re-issued with the same key it is the same token.
   // The rotation shows on the Secret (same name, new rotation record) and in the restarts.
@@ -148,7 +188,13 @@ test('7. dryRun changes nothing and reports the full plan', async () => {
   assert.match(c.message, /would rotate 3 token Secret/);
   const summary = await areaStatus<{ wouldRotate?: string[]; wouldRestart?: string[] }>(cluster, 'cluster', 'legacyTokens');
   assert.is(summary?.wouldRotate?.length, 3);
-  assert.equal([...(summary?.wouldRestart ?? [])].sort(), ['deployment/apps/by-env', 'deployment/apps/by-init-envfrom', 'deployment/apps/by-projected', 'deployment/apps/by-volume', 'statefulset/apps/db']);
+  assert.equal([...(summary?.wouldRestart ?? [])].sort(), [
+    'deployment/apps/by-env',
+    'deployment/apps/by-init-envfrom',
+    'deployment/apps/by-projected',
+    'deployment/apps/by-volume',
+    'statefulset/apps/db',
+  ]);
   assert.equal(await Promise.all(SECRETS.map(tokenOf)), before);
   for (const d of DEPLOYMENTS) assert.is(await replicaSets(d), rs.get(d));
 });

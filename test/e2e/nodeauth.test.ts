@@ -21,7 +21,10 @@ async function restart(mode: 'RBAC' | 'Node,RBAC'): Promise<void> {
   restarts.push([from, Date.now() + 15_000]);
 }
 
-interface Binding { metadata: { labels?: Record<string, string> }; subjects?: { kind: string; name: string }[] }
+interface Binding {
+  metadata: { labels?: Record<string, string> };
+  subjects?: { kind: string; name: string }[];
+}
 
 async function policy(spec: Record<string, unknown>): Promise<void> {
   await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec });
@@ -55,10 +58,24 @@ test('1. RBAC only: node-a is forbidden; with fallback on the binding appears an
   assert.is((await binding())?.metadata.labels?.['app.kubernetes.io/managed-by'], 'authpolicy-operator');
   // Real kubelet requests with node-a's client certificate now succeed.
   await waitFor('node-a may get its node', async () => (await rawGetStatus(cluster, nodeA, '/api/v1/nodes/node-a')) === 'OK');
-  const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'node-a', namespace: 'kube-node-lease' }, spec: { holderIdentity: 'node-a', leaseDurationSeconds: 40 } };
+  const lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'node-a', namespace: 'kube-node-lease' },
+    spec: { holderIdentity: 'node-a', leaseDurationSeconds: 40 },
+  };
   await mustKubectl(cluster, ['create', '-f', '-'], { kubeconfig: nodeA, input: JSON.stringify(lease) });
   assert.is(await rawGetStatus(cluster, nodeA, LEASE), 'OK');
-  const events = await mustKubectl(cluster, ['get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=cluster', '-o', 'jsonpath={.items[*].reason}']);
+  const events = await mustKubectl(cluster, [
+    'get',
+    'events',
+    '-n',
+    'default',
+    '--field-selector',
+    'involvedObject.name=cluster',
+    '-o',
+    'jsonpath={.items[*].reason}',
+  ]);
   assert.match(events, /LegacyBindingCreated/);
 });
 
@@ -82,9 +99,14 @@ test('2. restart with Node,RBAC: the operator notices, deletes the binding it cr
 
 test('6. a system:node binding with an extra subject is reported, not deleted', async () => {
   await apply(cluster, {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'system:node' },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'system:node' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }, { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+    subjects: [
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' },
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' },
+    ],
   });
   const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'LegacyBindingHasExtraSubjects');
   assert.is(c.status, 'False');
@@ -95,11 +117,17 @@ test('6. a system:node binding with an extra subject is reported, not deleted', 
 });
 
 test('7. with 500 Nodes one reconcile issues no more SubjectAccessReviews than with 5', async () => {
-  const sars = async (): Promise<number> => metricValue(await op.metrics(), 'authpolicy_api_requests_total', { verb: 'POST', resource: 'subjectaccessreviews' }) ?? 0;
+  const sars = async (): Promise<number> =>
+    metricValue(await op.metrics(), 'authpolicy_api_requests_total', { verb: 'POST', resource: 'subjectaccessreviews' }) ?? 0;
   const nodesSeen = async (n: number): Promise<void> => {
     await waitFor(`status to count ${n} nodes`, async () => (await areaStatus<{ nodes: number }>(cluster, 'cluster', 'nodeAuthorization'))?.nodes === n);
   };
-  const list = (from: number, to: number): string => JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: to - from }, (_, i) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${String(from + i).padStart(3, '0')}` } })) });
+  const list = (from: number, to: number): string =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: Array.from({ length: to - from }, (_, i) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${String(from + i).padStart(3, '0')}` } })),
+    });
   const oneReconcile = async (probeNodes: number): Promise<number> => {
     const before = await sars();
     await policy({ nodeAuthorization: { mode: 'NodeAuthorizer', legacyBindingFallback: true, probeNodes } });
@@ -114,7 +142,7 @@ test('7. with 500 Nodes one reconcile issues no more SubjectAccessReviews than w
   await nodesSeen(500);
   const with500 = await oneReconcile(5);
   assert.ok(with5 > 0, `the probe ran with 5 nodes (${with5} reviews)`);
-  assert.ok(with500 <= with5 * 5 / 4 + 0.5, `500 nodes: ${with500} reviews for 5 probed nodes, vs ${with5} for 4 probed nodes among 5`);
+  assert.ok(with500 <= (with5 * 5) / 4 + 0.5, `500 nodes: ${with500} reviews for 5 probed nodes, vs ${with5} for 4 probed nodes among 5`);
   const same = await oneReconcile(4);
   assert.ok(same <= with5, `500 nodes, 4 probed: ${same} reviews (5 nodes: ${with5})`);
   console.log(`SubjectAccessReviews per reconcile: 5 nodes -> ${with5}, 500 nodes -> ${same} (probeNodes 4)`);
@@ -146,7 +174,10 @@ test('5. dryRun: nothing is created; status lists what would be', async () => {
   const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => /Dry run/.test(x.message));
   assert.match(c.message, /would create clusterrolebinding\/system:node/);
   const summary = await areaStatus<{ plannedActions?: string[] }>(cluster, 'cluster', 'nodeAuthorization');
-  assert.ok(summary?.plannedActions?.some((a) => a.startsWith('create clusterrolebinding/system:node')), JSON.stringify(summary));
+  assert.ok(
+    summary?.plannedActions?.some((a) => a.startsWith('create clusterrolebinding/system:node')),
+    JSON.stringify(summary),
+  );
   assert.is(await subjects(), '', 'nothing was created');
 });
 
@@ -156,7 +187,16 @@ test('4. LegacyBinding mode: emptied subjects are repaired, and an Event says so
   await mustKubectl(cluster, ['patch', 'clusterrolebinding', 'system:node', '--type=json', '-p', '[{"op":"remove","path":"/subjects"}]']);
   await waitFor('the binding to be repaired', async () => (await subjects()) === 'Group:system:nodes');
   const events = await waitFor('a LegacyBindingRepaired event', async () => {
-    const out = await mustKubectl(cluster, ['get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=cluster,reason=LegacyBindingRepaired', '-o', 'jsonpath={.items[*].message}']);
+    const out = await mustKubectl(cluster, [
+      'get',
+      'events',
+      '-n',
+      'default',
+      '--field-selector',
+      'involvedObject.name=cluster,reason=LegacyBindingRepaired',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
     return out.includes('system:node') ? out : undefined;
   });
   assert.match(events, /repaired clusterrolebinding\/system:node/);
@@ -165,10 +205,17 @@ test('4. LegacyBinding mode: emptied subjects are repaired, and an Event says so
 
 test('8. the operator ran with the RBAC in config/ throughout: never forbidden (but while an API server restarts)', () => {
   // A restarting kube-apiserver answers 403 for a moment while its RBAC caches fill; the operator retries.
-  const duringRestart = (l: LogLine): boolean => restarts.some(([from, to]) => { const t = Date.parse(String(l.timestamp)); return t >= from && t <= to; });
+  const duringRestart = (l: LogLine): boolean =>
+    restarts.some(([from, to]) => {
+      const t = Date.parse(String(l.timestamp));
+      return t >= from && t <= to;
+    });
   const denied = op.logs.filter((l) => /forbidden/i.test(JSON.stringify(l)) && !duringRestart(l));
   assert.equal(denied, []);
-  assert.ok(op.logs.some((l) => l.message === 'status updated'), 'the operator did work');
+  assert.ok(
+    op.logs.some((l) => l.message === 'status updated'),
+    'the operator did work',
+  );
 });
 
 test.run();

@@ -22,7 +22,12 @@ test.before(async () => {
     kubelets.push(await startKubelet(cluster, n));
   }
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'], env: { AUTHPOLICY_TEST_CLOCK_SHIFT_SECONDS: '300' } });
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, clock: { maxSkew: '30s' } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, clock: { maxSkew: '30s' } },
+  });
 });
 test.after(async () => {
   for (const k of kubelets) k.stop();
@@ -30,7 +35,11 @@ test.after(async () => {
   await (cluster as Cluster | undefined)?.stop();
 });
 
-interface Worst { kind: string; name: string; offsetSeconds: number }
+interface Worst {
+  kind: string;
+  name: string;
+  offsetSeconds: number;
+}
 
 test('the operator 5 minutes ahead: OperatorClockSkewed names the operator, not the API server or the nodes', async () => {
   const c = await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.reason === 'OperatorClockSkewed', 60_000);
@@ -38,10 +47,16 @@ test('the operator 5 minutes ahead: OperatorClockSkewed names the operator, not 
   assert.match(c.message, /operator's own clock is ahead by 5m/);
   assert.not.match(c.message, /node-a|node-b|apiserver-/);
   const summary = await areaStatus<{ worst: Worst[]; operatorOffsetSeconds?: number }>(cluster, 'cluster', 'clock');
-  assert.ok(summary?.operatorOffsetSeconds !== undefined && Math.abs(summary.operatorOffsetSeconds - 300) <= 5, `operator measured at ${summary?.operatorOffsetSeconds ?? '?'} s`);
+  assert.ok(
+    summary?.operatorOffsetSeconds !== undefined && Math.abs(summary.operatorOffsetSeconds - 300) <= 5,
+    `operator measured at ${summary?.operatorOffsetSeconds ?? '?'} s`,
+  );
   const worst = summary.worst;
   assert.ok(worst.some((w) => w.kind === 'apiserver') && worst.some((w) => w.name === 'node-a'), `API server and nodes measured: ${JSON.stringify(worst)}`);
-  assert.ok(worst.every((w) => Math.abs(w.offsetSeconds) < 5), `no API server or node is skewed: ${JSON.stringify(worst)}`);
+  assert.ok(
+    worst.every((w) => Math.abs(w.offsetSeconds) < 5),
+    `no API server or node is skewed: ${JSON.stringify(worst)}`,
+  );
   const exported = metricValue(await op!.metrics(), 'authpolicy_clock_offset_seconds', { kind: 'operator', name: 'self' });
   assert.ok(exported !== undefined && Math.abs(exported - 300) <= 5, `exported as a metric: ${exported ?? 'missing'}`);
 });

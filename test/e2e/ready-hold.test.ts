@@ -44,10 +44,14 @@ function operator(): OperatorProcess {
   return o;
 }
 
-const isLeader = async (o: OperatorProcess): Promise<boolean> => metricValue(await o.metrics(), 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1;
+const isLeader = async (o: OperatorProcess): Promise<boolean> =>
+  metricValue(await o.metrics(), 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1;
 const reconciled = async (o: OperatorProcess): Promise<number> => {
   const text = await o.metrics();
-  return ['requeue_after', 'success', 'requeue', 'error'].reduce((n, result) => n + (metricValue(text, 'controller_runtime_reconcile_total', { controller: 'authpolicy', result }) ?? 0), 0);
+  return ['requeue_after', 'success', 'requeue', 'error'].reduce(
+    (n, result) => n + (metricValue(text, 'controller_runtime_reconcile_total', { controller: 'authpolicy', result }) ?? 0),
+    0,
+  );
 };
 
 /** `kubectl wait --for=condition=Ready --timeout=1s` every second for `ms`: each must succeed. */
@@ -70,7 +74,20 @@ test('a healthy cluster reaches Ready=True; the watch starts', async () => {
   assert.ok(await isLeader(first));
   // Let the clock estimates settle (7 renewals) so the watch starts from a steady status.
   await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (c) => c.status === 'True');
-  watcher = spawn(`${cluster.binDir}/kubectl`, ['--kubeconfig', cluster.adminKubeconfig, 'get', 'authpolicy', 'cluster', '--watch', '-o', 'jsonpath={.metadata.resourceVersion} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  watcher = spawn(
+    `${cluster.binDir}/kubectl`,
+    [
+      '--kubeconfig',
+      cluster.adminKubeconfig,
+      'get',
+      'authpolicy',
+      'cluster',
+      '--watch',
+      '-o',
+      'jsonpath={.metadata.resourceVersion} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let buffer = '';
   watcher.stdout?.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
@@ -91,7 +108,11 @@ test('an operator restart never writes Ready other than True', async () => {
   await waitFor('the restarted operator to reconcile', async () => (await reconciled(next)) > 0, { timeoutMs: 30_000 });
   // The clock area's warm-up (60 s) and its first samples fall in this window.
   await readyThroughout('after the restart', 70_000);
-  assert.equal(seen.filter((l) => !l.endsWith(' True')), [], `every version the watch saw has Ready=True: ${seen.join(', ')}`);
+  assert.equal(
+    seen.filter((l) => !l.endsWith(' True')),
+    [],
+    `every version the watch saw has Ready=True: ${seen.join(', ')}`,
+  );
 });
 
 test('a leader failover (the leader killed) never writes Ready other than True', async () => {
@@ -105,20 +126,32 @@ test('a leader failover (the leader killed) never writes Ready other than True',
   await failover;
   await waitFor('the new leader to reconcile', async () => (await reconciled(standby)) > 0, { timeoutMs: 30_000 });
   await readyThroughout('after the failover', 45_000);
-  assert.equal(seen.filter((l) => !l.endsWith(' True')), [], `every version the watch saw has Ready=True: ${seen.join(', ')}`);
+  assert.equal(
+    seen.filter((l) => !l.endsWith(' True')),
+    [],
+    `every version the watch saw has Ready=True: ${seen.join(', ')}`,
+  );
 });
 
 test('over 3 idle minutes the operator writes no status', async () => {
   const leader = running.at(-1);
   assert.ok(leader);
-  const puts = async (): Promise<number> => metricValue(await leader.metrics(), 'authpolicy_api_requests_total', { verb: 'PUT', resource: 'authpolicies/status' }) ?? 0;
+  const puts = async (): Promise<number> =>
+    metricValue(await leader.metrics(), 'authpolicy_api_requests_total', { verb: 'PUT', resource: 'authpolicies/status' }) ?? 0;
   const before = await getJson<{ metadata: { resourceVersion: string }; status: unknown }>(cluster, ['authpolicy', 'cluster']);
   const [putsBefore, versionsBefore, reconcilesBefore] = [await puts(), seen.length, await reconciled(leader)];
   const until = Date.now() + 180_000;
   // Watch for 3 minutes; stop early at the first write.
-  await waitFor('3 idle minutes to pass, or a status write', () => Date.now() >= until || seen.length !== versionsBefore, { timeoutMs: 200_000, intervalMs: 1000 });
+  await waitFor('3 idle minutes to pass, or a status write', () => Date.now() >= until || seen.length !== versionsBefore, {
+    timeoutMs: 200_000,
+    intervalMs: 1000,
+  });
   const after = await getJson<{ metadata: { resourceVersion: string }; status: unknown }>(cluster, ['authpolicy', 'cluster']);
-  assert.equal(seen.slice(versionsBefore), [], `no write while idle; status before:\n${JSON.stringify(before?.status)}\nafter:\n${JSON.stringify(after?.status)}`);
+  assert.equal(
+    seen.slice(versionsBefore),
+    [],
+    `no write while idle; status before:\n${JSON.stringify(before?.status)}\nafter:\n${JSON.stringify(after?.status)}`,
+  );
   assert.is(after?.metadata.resourceVersion, before?.metadata.resourceVersion, 'resourceVersion unchanged');
   assert.is(await puts(), putsBefore, 'no PUT on authpolicies/status');
   assert.ok((await reconciled(leader)) >= reconcilesBefore + 6, 'the operator kept reconciling meanwhile (every 15 s)');

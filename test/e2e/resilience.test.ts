@@ -35,7 +35,10 @@ async function startOp(): Promise<OperatorProcess> {
 }
 
 async function conditions(): Promise<Map<string, ConditionView>> {
-  const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number; conditions?: ConditionView[] } }>(cluster, ['authpolicy', 'cluster']);
+  const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number; conditions?: ConditionView[] } }>(cluster, [
+    'authpolicy',
+    'cluster',
+  ]);
   return new Map((p?.status?.conditions ?? []).map((c) => [c.type, c]));
 }
 const brief = (m: Map<string, ConditionView>): string => [...m.values()].map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`).join('\n');
@@ -43,10 +46,16 @@ const brief = (m: Map<string, ConditionView>): string => [...m.values()].map((c)
 /** Waits until every listed condition is True (within timeoutMs), returning when it happened. */
 async function allTrue(types: readonly string[], timeoutMs: number, what: string): Promise<number> {
   let last = new Map<string, ConditionView>();
-  await waitFor(what, async () => {
-    last = await conditions();
-    return types.every((t) => last.get(t)?.status === 'True');
-  }, { timeoutMs, intervalMs: 250 }).catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${brief(last)}`, { cause: err }); });
+  await waitFor(
+    what,
+    async () => {
+      last = await conditions();
+      return types.every((t) => last.get(t)?.status === 'True');
+    },
+    { timeoutMs, intervalMs: 250 },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n${brief(last)}`, { cause: err });
+  });
   return Date.now();
 }
 
@@ -57,10 +66,15 @@ test.after.each(async () => {
 });
 /** The operator's ClusterRole with one verb taken from the rule for `resource` (the original kept for restoreRole). */
 async function withoutVerb(resource: string, verb: string): Promise<void> {
-  const role = await getJson<{ metadata: Record<string, unknown>; rules: { resources?: string[]; verbs: string[] }[] }>(cluster, ['clusterrole', 'authpolicy-operator']);
+  const role = await getJson<{ metadata: Record<string, unknown>; rules: { resources?: string[]; verbs: string[] }[] }>(cluster, [
+    'clusterrole',
+    'authpolicy-operator',
+  ]);
   if (!role) throw new Error('no ClusterRole authpolicy-operator');
   original = { ...role, metadata: { name: role.metadata.name } };
-  const rules = role.rules.map((r) => (r.resources?.includes(resource) ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r)).filter((r) => r.verbs.length > 0);
+  const rules = role.rules
+    .map((r) => (r.resources?.includes(resource) ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r))
+    .filter((r) => r.verbs.length > 0);
   await mustKubectl(cluster, ['replace', '-f', '-'], { input: JSON.stringify({ ...role, rules }) });
 }
 async function restoreRole(): Promise<void> {
@@ -71,16 +85,23 @@ async function restoreRole(): Promise<void> {
 
 function cli(command: string, args: string[], kubeconfig = cluster.adminKubeconfig): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [`${ROOT}/src/cli/main.ts`, command, `--kubeconfig=${kubeconfig}`, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [`${ROOT}/src/cli/main.ts`, command, `--kubeconfig=${kubeconfig}`, ...args],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 const status = (args: string[]): Promise<{ code: number; stderr: string }> => cli('status', args);
 
 test('started before its CRD: the operator says the CRD is missing by name, status --name too; installed, it is picked up without a restart', async () => {
   const o = await startOp();
-  const missing = await o.waitForLog('the AuthPolicy CRD is not installed', (l) => /AuthPolicy CRD \(authpolicies\.authpolicy\.io\) is not installed: kubectl apply --server-side -k config\/crd/.test(String(l.error)));
+  const missing = await o.waitForLog('the AuthPolicy CRD is not installed', (l) =>
+    /AuthPolicy CRD \(authpolicies\.authpolicy\.io\) is not installed: kubectl apply --server-side -k config\/crd/.test(String(l.error)),
+  );
   assert.is(missing.level, 'warn');
   assert.is(o.logs.filter((l) => /AuthPolicy CRD/.test(String(l.error)) && l.level !== 'debug').length, 1, 'said once, not once per retry');
   const s = await status(['--name', 'cluster']);
@@ -95,9 +116,24 @@ test('started before its CRD: the operator says the CRD is missing by name, stat
 // Two cache permissions (an informer cannot list) and one request permission (a review cannot be created).
 for (const { resource, verb, blocked, partly, denied, grant, cache } of [
   // Bound tokens read the Secret cache only to tell which mounted Secrets are legacy tokens: True, saying what it could not check.
-  { resource: 'secrets', verb: 'list', blocked: ['LegacyTokensReady'], partly: 'BoundTokensHealthy', denied: 'list secrets', grant: 'list and watch secrets', cache: true },
+  {
+    resource: 'secrets',
+    verb: 'list',
+    blocked: ['LegacyTokensReady'],
+    partly: 'BoundTokensHealthy',
+    denied: 'list secrets',
+    grant: 'list and watch secrets',
+    cache: true,
+  },
   { resource: 'nodes', verb: 'list', blocked: ['NodeAuthorizationReady'], denied: 'list nodes', grant: 'list and watch nodes', cache: true },
-  { resource: 'subjectaccessreviews', verb: 'create', blocked: ['NodeAuthorizationReady'], denied: 'create subjectaccessreviews.authorization.k8s.io', grant: 'create subjectaccessreviews.authorization.k8s.io', cache: false },
+  {
+    resource: 'subjectaccessreviews',
+    verb: 'create',
+    blocked: ['NodeAuthorizationReady'],
+    denied: 'create subjectaccessreviews.authorization.k8s.io',
+    grant: 'create subjectaccessreviews.authorization.k8s.io',
+    cache: false,
+  },
 ]) {
   test(`without ${verb} ${resource}: only the areas needing it are Unknown, naming it; given back, all True within 30 s, no restart`, async () => {
     await withoutVerb(resource, verb);
@@ -105,14 +141,25 @@ for (const { resource, verb, blocked, partly, denied, grant, cache } of [
     const started = Date.now();
     const healthy = AREA_CONDITIONS.filter((t) => !blocked.includes(t));
     let last = new Map<string, ConditionView>();
-    await waitFor(`${blocked.join(', ')} Unknown naming ${denied}, the others True`, async () => {
-      last = await conditions();
-      return healthy.every((t) => last.get(t)?.status === 'True')
-        && blocked.every((t) => last.get(t)?.status === 'Unknown' && last.get(t)?.reason === 'Forbidden' && last.get(t)?.message.includes(`may not ${denied} cluster-wide`));
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${brief(last)}`, { cause: err }); });
+    await waitFor(
+      `${blocked.join(', ')} Unknown naming ${denied}, the others True`,
+      async () => {
+        last = await conditions();
+        return (
+          healthy.every((t) => last.get(t)?.status === 'True') &&
+          blocked.every(
+            (t) => last.get(t)?.status === 'Unknown' && last.get(t)?.reason === 'Forbidden' && last.get(t)?.message.includes(`may not ${denied} cluster-wide`),
+          )
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\n${brief(last)}`, { cause: err });
+    });
     assert.ok(Date.now() - started < 60_000);
     assert.match(last.get(blocked[0] ?? '')?.message ?? '', `grant ${grant} cluster-wide`);
-    if (partly) assert.match(last.get(partly)?.message ?? '', `were not checked: the operator may not ${denied} cluster-wide`, `${partly} says what it could not check`);
+    if (partly)
+      assert.match(last.get(partly)?.message ?? '', `were not checked: the operator may not ${denied} cluster-wide`, `${partly} says what it could not check`);
     // /readyz: the replica serves (the AuthPolicy cache synced) and says which cache is not synced and why.
     const readyz = await fetch(`${await o.healthUrl()}/readyz`);
     assert.is(readyz.status, 200);
@@ -123,7 +170,8 @@ for (const { resource, verb, blocked, partly, denied, grant, cache } of [
       // `check` with the same permissions: the same areas Unknown, naming it; the others checked (exit 2: could not check everything).
       const c = await cli('check', ['--timeout', '30s'], await operatorKubeconfig(cluster));
       assert.is(c.code, 2, c.stderr + c.stdout);
-      for (const t of blocked) assert.match(c.stdout, new RegExp(`^${t}\\s+Unknown\\s+Forbidden\\s+the operator may not ${denied} cluster-wide`, 'm'), c.stdout);
+      for (const t of blocked)
+        assert.match(c.stdout, new RegExp(`^${t}\\s+Unknown\\s+Forbidden\\s+the operator may not ${denied} cluster-wide`, 'm'), c.stdout);
       for (const t of healthy) assert.match(c.stdout, new RegExp(`^${t}\\s+(True|False)\\s`, 'm'), c.stdout);
     }
 
@@ -146,14 +194,24 @@ test('three API-server restarts in a row during reconciles: status current withi
   }
   const lastRestartAt = Date.now();
   const generation = (await getJson<{ metadata: { generation: number } }>(cluster, ['authpolicy', 'cluster']))?.metadata.generation;
-  const ready = await waitForCondition(cluster, 'cluster', 'Ready', (c) => c.status === 'True', 30_000)
-    .catch(async (err: unknown) => { throw new Error(`${(err as Error).message}\n${brief(await conditions())}`, { cause: err }); });
+  const ready = await waitForCondition(cluster, 'cluster', 'Ready', (c) => c.status === 'True', 30_000).catch(async (err: unknown) => {
+    throw new Error(`${(err as Error).message}\n${brief(await conditions())}`, { cause: err });
+  });
   assert.is(ready.observedGeneration, generation);
   assert.ok(Date.now() - lastRestartAt <= 30_000);
   const conflicts = o.logs.filter((l) => l.level !== 'debug' && /: 409 |Conflict/.test(`${l.message} ${JSON.stringify(l.error ?? '')}`));
   assert.equal(conflicts, [], 'no 409 logged above debug');
-  const events = await getJson<{ items: { type: string; reason: string; message: string }[] }>(cluster, ['events', '-A', '--field-selector', 'type=Warning,involvedObject.kind=AuthPolicy']);
-  assert.equal(events?.items.map((e) => `${e.reason}: ${e.message}`), [], 'no Warning Event on the AuthPolicy');
+  const events = await getJson<{ items: { type: string; reason: string; message: string }[] }>(cluster, [
+    'events',
+    '-A',
+    '--field-selector',
+    'type=Warning,involvedObject.kind=AuthPolicy',
+  ]);
+  assert.equal(
+    events?.items.map((e) => `${e.reason}: ${e.message}`),
+    [],
+    'no Warning Event on the AuthPolicy',
+  );
   assert.is(o.child.exitCode, null);
 });
 

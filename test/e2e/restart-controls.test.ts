@@ -13,10 +13,16 @@ let cluster: Cluster;
 const operators: OperatorProcess[] = [];
 
 const deploy = (namespace: string, name: string, annotations: Record<string, string> = {}): unknown => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, annotations },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace, annotations },
   spec: {
-    replicas: 0, selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'app-token' } }] } },
+    replicas: 0,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'app-token' } }] },
+    },
   },
 });
 async function replicaSets(namespace: string, name: string): Promise<number> {
@@ -30,16 +36,31 @@ test.before(async () => {
   await apply(cluster, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quiet', annotations: { 'authpolicy.io/restart': 'false' } } });
   for (const ns of ['apps', 'quiet']) {
     await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: ns } });
-    await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'app-token', namespace: ns, annotations: { 'kubernetes.io/service-account.name': 'app' } } });
+    await apply(cluster, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: { name: 'app-token', namespace: ns, annotations: { 'kubernetes.io/service-account.name': 'app' } },
+    });
   }
   await apply(cluster, deploy('apps', 'web'));
   await apply(cluster, deploy('apps', 'kept', { 'authpolicy.io/restart': 'false' }));
   await apply(cluster, deploy('quiet', 'q'));
   await apply(cluster, deploy('quiet', 'back', { 'authpolicy.io/restart': 'true' }));
-  for (const [ns, name] of [['apps', 'web'], ['apps', 'kept'], ['quiet', 'q'], ['quiet', 'back']] as const) {
+  for (const [ns, name] of [
+    ['apps', 'web'],
+    ['apps', 'kept'],
+    ['quiet', 'q'],
+    ['quiet', 'back'],
+  ] as const) {
     await waitFor(`${ns}/${name}'s first ReplicaSet`, async () => (await replicaSets(ns, name)) === 1);
   }
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2 } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 2 } },
+  });
 });
 test.after(async () => {
   await Promise.all(operators.map((o) => o.stop('SIGKILL')));
@@ -57,8 +78,15 @@ test('opted-out workloads and namespaces: Secrets rotate, they are not restarted
   assert.match(manual.message, /deployment\/quiet\/q/);
   assert.not.match(manual.message, /deployment\/apps\/web|deployment\/quiet\/back/);
   // The restartable ones restarted exactly once: a second ReplicaSet each, never a third.
-  for (const [ns, name] of [['apps', 'web'], ['quiet', 'back']] as const) {
-    assert.is(await waitFor(`${ns}/${name} to restart`, async () => ((await replicaSets(ns, name)) >= 2 ? replicaSets(ns, name) : undefined)), 2, `${ns}/${name} restarted once`);
+  for (const [ns, name] of [
+    ['apps', 'web'],
+    ['quiet', 'back'],
+  ] as const) {
+    assert.is(
+      await waitFor(`${ns}/${name} to restart`, async () => ((await replicaSets(ns, name)) >= 2 ? replicaSets(ns, name) : undefined)),
+      2,
+      `${ns}/${name} restarted once`,
+    );
   }
   assert.is(await replicaSets('apps', 'kept'), 1, 'apps/kept (opted out) not restarted');
   assert.is(await replicaSets('quiet', 'q'), 1, 'quiet/q (namespace opted out) not restarted');
@@ -79,21 +107,36 @@ test('opted-out workloads and namespaces: Secrets rotate, they are not restarted
   await o.stop();
 });
 
-const RESTARTABLE = [['apps', 'web'], ['quiet', 'back']] as const;
+const RESTARTABLE = [
+  ['apps', 'web'],
+  ['quiet', 'back'],
+] as const;
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 const policy = (legacyTokens: Record<string, unknown>): Promise<string> =>
-  apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 1, ...legacyTokens } } });
+  apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { maxConcurrentRestarts: 1, ...legacyTokens } },
+  });
 async function counts(): Promise<number[]> {
   return await Promise.all(RESTARTABLE.map(([ns, name]) => replicaSets(ns, name)));
 }
 async function restartedOnce(before: number[], what: string): Promise<void> {
   for (const [i, [ns, name]] of RESTARTABLE.entries()) {
     const want = (before[i] ?? 0) + 1;
-    assert.is(await waitFor(`${ns}/${name} to restart`, async () => ((await replicaSets(ns, name)) >= want ? replicaSets(ns, name) : undefined), { timeoutMs: 150_000 }), want, `${what}: ${ns}/${name} restarted once`);
+    assert.is(
+      await waitFor(`${ns}/${name} to restart`, async () => ((await replicaSets(ns, name)) >= want ? replicaSets(ns, name) : undefined), {
+        timeoutMs: 150_000,
+      }),
+      want,
+      `${what}: ${ns}/${name} restarted once`,
+    );
   }
 }
 const restartMark = async (ns: string, name: string): Promise<string | undefined> =>
-  (await getJson<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(cluster, ['deployment', name, '-n', ns]))?.spec.template.metadata.annotations?.['authpolicy.io/restartedAt'];
+  (await getJson<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(cluster, ['deployment', name, '-n', ns]))?.spec.template
+    .metadata.annotations?.['authpolicy.io/restartedAt'];
 
 test('a restart window opening ~40 s in: the rotation runs at once, restarts wait for the window, then run paced', async () => {
   const before = await counts();
@@ -104,7 +147,13 @@ test('a restart window opening ~40 s in: the rotation runs at once, restarts wai
   const o = startOperator({ kubeconfig, args: ['--no-leader-elect'] });
   operators.push(o);
   await waitForCondition(cluster, 'cluster', 'LegacyTokensReady', (c) => c.status === 'True', 120_000);
-  const pending = await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.reason === 'RestartsPending' && /restart windows/.test(c.message), 30_000);
+  const pending = await waitForCondition(
+    cluster,
+    'cluster',
+    'WorkloadsRestarted',
+    (c) => c.reason === 'RestartsPending' && /restart windows/.test(c.message),
+    30_000,
+  );
   assert.ok(Date.now() < opens, 'the rotation finished before the window opened');
   assert.match(pending.message, new RegExp(`opening at ${new Date(opens).toISOString()}`));
   const status = await areaStatus<{ restartWindow?: { open: boolean; nextOpensAt?: string; waiting?: string[] } }>(cluster, 'cluster', 'legacyTokens');
@@ -119,7 +168,11 @@ test('a restart window opening ~40 s in: the rotation runs at once, restarts wai
   const restarts = o.logs.filter((l) => l.message === 'restarted workload');
   assert.is(restarts.length, 2, 'one restart each, one at a time (maxConcurrentRestarts 1)');
   await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.reason === 'ManualRestartRequired', 60_000);
-  assert.equal(await counts(), before.map((n) => n + 1), 'no second restart');
+  assert.equal(
+    await counts(),
+    before.map((n) => n + 1),
+    'no second restart',
+  );
   await o.stop();
 });
 
@@ -137,7 +190,11 @@ test('restartNow overrides a closed window', async () => {
   await policy({ restartWindows: [{ start: hhmm(far), end: hhmm(far + 3600_000), timeZone: 'UTC' }], restartNow: new Date().toISOString() });
   await restartedOnce(before, 'restartNow');
   await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.reason === 'ManualRestartRequired', 60_000);
-  assert.equal(await counts(), before.map((n) => n + 1), 'no second restart');
+  assert.equal(
+    await counts(),
+    before.map((n) => n + 1),
+    'no second restart',
+  );
   await o.stop();
 });
 

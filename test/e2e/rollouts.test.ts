@@ -20,7 +20,11 @@ const NS = 'apps';
 const ROLLOUTS = ['r1', 'r2'];
 
 interface RolloutView {
-  metadata: { generation: number; annotations?: Record<string, string>; managedFields?: { manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] };
+  metadata: {
+    generation: number;
+    annotations?: Record<string, string>;
+    managedFields?: { manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[];
+  };
   spec: { restartAt?: string; template: unknown };
   status?: { restartedAt?: string };
 }
@@ -30,15 +34,19 @@ const rollout = async (name: string): Promise<RolloutView> => {
   return r;
 };
 const rolloutManifest = (name: string, reads: 'volume' | 'env'): unknown => ({
-  apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name, namespace: NS },
+  apiVersion: 'argoproj.io/v1alpha1',
+  kind: 'Rollout',
+  metadata: { name, namespace: NS },
   spec: {
-    replicas: 1, selector: { matchLabels: { app: name } },
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
     strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }] } },
     template: {
       metadata: { labels: { app: name } },
-      spec: reads === 'volume'
-        ? { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'app-token' } }] }
-        : { containers: [{ name: 'main', image: 'busybox', env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'app-token', key: 'token' } } }] }] },
+      spec:
+        reads === 'volume'
+          ? { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'app-token' } }] }
+          : { containers: [{ name: 'main', image: 'busybox', env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'app-token', key: 'token' } } }] }] },
     },
   },
 });
@@ -46,21 +54,35 @@ const rolloutManifest = (name: string, reads: 'volume' | 'env'): unknown => ({
 async function argoFinishesRestart(name: string): Promise<void> {
   const { spec } = await rollout(name);
   assert.ok(spec.restartAt, `${name} has a restartAt to finish`);
-  await mustKubectl(cluster, ['patch', 'rollout.argoproj.io', name, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { restartedAt: spec.restartAt, phase: 'Healthy' } })]);
+  await mustKubectl(cluster, [
+    'patch',
+    'rollout.argoproj.io',
+    name,
+    '-n',
+    NS,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { restartedAt: spec.restartAt, phase: 'Healthy' } }),
+  ]);
 }
 async function replicaSets(name: string): Promise<number> {
   return (await mustKubectl(cluster, ['get', 'rs', '-n', NS, '-l', `app=${name}`, '-o', 'name'])).split('\n').filter(Boolean).length;
 }
-const policy = (legacyTokens: Record<string, unknown> = {}): Promise<string> => apply(cluster, {
-  apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' },
-  spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { workloadKinds: ['Deployment', 'Rollout'], maxConcurrentRestarts: 1, ...legacyTokens } },
-});
+const policy = (legacyTokens: Record<string, unknown> = {}): Promise<string> =>
+  apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' }, legacyTokens: { workloadKinds: ['Deployment', 'Rollout'], maxConcurrentRestarts: 1, ...legacyTokens } },
+  });
 function operator(): OperatorProcess {
   const o = startOperator({ kubeconfig, args: ['--no-leader-elect'] });
   operators.push(o);
   return o;
 }
-const lastRequest = async (): Promise<string | undefined> => (await areaStatus<{ lastRotationRequest?: string }>(cluster, 'cluster', 'legacyTokens'))?.lastRotationRequest;
+const lastRequest = async (): Promise<string | undefined> =>
+  (await areaStatus<{ lastRotationRequest?: string }>(cluster, 'cluster', 'legacyTokens'))?.lastRotationRequest;
 
 test.before(async () => {
   cluster = await startCluster({ scheduler: false });
@@ -68,10 +90,24 @@ test.before(async () => {
   kubeconfig = await operatorKubeconfig(cluster);
   await mustKubectl(cluster, ['create', 'namespace', NS]);
   await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: NS } });
-  await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'app-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } } });
   await apply(cluster, {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS },
-    spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'app-token' } }] } } },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name: 'app-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'app' } },
+  });
+  await apply(cluster, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: NS },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'main', image: 'busybox' }], volumes: [{ name: 't', secret: { secretName: 'app-token' } }] },
+      },
+    },
   });
   await waitFor("web's first ReplicaSet", async () => (await replicaSets('web')) === 1);
   await policy();
@@ -103,7 +139,13 @@ test('no Rollout CRD: the area works as before; the CRD installed later is picke
   const r1 = await waitFor('r1 to get spec.restartAt', async () => (await rollout('r1')).spec.restartAt, { timeoutMs: 120_000 });
   assert.is(await replicaSets('web'), 2, 'the Deployment restarted first (one at a time), by a new template');
   // One restart at a time, Rollouts counted like the other kinds: r2 waits while r1's restart runs.
-  const pending = await waitForCondition(cluster, 'cluster', 'WorkloadsRestarted', (c) => c.reason === 'RestartsPending' && /rollout\/apps\/r1/.test(c.message), 30_000);
+  const pending = await waitForCondition(
+    cluster,
+    'cluster',
+    'WorkloadsRestarted',
+    (c) => c.reason === 'RestartsPending' && /rollout\/apps\/r1/.test(c.message),
+    30_000,
+  );
   assert.match(pending.message, /1 rollout\(s\) in progress.*rollout\/apps\/r2/);
   assert.is((await rollout('r2')).spec.restartAt, undefined, 'r2 waits for r1');
   await argoFinishesRestart('r1');
@@ -120,7 +162,11 @@ test('no Rollout CRD: the area works as before; the CRD installed later is picke
     assert.match(r.spec.restartAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'RFC 3339, whole seconds');
     assert.is(r.metadata.annotations?.['authpolicy.io/restarted-for']?.startsWith('r-'), true, `${name}: the rotation is recorded on it`);
     const ours = r.metadata.managedFields?.find((f) => f.manager === 'authpolicy-operator-restart');
-    assert.equal(Object.keys(ours?.fieldsV1?.['f:spec'] ?? {}), ['f:restartAt'], `${name}: the restart field manager owns spec.restartAt and nothing else of spec`);
+    assert.equal(
+      Object.keys(ours?.fieldsV1?.['f:spec'] ?? {}),
+      ['f:restartAt'],
+      `${name}: the restart field manager owns spec.restartAt and nothing else of spec`,
+    );
   }
   assert.ok(Date.parse(r1) <= Date.now(), 'restartAt is not in the future (Argo Rollouts would wait for it)');
   assert.is(o.logs.filter((l) => l.message === 'restarted workload' && String(l.workload).startsWith('Rollout/')).length, 2, 'two Rollout restarts');
@@ -131,10 +177,20 @@ test('killed right after the token is blanked, and again right after a Rollout r
   const generations = new Map(await Promise.all(ROLLOUTS.map(async (r) => [r, (await rollout(r)).metadata.generation] as const)));
   const web = await replicaSets('web');
   // Every write to a Rollout, in the API server's order.
-  const watch = spawn(`${cluster.binDir}/kubectl`, [`--kubeconfig=${cluster.adminKubeconfig}`, 'get', 'rollouts.argoproj.io', '-n', NS, '-w', '-o',
-    'jsonpath={.metadata.name} {.metadata.generation} {.spec.restartAt}{"\\n"}']);
+  const watch = spawn(`${cluster.binDir}/kubectl`, [
+    `--kubeconfig=${cluster.adminKubeconfig}`,
+    'get',
+    'rollouts.argoproj.io',
+    '-n',
+    NS,
+    '-w',
+    '-o',
+    'jsonpath={.metadata.name} {.metadata.generation} {.spec.restartAt}{"\\n"}',
+  ]);
   let text = '';
-  watch.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+  watch.stdout.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
   try {
     await waitFor('the watch to list both Rollouts', () => text.split('\n').filter(Boolean).length >= 2);
     const first = operator();
@@ -147,7 +203,9 @@ test('killed right after the token is blanked, and again right after a Rollout r
     const third = operator();
     // Argo Rollouts finishes each restart it is asked for, whenever it is asked.
     for (const name of ROLLOUTS) {
-      await waitFor(`${name} to get a new restartAt`, async () => (await rollout(name)).metadata.generation > (generations.get(name) ?? 0), { timeoutMs: 120_000 });
+      await waitFor(`${name} to get a new restartAt`, async () => (await rollout(name)).metadata.generation > (generations.get(name) ?? 0), {
+        timeoutMs: 120_000,
+      });
       await argoFinishesRestart(name);
     }
     await waitFor('the rotation request to be recorded', async () => (await lastRequest()) === '2026-04-01T00:00:00Z', { timeoutMs: 60_000 });
@@ -160,7 +218,13 @@ test('killed right after the token is blanked, and again right after a Rollout r
   }
   for (const name of ROLLOUTS) {
     assert.is((await rollout(name)).metadata.generation, (generations.get(name) ?? 0) + 1, `${name}: spec.restartAt written exactly once across two kills`);
-    const values = new Set(text.split('\n').filter((l) => l.startsWith(`${name} `)).map((l) => l.split(' ')[2]).filter(Boolean));
+    const values = new Set(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name} `))
+        .map((l) => l.split(' ')[2])
+        .filter(Boolean),
+    );
     assert.is(values.size, 2, `${name}: the watch saw one new restartAt after the one from the first test: ${[...values].join(', ')}`);
   }
 });
@@ -173,7 +237,11 @@ test('403 on rollouts: only Rollout restarts stop, and status says so; granted a
   const generations = new Map(await Promise.all(ROLLOUTS.map(async (r) => [r, (await rollout(r)).metadata.generation] as const)));
   const web = await replicaSets('web');
   const o = operator();
-  const unchecked = await waitFor('status to say Rollouts were not checked', async () => (await areaStatus<{ rolloutsUnchecked?: string }>(cluster, 'cluster', 'legacyTokens'))?.rolloutsUnchecked, { timeoutMs: 60_000 });
+  const unchecked = await waitFor(
+    'status to say Rollouts were not checked',
+    async () => (await areaStatus<{ rolloutsUnchecked?: string }>(cluster, 'cluster', 'legacyTokens'))?.rolloutsUnchecked,
+    { timeoutMs: 60_000 },
+  );
   assert.match(unchecked, /may not list rollouts\.argoproj\.io.*grant list and watch/);
   await policy({ rotationRequestedAt: '2026-05-01T00:00:00Z' });
   await waitFor('the rotation request to be recorded', async () => (await lastRequest()) === '2026-05-01T00:00:00Z', { timeoutMs: 120_000 });
@@ -184,7 +252,11 @@ test('403 on rollouts: only Rollout restarts stop, and status says so; granted a
   assert.is(await replicaSets('web'), web + 1, 'the Deployment still restarts');
   for (const name of ROLLOUTS) assert.is((await rollout(name)).metadata.generation, generations.get(name), `${name} not written`);
   await mustKubectl(cluster, ['apply', '--server-side', '--force-conflicts', '-k', `${ROOT}/config/rbac`]);
-  await waitFor('the note to go once the permission is back', async () => (await areaStatus<{ rolloutsUnchecked?: string }>(cluster, 'cluster', 'legacyTokens'))?.rolloutsUnchecked === undefined, { timeoutMs: 60_000 });
+  await waitFor(
+    'the note to go once the permission is back',
+    async () => (await areaStatus<{ rolloutsUnchecked?: string }>(cluster, 'cluster', 'legacyTokens'))?.rolloutsUnchecked === undefined,
+    { timeoutMs: 60_000 },
+  );
   await o.stop();
 });
 

@@ -21,7 +21,9 @@ test.before(async () => {
   cluster = await startCluster({ scheduler: false });
   await installOperatorPrereqs(cluster);
   saKubeconfig = await operatorKubeconfig(cluster);
-  await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { clock: { maxSkew: '30s' } } }) });
+  await mustKubectl(cluster, ['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { clock: { maxSkew: '30s' } } }),
+  });
 });
 test.after(async () => {
   await Promise.all(running.map((o) => o.stop('SIGKILL')));
@@ -40,10 +42,14 @@ let skew = 30;
 async function bumpAndWaitObserved(what: string, timeoutMs = 30_000): Promise<number> {
   skew++;
   await mustKubectl(cluster, ['patch', 'authpolicy', 'cluster', '--type=merge', '-p', JSON.stringify({ spec: { clock: { maxSkew: `${skew}s` } } })]);
-  return await waitFor(`the operator to observe the new generation ${what}`, async () => {
-    const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number } }>(cluster, ['authpolicy', 'cluster']);
-    return p?.status?.observedGeneration === p?.metadata.generation ? p?.metadata.generation : undefined;
-  }, { timeoutMs });
+  return await waitFor(
+    `the operator to observe the new generation ${what}`,
+    async () => {
+      const p = await getJson<{ metadata: { generation: number }; status?: { observedGeneration?: number } }>(cluster, ['authpolicy', 'cluster']);
+      return p?.status?.observedGeneration === p?.metadata.generation ? p?.metadata.generation : undefined;
+    },
+    { timeoutMs },
+  );
 }
 
 test('keeps reconciling across an API-server restart, with no process restart', async () => {
@@ -65,7 +71,10 @@ test('relists after a forced 410 (etcd compacted past its resourceVersion) and k
   await bumpAndWaitObserved('after the compaction', 60_000);
   const after = metricValue(await op.metrics(), 'authpolicy_informer_relists_total', { informer: 'authpolicies', reason: 'expired' }) ?? 0;
   assert.ok(after > before, `the informer relisted on 410 (expired relists ${before} -> ${after})`);
-  assert.ok(op.logs.some((l) => l.message === 'resourceVersion expired; relisting'), 'logged the 410');
+  assert.ok(
+    op.logs.some((l) => l.message === 'resourceVersion expired; relisting'),
+    'logged the 410',
+  );
   assert.is(op.child.exitCode, null);
   await op.stop();
 });
@@ -83,7 +92,9 @@ test('a watch black-holed by a proxy is noticed within the watchdog period, and 
   const n = proxy.blackholeOpenConnections();
   assert.ok(n >= 1, 'at least the watch connection was open');
   await bumpAndWaitObserved('after the watch was black-holed', (watchdogS + 20) * 1000);
-  const stall = op.logs.find((l) => l.message === 'watch went silent; reconnecting from the last resourceVersion' && Date.parse(String(l.timestamp)) >= blackholedAt);
+  const stall = op.logs.find(
+    (l) => l.message === 'watch went silent; reconnecting from the last resourceVersion' && Date.parse(String(l.timestamp)) >= blackholedAt,
+  );
   assert.ok(stall, 'the watchdog noticed the silent watch');
   const noticedAfterMs = Date.parse(String(stall.timestamp)) - blackholedAt;
   assert.ok(noticedAfterMs <= (watchdogS + 3) * 1000, `noticed after ${noticedAfterMs} ms, within the ${watchdogS} s watchdog period`);
@@ -92,14 +103,30 @@ test('a watch black-holed by a proxy is noticed within the watchdog period, and 
 
 /** The authpolicy.io/leader label of each pod, e.g. "replica-a=true replica-b=false". */
 async function leaderLabels(): Promise<string> {
-  const out = await mustKubectl(cluster, ['get', 'pods', '-n', OPERATOR_NAMESPACE, '-l', 'app.kubernetes.io/name=authpolicy-operator', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.authpolicy\\.io/leader} {end}']);
+  const out = await mustKubectl(cluster, [
+    'get',
+    'pods',
+    '-n',
+    OPERATOR_NAMESPACE,
+    '-l',
+    'app.kubernetes.io/name=authpolicy-operator',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.authpolicy\\.io/leader} {end}',
+  ]);
   return out.trim();
 }
 
 test('two replicas with leader election: exactly one reconciles; kill it and the other takes over', async () => {
   // Pod objects for the two replicas (no kubelet runs them): each labels its own as leader or not.
   for (const name of ['replica-a', 'replica-b']) {
-    await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: OPERATOR_NAMESPACE, labels: { 'app.kubernetes.io/name': 'authpolicy-operator' } }, spec: { containers: [{ name: 'operator', image: 'authpolicy-operator:0.1.0' }] } }) });
+    await mustKubectl(cluster, ['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: OPERATOR_NAMESPACE, labels: { 'app.kubernetes.io/name': 'authpolicy-operator' } },
+        spec: { containers: [{ name: 'operator', image: 'authpolicy-operator:0.1.0' }] },
+      }),
+    });
   }
   const args = ['--leader-election-lease-duration=6s', '--leader-election-renew-deadline=4s', '--leader-election-retry-period=1s'];
   const a = operator([...args, '--pod-name=replica-a']);
@@ -117,15 +144,23 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
   const labels = (l: string, s: string): string => [`${leaderPod}=${l}`, `${standbyPod}=${s}`].sort().join(' ');
   await waitFor('the leader to label its pod (the leader-only audit Service selects it)', async () => (await leaderLabels()) === labels('true', 'false'));
   await bumpAndWaitObserved('with two replicas');
-  const standbyReconciles = metricValue(await standby.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
+  const standbyReconciles =
+    metricValue(await standby.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
   assert.is(standbyReconciles, 0, 'the standby did not reconcile');
-  assert.ok((metricValue(await leader.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0) > 0, 'the leader reconciled');
+  assert.ok(
+    (metricValue(await leader.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0) > 0,
+    'the leader reconciled',
+  );
   const readyz = await fetch(`${await standby.healthUrl()}/readyz`);
   assert.is(readyz.status, 200, 'the standby is ready (its caches are synced)');
 
   const killedAt = Date.now();
   await leader.stop('SIGKILL');
-  await waitFor('the standby to take over', async () => metricValue(await standby.metrics(), 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1, { timeoutMs: 30_000 });
+  await waitFor(
+    'the standby to take over',
+    async () => metricValue(await standby.metrics(), 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1,
+    { timeoutMs: 30_000 },
+  );
   const tookOverMs = Date.now() - killedAt;
   assert.ok(tookOverMs < 20_000, `took over in ${tookOverMs} ms`);
   await bumpAndWaitObserved('after failover');

@@ -29,7 +29,12 @@ test.before(async () => {
   for (const sa of ['old-client', 'new-client']) await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'ci' } });
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect', ...receiverArgs] });
   await op.waitForLog('the receiver', (l) => l.message === 'audit webhook receiver listening');
-  await apply(cluster, { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { nodeAuthorization: { mode: 'Unmanaged' } } });
+  await apply(cluster, {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: { nodeAuthorization: { mode: 'Unmanaged' } },
+  });
 });
 test.after(async () => {
   await op?.stop();
@@ -44,8 +49,12 @@ async function staleToken(sa: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return await new SignJWT({ 'kubernetes.io': { namespace: 'ci', serviceaccount: { name: sa, uid: account?.metadata.uid ?? '' }, warnafter: now - 3600 } })
     .setProtectedHeader({ alg: 'RS256' })
-    .setIssuer('https://kubernetes.default.svc.cluster.local').setAudience('https://kubernetes.default.svc.cluster.local')
-    .setSubject(`system:serviceaccount:ci:${sa}`).setIssuedAt(now - 7200).setNotBefore(now - 7200).setExpirationTime(now + 365 * 86400)
+    .setIssuer('https://kubernetes.default.svc.cluster.local')
+    .setAudience('https://kubernetes.default.svc.cluster.local')
+    .setSubject(`system:serviceaccount:ci:${sa}`)
+    .setIssuedAt(now - 7200)
+    .setNotBefore(now - 7200)
+    .setExpirationTime(now + 365 * 86400)
     .sign(key);
 }
 
@@ -62,19 +71,32 @@ test('3. requests with a token past its warnafter name that service account; oth
   assert.not.match(c.message, /new-client/);
   assert.match(c.message, /Go client v0\.15\.7/);
   const summary = await areaStatus<{ staleTokenUsers?: { serviceAccount: string; requests: number }[] }>(cluster, 'cluster', 'boundTokens');
-  assert.equal(summary?.staleTokenUsers?.map((u) => u.serviceAccount), ['ci/old-client']);
+  assert.equal(
+    summary?.staleTokenUsers?.map((u) => u.serviceAccount),
+    ['ci/old-client'],
+  );
   const check = await runCheck(cluster, ['--name=cluster']);
   assert.is(check.code, 1, check.stdout);
   assert.match(check.stdout, /serviceaccount\/ci\/old-client: \d+ request\(s\) with a token up to \d+s past its refresh time/);
   // The API server's own counter (read at most every 30 s) shows the stale use too.
-  await waitFor('status to report serviceaccount_stale_tokens_total >= 1', async () => ((await areaStatus<{ apiserverCounters?: { staleTokensTotal?: number } }>(cluster, 'cluster', 'boundTokens'))?.apiserverCounters?.staleTokensTotal ?? 0) >= 1, { timeoutMs: 60_000 });
+  await waitFor(
+    'status to report serviceaccount_stale_tokens_total >= 1',
+    async () =>
+      ((await areaStatus<{ apiserverCounters?: { staleTokensTotal?: number } }>(cluster, 'cluster', 'boundTokens'))?.apiserverCounters?.staleTokensTotal ??
+        0) >= 1,
+    { timeoutMs: 60_000 },
+  );
 });
 
-test('the receiver refuses a caller without the API server\'s client certificate', async () => {
+test("the receiver refuses a caller without the API server's client certificate", async () => {
   const { request } = await import('node:https');
   const code = await new Promise<string>((resolve) => {
-    const req = request({ host: '127.0.0.1', port: receiverPort, method: 'POST', path: '/audit', ca: [], rejectUnauthorized: false }, (res) => { resolve(String(res.statusCode)); });
-    req.on('error', (e) => { resolve(e.message); });
+    const req = request({ host: '127.0.0.1', port: receiverPort, method: 'POST', path: '/audit', ca: [], rejectUnauthorized: false }, (res) => {
+      resolve(String(res.statusCode));
+    });
+    req.on('error', (e) => {
+      resolve(e.message);
+    });
     req.end('{"items":[]}');
   });
   assert.is.not(code, '200', `an unauthenticated caller was answered ${code}`);

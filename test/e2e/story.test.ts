@@ -41,7 +41,18 @@ let rbacManifests = '';
 const dryRun = { output: '', warnings: '', auditOverlay: '', createdNothing: false, objects: 0 };
 let manager: PodTemplate | undefined;
 
-interface PodTemplate { automountServiceAccountToken?: boolean; securityContext?: Record<string, unknown>; volumes?: { projected?: { sources: Record<string, unknown>[] } }[]; containers: { volumeMounts?: { mountPath: string }[]; securityContext?: Record<string, unknown>; resources?: Record<string, unknown>; livenessProbe?: unknown; readinessProbe?: unknown }[] }
+interface PodTemplate {
+  automountServiceAccountToken?: boolean;
+  securityContext?: Record<string, unknown>;
+  volumes?: { projected?: { sources: Record<string, unknown>[] } }[];
+  containers: {
+    volumeMounts?: { mountPath: string }[];
+    securityContext?: Record<string, unknown>;
+    resources?: Record<string, unknown>;
+    livenessProbe?: unknown;
+    readinessProbe?: unknown;
+  }[];
+}
 let realApplyObjects = 0;
 const probes = { operatorMayCreate: '', withoutBind: '', withoutCreate: '', conflictCounts: '' };
 
@@ -51,7 +62,17 @@ const probes = { operatorMayCreate: '', withoutBind: '', withoutCreate: '', conf
  * server's bootstrap may have put back: RBAC cannot limit create by name anyway.
  */
 async function createBindingAs(cluster: Cluster, user: string): Promise<string> {
-  const r = await cluster.kubectl(['create', 'clusterrolebinding', 'probe-legacy-node-binding', '--clusterrole=system:node', '--group=system:nodes', '--dry-run=server', `--as=${user}`, '--as-group=system:serviceaccounts', '--as-group=system:authenticated']);
+  const r = await cluster.kubectl([
+    'create',
+    'clusterrolebinding',
+    'probe-legacy-node-binding',
+    '--clusterrole=system:node',
+    '--group=system:nodes',
+    '--dry-run=server',
+    `--as=${user}`,
+    '--as-group=system:serviceaccounts',
+    '--as-group=system:authenticated',
+  ]);
   return r.code === 0 ? `allowed: ${r.stdout.trim()}` : r.stderr.trim();
 }
 
@@ -68,14 +89,26 @@ async function probeAccountWithout(cluster: Cluster, name: string, drop: (rule: 
 async function probe(cluster: Cluster): Promise<void> {
   probes.operatorMayCreate = await createBindingAs(cluster, OPERATOR_USER);
   probes.withoutBind = await createBindingAs(cluster, await probeAccountWithout(cluster, 'rbac-probe-without-bind', (r) => r.verbs.includes('bind')));
-  probes.withoutCreate = await createBindingAs(cluster, await probeAccountWithout(cluster, 'rbac-probe-without-create', (r) => r.verbs.length === 1 && r.verbs[0] === 'create'));
+  probes.withoutCreate = await createBindingAs(
+    cluster,
+    await probeAccountWithout(cluster, 'rbac-probe-without-create', (r) => r.verbs.length === 1 && r.verbs[0] === 'create'),
+  );
   // A second policy is refused with a Warning Event; reconciled again, the same Event is aggregated (events patch).
   const second = (dryRun: boolean): unknown => ({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'second' }, spec: { dryRun } });
   await apply(cluster, second(true));
   await waitForCondition(cluster, 'second', 'Ready', (c) => c.reason === 'Conflict');
   await apply(cluster, second(false));
   probes.conflictCounts = await waitFor('the Conflict Event of authpolicy/second to be counted twice', async () => {
-    const out = await mustKubectl(cluster, ['get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=second,reason=Conflict', '-o', 'jsonpath={.items[*].count}']);
+    const out = await mustKubectl(cluster, [
+      'get',
+      'events',
+      '-n',
+      'default',
+      '--field-selector',
+      'involvedObject.name=second,reason=Conflict',
+      '-o',
+      'jsonpath={.items[*].count}',
+    ]);
     return out.split(' ').some((n) => Number(n) >= 2) ? out : undefined;
   });
 }
@@ -83,10 +116,20 @@ async function probe(cluster: Cluster): Promise<void> {
 test('the story runs end to end: every step reaches its state in time', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'authpolicy-audit-'));
   await writeFile(join(dir, 'policy.json'), auditPolicy(OPERATOR_USER));
-  const log = (line: string): void => { transcript += `${line}\n`; };
+  const log = (line: string): void => {
+    transcript += `${line}\n`;
+  };
   try {
     record = await runStory({
-      narrator: { step: (t) => { log(`==> ${t}`); }, say: log, show: (cmd, out) => { log(`$ ${cmd}\n${out}`); } },
+      narrator: {
+        step: (t) => {
+          log(`==> ${t}`);
+        },
+        say: log,
+        show: (cmd, out) => {
+          log(`$ ${cmd}\n${out}`);
+        },
+      },
       apiserverArgs: [`--audit-policy-file=${join(dir, 'policy.json')}`, `--audit-log-path=${join(dir, 'audit.log')}`],
       beforeInstall: async (cluster: Cluster) => {
         // Server-side dry-run needs the namespace its namespaced objects go to.
@@ -107,7 +150,11 @@ test('the story runs end to end: every step reaches its state in time', async ()
       },
       beforeTeardown: async (cluster: Cluster) => {
         await probe(cluster);
-        manager = (JSON.parse(await mustKubectl(cluster, ['get', 'deployment', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { spec: { template: { spec: PodTemplate } } }).spec.template.spec;
+        manager = (
+          JSON.parse(await mustKubectl(cluster, ['get', 'deployment', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as {
+            spec: { template: { spec: PodTemplate } };
+          }
+        ).spec.template.spec;
         const applied = await mustKubectl(cluster, ['get', '-k', join(ROOT, 'config/default'), '-o', 'name']);
         realApplyObjects = applied.split('\n').filter(Boolean).length;
       },
@@ -130,14 +177,18 @@ test('config/default applies by server-side dry-run (creating nothing) and for r
   assert.match(dryRun.auditOverlay, /deployment.apps\/authpolicy-operator serverside-applied \(server dry run\)/);
 });
 
-test('the operator\'s pod is locked down and mounts one projected, expiring token only', () => {
+test("the operator's pod is locked down and mounts one projected, expiring token only", () => {
   const pod = manager;
   const container = pod?.containers[0];
   assert.is(pod?.automountServiceAccountToken, false);
   const sources = pod?.volumes?.flatMap((v) => v.projected?.sources ?? []) ?? [];
   assert.equal(sources.map((x) => Object.keys(x)[0]).sort(), ['configMap', 'downwardAPI', 'serviceAccountToken']);
   assert.equal(sources.find((x) => 'serviceAccountToken' in x)?.serviceAccountToken, { path: 'token', expirationSeconds: 600 });
-  assert.equal(container?.volumeMounts?.map((m) => m.mountPath), ['/var/run/secrets/kubernetes.io/serviceaccount'], 'where the in-cluster config reads it');
+  assert.equal(
+    container?.volumeMounts?.map((m) => m.mountPath),
+    ['/var/run/secrets/kubernetes.io/serviceaccount'],
+    'where the in-cluster config reads it',
+  );
   assert.equal(pod?.securityContext?.seccompProfile, { type: 'RuntimeDefault' });
   assert.is(pod?.securityContext?.runAsNonRoot, true);
   assert.equal(container?.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
@@ -160,7 +211,10 @@ test('the kubelets-forbidden incident: the fallback binds system:node to the gro
 });
 
 test('the dead-legacy-token incident: every token Secret re-issued under the same name; exactly the dependents restarted', () => {
-  assert.equal(record?.rotations.map((r) => r.secret), TOKEN_SECRETS);
+  assert.equal(
+    record?.rotations.map((r) => r.secret),
+    TOKEN_SECRETS,
+  );
   for (const r of record?.rotations ?? []) {
     assert.equal(r, { secret: r.secret, sameUid: true, tokenChanged: true, oldTokenRejected: true, newTokenAccepted: true });
   }
@@ -177,7 +231,7 @@ test('the clock-skew incident: the skewed kubelet is named with its offset; the 
   assert.is(record?.finalReady?.reason, 'AllAreasReady');
 });
 
-test('kubectl describe authpolicy shows the conditions and the operator\'s Events', () => {
+test("kubectl describe authpolicy shows the conditions and the operator's Events", () => {
   const describe = record?.describe ?? '';
   assert.match(describe, /Conditions:/);
   const events = describe.slice(describe.indexOf('Events:'));
@@ -188,19 +242,34 @@ test('the operator was never refused, except while a restarted API server filled
   const ours = audit.filter((e) => e.user.username === OPERATOR_USER);
   assert.ok(ours.length > 100, `${ours.length} audited requests`);
   const restarts = record?.apiserverRestarts ?? [];
-  const refused = ours.filter((e) => e.responseStatus?.code === 403)
+  const refused = ours
+    .filter((e) => e.responseStatus?.code === 403)
     .filter((e) => !restarts.some((t) => Date.parse(e.requestReceivedTimestamp) >= t && Date.parse(e.requestReceivedTimestamp) < t + 60_000));
-  assert.equal(refused.map((e) => `${e.verb} ${e.requestURI}`), []);
+  assert.equal(
+    refused.map((e) => `${e.verb} ${e.requestURI}`),
+    [],
+  );
 });
 
 test('ClusterRoleBinding create and bind (on system:node only) are what let the operator make the fallback binding', () => {
-  assert.match(probes.operatorMayCreate, /^allowed: clusterrolebinding.rbac.authorization.k8s.io\/probe-legacy-node-binding created \(server dry run\)/, probes.operatorMayCreate);
-  assert.match(probes.withoutBind, /is attempting to grant RBAC permissions not currently held/, `without bind the escalation check refuses: ${probes.withoutBind}`);
+  assert.match(
+    probes.operatorMayCreate,
+    /^allowed: clusterrolebinding.rbac.authorization.k8s.io\/probe-legacy-node-binding created \(server dry run\)/,
+    probes.operatorMayCreate,
+  );
+  assert.match(
+    probes.withoutBind,
+    /is attempting to grant RBAC permissions not currently held/,
+    `without bind the escalation check refuses: ${probes.withoutBind}`,
+  );
   assert.match(probes.withoutCreate, /cannot create resource "clusterrolebindings"/, `without create: refused: ${probes.withoutCreate}`);
 });
 
 test('repeated Events are aggregated: one Event, its count patched', () => {
-  assert.ok(probes.conflictCounts.split(' ').some((n) => Number(n) >= 2), probes.conflictCounts);
+  assert.ok(
+    probes.conflictCounts.split(' ').some((n) => Number(n) >= 2),
+    probes.conflictCounts,
+  );
 });
 
 test('every RBAC rule in config/rbac is used by the operator (audit log), or proven needed by a probe', () => {

@@ -18,7 +18,11 @@ export function helmBinary(): string {
   return (cached = bin);
 }
 
-export interface Result { code: number; stdout: string; stderr: string }
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs helm; never throws (the caller asserts on code and output). */
 export function helm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
@@ -38,7 +42,9 @@ export interface K8sObject {
 
 /** The objects of a multi-document YAML stream (empty documents dropped). */
 export function objects(yaml: string): K8sObject[] {
-  return parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null && typeof o === 'object' && 'kind' in o);
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object' && 'kind' in o);
 }
 
 export const key = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;

@@ -29,7 +29,12 @@ export function ruleUses(manifest: string): RuleUse[] {
 
 /** Selectors in one PromQL expression; `by (…)` labels are attributed to every selector in the expression. */
 export function exprUses(alert: string, expr: string): RuleUse[] {
-  const grouping = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => (m[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const grouping = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) =>
+    (m[1] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const uses: RuleUse[] = [];
   const re = /([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?\s*(\(|\[)?/g;
   for (const m of expr.matchAll(re)) {
@@ -46,14 +51,21 @@ export function exprUses(alert: string, expr: string): RuleUse[] {
   return uses;
 }
 
-export interface Family { name: string; type: string; labels: Set<string> }
+export interface Family {
+  name: string;
+  type: string;
+  labels: Set<string>;
+}
 
 /** Metric families of a Prometheus text exposition, with the label names their samples carry. */
 export function families(text: string): Map<string, Family> {
   const out = new Map<string, Family>();
   for (const line of text.split('\n')) {
     const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type?.[1] && type[2]) { out.set(type[1], { name: type[1], type: type[2], labels: new Set() }); continue; }
+    if (type?.[1] && type[2]) {
+      out.set(type[1], { name: type[1], type: type[2], labels: new Set() });
+      continue;
+    }
     if (!line || line.startsWith('#')) continue;
     const sample = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s/.exec(line);
     if (!sample?.[1]) continue;
@@ -69,7 +81,10 @@ export function checkRules(manifest: string, scrape: string): string[] {
   const problems: string[] = [];
   for (const use of ruleUses(manifest)) {
     const fam = fams.get(use.metric);
-    if (!fam) { problems.push(`${use.alert}: metric ${use.metric} is not exposed`); continue; }
+    if (!fam) {
+      problems.push(`${use.alert}: metric ${use.metric} is not exposed`);
+      continue;
+    }
     for (const label of [...use.matchers, ...use.grouping]) {
       if (!fam.labels.has(label)) problems.push(`${use.alert}: ${use.metric} has no label "${label}" (it has ${[...fam.labels].join(', ') || 'no samples'})`);
     }

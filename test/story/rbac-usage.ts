@@ -25,17 +25,35 @@ export interface Grant {
   nonResource?: boolean;
 }
 
-interface Rule { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
-interface RoleDoc { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[] }
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+interface RoleDoc {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: Rule[];
+}
 
 /** The audit policy that records the operator's requests (metadata only, never bodies). */
 export function auditPolicy(username: string): string {
-  return JSON.stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata', users: [username] }, { level: 'None' }] });
+  return JSON.stringify({
+    apiVersion: 'audit.k8s.io/v1',
+    kind: 'Policy',
+    omitStages: ['RequestReceived'],
+    rules: [{ level: 'Metadata', users: [username] }, { level: 'None' }],
+  });
 }
 
 export async function readAuditLog(path: string): Promise<AuditEvent[]> {
   const text = await readFile(path, 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditEvent);
 }
 
 /** Every (namespace, group, resource, verb) the Roles and ClusterRoles in a kustomize build grant. */
@@ -49,7 +67,8 @@ export function grantsOf(manifests: string): Grant[] {
       for (const verb of rule.verbs) {
         for (const url of rule.nonResourceURLs ?? []) grants.push({ apiGroup: '', resource: url, verb, nonResource: true });
         for (const apiGroup of rule.apiGroups ?? []) {
-          for (const resource of rule.resources ?? []) grants.push({ namespace, apiGroup, resource, verb, ...(rule.resourceNames ? { resourceNames: rule.resourceNames } : {}) });
+          for (const resource of rule.resources ?? [])
+            grants.push({ namespace, apiGroup, resource, verb, ...(rule.resourceNames ? { resourceNames: rule.resourceNames } : {}) });
         }
       }
     }

@@ -7,12 +7,18 @@ import type { MemoryClient } from './memory-client.ts';
 export const secretPath = (name: string, namespace = 'apps'): string => objectPath(Resources.secrets, name, namespace);
 
 /** A legacy token Secret of ServiceAccount `sa` (default: the name without "-token"); token undefined: blank. */
-export function tokenSecret(name: string, options: { namespace?: string; token?: string | undefined; sa?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {}): object {
+export function tokenSecret(
+  name: string,
+  options: { namespace?: string; token?: string | undefined; sa?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {},
+): object {
   const token = 'token' in options ? options.token : `old-token-of-${name}`;
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
     metadata: {
-      name, namespace: options.namespace ?? 'apps',
+      name,
+      namespace: options.namespace ?? 'apps',
       annotations: { [A.SA_NAME]: options.sa ?? name.replace(/-token$/, ''), ...options.annotations },
       ...(options.labels ? { labels: options.labels } : {}),
     },
@@ -27,9 +33,12 @@ export const workloadPath = (kind: WorkloadKindName, name: string, namespace = '
 /** A workload whose pod template mounts the given Secrets as volumes. */
 export function workload(kind: WorkloadKindName, name: string, secrets: string[], namespace = 'apps'): object {
   return {
-    apiVersion: 'apps/v1', kind,
+    apiVersion: 'apps/v1',
+    kind,
     metadata: { name, namespace, generation: 1 },
-    spec: { template: { metadata: {}, spec: { containers: [{ name: 'c', image: 'x' }], volumes: secrets.map((s) => ({ name: s, secret: { secretName: s } })) } } },
+    spec: {
+      template: { metadata: {}, spec: { containers: [{ name: 'c', image: 'x' }], volumes: secrets.map((s) => ({ name: s, secret: { secretName: s } })) } },
+    },
   };
 }
 export const deployment = (name: string, secrets: string[], namespace = 'apps'): object => workload('Deployment', name, secrets, namespace);
@@ -37,9 +46,13 @@ export const deployment = (name: string, secrets: string[], namespace = 'apps'):
 export const bindingPath = objectPath(Resources.clusterRoleBindings, 'system:node');
 
 /** The system:node ClusterRoleBinding with the given subjects (the legacy shape: Group system:nodes). */
-export function nodeBinding(subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }], labels: Record<string, string> = {}): object {
+export function nodeBinding(
+  subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }],
+  labels: Record<string, string> = {},
+): object {
   return {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
     metadata: { name: 'system:node', labels },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node' },
     subjects,
@@ -57,7 +70,9 @@ export function simulateTokensController(client: MemoryClient, working: () => bo
     if ((obj as { type?: string }).type !== 'kubernetes.io/service-account-token' || data?.token || !working()) return;
     const token = `new-token-${issued.length + 1}`;
     issued.push(path);
-    client.poke(path, (o) => { o.data = { ...(o.data as object), token: Buffer.from(token).toString('base64') }; });
+    client.poke(path, (o) => {
+      o.data = { ...(o.data as object), token: Buffer.from(token).toString('base64') };
+    });
   });
   return { issued };
 }

@@ -16,10 +16,24 @@ export type MemoryVerb = 'get' | 'create' | 'replace' | 'mergePatch' | 'apply' |
 const METHOD: Record<MemoryVerb, string> = { get: 'GET', create: 'POST', replace: 'PUT', mergePatch: 'PATCH', apply: 'PATCH', delete: 'DELETE' };
 const REASON: Record<number, string> = { 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 500: 'InternalError' };
 
-export interface RecordedCall { verb: MemoryVerb; path: string; body: unknown }
-export interface Fault { verb: MemoryVerb; path: string | RegExp; status: 403 | 404 | 409 | 500; times: number }
+export interface RecordedCall {
+  verb: MemoryVerb;
+  path: string;
+  body: unknown;
+}
+export interface Fault {
+  verb: MemoryVerb;
+  path: string | RegExp;
+  status: 403 | 404 | 409 | 500;
+  times: number;
+}
 
-type Obj = { apiVersion?: string; kind?: string; metadata: Record<string, unknown> & { name: string; namespace?: string; resourceVersion?: string }; [k: string]: unknown };
+type Obj = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: Record<string, unknown> & { name: string; namespace?: string; resourceVersion?: string };
+  [k: string]: unknown;
+};
 
 /** /api/v1/namespaces/ns/secrets/name → its parts (cluster-scoped: namespace undefined). */
 export function parsePath(path: string): { base: string; namespace: string | undefined; resource: string; name: string | undefined } {
@@ -28,7 +42,10 @@ export function parsePath(path: string): { base: string; namespace: string | und
   const base = `/${parts.slice(0, baseLen).join('/')}`;
   let rest = parts.slice(baseLen);
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) { namespace = decodeURIComponent(rest[1] ?? ''); rest = rest.slice(2); }
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = decodeURIComponent(rest[1] ?? '');
+    rest = rest.slice(2);
+  }
   return { base, namespace, resource: rest[0] ?? '', name: rest[1] === undefined ? undefined : decodeURIComponent(rest[1]) };
 }
 
@@ -38,9 +55,15 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function mergePatchOf(target: unknown, patch: unknown): unknown {
   if (!isRecord(patch)) return patch;
   const base = isRecord(target) ? target : {};
-  const removed = new Set(Object.entries(patch).filter(([, v]) => v === null).map(([k]) => k));
+  const removed = new Set(
+    Object.entries(patch)
+      .filter(([, v]) => v === null)
+      .map(([k]) => k),
+  );
   const kept = Object.entries(base).filter(([k]) => !removed.has(k));
-  const changed = Object.entries(patch).filter(([, v]) => v !== null).map(([k, v]) => [k, mergePatchOf(base[k], v)] as const);
+  const changed = Object.entries(patch)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => [k, mergePatchOf(base[k], v)] as const);
   return Object.fromEntries([...kept, ...changed]);
 }
 
@@ -102,10 +125,12 @@ export class MemoryClient {
   /** Every stored object in a collection (cluster-wide when the path names no namespace). */
   listPath(collection: string): Obj[] {
     const want = parsePath(collection);
-    return [...this.objects.entries()].filter(([k]) => {
-      const p = parsePath(k);
-      return p.base === want.base && p.resource === want.resource && (want.namespace === undefined || p.namespace === want.namespace);
-    }).map(([, o]) => structuredClone(o));
+    return [...this.objects.entries()]
+      .filter(([k]) => {
+        const p = parsePath(k);
+        return p.base === want.base && p.resource === want.resource && (want.namespace === undefined || p.namespace === want.namespace);
+      })
+      .map(([, o]) => structuredClone(o));
   }
 
   /** Calls of one verb (optionally on paths containing `part`). */
@@ -167,15 +192,22 @@ export class MemoryClient {
 
   /** The informer view of one cache: the stored objects of its collection, through its transform and field selector. */
   cache<T extends CachedObject>(handle: CacheHandle<T>): Informer<T> {
-    const selected = (o: Obj): boolean => (handle.fieldSelector ?? '').split(',').filter(Boolean).every((term) => {
-      const [field = '', value] = term.split('=');
-      const actual = field.split('.').reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
-      return actual === value;
-    });
-    const all = (): T[] => this.listPath(handle.path).filter(selected).flatMap((o) => {
-      const t = handle.transform(o) as T | undefined;
-      return t === undefined ? [] : [t];
-    });
+    const selected = (o: Obj): boolean =>
+      (handle.fieldSelector ?? '')
+        .split(',')
+        .filter(Boolean)
+        .every((term) => {
+          const [field = '', value] = term.split('=');
+          const actual = field.split('.').reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
+          return actual === value;
+        });
+    const all = (): T[] =>
+      this.listPath(handle.path)
+        .filter(selected)
+        .flatMap((o) => {
+          const t = handle.transform(o) as T | undefined;
+          return t === undefined ? [] : [t];
+        });
     const view = {
       get: (name: string, namespace?: string): T | undefined => all().find((o) => o.metadata.name === name && o.metadata.namespace === namespace),
       list: (namespace?: string): T[] => all().filter((o) => namespace === undefined || o.metadata.namespace === namespace),
@@ -231,7 +263,14 @@ export class MemoryClient {
   }
 
   private error(verb: MemoryVerb, path: string, status: number, reason: string, message: string): KubeApiError {
-    return new KubeApiError({ status, reason, message, method: METHOD[verb], path, ...(status === 404 ? { details: { name: parsePath(path).name ?? '' } } : {}) });
+    return new KubeApiError({
+      status,
+      reason,
+      message,
+      method: METHOD[verb],
+      path,
+      ...(status === 404 ? { details: { name: parsePath(path).name ?? '' } } : {}),
+    });
   }
 }
 
@@ -253,23 +292,45 @@ export class TestClock {
   }
 }
 
-export interface RecordedEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
-export interface LogLine { level: 'error' | 'warn' | 'info' | 'debug'; message: string; meta: Record<string, unknown> | undefined }
+export interface RecordedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+export interface LogLine {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  message: string;
+  meta: Record<string, unknown> | undefined;
+}
 
 /** A logger that keeps its lines for assertions. */
 export function recordingLogger(lines: LogLine[]): Logger {
-  const at = (level: LogLine['level']) => (message: string, meta?: Record<string, unknown>) => { lines.push({ level, message, meta }); };
+  const at = (level: LogLine['level']) => (message: string, meta?: Record<string, unknown>) => {
+    lines.push({ level, message, meta });
+  };
   const log = { child: () => log, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
   return log as unknown as Logger;
 }
 
 /** An AreaContext over a MemoryClient, with the Events and log lines it produced. */
-export function memoryContext(client: MemoryClient, clock: TestClock, spec: ResolvedSpec, options: { mode?: 'run' | 'check'; signal?: AbortSignal } = {}): {
-  ctx: AreaContext; events: RecordedEvent[]; logs: LogLine[];
+export function memoryContext(
+  client: MemoryClient,
+  clock: TestClock,
+  spec: ResolvedSpec,
+  options: { mode?: 'run' | 'check'; signal?: AbortSignal } = {},
+): {
+  ctx: AreaContext;
+  events: RecordedEvent[];
+  logs: LogLine[];
 } {
   const events: RecordedEvent[] = [];
   const logs: LogLine[] = [];
-  const recorder = { record: (_object: unknown, type: RecordedEvent['type'], reason: string, message: string) => { events.push({ type, reason, message }); return Promise.resolve(); } };
+  const recorder = {
+    record: (_object: unknown, type: RecordedEvent['type'], reason: string, message: string) => {
+      events.push({ type, reason, message });
+      return Promise.resolve();
+    },
+  };
   const ctx: AreaContext = {
     client: client.asKubeClient(),
     cache: (handle) => client.cache(handle),

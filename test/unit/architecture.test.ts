@@ -28,32 +28,57 @@ async function lintProbe(folder: string, files: Record<string, string>, lint: st
 
 test('the tree as committed passes the layer and cycle rules', async () => {
   const results = await eslint.lintFiles(['src/**/*.ts']);
-  const layering = results.flatMap((r) => r.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'import-x/no-cycle')
-    .map((m) => `${r.filePath}:${m.line} ${m.message}`));
+  const layering = results.flatMap((r) =>
+    r.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'import-x/no-cycle').map((m) => `${r.filePath}:${m.line} ${m.message}`),
+  );
   assert.equal(layering, []);
 });
 
 test('runtime importing an area fails lint', async () => {
   const messages = await lintProbe('runtime', { 'wrong.ts': "import type { Area } from '../../areas/area.ts';\nexport type Probe = Area;\n" }, 'wrong.ts');
-  assert.ok(messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('know no area')), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('know no area')),
+    messages.join('\n'),
+  );
 });
 
 test('an area importing the policy layer fails lint', async () => {
-  const messages = await lintProbe('areas/clock', { 'wrong.ts': "import type { CacheSet } from '../../../policy/caches.ts';\nexport type Probe = CacheSet;\n" }, 'wrong.ts');
-  assert.ok(messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('src/policy')), messages.join('\n'));
+  const messages = await lintProbe(
+    'areas/clock',
+    { 'wrong.ts': "import type { CacheSet } from '../../../policy/caches.ts';\nexport type Probe = CacheSet;\n" },
+    'wrong.ts',
+  );
+  assert.ok(
+    messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('src/policy')),
+    messages.join('\n'),
+  );
 });
 
 test('an area importing another area fails lint', async () => {
-  const messages = await lintProbe('areas/clock', { 'wrong.ts': "import type { LegacyTokensPlan } from '../../legacytokens/plan.ts';\nexport type Probe = LegacyTokensPlan;\n" }, 'wrong.ts');
-  assert.ok(messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('never imports another area')), messages.join('\n'));
+  const messages = await lintProbe(
+    'areas/clock',
+    { 'wrong.ts': "import type { LegacyTokensPlan } from '../../legacytokens/plan.ts';\nexport type Probe = LegacyTokensPlan;\n" },
+    'wrong.ts',
+  );
+  assert.ok(
+    messages.some((m) => m.startsWith('no-restricted-imports') && m.includes('never imports another area')),
+    messages.join('\n'),
+  );
 });
 
 test('an import circle fails lint', async () => {
-  const messages = await lintProbe('areas/clock', {
-    'a.ts': "import { b } from './b.ts';\nexport const a = (): number => b() + 1;\n",
-    'b.ts': "import { a } from './a.ts';\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n",
-  }, 'a.ts');
-  assert.ok(messages.some((m) => m.startsWith('import-x/no-cycle')), messages.join('\n'));
+  const messages = await lintProbe(
+    'areas/clock',
+    {
+      'a.ts': "import { b } from './b.ts';\nexport const a = (): number => b() + 1;\n",
+      'b.ts': "import { a } from './a.ts';\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n",
+    },
+    'a.ts',
+  );
+  assert.ok(
+    messages.some((m) => m.startsWith('import-x/no-cycle')),
+    messages.join('\n'),
+  );
 });
 
 test.run();

@@ -45,7 +45,12 @@ const canaryFailure = (namespace: string, name: string, timeoutMs: number): stri
  * one (woken by the refill's informer event, or the recheck) finds it filled ('verified') or past the timeout
  * (failure: why, in words). A canary left by an earlier process is deleted.
  */
-async function verifyTokensController(ctx: AreaContext, state: CanaryState, timeoutMs: number, namespace: string): Promise<{ verified: boolean; failure?: string }> {
+async function verifyTokensController(
+  ctx: AreaContext,
+  state: CanaryState,
+  timeoutMs: number,
+  namespace: string,
+): Promise<{ verified: boolean; failure?: string }> {
   const now = ctx.now().getTime();
   if (now - state.verifiedAt < CANARY_VALID_MS) return { verified: true };
   if (state.failure && now - state.failedAt < CANARY_RETRY_MS) return { verified: false, failure: state.failure };
@@ -78,7 +83,14 @@ async function rotate(ctx: AreaContext, a: Rotate): Promise<void> {
   await ctx.client.mergePatch(path, {
     metadata: {
       resourceVersion: a.secret.resourceVersion,
-      annotations: { [A.ROTATION]: a.rotation, [A.ROTATION_STATE]: 'pending', [A.ROTATED_AT]: ctx.now().toISOString(), [A.ROTATED_FROM]: a.tokenHash ?? null, [A.ROTATED_UNDER]: a.apiservers, ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}) },
+      annotations: {
+        [A.ROTATION]: a.rotation,
+        [A.ROTATION_STATE]: 'pending',
+        [A.ROTATED_AT]: ctx.now().toISOString(),
+        [A.ROTATED_FROM]: a.tokenHash ?? null,
+        [A.ROTATED_UNDER]: a.apiservers,
+        ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}),
+      },
     },
     data: { token: null },
   });
@@ -109,13 +121,22 @@ function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, awaited: Awaited
  * seen refilled), then at most ROTATION_CONCURRENCY blank at once; none while one is overdue.
  * Returns a condition message when rotation must pause, else whether more remains to do.
  */
-async function rotateSome(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanaryState, awaited: Awaited, operatorNamespace: string): Promise<{ paused?: string; holding?: string; waiting: boolean }> {
+async function rotateSome(
+  ctx: AreaContext,
+  plan: LegacyTokensPlan,
+  canary: CanaryState,
+  awaited: Awaited,
+  operatorNamespace: string,
+): Promise<{ paused?: string; holding?: string; waiting: boolean }> {
   if (ctx.signal.aborted) return { waiting: false }; // shutting down or deposed
   const stuck = overdue(plan, ctx.now().getTime());
   countRefills(ctx, plan, awaited, stuck);
   if (stuck.length > 0) {
     canary.verifiedAt = 0;
-    return { waiting: false, paused: `the tokens controller did not refill ${list(stuck)} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller` };
+    return {
+      waiting: false,
+      paused: `the tokens controller did not refill ${list(stuck)} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller`,
+    };
   }
   const rotations = plan.actions.filter((a): a is Rotate => a.kind === 'rotate');
   if (rotations.length === 0) return { waiting: plan.awaitingRefill.length > 0 };
@@ -131,7 +152,12 @@ async function rotateSome(ctx: AreaContext, plan: LegacyTokensPlan, canary: Cana
   // One Event per reconcile, however many Secrets (a 5,000-Secret rotation must not flood Events).
   if (blanked.length > 0) {
     const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
-    await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRotated', `blanked the token of ${names.length} secret(s) for the tokens controller to re-issue in place: ${list(names)}`);
+    await ctx.events?.record(
+      ctx.policyRef,
+      'Normal',
+      'TokenRotated',
+      `blanked the token of ${names.length} secret(s) for the tokens controller to re-issue in place: ${list(names)}`,
+    );
   }
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(describeError(failed.reason));
@@ -141,26 +167,41 @@ async function rotateSome(ctx: AreaContext, plan: LegacyTokensPlan, canary: Cana
 /** What a finished rotation did, exactly: which workloads were restarted and which pods were not. */
 export function finishMessage(a: Extract<LegacyTokensAction, { kind: 'finish' }>): string {
   const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
-  const restarted = a.restartsDisabled ? 'restarted nothing (spec.legacyTokens.restartWorkloads is false)'
-    : a.restarted.length ? `restarted ${list(a.restarted)}` : 'no Deployment, StatefulSet or DaemonSet uses it';
+  const restarted = a.restartsDisabled
+    ? 'restarted nothing (spec.legacyTokens.restartWorkloads is false)'
+    : a.restarted.length
+      ? `restarted ${list(a.restarted)}`
+      : 'no Deployment, StatefulSet or DaemonSet uses it';
   const not = a.notRestarted.length ? `; NOT restarted, still holding the replaced token: ${list(a.notRestarted)}` : '; no other running pod reads it';
   return `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: ${restarted}${not}`;
 }
 
-export function createActor(canary: CanaryState, recent: RecentRestarts, operatorNamespace: string): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
+export function createActor(
+  canary: CanaryState,
+  recent: RecentRestarts,
+  operatorNamespace: string,
+): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
   const awaited: Awaited = new Map();
   return async (ctx, plan) => {
     if (plan.dryRun) {
       for (const a of plan.actions) {
-        if (a.kind === 'rotate') await ctx.events?.record(ctx.policyRef, 'Normal', 'DryRun', `would rotate secret ${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
+        if (a.kind === 'rotate')
+          await ctx.events?.record(ctx.policyRef, 'Normal', 'DryRun', `would rotate secret ${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
       }
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
-      await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: null } } });
-      await ctx.events?.record(ctx.policyRef, 'Normal', 'TokenRevived', `removed ${A.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`);
+      await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
+        metadata: { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: null } },
+      });
+      await ctx.events?.record(
+        ctx.policyRef,
+        'Normal',
+        'TokenRevived',
+        `removed ${A.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
+      );
     }
     const rotation = await rotateSome(ctx, plan, canary, awaited, operatorNamespace);
     const unavailable = rotation.paused ?? rotation.holding;
@@ -168,7 +209,9 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       if (rotation.paused !== undefined) await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', unavailable);
       return {
         ...report,
-        conditions: report.conditions.map((c) => (c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message: unavailable } : c)),
+        conditions: report.conditions.map((c) =>
+          c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message: unavailable } : c,
+        ),
         summary: { ...report.summary, tokenControllerUnavailable: unavailable },
         requeueAfterMs: rotation.paused !== undefined ? CANARY_RETRY_MS : REFILL_RECHECK_MS,
       };
@@ -181,12 +224,19 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
       try {
         if (a.kind === 'restart') await restart(ctx, a, recent);
         if (a.kind === 'finish') {
-          await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), { metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } } });
+          await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
+            metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } },
+          });
           finished.push(a);
         }
       } catch (err) {
         failed ??= err;
-        const what = a.kind === 'restart' ? `restart ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name}` : a.kind === 'finish' ? `finish rotation of secret ${a.secret.namespace}/${a.secret.name}` : a.kind;
+        const what =
+          a.kind === 'restart'
+            ? `restart ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name}`
+            : a.kind === 'finish'
+              ? `finish rotation of secret ${a.secret.namespace}/${a.secret.name}`
+              : a.kind;
         // A 409 means the object moved under us (the tokens controller refilled the Secret first): the
         // controller retries at once on fresh state, so it is neither a warning nor an Event.
         if (isConflict(err)) {
@@ -200,8 +250,10 @@ export function createActor(canary: CanaryState, recent: RecentRestarts, operato
     }
     // One RotationFinished per reconcile, however many rotations finished in it (each detailed up to three).
     if (finished.length > 0) {
-      const text = finished.length === 1 && finished[0] ? finishMessage(finished[0])
-        : `${finished.length} rotations are complete: ${finished.slice(0, 3).map(finishMessage).join('; ')}${finished.length > 3 ? `; and ${finished.length - 3} more (status.legacyTokens lists pods not restarted)` : ''}`;
+      const text =
+        finished.length === 1 && finished[0]
+          ? finishMessage(finished[0])
+          : `${finished.length} rotations are complete: ${finished.slice(0, 3).map(finishMessage).join('; ')}${finished.length > 3 ? `; and ${finished.length - 3} more (status.legacyTokens lists pods not restarted)` : ''}`;
       await ctx.events?.record(ctx.policyRef, finished.some((a) => a.notRestarted.length > 0) ? 'Warning' : 'Normal', 'RotationFinished', text);
     }
     if (failed !== undefined) throw failed instanceof Error ? failed : new Error(describeError(failed));

@@ -21,7 +21,15 @@ export const serviceAccountCache = defineCache<CachedServiceAccount>({
   path: collectionPath(Resources.serviceAccounts),
   transform: (raw) => {
     const m = (raw as { metadata: Meta }).metadata;
-    return { metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, uid: m.uid ?? '', ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) } };
+    return {
+      metadata: {
+        name: m.name,
+        namespace: m.namespace,
+        resourceVersion: m.resourceVersion,
+        uid: m.uid ?? '',
+        ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      },
+    };
   },
   relevant: (type, obj, old) => type !== 'update' || obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp,
 });
@@ -38,10 +46,21 @@ export const namespaceCache = defineCache<CachedNamespace>({
   transform: (raw) => {
     const m = (raw as { metadata: Meta }).metadata;
     const restart = m.annotations?.[A.RESTART];
-    return { metadata: { name: m.name, resourceVersion: m.resourceVersion, labels: m.labels ?? {}, ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) }, ...(restart !== undefined ? { restart } : {}) };
+    return {
+      metadata: {
+        name: m.name,
+        resourceVersion: m.resourceVersion,
+        labels: m.labels ?? {},
+        ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      },
+      ...(restart !== undefined ? { restart } : {}),
+    };
   },
-  relevant: (type, obj, old) => type !== 'update' || JSON.stringify(obj.metadata.labels) !== JSON.stringify(old?.metadata.labels)
-    || obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp || obj.restart !== old?.restart,
+  relevant: (type, obj, old) =>
+    type !== 'update' ||
+    JSON.stringify(obj.metadata.labels) !== JSON.stringify(old?.metadata.labels) ||
+    obj.metadata.deletionTimestamp !== old?.metadata.deletionTimestamp ||
+    obj.restart !== old?.restart,
 });
 
 export interface RootCA {
@@ -57,7 +76,10 @@ export const rootCACache = defineCache<RootCA>({
   transform: (raw) => {
     const c = raw as { metadata: Meta; data?: Record<string, string> };
     const ca = c.data?.['ca.crt'];
-    return { metadata: { name: c.metadata.name, namespace: c.metadata.namespace, resourceVersion: c.metadata.resourceVersion }, caHash: fingerprint(ca === undefined ? undefined : Buffer.from(ca).toString('base64')) };
+    return {
+      metadata: { name: c.metadata.name, namespace: c.metadata.namespace, resourceVersion: c.metadata.resourceVersion },
+      caHash: fingerprint(ca === undefined ? undefined : Buffer.from(ca).toString('base64')),
+    };
   },
 });
 
@@ -85,9 +107,16 @@ interface WorkloadRaw {
   metadata: Meta & { generation?: number };
   spec?: { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } };
   status?: {
-    observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; readyReplicas?: number;
-    currentRevision?: string; updateRevision?: string;
-    desiredNumberScheduled?: number; updatedNumberScheduled?: number; numberAvailable?: number;
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    readyReplicas?: number;
+    currentRevision?: string;
+    updateRevision?: string;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberAvailable?: number;
   };
 }
 
@@ -108,7 +137,10 @@ export function rolloutComplete(kind: WorkloadKind, w: WorkloadRaw): boolean {
 
 /** A short fingerprint of a pod template as the API server serializes it (restart records it; the cache compares). */
 export function templateFingerprint(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(template ?? null)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(template ?? null))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
@@ -124,7 +156,13 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
       const lastRestartAt = marks.sort((x, y) => Date.parse(y) - Date.parse(x))[0];
       return {
         kind,
-        metadata: { name: w.metadata.name, namespace: w.metadata.namespace, resourceVersion: w.metadata.resourceVersion, generation: w.metadata.generation ?? 0, creationTimestamp: w.metadata.creationTimestamp },
+        metadata: {
+          name: w.metadata.name,
+          namespace: w.metadata.namespace,
+          resourceVersion: w.metadata.resourceVersion,
+          generation: w.metadata.generation ?? 0,
+          creationTimestamp: w.metadata.creationTimestamp,
+        },
         ...(restart !== undefined ? { restart } : {}),
         ...(lastRestartAt !== undefined ? { lastRestartAt } : {}),
         secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
@@ -134,15 +172,20 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
         rolloutComplete: rolloutComplete(kind, w),
       };
     },
-    relevant: (type, obj, old) => type !== 'update' || obj.rolloutComplete !== old?.rolloutComplete || obj.secrets.join() !== old.secrets.join() || obj.restartedAt !== old.restartedAt
-      || obj.templateIsOurs !== old.templateIsOurs || obj.restart !== old.restart || obj.lastRestartAt !== old.lastRestartAt,
+    relevant: (type, obj, old) =>
+      type !== 'update' ||
+      obj.rolloutComplete !== old?.rolloutComplete ||
+      obj.secrets.join() !== old.secrets.join() ||
+      obj.restartedAt !== old.restartedAt ||
+      obj.templateIsOurs !== old.templateIsOurs ||
+      obj.restart !== old.restart ||
+      obj.lastRestartAt !== old.lastRestartAt,
   });
 }
 
 export const deploymentCache = workloadCache('Deployment', Resources.deployments);
 export const statefulSetCache = workloadCache('StatefulSet', Resources.statefulSets);
 export const daemonSetCache = workloadCache('DaemonSet', Resources.daemonSets);
-
 
 /** A ReplicaSet or Job kept only as its owner: tells a Deployment's pods from a bare ReplicaSet's, a CronJob's Job from a bare one. */
 export interface OwnedBy {

@@ -9,7 +9,9 @@ export const isCanary = (name: string): boolean => name.startsWith(CANARY_PREFIX
 /** A token Secret of the namespace's default ServiceAccount, for the tokens controller to fill. */
 export function canarySecret(name: string, namespace: string): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
     metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'authpolicy-operator' }, annotations: { [A.SA_NAME]: 'default' } },
   };
 }

@@ -6,7 +6,16 @@ import type { Area } from '../area.ts';
 import { createActor, type CanaryState } from './act.ts';
 import type { RecentRestarts } from './restart-record.ts';
 import {
-  daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
+  daemonSetCache,
+  deploymentCache,
+  jobOwnersCache,
+  namespaceCache,
+  podReadersCache,
+  replicaSetOwnersCache,
+  rootCACache,
+  secretCache,
+  serviceAccountCache,
+  statefulSetCache,
 } from './caches.ts';
 import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
@@ -23,7 +32,19 @@ export function legacyTokensArea(client: KubeClient, operatorNamespace: string):
   return {
     name: 'legacyTokens',
     conditionTypes: [ConditionType.LegacyTokensReady, ConditionType.WorkloadsRestarted],
-    caches: [secretCache, serviceAccountCache, namespaceCache, rootCACache, deploymentCache, statefulSetCache, daemonSetCache, apiserverIdentityCache, podReadersCache, replicaSetOwnersCache, jobOwnersCache],
+    caches: [
+      secretCache,
+      serviceAccountCache,
+      namespaceCache,
+      rootCACache,
+      deploymentCache,
+      statefulSetCache,
+      daemonSetCache,
+      apiserverIdentityCache,
+      podReadersCache,
+      replicaSetOwnersCache,
+      jobOwnersCache,
+    ],
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
     observe: createObserver(new SecretRereader(client), new TokenReviewer(client), recent),

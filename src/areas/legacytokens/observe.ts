@@ -13,8 +13,18 @@ import * as A from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
 import { isCanary } from './canary.ts';
 import {
-  daemonSetCache, deploymentCache, jobOwnersCache, namespaceCache, podReadersCache, replicaSetOwnersCache, rootCACache, secretCache, serviceAccountCache, statefulSetCache,
-  type TokenSecret, type Workload,
+  daemonSetCache,
+  deploymentCache,
+  jobOwnersCache,
+  namespaceCache,
+  podReadersCache,
+  replicaSetOwnersCache,
+  rootCACache,
+  secretCache,
+  serviceAccountCache,
+  statefulSetCache,
+  type TokenSecret,
+  type Workload,
 } from './caches.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 import { rolloutAccess, rolloutCache, type RolloutAccess } from './rollouts.ts';
@@ -65,10 +75,19 @@ export interface LegacyTokensObservation {
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
-export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer, recent: RecentRestarts): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
+export function createObserver(
+  rereader: SecretRereader,
+  reviewer: TokenReviewer,
+  recent: RecentRestarts,
+): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     const spec = ctx.spec.legacyTokens;
-    const namespaces = new Map(ctx.cache(namespaceCache).list().map((n) => [n.metadata.name, { ...n.metadata, restart: n.restart }]));
+    const namespaces = new Map(
+      ctx
+        .cache(namespaceCache)
+        .list()
+        .map((n) => [n.metadata.name, { ...n.metadata, restart: n.restart }]),
+    );
     const selected = (ns: string): boolean => matchesSelector(spec.namespaceSelector, namespaces.get(ns)?.labels ?? {});
     const accounts = ctx.cache(serviceAccountCache);
     const roots = ctx.cache(rootCACache);
@@ -77,7 +96,10 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
     if (publishedKeys.error) ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: publishedKeys.error });
     const useReview = keys === undefined;
     // The canary act creates to prove the tokens controller works is the operator's own, not a user's token.
-    const tokenSecrets = ctx.cache(secretCache).list().filter((s) => selected(s.metadata.namespace) && !isCanary(s.metadata.name))
+    const tokenSecrets = ctx
+      .cache(secretCache)
+      .list()
+      .filter((s) => selected(s.metadata.namespace) && !isCanary(s.metadata.name))
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     const secrets: SecretFinding[] = [];
     for (const secret of tokenSecrets) {
@@ -93,15 +115,29 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
       } else if (verdict.validity === 'undecided' && offlineVerdict(secret, account, keys, secret.token, true).validity === 'valid') {
         // No published keys to check against: only a token every other check accepts is reviewed.
         try {
-          verdict = (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ?? verdict;
+          verdict =
+            (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ??
+            verdict;
         } catch (err) {
           // One failure stays one: this Secret stays undecided, the others are still judged.
           verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed: ${describeError(err)}` };
         }
       }
       const root = roots.get('kube-root-ca.crt', ns);
-      const terminating = namespaces.get(ns)?.deletionTimestamp ? 'Namespace' : secret.metadata.deletionTimestamp ? 'Secret' : sa?.metadata.deletionTimestamp ? 'ServiceAccount' : undefined;
-      secrets.push({ secret, serviceAccount, verdict, terminating, staleCA: root?.caHash === undefined || secret.caHash === undefined ? undefined : root.caHash !== secret.caHash });
+      const terminating = namespaces.get(ns)?.deletionTimestamp
+        ? 'Namespace'
+        : secret.metadata.deletionTimestamp
+          ? 'Secret'
+          : sa?.metadata.deletionTimestamp
+            ? 'ServiceAccount'
+            : undefined;
+      secrets.push({
+        secret,
+        serviceAccount,
+        verdict,
+        terminating,
+        staleCA: root?.caHash === undefined || secret.caHash === undefined ? undefined : root.caHash !== secret.caHash,
+      });
     }
     const rollouts = rolloutAccess(ctx, spec.workloadKinds);
     // Rollouts count only once their cache is read: else their pods are reported as not restarted.
@@ -117,7 +153,10 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
         const key = restartKey(w.kind, w.metadata.namespace, w.metadata.name);
         const mine = recent.get(key);
         if (!mine) return w;
-        if (w.metadata.generation >= mine.generation) { recent.delete(key); return w; }
+        if (w.metadata.generation >= mine.generation) {
+          recent.delete(key);
+          return w;
+        }
         return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, templateIsOurs: true, rolloutComplete: false };
       });
     const optedOut = new Map(workloads.flatMap((w) => (w.optOut ? [[`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w.optOut] as const] : [])));
@@ -129,9 +168,18 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
       ctx.log.debug('kube-apiserver flags not readable', { error: describeError(err) });
     }
     return {
-      secrets, workloads, consumers, externalSigning, rollouts,
-      keySource: { kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none', keys: keys?.keys.length ?? 0, error: publishedKeys.error },
-      apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12), now: ctx.now().getTime(),
+      secrets,
+      workloads,
+      consumers,
+      externalSigning,
+      rollouts,
+      keySource: {
+        kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none',
+        keys: keys?.keys.length ?? 0,
+        error: publishedKeys.error,
+      },
+      apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12),
+      now: ctx.now().getTime(),
     };
   };
 }
@@ -140,7 +188,10 @@ export function createObserver(rereader: SecretRereader, reviewer: TokenReviewer
  * Why a workload is not restarted, from the authpolicy.io/restart annotation: "false" on the workload,
  * or "false" on its namespace unless the workload says "true". undefined: it is restarted.
  */
-export function restartOptOut(w: Pick<Workload, 'kind' | 'restart'>, namespace: { name: string; restart?: string | undefined } | undefined): string | undefined {
+export function restartOptOut(
+  w: Pick<Workload, 'kind' | 'restart'>,
+  namespace: { name: string; restart?: string | undefined } | undefined,
+): string | undefined {
   if (w.restart === 'false') return `${A.RESTART}: "false" on the ${w.kind}`;
   if (w.restart !== 'true' && namespace?.restart === 'false') return `${A.RESTART}: "false" on namespace ${namespace.name}`;
   return undefined;
@@ -167,8 +218,10 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
       } else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
     } else if (o?.kind === 'Job') {
       const parent = jobs.get(o.name, ns)?.owner;
-      if (parent?.kind === 'CronJob') { owner = `Job ${o.name} of CronJob ${parent.name}`; cronJob = parent.name; }
-      else owner = `Job ${o.name}`;
+      if (parent?.kind === 'CronJob') {
+        owner = `Job ${o.name} of CronJob ${parent.name}`;
+        cronJob = parent.name;
+      } else owner = `Job ${o.name}`;
     } else if (o && WORKLOAD_KINDS.has(o.kind)) {
       owner = `${o.kind} ${o.name}`;
       if (kinds.has(o.kind)) restartable = { kind: o.kind as Workload['kind'], name: o.name };
@@ -178,7 +231,18 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
     // An opted-out owner is not restarted: its pods wait for a manual restart like a bare Pod's.
     const optOut = restartable ? optedOut.get(`${restartable.kind}/${ns}/${restartable.name}`) : undefined;
     if (optOut) restartable = undefined;
-    for (const r of reads) out.push({ pod: p.metadata.name, namespace: ns, secret: r.secret, how: r.how, createdAt: p.metadata.creationTimestamp, owner, restartable, cronJob, ...(optOut ? { optOut } : {}) });
+    for (const r of reads)
+      out.push({
+        pod: p.metadata.name,
+        namespace: ns,
+        secret: r.secret,
+        how: r.how,
+        createdAt: p.metadata.creationTimestamp,
+        owner,
+        restartable,
+        cronJob,
+        ...(optOut ? { optOut } : {}),
+      });
   }
   return out.sort((a, b) => `${a.namespace}/${a.pod}/${a.secret}`.localeCompare(`${b.namespace}/${b.pod}/${b.secret}`));
 }

@@ -30,9 +30,16 @@ function factsOf(spec: ResolvedSpec, obs: LegacyTokensObservation, previous: Leg
   const rotations = triage.actions.filter((a): a is RotateAction => a.kind === 'rotate');
   const restarts = planRestarts(spec.legacyTokens, obs, deps, triage.rotatingNow, rotations);
   const deadAll = obs.consumers.filter(deps.holdsDeadToken);
-  const rotated = (c: { namespace: string; secret: string }): boolean => rotations.some((a) => a.secret.namespace === c.namespace && a.secret.name === c.secret);
+  const rotated = (c: { namespace: string; secret: string }): boolean =>
+    rotations.some((a) => a.secret.namespace === c.namespace && a.secret.name === c.secret);
   return {
-    spec, obs, previous, triage, deps, restarts, rotations,
+    spec,
+    obs,
+    previous,
+    triage,
+    deps,
+    restarts,
+    rotations,
     restartCount: restarts.actions.filter((a) => a.kind === 'restart').length,
     manual: manualRestarts(obs, deps.secretsById),
     deadAll,

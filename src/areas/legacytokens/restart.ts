@@ -13,13 +13,17 @@ const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployment
 
 /** Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two annotations are ours. */
 export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<void> {
-  if (a.workload.kind === 'Rollout') { await restartRollout(ctx, a, recent); return; } // spec.restartAt, never a template change
+  if (a.workload.kind === 'Rollout') {
+    await restartRollout(ctx, a, recent);
+    return;
+  } // spec.restartAt, never a template change
   const ref = RESOURCE[a.workload.kind];
   if (!ref) return;
   const restartedAt = ctx.now().toISOString();
   const path = objectPath(ref, a.workload.name, a.workload.namespace);
   const body = (annotations: Record<string, string>): unknown => ({
-    apiVersion: 'apps/v1', kind: a.workload.kind,
+    apiVersion: 'apps/v1',
+    kind: a.workload.kind,
     metadata: { name: a.workload.name, namespace: a.workload.namespace, annotations },
     spec: { template: { metadata: { annotations: { [A.RESTARTED_AT]: restartedAt, [A.RESTARTED_FOR]: a.rotations.join(',') } } } },
   });
@@ -28,9 +32,21 @@ export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, {
   // Record which pod template is our rollout (on the workload's metadata: no new rollout), so a user's later
   // rollout of the same workload is never timed, or counted, as ours. The same manager applies both, so
   // the template annotations are repeated (an apply drops the manager's fields it leaves out).
-  const marked = await ctx.client.apply<Applied>(path, body({ [A.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  const marked = await ctx.client.apply<Applied>(path, body({ [A.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), {
+    fieldManager: A.RESTART_FIELD_MANAGER,
+    force: true,
+  });
   ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'restarted' });
-  recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), { generation: marked.metadata?.generation ?? applied.metadata?.generation ?? 0, restartedAt, rotations: a.rotations });
+  recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), {
+    generation: marked.metadata?.generation ?? applied.metadata?.generation ?? 0,
+    restartedAt,
+    rotations: a.rotations,
+  });
   ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
-  await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`);
+  await ctx.events?.record(
+    ctx.policyRef,
+    'Normal',
+    'WorkloadRestarted',
+    `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`,
+  );
 }

@@ -44,7 +44,13 @@ export function toRolloutWorkload(raw: unknown): Workload {
   const restartAt = time(r.spec?.restartAt) === undefined ? undefined : r.spec?.restartAt;
   return {
     kind: 'Rollout',
-    metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, generation: m.generation ?? 0, creationTimestamp: m.creationTimestamp },
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      resourceVersion: m.resourceVersion,
+      generation: m.generation ?? 0,
+      creationTimestamp: m.creationTimestamp,
+    },
     ...(a[A.RESTART] !== undefined ? { restart: a[A.RESTART] } : {}),
     ...(restartAt !== undefined ? { lastRestartAt: restartAt } : {}),
     secrets: secretsReferencedBy(r.spec?.template),
@@ -59,10 +65,17 @@ export function toRolloutWorkload(raw: unknown): Workload {
 export const rolloutCache = defineCache<Workload>({
   name: 'rollouts',
   path: collectionPath(ROLLOUTS),
-  whenMissing: 'Argo Rollouts is not installed (rollouts.argoproj.io is not served): there are no Rollouts to restart; the operator picks them up once the CRD is installed',
+  whenMissing:
+    'Argo Rollouts is not installed (rollouts.argoproj.io is not served): there are no Rollouts to restart; the operator picks them up once the CRD is installed',
   transform: toRolloutWorkload,
-  relevant: (type, obj, old) => type !== 'update' || obj.rolloutComplete !== old?.rolloutComplete || obj.secrets.join() !== old.secrets.join()
-    || obj.restartedAt !== old.restartedAt || obj.templateIsOurs !== old.templateIsOurs || obj.restart !== old.restart || obj.lastRestartAt !== old.lastRestartAt,
+  relevant: (type, obj, old) =>
+    type !== 'update' ||
+    obj.rolloutComplete !== old?.rolloutComplete ||
+    obj.secrets.join() !== old.secrets.join() ||
+    obj.restartedAt !== old.restartedAt ||
+    obj.templateIsOurs !== old.templateIsOurs ||
+    obj.restart !== old.restart ||
+    obj.lastRestartAt !== old.lastRestartAt,
 });
 
 /**
@@ -88,7 +101,11 @@ export function rolloutAccess(ctx: AreaContext, workloadKinds: readonly string[]
  */
 export function withRollouts<P extends { actions: readonly { kind: string }[]; report: AreaReport }>(plan: P, access: RolloutAccess | undefined): P {
   if (access?.state === 'listing') {
-    return { ...plan, actions: plan.actions.filter((a) => a.kind !== 'finish'), report: { ...plan.report, requeueAfterMs: Math.min(plan.report.requeueAfterMs ?? 1000, 1000) } };
+    return {
+      ...plan,
+      actions: plan.actions.filter((a) => a.kind !== 'finish'),
+      report: { ...plan.report, requeueAfterMs: Math.min(plan.report.requeueAfterMs ?? 1000, 1000) },
+    };
   }
   if (access?.state !== 'unreadable') return plan;
   const note = `Argo Rollouts were not checked, so no Rollout is restarted: ${access.message}`;
@@ -111,17 +128,30 @@ const wholeSecond = (d: Date): string => new Date(Math.floor(d.getTime() / 1000)
  * field manager that also records (on the Rollout's metadata, which is no new revision) when and for
  * which rotations: a crash after it cannot repeat it, and nothing lands without its record.
  */
-export async function restartRollout(ctx: AreaContext, a: { workload: { namespace: string; name: string }; rotations: string[] }, recent: RecentRestarts): Promise<void> {
+export async function restartRollout(
+  ctx: AreaContext,
+  a: { workload: { namespace: string; name: string }; rotations: string[] },
+  recent: RecentRestarts,
+): Promise<void> {
   const { namespace, name } = a.workload;
   const restartAt = wholeSecond(ctx.now());
-  const applied = await ctx.client.apply<{ metadata?: { generation?: number } }>(objectPath(ROLLOUTS, name, namespace), {
-    apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout',
-    metadata: { name, namespace, annotations: { [A.RESTARTED_AT]: restartAt, [A.RESTARTED_FOR]: a.rotations.join(',') } },
-    spec: { restartAt },
-  }, { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  const applied = await ctx.client.apply<{ metadata?: { generation?: number } }>(
+    objectPath(ROLLOUTS, name, namespace),
+    {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name, namespace, annotations: { [A.RESTARTED_AT]: restartAt, [A.RESTARTED_FOR]: a.rotations.join(',') } },
+      spec: { restartAt },
+    },
+    { fieldManager: A.RESTART_FIELD_MANAGER, force: true },
+  );
   ctx.metrics?.workloadRestarts.inc({ kind: 'Rollout', namespace, result: 'restarted' });
   recent.set(restartKey('Rollout', namespace, name), { generation: applied.metadata?.generation ?? 0, restartedAt: restartAt, rotations: a.rotations });
   ctx.log.info('restarted workload', { workload: `Rollout/${namespace}/${name}`, rotations: a.rotations, restartAt });
-  await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted',
-    `restarted rollout ${namespace}/${name} through spec.restartAt=${restartAt} (Argo Rollouts replaces its pods, no new revision) to mount rotated tokens (${a.rotations.join(', ')})`);
+  await ctx.events?.record(
+    ctx.policyRef,
+    'Normal',
+    'WorkloadRestarted',
+    `restarted rollout ${namespace}/${name} through spec.restartAt=${restartAt} (Argo Rollouts replaces its pods, no new revision) to mount rotated tokens (${a.rotations.join(', ')})`,
+  );
 }

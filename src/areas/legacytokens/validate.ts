@@ -28,7 +28,9 @@ export class SecretRereader {
     const key = `${secret.metadata.uid}/${secret.tokenHash ?? ''}/${keyVersion}`;
     if (this.cache.has(key)) return this.cache.get(key);
     this.rereads++;
-    const list = await this.client.list<{ items?: unknown[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), { fieldSelector: `metadata.name=${secret.metadata.name}` });
+    const list = await this.client.list<{ items?: unknown[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), {
+      fieldSelector: `metadata.name=${secret.metadata.name}`,
+    });
     const fresh = list.items?.[0] ? toTokenSecret(list.items[0]) : undefined;
     const facts = fresh?.tokenHash === secret.tokenHash ? fresh?.token : undefined;
     if (this.cache.size > MAX_ENTRIES) this.cache.clear();
@@ -52,22 +54,33 @@ export class TokenReviewer {
     const key = `${secret.metadata.uid}/${secret.tokenHash}`;
     const hit = this.cache.get(key);
     if (hit && hit.instances === apiserverInstances && Date.now() - hit.at < TTL_MS) return hit.verdict;
-    const list = await this.client.list<{ items?: { data?: { token?: string } }[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), { fieldSelector: `metadata.name=${secret.metadata.name}` });
+    const list = await this.client.list<{ items?: { data?: { token?: string } }[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), {
+      fieldSelector: `metadata.name=${secret.metadata.name}`,
+    });
     const data = list.items?.[0]?.data?.token;
     if (!data) return undefined;
     this.reviews++;
-    const review = await this.client.create<{ status?: { authenticated?: boolean; user?: { username?: string }; error?: string } }>(collectionPath(Resources.tokenReviews), {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: Buffer.from(data, 'base64').toString() },
-    });
+    const review = await this.client.create<{ status?: { authenticated?: boolean; user?: { username?: string }; error?: string } }>(
+      collectionPath(Resources.tokenReviews),
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec: { token: Buffer.from(data, 'base64').toString() },
+      },
+    );
     const st = review.status ?? {};
     const verdict: TokenVerdict = !st.authenticated
       ? { validity: 'invalid', reason: 'SignatureInvalid', detail: `TokenReview: ${st.error ?? 'rejected by the API server'}`, source: 'tokenReview' }
       : st.user?.username !== expectedUser
-        ? { validity: 'invalid', reason: 'OtherSecret', detail: `TokenReview: authenticates as ${st.user?.username ?? '?'}, not ${expectedUser}`, source: 'tokenReview' }
+        ? {
+            validity: 'invalid',
+            reason: 'OtherSecret',
+            detail: `TokenReview: authenticates as ${st.user?.username ?? '?'}, not ${expectedUser}`,
+            source: 'tokenReview',
+          }
         : { validity: 'valid', reason: 'Valid', detail: 'TokenReview: authenticated', source: 'tokenReview' };
     this.cache.set(key, { at: Date.now(), instances: apiserverInstances, verdict });
     if (this.cache.size > MAX_ENTRIES) this.cache.clear();
     return verdict;
   }
 }
-

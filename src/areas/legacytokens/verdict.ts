@@ -9,9 +9,20 @@ import { LEGACY_ISSUER, type KeySet, type TokenFacts } from '../../kube/service-
 import type { TokenSecret } from './caches.ts';
 
 export type VerdictReason =
-  | 'Valid' | 'NoToken' | 'Malformed' | 'ForeignIssuer' | 'KeyNotPublished' | 'SignatureInvalid' | 'ClaimsInvalid'
-  | 'OtherSecret' | 'SecretTerminating' | 'ServiceAccountMissing' | 'ServiceAccountTerminating' | 'ServiceAccountUidMismatch'
-  | 'Invalidated' | 'Undecided';
+  | 'Valid'
+  | 'NoToken'
+  | 'Malformed'
+  | 'ForeignIssuer'
+  | 'KeyNotPublished'
+  | 'SignatureInvalid'
+  | 'ClaimsInvalid'
+  | 'OtherSecret'
+  | 'SecretTerminating'
+  | 'ServiceAccountMissing'
+  | 'ServiceAccountTerminating'
+  | 'ServiceAccountUidMismatch'
+  | 'Invalidated'
+  | 'Undecided';
 
 export interface TokenVerdict {
   /** valid/invalid: what the API server would answer; noToken: nothing to judge yet; undecided: needs the token again */
@@ -34,18 +45,30 @@ const v = (validity: TokenVerdict['validity'], reason: VerdictReason, detail: st
  * The offline verdict. `facts` defaults to what the cache decided when it saw the
  * Secret; `account` is the ServiceAccount the claims name (undefined: it does not exist).
  */
-export function offlineVerdict(secret: TokenSecret, account: AccountFacts | undefined, keys: KeySet | undefined, facts: TokenFacts | undefined = secret.token, assumeSigned = false): TokenVerdict {
+export function offlineVerdict(
+  secret: TokenSecret,
+  account: AccountFacts | undefined,
+  keys: KeySet | undefined,
+  facts: TokenFacts | undefined = secret.token,
+  assumeSigned = false,
+): TokenVerdict {
   if (!secret.tokenHash || !facts) return v('noToken', 'NoToken', 'the Secret holds no token (yet)');
   if (facts.malformed) return v('invalid', 'Malformed', `the token is not a service-account JWT: ${facts.malformed}`);
-  if (facts.issuer !== LEGACY_ISSUER) return v('invalid', 'ForeignIssuer', `the token's issuer is ${JSON.stringify(facts.issuer ?? '')}, not the legacy issuer ${LEGACY_ISSUER}`);
+  if (facts.issuer !== LEGACY_ISSUER)
+    return v('invalid', 'ForeignIssuer', `the token's issuer is ${JSON.stringify(facts.issuer ?? '')}, not the legacy issuer ${LEGACY_ISSUER}`);
   if (assumeSigned) {
     // every check but the signature (to tell which Secrets a TokenReview would have to decide)
   } else if (!keys) {
     return v('undecided', 'Undecided', 'the published signing keys are not known');
   } else if (facts.signedBy !== undefined) {
-    if (!keys.keys.some((k) => k.thumbprint === facts.signedBy)) return v('invalid', 'KeyNotPublished', `signed by a key the API server no longer publishes (kid ${facts.kid ?? 'none'})`);
+    if (!keys.keys.some((k) => k.thumbprint === facts.signedBy))
+      return v('invalid', 'KeyNotPublished', `signed by a key the API server no longer publishes (kid ${facts.kid ?? 'none'})`);
   } else if (facts.checkedAgainst === keys.version) {
-    return v('invalid', 'SignatureInvalid', `its signature verifies against none of the ${keys.keys.length} key(s) the API server publishes (kid ${facts.kid ?? 'none'})`);
+    return v(
+      'invalid',
+      'SignatureInvalid',
+      `its signature verifies against none of the ${keys.keys.length} key(s) the API server publishes (kid ${facts.kid ?? 'none'})`,
+    );
   } else {
     return v('undecided', 'Undecided', 'the published keys changed since the token was checked');
   }
@@ -53,11 +76,18 @@ export function offlineVerdict(secret: TokenSecret, account: AccountFacts | unde
   if (!namespace || !secretName || !serviceAccountName || !serviceAccountUid || facts.subject !== `system:serviceaccount:${namespace}:${serviceAccountName}`) {
     return v('invalid', 'ClaimsInvalid', 'its claims lack the legacy namespace, secret, service-account name or UID, or its subject does not match them');
   }
-  if (namespace !== secret.metadata.namespace || secretName !== secret.metadata.name) return v('invalid', 'OtherSecret', `its claims name secret ${namespace}/${secretName}, not this one`);
+  if (namespace !== secret.metadata.namespace || secretName !== secret.metadata.name)
+    return v('invalid', 'OtherSecret', `its claims name secret ${namespace}/${secretName}, not this one`);
   if (secret.metadata.deletionTimestamp) return v('invalid', 'SecretTerminating', `the Secret is being deleted (since ${secret.metadata.deletionTimestamp})`);
   if (!account) return v('invalid', 'ServiceAccountMissing', `ServiceAccount ${namespace}/${serviceAccountName} does not exist`);
-  if (account.deletionTimestamp) return v('invalid', 'ServiceAccountTerminating', `ServiceAccount ${namespace}/${serviceAccountName} is being deleted (since ${account.deletionTimestamp})`);
-  if (account.uid !== serviceAccountUid) return v('invalid', 'ServiceAccountUidMismatch', `ServiceAccount ${namespace}/${serviceAccountName} has UID ${account.uid}, the token claims ${serviceAccountUid} (it was recreated)`);
+  if (account.deletionTimestamp)
+    return v('invalid', 'ServiceAccountTerminating', `ServiceAccount ${namespace}/${serviceAccountName} is being deleted (since ${account.deletionTimestamp})`);
+  if (account.uid !== serviceAccountUid)
+    return v(
+      'invalid',
+      'ServiceAccountUidMismatch',
+      `ServiceAccount ${namespace}/${serviceAccountName} has UID ${account.uid}, the token claims ${serviceAccountUid} (it was recreated)`,
+    );
   if (secret.invalidSince !== undefined) return v('invalid', 'Invalidated', `the legacy-token cleaner invalidated it on ${secret.invalidSince}`);
   return v('valid', 'Valid', 'the API server would accept it');
 }

@@ -49,7 +49,8 @@ export function describeSubjects(subjects: readonly Subject[]): string {
 /** The exact legacy shape, labelled as ours, on top of whatever else the object carries. */
 export function desiredBinding(existing: LegacyBinding | undefined, policyName: string): Record<string, unknown> {
   return {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
     metadata: {
       ...(existing?.metadata ?? {}),
       name: BINDING_NAME,

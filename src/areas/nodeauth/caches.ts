@@ -17,7 +17,10 @@ export const nodeCache = defineCache<CachedNode>({
   path: collectionPath(Resources.nodes),
   transform: (raw) => {
     const n = raw as { metadata: { name: string; resourceVersion?: string }; status?: { conditions?: { type: string; status: NodeReadiness }[] } };
-    return { metadata: { name: n.metadata.name, resourceVersion: n.metadata.resourceVersion }, ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown' };
+    return {
+      metadata: { name: n.metadata.name, resourceVersion: n.metadata.resourceVersion },
+      ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+    };
   },
   // Heartbeats change resourceVersion all the time; only readiness matters here.
   relevant: (type, obj, old) => type !== 'update' || obj.ready !== old?.ready,
@@ -30,7 +33,12 @@ export const bindingCache = defineCache<LegacyBinding>({
   transform: (raw) => {
     const b = raw as Omit<LegacyBinding, 'subjects'> & { subjects?: LegacyBinding['subjects'] };
     return {
-      metadata: { name: b.metadata.name, resourceVersion: b.metadata.resourceVersion, labels: b.metadata.labels ?? {}, annotations: b.metadata.annotations ?? {} },
+      metadata: {
+        name: b.metadata.name,
+        resourceVersion: b.metadata.resourceVersion,
+        labels: b.metadata.labels ?? {},
+        annotations: b.metadata.annotations ?? {},
+      },
       roleRef: b.roleRef,
       subjects: b.subjects ?? [],
     };

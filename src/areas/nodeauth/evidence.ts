@@ -31,8 +31,7 @@ export interface AuthorizerDecisions {
 
 export type AuthorizerMetrics =
   /** apiservers: how many API servers run (identity Leases); /metrics answers for the one the connection reached */
-  | { readable: true; authorizers: AuthorizerDecisions[]; at: string; apiservers?: number }
-  | { readable: false; why: string; at: string };
+  { readable: true; authorizers: AuthorizerDecisions[]; at: string; apiservers?: number } | { readable: false; why: string; at: string };
 
 /** The authorizers that made terminal decisions, by type and name, from the API server's /metrics. */
 export function authorizerMetrics(metrics: ApiserverMetrics, apiservers = 1): AuthorizerMetrics {
@@ -45,7 +44,12 @@ export function authorizerMetrics(metrics: ApiserverMetrics, apiservers = 1): Au
     else if (decision === 'denied') entry.denied += s.value;
     byKey.set(`${type}/${name}`, entry);
   }
-  return { readable: true, authorizers: [...byKey.values()].sort((a, b) => `${a.type}/${a.name}`.localeCompare(`${b.type}/${b.name}`)), at: metrics.at, apiservers };
+  return {
+    readable: true,
+    authorizers: [...byKey.values()].sort((a, b) => `${a.type}/${a.name}`.localeCompare(`${b.type}/${b.name}`)),
+    at: metrics.at,
+    apiservers,
+  };
 }
 
 const listAuthorizers = (a: readonly AuthorizerDecisions[]): string => a.map((x) => `${x.type}/${x.name}`).join(', ') || 'none';
@@ -54,23 +58,34 @@ export function nodeAuthorizerFromProbe(results: readonly CheckResult[]): Fact {
   const scoped = results.filter((r) => r.nodeScoped);
   if (scoped.length === 0) return { source: 'probe', says: 'unknown', detail: 'no kubelet identity was probed' };
   const byNode = scoped.filter((r) => r.grantedBy === 'Node').length;
-  if (byNode === scoped.length) return { source: 'probe', says: 'present', detail: `the Node authorizer answered all ${scoped.length} kubelet SubjectAccessReviews` };
-  const other = [...new Set(scoped.filter((r) => r.grantedBy !== 'Node').map((r) => r.grantedBy === 'Denied' ? 'denied' : `allowed by ${r.grantedBy}`))];
-  return { source: 'probe', says: 'absent', detail: `${scoped.length - byNode} of ${scoped.length} kubelet SubjectAccessReviews were not answered by the Node authorizer (${other.join(', ')})` };
+  if (byNode === scoped.length)
+    return { source: 'probe', says: 'present', detail: `the Node authorizer answered all ${scoped.length} kubelet SubjectAccessReviews` };
+  const other = [...new Set(scoped.filter((r) => r.grantedBy !== 'Node').map((r) => (r.grantedBy === 'Denied' ? 'denied' : `allowed by ${r.grantedBy}`)))];
+  return {
+    source: 'probe',
+    says: 'absent',
+    detail: `${scoped.length - byNode} of ${scoped.length} kubelet SubjectAccessReviews were not answered by the Node authorizer (${other.join(', ')})`,
+  };
 }
 
 export function nodeAuthorizerFromMetrics(m: AuthorizerMetrics): Fact {
   if (!m.readable) return { source: 'metrics', says: 'unknown', detail: m.why };
   const node = m.authorizers.find((a) => a.type === 'Node');
   const seen = `authorizers deciding: ${listAuthorizers(m.authorizers)}${(m.apiservers ?? 1) > 1 ? `; on the one of ${m.apiservers ?? 1} API servers the operator's connection reached` : ''}`;
-  if (node) return { source: 'metrics', says: 'present', detail: `apiserver_authorization_decisions_total counts decisions by Node authorizer "${node.name}" (${seen})` };
+  if (node)
+    return {
+      source: 'metrics',
+      says: 'present',
+      detail: `apiserver_authorization_decisions_total counts decisions by Node authorizer "${node.name}" (${seen})`,
+    };
   return { source: 'metrics', says: 'absent', detail: `apiserver_authorization_decisions_total counts no Node authorizer decision (${seen})` };
 }
 
 export function nodeAuthorizerFromFlags(f: ApiserverFlags): Fact {
   if (f.source === 'unknown') return { source: 'flags', says: 'unknown', detail: 'no kube-apiserver static pod is visible in kube-system' };
   const pod = f.podName ?? 'kube-apiserver';
-  if (f.authorizationConfigFile) return { source: 'flags', says: 'unknown', detail: `${pod} uses --authorization-config=${f.authorizationConfigFile}, a file the operator cannot read` };
+  if (f.authorizationConfigFile)
+    return { source: 'flags', says: 'unknown', detail: `${pod} uses --authorization-config=${f.authorizationConfigFile}, a file the operator cannot read` };
   const modes = f.authorizationModes ?? [];
   return { source: 'flags', says: modes.includes('Node') ? 'present' : 'absent', detail: `${pod} runs with --authorization-mode=${modes.join(',')}` };
 }
@@ -90,7 +105,13 @@ export function nodeAuthorizerEvidence(results: readonly CheckResult[], metrics:
   if (probe.says === 'unknown') return { present: undefined, facts };
   const silentAllower = metrics.readable && metrics.authorizers.some((a) => SILENT_ALLOWERS.has(a.type) && a.allowed > 0);
   if (probe.says === 'present' && fromMetrics.says === 'absent' && silentAllower) {
-    return { present: false, facts: [...facts, { source: 'metrics', says: 'absent', detail: 'the empty-reason answers came from an AlwaysAllow or Webhook authorizer, not a Node authorizer' }] };
+    return {
+      present: false,
+      facts: [
+        ...facts,
+        { source: 'metrics', says: 'absent', detail: 'the empty-reason answers came from an AlwaysAllow or Webhook authorizer, not a Node authorizer' },
+      ],
+    };
   }
   return { present: probe.says === 'present', facts };
 }
@@ -106,10 +127,18 @@ export function nodeRestrictionEvidence(flags: ApiserverFlags, probe: NodeRestri
   if (probe && probe.verdict !== 'Unknown') return { state: probe.verdict, source: 'probe', detail: probe.detail };
   if (flags.source !== 'unknown' && flags.admissionPlugins !== undefined) {
     const on = flags.admissionPlugins.includes('NodeRestriction');
-    return { state: on ? 'Enabled' : 'Disabled', source: 'flags', detail: `${flags.podName ?? 'kube-apiserver'} runs with --enable-admission-plugins=${flags.admissionPlugins.join(',') || '(default)'}` };
+    return {
+      state: on ? 'Enabled' : 'Disabled',
+      source: 'flags',
+      detail: `${flags.podName ?? 'kube-apiserver'} runs with --enable-admission-plugins=${flags.admissionPlugins.join(',') || '(default)'}`,
+    };
   }
   if (probe) return { state: 'Unknown', source: 'probe', detail: probe.detail };
-  return { state: 'Unknown', source: undefined, detail: 'the API server flags are not visible and the behaviour probe is off (set spec.nodeAuthorization.probeNodeRestriction: true to test it)' };
+  return {
+    state: 'Unknown',
+    source: undefined,
+    detail: 'the API server flags are not visible and the behaviour probe is off (set spec.nodeAuthorization.probeNodeRestriction: true to test it)',
+  };
 }
 
 /** "probe: …; metrics: …; flags: …", for condition messages. */

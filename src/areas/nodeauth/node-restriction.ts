@@ -37,17 +37,29 @@ export function pickTargetNode(names: readonly string[]): string | undefined {
 export function judgeProbeAnswer(target: string, err: unknown): Omit<NodeRestrictionProbe, 'at'> {
   const asWho = `${PROBE_USER} (group ${PROBE_GROUP})`;
   if (err === undefined) {
-    return { verdict: 'Disabled', target, detail: `a dry-run label patch of node ${target} as ${asWho} was accepted, so no NodeRestriction admission plugin stops a kubelet from changing another node's object` };
+    return {
+      verdict: 'Disabled',
+      target,
+      detail: `a dry-run label patch of node ${target} as ${asWho} was accepted, so no NodeRestriction admission plugin stops a kubelet from changing another node's object`,
+    };
   }
   const message = describeError(err);
   if (isForbidden(err) && /is not allowed to modify node/.test(message)) {
     return { verdict: 'Enabled', target, detail: `a dry-run label patch of node ${target} as ${asWho} was refused by NodeRestriction` };
   }
   if (isForbidden(err) && /impersonat/i.test(message)) {
-    return { verdict: 'Unknown', target, detail: `the operator may not impersonate ${asWho}: apply config/components/noderestriction-probe (Helm: nodeRestrictionProbe.enabled=true)` };
+    return {
+      verdict: 'Unknown',
+      target,
+      detail: `the operator may not impersonate ${asWho}: apply config/components/noderestriction-probe (Helm: nodeRestrictionProbe.enabled=true)`,
+    };
   }
   if (isForbidden(err)) {
-    return { verdict: 'Unknown', target, detail: `authorization refused the probe's dry-run patch of node ${target} before admission (is the Node authorizer on?): ${message}` };
+    return {
+      verdict: 'Unknown',
+      target,
+      detail: `authorization refused the probe's dry-run patch of node ${target} before admission (is the Node authorizer on?): ${message}`,
+    };
   }
   if (isNotFound(err)) return { verdict: 'Unknown', target, detail: `node ${target} was deleted while the probe ran; it will try another next time` };
   return { verdict: 'Unknown', target, detail: `the probe's dry-run patch of node ${target} failed: ${message}` };

@@ -40,21 +40,34 @@ export function pickProbeNodes(nodes: readonly CachedNode[], n: number): string[
   return [...notReady, ...ready].slice(0, n).map((x) => x.metadata.name);
 }
 
-interface Memo<T> { key: string; at: number; value: T }
+interface Memo<T> {
+  key: string;
+  at: number;
+  value: T;
+}
 
 /** Whether a memoized probe may be reused: same key, younger than PROBE_TTL_MS, and not a one-shot `check`. */
 function fresh<T>(memo: Memo<T> | undefined, key: string, now: number, mode: AreaContext['mode']): memo is Memo<T> {
   return mode === 'run' && memo !== undefined && memo.key === key && now - memo.at <= PROBE_TTL_MS;
 }
 
-interface KubeletEvidence { probed: NodeProbe[]; flags: ApiserverFlags; metrics: AuthorizerMetrics; time: string }
+interface KubeletEvidence {
+  probed: NodeProbe[];
+  flags: ApiserverFlags;
+  metrics: AuthorizerMetrics;
+  time: string;
+}
 
 /** The SAR probe first, then /metrics (so the probe's own decisions are counted) and the flags. */
 async function gatherKubeletEvidence(ctx: AreaContext, probeNodes: string[], instances: string, now: number): Promise<KubeletEvidence> {
   const apiservers = Math.max(1, instances.split(',').filter(Boolean).length);
   const probed = await probeKubelets(ctx.client, probeNodes);
   const [flags, metrics] = await Promise.all([observeApiserverFlags(ctx.client), observeApiserverMetrics(ctx.client, instances)]);
-  ctx.log.debug('probed kubelet authorization', { nodes: probeNodes, reviews: probed.reduce((n, p) => n + p.results.length, 0), grantedBy: probed.map((p) => `${p.node}: ${p.results.map((r) => r.grantedBy).join(',')}`) });
+  ctx.log.debug('probed kubelet authorization', {
+    nodes: probeNodes,
+    reviews: probed.reduce((n, p) => n + p.results.length, 0),
+    grantedBy: probed.map((p) => `${p.node}: ${p.results.map((r) => r.grantedBy).join(',')}`),
+  });
   return { probed, flags, metrics: authorizerMetrics(metrics, apiservers), time: new Date(now).toISOString() };
 }
 
@@ -82,7 +95,10 @@ export function createObserver(): (ctx: AreaContext) => Promise<NodeAuthObservat
     }
     return {
       nodeCount: nodes.length,
-      notReady: nodes.filter((x) => x.ready !== 'True').map((x) => x.metadata.name).sort(),
+      notReady: nodes
+        .filter((x) => x.ready !== 'True')
+        .map((x) => x.metadata.name)
+        .sort(),
       probed: kubelets.value.probed,
       syntheticProbe,
       probeTime: kubelets.value.time,

@@ -18,9 +18,7 @@ import type { CheckResult } from './probe.ts';
  * repair: put a binding the operator manages (or LegacyBinding mode's) back in shape;
  * delete: remove a binding of the exact legacy shape.
  */
-export type NodeAuthAction =
-  | { kind: 'create' | 'bind' | 'delete'; why: string }
-  | { kind: 'repair'; why: string; removedSubjects: Subject[] };
+export type NodeAuthAction = { kind: 'create' | 'bind' | 'delete'; why: string } | { kind: 'repair'; why: string; removedSubjects: Subject[] };
 
 /** What an action does, for messages, events and status ("create clusterrolebinding/system:node"). */
 export function describeAction(a: NodeAuthAction): string {
@@ -28,7 +26,10 @@ export function describeAction(a: NodeAuthAction): string {
   return `${verb} clusterrolebinding/system:node`;
 }
 
-export interface Refusal { reason: string; message: string }
+export interface Refusal {
+  reason: string;
+  message: string;
+}
 
 export interface NodeAuthPlan {
   actions: NodeAuthAction[];
@@ -66,8 +67,9 @@ export interface NodeAuthRule {
   decide(f: NodeAuthFacts): Verdict | undefined;
 }
 
-const FLAGS_ADVICE = 'set --authorization-mode=Node,RBAC (with --authorization-config: a `type: Node` authorizer before RBAC) '
-  + 'and --enable-admission-plugins=NodeRestriction on every kube-apiserver';
+const FLAGS_ADVICE =
+  'set --authorization-mode=Node,RBAC (with --authorization-config: a `type: Node` authorizer before RBAC) ' +
+  'and --enable-admission-plugins=NodeRestriction on every kube-apiserver';
 
 export function gatherFacts(spec: ResolvedSpec, obs: NodeAuthObservation): NodeAuthFacts {
   const results = obs.probed.flatMap((p) => p.results.map((r) => ({ ...r, node: p.node })));
@@ -85,7 +87,11 @@ export function gatherFacts(spec: ResolvedSpec, obs: NodeAuthObservation): NodeA
   };
 }
 
-const deniedText = (f: NodeAuthFacts): string => f.denied.slice(0, 5).map((r) => `system:node:${r.node} may not ${r.check}`).join('; ');
+const deniedText = (f: NodeAuthFacts): string =>
+  f.denied
+    .slice(0, 5)
+    .map((r) => `system:node:${r.node} may not ${r.check}`)
+    .join('; ');
 const subjectsText = (f: NodeAuthFacts): string => describeSubjects(f.binding?.subjects ?? []);
 const extraText = (f: NodeAuthFacts): string => `the system:node ClusterRoleBinding has subjects ${subjectsText(f)}`;
 /** Where each fact about the authorizers came from (flags | metrics | probe). */
@@ -104,9 +110,18 @@ const unmanaged: NodeAuthRule = {
   name: 'unmanaged',
   decide: (f) => {
     if (f.spec.mode !== 'Unmanaged') return undefined;
-    if (!f.kubeletsAllowed) return { status: 'False', reason: Reason.KubeletsDenied, message: `kubelets are denied: ${deniedText(f)}. ${FLAGS_ADVICE}; mode Unmanaged: the operator changes nothing. ${evidenceText(f)}` };
+    if (!f.kubeletsAllowed)
+      return {
+        status: 'False',
+        reason: Reason.KubeletsDenied,
+        message: `kubelets are denied: ${deniedText(f)}. ${FLAGS_ADVICE}; mode Unmanaged: the operator changes nothing. ${evidenceText(f)}`,
+      };
     const by = hasNodeAuthorizer(f) ? 'by the Node authorizer' : 'by RBAC (the legacy system:node binding or another grant)';
-    return { status: 'True', reason: hasNodeAuthorizer(f) ? Reason.NodeAuthorizer : Reason.LegacyBinding, message: `kubelets are authorized ${by}; mode Unmanaged: the operator changes nothing` };
+    return {
+      status: 'True',
+      reason: hasNodeAuthorizer(f) ? Reason.NodeAuthorizer : Reason.LegacyBinding,
+      message: `kubelets are authorized ${by}; mode Unmanaged: the operator changes nothing`,
+    };
   },
 };
 
@@ -115,9 +130,21 @@ const legacyBindingMode: NodeAuthRule = {
   decide: (f) => {
     if (f.spec.mode !== 'LegacyBinding') return undefined;
     const actions = ensureLegacy(f, 'mode LegacyBinding keeps the system:node binding in its exact shape');
-    if (actions.length) return { status: 'True', reason: Reason.LegacyBinding, actions, message: `repairing the system:node ClusterRoleBinding to bind ClusterRole system:node to Group system:nodes (was: ${subjectsText(f)})` };
-    if (!f.kubeletsAllowed) return { status: 'False', reason: Reason.KubeletsDenied, message: `the legacy binding is in place but kubelets are still denied: ${deniedText(f)}` };
-    return { status: 'True', reason: Reason.LegacyBinding, message: 'kubelets are authorized through the system:node ClusterRoleBinding; note it lets every node read every Secret — the Node authorizer (mode NodeAuthorizer) is safer' };
+    if (actions.length)
+      return {
+        status: 'True',
+        reason: Reason.LegacyBinding,
+        actions,
+        message: `repairing the system:node ClusterRoleBinding to bind ClusterRole system:node to Group system:nodes (was: ${subjectsText(f)})`,
+      };
+    if (!f.kubeletsAllowed)
+      return { status: 'False', reason: Reason.KubeletsDenied, message: `the legacy binding is in place but kubelets are still denied: ${deniedText(f)}` };
+    return {
+      status: 'True',
+      reason: Reason.LegacyBinding,
+      message:
+        'kubelets are authorized through the system:node ClusterRoleBinding; note it lets every node read every Secret — the Node authorizer (mode NodeAuthorizer) is safer',
+    };
   },
 };
 
@@ -126,9 +153,14 @@ const fallbackWhileNodeAuthorizerMissing: NodeAuthRule = {
   decide: (f) => {
     if (hasNodeAuthorizer(f) || !f.spec.legacyBindingFallback) return undefined;
     if (!(f.state === 'legacy' || f.state === 'absent' || managedByUs(f.binding))) return undefined;
-    const actions = ensureLegacy(f, 'the Node authorizer is not enabled and legacyBindingFallback is on: bind system:node to system:nodes so kubelets recover now');
+    const actions = ensureLegacy(
+      f,
+      'the Node authorizer is not enabled and legacyBindingFallback is on: bind system:node to system:nodes so kubelets recover now',
+    );
     return {
-      status: 'True', reason: Reason.LegacyBindingFallback, actions,
+      status: 'True',
+      reason: Reason.LegacyBindingFallback,
+      actions,
       message: `kubelets are authorized through the legacy system:node ClusterRoleBinding (fallback); the Node authorizer is not enabled: ${FLAGS_ADVICE}, and the operator will remove the binding once the Node authorizer is confirmed. ${evidenceText(f)}`,
     };
   },
@@ -138,11 +170,16 @@ const nodeAuthorizerMissing: NodeAuthRule = {
   name: 'nodeAuthorizerMissing',
   decide: (f) => {
     if (hasNodeAuthorizer(f)) return undefined;
-    const why = f.kubeletsAllowed ? 'kubelets are authorized only by RBAC (the legacy binding or another grant), not by the Node authorizer' : `kubelets are denied: ${deniedText(f)}`;
+    const why = f.kubeletsAllowed
+      ? 'kubelets are authorized only by RBAC (the legacy binding or another grant), not by the Node authorizer'
+      : `kubelets are denied: ${deniedText(f)}`;
     const fallback = f.spec.legacyBindingFallback;
     return {
-      status: 'False', reason: Reason.NodeAuthorizerDisabled,
-      refusals: fallback ? [{ reason: Reason.LegacyBindingHasExtraSubjects, message: `${extraText(f)}; not changing a binding the operator did not create` }] : [],
+      status: 'False',
+      reason: Reason.NodeAuthorizerDisabled,
+      refusals: fallback
+        ? [{ reason: Reason.LegacyBindingHasExtraSubjects, message: `${extraText(f)}; not changing a binding the operator did not create` }]
+        : [],
       message: `${why}. ${FLAGS_ADVICE}${fallback ? '' : ', or set spec.nodeAuthorization.legacyBindingFallback: true to bind the legacy role until then'}. ${evidenceText(f)}`,
     };
   },
@@ -150,29 +187,49 @@ const nodeAuthorizerMissing: NodeAuthRule = {
 
 const leftoverLegacyBinding: NodeAuthRule = {
   name: 'leftoverLegacyBinding',
-  decide: (f) => f.state !== 'legacy' ? undefined : {
-    status: 'True', reason: Reason.NodeAuthorizer,
-    actions: [{ kind: 'delete', why: 'the Node authorizer now grants kubelets what they need; the legacy binding would let every node read every Secret' }],
-    message: 'the Node authorizer grants kubelets what they need; removing the legacy system:node ClusterRoleBinding',
-  },
+  decide: (f) =>
+    f.state !== 'legacy'
+      ? undefined
+      : {
+          status: 'True',
+          reason: Reason.NodeAuthorizer,
+          actions: [
+            { kind: 'delete', why: 'the Node authorizer now grants kubelets what they need; the legacy binding would let every node read every Secret' },
+          ],
+          message: 'the Node authorizer grants kubelets what they need; removing the legacy system:node ClusterRoleBinding',
+        },
 };
 
 const bindingGrantsMore: NodeAuthRule = {
   name: 'bindingGrantsMore',
-  decide: (f) => f.state !== 'extraSubjects' && f.state !== 'drifted' ? undefined : {
-    status: 'False', reason: Reason.LegacyBindingHasExtraSubjects,
-    refusals: [{ reason: Reason.LegacyBindingHasExtraSubjects, message: `${extraText(f)}; not deleting a binding that grants more than the legacy shape: review and remove it by hand` }],
-    message: `the Node authorizer grants kubelets what they need, but ${extraText(f)}: the operator will not delete it; review and remove it by hand`,
-  },
+  decide: (f) =>
+    f.state !== 'extraSubjects' && f.state !== 'drifted'
+      ? undefined
+      : {
+          status: 'False',
+          reason: Reason.LegacyBindingHasExtraSubjects,
+          refusals: [
+            {
+              reason: Reason.LegacyBindingHasExtraSubjects,
+              message: `${extraText(f)}; not deleting a binding that grants more than the legacy shape: review and remove it by hand`,
+            },
+          ],
+          message: `the Node authorizer grants kubelets what they need, but ${extraText(f)}: the operator will not delete it; review and remove it by hand`,
+        },
 };
 
 const nodeRestrictionDisabled: NodeAuthRule = {
   name: 'nodeRestrictionDisabled',
-  decide: (f) => f.nodeRestriction.state !== 'Disabled' ? undefined : {
-    status: 'False', reason: Reason.NodeRestrictionDisabled,
-    message: `the Node authorizer is on, but the NodeRestriction admission plugin is not: kubelets may modify other nodes' objects. `
-      + `Add NodeRestriction to --enable-admission-plugins. NodeRestriction (${f.nodeRestriction.source ?? 'unknown'}): ${f.nodeRestriction.detail}. ${evidenceText(f)}`,
-  },
+  decide: (f) =>
+    f.nodeRestriction.state !== 'Disabled'
+      ? undefined
+      : {
+          status: 'False',
+          reason: Reason.NodeRestrictionDisabled,
+          message:
+            `the Node authorizer is on, but the NodeRestriction admission plugin is not: kubelets may modify other nodes' objects. ` +
+            `Add NodeRestriction to --enable-admission-plugins. NodeRestriction (${f.nodeRestriction.source ?? 'unknown'}): ${f.nodeRestriction.detail}. ${evidenceText(f)}`,
+        },
 };
 
 const nodeAuthorizerReady: NodeAuthRule = {
@@ -181,14 +238,24 @@ const nodeAuthorizerReady: NodeAuthRule = {
     const placeholder = f.syntheticProbe ? ` (no Node exists yet, so the probe asked on behalf of a placeholder node named ${SYNTHETIC_NODE})` : '';
     const nr = f.nodeRestriction;
     const restriction = `NodeRestriction: ${nr.state === 'Enabled' ? 'enabled' : 'unknown'} (${nr.source ?? 'no evidence'}: ${nr.detail})`;
-    return { status: 'True', reason: Reason.NodeAuthorizer, message: `the Node authorizer grants kubelets what they need${placeholder}; no legacy binding. ${restriction}. ${evidenceText(f)}` };
+    return {
+      status: 'True',
+      reason: Reason.NodeAuthorizer,
+      message: `the Node authorizer grants kubelets what they need${placeholder}; no legacy binding. ${restriction}. ${evidenceText(f)}`,
+    };
   },
 };
 
 /** In order; the first verdict wins. The last rule always speaks. */
 export const RULES: readonly NodeAuthRule[] = [
-  unmanaged, legacyBindingMode, fallbackWhileNodeAuthorizerMissing, nodeAuthorizerMissing,
-  leftoverLegacyBinding, bindingGrantsMore, nodeRestrictionDisabled, nodeAuthorizerReady,
+  unmanaged,
+  legacyBindingMode,
+  fallbackWhileNodeAuthorizerMissing,
+  nodeAuthorizerMissing,
+  leftoverLegacyBinding,
+  bindingGrantsMore,
+  nodeRestrictionDisabled,
+  nodeAuthorizerReady,
 ];
 
 /** The first rule's verdict, with the rule's name (for tests and logs). */
@@ -207,7 +274,12 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
   const dryRun = spec.dryRun;
   let message = verdict.message;
   if (dryRun && actions.length > 0) message = `${message} Dry run: the operator would ${actions.map(describeAction).join(', then ')}.`;
-  const condition: ConditionUpdate = { type: ConditionType.NodeAuthorizationReady, status: verdict.status, reason: verdict.reason, message: asSentences(message) };
+  const condition: ConditionUpdate = {
+    type: ConditionType.NodeAuthorizationReady,
+    status: verdict.status,
+    reason: verdict.reason,
+    message: asSentences(message),
+  };
   return {
     actions,
     refusals: verdict.refusals ?? [],
@@ -219,8 +291,10 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
 function findings(f: NodeAuthFacts, condition: ConditionUpdate, actions: readonly NodeAuthAction[], dryRun: boolean): Finding[] {
   const out: Finding[] = [];
   if (condition.status !== 'True') out.push({ subject: 'nodeAuthorization', health: 'action', message: condition.message });
-  for (const r of f.denied.slice(0, 10)) out.push({ subject: `node/${r.node}`, health: 'action', message: `system:node:${r.node} may not ${r.check}${r.reason ? ` (${r.reason})` : ''}` });
-  for (const a of actions) out.push({ subject: 'clusterrolebinding/system:node', health: 'action', message: `${dryRun ? 'would ' : ''}${describeAction(a)}: ${a.why}` });
+  for (const r of f.denied.slice(0, 10))
+    out.push({ subject: `node/${r.node}`, health: 'action', message: `system:node:${r.node} may not ${r.check}${r.reason ? ` (${r.reason})` : ''}` });
+  for (const a of actions)
+    out.push({ subject: 'clusterrolebinding/system:node', health: 'action', message: `${dryRun ? 'would ' : ''}${describeAction(a)}: ${a.why}` });
   return out;
 }
 
@@ -243,9 +317,18 @@ function summary(f: NodeAuthFacts, obs: NodeAuthObservation, actions: readonly N
       ...(m.readable ? { decidingAuthorizers: m.authorizers.map((a) => `${a.type}/${a.name}`) } : {}),
     },
     nodeRestriction: { state: f.nodeRestriction.state, source: f.nodeRestriction.source ?? 'none', detail: f.nodeRestriction.detail },
-    apiserverFlags: flags.source === 'unknown'
-      ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' }
-      : { visible: true, source: flags.source, pod: flags.podName, ...(flags.authorizationConfigFile ? { authorizationConfig: flags.authorizationConfigFile } : { authorizationMode: (flags.authorizationModes ?? []).join(',') }), admissionPlugins: (flags.admissionPlugins ?? []).join(',') },
+    apiserverFlags:
+      flags.source === 'unknown'
+        ? { visible: false, why: 'no kube-apiserver static pod in kube-system, so the operator cannot read its flags' }
+        : {
+            visible: true,
+            source: flags.source,
+            pod: flags.podName,
+            ...(flags.authorizationConfigFile
+              ? { authorizationConfig: flags.authorizationConfigFile }
+              : { authorizationMode: (flags.authorizationModes ?? []).join(',') }),
+            admissionPlugins: (flags.admissionPlugins ?? []).join(','),
+          },
     ...(dryRun && actions.length ? { plannedActions: actions.map((a) => `${describeAction(a)}: ${a.why}`) } : {}),
   };
 }

@@ -62,15 +62,26 @@ export function grantedBy(status: { allowed?: boolean; reason?: string }): Grant
 /** Runs every kubelet check for each node, concurrently per node. SARs = nodes × checks. */
 export async function probeKubelets(client: KubeClient, nodes: readonly string[]): Promise<NodeProbe[]> {
   const path = collectionPath(Resources.subjectAccessReviews);
-  return await Promise.all(nodes.map(async (node) => ({
-    node,
-    results: await Promise.all(kubeletChecks(node).map(async (check): Promise<CheckResult> => {
-      const review = await client.create<{ status?: { allowed?: boolean; reason?: string } }>(path, {
-        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-        spec: { user: `system:node:${node}`, groups: ['system:nodes', 'system:authenticated'], resourceAttributes: check.resourceAttributes },
-      });
-      const status = review.status ?? {};
-      return { check: check.name, allowed: status.allowed === true, grantedBy: grantedBy(status), reason: status.reason ?? '', nodeScoped: check.nodeScoped };
+  return await Promise.all(
+    nodes.map(async (node) => ({
+      node,
+      results: await Promise.all(
+        kubeletChecks(node).map(async (check): Promise<CheckResult> => {
+          const review = await client.create<{ status?: { allowed?: boolean; reason?: string } }>(path, {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: { user: `system:node:${node}`, groups: ['system:nodes', 'system:authenticated'], resourceAttributes: check.resourceAttributes },
+          });
+          const status = review.status ?? {};
+          return {
+            check: check.name,
+            allowed: status.allowed === true,
+            grantedBy: grantedBy(status),
+            reason: status.reason ?? '',
+            nodeScoped: check.nodeScoped,
+          };
+        }),
+      ),
     })),
-  })));
+  );
 }

@@ -28,8 +28,20 @@ test('lastTransitionTime changes when the status flips', () => {
 
 test('conditions not updated are kept; order follows the given order', () => {
   const existing: Condition[] = [{ type: 'Zeta', status: 'True', reason: 'R', message: '', lastTransitionTime: 'x', observedGeneration: 1 }];
-  const out = mergeConditions(existing, [{ type: 'Ready', status: 'True', reason: 'R', message: '' }, { type: 'Alpha', status: 'True', reason: 'R', message: '' }], t0, 1, ['Ready']);
-  assert.equal(out.map((c) => c.type), ['Ready', 'Alpha', 'Zeta']);
+  const out = mergeConditions(
+    existing,
+    [
+      { type: 'Ready', status: 'True', reason: 'R', message: '' },
+      { type: 'Alpha', status: 'True', reason: 'R', message: '' },
+    ],
+    t0,
+    1,
+    ['Ready'],
+  );
+  assert.equal(
+    out.map((c) => c.type),
+    ['Ready', 'Alpha', 'Zeta'],
+  );
   assert.is(out[2]?.lastTransitionTime, 'x');
 });
 

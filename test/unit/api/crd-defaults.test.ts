@@ -35,7 +35,9 @@ function specWith(path: string, value: unknown): AuthPolicySpec {
   const keys = path.split('.').slice(1);
   const out: Obj = {};
   let at = out;
-  keys.forEach((k, i) => { at = (at[k] = i === keys.length - 1 ? value : {}) as Obj; });
+  keys.forEach((k, i) => {
+    at = (at[k] = i === keys.length - 1 ? value : {}) as Obj;
+  });
   return out;
 }
 
@@ -48,7 +50,10 @@ function resolvedAt(resolved: unknown, path: string): { found: boolean; value: u
   let at: unknown = resolved;
   const keys = path.replaceAll('[]', '.0').split('.').slice(1);
   for (const [i, k] of keys.entries()) {
-    if (Array.isArray(at)) { at = at[Number(k)]; continue; }
+    if (Array.isArray(at)) {
+      at = at[Number(k)];
+      continue;
+    }
     if (!isObj(at)) return { found: false, value: undefined, duration: false };
     if (i === keys.length - 1 && !(k in at) && `${k}Ms` in at) return { found: true, value: at[`${k}Ms`], duration: true };
     if (!(k in at)) return { found: false, value: undefined, duration: false };
@@ -84,8 +89,14 @@ test('resolveSpec fills nothing the CRD leaves unset, except lists and selectors
   const absentMeansEmpty: Record<string, unknown> = { 'spec.legacyTokens.namespaceSelector': {}, 'spec.legacyTokens.restartWindows': [] };
   const extra: string[] = [];
   const walk = (value: unknown, path: string): void => {
-    if (path in absentMeansEmpty) { assert.equal(value, absentMeansEmpty[path], path); return; }
-    if (isObj(value)) { for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`); return; }
+    if (path in absentMeansEmpty) {
+      assert.equal(value, absentMeansEmpty[path], path);
+      return;
+    }
+    if (isObj(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`);
+      return;
+    }
     if (value !== undefined && !defaults.has(path) && !defaults.has(path.replace(/Ms$/, ''))) extra.push(`${path} = ${JSON.stringify(value)}`);
   };
   walk(resolveSpec({}), 'spec');
@@ -95,7 +106,13 @@ test('resolveSpec fills nothing the CRD leaves unset, except lists and selectors
 test('resolveSpec accepts and refuses each bound, enum and pattern it checks exactly as the CRD does', async () => {
   const all = await specFields();
   const throwsNaming = (spec: AuthPolicySpec, path: string): boolean => {
-    try { resolveSpec(spec); return false; } catch (e) { assert.match((e as Error).message, path.replace(/\[\]/g, '[0]')); return true; }
+    try {
+      resolveSpec(spec);
+      return false;
+    } catch (e) {
+      assert.match((e as Error).message, path.replace(/\[\]/g, '[0]'));
+      return true;
+    }
   };
   const ranged = all.filter(([p, n]) => n.type === 'integer' && n.minimum !== undefined && n.maximum !== undefined && !p.includes('[]'));
   assert.ok(ranged.length >= 2);
@@ -142,18 +159,20 @@ test('src/api repeats no enum value, default, bound or pattern of the CRD: it re
 });
 
 test('each generated type is declared once in src/ (WorkloadKind included); others re-export it', async () => {
-  const sources = async (dir: string): Promise<string[]> => (await readdir(dir, { withFileTypes: true, recursive: true }))
-    .filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
+  const sources = async (dir: string): Promise<string[]> =>
+    (await readdir(dir, { withFileTypes: true, recursive: true })).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
   const files = await sources(new URL('src', ROOT).pathname);
   const texts = await Promise.all(files.map(async (f) => [f.slice(new URL('.', ROOT).pathname.length), await readFile(f, 'utf8')] as const));
   // AuthPolicyStatus in types.ts extends the generated one (conditions as the operator writes them); Condition likewise.
   const extensions = new Set(['src/api/types.ts:AuthPolicyStatus']);
   const names = [...new Set(Object.values(TYPE_NAMES))];
   assert.ok(names.includes('WorkloadKind'));
-  const duplicates = names.flatMap((name) => texts
-    .filter(([file]) => file !== 'src/api/generated/authpolicy.ts' && !extensions.has(`${file}:${name}`))
-    .filter(([, text]) => new RegExp(`^(export )?(type|interface) ${name}\\b`, 'm').test(text))
-    .map(([file]) => `${file}: ${name}`));
+  const duplicates = names.flatMap((name) =>
+    texts
+      .filter(([file]) => file !== 'src/api/generated/authpolicy.ts' && !extensions.has(`${file}:${name}`))
+      .filter(([, text]) => new RegExp(`^(export )?(type|interface) ${name}\\b`, 'm').test(text))
+      .map(([file]) => `${file}: ${name}`),
+  );
   assert.equal(duplicates, [], 'declared outside src/api/generated/authpolicy.ts: re-export it instead');
 });
 

@@ -53,27 +53,38 @@ test('enums, required fields, lists, maps, defaults and descriptions are written
   const text = generateApiTypes(await crdText());
   assert.match(text, "export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';");
   assert.match(text, "export type ConditionStatus = 'True' | 'False' | 'Unknown';");
-  assert.match(text, /export interface RestartWindowSpec \{[^}]*\n {2}days\?: Weekday\[\];[^}]*\n {2}start: string;[^}]*\n {2}end: string;[^}]*\n {2}timeZone\?: string;\n\}/);
+  assert.match(
+    text,
+    /export interface RestartWindowSpec \{[^}]*\n {2}days\?: Weekday\[\];[^}]*\n {2}start: string;[^}]*\n {2}end: string;[^}]*\n {2}timeZone\?: string;\n\}/,
+  );
   assert.match(text, /export interface LabelSelector \{[^}]*\n {2}matchLabels\?: Record<string, string>;/);
   assert.match(text, /\n {2}workloadKinds\?: WorkloadKind\[\];/);
   assert.match(text, / {3}\* Schema: from 1 to 50\.\n {3}\* @default 3\n {3}\*\/\n {2}probeNodes\?: number;/);
   assert.match(text, /\n {2}nodeAuthorization\?: Record<string, unknown>;/, 'free-form status summaries');
   assert.match(text, "'spec.nodeAuthorization.probeNodes': { default: 3, minimum: 1, maximum: 50 },");
-  assert.ok(text.split('\n').every((line) => line.length <= 160), 'no line over 160 characters');
+  assert.ok(
+    text.split('\n').every((line) => line.length <= 160),
+    'no line over 160 characters',
+  );
 });
 
 test('int-or-string, nullable, nested lists, maps of objects, open objects and doc comments', async () => {
-  const text = generateApiTypes(await editedCrd((spec) => {
-    Object.assign(spec.clock!.properties!, {
-      surge: { 'x-kubernetes-int-or-string': true, description: 'A count or a percentage; never */ closes the comment.' },
-      note: { type: 'string', nullable: true },
-      grid: { type: 'array', items: { type: 'array', items: { type: 'integer' } } },
-      levels: { type: 'array', items: { type: 'string', enum: ['low', 'high'] } },
-      peers: { type: 'object', additionalProperties: { type: 'object', required: ['port'], properties: { port: { type: 'integer' }, host: { type: 'string' } } } },
-      extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { known: { type: 'boolean' } } },
-      anything: {},
-    });
-  }));
+  const text = generateApiTypes(
+    await editedCrd((spec) => {
+      Object.assign(spec.clock!.properties!, {
+        surge: { 'x-kubernetes-int-or-string': true, description: 'A count or a percentage; never */ closes the comment.' },
+        note: { type: 'string', nullable: true },
+        grid: { type: 'array', items: { type: 'array', items: { type: 'integer' } } },
+        levels: { type: 'array', items: { type: 'string', enum: ['low', 'high'] } },
+        peers: {
+          type: 'object',
+          additionalProperties: { type: 'object', required: ['port'], properties: { port: { type: 'integer' }, host: { type: 'string' } } },
+        },
+        extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { known: { type: 'boolean' } } },
+        anything: {},
+      });
+    }),
+  );
   assert.equal(syntaxErrors(text), []);
   assert.match(text, /\/\*\* A count or a percentage; never \*\\\/ closes the comment\. \*\/\n {2}surge\?: number \| string;/);
   assert.match(text, '  note?: string | null;');
@@ -85,10 +96,12 @@ test('int-or-string, nullable, nested lists, maps of objects, open objects and d
 });
 
 test('a new enum value or field reaches the types and SPEC_FIELDS with one `npm run generate`', async () => {
-  const text = generateApiTypes(await editedCrd((spec) => {
-    spec.legacyTokens!.properties!.workloadKinds!.items!.enum!.push('ReplicaSet');
-    spec.nodeAuthorization!.properties!.exampleFlag = { type: 'boolean', default: false, description: 'A field added to the CRD.' };
-  }));
+  const text = generateApiTypes(
+    await editedCrd((spec) => {
+      spec.legacyTokens!.properties!.workloadKinds!.items!.enum!.push('ReplicaSet');
+      spec.nodeAuthorization!.properties!.exampleFlag = { type: 'boolean', default: false, description: 'A field added to the CRD.' };
+    }),
+  );
   assert.match(text, "export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout' | 'ReplicaSet';");
   assert.match(text, /export interface NodeAuthorizationSpec \{[^}]*\n {2}exampleFlag\?: boolean;\n\}/);
   assert.match(text, "'spec.nodeAuthorization.exampleFlag': { default: false },");

@@ -29,7 +29,8 @@ test(`${invalidPolicies.length} invalid specs are each refused naming the field,
     if (errors.length === 0) failures.push(`${c.name}: accepted`);
     else if (!c.field.test(text)) failures.push(`${c.name}: ${c.field} not in ${text}`);
     else if (/Duration|conversion|undefined|TypeError/.test(text)) failures.push(`${c.name}: internals in ${text}`);
-    else if (/Timeout|maxAge|maxSkew/.test(c.name) && (text.match(FIELD_ERROR) ?? []).length !== 1) failures.push(`${c.name}: ${errors.length} errors: ${text}`);
+    else if (/Timeout|maxAge|maxSkew/.test(c.name) && (text.match(FIELD_ERROR) ?? []).length !== 1)
+      failures.push(`${c.name}: ${errors.length} errors: ${text}`);
   }
   assert.equal(failures, [], failures.join('\n'));
 });
@@ -46,27 +47,51 @@ test('the sample and an empty spec are valid; defaults are filled as the API ser
   const schema = await shippedSchema();
   const sample = parse(await readFile(new URL('config/samples/authpolicy_v1alpha1_authpolicy.yaml', ROOT), 'utf8')) as unknown;
   assert.equal(validateAuthPolicy(sample, schema).errors, []);
-  const { errors, defaulted } = validateAuthPolicy({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: {} }, schema);
+  const { errors, defaulted } = validateAuthPolicy(
+    { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: {} },
+    schema,
+  );
   assert.equal(errors, []);
-  const spec = (defaulted as { spec: { legacyTokens: { rotateOn: string[]; workloadKinds: string[]; rolloutTimeout: string }; clock: { maxSkew: string } } }).spec;
+  const spec = (defaulted as { spec: { legacyTokens: { rotateOn: string[]; workloadKinds: string[]; rolloutTimeout: string }; clock: { maxSkew: string } } })
+    .spec;
   assert.equal(spec.legacyTokens.rotateOn, ['InvalidToken', 'StaleCA']);
   assert.equal(spec.legacyTokens.workloadKinds, ['Deployment', 'StatefulSet', 'DaemonSet']);
   assert.is(spec.clock.maxSkew, '30s');
-  const ok = (s: unknown): string[] => validateAuthPolicy({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: s }, schema).errors;
+  const ok = (s: unknown): string[] =>
+    validateAuthPolicy({ apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: s }, schema).errors;
   assert.equal(ok({ legacyTokens: { rotateOn: [], workloadKinds: [], restartWorkloads: false } }), [], 'empty lists are legitimate when restarts are off');
   assert.equal(ok({ legacyTokens: { rotateOn: ['MaxAge'], maxAge: '720h', rolloutTimeout: '1h30m' }, clock: { maxSkew: '60s' } }), []);
-  assert.equal(ok({ legacyTokens: { namespaceSelector: { matchExpressions: [{ key: 'example.com/team', operator: 'In', values: ['a', ''] }, { key: 'x', operator: 'Exists' }] } } }), []);
+  assert.equal(
+    ok({
+      legacyTokens: {
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'example.com/team', operator: 'In', values: ['a', ''] },
+            { key: 'x', operator: 'Exists' },
+          ],
+        },
+      },
+    }),
+    [],
+  );
   assert.equal(ok({ nodeAuthorization: { mode: 'Unmanaged', legacyBindingFallback: false } }), []);
 });
 
 test('a manifest file: YAML errors, missing documents and several policies are named', () => {
-  assert.throws(() => policyDocument('p.yaml', 'spec: [a'), (e: Error) => e instanceof InvalidManifestError && /p\.yaml is not valid YAML/.test(e.message));
+  assert.throws(
+    () => policyDocument('p.yaml', 'spec: [a'),
+    (e: Error) => e instanceof InvalidManifestError && /p\.yaml is not valid YAML/.test(e.message),
+  );
   assert.throws(() => policyDocument('p.yaml', 'kind: ConfigMap\n---\nkind: Secret\n'), /holds no AuthPolicy document.*found: ConfigMap, Secret/);
   assert.throws(() => policyDocument('p.yaml', 'kind: AuthPolicy\n---\nkind: AuthPolicy\n'), /2 AuthPolicy documents/);
-  assert.equal(policyDocument('p.yaml', 'apiVersion: v1\nkind: Authpolicy\n'), { apiVersion: 'v1', kind: 'Authpolicy' }, 'a lone document is validated, so the message names kind');
+  assert.equal(
+    policyDocument('p.yaml', 'apiVersion: v1\nkind: Authpolicy\n'),
+    { apiVersion: 'v1', kind: 'Authpolicy' },
+    'a lone document is validated, so the message names kind',
+  );
 });
 
-test('check names a finding\'s subject once', () => {
+test("check names a finding's subject once", () => {
   assert.is(findingLine({ subject: 'secret a/b', health: 'action', message: 'a/b: token rejected' }), 'secret a/b: token rejected');
   assert.is(findingLine({ subject: 'secret a/b', health: 'action', message: 'secret a/b: token rejected' }), 'secret a/b: token rejected');
   assert.is(findingLine({ subject: 'node/x', health: 'action', message: 'clock ahead' }), 'node/x: clock ahead');

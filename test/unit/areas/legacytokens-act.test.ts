@@ -14,7 +14,12 @@ import { MemoryClient, memoryContext, TestClock } from '../../support/memory-cli
 const OPERATOR_NS = 'authpolicy-system';
 type Rotate = Extract<LegacyTokensAction, { kind: 'rotate' }>;
 
-interface World { client: MemoryClient; clock: TestClock; canary: CanaryState; recent: RecentRestarts }
+interface World {
+  client: MemoryClient;
+  clock: TestClock;
+  canary: CanaryState;
+  recent: RecentRestarts;
+}
 function world(tickMs = 0): World {
   const clock = new TestClock('2026-06-01T00:00:00Z', tickMs);
   return { client: new MemoryClient(clock.now), clock, canary: { verifiedAt: 0, failedAt: 0, failure: undefined }, recent: new Map() };
@@ -22,30 +27,58 @@ function world(tickMs = 0): World {
 /** Seeds a token Secret and returns the rotate action the plan would list for it. */
 function rotation(w: World, name: string): Rotate {
   const s = w.client.seed(secretPath(name), tokenSecret(name));
-  return { kind: 'rotate', secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion }, rotation: `r-${name}`, triggers: ['InvalidToken'], request: undefined, tokenHash: `h-${name}`, apiservers: 'ap-1' };
+  return {
+    kind: 'rotate',
+    secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion },
+    rotation: `r-${name}`,
+    triggers: ['InvalidToken'],
+    request: undefined,
+    tokenHash: `h-${name}`,
+    apiservers: 'ap-1',
+  };
 }
-interface PlanOptions { dryRun?: boolean; timeoutMs?: number; awaiting?: { name: string; rotatedAt: string }[]; refilled?: number }
+interface PlanOptions {
+  dryRun?: boolean;
+  timeoutMs?: number;
+  awaiting?: { name: string; rotatedAt: string }[];
+  refilled?: number;
+}
 function planOf(actions: LegacyTokensAction[], options: PlanOptions = {}): LegacyTokensPlan {
   return {
-    actions, dryRun: options.dryRun ?? false, tokenControllerTimeoutMs: options.timeoutMs ?? 5000,
-    awaitingRefill: (options.awaiting ?? []).map((a) => ({ namespace: 'apps', ...a })), refilledRotations: options.refilled ?? 0,
+    actions,
+    dryRun: options.dryRun ?? false,
+    tokenControllerTimeoutMs: options.timeoutMs ?? 5000,
+    awaitingRefill: (options.awaiting ?? []).map((a) => ({ namespace: 'apps', ...a })),
+    refilledRotations: options.refilled ?? 0,
     report: {
       conditions: [
         { type: 'LegacyTokensReady', status: 'False', reason: 'Rotating', message: 'rotating' },
         { type: 'WorkloadsRestarted', status: 'False', reason: 'RestartsPending', message: 'pending' },
       ],
-      findings: [], summary: { rotating: actions.filter((a) => a.kind === 'rotate').length },
+      findings: [],
+      summary: { rotating: actions.filter((a) => a.kind === 'rotate').length },
     },
   };
 }
 async function act(w: World, plan: LegacyTokensPlan) {
   const { ctx, events, logs } = memoryContext(w.client, w.clock, resolveSpec({}));
   let error: unknown;
-  const report = await createActor(w.canary, w.recent, OPERATOR_NS)(ctx, plan).catch((err: unknown) => { error = err; return undefined; });
+  const report = await createActor(
+    w.canary,
+    w.recent,
+    OPERATOR_NS,
+  )(ctx, plan).catch((err: unknown) => {
+    error = err;
+    return undefined;
+  });
   return { report, events, logs, error, reasons: events.map((e) => `${e.type}/${e.reason}`) };
 }
 const tokenOf = (w: World, name: string): string | undefined => (w.client.peek(secretPath(name))?.data as Record<string, string> | undefined)?.token;
-const blanked = (w: World): string[] => w.client.callsOf('mergePatch', '/secrets/').filter((c) => JSON.stringify(c.body).includes('"token":null')).map((c) => c.path.split('/').pop() ?? '');
+const blanked = (w: World): string[] =>
+  w.client
+    .callsOf('mergePatch', '/secrets/')
+    .filter((c) => JSON.stringify(c.body).includes('"token":null'))
+    .map((c) => c.path.split('/').pop() ?? '');
 const condition = (r: Awaited<ReturnType<typeof act>>, type: string) => r.report?.conditions.find((c) => c.type === type);
 
 const test = suite('legacyTokens act');
@@ -102,12 +135,20 @@ test('canary not filled within tokenControllerTimeout: TokenControllerUnavailabl
   assert.is(w.client.callsOf('create').length, 2);
 });
 
-const proven = (w: World): void => { w.canary.verifiedAt = w.clock.now().getTime(); };
+const proven = (w: World): void => {
+  w.canary.verifiedAt = w.clock.now().getTime();
+};
 
 test('the first live Secret alone: while it awaits its token nothing else is blanked', async () => {
   const w = world();
   proven(w);
-  const r = await act(w, planOf(['b-token', 'c-token'].map((n) => rotation(w, n)), { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:58Z' }] }));
+  const r = await act(
+    w,
+    planOf(
+      ['b-token', 'c-token'].map((n) => rotation(w, n)),
+      { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:58Z' }] },
+    ),
+  );
   assert.equal(blanked(w), []);
   assert.is(r.report?.requeueAfterMs, 1000);
   assert.equal(r.reasons, []);
@@ -116,7 +157,13 @@ test('the first live Secret alone: while it awaits its token nothing else is bla
 test('a live Secret not refilled within tokenControllerTimeout (timed from rotated-at, so also across restarts) stops the rest', async () => {
   const w = world();
   proven(w);
-  const r = await act(w, planOf(['b-token', 'c-token'].map((n) => rotation(w, n)), { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:55Z' }], refilled: 3 }));
+  const r = await act(
+    w,
+    planOf(
+      ['b-token', 'c-token'].map((n) => rotation(w, n)),
+      { awaiting: [{ name: 'a-token', rotatedAt: '2026-05-31T23:59:55Z' }], refilled: 3 },
+    ),
+  );
   assert.equal(blanked(w), [], 'nothing more touched');
   const c = condition(r, 'LegacyTokensReady');
   assert.is(c?.reason, 'TokenControllerUnavailable');
@@ -130,7 +177,13 @@ test('once one rotation came back: the rest a few at a time (at most 4 blank at 
   proven(w);
   simulateTokensController(w.client, () => false); // nothing is refilled: act must return anyway
   const names = ['a-token', 'b-token', 'c-token', 'd-token', 'e-token', 'f-token'];
-  const r = await act(w, planOf(names.map((n) => rotation(w, n)), { refilled: 1 }));
+  const r = await act(
+    w,
+    planOf(
+      names.map((n) => rotation(w, n)),
+      { refilled: 1 },
+    ),
+  );
   assert.is(r.error, undefined);
   assert.equal(blanked(w), names.slice(0, 4));
   for (const n of names.slice(0, 4)) assert.is(tokenOf(w, n), undefined, `${n} blank, awaiting the tokens controller`);
@@ -139,19 +192,28 @@ test('once one rotation came back: the rest a few at a time (at most 4 blank at 
   assert.is(r.report?.requeueAfterMs, 1000);
   const w2 = world();
   proven(w2);
-  await act(w2, planOf(names.map((n) => rotation(w2, n)), { refilled: 1, awaiting: [{ name: 'x-token', rotatedAt: '2026-05-31T23:59:59Z' }] }));
+  await act(
+    w2,
+    planOf(
+      names.map((n) => rotation(w2, n)),
+      { refilled: 1, awaiting: [{ name: 'x-token', rotatedAt: '2026-05-31T23:59:59Z' }] },
+    ),
+  );
   assert.is(blanked(w2).length, 3, 'the Secrets still blank count against the four');
 });
 
 test('a canary left by an earlier process is deleted before a new one is made', async () => {
   const w = world();
-  w.client.seed(secretPath('authpolicy-canary-old', 'authpolicy-system'), tokenSecret('authpolicy-canary-old', { namespace: 'authpolicy-system', sa: 'default', token: undefined }));
+  w.client.seed(
+    secretPath('authpolicy-canary-old', 'authpolicy-system'),
+    tokenSecret('authpolicy-canary-old', { namespace: 'authpolicy-system', sa: 'default', token: undefined }),
+  );
   await act(w, planOf([rotation(w, 'a-token')]));
   assert.ok(w.client.callsOf('delete').some((c) => c.path.endsWith('/authpolicy-canary-old')));
   assert.is(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets').length, 1, 'only the new canary');
 });
 
-test('revive removes the cleaner\'s invalid-since label and says so', async () => {
+test("revive removes the cleaner's invalid-since label and says so", async () => {
   const w = world();
   w.client.seed(secretPath('old-token'), tokenSecret('old-token', { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: '2026-01-01' } }));
   const r = await act(w, planOf([{ kind: 'revive', secret: { namespace: 'apps', name: 'old-token', resourceVersion: undefined } }]));
@@ -174,7 +236,14 @@ test('restart dispatch: each restart action applies the pod-template marks under
 
 const finish = (w: World, name: string, notRestarted: string[] = []): Extract<LegacyTokensAction, { kind: 'finish' }> => {
   const s = w.client.peek(secretPath(name)) ?? w.client.seed(secretPath(name), tokenSecret(name, { annotations: { [A.ROTATION_STATE]: 'pending' } }));
-  return { kind: 'finish', secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion }, rotation: `r-${name}`, restarted: ['deployment/apps/web'], notRestarted, restartsDisabled: false };
+  return {
+    kind: 'finish',
+    secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion },
+    rotation: `r-${name}`,
+    restarted: ['deployment/apps/web'],
+    notRestarted,
+    restartsDisabled: false,
+  };
 };
 
 test('finish marks the rotation done (guarded by resourceVersion) and tells what was and was not restarted', async () => {
@@ -183,7 +252,10 @@ test('finish marks the rotation done (guarded by resourceVersion) and tells what
   assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[A.ROTATION_STATE], 'done');
   assert.ok(JSON.stringify(w.client.callsOf('mergePatch')[0]?.body).includes('resourceVersion'));
   assert.equal(r.reasons, ['Normal/RotationFinished']);
-  assert.match(r.events[0]?.message ?? '', /rotation r-a-token of secret apps\/a-token is complete: restarted deployment\/apps\/web; no other running pod reads it/);
+  assert.match(
+    r.events[0]?.message ?? '',
+    /rotation r-a-token of secret apps\/a-token is complete: restarted deployment\/apps\/web; no other running pod reads it/,
+  );
   const w2 = world();
   const r2 = await act(w2, planOf([finish(w2, 'a-token', ['pod apps/bare'])]));
   assert.equal(r2.reasons, ['Warning/RotationFinished'], 'a pod left holding the replaced token is a warning');

@@ -13,22 +13,55 @@ const NOW = Date.parse('2026-06-01T00:00:00Z');
 function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
   return {
     metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
-    serviceAccountName: name.replace('-token', ''), serviceAccountUid: '', tokenHash: `h-${name}`, token: undefined, caHash: 'ca',
-    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, rotatedUnder: undefined, rotatedForRequest: undefined,
+    serviceAccountName: name.replace('-token', ''),
+    serviceAccountUid: '',
+    tokenHash: `h-${name}`,
+    token: undefined,
+    caHash: 'ca',
+    lastUsed: undefined,
+    invalidSince: undefined,
+    rotation: undefined,
+    rotationState: undefined,
+    rotatedAt: undefined,
+    rotatedFrom: undefined,
+    rotatedUnder: undefined,
+    rotatedForRequest: undefined,
     ...over,
   };
 }
 function finding(s: TokenSecret, validity: 'valid' | 'invalid' | undefined, over: Partial<SecretFinding> = {}): SecretFinding {
-  const verdict: SecretFinding['verdict'] = validity === 'valid' ? { validity, reason: 'Valid', detail: 'valid', source: 'offline' }
-    : validity === 'invalid' ? { validity, reason: 'KeyNotPublished', detail: 'signed by a key the API server no longer publishes', source: 'offline' }
-      : { validity: 'noToken', reason: 'NoToken', detail: 'no token', source: 'offline' };
+  const verdict: SecretFinding['verdict'] =
+    validity === 'valid'
+      ? { validity, reason: 'Valid', detail: 'valid', source: 'offline' }
+      : validity === 'invalid'
+        ? { validity, reason: 'KeyNotPublished', detail: 'signed by a key the API server no longer publishes', source: 'offline' }
+        : { validity: 'noToken', reason: 'NoToken', detail: 'no token', source: 'offline' };
   return { secret: s, serviceAccount: 'ok', verdict, staleCA: false, terminating: undefined, ...over };
 }
 function workload(name: string, secrets: string[], over: Partial<Workload> = {}): Workload {
-  return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], templateIsOurs: undefined, rolloutComplete: true, ...over };
+  return {
+    kind: 'Deployment',
+    metadata: { name, namespace: 'apps', generation: 1 },
+    secrets,
+    restartedAt: undefined,
+    restartedFor: [],
+    templateIsOurs: undefined,
+    rolloutComplete: true,
+    ...over,
+  };
 }
-const plan = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[] = [], extra: { dryRun?: boolean } = {}, obs: Partial<LegacyTokensObservation> = {}) =>
-  planLegacyTokens(resolveSpec({ legacyTokens: lt, ...extra }), { secrets, workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW, ...obs }, undefined);
+const plan = (
+  lt: LegacyTokensSpec,
+  secrets: SecretFinding[],
+  workloads: Workload[] = [],
+  extra: { dryRun?: boolean } = {},
+  obs: Partial<LegacyTokensObservation> = {},
+) =>
+  planLegacyTokens(
+    resolveSpec({ legacyTokens: lt, ...extra }),
+    { secrets, workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW, ...obs },
+    undefined,
+  );
 const kinds = (p: ReturnType<typeof plan>): string[] => p.actions.map((a) => a.kind);
 
 const test = suite('legacyTokens plan');
@@ -46,7 +79,11 @@ test('never blank a valid token for invalidity; StaleCA, MaxAge and the one-shot
   assert.equal(kinds(plan({ rotateOn: ['InvalidToken'] }, [finding(secret('a-token'), 'valid', { staleCA: true })])), []);
   assert.equal(kinds(plan({ rotateOn: ['MaxAge'], maxAge: '1h' }, [finding(secret('a-token'), 'valid')])), ['rotate'], 'a day old > 1h');
   assert.equal(kinds(plan({ rotationRequestedAt: '2026-01-01T00:00:00Z' }, [finding(secret('a-token'), 'valid')])), ['rotate']);
-  assert.equal(kinds(plan({ rotationRequestedAt: '2026-01-01T00:00:00Z' }, [finding(secret('a-token', { rotatedForRequest: '2026-01-01T00:00:00Z' }), 'valid')])), [], 'already done for this request');
+  assert.equal(
+    kinds(plan({ rotationRequestedAt: '2026-01-01T00:00:00Z' }, [finding(secret('a-token', { rotatedForRequest: '2026-01-01T00:00:00Z' }), 'valid')])),
+    [],
+    'already done for this request',
+  );
 });
 
 test('orphans and cleaner-invalidated tokens are reported, never rotated (unless revival is asked)', () => {
@@ -64,7 +101,10 @@ test('after the tokens controller refills a rotated Secret, each dependent resta
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending', tokenHash: 'new' });
   const ws = [workload('w1', ['a-token']), workload('w2', ['a-token']), workload('w3', ['a-token']), workload('other', [])];
   const p = plan({ maxConcurrentRestarts: 2 }, [finding(rotated, 'valid')], ws);
-  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w1', 'w2']);
+  assert.equal(
+    p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)),
+    ['w1', 'w2'],
+  );
   assert.is(p.report.conditions[1]?.reason, 'RestartsPending');
 });
 
@@ -75,7 +115,10 @@ test('restarts in flight use up the slots; done ones are never repeated', () => 
   assert.equal(kinds(p), [], 'w2 waits for w1');
   const done = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 1000).toISOString() });
   const p2 = plan({ maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [done, workload('w2', ['a-token'])]);
-  assert.equal(p2.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w2']);
+  assert.equal(
+    p2.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)),
+    ['w2'],
+  );
 });
 
 test('a workload using several rotated Secrets waits for all, then restarts once for all', () => {
@@ -85,14 +128,20 @@ test('a workload using several rotated Secrets waits for all, then restarts once
   assert.equal(kinds(plan({}, [finding(a, 'valid'), finding(b, undefined)], [w])), [], 'b is still being refilled');
   const b2 = { ...b, tokenHash: 'new' };
   const p = plan({}, [finding(a, 'valid'), finding(b2, 'valid')], [w]);
-  assert.equal(p.actions.flatMap((x) => (x.kind === 'restart' ? [x.rotations] : [])), [['r-a', 'r-b']]);
+  assert.equal(
+    p.actions.flatMap((x) => (x.kind === 'restart' ? [x.rotations] : [])),
+    [['r-a', 'r-b']],
+  );
 });
 
 test('a crash split the rotations: a workload does not restart until its other Secret is rotated too', () => {
   const done = secret('a-token', { rotation: 'r-a', rotationState: 'pending' });
   const dead = secret('b-token');
   const p = plan({}, [finding(done, 'valid'), finding(dead, 'invalid')], [workload('w', ['a-token', 'b-token']), workload('v', ['a-token'])]);
-  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['rotate', 'v']);
+  assert.equal(
+    p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)),
+    ['rotate', 'v'],
+  );
 });
 
 test('an identical re-issued token that is still rejected is reported, never rotated again', () => {
@@ -109,7 +158,10 @@ test('a restart keeps the rotations the workload already restarted for that are 
   const b = secret('b-token', { rotation: 'r-b', rotationState: 'pending' });
   const w = workload('w', ['a-token', 'b-token'], { restartedFor: ['r-a'], restartedAt: new Date(NOW - 1000).toISOString() });
   const p = plan({ maxConcurrentRestarts: 2 }, [finding(a, 'valid'), finding(b, 'valid')], [w, workload('v', ['a-token'])]);
-  assert.equal(p.actions.flatMap((x) => (x.kind === 'restart' && x.workload.name === 'w' ? [x.rotations] : [])), [['r-a', 'r-b']]);
+  assert.equal(
+    p.actions.flatMap((x) => (x.kind === 'restart' && x.workload.name === 'w' ? [x.rotations] : [])),
+    [['r-a', 'r-b']],
+  );
 });
 
 test('a rotation finishes when every dependent restarted for it and rolled out', () => {
@@ -123,30 +175,45 @@ test('a rollout past rolloutTimeout is reported and frees its slot', () => {
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
   const stuck = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 3_600_000).toISOString(), rolloutComplete: false });
   const p = plan({ rolloutTimeout: '10m', maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [stuck, workload('w2', ['a-token'])]);
-  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w2']);
+  assert.equal(
+    p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)),
+    ['w2'],
+  );
   assert.is(p.report.conditions[1]?.reason, 'RolloutTimedOut');
 });
 
 test('a timed-out rollout keeps its rotation pending and RolloutTimedOut reported until it finishes', () => {
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
   const restartedAt = new Date(NOW - 3_600_000).toISOString();
-  const stuck = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: false })]);
+  const stuck = plan(
+    { rolloutTimeout: '10m' },
+    [finding(rotated, 'valid')],
+    [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: false })],
+  );
   assert.equal(kinds(stuck), [], 'no finish, no second restart');
   assert.is(stuck.report.conditions[1]?.reason, 'RolloutTimedOut');
   assert.is(stuck.report.conditions[1]?.status, 'False');
   assert.equal(stuck.report.summary.timedOutWorkloads, ['deployment/apps/w1'], 'status.legacyTokens names it too');
-  const recovered = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: true })]);
+  const recovered = plan(
+    { rolloutTimeout: '10m' },
+    [finding(rotated, 'valid')],
+    [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, rolloutComplete: true })],
+  );
   assert.equal(kinds(recovered), ['finish']);
 });
 
-test('a user\'s own later rollout of a restarted workload is neither timed nor counted as ours', () => {
+test("a user's own later rollout of a restarted workload is neither timed nor counted as ours", () => {
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending' });
   const restartedAt = new Date(NOW - 3_600_000).toISOString();
   // w1: restarted by us an hour ago, since rolled out again by its owner (another template, in progress).
   const theirs = workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt, templateIsOurs: false, rolloutComplete: false });
   const p = plan({ rolloutTimeout: '10m', maxConcurrentRestarts: 1 }, [finding(rotated, 'valid')], [theirs, workload('w2', ['a-token'])]);
   assert.is.not(p.report.conditions[1]?.reason, 'RolloutTimedOut');
-  assert.equal(p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)), ['w2'], 'w1 does not hold the only restart slot');
+  assert.equal(
+    p.actions.map((a) => (a.kind === 'restart' ? a.workload.name : a.kind)),
+    ['w2'],
+    'w1 does not hold the only restart slot',
+  );
   // The same with the template our restart produced (or none recorded): ours, and timed out.
   for (const templateIsOurs of [true, undefined]) {
     const ours = plan({ rolloutTimeout: '10m' }, [finding(rotated, 'valid')], [{ ...theirs, templateIsOurs }]);
@@ -159,12 +226,21 @@ test('a dead token whose rotation is still pending is rotated again only after t
   const stuck = [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW - 3_600_000).toISOString(), rolloutComplete: false })];
   const underNewKey = secret('a-token', { rotation: 'r-1', rotationState: 'pending', rotatedFrom: 'h-old', rotatedUnder: 'ap-0' });
   const again = plan({ rolloutTimeout: '10m' }, [finding(underNewKey, 'invalid')], stuck);
-  assert.equal(again.actions.flatMap((a) => (a.kind === 'rotate' ? [a.triggers.join()] : [])), ['InvalidToken']);
+  assert.equal(
+    again.actions.flatMap((a) => (a.kind === 'rotate' ? [a.triggers.join()] : [])),
+    ['InvalidToken'],
+  );
   const sameServers = secret('a-token', { rotation: 'r-1', rotationState: 'pending', rotatedFrom: 'h-old', rotatedUnder: 'ap-1' });
   const mismatch = plan({ rolloutTimeout: '10m' }, [finding(sameServers, 'invalid')], stuck);
-  assert.not.ok(mismatch.actions.some((a) => a.kind === 'rotate'), 'no rotation loop');
+  assert.not.ok(
+    mismatch.actions.some((a) => a.kind === 'rotate'),
+    'no rotation loop',
+  );
   assert.is(mismatch.report.conditions[0]?.reason, 'TokensInvalid');
-  assert.match(mismatch.report.conditions[0]?.message ?? '', /re-issued a token whose signature verifies against none of the keys the API server publishes: kube-controller-manager signs with a key/);
+  assert.match(
+    mismatch.report.conditions[0]?.message ?? '',
+    /re-issued a token whose signature verifies against none of the keys the API server publishes: kube-controller-manager signs with a key/,
+  );
 });
 
 test('dry run plans but reports what it would do', () => {
@@ -190,11 +266,16 @@ test('a rotation id is stable for a retry, and new for the next rotation of the 
 });
 
 test('secret references: volumes, projected, env, envFrom, init containers', () => {
-  assert.equal(secretsReferencedBy({ spec: {
-    volumes: [{ secret: { secretName: 'v' } }, { projected: { sources: [{ secret: { name: 'p' } }, {}] } }, {}],
-    containers: [{ env: [{ valueFrom: { secretKeyRef: { name: 'e' } } }, {}] }],
-    initContainers: [{ envFrom: [{ secretRef: { name: 'i' } }] }],
-  } }), ['e', 'i', 'p', 'v']);
+  assert.equal(
+    secretsReferencedBy({
+      spec: {
+        volumes: [{ secret: { secretName: 'v' } }, { projected: { sources: [{ secret: { name: 'p' } }, {}] } }, {}],
+        containers: [{ env: [{ valueFrom: { secretKeyRef: { name: 'e' } } }, {}] }],
+        initContainers: [{ envFrom: [{ secretRef: { name: 'i' } }] }],
+      },
+    }),
+    ['e', 'i', 'p', 'v'],
+  );
   assert.equal(secretsReferencedBy(undefined), []);
 });
 
@@ -211,7 +292,10 @@ test('being deleted is not being dead: a terminating Secret, ServiceAccount or n
 test('the cleaner owns invalidated and long-unused tokens: listed with dates, never rotated, LegacyTokensReady stays True', () => {
   const p = plan({}, [
     finding(secret('a-token', { invalidSince: '2026-01-01', lastUsed: '2025-01-01' }), 'invalid'),
-    finding(secret('b-token', { lastUsed: '2025-03-01', metadata: { name: 'b-token', namespace: 'apps', uid: 'u', creationTimestamp: '2024-01-01T00:00:00Z' } }), 'invalid'),
+    finding(
+      secret('b-token', { lastUsed: '2025-03-01', metadata: { name: 'b-token', namespace: 'apps', uid: 'u', creationTimestamp: '2024-01-01T00:00:00Z' } }),
+      'invalid',
+    ),
     finding(secret('c-token'), 'valid'),
   ]);
   assert.equal(kinds(p), []);
@@ -221,9 +305,13 @@ test('the cleaner owns invalidated and long-unused tokens: listed with dates, ne
   assert.equal(p.report.summary.unused, [{ secret: 'apps/b-token', lastUsed: '2025-03-01', created: '2024-01-01T00:00:00Z' }]);
 });
 
-test('the signing key is blamed only when the re-issued token\'s signature fails against the published keys', () => {
+test("the signing key is blamed only when the re-issued token's signature fails against the published keys", () => {
   const same = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedFrom: 'h-a-token', rotatedUnder: 'ap-1' });
-  const claims = plan({}, [finding(same, 'invalid', { verdict: { validity: 'invalid', reason: 'ServiceAccountUidMismatch', detail: 'ServiceAccount apps/a has UID x', source: 'offline' } })]);
+  const claims = plan({}, [
+    finding(same, 'invalid', {
+      verdict: { validity: 'invalid', reason: 'ServiceAccountUidMismatch', detail: 'ServiceAccount apps/a has UID x', source: 'offline' },
+    }),
+  ]);
   assert.not.match(claims.report.conditions[0]?.message ?? '', /signs with a key/);
   assert.match(claims.report.conditions[0]?.message ?? '', /still rejected: ServiceAccount apps\/a has UID x/);
 });
@@ -238,16 +326,40 @@ test('external signing (KEP-740): nothing is blanked; the condition says legacy 
 
 test('pods the operator cannot restart that still hold a replaced token are listed; WorkloadsRestarted is not True', () => {
   const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedAt: '2026-05-31T12:00:00Z', rotatedFrom: 'old-hash' });
-  const consumer = (pod: string, owner: string, createdAt: string, over: Record<string, unknown> = {}) => ({ pod, namespace: 'apps', secret: 'a-token', how: ['env of container main'], createdAt, owner, restartable: undefined, cronJob: undefined, ...over });
-  const p = plan({}, [finding(rotated, 'valid')], [], {}, { consumers: [
-    consumer('bare', 'none (bare Pod)', '2026-05-31T00:00:00Z'),
-    consumer('cj-1-x', 'Job cj-1 of CronJob cj', '2026-05-31T00:00:00Z', { cronJob: 'cj' }),
-    consumer('fresh', 'none (bare Pod)', '2026-05-31T13:00:00Z'),
-  ] });
+  const consumer = (pod: string, owner: string, createdAt: string, over: Record<string, unknown> = {}) => ({
+    pod,
+    namespace: 'apps',
+    secret: 'a-token',
+    how: ['env of container main'],
+    createdAt,
+    owner,
+    restartable: undefined,
+    cronJob: undefined,
+    ...over,
+  });
+  const p = plan(
+    {},
+    [finding(rotated, 'valid')],
+    [],
+    {},
+    {
+      consumers: [
+        consumer('bare', 'none (bare Pod)', '2026-05-31T00:00:00Z'),
+        consumer('cj-1-x', 'Job cj-1 of CronJob cj', '2026-05-31T00:00:00Z', { cronJob: 'cj' }),
+        consumer('fresh', 'none (bare Pod)', '2026-05-31T13:00:00Z'),
+      ],
+    },
+  );
   assert.equal([p.report.conditions[1]?.status, p.report.conditions[1]?.reason], ['False', 'ConsumersNotRestarted']);
   assert.is(p.report.summary.notRestartedCount, 2, 'the pod created after the rotation reads the new token');
   assert.match(p.report.conditions[1]?.message ?? '', /CronJob apps\/cj needs no restart/);
-  const same = plan({}, [finding({ ...rotated, rotatedFrom: 'h-a-token' }, 'valid')], [], {}, { consumers: [consumer('bare', 'none (bare Pod)', '2026-05-31T00:00:00Z')] });
+  const same = plan(
+    {},
+    [finding({ ...rotated, rotatedFrom: 'h-a-token' }, 'valid')],
+    [],
+    {},
+    { consumers: [consumer('bare', 'none (bare Pod)', '2026-05-31T00:00:00Z')] },
+  );
   assert.is(same.report.conditions[1]?.status, 'True', 're-issued identical (same key): the pod holds a token that still works');
 });
 

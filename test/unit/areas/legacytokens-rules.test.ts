@@ -18,8 +18,19 @@ const REQ = '2026-01-01T00:00:00Z';
 function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
   return {
     metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
-    serviceAccountName: name, serviceAccountUid: '', tokenHash: `h-${name}`, token: undefined, caHash: 'ca',
-    lastUsed: undefined, invalidSince: undefined, rotation: undefined, rotationState: undefined, rotatedAt: undefined, rotatedFrom: undefined, rotatedUnder: undefined, rotatedForRequest: undefined,
+    serviceAccountName: name,
+    serviceAccountUid: '',
+    tokenHash: `h-${name}`,
+    token: undefined,
+    caHash: 'ca',
+    lastUsed: undefined,
+    invalidSince: undefined,
+    rotation: undefined,
+    rotationState: undefined,
+    rotatedAt: undefined,
+    rotatedFrom: undefined,
+    rotatedUnder: undefined,
+    rotatedForRequest: undefined,
     ...over,
   };
 }
@@ -32,10 +43,26 @@ function finding(over: Partial<TokenSecret> = {}, validity: keyof typeof VERDICT
   return { secret: secret('a', over), serviceAccount: 'ok', verdict: VERDICT[validity], staleCA: false, terminating: undefined, ...extra };
 }
 function workload(name: string, secrets: string[], over: Partial<Workload> = {}): Workload {
-  return { kind: 'Deployment', metadata: { name, namespace: 'apps', generation: 1 }, secrets, restartedAt: undefined, restartedFor: [], templateIsOurs: undefined, rolloutComplete: true, ...over };
+  return {
+    kind: 'Deployment',
+    metadata: { name, namespace: 'apps', generation: 1 },
+    secrets,
+    restartedAt: undefined,
+    restartedFor: [],
+    templateIsOurs: undefined,
+    rolloutComplete: true,
+    ...over,
+  };
 }
 const observation = (secrets: SecretFinding[], workloads: Workload[] = [], over: Partial<LegacyTokensObservation> = {}): LegacyTokensObservation => ({
-  secrets, workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW, ...over,
+  secrets,
+  workloads,
+  consumers: [],
+  keySource: { kind: 'published', keys: 1 },
+  externalSigning: undefined,
+  apiservers: 'ap-1',
+  now: NOW,
+  ...over,
 });
 
 const test = suite('legacyTokens rules');
@@ -60,10 +87,18 @@ test('triggers: each rule fires alone, in rule order', () => {
 
 test('secret rules: the first that claims a Secret decides', () => {
   const rows: [string, SecretFinding, string, Partial<LegacyTokensObservation>?][] = [
-    ['being deleted beats everything', finding({ invalidSince: '2026-01-01' }, 'invalid', { terminating: 'Secret', serviceAccount: 'missing' }), 'being deleted'],
+    [
+      'being deleted beats everything',
+      finding({ invalidSince: '2026-01-01' }, 'invalid', { terminating: 'Secret', serviceAccount: 'missing' }),
+      'being deleted',
+    ],
     ['cleaner-invalidated beats orphaned', finding({ invalidSince: '2026-01-01' }, 'invalid', { serviceAccount: 'missing' }), 'invalidated by the cleaner'],
     ['orphaned', finding({}, 'invalid', { serviceAccount: 'uidMismatch' }), 'orphaned'],
-    ['unused for over a year', finding({ metadata: { ...secret('a').metadata, creationTimestamp: '2024-01-01T00:00:00Z' } }), 'unused beyond the cleanup period'],
+    [
+      'unused for over a year',
+      finding({ metadata: { ...secret('a').metadata, creationTimestamp: '2024-01-01T00:00:00Z' } }),
+      'unused beyond the cleanup period',
+    ],
     ['blank: awaiting its token', finding({ tokenHash: undefined }), 'awaiting its token'],
     ['undecided', finding({}, 'undecided'), 'undecided'],
     ['re-issued, still rejected', finding({ rotatedFrom: 'h-a', rotatedUnder: 'ap-1' }), 're-issued and still rejected'],
@@ -79,13 +114,19 @@ test('secret rules: the first that claims a Secret decides', () => {
 });
 
 test('secret rules: what each decision records', () => {
-  const t = triageSecrets(resolveSpec({}), observation([
-    finding({ tokenHash: undefined, rotationState: 'pending' }),
-    { ...finding(), secret: secret('b') },
-    { ...finding({}, 'valid'), secret: secret('c') },
-  ]));
+  const t = triageSecrets(
+    resolveSpec({}),
+    observation([
+      finding({ tokenHash: undefined, rotationState: 'pending' }),
+      { ...finding(), secret: secret('b') },
+      { ...finding({}, 'valid'), secret: secret('c') },
+    ]),
+  );
   assert.equal(t.rotatingNow, ['apps/a', 'apps/b'], 'a blank pending Secret and a new rotation are both rotating');
-  assert.equal(t.actions.map((a) => (a.kind === 'rotate' ? `rotate:${a.secret.name}` : a.kind)), ['rotate:b']);
+  assert.equal(
+    t.actions.map((a) => (a.kind === 'rotate' ? `rotate:${a.secret.name}` : a.kind)),
+    ['rotate:b'],
+  );
   assert.equal([t.counts.awaitingToken, t.counts.valid], [1, 1]);
   const external = triageSecrets(resolveSpec({}), observation([finding()], [], { externalSigning: 'sock' }));
   assert.equal([external.actions.length, external.notReissuable, external.counts.invalid], [0, ['apps/a (InvalidToken)'], 1]);
@@ -94,63 +135,140 @@ test('secret rules: what each decision records', () => {
 });
 
 test('restart pacing: blocked until refilled, one slot per maxConcurrentRestarts, windows held unless urgent', () => {
-  const pending = (name: string, over: Partial<TokenSecret> = {}): SecretFinding => ({ ...finding({ rotation: `r-${name}`, rotationState: 'pending', ...over }, 'valid'), secret: secret(name, { rotation: `r-${name}`, rotationState: 'pending', ...over }) });
+  const pending = (name: string, over: Partial<TokenSecret> = {}): SecretFinding => ({
+    ...finding({ rotation: `r-${name}`, rotationState: 'pending', ...over }, 'valid'),
+    secret: secret(name, { rotation: `r-${name}`, rotationState: 'pending', ...over }),
+  });
   const run = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[], rotatingNow: string[] = []) => {
     const obs = observation(secrets, workloads);
     return planRestarts(resolveSpec({ legacyTokens: lt }).legacyTokens, obs, dependentsIn(obs), rotatingNow, []);
   };
-  const kinds = (p: ReturnType<typeof run>): string[] => p.actions.map((a) => (a.kind === 'restart' ? `restart:${a.workload.name}` : `${a.kind}:${a.secret.name}`));
+  const kinds = (p: ReturnType<typeof run>): string[] =>
+    p.actions.map((a) => (a.kind === 'restart' ? `restart:${a.workload.name}` : `${a.kind}:${a.secret.name}`));
   const rows: [string, ReturnType<typeof run>, string[]][] = [
     ['refilled: its dependent restarts', run({}, [pending('a')], [workload('web', ['a'])]), ['restart:web']],
     ['still blank: the dependent waits', run({}, [pending('a', { tokenHash: undefined })], [workload('web', ['a'])]), []],
     ['a second Secret it uses is still rotating: it waits for both', run({}, [pending('a')], [workload('web', ['a', 'b'])], ['apps/b']), []],
-    ['maxConcurrentRestarts 1: one at a time, by name', run({ maxConcurrentRestarts: 1 }, [pending('a')], [workload('web', ['a']), workload('api', ['a'])]), ['restart:api']],
-    ['a rollout in flight takes the slot', run({ maxConcurrentRestarts: 1 }, [pending('a')], [workload('web', ['a'], { restartedAt: '2026-05-31T23:59:00Z', restartedFor: ['r-a'], rolloutComplete: false }), workload('api', ['a'])]), []],
+    [
+      'maxConcurrentRestarts 1: one at a time, by name',
+      run({ maxConcurrentRestarts: 1 }, [pending('a')], [workload('web', ['a']), workload('api', ['a'])]),
+      ['restart:api'],
+    ],
+    [
+      'a rollout in flight takes the slot',
+      run(
+        { maxConcurrentRestarts: 1 },
+        [pending('a')],
+        [workload('web', ['a'], { restartedAt: '2026-05-31T23:59:00Z', restartedFor: ['r-a'], rolloutComplete: false }), workload('api', ['a'])],
+      ),
+      [],
+    ],
     ['opted out: never restarted; the rotation finishes without it', run({}, [pending('a')], [workload('web', ['a'], { optOut: 'x' })]), ['finish:a']],
     ['restarted and rolled out: finished', run({}, [pending('a')], [workload('web', ['a'], { restartedFor: ['r-a'] })]), ['finish:a']],
     ['restarts disabled: finished once refilled', run({ restartWorkloads: false }, [pending('a')], [workload('web', ['a'])]), ['finish:a']],
-    ['outside the restart window: held', run({ restartWindows: [{ days: ['Sat'], start: '01:00', end: '02:00' }] }, [pending('a')], [workload('web', ['a'])]), []],
-    ['outside the window but requested: at once', run({ restartWindows: [{ days: ['Sat'], start: '01:00', end: '02:00' }], rotationRequestedAt: REQ }, [pending('a', { rotatedForRequest: REQ })], [workload('web', ['a'])]), ['restart:web']],
+    [
+      'outside the restart window: held',
+      run({ restartWindows: [{ days: ['Sat'], start: '01:00', end: '02:00' }] }, [pending('a')], [workload('web', ['a'])]),
+      [],
+    ],
+    [
+      'outside the window but requested: at once',
+      run(
+        { restartWindows: [{ days: ['Sat'], start: '01:00', end: '02:00' }], rotationRequestedAt: REQ },
+        [pending('a', { rotatedForRequest: REQ })],
+        [workload('web', ['a'])],
+      ),
+      ['restart:web'],
+    ],
   ];
   for (const [name, p, want] of rows) assert.equal(kinds(p), want, name);
   const held = run({ restartWindows: [{ days: ['Sat'], start: '01:00', end: '02:00' }] }, [pending('a')], [workload('web', ['a'])]);
   assert.equal(held.heldByWindow, ['deployment/apps/web']);
   assert.ok(held.nextOpensAt);
   assert.ok(isUrgent(resolveSpec({ legacyTokens: { restartNow: '2026-05-31T12:00:00Z' } }).legacyTokens, secret('a', { rotatedAt: '2026-05-31T11:00:00Z' })));
-  assert.not.ok(isUrgent(resolveSpec({ legacyTokens: { restartNow: '2026-05-31T12:00:00Z' } }).legacyTokens, secret('a', { rotatedAt: '2026-05-31T13:00:00Z' })));
+  assert.not.ok(
+    isUrgent(resolveSpec({ legacyTokens: { restartNow: '2026-05-31T12:00:00Z' } }).legacyTokens, secret('a', { rotatedAt: '2026-05-31T13:00:00Z' })),
+  );
 });
 
 /** The facts of a plan: the rule tables below check which rule matches them. */
-function facts(secrets: SecretFinding[], workloads: Workload[] = [], options: { spec?: Parameters<typeof resolveSpec>[0]; previous?: PlanFacts['previous']; obs?: Partial<LegacyTokensObservation> } = {}): { plan: ReturnType<typeof planLegacyTokens> } {
+function facts(
+  secrets: SecretFinding[],
+  workloads: Workload[] = [],
+  options: { spec?: Parameters<typeof resolveSpec>[0]; previous?: PlanFacts['previous']; obs?: Partial<LegacyTokensObservation> } = {},
+): { plan: ReturnType<typeof planLegacyTokens> } {
   return { plan: planLegacyTokens(resolveSpec(options.spec ?? {}), observation(secrets, workloads, options.obs), options.previous) };
 }
-const reasonOf = (p: { plan: ReturnType<typeof planLegacyTokens> }, type: string): string => `${p.plan.report.conditions.find((c) => c.type === type)?.status ?? ''}/${p.plan.report.conditions.find((c) => c.type === type)?.reason ?? ''}`;
+const reasonOf = (p: { plan: ReturnType<typeof planLegacyTokens> }, type: string): string =>
+  `${p.plan.report.conditions.find((c) => c.type === type)?.status ?? ''}/${p.plan.report.conditions.find((c) => c.type === type)?.reason ?? ''}`;
 
 test('LegacyTokensReady: the first matching rule, top to bottom', () => {
   const rows: [string, ReturnType<typeof facts>, string][] = [
-    ['tokens controller failed last time and rotations remain', facts([finding()], [], { previous: { tokenControllerUnavailable: 'did not refill' } }), 'False/TokenControllerUnavailable'],
-    ['tokens controller failed, nothing left to rotate', facts([finding({}, 'valid')], [], { previous: { tokenControllerUnavailable: 'did not refill' } }), 'True/TokensValid'],
+    [
+      'tokens controller failed last time and rotations remain',
+      facts([finding()], [], { previous: { tokenControllerUnavailable: 'did not refill' } }),
+      'False/TokenControllerUnavailable',
+    ],
+    [
+      'tokens controller failed, nothing left to rotate',
+      facts([finding({}, 'valid')], [], { previous: { tokenControllerUnavailable: 'did not refill' } }),
+      'True/TokensValid',
+    ],
     ['external signing', facts([finding()], [], { obs: { externalSigning: 'sock' } }), 'False/LegacyTokensNotReissuable'],
     ['dry run', facts([finding()], [], { spec: { dryRun: true } }), 'False/TokensInvalid'],
     ['rotating', facts([finding()]), 'False/Rotating'],
     ['needs attention (orphan)', facts([finding({}, 'invalid', { serviceAccount: 'missing' })]), 'False/TokensInvalid'],
     ['undecided', facts([finding({}, 'undecided')]), 'Unknown/ObserveFailed'],
-    ['the cleaner\'s', facts([finding({ invalidSince: '2026-01-01' })]), 'True/CleanerOwned'],
+    ["the cleaner's", facts([finding({ invalidSince: '2026-01-01' })]), 'True/CleanerOwned'],
     ['no Secrets', facts([]), 'True/NoLegacyTokens'],
     ['all valid', facts([finding({}, 'valid')]), 'True/TokensValid'],
   ];
   for (const [name, f, want] of rows) assert.is(reasonOf(f, 'LegacyTokensReady'), want, name);
-  assert.equal(LEGACY_TOKENS_READY.map((r) => r.reason), ['TokenControllerUnavailable', 'LegacyTokensNotReissuable', 'TokensInvalid', 'Rotating', 'TokensInvalid', 'ObserveFailed', 'CleanerOwned', 'NoLegacyTokens', 'TokensValid']);
+  assert.equal(
+    LEGACY_TOKENS_READY.map((r) => r.reason),
+    [
+      'TokenControllerUnavailable',
+      'LegacyTokensNotReissuable',
+      'TokensInvalid',
+      'Rotating',
+      'TokensInvalid',
+      'ObserveFailed',
+      'CleanerOwned',
+      'NoLegacyTokens',
+      'TokensValid',
+    ],
+  );
 });
 
 test('WorkloadsRestarted: the first matching rule, top to bottom', () => {
   const refilled = finding({ rotation: 'r-a', rotationState: 'pending', rotatedAt: '2026-05-31T00:00:00Z', rotatedFrom: 'old' }, 'valid');
-  const consumer: TokenConsumer = { pod: 'bare', namespace: 'apps', secret: 'a', how: ['volume'], createdAt: '2026-05-01T00:00:00Z', owner: 'none (bare Pod)', restartable: undefined, cronJob: undefined };
+  const consumer: TokenConsumer = {
+    pod: 'bare',
+    namespace: 'apps',
+    secret: 'a',
+    how: ['volume'],
+    createdAt: '2026-05-01T00:00:00Z',
+    owner: 'none (bare Pod)',
+    restartable: undefined,
+    cronJob: undefined,
+  };
   const rows: [string, ReturnType<typeof facts>, string][] = [
-    ['restarts disabled, nobody holds a dead token', facts([finding({}, 'valid')], [], { spec: { legacyTokens: { restartWorkloads: false } } }), 'True/RestartsDisabled'],
-    ['restarts disabled, a pod holds a dead token', facts([refilled], [], { spec: { legacyTokens: { restartWorkloads: false } }, obs: { consumers: [consumer] } }), 'False/RestartsDisabled'],
+    [
+      'restarts disabled, nobody holds a dead token',
+      facts([finding({}, 'valid')], [], { spec: { legacyTokens: { restartWorkloads: false } } }),
+      'True/RestartsDisabled',
+    ],
+    [
+      'restarts disabled, a pod holds a dead token',
+      facts([refilled], [], { spec: { legacyTokens: { restartWorkloads: false } }, obs: { consumers: [consumer] } }),
+      'False/RestartsDisabled',
+    ],
     ['dry run', facts([finding()], [workload('web', ['a'])], { spec: { dryRun: true } }), 'False/RestartsPending'],
-    ['rollout timed out', facts([refilled], [workload('web', ['a'], { restartedAt: '2026-05-31T00:00:00Z', restartedFor: ['r-a'], rolloutComplete: false })]), 'False/RolloutTimedOut'],
+    [
+      'rollout timed out',
+      facts([refilled], [workload('web', ['a'], { restartedAt: '2026-05-31T00:00:00Z', restartedFor: ['r-a'], rolloutComplete: false })]),
+      'False/RolloutTimedOut',
+    ],
     ['restart pending', facts([refilled], [workload('web', ['a'])]), 'False/RestartsPending'],
     ['opted out: restart by hand', facts([refilled], [workload('web', ['a'], { optOut: 'x' })]), 'False/ManualRestartRequired'],
     ['a bare pod holds the dead token', facts([refilled], [], { obs: { consumers: [consumer] } }), 'False/ConsumersNotRestarted'],
@@ -164,8 +282,14 @@ test('WorkloadsRestarted: the first matching rule, top to bottom', () => {
 test('the dependents of a Secret are its users not opted out (one definition, used by pacing and dry run)', () => {
   const obs = observation([finding()], [workload('web', ['a']), workload('kept', ['a'], { optOut: 'x' }), workload('other', ['b'])]);
   const deps = dependentsIn(obs);
-  assert.equal(deps.usersOf({ namespace: 'apps', name: 'a' }).map((w) => w.metadata.name), ['web', 'kept']);
-  assert.equal(deps.dependentsOf({ namespace: 'apps', name: 'a' }).map((w) => w.metadata.name), ['web']);
+  assert.equal(
+    deps.usersOf({ namespace: 'apps', name: 'a' }).map((w) => w.metadata.name),
+    ['web', 'kept'],
+  );
+  assert.equal(
+    deps.dependentsOf({ namespace: 'apps', name: 'a' }).map((w) => w.metadata.name),
+    ['web'],
+  );
   const dry = planLegacyTokens(resolveSpec({ dryRun: true }), obs, undefined);
   assert.equal(dry.report.summary.wouldRestart, ['deployment/apps/web']);
 });

@@ -26,19 +26,37 @@ const hidden: ApiserverFlags = { source: 'unknown' };
 test('authorizers that decided, from apiserver_authorization_decisions_total', () => {
   const m = authorizerMetrics(readable(METRICS));
   assert.ok(m.readable);
-  assert.equal(m.authorizers, [{ type: 'Node', name: 'node', allowed: 24, denied: 0 }, { type: 'RBAC', name: 'rbac', allowed: 310, denied: 2 }]);
+  assert.equal(m.authorizers, [
+    { type: 'Node', name: 'node', allowed: 24, denied: 0 },
+    { type: 'RBAC', name: 'rbac', allowed: 310, denied: 2 },
+  ]);
   assert.equal(authorizerMetrics({ readable: false, why: 'forbidden', at: 'now' }), { readable: false, why: 'forbidden', at: 'now' });
 });
 
 const evidenceRows: { name: string; by: GrantedBy; metrics: string | undefined; present: boolean | undefined; metricsSays: string }[] = [
   { name: 'probe and metrics agree: present', by: 'Node', metrics: METRICS, present: true, metricsSays: 'present' },
   { name: 'probe says Node, metrics unreadable: the probe decides', by: 'Node', metrics: undefined, present: true, metricsSays: 'unknown' },
-  { name: 'RBAC only: absent, metrics confirm', by: 'Denied', metrics: 'apiserver_authorization_decisions_total{decision="allowed",name="rbac",type="RBAC"} 3\n', present: false, metricsSays: 'absent' },
   {
-    name: 'empty-reason allows from AlwaysAllow, no Node authorizer in metrics: not the Node authorizer', by: 'Node',
-    metrics: 'apiserver_authorization_decisions_total{decision="allowed",name="always",type="AlwaysAllow"} 9\n', present: false, metricsSays: 'absent',
+    name: 'RBAC only: absent, metrics confirm',
+    by: 'Denied',
+    metrics: 'apiserver_authorization_decisions_total{decision="allowed",name="rbac",type="RBAC"} 3\n',
+    present: false,
+    metricsSays: 'absent',
   },
-  { name: 'probe says Node, metrics show only RBAC (another instance): the probe decides', by: 'Node', metrics: 'apiserver_authorization_decisions_total{decision="allowed",name="rbac",type="RBAC"} 3\n', present: true, metricsSays: 'absent' },
+  {
+    name: 'empty-reason allows from AlwaysAllow, no Node authorizer in metrics: not the Node authorizer',
+    by: 'Node',
+    metrics: 'apiserver_authorization_decisions_total{decision="allowed",name="always",type="AlwaysAllow"} 9\n',
+    present: false,
+    metricsSays: 'absent',
+  },
+  {
+    name: 'probe says Node, metrics show only RBAC (another instance): the probe decides',
+    by: 'Node',
+    metrics: 'apiserver_authorization_decisions_total{decision="allowed",name="rbac",type="RBAC"} 3\n',
+    present: true,
+    metricsSays: 'absent',
+  },
 ];
 for (const row of evidenceRows) {
   test(`node authorizer: ${row.name}`, () => {
@@ -46,7 +64,10 @@ for (const row of evidenceRows) {
     const e = nodeAuthorizerEvidence(results(row.by), m, hidden);
     assert.is(e.present, row.present);
     assert.is(e.facts.find((f) => f.source === 'metrics')?.says, row.metricsSays);
-    assert.equal(e.facts.slice(0, 3).map((f) => f.source), ['probe', 'metrics', 'flags']);
+    assert.equal(
+      e.facts.slice(0, 3).map((f) => f.source),
+      ['probe', 'metrics', 'flags'],
+    );
   });
 }
 
@@ -67,15 +88,32 @@ test('flags facts: hidden, structured config, modes', () => {
   assert.is(nodeAuthorizerFromFlags({ source: 'staticPod', authorizationModes: ['RBAC'] }).says, 'absent');
 });
 
-const probe = (verdict: 'Enabled' | 'Disabled' | 'Unknown'): Parameters<typeof nodeRestrictionEvidence>[1] => ({ verdict, target: 'node-a', detail: verdict, at: 'now' });
+const probe = (verdict: 'Enabled' | 'Disabled' | 'Unknown'): Parameters<typeof nodeRestrictionEvidence>[1] => ({
+  verdict,
+  target: 'node-a',
+  detail: verdict,
+  at: 'now',
+});
 const nrRows: { name: string; flags: ApiserverFlags; probe: Parameters<typeof nodeRestrictionEvidence>[1]; state: string; source: string | undefined }[] = [
   { name: 'nothing to go on: Unknown', flags: hidden, probe: undefined, state: 'Unknown', source: undefined },
   { name: 'flags: on', flags: { source: 'staticPod', admissionPlugins: ['NodeRestriction'] }, probe: undefined, state: 'Enabled', source: 'flags' },
   { name: 'flags: off (default)', flags: { source: 'staticPod', admissionPlugins: [] }, probe: undefined, state: 'Disabled', source: 'flags' },
   { name: 'probe: refused', flags: hidden, probe: probe('Enabled'), state: 'Enabled', source: 'probe' },
   { name: 'probe: accepted', flags: hidden, probe: probe('Disabled'), state: 'Disabled', source: 'probe' },
-  { name: 'behaviour wins over flags', flags: { source: 'staticPod', admissionPlugins: ['NodeRestriction'] }, probe: probe('Disabled'), state: 'Disabled', source: 'probe' },
-  { name: 'inconclusive probe, flags visible: flags', flags: { source: 'staticPod', admissionPlugins: ['NodeRestriction'] }, probe: probe('Unknown'), state: 'Enabled', source: 'flags' },
+  {
+    name: 'behaviour wins over flags',
+    flags: { source: 'staticPod', admissionPlugins: ['NodeRestriction'] },
+    probe: probe('Disabled'),
+    state: 'Disabled',
+    source: 'probe',
+  },
+  {
+    name: 'inconclusive probe, flags visible: flags',
+    flags: { source: 'staticPod', admissionPlugins: ['NodeRestriction'] },
+    probe: probe('Unknown'),
+    state: 'Enabled',
+    source: 'flags',
+  },
   { name: 'inconclusive probe, flags hidden: Unknown from the probe', flags: hidden, probe: probe('Unknown'), state: 'Unknown', source: 'probe' },
 ];
 for (const row of nrRows) {
@@ -86,12 +124,31 @@ for (const row of nrRows) {
   });
 }
 
-const apiError = (status: number, message: string): KubeApiError => new KubeApiError({ status, reason: status === 403 ? 'Forbidden' : 'NotFound', message, method: 'PATCH', path: '/api/v1/nodes/node-a' });
+const apiError = (status: number, message: string): KubeApiError =>
+  new KubeApiError({ status, reason: status === 403 ? 'Forbidden' : 'NotFound', message, method: 'PATCH', path: '/api/v1/nodes/node-a' });
 const answers: { name: string; err: unknown; verdict: string; detail: RegExp }[] = [
   { name: 'accepted', err: undefined, verdict: 'Disabled', detail: /was accepted/ },
-  { name: 'refused by NodeRestriction', err: apiError(403, `nodes "node-a" is forbidden: node "${PROBE_NODE}" is not allowed to modify node "node-a"`), verdict: 'Enabled', detail: /refused by NodeRestriction/ },
-  { name: 'no impersonation grant', err: apiError(403, `users "system:node:${PROBE_NODE}" is forbidden: User "system:serviceaccount:a:b" cannot impersonate resource "users" in API group "" at the cluster scope`), verdict: 'Unknown', detail: /config\/components\/noderestriction-probe/ },
-  { name: 'refused by authorization', err: apiError(403, `nodes "node-a" is forbidden: User "system:node:${PROBE_NODE}" cannot patch resource "nodes" in API group "" at the cluster scope`), verdict: 'Unknown', detail: /authorization refused .* before admission/ },
+  {
+    name: 'refused by NodeRestriction',
+    err: apiError(403, `nodes "node-a" is forbidden: node "${PROBE_NODE}" is not allowed to modify node "node-a"`),
+    verdict: 'Enabled',
+    detail: /refused by NodeRestriction/,
+  },
+  {
+    name: 'no impersonation grant',
+    err: apiError(
+      403,
+      `users "system:node:${PROBE_NODE}" is forbidden: User "system:serviceaccount:a:b" cannot impersonate resource "users" in API group "" at the cluster scope`,
+    ),
+    verdict: 'Unknown',
+    detail: /config\/components\/noderestriction-probe/,
+  },
+  {
+    name: 'refused by authorization',
+    err: apiError(403, `nodes "node-a" is forbidden: User "system:node:${PROBE_NODE}" cannot patch resource "nodes" in API group "" at the cluster scope`),
+    verdict: 'Unknown',
+    detail: /authorization refused .* before admission/,
+  },
   { name: 'target deleted', err: apiError(404, 'nodes "node-a" not found'), verdict: 'Unknown', detail: /was deleted/ },
   { name: 'network', err: new Error('ECONNRESET'), verdict: 'Unknown', detail: /failed: ECONNRESET/ },
 ];

@@ -13,9 +13,27 @@ export const binding = (subjects: Subject[], labels: Record<string, string> = {}
 
 export const NO_METRICS: NodeAuthObservation['authorizerMetrics'] = { readable: false, why: 'not permitted', at: 'now' };
 
-export function observation(by: GrantedBy, b: LegacyBinding | undefined, flags: NodeAuthObservation['flags'] = { source: 'unknown' }, extra: Partial<NodeAuthObservation> = {}): NodeAuthObservation {
+export function observation(
+  by: GrantedBy,
+  b: LegacyBinding | undefined,
+  flags: NodeAuthObservation['flags'] = { source: 'unknown' },
+  extra: Partial<NodeAuthObservation> = {},
+): NodeAuthObservation {
   return {
-    nodeCount: 1, notReady: ['node-a'], syntheticProbe: false, probeTime: 'now', binding: b, flags, authorizerMetrics: NO_METRICS, nodeRestrictionProbe: undefined, ...extra,
-    probed: [{ node: 'node-a', results: kubeletChecks('node-a').map((c) => ({ check: c.name, allowed: by !== 'Denied', grantedBy: by, reason: '', nodeScoped: c.nodeScoped })) }],
+    nodeCount: 1,
+    notReady: ['node-a'],
+    syntheticProbe: false,
+    probeTime: 'now',
+    binding: b,
+    flags,
+    authorizerMetrics: NO_METRICS,
+    nodeRestrictionProbe: undefined,
+    ...extra,
+    probed: [
+      {
+        node: 'node-a',
+        results: kubeletChecks('node-a').map((c) => ({ check: c.name, allowed: by !== 'Denied', grantedBy: by, reason: '', nodeScoped: c.nodeScoped })),
+      },
+    ],
   };
 }

@@ -14,7 +14,12 @@ const test = suite('nodeAuthorization rules');
 const ours = { 'app.kubernetes.io/managed-by': 'authpolicy-operator' };
 const probeEnabled: NodeAuthObservation['nodeRestrictionProbe'] = { verdict: 'Enabled', target: 'node-b', detail: 'refused by NodeRestriction', at: 'now' };
 const probeDisabled: NodeAuthObservation['nodeRestrictionProbe'] = { verdict: 'Disabled', target: 'node-b', detail: 'was accepted', at: 'now' };
-const probeNoTarget: NodeAuthObservation['nodeRestrictionProbe'] = { verdict: 'Unknown', target: undefined, detail: 'there is no Node for the probe to target', at: 'now' };
+const probeNoTarget: NodeAuthObservation['nodeRestrictionProbe'] = {
+  verdict: 'Unknown',
+  target: undefined,
+  detail: 'there is no Node for the probe to target',
+  at: 'now',
+};
 
 /** b: the system:node binding ('none': no object at all); default the API server's empty bootstrap one */
 function facts(spec: AuthPolicySpec, by: GrantedBy, b: LegacyBinding | 'none' = binding([]), extra: Partial<NodeAuthObservation> = {}): NodeAuthFacts {
@@ -26,42 +31,134 @@ const rule = (name: string): (typeof RULES)[number] => {
   return r;
 };
 
-interface Row { rule: string; name: string; f: NodeAuthFacts; want: { reason: string; status?: string; actions?: string[] } | undefined }
+interface Row {
+  rule: string;
+  name: string;
+  f: NodeAuthFacts;
+  want: { reason: string; status?: string; actions?: string[] } | undefined;
+}
 const rows: Row[] = [
   { rule: 'unmanaged', name: 'other modes: silent', f: facts({}, 'Denied'), want: undefined },
-  { rule: 'unmanaged', name: 'kubelets denied', f: facts({ nodeAuthorization: { mode: 'Unmanaged' } }, 'Denied'), want: { reason: 'KubeletsDenied', status: 'False', actions: [] } },
-  { rule: 'unmanaged', name: 'Node authorizer', f: facts({ nodeAuthorization: { mode: 'Unmanaged' } }, 'Node', binding([nodesGroup])), want: { reason: 'NodeAuthorizer', status: 'True', actions: [] } },
-  { rule: 'unmanaged', name: 'RBAC', f: facts({ nodeAuthorization: { mode: 'Unmanaged' } }, 'RBAC'), want: { reason: 'LegacyBinding', status: 'True', actions: [] } },
+  {
+    rule: 'unmanaged',
+    name: 'kubelets denied',
+    f: facts({ nodeAuthorization: { mode: 'Unmanaged' } }, 'Denied'),
+    want: { reason: 'KubeletsDenied', status: 'False', actions: [] },
+  },
+  {
+    rule: 'unmanaged',
+    name: 'Node authorizer',
+    f: facts({ nodeAuthorization: { mode: 'Unmanaged' } }, 'Node', binding([nodesGroup])),
+    want: { reason: 'NodeAuthorizer', status: 'True', actions: [] },
+  },
+  {
+    rule: 'unmanaged',
+    name: 'RBAC',
+    f: facts({ nodeAuthorization: { mode: 'Unmanaged' } }, 'RBAC'),
+    want: { reason: 'LegacyBinding', status: 'True', actions: [] },
+  },
   { rule: 'legacyBindingMode', name: 'NodeAuthorizer mode: silent', f: facts({}, 'RBAC'), want: undefined },
-  { rule: 'legacyBindingMode', name: 'no binding: create', f: facts({ nodeAuthorization: { mode: 'LegacyBinding' } }, 'Denied', 'none'), want: { reason: 'LegacyBinding', status: 'True', actions: ['create'] } },
-  { rule: 'legacyBindingMode', name: 'exact, kubelets still denied', f: facts({ nodeAuthorization: { mode: 'LegacyBinding' } }, 'Denied', binding([nodesGroup])), want: { reason: 'KubeletsDenied', status: 'False', actions: [] } },
-  { rule: 'legacyBindingMode', name: 'extra subject: repair', f: facts({ nodeAuthorization: { mode: 'LegacyBinding' } }, 'RBAC', binding([nodesGroup, alice])), want: { reason: 'LegacyBinding', actions: ['repair'] } },
+  {
+    rule: 'legacyBindingMode',
+    name: 'no binding: create',
+    f: facts({ nodeAuthorization: { mode: 'LegacyBinding' } }, 'Denied', 'none'),
+    want: { reason: 'LegacyBinding', status: 'True', actions: ['create'] },
+  },
+  {
+    rule: 'legacyBindingMode',
+    name: 'exact, kubelets still denied',
+    f: facts({ nodeAuthorization: { mode: 'LegacyBinding' } }, 'Denied', binding([nodesGroup])),
+    want: { reason: 'KubeletsDenied', status: 'False', actions: [] },
+  },
+  {
+    rule: 'legacyBindingMode',
+    name: 'extra subject: repair',
+    f: facts({ nodeAuthorization: { mode: 'LegacyBinding' } }, 'RBAC', binding([nodesGroup, alice])),
+    want: { reason: 'LegacyBinding', actions: ['repair'] },
+  },
   { rule: 'fallbackWhileNodeAuthorizerMissing', name: 'fallback off: silent', f: facts({}, 'Denied'), want: undefined },
-  { rule: 'fallbackWhileNodeAuthorizerMissing', name: 'Node authorizer on: silent', f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'Node'), want: undefined },
-  { rule: 'fallbackWhileNodeAuthorizerMissing', name: 'bootstrap binding: fill it', f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'Denied'), want: { reason: 'LegacyBindingFallback', actions: ['bind'] } },
-  { rule: 'fallbackWhileNodeAuthorizerMissing', name: 'someone else\'s binding with extra subjects: silent', f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'RBAC', binding([nodesGroup, alice])), want: undefined },
-  { rule: 'fallbackWhileNodeAuthorizerMissing', name: 'our binding drifted: repair', f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'RBAC', binding([nodesGroup, alice], ours)), want: { reason: 'LegacyBindingFallback', actions: ['repair'] } },
+  {
+    rule: 'fallbackWhileNodeAuthorizerMissing',
+    name: 'Node authorizer on: silent',
+    f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'Node'),
+    want: undefined,
+  },
+  {
+    rule: 'fallbackWhileNodeAuthorizerMissing',
+    name: 'bootstrap binding: fill it',
+    f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'Denied'),
+    want: { reason: 'LegacyBindingFallback', actions: ['bind'] },
+  },
+  {
+    rule: 'fallbackWhileNodeAuthorizerMissing',
+    name: "someone else's binding with extra subjects: silent",
+    f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'RBAC', binding([nodesGroup, alice])),
+    want: undefined,
+  },
+  {
+    rule: 'fallbackWhileNodeAuthorizerMissing',
+    name: 'our binding drifted: repair',
+    f: facts({ nodeAuthorization: { legacyBindingFallback: true } }, 'RBAC', binding([nodesGroup, alice], ours)),
+    want: { reason: 'LegacyBindingFallback', actions: ['repair'] },
+  },
   { rule: 'nodeAuthorizerMissing', name: 'Node authorizer on: silent', f: facts({}, 'Node'), want: undefined },
   { rule: 'nodeAuthorizerMissing', name: 'denied', f: facts({}, 'Denied'), want: { reason: 'NodeAuthorizerDisabled', status: 'False', actions: [] } },
   { rule: 'leftoverLegacyBinding', name: 'no binding: silent', f: facts({}, 'Node'), want: undefined },
-  { rule: 'leftoverLegacyBinding', name: 'legacy shape: delete', f: facts({}, 'Node', binding([nodesGroup])), want: { reason: 'NodeAuthorizer', status: 'True', actions: ['delete'] } },
+  {
+    rule: 'leftoverLegacyBinding',
+    name: 'legacy shape: delete',
+    f: facts({}, 'Node', binding([nodesGroup])),
+    want: { reason: 'NodeAuthorizer', status: 'True', actions: ['delete'] },
+  },
   { rule: 'bindingGrantsMore', name: 'legacy shape: silent', f: facts({}, 'Node', binding([nodesGroup])), want: undefined },
-  { rule: 'bindingGrantsMore', name: 'extra subject: refuse', f: facts({}, 'Node', binding([nodesGroup, alice])), want: { reason: 'LegacyBindingHasExtraSubjects', status: 'False', actions: [] } },
-  { rule: 'bindingGrantsMore', name: 'drifted: refuse', f: facts({}, 'Node', binding([alice])), want: { reason: 'LegacyBindingHasExtraSubjects', status: 'False', actions: [] } },
+  {
+    rule: 'bindingGrantsMore',
+    name: 'extra subject: refuse',
+    f: facts({}, 'Node', binding([nodesGroup, alice])),
+    want: { reason: 'LegacyBindingHasExtraSubjects', status: 'False', actions: [] },
+  },
+  {
+    rule: 'bindingGrantsMore',
+    name: 'drifted: refuse',
+    f: facts({}, 'Node', binding([alice])),
+    want: { reason: 'LegacyBindingHasExtraSubjects', status: 'False', actions: [] },
+  },
   { rule: 'nodeRestrictionDisabled', name: 'unknown: silent', f: facts({}, 'Node'), want: undefined },
-  { rule: 'nodeRestrictionDisabled', name: 'probe found it enabled: silent', f: facts({}, 'Node', binding([]), { nodeRestrictionProbe: probeEnabled }), want: undefined },
-  { rule: 'nodeRestrictionDisabled', name: 'probe found it disabled', f: facts({}, 'Node', binding([]), { nodeRestrictionProbe: probeDisabled }), want: { reason: 'NodeRestrictionDisabled', status: 'False' } },
-  { rule: 'nodeAuthorizerReady', name: 'always speaks', f: facts({}, 'Node', binding([]), { nodeRestrictionProbe: probeNoTarget }), want: { reason: 'NodeAuthorizer', status: 'True', actions: [] } },
+  {
+    rule: 'nodeRestrictionDisabled',
+    name: 'probe found it enabled: silent',
+    f: facts({}, 'Node', binding([]), { nodeRestrictionProbe: probeEnabled }),
+    want: undefined,
+  },
+  {
+    rule: 'nodeRestrictionDisabled',
+    name: 'probe found it disabled',
+    f: facts({}, 'Node', binding([]), { nodeRestrictionProbe: probeDisabled }),
+    want: { reason: 'NodeRestrictionDisabled', status: 'False' },
+  },
+  {
+    rule: 'nodeAuthorizerReady',
+    name: 'always speaks',
+    f: facts({}, 'Node', binding([]), { nodeRestrictionProbe: probeNoTarget }),
+    want: { reason: 'NodeAuthorizer', status: 'True', actions: [] },
+  },
 ];
 
 for (const row of rows) {
   test(`${row.rule}: ${row.name}`, () => {
     const v = rule(row.rule).decide(row.f);
-    if (!row.want) { assert.is(v, undefined, JSON.stringify(v)); return; }
+    if (!row.want) {
+      assert.is(v, undefined, JSON.stringify(v));
+      return;
+    }
     assert.ok(v, 'the rule should speak');
     assert.is(v.reason, row.want.reason, v.message);
     if (row.want.status) assert.is(v.status, row.want.status);
-    if (row.want.actions) assert.equal((v.actions ?? []).map((a) => a.kind), row.want.actions);
+    if (row.want.actions)
+      assert.equal(
+        (v.actions ?? []).map((a) => a.kind),
+        row.want.actions,
+      );
   });
 }
 
@@ -80,13 +177,19 @@ test('with no Node to target, NodeRestriction is Unknown and the message says wh
 
 test('messages say where each fact came from', () => {
   const v = decide(facts({}, 'Denied'));
-  assert.match(v.message, /Where each fact came from: probe: 8 of 8 kubelet SubjectAccessReviews were not answered by the Node authorizer \(denied\); metrics: not permitted; flags: no kube-apiserver static pod/);
+  assert.match(
+    v.message,
+    /Where each fact came from: probe: 8 of 8 kubelet SubjectAccessReviews were not answered by the Node authorizer \(denied\); metrics: not permitted; flags: no kube-apiserver static pod/,
+  );
 });
 
 test('probeNodeRestriction: off by default, a boolean or refused naming the field', () => {
   assert.is(resolveSpec({}).nodeAuthorization.probeNodeRestriction, false);
   assert.is(resolveSpec({ nodeAuthorization: { probeNodeRestriction: true } }).nodeAuthorization.probeNodeRestriction, true);
-  assert.throws(() => resolveSpec({ nodeAuthorization: { probeNodeRestriction: 'yes' as unknown as boolean } }), /spec\.nodeAuthorization\.probeNodeRestriction: must be true or false/);
+  assert.throws(
+    () => resolveSpec({ nodeAuthorization: { probeNodeRestriction: 'yes' as unknown as boolean } }),
+    /spec\.nodeAuthorization\.probeNodeRestriction: must be true or false/,
+  );
 });
 
 test.run();

@@ -31,7 +31,7 @@ test('a window across midnight belongs to the day it starts', () => {
   assert.ok(windowOpen(win, at('2026-01-18T01:59:00Z')), 'early Sunday, same window');
   assert.not.ok(windowOpen(win, at('2026-01-18T02:00:00Z')));
   assert.not.ok(windowOpen(win, at('2026-01-18T23:00:00Z')), 'Sunday night is not listed');
-  assert.not.ok(windowOpen(win, at('2026-01-17T01:00:00Z')), 'early Saturday belongs to Friday\'s window');
+  assert.not.ok(windowOpen(win, at('2026-01-17T01:00:00Z')), "early Saturday belongs to Friday's window");
   assert.equal(iso(restartWindowState([win], at('2026-01-18T03:00:00Z')).nextOpen), '2026-01-24T22:00:00.000Z');
 });
 
@@ -42,7 +42,11 @@ test('DST: the same wall-clock window moves in UTC, spring forward and fall back
   assert.equal(iso(restartWindowState([win], at('2026-03-27T12:00:00Z')).nextOpen), '2026-03-28T02:00:00.000Z', 'the day before: 03:00 CET = 02:00 UTC');
   // A window starting in the skipped hour opens when the clock reaches a minute inside it.
   const skipped = { start: '02:30', end: '03:30', timeZone: 'Europe/Berlin' };
-  assert.equal(iso(restartWindowState([skipped], at('2026-03-28T12:00:00Z')).nextOpen), '2026-03-29T01:00:00.000Z', 'opens at 03:00 CEST, the first minute that exists');
+  assert.equal(
+    iso(restartWindowState([skipped], at('2026-03-28T12:00:00Z')).nextOpen),
+    '2026-03-29T01:00:00.000Z',
+    'opens at 03:00 CEST, the first minute that exists',
+  );
   // Fall back on 2026-10-25 at 03:00 CEST -> 02:00 CET: 02:00-03:00 happens twice, the window is open both times.
   const repeated = { start: '02:00', end: '03:00', timeZone: 'Europe/Berlin' };
   assert.ok(windowOpen(repeated, at('2026-10-25T00:30:00Z')), '02:30 CEST');
@@ -54,22 +58,39 @@ test('DST: the same wall-clock window moves in UTC, spring forward and fall back
 });
 
 test('several windows: the earliest opening; open inside any', () => {
-  const ws = [{ start: '20:00', end: '21:00', timeZone: 'UTC' }, { start: '12:00', end: '12:30', timeZone: 'Asia/Tokyo' }];
+  const ws = [
+    { start: '20:00', end: '21:00', timeZone: 'UTC' },
+    { start: '12:00', end: '12:30', timeZone: 'Asia/Tokyo' },
+  ];
   assert.equal(iso(restartWindowState(ws, at('2026-01-10T00:00:00Z')).nextOpen), '2026-01-10T03:00:00.000Z');
   assert.ok(restartWindowState(ws, at('2026-01-10T20:15:00Z')).open);
 });
 
 test('resolveSpec refuses an unknown zone and an empty window, naming the field', () => {
-  assert.throws(() => resolveSpec({ legacyTokens: { restartWindows: [{ start: '01:00', end: '02:00', timeZone: 'Mars/Olympus' }] } }), /restartWindows\[0\]\.timeZone/);
+  assert.throws(
+    () => resolveSpec({ legacyTokens: { restartWindows: [{ start: '01:00', end: '02:00', timeZone: 'Mars/Olympus' }] } }),
+    /restartWindows\[0\]\.timeZone/,
+  );
   assert.throws(() => resolveSpec({ legacyTokens: { restartWindows: [{ start: '01:00', end: '01:00' }] } }), /restartWindows\[0\]/);
   assert.throws(() => resolveSpec({ legacyTokens: { restartNow: 'soon' } }), /restartNow/);
   assert.is(resolveSpec({ legacyTokens: { restartWindows: [{ start: '01:00', end: '02:00' }] } }).legacyTokens.restartWindows[0]?.timeZone, 'UTC');
 });
 
 test('the CRD refuses malformed windows with messages naming the field (offline port of its rules)', async () => {
-  const manifest = { apiVersion: 'authpolicy.io/v1alpha1', kind: 'AuthPolicy', metadata: { name: 'cluster' }, spec: { legacyTokens: { restartWindows: [
-    { start: '22:00', end: '22:00', days: ['Mon', 'Mon'] }, { start: '25:00', end: '02:00' }, { start: '01:00', end: '02:00', timeZone: 'Europe/Berlin', days: ['Sat'] },
-  ] } } };
+  const manifest = {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: { name: 'cluster' },
+    spec: {
+      legacyTokens: {
+        restartWindows: [
+          { start: '22:00', end: '22:00', days: ['Mon', 'Mon'] },
+          { start: '25:00', end: '02:00' },
+          { start: '01:00', end: '02:00', timeZone: 'Europe/Berlin', days: ['Sat'] },
+        ],
+      },
+    },
+  };
   const { errors, defaulted } = validateAuthPolicy(manifest, await shippedSchema());
   assert.equal(errors, [
     'spec.legacyTokens.restartWindows[0].days: Invalid value: days must not list a day twice',

@@ -18,13 +18,28 @@ const DIR = join(ROOT, 'config', 'argocd');
 const HEALTH_LUA = join(DIR, 'health.lua');
 const CM_KEY = 'resource.customizations.health.authpolicy.io_AuthPolicy';
 
-interface Health { status: string; message?: string }
-interface Entry { healthStatus: Health; inputPath: string }
-interface Line { inputPath: string; want: Health; got?: Health; error?: string }
+interface Health {
+  status: string;
+  message?: string;
+}
+interface Entry {
+  healthStatus: Health;
+  inputPath: string;
+}
+interface Line {
+  inputPath: string;
+  want: Health;
+  got?: Health;
+  error?: string;
+}
 interface Fixture {
-  apiVersion: string; kind: string;
+  apiVersion: string;
+  kind: string;
   metadata: { name: string; uid?: string; resourceVersion?: string; creationTimestamp?: string; generation?: number; managedFields?: unknown };
-  status?: { observedGeneration?: number; conditions?: { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; observedGeneration?: number }[] };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; observedGeneration?: number }[];
+  };
 }
 
 let runner = '';
@@ -35,7 +50,11 @@ function run(args: string[]): { code: number | null; stdout: string; stderr: str
   const r = spawnSync(runner, args, { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const lines = (stdout: string): Line[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 function evaluate(obj: unknown, script = HEALTH_LUA, openLibs = false): Health {
   const file = join(tmp, `obj-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, stringify(obj));
@@ -46,12 +65,21 @@ function evaluate(obj: unknown, script = HEALTH_LUA, openLibs = false): Health {
 const fixture = (inputPath: string): Fixture => parse(readFileSync(join(DIR, inputPath), 'utf8')) as Fixture;
 
 test.before(() => {
-  const out = execFileSync('bash', [join(ROOT, 'test', 'argocd', 'build-lua-runner.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+  const out = execFileSync('bash', [join(ROOT, 'test', 'argocd', 'build-lua-runner.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 300_000,
+  });
   runner = out.trim().split('\n').pop() ?? '';
 });
-test.after(() => { rmSync(tmp, { recursive: true, force: true }); });
+test.after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
 
-for (const mode of [{ name: 'Argo CD\'s default sandbox (argocd-cm)', args: [] }, { name: 'open libraries (as TestLuaHealthScript runs)', args: ['--use-open-libs'] }]) {
+for (const mode of [
+  { name: "Argo CD's default sandbox (argocd-cm)", args: [] },
+  { name: 'open libraries (as TestLuaHealthScript runs)', args: ['--use-open-libs'] },
+]) {
   test(`every health_test.yaml entry gives exactly its status and message: ${mode.name}`, () => {
     const r = run([...mode.args, DIR]);
     const got = lines(r.stdout);
@@ -73,7 +101,10 @@ test('health_test.yaml covers Healthy, Progressing and Degraded, and every entry
 });
 
 test('every fixture in testdata/ is tested, and every tested file exists', () => {
-  const files = readdirSync(join(DIR, 'testdata')).filter((f) => f.endsWith('.yaml')).map((f) => `testdata/${f}`).sort();
+  const files = readdirSync(join(DIR, 'testdata'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `testdata/${f}`)
+    .sort();
   assert.equal([...new Set(entries.map((e) => e.inputPath))].sort(), files);
 });
 
@@ -96,7 +127,12 @@ test('every fixture is real API server output (kubectl get -o yaml of an AuthPol
 });
 
 test('argocd-cm.yaml installs exactly health.lua', () => {
-  const cm = parse(readFileSync(join(DIR, 'argocd-cm.yaml'), 'utf8')) as { apiVersion: string; kind: string; metadata: { name: string }; data: Record<string, string> };
+  const cm = parse(readFileSync(join(DIR, 'argocd-cm.yaml'), 'utf8')) as {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string };
+    data: Record<string, string>;
+  };
   assert.is(cm.kind, 'ConfigMap');
   assert.is(cm.metadata.name, 'argocd-cm');
   assert.equal(Object.keys(cm.data), [CM_KEY]);
@@ -110,7 +146,10 @@ test('the runner really evaluates: Ready=True with the spec changed since is Pro
   const generation = o.metadata.generation ?? 0;
   assert.equal(evaluate(o), healthy.healthStatus);
   o.metadata.generation = generation + 1;
-  assert.equal(evaluate(o), { status: 'Progressing', message: `Waiting for authpolicy-operator to observe generation ${generation + 1} (status is for generation ${generation})` });
+  assert.equal(evaluate(o), {
+    status: 'Progressing',
+    message: `Waiting for authpolicy-operator to observe generation ${generation + 1} (status is for generation ${generation})`,
+  });
 });
 
 test('states too brief to capture, derived from a real fixture: Rotating is Progressing, TokensInvalid and Forbidden are Degraded', () => {
@@ -118,16 +157,24 @@ test('states too brief to capture, derived from a real fixture: Rotating is Prog
   assert.ok(base, 'the rotation fixture');
   const withCondition = (type: string, status: string, reason: string, message: string): unknown => {
     const o = fixture(base.inputPath);
-    if (o.status?.conditions) o.status.conditions = o.status.conditions.filter((c) => c.type !== 'WorkloadsRestarted' && c.type !== 'ClockSynchronized')
-      .map((c) => (c.type === type ? { ...c, status, reason, message } : c));
+    if (o.status?.conditions)
+      o.status.conditions = o.status.conditions
+        .filter((c) => c.type !== 'WorkloadsRestarted' && c.type !== 'ClockSynchronized')
+        .map((c) => (c.type === type ? { ...c, status, reason, message } : c));
     return o;
   };
-  assert.equal(evaluate(withCondition('LegacyTokensReady', 'False', 'Rotating', 'rotating 1 token Secret(s) in place: apps/builder-token')),
-    { status: 'Progressing', message: 'LegacyTokensReady is False (Rotating): rotating 1 token Secret(s) in place: apps/builder-token' });
-  assert.equal(evaluate(withCondition('LegacyTokensReady', 'False', 'TokensInvalid', '1 token Secret(s) need attention')),
-    { status: 'Degraded', message: 'LegacyTokensReady is False (TokensInvalid): 1 token Secret(s) need attention' });
-  assert.equal(evaluate(withCondition('LegacyTokensReady', 'Unknown', 'Forbidden', 'the operator is not allowed to list secrets')),
-    { status: 'Degraded', message: 'LegacyTokensReady is Unknown (Forbidden): the operator is not allowed to list secrets' });
+  assert.equal(evaluate(withCondition('LegacyTokensReady', 'False', 'Rotating', 'rotating 1 token Secret(s) in place: apps/builder-token')), {
+    status: 'Progressing',
+    message: 'LegacyTokensReady is False (Rotating): rotating 1 token Secret(s) in place: apps/builder-token',
+  });
+  assert.equal(evaluate(withCondition('LegacyTokensReady', 'False', 'TokensInvalid', '1 token Secret(s) need attention')), {
+    status: 'Degraded',
+    message: 'LegacyTokensReady is False (TokensInvalid): 1 token Secret(s) need attention',
+  });
+  assert.equal(evaluate(withCondition('LegacyTokensReady', 'Unknown', 'Forbidden', 'the operator is not allowed to list secrets')), {
+    status: 'Degraded',
+    message: 'LegacyTokensReady is Unknown (Forbidden): the operator is not allowed to list secrets',
+  });
 });
 
 test('the runner reports a mismatching entry and exits non-zero', () => {
@@ -146,7 +193,7 @@ test('the runner reports a mismatching entry and exits non-zero', () => {
   assert.equal(line?.got, first.healthStatus);
 });
 
-test('the VM is Argo CD\'s: no string library unless useOpenLibs, invalid statuses become Unknown, 1 s timeout', () => {
+test("the VM is Argo CD's: no string library unless useOpenLibs, invalid statuses become Unknown, 1 s timeout", () => {
   const obj = fixture(entries[0]?.inputPath ?? '');
   const script = (name: string, text: string): string => {
     const path = join(tmp, name);

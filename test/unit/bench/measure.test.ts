@@ -8,21 +8,32 @@ import { mountedSecrets, rolledOut, type DeploymentView } from '../../../bench/g
 
 const test = suite('bench measurements');
 
-const ev = (id: string, stage: string, group: string, verb: string, resource: string, at: string, code = 200): string => JSON.stringify({
-  auditID: id, stage, verb, user: { username: 'u', groups: [group, 'system:authenticated'] }, userAgent: 'agent/1 (linux)',
-  objectRef: { resource }, requestURI: `/api/v1/${resource}`, responseStatus: { code }, requestReceivedTimestamp: at,
-});
+const ev = (id: string, stage: string, group: string, verb: string, resource: string, at: string, code = 200): string =>
+  JSON.stringify({
+    auditID: id,
+    stage,
+    verb,
+    user: { username: 'u', groups: [group, 'system:authenticated'] },
+    userAgent: 'agent/1 (linux)',
+    objectRef: { resource },
+    requestURI: `/api/v1/${resource}`,
+    responseStatus: { code },
+    requestReceivedTimestamp: at,
+  });
 
 test('audit counting: one request per audit ID, only the group, only the window, failures counted', async () => {
   const file = join(await mkdtemp(join(tmpdir(), 'bench-test-')), 'audit.log');
-  await writeFile(file, [
-    ev('a', 'ResponseStarted', 'bench:floor', 'watch', 'secrets', '2026-01-01T00:00:01Z'),
-    ev('a', 'ResponseComplete', 'bench:floor', 'watch', 'secrets', '2026-01-01T00:00:01Z'),
-    ev('b', 'ResponseComplete', 'bench:floor', 'patch', 'secrets', '2026-01-01T00:00:02Z'),
-    ev('c', 'ResponseComplete', 'bench:floor', 'patch', 'secrets', '2026-01-01T00:00:03Z', 409),
-    ev('d', 'ResponseComplete', 'bench:kubectl', 'patch', 'secrets', '2026-01-01T00:00:02Z'),
-    ev('e', 'ResponseComplete', 'bench:floor', 'list', 'secrets', '2026-01-01T00:10:00Z'),
-  ].join('\n') + '\n');
+  await writeFile(
+    file,
+    [
+      ev('a', 'ResponseStarted', 'bench:floor', 'watch', 'secrets', '2026-01-01T00:00:01Z'),
+      ev('a', 'ResponseComplete', 'bench:floor', 'watch', 'secrets', '2026-01-01T00:00:01Z'),
+      ev('b', 'ResponseComplete', 'bench:floor', 'patch', 'secrets', '2026-01-01T00:00:02Z'),
+      ev('c', 'ResponseComplete', 'bench:floor', 'patch', 'secrets', '2026-01-01T00:00:03Z', 409),
+      ev('d', 'ResponseComplete', 'bench:kubectl', 'patch', 'secrets', '2026-01-01T00:00:02Z'),
+      ev('e', 'ResponseComplete', 'bench:floor', 'list', 'secrets', '2026-01-01T00:10:00Z'),
+    ].join('\n') + '\n',
+  );
   const r = await countRequests(file, 'bench:floor', Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-01-01T00:01:00Z'));
   assert.is(r.total, 3);
   assert.equal(r.byVerbResource, { 'patch secrets': 2, 'watch secrets': 1 });
@@ -32,12 +43,16 @@ test('audit counting: one request per audit ID, only the group, only the window,
 
 test('counterBy sums a counter by labels and diff keeps what grew', () => {
   const before = counterBy('authpolicy_api_requests_total{verb="get",resource="leases"} 3\n', 'authpolicy_api_requests_total', ['verb', 'resource']);
-  const after = counterBy([
-    '# TYPE authpolicy_api_requests_total counter',
-    'authpolicy_api_requests_total{verb="get",resource="leases"} 10',
-    'authpolicy_api_requests_total{verb="list",resource="pods"} 2',
-    'authpolicy_api_requests_totalx{verb="get",resource="leases"} 99',
-  ].join('\n'), 'authpolicy_api_requests_total', ['verb', 'resource']);
+  const after = counterBy(
+    [
+      '# TYPE authpolicy_api_requests_total counter',
+      'authpolicy_api_requests_total{verb="get",resource="leases"} 10',
+      'authpolicy_api_requests_total{verb="list",resource="pods"} 2',
+      'authpolicy_api_requests_totalx{verb="get",resource="leases"} 99',
+    ].join('\n'),
+    'authpolicy_api_requests_total',
+    ['verb', 'resource'],
+  );
   assert.equal(diff(after, before), { 'get leases': 7, 'list pods': 2 });
 });
 

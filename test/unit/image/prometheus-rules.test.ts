@@ -25,8 +25,14 @@ test('every alert in config/prometheus/rules.yaml uses an authpolicy_ metric', (
 test('a scrape without a metric or label is reported', () => {
   const scrape = '# HELP authpolicy_condition x\n# TYPE authpolicy_condition gauge\nauthpolicy_condition{policy="cluster",type="Ready",status="True"} 1\n';
   const problems = checkRules(rules, scrape);
-  assert.ok(problems.some((p) => p.includes('authpolicy_token_rotations_total is not exposed')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.includes('no label "reason"')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes('authpolicy_token_rotations_total is not exposed')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.includes('no label "reason"')),
+    problems.join('\n'),
+  );
 });
 
 test.run();

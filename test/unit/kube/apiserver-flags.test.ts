@@ -41,7 +41,10 @@ test('structured authorization names no modes', () => {
 test('--disable-admission-plugins turns a plugin off', () => {
   const f = parseApiserverFlags(['kube-apiserver', '--enable-admission-plugins=PodSecurity', '--disable-admission-plugins=NodeRestriction']);
   assert.equal(f.admissionPlugins, ['PodSecurity']);
-  assert.equal(parseApiserverFlags(['kube-apiserver', '--enable-admission-plugins=NodeRestriction', '--disable-admission-plugins=NodeRestriction']).admissionPlugins, []);
+  assert.equal(
+    parseApiserverFlags(['kube-apiserver', '--enable-admission-plugins=NodeRestriction', '--disable-admission-plugins=NodeRestriction']).admissionPlugins,
+    [],
+  );
 });
 
 test('resource of an API path, for request counters', () => {

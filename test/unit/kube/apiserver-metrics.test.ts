@@ -25,7 +25,13 @@ test('samples with labels, escaped quotes, and no false prefix matches', () => {
 
 function fakeClient(answer: () => string): { client: KubeClient; reads: () => number } {
   let reads = 0;
-  const client = { getText: (path: string): Promise<string> => { reads++; assert.is(path, '/metrics'); return Promise.resolve(answer()); } } as unknown as KubeClient;
+  const client = {
+    getText: (path: string): Promise<string> => {
+      reads++;
+      assert.is(path, '/metrics');
+      return Promise.resolve(answer());
+    },
+  } as unknown as KubeClient;
   return { client, reads: () => reads };
 }
 
@@ -43,7 +49,9 @@ test('read at most every 30 s per client, and again when the API servers changed
 });
 
 test('a refusal is a value naming the permission, not an exception', async () => {
-  const { client } = fakeClient(() => { throw new KubeApiError({ status: 403, reason: 'Forbidden', message: 'forbidden', method: 'GET', path: '/metrics' }); });
+  const { client } = fakeClient(() => {
+    throw new KubeApiError({ status: 403, reason: 'Forbidden', message: 'forbidden', method: 'GET', path: '/metrics' });
+  });
   const m = await observeApiserverMetrics(client, 'a', 0);
   assert.is(m.readable, false);
   assert.match(m.readable ? '' : m.why, /nonResourceURLs: \["\/metrics"\], verb get/);

@@ -50,62 +50,83 @@ const retiring = (t: Triage): string[] => [
   ...t.invalidated.map((x) => `${x.secret} (invalid since ${x.invalidSince}, last used ${x.lastUsed ?? 'never'})`),
   ...t.unused.map((x) => `${x.secret} (last used ${x.lastUsed ?? 'never'}, created ${x.created.slice(0, 10)})`),
 ];
-const keyNote = (obs: LegacyTokensObservation): string => (obs.keySource.kind === 'tokenReview'
-  ? `; judged by TokenReview because /openid/v1/jwks cannot be read (${obs.keySource.error ?? 'no keys'}): each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`
-  : '');
+const keyNote = (obs: LegacyTokensObservation): string =>
+  obs.keySource.kind === 'tokenReview'
+    ? `; judged by TokenReview because /openid/v1/jwks cannot be read (${obs.keySource.error ?? 'no keys'}): each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`
+    : '';
 
 export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
   {
     name: 'tokens controller unavailable',
-    when: (f) => f.previous?.tokenControllerUnavailable !== undefined && f.previous.tokenControllerUnavailable !== '' && f.rotations.length + f.triage.rotatingNow.length > 0,
-    status: 'False', reason: Reason.TokenControllerUnavailable, message: (f) => f.previous?.tokenControllerUnavailable ?? '',
+    when: (f) =>
+      f.previous?.tokenControllerUnavailable !== undefined &&
+      f.previous.tokenControllerUnavailable !== '' &&
+      f.rotations.length + f.triage.rotatingNow.length > 0,
+    status: 'False',
+    reason: Reason.TokenControllerUnavailable,
+    message: (f) => f.previous?.tokenControllerUnavailable ?? '',
   },
   {
     name: 'not re-issuable (external signing)',
     when: (f) => f.triage.notReissuable.length > 0,
-    status: 'False', reason: Reason.LegacyTokensNotReissuable,
-    message: (f) => `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${f.obs.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(f.triage.notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`,
+    status: 'False',
+    reason: Reason.LegacyTokensNotReissuable,
+    message: (f) =>
+      `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${f.obs.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(f.triage.notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`,
   },
   {
     name: 'dry run would rotate',
     when: (f) => f.spec.dryRun && f.rotations.length > 0,
-    status: 'False', reason: Reason.TokensInvalid,
+    status: 'False',
+    reason: Reason.TokensInvalid,
     message: (f) => `dry run: would rotate ${f.rotations.length} token Secret(s) in place: ${list(f.rotations.map((a) => rotationText(a)))}`,
   },
   {
     name: 'rotating',
     when: (f) => f.triage.rotatingNow.length > 0,
-    status: 'False', reason: Reason.Rotating,
-    message: (f) => `rotating ${f.triage.rotatingNow.length} token Secret(s) in place (same names; kube-controller-manager's tokens controller issues the new tokens): ${list(f.triage.rotatingNow)}`,
+    status: 'False',
+    reason: Reason.Rotating,
+    message: (f) =>
+      `rotating ${f.triage.rotatingNow.length} token Secret(s) in place (same names; kube-controller-manager's tokens controller issues the new tokens): ${list(f.triage.rotatingNow)}`,
   },
   {
     name: 'needs attention',
     when: (f) => f.triage.problems.length > 0,
-    status: 'False', reason: Reason.TokensInvalid,
-    message: ({ triage: { problems } }) => `${problems.length} token Secret(s) need attention: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`,
+    status: 'False',
+    reason: Reason.TokensInvalid,
+    message: ({ triage: { problems } }) =>
+      `${problems.length} token Secret(s) need attention: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`,
   },
   {
     name: 'undecided',
     when: (f) => f.triage.undecided.length > 0,
-    status: 'Unknown', reason: Reason.ObserveFailed,
-    message: (f) => `${f.triage.undecided.length} token Secret(s) could not be judged: ${list(f.triage.undecided)}${f.obs.keySource.error ? `; reading /openid/v1/jwks failed: ${f.obs.keySource.error}` : ''}`,
+    status: 'Unknown',
+    reason: Reason.ObserveFailed,
+    message: (f) =>
+      `${f.triage.undecided.length} token Secret(s) could not be judged: ${list(f.triage.undecided)}${f.obs.keySource.error ? `; reading /openid/v1/jwks failed: ${f.obs.keySource.error}` : ''}`,
   },
   {
-    name: 'retiring (the cleaner\'s)',
+    name: "retiring (the cleaner's)",
     when: (f) => retiring(f.triage).length > 0,
-    status: 'True', reason: Reason.CleanerOwned,
-    message: (f) => `${f.triage.counts.valid} legacy token Secret(s) valid; ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)${keyNote(f.obs)}`,
+    status: 'True',
+    reason: Reason.CleanerOwned,
+    message: (f) =>
+      `${f.triage.counts.valid} legacy token Secret(s) valid; ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)${keyNote(f.obs)}`,
   },
   {
     name: 'no legacy tokens',
     when: (f) => f.triage.counts.total === 0,
-    status: 'True', reason: Reason.NoLegacyTokens, message: () => 'no kubernetes.io/service-account-token Secrets in the selected namespaces',
+    status: 'True',
+    reason: Reason.NoLegacyTokens,
+    message: () => 'no kubernetes.io/service-account-token Secrets in the selected namespaces',
   },
   {
     name: 'valid',
     when: () => true,
-    status: 'True', reason: Reason.TokensValid,
-    message: ({ triage: t, obs }) => `${t.counts.valid} legacy token Secret(s) valid (checked offline against the published signing keys) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}${keyNote(obs)}`,
+    status: 'True',
+    reason: Reason.TokensValid,
+    message: ({ triage: t, obs }) =>
+      `${t.counts.valid} legacy token Secret(s) valid (checked offline against the published signing keys) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}${keyNote(obs)}`,
   },
 ];
 
@@ -114,36 +135,47 @@ const cronNote = (cs: TokenConsumer[]): string => {
   return crons.length ? `; CronJob ${crons.join(', ')} needs no restart: its next Job reads the re-issued token` : '';
 };
 /** Dry run: the workloads the rotations would restart (their dependents). */
-export const wouldRestart = (f: Pick<PlanFacts, 'rotations' | 'deps'>): string[] => [...new Set(f.rotations.flatMap((a) => f.deps.dependentsOf(a.secret).map(workloadId)))];
-const windowNote = ({ restarts: r }: PlanFacts): string => (r.heldByWindow.length
-  ? `; outside the restart windows, ${r.heldByWindow.length} wait for the next one${r.nextOpensAt ? `, opening at ${r.nextOpensAt}` : ''} (set spec.legacyTokens.restartNow to restart at once)` : '');
+export const wouldRestart = (f: Pick<PlanFacts, 'rotations' | 'deps'>): string[] => [
+  ...new Set(f.rotations.flatMap((a) => f.deps.dependentsOf(a.secret).map(workloadId))),
+];
+const windowNote = ({ restarts: r }: PlanFacts): string =>
+  r.heldByWindow.length
+    ? `; outside the restart windows, ${r.heldByWindow.length} wait for the next one${r.nextOpensAt ? `, opening at ${r.nextOpensAt}` : ''} (set spec.legacyTokens.restartNow to restart at once)`
+    : '';
 const restartsOn = (f: PlanFacts): boolean => f.spec.legacyTokens.restartWorkloads;
 
 export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
   {
     name: 'restarts disabled',
     when: (f) => !restartsOn(f),
-    status: (f) => (f.deadAll.length > 0 ? 'False' : 'True'), reason: Reason.RestartsDisabled,
-    message: (f) => (f.deadAll.length > 0
-      ? `spec.legacyTokens.restartWorkloads is false and ${f.deadAll.length} running pod(s) still hold a replaced token: ${list(f.deadAll.map(consumerId))}; restart them`
-      : 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token'),
+    status: (f) => (f.deadAll.length > 0 ? 'False' : 'True'),
+    reason: Reason.RestartsDisabled,
+    message: (f) =>
+      f.deadAll.length > 0
+        ? `spec.legacyTokens.restartWorkloads is false and ${f.deadAll.length} running pod(s) still hold a replaced token: ${list(f.deadAll.map(consumerId))}; restart them`
+        : 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token',
   },
   {
     name: 'dry run would restart',
     when: (f) => f.spec.dryRun && (f.restartCount > 0 || f.rotations.length > 0),
-    status: 'False', reason: Reason.RestartsPending,
-    message: (f) => `dry run: would restart ${wouldRestart(f).length} workload(s) after rotating: ${list(wouldRestart(f))}${f.wouldNotRestart.length ? `; could not restart ${f.wouldNotRestart.length} pod(s): ${list(f.wouldNotRestart.map(consumerId))}` : ''}`,
+    status: 'False',
+    reason: Reason.RestartsPending,
+    message: (f) =>
+      `dry run: would restart ${wouldRestart(f).length} workload(s) after rotating: ${list(wouldRestart(f))}${f.wouldNotRestart.length ? `; could not restart ${f.wouldNotRestart.length} pod(s): ${list(f.wouldNotRestart.map(consumerId))}` : ''}`,
   },
   {
     name: 'rollout timed out',
     when: (f) => f.restarts.rollouts.timedOut.length > 0,
-    status: 'False', reason: Reason.RolloutTimedOut,
-    message: (f) => `rollouts did not finish within ${formatDuration(f.spec.legacyTokens.rolloutTimeoutMs)}: ${list(f.restarts.rollouts.timedOut.map(workloadId))}; check them with kubectl rollout status`,
+    status: 'False',
+    reason: Reason.RolloutTimedOut,
+    message: (f) =>
+      `rollouts did not finish within ${formatDuration(f.spec.legacyTokens.rolloutTimeoutMs)}: ${list(f.restarts.rollouts.timedOut.map(workloadId))}; check them with kubectl rollout status`,
   },
   {
     name: 'restarts pending',
     when: (f) => f.restarts.waiting.size > 0 || f.restarts.rollouts.inFlight.length > 0 || f.triage.rotatingNow.length > 0,
-    status: 'False', reason: Reason.RestartsPending,
+    status: 'False',
+    reason: Reason.RestartsPending,
     message: (f) => {
       const inFlight = f.restarts.rollouts.inFlight;
       return `${inFlight.length} rollout(s) in progress (at most ${f.spec.legacyTokens.maxConcurrentRestarts} at a time), ${f.waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...f.waitingNames])}${windowNote(f)}`;
@@ -152,20 +184,26 @@ export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
   {
     name: 'manual restart required',
     when: (f) => f.manual.length > 0,
-    status: 'False', reason: Reason.ManualRestartRequired,
-    message: (f) => `${f.manual.length} workload(s) opted out of restarts (${A.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(f.manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${f.deadHolders.length ? `; and ${f.deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`,
+    status: 'False',
+    reason: Reason.ManualRestartRequired,
+    message: (f) =>
+      `${f.manual.length} workload(s) opted out of restarts (${A.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(f.manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${f.deadHolders.length ? `; and ${f.deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`,
   },
   {
     name: 'consumers not restarted',
     when: (f) => f.deadHolders.length > 0,
-    status: 'False', reason: Reason.ConsumersNotRestarted,
-    message: (f) => `${f.deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
+    status: 'False',
+    reason: Reason.ConsumersNotRestarted,
+    message: (f) =>
+      `${f.deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
   },
   {
     name: 'all restarted',
     when: (f) => f.obs.workloads.some((w) => w.restartedAt),
-    status: 'True', reason: Reason.AllRestarted,
-    message: () => 'every Deployment, StatefulSet and DaemonSet that uses a rotated token Secret has been restarted and rolled out, and no other running pod holds a replaced token',
+    status: 'True',
+    reason: Reason.AllRestarted,
+    message: () =>
+      'every Deployment, StatefulSet and DaemonSet that uses a rotated token Secret has been restarted and rolled out, and no other running pod holds a replaced token',
   },
   { name: 'nothing to restart', when: () => true, status: 'True', reason: Reason.NothingToRestart, message: () => 'no workload needed a restart' },
 ];

@@ -45,9 +45,15 @@ export function manualRestarts(obs: LegacyTokensObservation, secretsById: Map<st
       const s = secretsById.get(`${w.metadata.namespace}/${name}`);
       return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(s.rotatedAt) > since;
     });
-    return replaced.length ? [{
-      workload: workloadId(w), secret: replaced.join(', '), optOut: w.optOut,
-      note: `restart it yourself: kubectl rollout restart ${w.kind.toLowerCase()}/${w.metadata.name} -n ${w.metadata.namespace}`,
-    }] : [];
+    return replaced.length
+      ? [
+          {
+            workload: workloadId(w),
+            secret: replaced.join(', '),
+            optOut: w.optOut,
+            note: `restart it yourself: kubectl rollout restart ${w.kind.toLowerCase()}/${w.metadata.name} -n ${w.metadata.namespace}`,
+          },
+        ]
+      : [];
   });
 }

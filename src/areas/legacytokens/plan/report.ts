@@ -10,24 +10,47 @@ export function findingsOf(f: PlanFacts, tokens: ConditionUpdate): Finding[] {
   const verb = f.spec.dryRun ? 'would rotate' : 'rotating';
   return [
     ...f.triage.problems.map((p): Finding => ({ subject: `secret ${p.split(':')[0] ?? ''}`, health: 'action', message: p })),
-    ...f.rotations.map((a): Finding => ({ subject: `secret ${a.secret.namespace}/${a.secret.name}`, health: 'action', message: `${verb}: ${a.triggers.join(', ')}` })),
-    ...[...new Set(f.rotations.flatMap((a) => f.deps.usersOf(a.secret)))].map((w): Finding => ({
-      subject: workloadId(w), health: 'action',
-      message: w.optOut ? `mounts a token Secret that needs rotation; opted out (${w.optOut}): restart it yourself after it` : 'mounts a token Secret that needs rotation: restart after it',
+    ...f.rotations.map((a): Finding => ({
+      subject: `secret ${a.secret.namespace}/${a.secret.name}`,
+      health: 'action',
+      message: `${verb}: ${a.triggers.join(', ')}`,
     })),
-    ...f.manual.map((m): Finding => ({ subject: m.workload, health: 'action', message: `opted out (${m.optOut}) and uses ${m.secret}, rotated since it last restarted: ${m.note}` })),
+    ...[...new Set(f.rotations.flatMap((a) => f.deps.usersOf(a.secret)))].map((w): Finding => ({
+      subject: workloadId(w),
+      health: 'action',
+      message: w.optOut
+        ? `mounts a token Secret that needs rotation; opted out (${w.optOut}): restart it yourself after it`
+        : 'mounts a token Secret that needs rotation: restart after it',
+    })),
+    ...f.manual.map((m): Finding => ({
+      subject: m.workload,
+      health: 'action',
+      message: `opted out (${m.optOut}) and uses ${m.secret}, rotated since it last restarted: ${m.note}`,
+    })),
     ...f.deadHolders.map((c): Finding => ({
-      subject: `pod ${c.namespace}/${c.pod}`, health: 'action',
+      subject: `pod ${c.namespace}/${c.pod}`,
+      health: 'action',
       message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: the operator does not restart it${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}`,
     })),
-    ...f.triage.notReissuable.map((x): Finding => ({ subject: `secret ${x.split(' ')[0] ?? ''}`, health: 'action', message: 'needs rotation, but legacy tokens cannot be re-issued in this cluster (external signing): move its users to projected tokens' })),
-    ...(tokens.status === 'False' && tokens.reason === Reason.TokenControllerUnavailable ? [{ subject: 'kube-controller-manager', health: 'action' as const, message: tokens.message }] : []),
+    ...f.triage.notReissuable.map((x): Finding => ({
+      subject: `secret ${x.split(' ')[0] ?? ''}`,
+      health: 'action',
+      message: 'needs rotation, but legacy tokens cannot be re-issued in this cluster (external signing): move its users to projected tokens',
+    })),
+    ...(tokens.status === 'False' && tokens.reason === Reason.TokenControllerUnavailable
+      ? [{ subject: 'kube-controller-manager', health: 'action' as const, message: tokens.message }]
+      : []),
   ];
 }
 
 /** Reconcile again while rollouts run; held only by a closed window: wake when it opens, not every few seconds. */
 export function requeueAfter(f: PlanFacts): number | undefined {
-  const { rollouts: { inFlight }, waiting, heldByWindow, window } = f.restarts;
+  const {
+    rollouts: { inFlight },
+    waiting,
+    heldByWindow,
+    window,
+  } = f.restarts;
   const rotating = f.triage.rotatingNow.length;
   if (f.spec.dryRun || (inFlight.length === 0 && waiting.size === 0 && rotating === 0)) return undefined;
   if (inFlight.length === 0 && rotating === 0 && heldByWindow.length === waiting.size && window.nextOpen !== undefined) {
@@ -38,14 +61,22 @@ export function requeueAfter(f: PlanFacts): number | undefined {
 
 const keySource = (f: PlanFacts): string => {
   const k = f.obs.keySource;
-  return k.kind === 'published' ? `/openid/v1/jwks (${k.keys} key(s)); no TokenReview` : k.kind === 'tokenReview' ? 'TokenReview (fallback: /openid/v1/jwks unreadable; each review marks the Secret used)' : 'none';
+  return k.kind === 'published'
+    ? `/openid/v1/jwks (${k.keys} key(s)); no TokenReview`
+    : k.kind === 'tokenReview'
+      ? 'TokenReview (fallback: /openid/v1/jwks unreadable; each review marks the Secret used)'
+      : 'none';
 };
 
 /** What the Secrets are, and what is left to do about them, bounded (20 names per list). */
 function secretsSummary(f: PlanFacts): Record<string, unknown> {
   const { counts, invalidated, unused, terminating, undecided, problems } = f.triage;
   return {
-    secrets: counts.total, valid: counts.valid, invalid: counts.invalid, orphaned: counts.orphaned, rotated: counts.rotated,
+    secrets: counts.total,
+    valid: counts.valid,
+    invalid: counts.invalid,
+    orphaned: counts.orphaned,
+    rotated: counts.rotated,
     keySource: keySource(f),
     ...(invalidated.length ? { invalidated: invalidated.slice(0, 20), invalidatedCount: invalidated.length } : {}),
     ...(unused.length ? { unused: unused.slice(0, 20), unusedCount: unused.length } : {}),
@@ -58,18 +89,37 @@ function secretsSummary(f: PlanFacts): Record<string, unknown> {
 /** The restarts: done, waiting, held, refused, in the key order status has always had. */
 export function summaryOf(f: PlanFacts, lastRotationRequest: string | undefined): Record<string, unknown> {
   const { manual, deadHolders, wouldNotRestart, waitingNames, rotations } = f;
-  const { rollouts: { inFlight, timedOut }, heldByWindow, nextOpensAt, window } = f.restarts;
+  const {
+    rollouts: { inFlight, timedOut },
+    heldByWindow,
+    nextOpensAt,
+    window,
+  } = f.restarts;
   const optedOut = f.obs.workloads.filter((w) => w.optOut && w.secrets.some((name) => f.deps.secretsById.has(`${w.metadata.namespace}/${name}`)));
   const { attention, ...secrets } = secretsSummary(f);
   return {
     ...secrets,
-    ...(deadHolders.length || manual.length ? { notRestarted: [...manual, ...deadHolders.map(consumerView)].slice(0, 20), notRestartedCount: manual.length + deadHolders.length } : {}),
-    ...(optedOut.length ? { restartsOptedOut: optedOut.slice(0, 20).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), restartsOptedOutCount: optedOut.length } : {}),
+    ...(deadHolders.length || manual.length
+      ? { notRestarted: [...manual, ...deadHolders.map(consumerView)].slice(0, 20), notRestartedCount: manual.length + deadHolders.length }
+      : {}),
+    ...(optedOut.length
+      ? { restartsOptedOut: optedOut.slice(0, 20).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), restartsOptedOutCount: optedOut.length }
+      : {}),
     ...(wouldNotRestart.length ? { wouldNotRestart: wouldNotRestart.slice(0, 20).map(consumerView) } : {}),
-    rotating: f.triage.rotatingNow.length, awaitingRestart: waitingNames.length, rolloutsInProgress: inFlight.length,
-    ...(f.spec.legacyTokens.restartWindows.length ? { restartWindow: { open: window.open, ...(nextOpensAt ? { nextOpensAt } : {}), ...(heldByWindow.length ? { waiting: heldByWindow.slice(0, 20) } : {}) } } : {}),
+    rotating: f.triage.rotatingNow.length,
+    awaitingRestart: waitingNames.length,
+    rolloutsInProgress: inFlight.length,
+    ...(f.spec.legacyTokens.restartWindows.length
+      ? {
+          restartWindow: { open: window.open, ...(nextOpensAt ? { nextOpensAt } : {}), ...(heldByWindow.length ? { waiting: heldByWindow.slice(0, 20) } : {}) },
+        }
+      : {}),
     ...(attention ? { attention } : {}),
-    ...(rotations.length ? { [f.spec.dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`) } : {}),
+    ...(rotations.length
+      ? {
+          [f.spec.dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`),
+        }
+      : {}),
     ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),
     ...(timedOut.length ? { rolloutsTimedOut: timedOut.length, timedOutWorkloads: timedOut.map(workloadId).slice(0, 20) } : {}),
     ...(f.spec.dryRun && rotations.length ? { wouldRestart: wouldRestart(f).slice(0, 20) } : {}),

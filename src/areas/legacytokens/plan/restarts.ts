@@ -8,10 +8,20 @@ import type { Dependents } from './dependents.ts';
 import { consumerId, id, ref, refId, workloadId, type LegacyTokensAction } from './types.ts';
 
 type Spec = ResolvedSpec['legacyTokens'];
-export interface Waiting { w: Workload; rotations: Set<string>; blocked: boolean; urgent: boolean }
+export interface Waiting {
+  w: Workload;
+  rotations: Set<string>;
+  blocked: boolean;
+  urgent: boolean;
+}
 
 /** Rollouts of rotations still under way: the Secrets, and the restarts in flight or timed out. */
-export interface Rollouts { pending: TokenSecret[]; pendingIds: Set<string>; inFlight: Workload[]; timedOut: Workload[] }
+export interface Rollouts {
+  pending: TokenSecret[];
+  pendingIds: Set<string>;
+  inFlight: Workload[];
+  timedOut: Workload[];
+}
 
 export interface RestartPlan {
   actions: LegacyTokensAction[];
@@ -24,14 +34,19 @@ export interface RestartPlan {
 }
 
 export function rolloutsUnderWay(lt: Spec, obs: LegacyTokensObservation): Rollouts {
-  const pending = obs.secrets.filter((f) => !f.terminating).map((f) => f.secret).filter((s) => s.rotation && s.rotationState === 'pending');
+  const pending = obs.secrets
+    .filter((f) => !f.terminating)
+    .map((f) => f.secret)
+    .filter((s) => s.rotation && s.rotationState === 'pending');
   const pendingIds = new Set(pending.map((s) => s.rotation ?? ''));
   // Only restarts done for a rotation still under way count, and only while the pod template is the one
   // our restart produced: a user's own later rollout is not ours to time.
-  const ours = (w: Workload): boolean => w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r)) && w.templateIsOurs !== false;
+  const ours = (w: Workload): boolean =>
+    w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r)) && w.templateIsOurs !== false;
   const age = (w: Workload): number => obs.now - Date.parse(w.restartedAt ?? '');
   return {
-    pending, pendingIds,
+    pending,
+    pendingIds,
     inFlight: obs.workloads.filter((w) => ours(w) && age(w) < lt.rolloutTimeoutMs),
     timedOut: obs.workloads.filter((w) => ours(w) && age(w) >= lt.rolloutTimeoutMs),
   };
@@ -43,8 +58,10 @@ export function rolloutsUnderWay(lt: Spec, obs: LegacyTokensObservation): Rollou
  */
 export function isUrgent(lt: Spec, s: TokenSecret): boolean {
   const restartNow = lt.restartNow === undefined ? undefined : Date.parse(lt.restartNow);
-  return (restartNow !== undefined && s.rotatedAt !== undefined && Date.parse(s.rotatedAt) <= restartNow)
-    || (lt.rotationRequestedAt !== undefined && s.rotatedForRequest === lt.rotationRequestedAt);
+  return (
+    (restartNow !== undefined && s.rotatedAt !== undefined && Date.parse(s.rotatedAt) <= restartNow) ||
+    (lt.rotationRequestedAt !== undefined && s.rotatedForRequest === lt.rotationRequestedAt)
+  );
 }
 
 /** For every pending rotation: finish it when settled, else enter its dependents not yet restarted as waiting. */
@@ -56,7 +73,8 @@ function finishOrWait(lt: Spec, r: Rollouts, deps: Dependents, rotating: Set<str
     const ready = s.tokenHash !== undefined; // refilled by the tokens controller
     if (rotating.has(id(s))) continue; // rotated again in this plan: its new rotation takes over
     if (!lt.restartWorkloads) {
-      if (ready) finished.push({ kind: 'finish', secret: ref(s), rotation, restarted: [], notRestarted: deps.deadHoldersOf(s).map(consumerId), restartsDisabled: true });
+      if (ready)
+        finished.push({ kind: 'finish', secret: ref(s), rotation, restarted: [], notRestarted: deps.deadHoldersOf(s).map(consumerId), restartsDisabled: true });
       continue;
     }
     const dependents = deps.dependentsOf(s.metadata);
@@ -71,7 +89,13 @@ function finishOrWait(lt: Spec, r: Rollouts, deps: Dependents, rotating: Set<str
     // (it frees its restart slot meanwhile): pods of a stuck rollout still mount the old token.
     const settled = dependents.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete);
     if (ready && settled) {
-      const notRestarted = [...deps.optedOutOf(s.metadata).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`), ...deps.deadHoldersOf(s).filter((c) => !c.restartable).map(consumerId)];
+      const notRestarted = [
+        ...deps.optedOutOf(s.metadata).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`),
+        ...deps
+          .deadHoldersOf(s)
+          .filter((c) => !c.restartable)
+          .map(consumerId),
+      ];
       finished.push({ kind: 'finish', secret: ref(s), rotation, restarted: dependents.map(workloadId), notRestarted, restartsDisabled: false });
     }
   }
@@ -83,7 +107,13 @@ function finishOrWait(lt: Spec, r: Rollouts, deps: Dependents, rotating: Set<str
  * being refilled, then restarts once for all of them (also when a crash split the rotations across
  * reconciles); outside every restart window only urgent ones go; at most maxConcurrentRestarts at once.
  */
-export function planRestarts(lt: Spec, obs: LegacyTokensObservation, deps: Dependents, rotatingNow: string[], rotations: { secret: { namespace: string; name: string } }[]): RestartPlan {
+export function planRestarts(
+  lt: Spec,
+  obs: LegacyTokensObservation,
+  deps: Dependents,
+  rotatingNow: string[],
+  rotations: { secret: { namespace: string; name: string } }[],
+): RestartPlan {
   const rollouts = rolloutsUnderWay(lt, obs);
   const { finished, waiting } = finishOrWait(lt, rollouts, deps, new Set(rotations.map((a) => refId(a.secret))));
   const unsettled = new Set(rotatingNow);
@@ -91,7 +121,8 @@ export function planRestarts(lt: Spec, obs: LegacyTokensObservation, deps: Depen
     if (entry.w.secrets.some((name) => unsettled.has(`${entry.w.metadata.namespace}/${name}`))) entry.blocked = true;
   }
   const window = restartWindowState(lt.restartWindows, obs.now);
-  const ready = [...waiting.values()].filter((e) => !e.blocked && !rollouts.inFlight.includes(e.w) && (window.open || e.urgent))
+  const ready = [...waiting.values()]
+    .filter((e) => !e.blocked && !rollouts.inFlight.includes(e.w) && (window.open || e.urgent))
     .sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
   const heldByWindow = [...waiting.values()].filter((e) => !e.blocked && !window.open && !e.urgent).map((e) => workloadId(e.w));
   const slots = Math.max(0, lt.maxConcurrentRestarts - rollouts.inFlight.length);

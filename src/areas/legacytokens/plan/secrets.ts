@@ -22,7 +22,10 @@ export interface Triage {
   notReissuable: string[];
 }
 
-export interface SecretRuleContext { spec: ResolvedSpec; obs: LegacyTokensObservation }
+export interface SecretRuleContext {
+  spec: ResolvedSpec;
+  obs: LegacyTokensObservation;
+}
 
 /** A named check: `claims` says whether it decides this Secret; `apply` records the decision. */
 export interface SecretRule {
@@ -60,7 +63,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
     // Being deleted is not being dead: nothing of it is rotated or restarted.
     name: 'being deleted',
     claims: (f) => f.terminating !== undefined,
-    apply: (f, _c, t) => { t.terminating.push({ secret: id(f.secret), what: f.terminating ?? '', since: f.terminating === 'Secret' ? f.secret.metadata.deletionTimestamp : undefined }); },
+    apply: (f, _c, t) => {
+      t.terminating.push({
+        secret: id(f.secret),
+        what: f.terminating ?? '',
+        since: f.terminating === 'Secret' ? f.secret.metadata.deletionTimestamp : undefined,
+      });
+    },
   },
   {
     // The legacy-token cleaner owns it: it deletes it a cleanup period later unless someone uses it.
@@ -78,13 +87,17 @@ export const SECRET_RULES: readonly SecretRule[] = [
     apply: (f, _c, t) => {
       const s = f.secret;
       t.counts.orphaned++;
-      t.problems.push(`${id(s)}: ServiceAccount ${s.serviceAccountName || '(none)'} ${f.serviceAccount === 'missing' ? 'does not exist' : 'was recreated (UID mismatch)'}; orphans are never rotated — delete the Secret if nothing uses it`);
+      t.problems.push(
+        `${id(s)}: ServiceAccount ${s.serviceAccountName || '(none)'} ${f.serviceAccount === 'missing' ? 'does not exist' : 'was recreated (UID mismatch)'}; orphans are never rotated — delete the Secret if nothing uses it`,
+      );
     },
   },
   {
     name: 'unused beyond the cleanup period',
     claims: (f, c) => unusedBeyondCleanup(f.secret, c.obs.now),
-    apply: (f, _c, t) => { t.unused.push({ secret: id(f.secret), lastUsed: f.secret.lastUsed, created: f.secret.metadata.creationTimestamp }); },
+    apply: (f, _c, t) => {
+      t.unused.push({ secret: id(f.secret), lastUsed: f.secret.lastUsed, created: f.secret.metadata.creationTimestamp });
+    },
   },
   {
     // Blanked for rotation (or just created): the tokens controller fills it.
@@ -100,25 +113,32 @@ export const SECRET_RULES: readonly SecretRule[] = [
   {
     name: 'undecided',
     claims: (f) => f.verdict.validity === 'undecided',
-    apply: (f, _c, t) => { t.undecided.push(`${id(f.secret)}: ${f.verdict.detail}`); },
+    apply: (f, _c, t) => {
+      t.undecided.push(`${id(f.secret)}: ${f.verdict.detail}`);
+    },
   },
   {
     name: 're-issued and still rejected',
     claims: (f, c) => reissuedStillInvalid(f, c.obs.apiservers) || pendingReissueRejected(f, c.obs.apiservers),
-    apply: (f, _c, t) => { t.counts.invalid++; t.problems.push(reissueProblem(f)); },
+    apply: (f, _c, t) => {
+      t.counts.invalid++;
+      t.problems.push(reissueProblem(f));
+    },
   },
   { name: 'rotate', claims: (f, c) => warrantsRotation(f, triggersOf(f, c)), apply: rotateOrReport },
   {
     name: 'valid',
     claims: (f) => f.verdict.validity === 'valid' && f.staleCA !== true,
-    apply: (_f, _c, t) => { t.counts.valid++; },
+    apply: (_f, _c, t) => {
+      t.counts.valid++;
+    },
   },
   {
     name: 'needs a trigger rotateOn leaves out',
     claims: () => true,
     apply: (f, _c, t) => {
       t.counts.invalid++;
-      const why = f.verdict.validity !== 'valid' ? `token ${f.verdict.detail}` : 'ca.crt differs from the namespace\'s kube-root-ca.crt';
+      const why = f.verdict.validity !== 'valid' ? `token ${f.verdict.detail}` : "ca.crt differs from the namespace's kube-root-ca.crt";
       t.problems.push(`${id(f.secret)}: ${why}; rotateOn does not include the trigger that would rotate it`);
     },
   },
@@ -132,8 +152,23 @@ export function decidingRule(f: SecretFinding, c: SecretRuleContext): string | u
 /** Runs every Secret through the rules; the first rule that claims it decides. */
 export function triageSecrets(spec: ResolvedSpec, obs: LegacyTokensObservation): Triage {
   const t: Triage = {
-    actions: [], problems: [], rotatingNow: [], awaitingRefill: [], terminating: [], invalidated: [], unused: [], undecided: [], notReissuable: [],
-    counts: { total: obs.secrets.length, valid: 0, invalid: 0, orphaned: 0, awaitingToken: 0, rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length },
+    actions: [],
+    problems: [],
+    rotatingNow: [],
+    awaitingRefill: [],
+    terminating: [],
+    invalidated: [],
+    unused: [],
+    undecided: [],
+    notReissuable: [],
+    counts: {
+      total: obs.secrets.length,
+      valid: 0,
+      invalid: 0,
+      orphaned: 0,
+      awaitingToken: 0,
+      rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length,
+    },
   };
   const c = { spec, obs };
   for (const f of obs.secrets) SECRET_RULES.find((r) => r.claims(f, c))?.apply(f, c, t);

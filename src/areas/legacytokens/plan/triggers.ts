@@ -56,16 +56,26 @@ export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEA
   return Number.isFinite(used) && used < cutoff - 24 * 3600_000;
 }
 
-export interface TriggerContext { spec: ResolvedSpec['legacyTokens']; now: number; apiservers: string }
+export interface TriggerContext {
+  spec: ResolvedSpec['legacyTokens'];
+  now: number;
+  apiservers: string;
+}
 
 /** One trigger: it fires for a Secret, or not. The one-shot request is not gated by rotateOn. */
-export interface TriggerRule { trigger: Trigger; fires: (f: SecretFinding, c: TriggerContext) => boolean }
+export interface TriggerRule {
+  trigger: Trigger;
+  fires: (f: SecretFinding, c: TriggerContext) => boolean;
+}
 
 export const TRIGGER_RULES: readonly TriggerRule[] = [
   {
     trigger: 'InvalidToken',
-    fires: (f, c) => c.spec.rotateOn.includes('InvalidToken') && f.verdict.validity === 'invalid'
-      && !pendingReissueRejected(f, c.apiservers) && !reissuedStillInvalid(f, c.apiservers),
+    fires: (f, c) =>
+      c.spec.rotateOn.includes('InvalidToken') &&
+      f.verdict.validity === 'invalid' &&
+      !pendingReissueRejected(f, c.apiservers) &&
+      !reissuedStillInvalid(f, c.apiservers),
   },
   { trigger: 'StaleCA', fires: (f, c) => c.spec.rotateOn.includes('StaleCA') && f.staleCA === true },
   {

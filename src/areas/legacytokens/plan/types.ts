@@ -6,7 +6,11 @@ import type { TokenConsumer } from '../observe.ts';
 
 export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
 
-export interface SecretRef { namespace: string; name: string; resourceVersion: string | undefined }
+export interface SecretRef {
+  namespace: string;
+  name: string;
+  resourceVersion: string | undefined;
+}
 
 export type LegacyTokensAction =
   | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined; apiservers: string }
@@ -35,14 +39,22 @@ export interface LegacyTokensMemory {
 }
 
 /** A workload opted out of restarts that holds a replaced token: listed in status.legacyTokens.notRestarted. */
-export interface ManualRestart { workload: string; secret: string; optOut: string; note: string }
+export interface ManualRestart {
+  workload: string;
+  secret: string;
+  optOut: string;
+  note: string;
+}
 
 export const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
 export const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
 export const refId = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
 export const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
 export const consumerView = (c: TokenConsumer): Record<string, string> => ({
-  pod: `${c.namespace}/${c.pod}`, owner: c.owner, secret: c.secret, reads: c.how.join(', '),
+  pod: `${c.namespace}/${c.pod}`,
+  owner: c.owner,
+  secret: c.secret,
+  reads: c.how.join(', '),
   ...(c.optOut ? { optOut: c.optOut } : {}),
   ...(c.cronJob ? { note: `CronJob ${c.cronJob} needs no restart: its next Job reads the re-issued token` } : {}),
 });
