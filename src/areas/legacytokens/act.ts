@@ -164,6 +164,12 @@ async function rotateSome(
   return { waiting: true };
 }
 
+/** The one WorkloadRestarted Event of a reconcile: the workloads restarted, and their rotations. */
+export function restartedMessage(restarted: readonly string[]): string {
+  const shown = restarted.slice(0, 5).join(', ') + (restarted.length > 5 ? ` and ${restarted.length - 5} more` : '');
+  return `restarted ${restarted.length === 1 ? '' : `${restarted.length} workloads: `}${shown} to mount rotated tokens`;
+}
+
 /** What a finished rotation did, exactly: which workloads were restarted and which pods were not. */
 export function finishMessage(a: Extract<LegacyTokensAction, { kind: 'finish' }>): string {
   const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
@@ -219,10 +225,14 @@ export function createActor(
     // One failing write (a webhook refusing a restart, a workload deleted meanwhile) must not starve the others.
     let failed: unknown;
     const finished: Extract<LegacyTokensAction, { kind: 'finish' }>[] = [];
+    const restarted: string[] = [];
     for (const a of plan.actions) {
       if (ctx.signal.aborted) break;
       try {
-        if (a.kind === 'restart') await restart(ctx, a, recent);
+        if (a.kind === 'restart') {
+          const what = await restart(ctx, a, recent);
+          if (what) restarted.push(what);
+        }
         if (a.kind === 'finish') {
           await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
             metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } },
@@ -248,6 +258,8 @@ export function createActor(
         await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
       }
     }
+    // One WorkloadRestarted per reconcile, however many workloads it restarted (each named up to five).
+    if (restarted.length > 0) await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', restartedMessage(restarted));
     // One RotationFinished per reconcile, however many rotations finished in it (each detailed up to three).
     if (finished.length > 0) {
       const text =

@@ -11,14 +11,14 @@ import { restartRollout } from './rollouts.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 
-/** Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two annotations are ours. */
-export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<void> {
-  if (a.workload.kind === 'Rollout') {
-    await restartRollout(ctx, a, recent);
-    return;
-  } // spec.restartAt, never a template change
+/**
+ * Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two
+ * annotations are ours. Returns what was restarted, in words, for the one Event per reconcile.
+ */
+export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<string | undefined> {
+  if (a.workload.kind === 'Rollout') return restartRollout(ctx, a, recent); // spec.restartAt, never a template change
   const ref = RESOURCE[a.workload.kind];
-  if (!ref) return;
+  if (!ref) return undefined;
   const restartedAt = ctx.now().toISOString();
   const path = objectPath(ref, a.workload.name, a.workload.namespace);
   const body = (annotations: Record<string, string>): unknown => ({
@@ -43,10 +43,5 @@ export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, {
     rotations: a.rotations,
   });
   ctx.log.info('restarted workload', { workload: `${a.workload.kind}/${a.workload.namespace}/${a.workload.name}`, rotations: a.rotations });
-  await ctx.events?.record(
-    ctx.policyRef,
-    'Normal',
-    'WorkloadRestarted',
-    `restarted ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} to mount rotated tokens (${a.rotations.join(', ')})`,
-  );
+  return `${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name} (${a.rotations.join(', ')})`;
 }

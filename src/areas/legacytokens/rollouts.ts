@@ -132,7 +132,7 @@ export async function restartRollout(
   ctx: AreaContext,
   a: { workload: { namespace: string; name: string }; rotations: string[] },
   recent: RecentRestarts,
-): Promise<void> {
+): Promise<string> {
   const { namespace, name } = a.workload;
   const restartAt = wholeSecond(ctx.now());
   const applied = await ctx.client.apply<{ metadata?: { generation?: number } }>(
@@ -148,10 +148,5 @@ export async function restartRollout(
   ctx.metrics?.workloadRestarts.inc({ kind: 'Rollout', namespace, result: 'restarted' });
   recent.set(restartKey('Rollout', namespace, name), { generation: applied.metadata?.generation ?? 0, restartedAt: restartAt, rotations: a.rotations });
   ctx.log.info('restarted workload', { workload: `Rollout/${namespace}/${name}`, rotations: a.rotations, restartAt });
-  await ctx.events?.record(
-    ctx.policyRef,
-    'Normal',
-    'WorkloadRestarted',
-    `restarted rollout ${namespace}/${name} through spec.restartAt=${restartAt} (Argo Rollouts replaces its pods, no new revision) to mount rotated tokens (${a.rotations.join(', ')})`,
-  );
+  return `rollout ${namespace}/${name} through spec.restartAt=${restartAt} (${a.rotations.join(', ')})`;
 }

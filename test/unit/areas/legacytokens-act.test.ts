@@ -234,6 +234,22 @@ test('restart dispatch: each restart action applies the pod-template marks under
   assert.equal(r.reasons, ['Normal/WorkloadRestarted']);
 });
 
+test('restarts of one reconcile share one WorkloadRestarted Event naming each (bounded Events at scale)', async () => {
+  const w = world();
+  const names = ['web', 'api', 'worker', 'cron', 'batch', 'edge', 'admin'];
+  for (const name of names) w.client.seed(workloadPath('Deployment', name), deployment(name, ['a-token']));
+  const r = await act(
+    w,
+    planOf(names.map((name) => ({ kind: 'restart' as const, workload: { kind: 'Deployment' as const, namespace: 'apps', name }, rotations: ['r-1'] }))),
+  );
+  assert.is(r.error, undefined);
+  assert.equal(r.reasons, ['Normal/WorkloadRestarted'], 'one Event for seven restarts');
+  assert.match(
+    r.events[0]?.message ?? '',
+    /^restarted 7 workloads: deployment apps\/web \(r-1\), deployment apps\/api \(r-1\), .* and 2 more to mount rotated tokens$/,
+  );
+});
+
 const finish = (w: World, name: string, notRestarted: string[] = []): Extract<LegacyTokensAction, { kind: 'finish' }> => {
   const s = w.client.peek(secretPath(name)) ?? w.client.seed(secretPath(name), tokenSecret(name, { annotations: { [A.ROTATION_STATE]: 'pending' } }));
   return {
