@@ -52,22 +52,22 @@ const WINDOW_END = new RegExp(SPEC_FIELDS['spec.legacyTokens.restartWindows[].en
 
 /** Fills defaults and parses durations; throws an error naming the field for a value the CRD would reject. */
 export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
-  const na = spec.nodeAuthorization ?? {};
-  const lt = spec.legacyTokens ?? {};
-  const mode = na.mode ?? SPEC_FIELDS['spec.nodeAuthorization.mode'].default;
+  const nodeAuth = spec.nodeAuthorization ?? {};
+  const legacy = spec.legacyTokens ?? {};
+  const mode = nodeAuth.mode ?? SPEC_FIELDS['spec.nodeAuthorization.mode'].default;
   if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
-  const probeNodes = integerInRange('spec.nodeAuthorization.probeNodes', na.probeNodes ?? DEFAULTS.probeNodes);
-  const maxConcurrentRestarts = integerInRange('spec.legacyTokens.maxConcurrentRestarts', lt.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts);
-  if (na.probeNodeRestriction !== undefined && typeof na.probeNodeRestriction !== 'boolean') {
-    throw new Error(`spec.nodeAuthorization.probeNodeRestriction: must be true or false, got ${JSON.stringify(na.probeNodeRestriction)}`);
+  const probeNodes = integerInRange('spec.nodeAuthorization.probeNodes', nodeAuth.probeNodes ?? DEFAULTS.probeNodes);
+  const maxConcurrentRestarts = integerInRange('spec.legacyTokens.maxConcurrentRestarts', legacy.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts);
+  if (nodeAuth.probeNodeRestriction !== undefined && typeof nodeAuth.probeNodeRestriction !== 'boolean') {
+    throw new Error(`spec.nodeAuthorization.probeNodeRestriction: must be true or false, got ${JSON.stringify(nodeAuth.probeNodeRestriction)}`);
   }
-  if (lt.rotationRequestedAt !== undefined && Number.isNaN(Date.parse(lt.rotationRequestedAt))) {
-    throw new Error(`spec.legacyTokens.rotationRequestedAt: "${lt.rotationRequestedAt}" is not an RFC 3339 timestamp`);
+  if (legacy.rotationRequestedAt !== undefined && Number.isNaN(Date.parse(legacy.rotationRequestedAt))) {
+    throw new Error(`spec.legacyTokens.rotationRequestedAt: "${legacy.rotationRequestedAt}" is not an RFC 3339 timestamp`);
   }
-  if (lt.restartNow !== undefined && Number.isNaN(Date.parse(lt.restartNow))) {
-    throw new Error(`spec.legacyTokens.restartNow: "${lt.restartNow}" is not an RFC 3339 timestamp`);
+  if (legacy.restartNow !== undefined && Number.isNaN(Date.parse(legacy.restartNow))) {
+    throw new Error(`spec.legacyTokens.restartNow: "${legacy.restartNow}" is not an RFC 3339 timestamp`);
   }
-  const restartWindows = (lt.restartWindows ?? []).map((w, i) => {
+  const restartWindows = (legacy.restartWindows ?? []).map((w, i) => {
     const timeZone = w.timeZone ?? SPEC_FIELDS['spec.legacyTokens.restartWindows[].timeZone'].default;
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });
@@ -85,23 +85,23 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
     dryRun: spec.dryRun ?? SPEC_FIELDS['spec.dryRun'].default,
     nodeAuthorization: {
       mode,
-      legacyBindingFallback: na.legacyBindingFallback ?? SPEC_FIELDS['spec.nodeAuthorization.legacyBindingFallback'].default,
+      legacyBindingFallback: nodeAuth.legacyBindingFallback ?? SPEC_FIELDS['spec.nodeAuthorization.legacyBindingFallback'].default,
       probeNodes,
-      probeNodeRestriction: na.probeNodeRestriction ?? SPEC_FIELDS['spec.nodeAuthorization.probeNodeRestriction'].default,
+      probeNodeRestriction: nodeAuth.probeNodeRestriction ?? SPEC_FIELDS['spec.nodeAuthorization.probeNodeRestriction'].default,
     },
     legacyTokens: {
-      namespaceSelector: lt.namespaceSelector ?? {},
-      rotateOn: lt.rotateOn ?? [...DEFAULTS.rotateOn],
-      maxAgeMs: lt.maxAge === undefined ? undefined : parseDuration(lt.maxAge, 'spec.legacyTokens.maxAge'),
-      rotationRequestedAt: lt.rotationRequestedAt,
-      reviveInvalidated: lt.reviveInvalidated ?? SPEC_FIELDS['spec.legacyTokens.reviveInvalidated'].default,
-      restartWorkloads: lt.restartWorkloads ?? SPEC_FIELDS['spec.legacyTokens.restartWorkloads'].default,
-      workloadKinds: lt.workloadKinds ?? [...DEFAULTS.workloadKinds],
+      namespaceSelector: legacy.namespaceSelector ?? {},
+      rotateOn: legacy.rotateOn ?? [...DEFAULTS.rotateOn],
+      maxAgeMs: legacy.maxAge === undefined ? undefined : parseDuration(legacy.maxAge, 'spec.legacyTokens.maxAge'),
+      rotationRequestedAt: legacy.rotationRequestedAt,
+      reviveInvalidated: legacy.reviveInvalidated ?? SPEC_FIELDS['spec.legacyTokens.reviveInvalidated'].default,
+      restartWorkloads: legacy.restartWorkloads ?? SPEC_FIELDS['spec.legacyTokens.restartWorkloads'].default,
+      workloadKinds: legacy.workloadKinds ?? [...DEFAULTS.workloadKinds],
       maxConcurrentRestarts,
-      rolloutTimeoutMs: parseDuration(lt.rolloutTimeout ?? DEFAULTS.rolloutTimeout, 'spec.legacyTokens.rolloutTimeout'),
-      tokenControllerTimeoutMs: parseDuration(lt.tokenControllerTimeout ?? DEFAULTS.tokenControllerTimeout, 'spec.legacyTokens.tokenControllerTimeout'),
+      rolloutTimeoutMs: parseDuration(legacy.rolloutTimeout ?? DEFAULTS.rolloutTimeout, 'spec.legacyTokens.rolloutTimeout'),
+      tokenControllerTimeoutMs: parseDuration(legacy.tokenControllerTimeout ?? DEFAULTS.tokenControllerTimeout, 'spec.legacyTokens.tokenControllerTimeout'),
       restartWindows,
-      restartNow: lt.restartNow,
+      restartNow: legacy.restartNow,
     },
     clock: { maxSkewMs: parseDuration(spec.clock?.maxSkew ?? DEFAULTS.maxSkew, 'spec.clock.maxSkew') },
     boundTokens: { reportLegacyMounts: spec.boundTokens?.reportLegacyMounts ?? SPEC_FIELDS['spec.boundTokens.reportLegacyMounts'].default },

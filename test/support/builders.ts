@@ -1,6 +1,6 @@
 // Objects as the API server stores them, for act tests over the MemoryClient: token Secrets,
 // workloads and the system:node binding, plus a simulated tokens controller.
-import * as A from '../../src/api/annotations.ts';
+import * as annotations from '../../src/api/annotations.ts';
 import { objectPath, Resources } from '../../src/kube/paths.ts';
 import type { MemoryClient } from './memory-client.ts';
 
@@ -19,7 +19,7 @@ export function tokenSecret(
     metadata: {
       name,
       namespace: options.namespace ?? 'apps',
-      annotations: { [A.SA_NAME]: options.sa ?? name.replace(/-token$/, ''), ...options.annotations },
+      annotations: { [annotations.SA_NAME]: options.sa ?? name.replace(/-token$/, ''), ...options.annotations },
       ...(options.labels ? { labels: options.labels } : {}),
     },
     data: { 'ca.crt': Buffer.from('ca').toString('base64'), ...(token === undefined ? {} : { token: Buffer.from(token).toString('base64') }) },

@@ -13,7 +13,7 @@ import { describeError, isConflict } from '../../kube/errors.ts';
 import { secretCache } from '../../kube/token-secrets.ts';
 import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
-import * as A from '../../api/annotations.ts';
+import * as annotations from '../../api/annotations.ts';
 import { CANARY_PREFIX, canarySecret, isCanary } from './canary.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
 import { list, type RotateAction as Rotate } from './plan/types.ts';
@@ -29,6 +29,8 @@ export interface CanaryState {
   failure: string | undefined;
   /** the canary created and not yet judged: the next reconcile (woken by its refill) looks at it */
   pending?: { name: string; namespace: string; createdAt: number } | undefined;
+  /** when this process last saw a live Secret it blanked refilled: proof enough to blank a few at once */
+  liveRefilledAt?: number | undefined;
 }
 
 const CANARY_VALID_MS = 10 * 60_000;
@@ -84,12 +86,12 @@ async function rotate(ctx: AreaContext, a: Rotate): Promise<void> {
     metadata: {
       resourceVersion: a.secret.resourceVersion,
       annotations: {
-        [A.ROTATION]: a.rotation,
-        [A.ROTATION_STATE]: 'pending',
-        [A.ROTATED_AT]: ctx.now().toISOString(),
-        [A.ROTATED_FROM]: a.tokenHash ?? null,
-        [A.ROTATED_UNDER]: a.apiservers,
-        ...(a.request ? { [A.ROTATED_FOR_REQUEST]: a.request } : {}),
+        [annotations.ROTATION]: a.rotation,
+        [annotations.ROTATION_STATE]: 'pending',
+        [annotations.ROTATED_AT]: ctx.now().toISOString(),
+        [annotations.ROTATED_FROM]: a.tokenHash ?? null,
+        [annotations.ROTATED_UNDER]: a.apiservers,
+        ...(a.request ? { [annotations.ROTATED_FOR_REQUEST]: a.request } : {}),
       },
     },
     data: { token: null },
@@ -105,11 +107,12 @@ function overdue(plan: LegacyTokensPlan, now: number): string[] {
   return plan.awaitingRefill.filter((s) => now - (Date.parse(s.rotatedAt ?? '') || 0) >= plan.tokenControllerTimeoutMs).map((s) => `${s.namespace}/${s.name}`);
 }
 
-function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, awaited: Awaited, stuck: string[]): void {
+function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanaryState, awaited: Awaited, stuck: string[]): void {
   const still = new Set(plan.awaitingRefill.map((s) => `${s.namespace}/${s.name}`));
   for (const [secret, namespace] of awaited) {
     const failed = stuck.includes(secret);
     if (still.has(secret) && !failed) continue;
+    if (!failed) canary.liveRefilledAt = ctx.now().getTime();
     ctx.metrics?.tokenRotations.inc({ namespace, result: failed ? 'failed' : 'succeeded' });
     awaited.delete(secret);
   }
@@ -130,9 +133,10 @@ async function rotateSome(
 ): Promise<{ paused?: string; holding?: string; waiting: boolean }> {
   if (ctx.signal.aborted) return { waiting: false }; // shutting down or deposed
   const stuck = overdue(plan, ctx.now().getTime());
-  countRefills(ctx, plan, awaited, stuck);
+  countRefills(ctx, plan, canary, awaited, stuck);
   if (stuck.length > 0) {
     canary.verifiedAt = 0;
+    canary.liveRefilledAt = undefined;
     return {
       waiting: false,
       paused: `the tokens controller did not refill ${list(stuck)} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller`,
@@ -144,7 +148,10 @@ async function rotateSome(
   // A canary retried after a failure: the failure stands (no new Event) until the canary is filled.
   if (proof.failure !== undefined) return { waiting: false, paused: proof.failure };
   if (!proof.verified) return { waiting: true, ...(canary.failure ? { holding: canary.failure } : {}) };
-  const limit = plan.refilledRotations > 0 ? ROTATION_CONCURRENCY : 1;
+  // The first live Secret alone until one is seen refilled (recorded on a Secret still pending, or seen
+  // by this process since its canary was verified); then a few at once.
+  const provenLive = plan.refilledRotations > 0 || (canary.liveRefilledAt ?? 0) >= canary.verifiedAt;
+  const limit = provenLive ? ROTATION_CONCURRENCY : 1;
   const batch = rotations.slice(0, Math.max(0, limit - plan.awaitingRefill.length));
   const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a)));
   const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
@@ -200,13 +207,13 @@ export function createActor(
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
       await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
-        metadata: { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: null } },
+        metadata: { labels: { [annotations.LEGACY_TOKEN_INVALID_SINCE]: null } },
       });
       await ctx.events?.record(
         ctx.policyRef,
         'Normal',
         'TokenRevived',
-        `removed ${A.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
+        `removed ${annotations.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
       );
     }
     const rotation = await rotateSome(ctx, plan, canary, awaited, operatorNamespace);
@@ -235,7 +242,7 @@ export function createActor(
         }
         if (a.kind === 'finish') {
           await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
-            metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [A.ROTATION_STATE]: 'done' } },
+            metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [annotations.ROTATION_STATE]: 'done' } },
           });
           finished.push(a);
         }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
-import * as A from '../../api/annotations.ts';
+import * as annotations from '../../api/annotations.ts';
 import type { WorkloadKind } from '../../api/types.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
@@ -45,7 +45,7 @@ export const namespaceCache = defineCache<CachedNamespace>({
   path: collectionPath(Resources.namespaces),
   transform: (raw) => {
     const m = (raw as { metadata: Meta }).metadata;
-    const restart = m.annotations?.[A.RESTART];
+    const restart = m.annotations?.[annotations.RESTART];
     return {
       metadata: {
         name: m.name,
@@ -150,9 +150,11 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
     transform: (raw) => {
       const w = raw as WorkloadRaw;
       const a = w.spec?.template?.metadata?.annotations ?? {};
-      const ours = w.metadata.annotations?.[A.RESTARTED_TEMPLATE];
-      const restart = w.metadata.annotations?.[A.RESTART];
-      const marks = [a[A.KUBECTL_RESTARTED_AT], a[A.RESTARTED_AT]].filter((x): x is string => x !== undefined && Number.isFinite(Date.parse(x)));
+      const ours = w.metadata.annotations?.[annotations.RESTARTED_TEMPLATE];
+      const restart = w.metadata.annotations?.[annotations.RESTART];
+      const marks = [a[annotations.KUBECTL_RESTARTED_AT], a[annotations.RESTARTED_AT]].filter(
+        (x): x is string => x !== undefined && Number.isFinite(Date.parse(x)),
+      );
       const lastRestartAt = marks.sort((x, y) => Date.parse(y) - Date.parse(x))[0];
       return {
         kind,
@@ -166,8 +168,8 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
         ...(restart !== undefined ? { restart } : {}),
         ...(lastRestartAt !== undefined ? { lastRestartAt } : {}),
         secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
-        restartedAt: a[A.RESTARTED_AT],
-        restartedFor: (a[A.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
+        restartedAt: a[annotations.RESTARTED_AT],
+        restartedFor: (a[annotations.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
         templateIsOurs: ours === undefined ? undefined : ours === templateFingerprint(w.spec?.template),
         rolloutComplete: rolloutComplete(kind, w),
       };

@@ -1,6 +1,6 @@
 // The canary Secret that proves kube-controller-manager's tokens controller fills new token
 // Secrets before any live one is blanked. Named so observe can leave it out of the count.
-import * as A from '../../api/annotations.ts';
+import * as annotations from '../../api/annotations.ts';
 
 export const CANARY_PREFIX = 'authpolicy-canary-';
 
@@ -12,6 +12,6 @@ export function canarySecret(name: string, namespace: string): Record<string, un
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/service-account-token',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'authpolicy-operator' }, annotations: { [A.SA_NAME]: 'default' } },
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'authpolicy-operator' }, annotations: { [annotations.SA_NAME]: 'default' } },
   };
 }

@@ -9,7 +9,7 @@ import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver
 import { describeError } from '../../kube/errors.ts';
 import { publishedKeys } from '../../kube/service-account-keys.ts';
 import { matchesSelector } from '../../kube/selector.ts';
-import * as A from '../../api/annotations.ts';
+import * as annotations from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
 import { isCanary } from './canary.ts';
 import {
@@ -192,8 +192,8 @@ export function restartOptOut(
   w: Pick<Workload, 'kind' | 'restart'>,
   namespace: { name: string; restart?: string | undefined } | undefined,
 ): string | undefined {
-  if (w.restart === 'false') return `${A.RESTART}: "false" on the ${w.kind}`;
-  if (w.restart !== 'true' && namespace?.restart === 'false') return `${A.RESTART}: "false" on namespace ${namespace.name}`;
+  if (w.restart === 'false') return `${annotations.RESTART}: "false" on the ${w.kind}`;
+  if (w.restart !== 'true' && namespace?.restart === 'false') return `${annotations.RESTART}: "false" on namespace ${namespace.name}`;
   return undefined;
 }
 

@@ -16,41 +16,46 @@ export { CLEANUP_PERIOD_MS, rotationId, unusedBeyondCleanup } from './plan/trigg
 export type { LegacyTokensAction, LegacyTokensMemory, LegacyTokensPlan, ManualRestart, SecretRef, Trigger } from './plan/types.ts';
 
 /** The one-shot trigger is recorded once every Secret it covers carries it. */
-function lastRotationRequest(spec: ResolvedSpec, obs: LegacyTokensObservation, t: Triage, previous: LegacyTokensMemory | undefined): string | undefined {
+function lastRotationRequest(
+  spec: ResolvedSpec,
+  observation: LegacyTokensObservation,
+  t: Triage,
+  previous: LegacyTokensMemory | undefined,
+): string | undefined {
   const request = spec.legacyTokens.rotationRequestedAt;
   const skipped = new Set([...t.terminating.map((x) => x.secret), ...t.unused.map((u) => u.secret)]);
-  const covered = obs.secrets.filter((f) => f.serviceAccount === 'ok' && f.secret.invalidSince === undefined && !skipped.has(id(f.secret)));
+  const covered = observation.secrets.filter((f) => f.serviceAccount === 'ok' && f.secret.invalidSince === undefined && !skipped.has(id(f.secret)));
   return request !== undefined && covered.every((f) => f.secret.rotatedForRequest === request) ? request : previous?.lastRotationRequest;
 }
 
 /** Gathers what the conditions, findings and summary are worded from. */
-function factsOf(spec: ResolvedSpec, obs: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): PlanFacts {
-  const triage = triageSecrets(spec, obs);
-  const deps = dependentsIn(obs);
+function factsOf(spec: ResolvedSpec, observation: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): PlanFacts {
+  const triage = triageSecrets(spec, observation);
+  const deps = dependentsIn(observation);
   const rotations = triage.actions.filter((a): a is RotateAction => a.kind === 'rotate');
-  const restarts = planRestarts(spec.legacyTokens, obs, deps, triage.rotatingNow, rotations);
-  const deadAll = obs.consumers.filter(deps.holdsDeadToken);
+  const restarts = planRestarts(spec.legacyTokens, observation, deps, triage.rotatingNow, rotations);
+  const deadAll = observation.consumers.filter(deps.holdsDeadToken);
   const rotated = (c: { namespace: string; secret: string }): boolean =>
     rotations.some((a) => a.secret.namespace === c.namespace && a.secret.name === c.secret);
   return {
     spec,
-    obs,
+    observation,
     previous,
     triage,
     deps,
     restarts,
     rotations,
     restartCount: restarts.actions.filter((a) => a.kind === 'restart').length,
-    manual: manualRestarts(obs, deps.secretsById),
+    manual: manualRestarts(observation, deps.secretsById),
     deadAll,
     deadHolders: spec.legacyTokens.restartWorkloads ? deadAll.filter((c) => !c.restartable) : deadAll,
-    wouldNotRestart: spec.dryRun ? obs.consumers.filter((c) => !c.restartable && rotated(c)) : [],
+    wouldNotRestart: spec.dryRun ? observation.consumers.filter((c) => !c.restartable && rotated(c)) : [],
     waitingNames: [...restarts.waiting.values()].map((e) => workloadId(e.w)),
   };
 }
 
-export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): LegacyTokensPlan {
-  const facts = factsOf(spec, obs, previous);
+export function planLegacyTokens(spec: ResolvedSpec, observation: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): LegacyTokensPlan {
+  const facts = factsOf(spec, observation, previous);
   const tokens = legacyTokensReady(facts);
   return {
     actions: [...facts.triage.actions, ...facts.restarts.actions],
@@ -62,7 +67,7 @@ export function planLegacyTokens(spec: ResolvedSpec, obs: LegacyTokensObservatio
       conditions: [tokens, workloadsRestarted(facts)],
       findings: findingsOf(facts, tokens),
       requeueAfterMs: requeueAfter(facts),
-      summary: summaryOf(facts, lastRotationRequest(spec, obs, facts.triage, previous)),
+      summary: summaryOf(facts, lastRotationRequest(spec, observation, facts.triage, previous)),
     },
   };
 }

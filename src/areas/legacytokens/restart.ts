@@ -1,7 +1,7 @@
 // Restarting a workload so its pods mount re-issued tokens: like `kubectl rollout
 // restart`, a pod-template annotation written by server-side apply under the
 // operator's own field manager, recorded so the rollout is timed and counted once.
-import * as A from '../../api/annotations.ts';
+import * as annotations from '../../api/annotations.ts';
 import { objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
 import type { AreaContext } from '../area.ts';
 import { templateFingerprint } from './caches.ts';
@@ -21,19 +21,19 @@ export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, {
   if (!ref) return undefined;
   const restartedAt = ctx.now().toISOString();
   const path = objectPath(ref, a.workload.name, a.workload.namespace);
-  const body = (annotations: Record<string, string>): unknown => ({
+  const body = (workloadMarks: Record<string, string>): unknown => ({
     apiVersion: 'apps/v1',
     kind: a.workload.kind,
-    metadata: { name: a.workload.name, namespace: a.workload.namespace, annotations },
-    spec: { template: { metadata: { annotations: { [A.RESTARTED_AT]: restartedAt, [A.RESTARTED_FOR]: a.rotations.join(',') } } } },
+    metadata: { name: a.workload.name, namespace: a.workload.namespace, annotations: workloadMarks },
+    spec: { template: { metadata: { annotations: { [annotations.RESTARTED_AT]: restartedAt, [annotations.RESTARTED_FOR]: a.rotations.join(',') } } } },
   });
   type Applied = { metadata?: { generation?: number }; spec?: { template?: unknown } };
-  const applied = await ctx.client.apply<Applied>(path, body({}), { fieldManager: A.RESTART_FIELD_MANAGER, force: true });
+  const applied = await ctx.client.apply<Applied>(path, body({}), { fieldManager: annotations.RESTART_FIELD_MANAGER, force: true });
   // Record which pod template is our rollout (on the workload's metadata: no new rollout), so a user's later
   // rollout of the same workload is never timed, or counted, as ours. The same manager applies both, so
   // the template annotations are repeated (an apply drops the manager's fields it leaves out).
-  const marked = await ctx.client.apply<Applied>(path, body({ [A.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), {
-    fieldManager: A.RESTART_FIELD_MANAGER,
+  const marked = await ctx.client.apply<Applied>(path, body({ [annotations.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), {
+    fieldManager: annotations.RESTART_FIELD_MANAGER,
     force: true,
   });
   ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'restarted' });

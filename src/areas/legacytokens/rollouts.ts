@@ -5,7 +5,7 @@
 // restartAt, within maxUnavailable, and copies spec.restartAt to status.restartedAt when done
 // (argo-rollouts rollout/restart.go; docs: features/restart). The cache is optional: where
 // the CRD is not installed the area runs as before, and picks Rollouts up once it is.
-import * as A from '../../api/annotations.ts';
+import * as annotations from '../../api/annotations.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { collectionPath, objectPath, type ResourceRef } from '../../kube/paths.ts';
 import type { Meta } from '../../kube/token-secrets.ts';
@@ -40,7 +40,7 @@ export function toRolloutWorkload(raw: unknown): Workload {
   const r = raw as RolloutRaw;
   const m = r.metadata;
   const a = m.annotations ?? {};
-  const restartedAt = a[A.RESTARTED_AT];
+  const restartedAt = a[annotations.RESTARTED_AT];
   const restartAt = time(r.spec?.restartAt) === undefined ? undefined : r.spec?.restartAt;
   return {
     kind: 'Rollout',
@@ -51,11 +51,11 @@ export function toRolloutWorkload(raw: unknown): Workload {
       generation: m.generation ?? 0,
       creationTimestamp: m.creationTimestamp,
     },
-    ...(a[A.RESTART] !== undefined ? { restart: a[A.RESTART] } : {}),
+    ...(a[annotations.RESTART] !== undefined ? { restart: a[annotations.RESTART] } : {}),
     ...(restartAt !== undefined ? { lastRestartAt: restartAt } : {}),
     secrets: secretsReferencedBy(r.spec?.template),
     restartedAt,
-    restartedFor: (a[A.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
+    restartedFor: (a[annotations.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
     // Ours while spec.restartAt is still the time the operator wrote; a later `kubectl argo rollouts restart` is not ours to time.
     templateIsOurs: restartedAt === undefined ? undefined : time(restartAt) !== undefined && time(restartAt) === time(restartedAt),
     rolloutComplete: restartDone(r),
@@ -140,10 +140,10 @@ export async function restartRollout(
     {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Rollout',
-      metadata: { name, namespace, annotations: { [A.RESTARTED_AT]: restartAt, [A.RESTARTED_FOR]: a.rotations.join(',') } },
+      metadata: { name, namespace, annotations: { [annotations.RESTARTED_AT]: restartAt, [annotations.RESTARTED_FOR]: a.rotations.join(',') } },
       spec: { restartAt },
     },
-    { fieldManager: A.RESTART_FIELD_MANAGER, force: true },
+    { fieldManager: annotations.RESTART_FIELD_MANAGER, force: true },
   );
   ctx.metrics?.workloadRestarts.inc({ kind: 'Rollout', namespace, result: 'restarted' });
   recent.set(restartKey('Rollout', namespace, name), { generation: applied.metadata?.generation ?? 0, restartedAt: restartAt, rotations: a.rotations });

@@ -71,19 +71,19 @@ const FLAGS_ADVICE =
   'set --authorization-mode=Node,RBAC (with --authorization-config: a `type: Node` authorizer before RBAC) ' +
   'and --enable-admission-plugins=NodeRestriction on every kube-apiserver';
 
-export function gatherFacts(spec: ResolvedSpec, obs: NodeAuthObservation): NodeAuthFacts {
-  const results = obs.probed.flatMap((p) => p.results.map((r) => ({ ...r, node: p.node })));
+export function gatherFacts(spec: ResolvedSpec, observation: NodeAuthObservation): NodeAuthFacts {
+  const results = observation.probed.flatMap((p) => p.results.map((r) => ({ ...r, node: p.node })));
   const denied = results.filter((r) => !r.allowed);
   return {
     spec: spec.nodeAuthorization,
     results,
     denied,
     kubeletsAllowed: results.length > 0 && denied.length === 0,
-    nodeAuthorizer: nodeAuthorizerEvidence(results, obs.authorizerMetrics, obs.flags),
-    nodeRestriction: nodeRestrictionEvidence(obs.flags, obs.nodeRestrictionProbe),
-    binding: obs.binding,
-    state: classifyBinding(obs.binding),
-    syntheticProbe: obs.syntheticProbe,
+    nodeAuthorizer: nodeAuthorizerEvidence(results, observation.authorizerMetrics, observation.flags),
+    nodeRestriction: nodeRestrictionEvidence(observation.flags, observation.nodeRestrictionProbe),
+    binding: observation.binding,
+    state: classifyBinding(observation.binding),
+    syntheticProbe: observation.syntheticProbe,
   };
 }
 
@@ -267,8 +267,8 @@ export function decide(f: NodeAuthFacts, rules: readonly NodeAuthRule[] = RULES)
   throw new Error('node authorization: no rule decided (the last rule must always speak)');
 }
 
-export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservation): NodeAuthPlan {
-  const f = gatherFacts(spec, obs);
+export function planNodeAuthorization(spec: ResolvedSpec, observation: NodeAuthObservation): NodeAuthPlan {
+  const f = gatherFacts(spec, observation);
   const verdict = decide(f);
   const actions = verdict.actions ?? [];
   const dryRun = spec.dryRun;
@@ -284,7 +284,7 @@ export function planNodeAuthorization(spec: ResolvedSpec, obs: NodeAuthObservati
     actions,
     refusals: verdict.refusals ?? [],
     dryRun,
-    report: { conditions: [condition], findings: findings(f, condition, actions, dryRun), summary: summary(f, obs, actions, dryRun) },
+    report: { conditions: [condition], findings: findings(f, condition, actions, dryRun), summary: summary(f, observation, actions, dryRun) },
   };
 }
 
@@ -298,16 +298,16 @@ function findings(f: NodeAuthFacts, condition: ConditionUpdate, actions: readonl
   return out;
 }
 
-function summary(f: NodeAuthFacts, obs: NodeAuthObservation, actions: readonly NodeAuthAction[], dryRun: boolean): Record<string, unknown> {
-  const flags = obs.flags;
-  const m = obs.authorizerMetrics;
+function summary(f: NodeAuthFacts, observation: NodeAuthObservation, actions: readonly NodeAuthAction[], dryRun: boolean): Record<string, unknown> {
+  const flags = observation.flags;
+  const m = observation.authorizerMetrics;
   return {
     authorizer: f.results.length === 0 ? 'Unknown' : hasNodeAuthorizer(f) ? 'Node' : f.kubeletsAllowed ? 'RBAC' : 'None',
     kubeletsAuthorized: f.kubeletsAllowed,
-    nodes: obs.nodeCount,
-    notReadyNodes: obs.notReady.length,
-    ...(obs.notReady.length ? { notReady: obs.notReady.slice(0, 10) } : {}),
-    probedNodes: obs.probed.map((p) => p.node),
+    nodes: observation.nodeCount,
+    notReadyNodes: observation.notReady.length,
+    ...(observation.notReady.length ? { notReady: observation.notReady.slice(0, 10) } : {}),
+    probedNodes: observation.probed.map((p) => p.node),
     ...(f.denied.length ? { deniedChecks: f.denied.slice(0, 10).map((r) => `system:node:${r.node}: ${r.check}`) } : {}),
     legacyBinding: { state: f.state, managedByOperator: managedByUs(f.binding), subjects: subjectsText(f) },
     nodeAuthorizer: {

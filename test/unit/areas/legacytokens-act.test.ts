@@ -2,7 +2,7 @@
 // which order, what it refuses to touch, and which Events and conditions come out.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as A from '../../../src/api/annotations.ts';
+import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
@@ -103,9 +103,9 @@ test('canary: created in the operator namespace, judged on a later reconcile, de
   assert.match(w.client.callsOf('delete')[0]?.path ?? '', /\/namespaces\/authpolicy-system\/secrets\/authpolicy-canary-/);
   assert.equal(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets'), [], 'no canary left behind');
   assert.equal(blanked(w), ['a-token']);
-  const annotations = w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>;
-  assert.is(annotations[A.ROTATION_STATE], 'pending', 'the step is recorded on the Secret, for the next reconcile and the next process');
-  assert.is(annotations[A.ROTATED_AT], '2026-06-01T00:00:00.000Z', 'stamped by the injected clock');
+  const marks = w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>;
+  assert.is(marks[annotations.ROTATION_STATE], 'pending', 'the step is recorded on the Secret, for the next reconcile and the next process');
+  assert.is(marks[annotations.ROTATED_AT], '2026-06-01T00:00:00.000Z', 'stamped by the injected clock');
   assert.equal(second.reasons, ['Normal/TokenRotated']);
   assert.ok(w.canary.verifiedAt > 0);
 });
@@ -202,6 +202,20 @@ test('once one rotation came back: the rest a few at a time (at most 4 blank at 
   assert.is(blanked(w2).length, 3, 'the Secrets still blank count against the four');
 });
 
+test('a live Secret this process saw refilled is proof too: once its rotation is finished, the rest still go four at a time', async () => {
+  const w = world();
+  proven(w);
+  simulateTokensController(w.client, () => false);
+  const actor = createActor(w.canary, w.recent, OPERATOR_NS); // one actor, as the operator keeps it across reconciles
+  const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
+  await actor(ctx, planOf([rotation(w, 'a-token')]));
+  assert.equal(blanked(w), ['a-token'], 'the first live Secret alone');
+  // The next reconcile sees it refilled (no longer awaiting) and its rotation finished: no pending rotation is left as proof.
+  const names = ['b-token', 'c-token', 'd-token', 'e-token', 'f-token'];
+  await actor(ctx, planOf(names.map((n) => rotation(w, n))));
+  assert.equal(blanked(w), ['a-token', ...names.slice(0, 4)], 'four at once, not one at a time');
+});
+
 test('a canary left by an earlier process is deleted before a new one is made', async () => {
   const w = world();
   w.client.seed(
@@ -215,7 +229,7 @@ test('a canary left by an earlier process is deleted before a new one is made', 
 
 test("revive removes the cleaner's invalid-since label and says so", async () => {
   const w = world();
-  w.client.seed(secretPath('old-token'), tokenSecret('old-token', { labels: { [A.LEGACY_TOKEN_INVALID_SINCE]: '2026-01-01' } }));
+  w.client.seed(secretPath('old-token'), tokenSecret('old-token', { labels: { [annotations.LEGACY_TOKEN_INVALID_SINCE]: '2026-01-01' } }));
   const r = await act(w, planOf([{ kind: 'revive', secret: { namespace: 'apps', name: 'old-token', resourceVersion: undefined } }]));
   assert.equal(w.client.peek(secretPath('old-token'))?.metadata.labels, {});
   assert.equal(r.reasons, ['Normal/TokenRevived']);
@@ -229,7 +243,7 @@ test('restart dispatch: each restart action applies the pod-template marks under
   assert.is(r.error, undefined);
   assert.ok(w.client.callsOf('apply', '/deployments/web').length >= 1);
   const template = (w.client.peek(workloadPath('Deployment', 'web'))?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
-  assert.is(template.metadata.annotations[A.RESTARTED_FOR], 'r-1');
+  assert.is(template.metadata.annotations[annotations.RESTARTED_FOR], 'r-1');
   assert.ok(w.recent.has('Deployment/apps/web'), 'remembered until the cache shows it');
   assert.equal(r.reasons, ['Normal/WorkloadRestarted']);
 });
@@ -251,7 +265,7 @@ test('restarts of one reconcile share one WorkloadRestarted Event naming each (b
 });
 
 const finish = (w: World, name: string, notRestarted: string[] = []): Extract<LegacyTokensAction, { kind: 'finish' }> => {
-  const s = w.client.peek(secretPath(name)) ?? w.client.seed(secretPath(name), tokenSecret(name, { annotations: { [A.ROTATION_STATE]: 'pending' } }));
+  const s = w.client.peek(secretPath(name)) ?? w.client.seed(secretPath(name), tokenSecret(name, { annotations: { [annotations.ROTATION_STATE]: 'pending' } }));
   return {
     kind: 'finish',
     secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion },
@@ -265,7 +279,7 @@ const finish = (w: World, name: string, notRestarted: string[] = []): Extract<Le
 test('finish marks the rotation done (guarded by resourceVersion) and tells what was and was not restarted', async () => {
   const w = world();
   const r = await act(w, planOf([finish(w, 'a-token')]));
-  assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[A.ROTATION_STATE], 'done');
+  assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[annotations.ROTATION_STATE], 'done');
   assert.ok(JSON.stringify(w.client.callsOf('mergePatch')[0]?.body).includes('resourceVersion'));
   assert.equal(r.reasons, ['Normal/RotationFinished']);
   assert.match(
@@ -288,7 +302,7 @@ test('a conflict on finish is retried on fresh state: debug log, no Warning Even
   assert.not.ok(first.logs.some((l) => l.level === 'warn'));
   const retried = await act(w, planOf([finish(w, 'a-token')]));
   assert.is(retried.error, undefined);
-  assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[A.ROTATION_STATE], 'done');
+  assert.is((w.client.peek(secretPath('a-token'))?.metadata.annotations as Record<string, string>)[annotations.ROTATION_STATE], 'done');
   assert.equal(retried.reasons, ['Normal/RotationFinished']);
 });
 

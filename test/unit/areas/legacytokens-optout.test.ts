@@ -43,9 +43,9 @@ const workload = (name: string, over: Partial<Workload> = {}): Workload => ({
   rolloutComplete: true,
   ...over,
 });
-const plan = (secret: TokenSecret, workloads: Workload[], lt: LegacyTokensSpec = {}) =>
+const plan = (secret: TokenSecret, workloads: Workload[], legacy: LegacyTokensSpec = {}) =>
   planLegacyTokens(
-    resolveSpec({ legacyTokens: { maxConcurrentRestarts: 5, ...lt } }),
+    resolveSpec({ legacyTokens: { maxConcurrentRestarts: 5, ...legacy } }),
     {
       secrets: [finding(secret)],
       workloads,

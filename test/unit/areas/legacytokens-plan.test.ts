@@ -51,15 +51,15 @@ function workload(name: string, secrets: string[], over: Partial<Workload> = {})
   };
 }
 const plan = (
-  lt: LegacyTokensSpec,
+  legacy: LegacyTokensSpec,
   secrets: SecretFinding[],
   workloads: Workload[] = [],
   extra: { dryRun?: boolean } = {},
-  obs: Partial<LegacyTokensObservation> = {},
+  observation: Partial<LegacyTokensObservation> = {},
 ) =>
   planLegacyTokens(
-    resolveSpec({ legacyTokens: lt, ...extra }),
-    { secrets, workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW, ...obs },
+    resolveSpec({ legacyTokens: legacy, ...extra }),
+    { secrets, workloads, consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW, ...observation },
     undefined,
   );
 const kinds = (p: ReturnType<typeof plan>): string[] => p.actions.map((a) => a.kind);

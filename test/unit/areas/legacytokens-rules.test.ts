@@ -68,7 +68,7 @@ const observation = (secrets: SecretFinding[], workloads: Workload[] = [], over:
 const test = suite('legacyTokens rules');
 
 test('triggers: each rule fires alone, in rule order', () => {
-  const spec = (lt: LegacyTokensSpec) => resolveSpec({ legacyTokens: lt }).legacyTokens;
+  const spec = (legacy: LegacyTokensSpec) => resolveSpec({ legacyTokens: legacy }).legacyTokens;
   const rows: [string, LegacyTokensSpec, SecretFinding, string[]][] = [
     ['invalid token', {}, finding(), ['InvalidToken']],
     ['invalid, but rotateOn leaves it out', { rotateOn: ['StaleCA'] }, finding(), []],
@@ -82,7 +82,7 @@ test('triggers: each rule fires alone, in rule order', () => {
     ['requested and done', { rotationRequestedAt: REQ }, finding({ rotatedForRequest: REQ }, 'valid'), []],
     ['several at once', { rotationRequestedAt: REQ }, finding({}, 'invalid', { staleCA: true }), ['InvalidToken', 'StaleCA', 'Requested']],
   ];
-  for (const [name, lt, f, want] of rows) assert.equal(triggersFor(f, { spec: spec(lt), now: NOW, apiservers: 'ap-1' }), want, name);
+  for (const [name, legacy, f, want] of rows) assert.equal(triggersFor(f, { spec: spec(legacy), now: NOW, apiservers: 'ap-1' }), want, name);
 });
 
 test('secret rules: the first that claims a Secret decides', () => {
@@ -109,7 +109,7 @@ test('secret rules: the first that claims a Secret decides', () => {
   ];
   for (const [name, f, want, obs] of rows) {
     const spec = resolveSpec(name.startsWith('stale CA') ? { legacyTokens: { rotateOn: ['InvalidToken'] } } : {});
-    assert.is(decidingRule(f, { spec, obs: observation([f], [], obs) }), want, name);
+    assert.is(decidingRule(f, { spec, observation: observation([f], [], obs) }), want, name);
   }
 });
 
@@ -139,9 +139,9 @@ test('restart pacing: blocked until refilled, one slot per maxConcurrentRestarts
     ...finding({ rotation: `r-${name}`, rotationState: 'pending', ...over }, 'valid'),
     secret: secret(name, { rotation: `r-${name}`, rotationState: 'pending', ...over }),
   });
-  const run = (lt: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[], rotatingNow: string[] = []) => {
+  const run = (legacy: LegacyTokensSpec, secrets: SecretFinding[], workloads: Workload[], rotatingNow: string[] = []) => {
     const obs = observation(secrets, workloads);
-    return planRestarts(resolveSpec({ legacyTokens: lt }).legacyTokens, obs, dependentsIn(obs), rotatingNow, []);
+    return planRestarts(resolveSpec({ legacyTokens: legacy }).legacyTokens, obs, dependentsIn(obs), rotatingNow, []);
   };
   const kinds = (p: ReturnType<typeof run>): string[] =>
     p.actions.map((a) => (a.kind === 'restart' ? `restart:${a.workload.name}` : `${a.kind}:${a.secret.name}`));

@@ -3,7 +3,7 @@
 import type { ConditionUpdate } from '../../../api/conditions.ts';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import { formatDuration } from '../../../api/duration.ts';
-import * as A from '../../../api/annotations.ts';
+import * as annotations from '../../../api/annotations.ts';
 import { ConditionType, Reason } from '../../../api/reasons.ts';
 import type { LegacyTokensObservation, TokenConsumer } from '../observe.ts';
 import type { Dependents } from './dependents.ts';
@@ -14,7 +14,7 @@ import { consumerId, list, rotationText, workloadId, type LegacyTokensMemory, ty
 /** Everything the conditions, findings and summary are worded from. */
 export interface PlanFacts {
   spec: ResolvedSpec;
-  obs: LegacyTokensObservation;
+  observation: LegacyTokensObservation;
   previous: LegacyTokensMemory | undefined;
   triage: Triage;
   deps: Dependents;
@@ -50,9 +50,9 @@ const retiring = (t: Triage): string[] => [
   ...t.invalidated.map((x) => `${x.secret} (invalid since ${x.invalidSince}, last used ${x.lastUsed ?? 'never'})`),
   ...t.unused.map((x) => `${x.secret} (last used ${x.lastUsed ?? 'never'}, created ${x.created.slice(0, 10)})`),
 ];
-const keyNote = (obs: LegacyTokensObservation): string =>
-  obs.keySource.kind === 'tokenReview'
-    ? `; judged by TokenReview because /openid/v1/jwks cannot be read (${obs.keySource.error ?? 'no keys'}): each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`
+const keyNote = (observation: LegacyTokensObservation): string =>
+  observation.keySource.kind === 'tokenReview'
+    ? `; judged by TokenReview because /openid/v1/jwks cannot be read (${observation.keySource.error ?? 'no keys'}): each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`
     : '';
 
 export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
@@ -72,7 +72,7 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     status: 'False',
     reason: Reason.LegacyTokensNotReissuable,
     message: (f) =>
-      `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${f.obs.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(f.triage.notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`,
+      `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${f.observation.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(f.triage.notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`,
   },
   {
     name: 'dry run would rotate',
@@ -103,7 +103,7 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     status: 'Unknown',
     reason: Reason.ObserveFailed,
     message: (f) =>
-      `${f.triage.undecided.length} token Secret(s) could not be judged: ${list(f.triage.undecided)}${f.obs.keySource.error ? `; reading /openid/v1/jwks failed: ${f.obs.keySource.error}` : ''}`,
+      `${f.triage.undecided.length} token Secret(s) could not be judged: ${list(f.triage.undecided)}${f.observation.keySource.error ? `; reading /openid/v1/jwks failed: ${f.observation.keySource.error}` : ''}`,
   },
   {
     name: "retiring (the cleaner's)",
@@ -111,7 +111,7 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     status: 'True',
     reason: Reason.CleanerOwned,
     message: (f) =>
-      `${f.triage.counts.valid} legacy token Secret(s) valid; ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)${keyNote(f.obs)}`,
+      `${f.triage.counts.valid} legacy token Secret(s) valid; ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)${keyNote(f.observation)}`,
   },
   {
     name: 'no legacy tokens',
@@ -125,8 +125,8 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     when: () => true,
     status: 'True',
     reason: Reason.TokensValid,
-    message: ({ triage: t, obs }) =>
-      `${t.counts.valid} legacy token Secret(s) valid (checked offline against the published signing keys) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}${keyNote(obs)}`,
+    message: ({ triage: t, observation }) =>
+      `${t.counts.valid} legacy token Secret(s) valid (checked offline against the published signing keys) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}${keyNote(observation)}`,
   },
 ];
 
@@ -187,7 +187,7 @@ export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
     status: 'False',
     reason: Reason.ManualRestartRequired,
     message: (f) =>
-      `${f.manual.length} workload(s) opted out of restarts (${A.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(f.manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${f.deadHolders.length ? `; and ${f.deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`,
+      `${f.manual.length} workload(s) opted out of restarts (${annotations.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(f.manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${f.deadHolders.length ? `; and ${f.deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`,
   },
   {
     name: 'consumers not restarted',
@@ -199,7 +199,7 @@ export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
   },
   {
     name: 'all restarted',
-    when: (f) => f.obs.workloads.some((w) => w.restartedAt),
+    when: (f) => f.observation.workloads.some((w) => w.restartedAt),
     status: 'True',
     reason: Reason.AllRestarted,
     message: () =>

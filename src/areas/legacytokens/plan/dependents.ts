@@ -19,9 +19,9 @@ export interface Dependents {
   secretsById: Map<string, TokenSecret>;
 }
 
-export function dependentsIn(obs: LegacyTokensObservation): Dependents {
-  const usersOf = (s: SecretName): Workload[] => obs.workloads.filter((w) => w.metadata.namespace === s.namespace && w.secrets.includes(s.name));
-  const secretsById = new Map(obs.secrets.map((f) => [id(f.secret), f.secret]));
+export function dependentsIn(observation: LegacyTokensObservation): Dependents {
+  const usersOf = (s: SecretName): Workload[] => observation.workloads.filter((w) => w.metadata.namespace === s.namespace && w.secrets.includes(s.name));
+  const secretsById = new Map(observation.secrets.map((f) => [id(f.secret), f.secret]));
   const holdsDeadToken = (c: TokenConsumer): boolean => {
     const s = secretsById.get(`${c.namespace}/${c.secret}`);
     return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(c.createdAt) < Date.parse(s.rotatedAt);
@@ -31,14 +31,14 @@ export function dependentsIn(obs: LegacyTokensObservation): Dependents {
     dependentsOf: (s) => usersOf(s).filter((w) => !w.optOut),
     optedOutOf: (s) => usersOf(s).filter((w) => w.optOut),
     holdsDeadToken,
-    deadHoldersOf: (s) => obs.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c)),
+    deadHoldersOf: (s) => observation.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c)),
     secretsById,
   };
 }
 
 /** An opted-out workload whose Secret's token was replaced after its last restart (or creation): restart it by hand. */
-export function manualRestarts(obs: LegacyTokensObservation, secretsById: Map<string, TokenSecret>): ManualRestart[] {
-  return obs.workloads.flatMap((w) => {
+export function manualRestarts(observation: LegacyTokensObservation, secretsById: Map<string, TokenSecret>): ManualRestart[] {
+  return observation.workloads.flatMap((w) => {
     if (!w.optOut) return [];
     const since = Math.max(Date.parse(w.lastRestartAt ?? '') || 0, Date.parse(w.metadata.creationTimestamp ?? '') || 0);
     const replaced = w.secrets.filter((name) => {

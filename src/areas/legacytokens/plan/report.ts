@@ -54,13 +54,13 @@ export function requeueAfter(f: PlanFacts): number | undefined {
   const rotating = f.triage.rotatingNow.length;
   if (f.spec.dryRun || (inFlight.length === 0 && waiting.size === 0 && rotating === 0)) return undefined;
   if (inFlight.length === 0 && rotating === 0 && heldByWindow.length === waiting.size && window.nextOpen !== undefined) {
-    return Math.min(3600_000, Math.max(1000, window.nextOpen - f.obs.now + 500));
+    return Math.min(3600_000, Math.max(1000, window.nextOpen - f.observation.now + 500));
   }
   return 3000;
 }
 
 const keySource = (f: PlanFacts): string => {
-  const k = f.obs.keySource;
+  const k = f.observation.keySource;
   return k.kind === 'published'
     ? `/openid/v1/jwks (${k.keys} key(s)); no TokenReview`
     : k.kind === 'tokenReview'
@@ -95,7 +95,7 @@ export function summaryOf(f: PlanFacts, lastRotationRequest: string | undefined)
     nextOpensAt,
     window,
   } = f.restarts;
-  const optedOut = f.obs.workloads.filter((w) => w.optOut && w.secrets.some((name) => f.deps.secretsById.has(`${w.metadata.namespace}/${name}`)));
+  const optedOut = f.observation.workloads.filter((w) => w.optOut && w.secrets.some((name) => f.deps.secretsById.has(`${w.metadata.namespace}/${name}`)));
   const { attention, ...secrets } = secretsSummary(f);
   return {
     ...secrets,

@@ -33,8 +33,8 @@ export interface RestartPlan {
   nextOpensAt: string | undefined;
 }
 
-export function rolloutsUnderWay(lt: Spec, obs: LegacyTokensObservation): Rollouts {
-  const pending = obs.secrets
+export function rolloutsUnderWay(legacy: Spec, observation: LegacyTokensObservation): Rollouts {
+  const pending = observation.secrets
     .filter((f) => !f.terminating)
     .map((f) => f.secret)
     .filter((s) => s.rotation && s.rotationState === 'pending');
@@ -43,12 +43,12 @@ export function rolloutsUnderWay(lt: Spec, obs: LegacyTokensObservation): Rollou
   // our restart produced: a user's own later rollout is not ours to time.
   const ours = (w: Workload): boolean =>
     w.restartedAt !== undefined && !w.rolloutComplete && w.restartedFor.some((r) => pendingIds.has(r)) && w.templateIsOurs !== false;
-  const age = (w: Workload): number => obs.now - Date.parse(w.restartedAt ?? '');
+  const age = (w: Workload): number => observation.now - Date.parse(w.restartedAt ?? '');
   return {
     pending,
     pendingIds,
-    inFlight: obs.workloads.filter((w) => ours(w) && age(w) < lt.rolloutTimeoutMs),
-    timedOut: obs.workloads.filter((w) => ours(w) && age(w) >= lt.rolloutTimeoutMs),
+    inFlight: observation.workloads.filter((w) => ours(w) && age(w) < legacy.rolloutTimeoutMs),
+    timedOut: observation.workloads.filter((w) => ours(w) && age(w) >= legacy.rolloutTimeoutMs),
   };
 }
 
@@ -56,23 +56,23 @@ export function rolloutsUnderWay(lt: Spec, obs: LegacyTokensObservation): Rollou
  * An emergency overrides the restart windows: a rotation made up to restartNow, or the one
  * rotationRequestedAt asked for, restarts at once.
  */
-export function isUrgent(lt: Spec, s: TokenSecret): boolean {
-  const restartNow = lt.restartNow === undefined ? undefined : Date.parse(lt.restartNow);
+export function isUrgent(legacy: Spec, s: TokenSecret): boolean {
+  const restartNow = legacy.restartNow === undefined ? undefined : Date.parse(legacy.restartNow);
   return (
     (restartNow !== undefined && s.rotatedAt !== undefined && Date.parse(s.rotatedAt) <= restartNow) ||
-    (lt.rotationRequestedAt !== undefined && s.rotatedForRequest === lt.rotationRequestedAt)
+    (legacy.rotationRequestedAt !== undefined && s.rotatedForRequest === legacy.rotationRequestedAt)
   );
 }
 
 /** For every pending rotation: finish it when settled, else enter its dependents not yet restarted as waiting. */
-function finishOrWait(lt: Spec, r: Rollouts, deps: Dependents, rotating: Set<string>): { finished: LegacyTokensAction[]; waiting: Map<string, Waiting> } {
+function finishOrWait(legacy: Spec, r: Rollouts, deps: Dependents, rotating: Set<string>): { finished: LegacyTokensAction[]; waiting: Map<string, Waiting> } {
   const finished: LegacyTokensAction[] = [];
   const waiting = new Map<string, Waiting>();
   for (const s of r.pending) {
     const rotation = s.rotation ?? '';
     const ready = s.tokenHash !== undefined; // refilled by the tokens controller
     if (rotating.has(id(s))) continue; // rotated again in this plan: its new rotation takes over
-    if (!lt.restartWorkloads) {
+    if (!legacy.restartWorkloads) {
       if (ready)
         finished.push({ kind: 'finish', secret: ref(s), rotation, restarted: [], notRestarted: deps.deadHoldersOf(s).map(consumerId), restartsDisabled: true });
       continue;
@@ -81,7 +81,7 @@ function finishOrWait(lt: Spec, r: Rollouts, deps: Dependents, rotating: Set<str
     for (const w of dependents.filter((x) => !x.restartedFor.includes(rotation))) {
       const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false, urgent: false };
       entry.rotations.add(rotation);
-      if (isUrgent(lt, s)) entry.urgent = true;
+      if (isUrgent(legacy, s)) entry.urgent = true;
       if (!ready) entry.blocked = true;
       waiting.set(workloadId(w), entry);
     }
@@ -108,24 +108,24 @@ function finishOrWait(lt: Spec, r: Rollouts, deps: Dependents, rotating: Set<str
  * reconciles); outside every restart window only urgent ones go; at most maxConcurrentRestarts at once.
  */
 export function planRestarts(
-  lt: Spec,
-  obs: LegacyTokensObservation,
+  legacy: Spec,
+  observation: LegacyTokensObservation,
   deps: Dependents,
   rotatingNow: string[],
   rotations: { secret: { namespace: string; name: string } }[],
 ): RestartPlan {
-  const rollouts = rolloutsUnderWay(lt, obs);
-  const { finished, waiting } = finishOrWait(lt, rollouts, deps, new Set(rotations.map((a) => refId(a.secret))));
+  const rollouts = rolloutsUnderWay(legacy, observation);
+  const { finished, waiting } = finishOrWait(legacy, rollouts, deps, new Set(rotations.map((a) => refId(a.secret))));
   const unsettled = new Set(rotatingNow);
   for (const entry of waiting.values()) {
     if (entry.w.secrets.some((name) => unsettled.has(`${entry.w.metadata.namespace}/${name}`))) entry.blocked = true;
   }
-  const window = restartWindowState(lt.restartWindows, obs.now);
+  const window = restartWindowState(legacy.restartWindows, observation.now);
   const ready = [...waiting.values()]
     .filter((e) => !e.blocked && !rollouts.inFlight.includes(e.w) && (window.open || e.urgent))
     .sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
   const heldByWindow = [...waiting.values()].filter((e) => !e.blocked && !window.open && !e.urgent).map((e) => workloadId(e.w));
-  const slots = Math.max(0, lt.maxConcurrentRestarts - rollouts.inFlight.length);
+  const slots = Math.max(0, legacy.maxConcurrentRestarts - rollouts.inFlight.length);
   const restarts = ready.slice(0, slots).map((e): LegacyTokensAction => {
     // Keep the rotations this workload already restarted for that are still under way, so none is undone.
     const all = new Set([...e.rotations, ...e.w.restartedFor.filter((r) => rollouts.pendingIds.has(r))]);

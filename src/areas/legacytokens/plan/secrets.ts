@@ -24,7 +24,7 @@ export interface Triage {
 
 export interface SecretRuleContext {
   spec: ResolvedSpec;
-  obs: LegacyTokensObservation;
+  observation: LegacyTokensObservation;
 }
 
 /** A named check: `claims` says whether it decides this Secret; `apply` records the decision. */
@@ -34,7 +34,8 @@ export interface SecretRule {
   apply: (f: SecretFinding, c: SecretRuleContext, t: Triage) => void;
 }
 
-const triggersOf = (f: SecretFinding, c: SecretRuleContext) => triggersFor(f, { spec: c.spec.legacyTokens, now: c.obs.now, apiservers: c.obs.apiservers });
+const triggersOf = (f: SecretFinding, c: SecretRuleContext) =>
+  triggersFor(f, { spec: c.spec.legacyTokens, now: c.observation.now, apiservers: c.observation.apiservers });
 
 function reissueProblem(f: SecretFinding): string {
   const s = f.secret;
@@ -48,13 +49,21 @@ function reissueProblem(f: SecretFinding): string {
 function rotateOrReport(f: SecretFinding, c: SecretRuleContext, t: Triage): void {
   const s = f.secret;
   const triggers = triggersOf(f, c);
-  if (c.obs.externalSigning) {
+  if (c.observation.externalSigning) {
     t.notReissuable.push(`${id(s)} (${triggers.join(', ')})`);
     t.counts.invalid++;
     return;
   }
   const request = triggers.includes('Requested') ? c.spec.legacyTokens.rotationRequestedAt : undefined;
-  t.actions.push({ kind: 'rotate', secret: ref(s), rotation: rotationId(s, request), triggers, request, tokenHash: s.tokenHash, apiservers: c.obs.apiservers });
+  t.actions.push({
+    kind: 'rotate',
+    secret: ref(s),
+    rotation: rotationId(s, request),
+    triggers,
+    request,
+    tokenHash: s.tokenHash,
+    apiservers: c.observation.apiservers,
+  });
   if (!c.spec.dryRun) t.rotatingNow.push(id(s));
 }
 
@@ -94,7 +103,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     name: 'unused beyond the cleanup period',
-    claims: (f, c) => unusedBeyondCleanup(f.secret, c.obs.now),
+    claims: (f, c) => unusedBeyondCleanup(f.secret, c.observation.now),
     apply: (f, _c, t) => {
       t.unused.push({ secret: id(f.secret), lastUsed: f.secret.lastUsed, created: f.secret.metadata.creationTimestamp });
     },
@@ -119,7 +128,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     name: 're-issued and still rejected',
-    claims: (f, c) => reissuedStillInvalid(f, c.obs.apiservers) || pendingReissueRejected(f, c.obs.apiservers),
+    claims: (f, c) => reissuedStillInvalid(f, c.observation.apiservers) || pendingReissueRejected(f, c.observation.apiservers),
     apply: (f, _c, t) => {
       t.counts.invalid++;
       t.problems.push(reissueProblem(f));
@@ -150,7 +159,7 @@ export function decidingRule(f: SecretFinding, c: SecretRuleContext): string | u
 }
 
 /** Runs every Secret through the rules; the first rule that claims it decides. */
-export function triageSecrets(spec: ResolvedSpec, obs: LegacyTokensObservation): Triage {
+export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObservation): Triage {
   const t: Triage = {
     actions: [],
     problems: [],
@@ -162,15 +171,15 @@ export function triageSecrets(spec: ResolvedSpec, obs: LegacyTokensObservation):
     undecided: [],
     notReissuable: [],
     counts: {
-      total: obs.secrets.length,
+      total: observation.secrets.length,
       valid: 0,
       invalid: 0,
       orphaned: 0,
       awaitingToken: 0,
-      rotated: obs.secrets.filter((f) => f.secret.rotation !== undefined).length,
+      rotated: observation.secrets.filter((f) => f.secret.rotation !== undefined).length,
     },
   };
-  const c = { spec, obs };
-  for (const f of obs.secrets) SECRET_RULES.find((r) => r.claims(f, c))?.apply(f, c, t);
+  const c = { spec, observation };
+  for (const f of observation.secrets) SECRET_RULES.find((r) => r.claims(f, c))?.apply(f, c, t);
   return t;
 }
