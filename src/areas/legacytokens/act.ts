@@ -19,6 +19,7 @@ import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
 import { list, type RotateAction as Rotate } from './plan/types.ts';
 import type { RecentRestarts } from './restart-record.ts';
 import { restart } from './restart.ts';
+import { RotationRunEvents } from './rotation-events.ts';
 
 /** Secrets blanked and not yet refilled at any time, once the first one came back: a stuck tokens controller leaves at most this many blank. */
 const ROTATION_CONCURRENCY = 4;
@@ -129,6 +130,7 @@ async function rotateSome(
   plan: LegacyTokensPlan,
   canary: CanaryState,
   awaited: Awaited,
+  runEvents: RotationRunEvents,
   operatorNamespace: string,
 ): Promise<{ paused?: string; holding?: string; waiting: boolean }> {
   if (ctx.signal.aborted) return { waiting: false }; // shutting down or deposed
@@ -156,37 +158,12 @@ async function rotateSome(
   const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a)));
   const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
   for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret.namespace);
-  // One Event per reconcile, however many Secrets (a 5,000-Secret rotation must not flood Events).
-  if (blanked.length > 0) {
-    const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
-    await ctx.events?.record(
-      ctx.policyRef,
-      'Normal',
-      'TokenRotated',
-      `blanked the token of ${names.length} secret(s) for the tokens controller to re-issue in place: ${list(names)}`,
-    );
-  }
+  // One TokenRotated per run, however many Secrets (a 5,000-Secret rotation must not flood Events).
+  const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
+  await runEvents.blanked(ctx, names, rotations.length + plan.awaitingRefill.length);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(describeError(failed.reason));
   return { waiting: true };
-}
-
-/** The one WorkloadRestarted Event of a reconcile: the workloads restarted, and their rotations. */
-export function restartedMessage(restarted: readonly string[]): string {
-  const shown = restarted.slice(0, 5).join(', ') + (restarted.length > 5 ? ` and ${restarted.length - 5} more` : '');
-  return `restarted ${restarted.length === 1 ? '' : `${restarted.length} workloads: `}${shown} to mount rotated tokens`;
-}
-
-/** What a finished rotation did, exactly: which workloads were restarted and which pods were not. */
-export function finishMessage(a: Extract<LegacyTokensAction, { kind: 'finish' }>): string {
-  const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
-  const restarted = a.restartsDisabled
-    ? 'restarted nothing (spec.legacyTokens.restartWorkloads is false)'
-    : a.restarted.length
-      ? `restarted ${list(a.restarted)}`
-      : 'no Deployment, StatefulSet or DaemonSet uses it';
-  const not = a.notRestarted.length ? `; NOT restarted, still holding the replaced token: ${list(a.notRestarted)}` : '; no other running pod reads it';
-  return `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: ${restarted}${not}`;
 }
 
 export function createActor(
@@ -195,6 +172,7 @@ export function createActor(
   operatorNamespace: string,
 ): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
   const awaited: Awaited = new Map();
+  const runEvents = new RotationRunEvents();
   return async (ctx, plan) => {
     if (plan.dryRun) {
       for (const a of plan.actions) {
@@ -216,7 +194,7 @@ export function createActor(
         `removed ${annotations.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
       );
     }
-    const rotation = await rotateSome(ctx, plan, canary, awaited, operatorNamespace);
+    const rotation = await rotateSome(ctx, plan, canary, awaited, runEvents, operatorNamespace);
     const unavailable = rotation.paused ?? rotation.holding;
     if (unavailable !== undefined) {
       if (rotation.paused !== undefined) await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', unavailable);
@@ -265,16 +243,9 @@ export function createActor(
         await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
       }
     }
-    // One WorkloadRestarted per reconcile, however many workloads it restarted (each named up to five).
-    if (restarted.length > 0) await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', restartedMessage(restarted));
-    // One RotationFinished per reconcile, however many rotations finished in it (each detailed up to three).
-    if (finished.length > 0) {
-      const text =
-        finished.length === 1 && finished[0]
-          ? finishMessage(finished[0])
-          : `${finished.length} rotations are complete: ${finished.slice(0, 3).map(finishMessage).join('; ')}${finished.length > 3 ? `; and ${finished.length - 3} more (status.legacyTokens lists pods not restarted)` : ''}`;
-      await ctx.events?.record(ctx.policyRef, finished.some((a) => a.notRestarted.length > 0) ? 'Warning' : 'Normal', 'RotationFinished', text);
-    }
+    // A handful of Events per rotation run, however many Secrets and workloads (rotation-events.ts).
+    await runEvents.restarted(ctx, restarted);
+    await runEvents.finished(ctx, plan, finished);
     if (failed !== undefined) throw failed instanceof Error ? failed : new Error(describeError(failed));
     if (rotation.waiting) report.requeueAfterMs = REFILL_RECHECK_MS;
     else if (plan.actions.length > 0) report.requeueAfterMs = 1000;

@@ -327,4 +327,41 @@ test('a not-found restart (workload deleted meanwhile) is one failure too', asyn
   assert.equal(r.reasons, ['Warning/ActionFailed', 'Normal/WorkloadRestarted']);
 });
 
+test('a rotation run tells its story in three Events, however many Secrets and workloads it covers', async () => {
+  const w = world();
+  proven(w);
+  simulateTokensController(w.client, () => false);
+  const actor = createActor(w.canary, w.recent, OPERATOR_NS); // one actor, as the operator keeps it across reconciles
+  const { ctx, events } = memoryContext(w.client, w.clock, resolveSpec({}));
+  const names = Array.from({ length: 12 }, (_, i) => `s${i}-token`);
+  // Round after round: a few blanked each time, the earlier ones refilled and finished, workloads restarted.
+  await actor(
+    ctx,
+    planOf(
+      names.slice(0, 12).map((n) => rotation(w, n)),
+      { refilled: 1 },
+    ),
+  );
+  const web = (i: number) => ({ kind: 'restart' as const, workload: { kind: 'Deployment' as const, namespace: 'apps', name: `web-${i}` }, rotations: ['r-1'] });
+  for (const i of [0, 1, 2]) w.client.seed(workloadPath('Deployment', `web-${i}`), deployment(`web-${i}`, ['s0-token']));
+  await actor(ctx, planOf([...names.slice(4).map((n) => rotation(w, n)), web(0), finish(w, 's0-token')], { refilled: 2 }));
+  await actor(ctx, planOf([...names.slice(8).map((n) => rotation(w, n)), web(1), web(2), finish(w, 's1-token')], { refilled: 2 }));
+  assert.equal(
+    events.map((e) => e.reason),
+    ['TokenRotated', 'WorkloadRestarted'],
+    'while Secrets are in flight: the first blank and the first restart only',
+  );
+  assert.match(events[0]?.message ?? '', /blanked the token of 4 secret\(s\).*; 8 more to follow a few at a time/);
+  // The last round: nothing left to blank or await, the last rotations finished.
+  await actor(ctx, planOf([finish(w, 's2-token'), finish(w, 's3-token', ['apps/batch-1'])], { refilled: 2 }));
+  assert.equal(
+    events.map((e) => `${e.type}/${e.reason}`),
+    ['Normal/TokenRotated', 'Normal/WorkloadRestarted', 'Warning/RotationFinished'],
+  );
+  assert.match(
+    events[2]?.message ?? '',
+    /^4 rotations are complete, 3 workload restart\(s\): rotation r-s3-token of secret apps\/s3-token is complete: .*NOT restarted, still holding the replaced token: apps\/batch-1/,
+  );
+});
+
 test.run();

@@ -1,0 +1,88 @@
+// The Events of one rotation run, however many Secrets it covers: one TokenRotated when the first
+// Secrets are blanked, one WorkloadRestarted when the first workloads restart, one RotationFinished
+// when nothing is left in flight. What happens in between is in status.legacyTokens and the logs,
+// so a 5,000-Secret rotation emits a handful of Events, not thousands. Warnings are not held back.
+import type { AreaContext } from '../area.ts';
+import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
+import { list } from './plan/types.ts';
+
+type Finish = Extract<LegacyTokensAction, { kind: 'finish' }>;
+
+/** The one WorkloadRestarted Event of a run: the first workloads restarted, and their rotations. */
+export function restartedMessage(restarted: readonly string[]): string {
+  return `restarted ${restarted.length === 1 ? '' : `${restarted.length} workloads: `}${list([...restarted])} to mount rotated tokens`;
+}
+
+/** What a finished rotation did, exactly: which workloads were restarted and which pods were not. */
+export function finishMessage(a: Finish): string {
+  const restarted = a.restartsDisabled
+    ? 'restarted nothing (spec.legacyTokens.restartWorkloads is false)'
+    : a.restarted.length
+      ? `restarted ${list(a.restarted)}`
+      : 'no Deployment, StatefulSet, DaemonSet or Rollout uses it';
+  const not = a.notRestarted.length ? `; NOT restarted, still holding the replaced token: ${list(a.notRestarted)}` : '; no other running pod reads it';
+  return `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: ${restarted}${not}`;
+}
+
+/** The one RotationFinished Event of a run: how many, and the first three in detail (those leaving pods behind first). */
+export function finishedMessage(finished: readonly Finish[], restartedCount: number): string {
+  const [only] = finished;
+  if (finished.length === 1 && only) return finishMessage(only);
+  const shown = [...finished].sort((a, b) => Number(b.notRestarted.length > 0) - Number(a.notRestarted.length > 0)).slice(0, 3);
+  const more = finished.length > 3 ? `; and ${finished.length - 3} more (status.legacyTokens lists pods not restarted)` : '';
+  const workloads = restartedCount > 0 ? `, ${restartedCount} workload restart(s)` : '';
+  return `${finished.length} rotations are complete${workloads}: ${shown.map(finishMessage).join('; ')}${more}`;
+}
+
+interface Run {
+  blanked: number;
+  restarted: number;
+  finished: Finish[];
+}
+
+/** One per legacy-token actor (kept across reconciles, like the canary state). */
+export class RotationRunEvents {
+  private run: Run | undefined;
+
+  private current(): Run {
+    this.run ??= { blanked: 0, restarted: 0, finished: [] };
+    return this.run;
+  }
+
+  /** Secrets blanked in this reconcile; `total`: how many the run has to go, these included. */
+  async blanked(ctx: AreaContext, names: readonly string[], total: number): Promise<void> {
+    if (names.length === 0) return;
+    const run = this.current();
+    const first = run.blanked === 0;
+    run.blanked += names.length;
+    if (!first) return;
+    const rest = total > names.length ? `; ${total - names.length} more to follow a few at a time (status.legacyTokens shows progress)` : '';
+    await ctx.events?.record(
+      ctx.policyRef,
+      'Normal',
+      'TokenRotated',
+      `blanked the token of ${names.length} secret(s) for the tokens controller to re-issue in place: ${list([...names])}${rest}`,
+    );
+  }
+
+  /** Workloads restarted in this reconcile. */
+  async restarted(ctx: AreaContext, what: readonly string[]): Promise<void> {
+    if (what.length === 0) return;
+    const run = this.current();
+    const first = run.restarted === 0;
+    run.restarted += what.length;
+    if (first) await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', restartedMessage(what));
+  }
+
+  /** Rotations finished in this reconcile; the run's one RotationFinished once nothing is left in flight. */
+  async finished(ctx: AreaContext, plan: LegacyTokensPlan, finished: readonly Finish[]): Promise<void> {
+    if (finished.length > 0) this.current().finished.push(...finished);
+    const run = this.run;
+    if (!run || run.finished.length === 0) return;
+    const inFlight = plan.actions.some((a) => a.kind === 'rotate') || plan.awaitingRefill.length > 0 || plan.refilledRotations - finished.length > 0;
+    if (inFlight) return;
+    this.run = undefined;
+    const warning = run.finished.some((a) => a.notRestarted.length > 0);
+    await ctx.events?.record(ctx.policyRef, warning ? 'Warning' : 'Normal', 'RotationFinished', finishedMessage(run.finished, run.restarted));
+  }
+}
