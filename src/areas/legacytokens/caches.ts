@@ -174,14 +174,7 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
         rolloutComplete: rolloutComplete(kind, w),
       };
     },
-    relevant: (type, obj, old) =>
-      type !== 'update' ||
-      obj.rolloutComplete !== old?.rolloutComplete ||
-      obj.secrets.join() !== old.secrets.join() ||
-      obj.restartedAt !== old.restartedAt ||
-      obj.templateIsOurs !== old.templateIsOurs ||
-      obj.restart !== old.restart ||
-      obj.lastRestartAt !== old.lastRestartAt,
+    relevant: workloadChangeMatters,
   });
 }
 
@@ -209,3 +202,16 @@ function ownerCache(name: string, resource: typeof Resources.replicaSets | typeo
 
 export const replicaSetOwnersCache = ownerCache('replicaset-owners', Resources.replicaSets);
 export const jobOwnersCache = ownerCache('job-owners', Resources.jobs);
+
+/** Does a workload's change bear on a rotation (its rollout, the Secrets it reads, our restart marks, its opt-out)? */
+export function workloadChangeMatters(type: 'add' | 'update' | 'delete', obj: Workload, old: Workload | undefined): boolean {
+  return (
+    type !== 'update' ||
+    obj.rolloutComplete !== old?.rolloutComplete ||
+    obj.secrets.join() !== old.secrets.join() ||
+    obj.restartedAt !== old.restartedAt ||
+    obj.templateIsOurs !== old.templateIsOurs ||
+    obj.restart !== old.restart ||
+    obj.lastRestartAt !== old.lastRestartAt
+  );
+}

@@ -10,7 +10,7 @@ import { isNotFound } from '../../kube/errors.ts';
 import { collectionPath, objectPath, type ResourceRef } from '../../kube/paths.ts';
 import type { Meta } from '../../kube/token-secrets.ts';
 import { defineCache, type AreaContext, type AreaReport } from '../area.ts';
-import type { Workload } from './caches.ts';
+import { workloadChangeMatters, type Workload } from './caches.ts';
 import { secretsReferencedBy } from './references.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 
@@ -68,14 +68,7 @@ export const rolloutCache = defineCache<Workload>({
   whenMissing:
     'Argo Rollouts is not installed (rollouts.argoproj.io is not served): there are no Rollouts to restart; the operator picks them up once the CRD is installed',
   transform: toRolloutWorkload,
-  relevant: (type, obj, old) =>
-    type !== 'update' ||
-    obj.rolloutComplete !== old?.rolloutComplete ||
-    obj.secrets.join() !== old.secrets.join() ||
-    obj.restartedAt !== old.restartedAt ||
-    obj.templateIsOurs !== old.templateIsOurs ||
-    obj.restart !== old.restart ||
-    obj.lastRestartAt !== old.lastRestartAt,
+  relevant: workloadChangeMatters,
 });
 
 /**
