@@ -97,7 +97,7 @@ test('the default render holds the objects of config/default (but the Namespace)
   assert.is(find(chart, 'CustomResourceDefinition')?.metadata.annotations?.['helm.sh/resource-policy'], 'keep', 'the CRD is kept on uninstall');
 });
 
-test('monitoring and audit toggles add exactly config/prometheus and config/audit', async () => {
+test('monitoring, audit and NodeRestriction-probe toggles add exactly config/prometheus, config/audit and the probe component', async () => {
   const base = objects(await kustomize(join(ROOT, 'config/default')));
   const prometheus = objects(await kustomize(join(ROOT, 'config/prometheus')));
   assertSameObjects(
@@ -113,6 +113,18 @@ test('monitoring and audit toggles add exactly config/prometheus and config/audi
     `resources: [${relative(overlay, join(ROOT, 'config/default'))}]\ncomponents: [${relative(overlay, join(ROOT, 'config/audit'))}]\n`,
   );
   assertSameObjects(await render('auditWebhook.enabled=true'), objects(await kustomize(overlay)), 'config/default + components: [config/audit]');
+  // the NodeRestriction probe's impersonation grant: the value adds exactly its Component
+  const probe = join(work, 'noderestriction-probe');
+  await mkdir(probe);
+  await writeFile(
+    join(probe, 'kustomization.yaml'),
+    `resources: [${relative(probe, join(ROOT, 'config/default'))}]\ncomponents: [${relative(probe, join(ROOT, 'config/components/noderestriction-probe'))}]\n`,
+  );
+  assertSameObjects(
+    await render('nodeRestrictionProbe.enabled=true'),
+    objects(await kustomize(probe)),
+    'config/default + components: [config/components/noderestriction-probe]',
+  );
 });
 
 test('values: image by digest, resources, security contexts, scheduling, priority class, pod labels', async () => {
