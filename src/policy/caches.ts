@@ -3,7 +3,7 @@
 // granted) holds back that area alone, which reports why (see blockedBy).
 import type { CacheHandle, CacheSpec } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isForbidden, isNotFound } from '../kube/errors.ts';
+import { isApiMissing, isForbidden, isNotFound } from '../kube/errors.ts';
 import { Informer, type Cached } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -135,13 +135,15 @@ export class CacheSet {
   /**
    * /readyz: ready once the caches in `required` (the AuthPolicy cache: without it nothing
    * can be reported) have synced. Any other cache that has not synced is listed with why,
-   * but does not make the replica unready: its area reports Unknown in status instead.
+   * but does not make the replica unready: its area reports Unknown in status instead. An API
+   * the server does not serve (say Argo Rollouts not installed) is no failure: nothing to sync.
    */
   readiness(required: readonly string[]): { ok: boolean; detail: string } {
     const lines: string[] = [];
     let ok = true;
     for (const i of this.informers.values()) {
       if (i.hasSynced()) continue;
+      if (!required.includes(i.name) && isApiMissing(i.lastFailure)) continue;
       if (required.includes(i.name)) ok = false;
       lines.push(`cache ${i.name} not synced${required.includes(i.name) ? ' (required)' : ''}${i.lastError ? `: ${i.lastError}` : ''}`);
     }
