@@ -3,7 +3,7 @@
 // proves lint really fails on each: it writes a wrong-way import and a circle into
 // temporary files under src/, lints them with the project's own configuration,
 // and removes them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
@@ -79,6 +79,19 @@ test('an import circle fails lint', async () => {
     messages.some((m) => m.startsWith('import-x/no-cycle')),
     messages.join('\n'),
   );
+});
+
+test('every area has the same rooms, and its index.ts only wires them', () => {
+  const areas = join(root, 'src', 'areas');
+  const folders = readdirSync(areas, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
+  assert.ok(folders.length >= 4, folders.join(', '));
+  for (const area of folders) {
+    for (const room of ['caches.ts', 'observe.ts', 'plan.ts', 'index.ts']) assert.ok(existsSync(join(areas, area, room)), `src/areas/${area}/${room}`);
+    const index = readFileSync(join(areas, area, 'index.ts'), 'utf8');
+    assert.not.match(index, /\bawait\b|ctx\.cache\(|\.list\(\)/, `src/areas/${area}/index.ts wires; it does not observe or act`);
+  }
 });
 
 test.run();
