@@ -3,3 +3,4 @@
 // Pods) and the legacy token Secrets (fingerprints, never a token).
 export { podReadersCache, type PodSecretReader } from '../../kube/pod-secret-readers.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
+export { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';

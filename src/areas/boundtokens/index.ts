@@ -1,7 +1,7 @@
 // Bound service-account token health (the token-expiry-extension incident).
 import { ConditionType } from '../../api/reasons.ts';
 import type { Area, AreaReport } from '../area.ts';
-import { podReadersCache, secretCache } from './caches.ts';
+import { apiserverIdentityCache, podReadersCache, secretCache } from './caches.ts';
 import { createObserver } from './observe.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
 import type { StaleTokenRegistry } from './stale-tokens.ts';
@@ -14,7 +14,7 @@ export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokens
     // The one pod informer, shared with the legacy-token area (Secret names per pod, never whole Pods).
     caches: [podReadersCache],
     // Only to tell which mounted Secrets are legacy tokens: without it the stale-token report still stands.
-    optionalCaches: [secretCache],
+    optionalCaches: [secretCache, apiserverIdentityCache],
     observe: createObserver(registry),
     plan: (spec, observation) => planBoundTokens(spec, observation),
     report: (r) => r,

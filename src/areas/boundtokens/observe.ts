@@ -5,7 +5,8 @@ import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver
 import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext } from '../area.ts';
 import { readTokenCounters, type TokenCounters } from './apiserver-metrics.ts';
-import { podReadersCache, secretCache, type PodSecretReader } from './caches.ts';
+import { apiserverIdentityCache, podReadersCache, secretCache, type PodSecretReader } from './caches.ts';
+import { apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { parseClient, upgradeAdvice } from './clients.ts';
 import type { BoundTokensObservation, StaleWorkload } from './plan.ts';
 import type { StaleTokenClient, StaleTokenRegistry, StaleTokenUser } from './stale-tokens.ts';
@@ -48,6 +49,11 @@ async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadRes
     for (const id of staleClient.credentialIds) if (group.credentialIds.length < 5 && !group.credentialIds.includes(id)) group.credentialIds.push(id);
   }
   return [...groups.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.userAgent.localeCompare(b.userAgent));
+}
+
+/** The API servers' identities, as the node-authorization area keys the shared /metrics read by them. */
+function apiserverIdentities(ctx: AreaContext): string {
+  return ctx.unsynced(apiserverIdentityCache) ? '' : apiserverInstances(ctx.cache(apiserverIdentityCache).list());
 }
 
 /** registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded). */
@@ -100,7 +106,7 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
         ? (lastSummary.staleTokenWorkloads ?? [])
         : undefined;
     if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
-      const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client)]);
+      const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client, apiserverIdentities(ctx))]);
       fetched = { at: Date.now(), flags: apiserverFlags, counters: tokenCounters };
     }
     const { flags, counters } = fetched;
