@@ -20,7 +20,10 @@ export const ROTATED_FOR_REQUEST = 'authpolicy.io/rotated-for-request';
 export const RESTARTED_AT = 'authpolicy.io/restartedAt';
 /** On a pod template: the rotation ids that restart was for, comma-separated. */
 export const RESTARTED_FOR = 'authpolicy.io/restarted-for';
-/** On a workload (not its template): a fingerprint of the pod template the restart produced; another means someone rolled it out since. */
+/**
+ * On a workload (not its template): a fingerprint of the pod template the restart changed, less the operator's own two marks
+ * (written in the restart's one apply); another means someone changed the template since.
+ */
 export const RESTARTED_TEMPLATE = 'authpolicy.io/restarted-template';
 
 /** Kubernetes' own legacy-token cleaner (KEP-2799) marks these. */

@@ -18,6 +18,8 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
   relevant?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => boolean;
   /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
   whenMissing?: string;
+  /** how often to look again for an API the server does not serve (an optional CRD; default: like any 403 or 404, every 10 s) */
+  missingRetryMs?: number;
   /** sees every event as it arrives (e.g. to time Lease renewals); must be cheap and not throw */
   onEvent?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => void;
 }

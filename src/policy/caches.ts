@@ -48,6 +48,7 @@ export class CacheSet {
         ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
         ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
         ...(spec.whenMissing ? { whenMissing: spec.whenMissing } : {}),
+        ...(spec.missingRetryMs !== undefined ? { missingRetryMs: spec.missingRetryMs } : {}),
         ...this.tuning,
         log: this.log,
         ...(this.metrics ? { metrics: this.metrics } : {}),
@@ -76,8 +77,19 @@ export class CacheSet {
     return informer;
   }
 
-  start(): void {
-    for (const i of this.informers.values()) i.start();
+  /** Starts the named caches (default: all). */
+  start(names?: readonly string[]): void {
+    for (const i of this.informers.values()) if (!names || names.includes(i.name)) i.start();
+  }
+
+  /**
+   * Stops every cache but the named ones and drops what they hold: a standby replica keeps only
+   * what /readyz needs, and lists the rest again when it leads (a few seconds at 5,000 Secrets).
+   */
+  async stopAllBut(kept: readonly string[]): Promise<void> {
+    const stopping = [...this.informers.values()].filter((i) => !kept.includes(i.name) && i.running);
+    await Promise.all(stopping.map((i) => i.stop()));
+    for (const i of stopping) i.forget();
   }
 
   /** The given caches (by spec) that have not synced yet, each with what keeps it from syncing. */
@@ -136,13 +148,14 @@ export class CacheSet {
    * /readyz: ready once the caches in `required` (the AuthPolicy cache: without it nothing
    * can be reported) have synced. Any other cache that has not synced is listed with why,
    * but does not make the replica unready: its area reports Unknown in status instead. An API
-   * the server does not serve (say Argo Rollouts not installed) is no failure: nothing to sync.
+   * the server does not serve (say Argo Rollouts not installed) is no failure: nothing to sync; nor is a cache a
+   * standby has not started.
    */
   readiness(required: readonly string[]): { ok: boolean; detail: string } {
     const lines: string[] = [];
     let ok = true;
     for (const i of this.informers.values()) {
-      if (i.hasSynced()) continue;
+      if (i.hasSynced() || !i.running) continue; // not started: a standby lists only when it leads
       if (!required.includes(i.name) && isApiMissing(i.lastFailure)) continue;
       if (required.includes(i.name)) ok = false;
       lines.push(`cache ${i.name} not synced${required.includes(i.name) ? ' (required)' : ''}${i.lastError ? `: ${i.lastError}` : ''}`);

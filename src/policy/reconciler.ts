@@ -216,25 +216,46 @@ export async function evaluateAreas(
 }
 
 /**
- * Writes status through the status subresource when it differs from what the cache holds.
- * The cache can lag behind the API server (our own last write, a spec edit): on a 409 it
- * re-reads the policy and writes again at once with the latest resourceVersion, unless the
- * latest status already is this one. A second conflict is left to the controller's retry.
+ * The operator's own last status write per policy: the cache can lag behind it (the watch event of
+ * that write arrives later), and writing again from the cached resourceVersion would only conflict.
  */
-async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthPolicyStatus, log: Logger): Promise<boolean> {
-  if (jsonEqual(policy.status ?? {}, status)) return false;
+export interface WrittenStatus {
+  /** the policy's resourceVersion as the cache showed it when we wrote */
+  seen: string | undefined;
+  /** the resourceVersion our write produced */
+  produced: string;
+  status: AuthPolicyStatus;
+}
+export type StatusMemo = Map<string, WrittenStatus>;
+
+/**
+ * Writes status through the status subresource when it differs from the latest known. That is the cache's,
+ * unless the cache still shows the policy as it was before our own last write: then that write is the
+ * latest, and the next one goes from its resourceVersion. On a 409 (someone else wrote) it re-reads the
+ * policy and writes again at once, unless the latest status already is this one. A second conflict is
+ * left to the controller's retry.
+ */
+export async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthPolicyStatus, log: Logger, memo: StatusMemo): Promise<boolean> {
+  const key = `${policy.metadata.name}/${policy.metadata.uid ?? ''}`;
+  const mine = memo.get(key);
+  const lagging = mine !== undefined && mine.seen === policy.metadata.resourceVersion;
+  if (jsonEqual((lagging ? mine.status : policy.status) ?? {}, status)) return false;
   const path = objectPath(Resources.authPolicies, policy.metadata.name, undefined, 'status');
-  const put = (resourceVersion: string | undefined): Promise<unknown> =>
-    client.replace(path, {
+  const put = async (resourceVersion: string | undefined): Promise<void> => {
+    const written = await client.replace<{ metadata?: { resourceVersion?: string } }>(path, {
       apiVersion: API_VERSION,
       kind: KIND,
       metadata: { name: policy.metadata.name, resourceVersion },
       status,
     });
+    const produced = written.metadata?.resourceVersion;
+    if (produced) memo.set(key, { seen: policy.metadata.resourceVersion, produced, status });
+  };
   try {
-    await put(policy.metadata.resourceVersion);
+    await put(lagging ? mine.produced : policy.metadata.resourceVersion);
   } catch (err) {
     if (!isConflict(err)) throw err;
+    memo.delete(key);
     log.debug('status write conflicted; re-reading the policy', { resourceVersion: policy.metadata.resourceVersion });
     // A list by name, not a get: the operator's ClusterRole reads policies with list and watch only.
     const found = await client.list<{ items?: AuthPolicy[] }>(collectionPath(Resources.authPolicies), {
@@ -252,6 +273,7 @@ async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthP
 /** The controller's reconcile function for key = AuthPolicy name. */
 export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Promise<ReconcileResult | undefined> {
   const now = deps.now ?? (() => new Date());
+  const written: StatusMemo = new Map();
   return async ({ key, log, signal }) => {
     const policies = deps.caches.get(policyCache);
     const policy = policies.get(key);
@@ -264,7 +286,7 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     if (active && active.metadata.name !== policy.metadata.name) {
       const status = conflictStatus(policy.status, conflictMessage(policy, active), generation, now());
       deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
-      if (await writeStatus(deps.client, policy, status, log)) {
+      if (await writeStatus(deps.client, policy, status, log, written)) {
         await deps.events?.record(policyRef(policy), 'Warning', Reason.Conflict, `AuthPolicy ${active.metadata.name} is active; this one takes no action`);
       }
       return undefined;
@@ -272,7 +294,7 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     const { reports, failures } = await evaluateAreas(policy, deps, 'run', signal, log);
     if (signal.aborted) return undefined; // lost leadership or shutting down: write nothing more
     const status = buildStatus(policy.status, reports, generation, now());
-    await writeStatus(deps.client, policy, status, log);
+    await writeStatus(deps.client, policy, status, log, written);
     deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
     if (failures.length > 0) {
       // Retried by cause (runtime/controller.ts): a conflict at once, a 403/404 on a short period, others with backoff.

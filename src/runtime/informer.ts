@@ -45,6 +45,8 @@ export interface InformerOptions<T extends Cached> {
   backoff?: BackoffPolicy;
   /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
   whenMissing?: string;
+  /** retry period for an API the server does not serve (default BOUNDED_RETRY_MS) */
+  missingRetryMs?: number;
   log: Logger;
   metrics?: Metrics;
 }
@@ -160,6 +162,25 @@ export class Informer<T extends Cached> {
     this.loop = undefined;
   }
 
+  /** Whether start() was called and stop() not since. */
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  /**
+   * Drops what the cache holds (after stop()): a replica that stops leading frees the memory of the
+   * caches only a leader reads, and lists afresh if it leads again. No delete events: nothing is gone.
+   */
+  forget(): void {
+    if (this.loop) throw new Error(`informer ${this.name}: forget() while running`);
+    this.store.clear();
+    this.resourceVersion = '';
+    this.synced = false;
+    this.lastError = undefined;
+    this.lastFailure = undefined;
+    this.opts.metrics?.informerObjects.set({ informer: this.name }, 0);
+  }
+
   /** Ends the current watch and relists-and-diffs now. */
   requestRelist(reason: string): void {
     this.relistRequested = true;
@@ -221,7 +242,12 @@ export class Informer<T extends Cached> {
         if (!this.resourceVersion) relistReason = 'error';
         this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'error' });
         const waiting = isForbidden(err) || isNotFound(err);
-        const delay = waiting ? Math.min(backoff.next(), BOUNDED_RETRY_MS) : backoff.next(retryAfterMs(err));
+        const delay =
+          isApiMissing(err) && this.opts.missingRetryMs !== undefined
+            ? this.opts.missingRetryMs
+            : waiting
+              ? Math.min(backoff.next(), BOUNDED_RETRY_MS)
+              : backoff.next(retryAfterMs(err));
         // One failure is one log line at warn; its retries are debug until something else happens.
         const kind = err instanceof KubeApiError ? `${err.status} ${err.reason}` : describeError(err);
         const fields = { informer: this.name, error: this.describeFailure(err), retryInMs: delay, attempt: backoff.failures };

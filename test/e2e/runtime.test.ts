@@ -152,7 +152,14 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
     'the leader reconciled',
   );
   const readyz = await fetch(`${await standby.healthUrl()}/readyz`);
-  assert.is(readyz.status, 200, 'the standby is ready (its caches are synced)');
+  assert.is(readyz.status, 200, 'the standby is ready (its AuthPolicy cache is synced)');
+  assert.is(await readyz.text(), 'ok', 'a cache the standby has not started is not listed as unsynced');
+  // A standby holds only the AuthPolicy cache: no Secrets, Pods or Leases in its memory until it leads.
+  const cached = (text: string, informer: string): number | undefined => metricValue(text, 'authpolicy_informer_cached_objects', { informer });
+  const standbyMetrics = await standby.metrics();
+  assert.is(cached(standbyMetrics, 'authpolicies'), 1, 'the standby caches the policy');
+  assert.is(cached(standbyMetrics, 'namespaces') ?? 0, 0, 'the standby caches no namespace (nor Secrets, Pods, Leases)');
+  assert.ok((cached(await leader.metrics(), 'namespaces') ?? 0) > 0, 'the leader caches the namespaces');
 
   const killedAt = Date.now();
   await leader.stop('SIGKILL');
@@ -164,6 +171,7 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
   const tookOverMs = Date.now() - killedAt;
   assert.ok(tookOverMs < 20_000, `took over in ${tookOverMs} ms`);
   await bumpAndWaitObserved('after failover');
+  assert.ok((cached(await standby.metrics(), 'namespaces') ?? 0) > 0, 'the new leader listed its caches when it took over');
   await waitFor('the new leader to label its pod', async () => (await leaderLabels()).includes(`${standbyPod}=true`));
   // The killed replica's container restarts (in a cluster its pod is unready meanwhile): it clears its label at once.
   const restarted = operator([...args, `--pod-name=${leaderPod}`]);

@@ -99,6 +99,8 @@ export interface Workload {
   restartedFor: string[];
   /** the pod template is still the one the operator's restart produced (undefined: not recorded) */
   templateIsOurs: boolean | undefined;
+  /** templateFingerprint of its pod template now, recorded by a restart so a later change by anyone else shows (not for a Rollout) */
+  template?: string | undefined;
   /** the controller has seen the latest spec and every replica runs the latest template and is available */
   rolloutComplete: boolean;
 }
@@ -135,13 +137,31 @@ export function rolloutComplete(kind: WorkloadKind, w: WorkloadRaw): boolean {
   return (st.updatedReplicas ?? 0) >= replicas && (st.availableReplicas ?? 0) >= replicas && (st.replicas ?? 0) <= replicas;
 }
 
-/** A short fingerprint of a pod template as the API server serializes it (restart records it; the cache compares). */
+/**
+ * A short fingerprint of a pod template as the API server serializes it, leaving out the operator's own restart
+ * marks: a restart records the fingerprint of the template it changes in the same apply, and it still matches
+ * after that apply unless someone else changes the template too (a mutating webhook that rewrites the template on
+ * our write makes it differ: that rollout is then not timed as ours, which only frees its restart slot early).
+ */
 export function templateFingerprint(template: unknown): string {
   return createHash('sha256')
-    .update(JSON.stringify(template ?? null))
+    .update(JSON.stringify(template ?? null, withoutRestartMarks))
     .digest('hex')
     .slice(0, 16);
 }
+
+/** JSON.stringify replacer: keys sorted (a canonical form), our restart marks left out, and an annotations map left empty by that too. */
+function withoutRestartMarks(this: unknown, key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([k, v]) => !(k === 'annotations' && isOnlyMarks(v)))
+    .filter(([k]) => key !== 'annotations' || (k !== annotations.RESTARTED_AT && k !== annotations.RESTARTED_FOR))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries);
+}
+
+const isOnlyMarks = (v: unknown): boolean =>
+  v !== null && typeof v === 'object' && Object.keys(v).every((k) => k === annotations.RESTARTED_AT || k === annotations.RESTARTED_FOR);
 
 function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
   return defineCache<Workload>({
@@ -156,6 +176,7 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
         (x): x is string => x !== undefined && Number.isFinite(Date.parse(x)),
       );
       const lastRestartAt = marks.sort((x, y) => Date.parse(y) - Date.parse(x))[0];
+      const template = templateFingerprint(w.spec?.template);
       return {
         kind,
         metadata: {
@@ -170,7 +191,8 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
         secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
         restartedAt: a[annotations.RESTARTED_AT],
         restartedFor: (a[annotations.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
-        templateIsOurs: ours === undefined ? undefined : ours === templateFingerprint(w.spec?.template),
+        templateIsOurs: ours === undefined ? undefined : ours === template,
+        template,
         rolloutComplete: rolloutComplete(kind, w),
       };
     },

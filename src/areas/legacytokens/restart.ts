@@ -4,7 +4,6 @@
 import * as annotations from '../../api/annotations.ts';
 import { objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
 import type { AreaContext } from '../area.ts';
-import { templateFingerprint } from './caches.ts';
 import type { LegacyTokensAction } from './plan.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 import { restartRollout } from './rollouts.ts';
@@ -12,8 +11,8 @@ import { restartRollout } from './rollouts.ts';
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };
 
 /**
- * Like `kubectl rollout restart`, with server-side apply under its own field manager: only these two
- * annotations are ours. Returns what was restarted, in words, for the one Event per reconcile.
+ * Like `kubectl rollout restart`, with server-side apply under its own field manager: one write, and only
+ * these three annotations are ours. Returns what was restarted, in words, for the one Event per reconcile.
  */
 export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, { kind: 'restart' }>, recent: RecentRestarts): Promise<string | undefined> {
   if (a.workload.kind === 'Rollout') return restartRollout(ctx, a, recent); // spec.restartAt, never a template change
@@ -21,24 +20,23 @@ export async function restart(ctx: AreaContext, a: Extract<LegacyTokensAction, {
   if (!ref) return undefined;
   const restartedAt = ctx.now().toISOString();
   const path = objectPath(ref, a.workload.name, a.workload.namespace);
-  const body = (workloadMarks: Record<string, string>): unknown => ({
+  // One apply: the pod-template marks start the rollout; the workload's own annotation records which template
+  // was ours (the cache's fingerprint of it, which leaves our marks out), so a user's later rollout of the same
+  // workload is never timed, or counted, as ours.
+  const body = {
     apiVersion: 'apps/v1',
     kind: a.workload.kind,
-    metadata: { name: a.workload.name, namespace: a.workload.namespace, annotations: workloadMarks },
+    metadata: {
+      name: a.workload.name,
+      namespace: a.workload.namespace,
+      ...(a.workload.template ? { annotations: { [annotations.RESTARTED_TEMPLATE]: a.workload.template } } : {}),
+    },
     spec: { template: { metadata: { annotations: { [annotations.RESTARTED_AT]: restartedAt, [annotations.RESTARTED_FOR]: a.rotations.join(',') } } } },
-  });
-  type Applied = { metadata?: { generation?: number }; spec?: { template?: unknown } };
-  const applied = await ctx.client.apply<Applied>(path, body({}), { fieldManager: annotations.RESTART_FIELD_MANAGER, force: true });
-  // Record which pod template is our rollout (on the workload's metadata: no new rollout), so a user's later
-  // rollout of the same workload is never timed, or counted, as ours. The same manager applies both, so
-  // the template annotations are repeated (an apply drops the manager's fields it leaves out).
-  const marked = await ctx.client.apply<Applied>(path, body({ [annotations.RESTARTED_TEMPLATE]: templateFingerprint(applied.spec?.template) }), {
-    fieldManager: annotations.RESTART_FIELD_MANAGER,
-    force: true,
-  });
+  };
+  const applied = await ctx.client.apply<{ metadata?: { generation?: number } }>(path, body, { fieldManager: annotations.RESTART_FIELD_MANAGER, force: true });
   ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'restarted' });
   recent.set(restartKey(a.workload.kind, a.workload.namespace, a.workload.name), {
-    generation: marked.metadata?.generation ?? applied.metadata?.generation ?? 0,
+    generation: applied.metadata?.generation ?? 0,
     restartedAt,
     rotations: a.rotations,
   });

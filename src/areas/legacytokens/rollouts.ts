@@ -67,6 +67,8 @@ export const rolloutCache = defineCache<Workload>({
   path: collectionPath(ROLLOUTS),
   whenMissing:
     'Argo Rollouts is not installed (rollouts.argoproj.io is not served): there are no Rollouts to restart; the operator picks them up once the CRD is installed',
+  // Installing Argo Rollouts is rare: one LIST every 30 s while it is absent (not the 10 s of a missing permission) still picks it up within a minute.
+  missingRetryMs: 30_000,
   transform: toRolloutWorkload,
   relevant: workloadChangeMatters,
 });

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
+import { templateFingerprint } from '../../../src/areas/legacytokens/caches.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
 import type { RecentRestarts } from '../../../src/areas/legacytokens/restart-record.ts';
 import { isConflict, isForbidden } from '../../../src/kube/errors.ts';
@@ -236,16 +237,31 @@ test("revive removes the cleaner's invalid-since label and says so", async () =>
   assert.is(w.client.callsOf('create').length, 0, 'no canary for a revival');
 });
 
-test('restart dispatch: each restart action applies the pod-template marks under the restart field manager', async () => {
+test('a restart is one apply: the pod-template marks, and on the workload the fingerprint of the template it changed, which still matches after it', async () => {
   const w = world();
-  w.client.seed(workloadPath('Deployment', 'web'), deployment('web', ['a-token']));
-  const r = await act(w, planOf([{ kind: 'restart', workload: { kind: 'Deployment', namespace: 'apps', name: 'web' }, rotations: ['r-1'] }]));
+  const seeded = deployment('web', ['a-token']);
+  w.client.seed(workloadPath('Deployment', 'web'), seeded);
+  const before = templateFingerprint((seeded as { spec: { template: unknown } }).spec.template);
+  const r = await act(w, planOf([{ kind: 'restart', workload: { kind: 'Deployment', namespace: 'apps', name: 'web', template: before }, rotations: ['r-1'] }]));
   assert.is(r.error, undefined);
-  assert.ok(w.client.callsOf('apply', '/deployments/web').length >= 1);
-  const template = (w.client.peek(workloadPath('Deployment', 'web'))?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
+  assert.is(w.client.callsOf('apply', '/deployments/web').length, 1, 'one write per restart');
+  const after = w.client.peek(workloadPath('Deployment', 'web'));
+  const template = (after?.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
   assert.is(template.metadata.annotations[annotations.RESTARTED_FOR], 'r-1');
+  assert.is((after?.metadata.annotations as Record<string, string>)[annotations.RESTARTED_TEMPLATE], before);
+  assert.is(templateFingerprint(template), before, 'our own marks leave the fingerprint as it was: the template is still ours');
+  assert.is(after?.metadata.generation, 2, 'the generation rose once');
   assert.ok(w.recent.has('Deployment/apps/web'), 'remembered until the cache shows it');
   assert.equal(r.reasons, ['Normal/WorkloadRestarted']);
+});
+
+test("templateFingerprint: a change by anyone else (another annotation, kubectl's restart mark, the image) changes it; ours do not", () => {
+  const base = { metadata: { annotations: { team: 'a' } }, spec: { containers: [{ name: 'c', image: 'app:1' }] } };
+  const fp = templateFingerprint(base);
+  const marked = { ...base, metadata: { annotations: { ...base.metadata.annotations, [annotations.RESTARTED_AT]: 't', [annotations.RESTARTED_FOR]: 'r-1' } } };
+  assert.is(templateFingerprint(marked), fp);
+  assert.is.not(templateFingerprint({ ...marked, metadata: { annotations: { ...marked.metadata.annotations, [annotations.KUBECTL_RESTARTED_AT]: 't' } } }), fp);
+  assert.is.not(templateFingerprint({ ...base, spec: { containers: [{ name: 'c', image: 'app:2' }] } }), fp);
 });
 
 test('restarts of one reconcile share one WorkloadRestarted Event naming each (bounded Events at scale)', async () => {

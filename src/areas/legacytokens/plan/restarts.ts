@@ -129,7 +129,8 @@ export function planRestarts(
   const restarts = ready.slice(0, slots).map((e): LegacyTokensAction => {
     // Keep the rotations this workload already restarted for that are still under way, so none is undone.
     const all = new Set([...e.rotations, ...e.w.restartedFor.filter((r) => rollouts.pendingIds.has(r))]);
-    return { kind: 'restart', workload: { kind: e.w.kind, namespace: e.w.metadata.namespace, name: e.w.metadata.name }, rotations: [...all].sort() };
+    const workload = { kind: e.w.kind, namespace: e.w.metadata.namespace, name: e.w.metadata.name, ...(e.w.template ? { template: e.w.template } : {}) };
+    return { kind: 'restart', workload, rotations: [...all].sort() };
   });
   const nextOpensAt = window.nextOpen === undefined ? undefined : new Date(window.nextOpen).toISOString();
   return { actions: [...finished, ...restarts], rollouts, waiting, window, heldByWindow, nextOpensAt };

@@ -15,7 +15,12 @@ export interface SecretRef {
 export type LegacyTokensAction =
   | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined; apiservers: string }
   | { kind: 'revive'; secret: SecretRef }
-  | { kind: 'restart'; workload: { kind: Workload['kind']; namespace: string; name: string }; rotations: string[] }
+  | {
+      kind: 'restart';
+      /** template: the cache's templateFingerprint of it, recorded by the restart */
+      workload: { kind: Workload['kind']; namespace: string; name: string; template?: string | undefined };
+      rotations: string[];
+    }
   | { kind: 'finish'; secret: SecretRef; rotation: string; restarted: string[]; notRestarted: string[]; restartsDisabled: boolean };
 
 export type RotateAction = Extract<LegacyTokensAction, { kind: 'rotate' }>;
