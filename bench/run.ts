@@ -194,9 +194,12 @@ async function operatorRun(size: Size): Promise<ContenderResult> {
       };
     } finally {
       await standby.stop();
+      await writeFile(join(work, `operator-standby-${size.name}.log`), standby.output());
     }
   } finally {
     await leader.stop();
+    // Kept with the audit log (KEEP_CLUSTER=1): what each status write changed, what failed.
+    await writeFile(join(work, `operator-${size.name}.log`), leader.output());
   }
 }
 

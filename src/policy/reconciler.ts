@@ -15,7 +15,7 @@ import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { pickActive } from './active.ts';
 import type { CacheSet, UnsyncedCache } from './caches.ts';
-import { buildStatus, conflictMessage, conflictStatus, jsonEqual } from './status.ts';
+import { buildStatus, conflictMessage, conflictStatus, jsonEqual, statusChanges } from './status.ts';
 
 /** Periodic re-check even when nothing changes (clock and token health drift silently). */
 export const RESYNC_MS = 5 * 60_000;
@@ -266,7 +266,10 @@ export async function writeStatus(client: KubeClient, policy: AuthPolicy, status
     if (jsonEqual(latest.status ?? {}, status)) return false;
     await put(latest.metadata.resourceVersion);
   }
-  log.info('status updated', { ready: status.conditions?.find((c) => c.type === ConditionType.Ready)?.status });
+  log.info('status updated', {
+    ready: status.conditions?.find((c) => c.type === ConditionType.Ready)?.status,
+    changed: statusChanges(lagging ? mine.status : policy.status, status),
+  });
   return true;
 }
 

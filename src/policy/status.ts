@@ -87,3 +87,27 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (ka.length !== kb.length) return false;
   return ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
+
+/** What a status write changes, in words for the log: the conditions whose status, reason or message moved, and the summary fields. */
+export function statusChanges(before: AuthPolicyStatus | undefined, after: AuthPolicyStatus): string[] {
+  const old = new Map((before?.conditions ?? []).map((c) => [c.type, c]));
+  const conditions = (after.conditions ?? [])
+    .filter((c) => {
+      const o = old.get(c.type);
+      return !o || o.status !== c.status || o.reason !== c.reason || o.message !== c.message;
+    })
+    .map((c) => `condition ${c.type}`);
+  const record = (v: unknown): Record<string, unknown> | undefined =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const fields: string[] = [];
+  for (const [k, v] of Object.entries(after)) {
+    if (k === 'conditions') continue;
+    const was = record(before)?.[k];
+    if (jsonEqual(was, v)) continue;
+    const [a, b] = [record(was), record(v)];
+    // An area's summary: name the fields that changed (status.clock.worst), not just the area.
+    if (a && b) fields.push(...[...new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => !jsonEqual(a[f], b[f])).map((f) => `status.${k}.${f}`));
+    else fields.push(`status.${k}`);
+  }
+  return [...conditions, ...fields];
+}

@@ -166,8 +166,8 @@ function steadySeconds(ms: number, old: unknown): number {
 /**
  * The worst clocks in status, rounded to whole seconds (the estimate's own precision) and kept at their
  * previous value while they move by less than a second: a status write only when something an admin
- * reads changed, not at every renewal. Ordered by the offsets as shown (then by name), so two clocks
- * jittering around the same offset do not swap places.
+ * reads changed, not at every renewal. Ordered by the offsets as shown, then the clocks shown before, then
+ * by name, so clocks jittering around the same offset neither swap places nor take turns in the list.
  */
 export function steadyWorst(worst: readonly ClockOffset[], lastSummary: Record<string, unknown> | undefined): ShownClock[] {
   const key = (clock: { kind: string; name: string }): string => `${clock.kind}/${clock.name}`;
@@ -177,7 +177,12 @@ export function steadyWorst(worst: readonly ClockOffset[], lastSummary: Record<s
     const old = lastShown.get(key(clock));
     return { kind: clock.kind, name: clock.name, offsetSeconds: old !== undefined && Math.abs(old - seconds) < 1 ? old : Math.round(seconds) };
   });
-  return steady.sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || key(a).localeCompare(key(b))).slice(0, SHOWN_CLOCKS);
+  // On a tie the clock already shown stays: among 2,000 clocks jittering around the same second, one that
+  // was not shown replaces one that was only when it is a whole second worse.
+  const wasShown = (clock: ShownClock): number => (lastShown.has(key(clock)) ? 0 : 1);
+  return steady
+    .sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || wasShown(a) - wasShown(b) || key(a).localeCompare(key(b)))
+    .slice(0, SHOWN_CLOCKS);
 }
 
 /** Every clock against the cluster's own time (the consensus of its nodes and API servers), the operator's included. */

@@ -216,6 +216,23 @@ test('status shows at most five clocks, steady within a second, in a stable orde
     ['a', 'b'],
     'ties by name',
   );
+  // Seven clocks at about one second: the five shown stay shown while the other two jitter across 0.5 s.
+  const jitter = (g: number, f: number): ClockOffset[] => [
+    ...['a', 'b', 'c', 'd', 'e'].map((n) => clock('node', n, 0.7)),
+    clock('node', 'f', 0.5 + g),
+    clock('node', 'g', 0.5 + f),
+  ];
+  const shownBefore = ['c', 'd', 'e', 'f', 'g'];
+  for (const [g, f] of [
+    [-0.1, -0.1],
+    [0.2, 0.3],
+  ] as const) {
+    assert.equal(
+      steadyWorst(jitter(g, f), { worst: shownBefore.map((name) => ({ kind: 'node', name, offsetSeconds: 1 })) }).map((entry) => entry.name),
+      shownBefore,
+      'clocks not shown (a, b) do not take the place of shown ones at the same second',
+    );
+  }
 });
 
 test.run();

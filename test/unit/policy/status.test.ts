@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Condition } from '../../../src/api/conditions.ts';
 import type { AuthPolicy } from '../../../src/api/types.ts';
-import { buildStatus, conflictMessage, readyCondition } from '../../../src/policy/status.ts';
+import { buildStatus, conflictMessage, readyCondition, statusChanges } from '../../../src/policy/status.ts';
 
 const test = suite('policy status');
 const now = new Date('2026-01-01T00:00:00Z');
@@ -61,6 +61,26 @@ test('Conflict says whether age or name decided', () => {
     conflictMessage(policy('b', '2026-01-01T00:00:00Z'), policy('a', '2026-01-01T00:00:00Z')),
     /because both were created at 2026-01-01T00:00:00Z and "a" comes first by name/,
   );
+});
+
+test('statusChanges names what a write changes: conditions by type, summaries by field', () => {
+  const cond = (type: string, message: string): Condition => ({
+    type,
+    status: 'True',
+    reason: 'Fine',
+    message,
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+    observedGeneration: 1,
+  });
+  const before = { conditions: [cond('Ready', 'all good'), cond('ClockSynchronized', 'in sync')], clock: { measured: 5, worst: [] }, observedGeneration: 1 };
+  const after = {
+    conditions: [cond('Ready', 'all good'), cond('ClockSynchronized', 'in sync, 6 clocks')],
+    clock: { measured: 6, worst: [] },
+    observedGeneration: 1,
+  };
+  assert.equal(statusChanges(before, after), ['condition ClockSynchronized', 'status.clock.measured']);
+  assert.equal(statusChanges(undefined, { observedGeneration: 1 }), ['status.observedGeneration']);
+  assert.equal(statusChanges(after, after), []);
 });
 
 test.run();
