@@ -19,8 +19,33 @@ export interface Dependents {
   secretsById: Map<string, TokenSecret>;
 }
 
+/** Items grouped by the Secret they read (namespace/name), in their original order. */
+function bySecret<T>(items: readonly T[], secretsOf: (item: T) => readonly string[], namespaceOf: (item: T) => string): Map<string, T[]> {
+  const index = new Map<string, T[]>();
+  for (const item of items) {
+    for (const name of new Set(secretsOf(item))) {
+      const key = `${namespaceOf(item)}/${name}`;
+      const list = index.get(key);
+      if (list) list.push(item);
+      else index.set(key, [item]);
+    }
+  }
+  return index;
+}
+
+/** Built once per plan: every lookup is by index, so a plan stays linear in Secrets, workloads and pods (5,000 × 10,000 at scale). */
 export function dependentsIn(observation: LegacyTokensObservation): Dependents {
-  const usersOf = (s: SecretName): Workload[] => observation.workloads.filter((w) => w.metadata.namespace === s.namespace && w.secrets.includes(s.name));
+  const users = bySecret(
+    observation.workloads,
+    (w) => w.secrets,
+    (w) => w.metadata.namespace,
+  );
+  const consumers = bySecret(
+    observation.consumers,
+    (c) => [c.secret],
+    (c) => c.namespace,
+  );
+  const usersOf = (s: SecretName): Workload[] => users.get(`${s.namespace}/${s.name}`) ?? [];
   const secretsById = new Map(observation.secrets.map((f) => [id(f.secret), f.secret]));
   const holdsDeadToken = (c: TokenConsumer): boolean => {
     const s = secretsById.get(`${c.namespace}/${c.secret}`);
@@ -31,7 +56,7 @@ export function dependentsIn(observation: LegacyTokensObservation): Dependents {
     dependentsOf: (s) => usersOf(s).filter((w) => !w.optOut),
     optedOutOf: (s) => usersOf(s).filter((w) => w.optOut),
     holdsDeadToken,
-    deadHoldersOf: (s) => observation.consumers.filter((c) => c.namespace === s.metadata.namespace && c.secret === s.metadata.name && holdsDeadToken(c)),
+    deadHoldersOf: (s) => (consumers.get(`${s.metadata.namespace}/${s.metadata.name}`) ?? []).filter(holdsDeadToken),
     secretsById,
   };
 }
