@@ -83,15 +83,37 @@ export interface ClusterClocks {
  * The median of the largest group of values agreeing within `toleranceMs` of one another's
  * centre; ties go to the group nearest 0 (the operator's clock). A plain median of two clocks
  * would split the difference and flag both; this names the one that disagrees.
+ * Each value's group is a contiguous run of the sorted values, found by binary search, and the
+ * median of a sorted run is read off directly: O(n log n), so 2,000 node clocks cost
+ * milliseconds per reconcile, not seconds (a filter and a sort per value was O(n² log n)).
  */
 export function consensus(values: readonly number[], toleranceMs: number): { centreMs: number; agreeing: number } {
-  let best: { members: number[]; distance: number } | undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const runMedian = (lo: number, hi: number): number => {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    return (hi - lo) % 2 === 0 ? (sorted[mid] ?? 0) : ((sorted[mid] ?? 0) + (sorted[mid + 1] ?? 0)) / 2;
+  };
+  let best: { count: number; centre: number } | undefined;
   for (const v of values) {
-    const members = values.filter((x) => Math.abs(x - v) <= toleranceMs);
-    const distance = Math.abs(median(members));
-    if (!best || members.length > best.members.length || (members.length === best.members.length && distance < best.distance)) best = { members, distance };
+    const lo = firstAtLeast(sorted, v - toleranceMs);
+    const hi = firstAtLeast(sorted, v + toleranceMs, (x, bound) => x > bound) - 1;
+    const count = hi - lo + 1;
+    const centre = runMedian(lo, hi);
+    if (!best || count > best.count || (count === best.count && Math.abs(centre) < Math.abs(best.centre))) best = { count, centre };
   }
-  return best ? { centreMs: median(best.members), agreeing: best.members.length } : { centreMs: 0, agreeing: 0 };
+  return best ? { centreMs: best.centre, agreeing: best.count } : { centreMs: 0, agreeing: 0 };
+}
+
+/** The first index of ascending `sorted` whose value passes `past` the bound (default: at least it); sorted.length if none. */
+function firstAtLeast(sorted: readonly number[], bound: number, past: (x: number, bound: number) => boolean = (x, b) => x >= b): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (past(sorted[mid] ?? 0, bound)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /**

@@ -29,6 +29,34 @@ test('consensus: the largest agreeing group, ties to the group nearest the opera
   }
 });
 
+test("consensus equals its definition (each value's group filtered, its median sorted) on random clocks, duplicates and outliers included", () => {
+  // The definition, quadratic: the reference the sorted-run implementation must match.
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+  };
+  const reference = (values: number[], tol: number): { centreMs: number; agreeing: number } => {
+    let best: { members: number[]; distance: number } | undefined;
+    for (const v of values) {
+      const members = values.filter((x) => Math.abs(x - v) <= tol);
+      const distance = Math.abs(median(members));
+      if (!best || members.length > best.members.length || (members.length === best.members.length && distance < best.distance)) best = { members, distance };
+    }
+    return best ? { centreMs: median(best.members), agreeing: best.members.length } : { centreMs: 0, agreeing: 0 };
+  };
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let round = 0; round < 300; round++) {
+    const n = 1 + Math.floor(random() * 40);
+    const values = Array.from({ length: n }, () => {
+      const r = random();
+      return r < 0.2 ? 5000 : r < 0.3 ? Math.round((random() - 0.5) * 600_000) : Math.round((random() - 0.5) * 90_000);
+    });
+    assert.equal(consensus(values, 30_000), reference(values, 30_000), JSON.stringify(values));
+  }
+});
+
 interface Row {
   what: string;
   raw: ClockOffset[];
