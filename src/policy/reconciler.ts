@@ -3,19 +3,20 @@
 // subresource, only when it changed. It never writes spec or metadata, so
 // GitOps tools see no drift.
 import { resolveSpec } from '../api/defaults.ts';
-import { ConditionType, Reason } from '../api/reasons.ts';
-import { API_VERSION, KIND, type AuthPolicy, type AuthPolicyStatus } from '../api/types.ts';
+import { Reason } from '../api/reasons.ts';
+import { API_VERSION, KIND, type AuthPolicy } from '../api/types.ts';
 import { defineCache, type Area, type AreaContext, type AreaReport } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deniedPermission, describeError, describePermission, isConflict, isForbidden, KubeApiError } from '../kube/errors.ts';
-import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
+import { collectionPath, Resources } from '../kube/paths.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder, ObjectReference } from '../runtime/events.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { pickActive } from './active.ts';
 import type { CacheSet, UnsyncedCache } from './caches.ts';
-import { buildStatus, conflictMessage, conflictStatus, jsonEqual, statusChanges } from './status.ts';
+import { buildStatus, conflictMessage, conflictStatus } from './status.ts';
+import { StatusWriter } from './status-writer.ts';
 
 /** Periodic re-check even when nothing changes (clock and token health drift silently). */
 export const RESYNC_MS = 5 * 60_000;
@@ -215,68 +216,10 @@ export async function evaluateAreas(
   return { reports, failures };
 }
 
-/**
- * The operator's own last status write per policy: the cache can lag behind it (the watch event of
- * that write arrives later), and writing again from the cached resourceVersion would only conflict.
- */
-export interface WrittenStatus {
-  /** the policy's resourceVersion as the cache showed it when we wrote */
-  seen: string | undefined;
-  /** the resourceVersion our write produced */
-  produced: string;
-  status: AuthPolicyStatus;
-}
-export type StatusMemo = Map<string, WrittenStatus>;
-
-/**
- * Writes status through the status subresource when it differs from the latest known. That is the cache's,
- * unless the cache still shows the policy as it was before our own last write: then that write is the
- * latest, and the next one goes from its resourceVersion. On a 409 (someone else wrote) it re-reads the
- * policy and writes again at once, unless the latest status already is this one. A second conflict is
- * left to the controller's retry.
- */
-export async function writeStatus(client: KubeClient, policy: AuthPolicy, status: AuthPolicyStatus, log: Logger, memo: StatusMemo): Promise<boolean> {
-  const key = `${policy.metadata.name}/${policy.metadata.uid ?? ''}`;
-  const mine = memo.get(key);
-  const lagging = mine !== undefined && mine.seen === policy.metadata.resourceVersion;
-  if (jsonEqual((lagging ? mine.status : policy.status) ?? {}, status)) return false;
-  const path = objectPath(Resources.authPolicies, policy.metadata.name, undefined, 'status');
-  const put = async (resourceVersion: string | undefined): Promise<void> => {
-    const written = await client.replace<{ metadata?: { resourceVersion?: string } }>(path, {
-      apiVersion: API_VERSION,
-      kind: KIND,
-      metadata: { name: policy.metadata.name, resourceVersion },
-      status,
-    });
-    const produced = written.metadata?.resourceVersion;
-    if (produced) memo.set(key, { seen: policy.metadata.resourceVersion, produced, status });
-  };
-  try {
-    await put(lagging ? mine.produced : policy.metadata.resourceVersion);
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-    memo.delete(key);
-    log.debug('status write conflicted; re-reading the policy', { resourceVersion: policy.metadata.resourceVersion });
-    // A list by name, not a get: the operator's ClusterRole reads policies with list and watch only.
-    const found = await client.list<{ items?: AuthPolicy[] }>(collectionPath(Resources.authPolicies), {
-      fieldSelector: `metadata.name=${policy.metadata.name}`,
-    });
-    const latest = found.items?.[0];
-    if (!latest || latest.metadata.uid !== policy.metadata.uid) return false; // deleted (or re-created) meanwhile
-    if (jsonEqual(latest.status ?? {}, status)) return false;
-    await put(latest.metadata.resourceVersion);
-  }
-  log.info('status updated', {
-    ready: status.conditions?.find((c) => c.type === ConditionType.Ready)?.status,
-    changed: statusChanges(lagging ? mine.status : policy.status, status),
-  });
-  return true;
-}
-
 /** The controller's reconcile function for key = AuthPolicy name. */
 export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Promise<ReconcileResult | undefined> {
   const now = deps.now ?? (() => new Date());
-  const written: StatusMemo = new Map();
+  const writer = new StatusWriter(deps.client, deps.log, deps.now ? { now: () => now().getTime() } : {});
   return async ({ key, log, signal }) => {
     const policies = deps.caches.get(policyCache);
     const policy = policies.get(key);
@@ -289,15 +232,15 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     if (active && active.metadata.name !== policy.metadata.name) {
       const status = conflictStatus(policy.status, conflictMessage(policy, active), generation, now());
       deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
-      if (await writeStatus(deps.client, policy, status, log, written)) {
+      if ((await writer.write(policy, status, log)).written) {
         await deps.events?.record(policyRef(policy), 'Warning', Reason.Conflict, `AuthPolicy ${active.metadata.name} is active; this one takes no action`);
       }
       return undefined;
     }
     const { reports, failures } = await evaluateAreas(policy, deps, 'run', signal, log);
     if (signal.aborted) return undefined; // lost leadership or shutting down: write nothing more
-    const status = buildStatus(policy.status, reports, generation, now());
-    await writeStatus(deps.client, policy, status, log, written);
+    const status = buildStatus(writer.latest(policy), reports, generation, now());
+    const write = await writer.write(policy, status, log);
     deps.metrics?.conditions.set(policy.metadata.name, status.conditions);
     if (failures.length > 0) {
       // Retried by cause (runtime/controller.ts): a conflict at once, a 403/404 on a short period, others with backoff.
@@ -309,6 +252,7 @@ export function makeReconcile(deps: PolicyDeps): (ctx: ReconcileContext) => Prom
     const requeues = Object.values(reports)
       .map((r) => r.requeueAfterMs)
       .filter((ms): ms is number => ms !== undefined);
-    return { requeueAfterMs: Math.min(RESYNC_MS, ...requeues) };
+    // Progress held back by the writer is written by this requeue.
+    return { requeueAfterMs: Math.min(RESYNC_MS, ...requeues, ...(write.deferredMs !== undefined ? [write.deferredMs] : [])) };
   };
 }
