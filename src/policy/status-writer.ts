@@ -4,10 +4,11 @@
 //   writing from the cached resourceVersion right after a write would only conflict. The
 //   writer remembers the versions its own writes produced; while the cache shows one of those
 //   (or the one the first was written over) and not the newest, it writes from the newest.
-// - A rotation changes its counts on every reconcile (several a second): a change of messages
-//   and counts alone is written at most once per PROGRESS_INTERVAL_MS; a condition's status or
-//   reason, or a new observedGeneration, is written at once. What is held back is written by
-//   the reconcile the caller requeues after `deferredMs`.
+// - A rotation changes its counts on every reconcile (several a second): changes of messages and
+//   counts alone are rate-limited by a token bucket (a burst of PROGRESS_BURST, then one per
+//   PROGRESS_INTERVAL_MS), so a handful of changes shows at once and a long rotation writes every
+//   few seconds; a condition's status or reason, or a new observedGeneration, is written at once.
+//   What is held back is written by the reconcile the caller requeues after `deferredMs`.
 import { API_VERSION, KIND, type AuthPolicy, type AuthPolicyStatus } from '../api/types.ts';
 import { ConditionType } from '../api/reasons.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -16,7 +17,8 @@ import { collectionPath, objectPath, Resources } from '../kube/paths.ts';
 import type { Logger } from '../runtime/log.ts';
 import { jsonEqual, statusChanges } from './status.ts';
 
-/** Progress alone (messages, counts) is written at most this often. */
+/** Progress alone (messages, counts): a burst of this many writes, then one per PROGRESS_INTERVAL_MS. */
+export const PROGRESS_BURST = 10;
 export const PROGRESS_INTERVAL_MS = 5000;
 /** Own versions remembered per policy: more than the writes a lagging cache can be behind by. */
 const KNOWN_VERSIONS = 32;
@@ -33,7 +35,6 @@ interface Chain {
   /** the resourceVersion the last write produced */
   latest: string;
   status: AuthPolicyStatus;
-  writtenAt: number;
 }
 
 /** Only messages and summaries differ: the same conditions with the same status and reason, the same observedGeneration. */
@@ -46,16 +47,20 @@ export function progressOnly(before: AuthPolicyStatus, after: AuthPolicyStatus):
 
 export class StatusWriter {
   private readonly chains = new Map<string, Chain>();
+  /** progress writes allowed now, per policy, and when that was counted */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly intervalMs: number;
+  private readonly burst: number;
 
-  constructor(client: KubeClient, log: Logger, opts: { now?: () => number; progressIntervalMs?: number } = {}) {
+  constructor(client: KubeClient, log: Logger, opts: { now?: () => number; progressIntervalMs?: number; progressBurst?: number } = {}) {
     this.client = client;
     this.log = log;
     this.now = opts.now ?? Date.now;
     this.intervalMs = opts.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    this.burst = opts.progressBurst ?? PROGRESS_BURST;
   }
 
   /** The status the operator last knows the policy to have: its own last write while the cache lags it. */
@@ -75,8 +80,10 @@ export class StatusWriter {
     const lagging = chain !== undefined && this.lagging(chain, policy);
     const base = (lagging ? chain.status : policy.status) ?? {};
     if (jsonEqual(base, status)) return { written: false };
-    const sinceLast = chain ? this.now() - chain.writtenAt : Infinity;
-    if (sinceLast < this.intervalMs && progressOnly(base, status)) return { written: false, deferredMs: this.intervalMs - sinceLast };
+    if (progressOnly(base, status)) {
+      const wait = this.takeProgressToken(key);
+      if (wait > 0) return { written: false, deferredMs: wait };
+    }
     const cached = policy.metadata.resourceVersion ?? '';
     try {
       const produced = await this.put(policy, status, lagging ? chain.latest : cached);
@@ -102,13 +109,26 @@ export class StatusWriter {
     return { written: true };
   }
 
+  /** Takes a progress write from the policy's bucket: 0 if one was there, else how long until one is. */
+  private takeProgressToken(key: string): number {
+    const now = this.now();
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    const tokens = Math.min(this.burst, bucket.tokens + (now - bucket.at) / this.intervalMs);
+    if (tokens < 1) {
+      this.buckets.set(key, { tokens, at: now });
+      return Math.ceil((1 - tokens) * this.intervalMs);
+    }
+    this.buckets.set(key, { tokens: tokens - 1, at: now });
+    return 0;
+  }
+
   private lagging(chain: Chain, policy: AuthPolicy): boolean {
     const cached = policy.metadata.resourceVersion ?? '';
     return cached !== chain.latest && chain.known.includes(cached);
   }
 
   private remember(key: string, known: string[], latest: string, status: AuthPolicyStatus): void {
-    this.chains.set(key, { known: known.slice(-KNOWN_VERSIONS), latest, status, writtenAt: this.now() });
+    this.chains.set(key, { known: known.slice(-KNOWN_VERSIONS), latest, status });
   }
 
   private async put(policy: AuthPolicy, status: AuthPolicyStatus, resourceVersion: string): Promise<string> {

@@ -138,15 +138,15 @@ test('no Rollout CRD: the area works as before; the CRD installed later is picke
   await policy({ rotationRequestedAt: '2026-03-01T00:00:00Z' });
   const r1 = await waitFor('r1 to get spec.restartAt', async () => (await rollout('r1')).spec.restartAt, { timeoutMs: 120_000 });
   assert.is(await replicaSets('web'), 2, 'the Deployment restarted first (one at a time), by a new template');
-  // One restart at a time, Rollouts counted like the other kinds: r2 waits while r1's restart runs.
-  const pending = await waitForCondition(
+  // One restart at a time, Rollouts counted like the other kinds: r2 waits while r1's restart runs. (The message's
+  // progress may follow the reason by up to the status writer's 5 s: wait for it.)
+  await waitForCondition(
     cluster,
     'cluster',
     'WorkloadsRestarted',
-    (c) => c.reason === 'RestartsPending' && /rollout\/apps\/r1/.test(c.message),
+    (c) => c.reason === 'RestartsPending' && /rollout\/apps\/r1/.test(c.message) && /1 rollout\(s\) in progress.*rollout\/apps\/r2/.test(c.message),
     30_000,
   );
-  assert.match(pending.message, /1 rollout\(s\) in progress.*rollout\/apps\/r2/);
   assert.is((await rollout('r2')).spec.restartAt, undefined, 'r2 waits for r1');
   await argoFinishesRestart('r1');
   await waitFor('r2 to get spec.restartAt', async () => (await rollout('r2')).spec.restartAt, { timeoutMs: 60_000 });

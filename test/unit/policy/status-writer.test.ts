@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuthPolicy, AuthPolicyStatus } from '../../../src/api/types.ts';
-import { PROGRESS_INTERVAL_MS, progressOnly, StatusWriter } from '../../../src/policy/status-writer.ts';
+import { PROGRESS_BURST, PROGRESS_INTERVAL_MS, progressOnly, StatusWriter } from '../../../src/policy/status-writer.ts';
 import { createLogger } from '../../../src/runtime/log.ts';
 import { MemoryClient } from '../../support/memory-client.ts';
 
@@ -74,17 +74,21 @@ test('once the cache shows the newest version, or one someone else wrote, the ca
   assert.is(last.metadata.resourceVersion, '999', 'written over the version the cache shows');
 });
 
-test('progress alone is written at most once per interval and deferred, not lost; a condition change goes at once', async () => {
+test('progress alone: a burst written at once, then one per interval, deferred and not lost; a condition change goes at once', async () => {
   const { client, cached, writer, clock } = world();
-  assert.ok((await writer.write(cached, status('rotating 1 of 500'))).written);
-  clock.ms += 1000;
-  const held = await writer.write(cached, status('rotating 9 of 500'));
-  assert.equal(held, { written: false, deferredMs: PROGRESS_INTERVAL_MS - 1000 }, 'a count moved: held back, with when to write it');
-  assert.is(message(client), 'rotating 1 of 500');
+  for (let i = 1; i <= PROGRESS_BURST; i++) {
+    assert.ok((await writer.write(cached, status(`rotating ${i} of 500`))).written, `progress write ${i} of the burst`);
+    clock.ms += 100;
+  }
+  const held = await writer.write(cached, status('rotating 99 of 500'));
+  assert.is(held.written, false, 'past the burst, a count that moved is held back');
+  assert.ok(held.deferredMs !== undefined && held.deferredMs > 0 && held.deferredMs <= PROGRESS_INTERVAL_MS, `with when to write it: ${held.deferredMs}`);
+  assert.is(message(client), `rotating ${PROGRESS_BURST} of 500`);
   assert.ok((await writer.write(cached, status('token controller unavailable', 'False'))).written, 'Ready changed: written at once');
-  clock.ms += PROGRESS_INTERVAL_MS;
-  assert.ok((await writer.write(cached, status('rotating 40 of 500', 'False'))).written, 'after the interval, progress is written');
-  assert.is(message(client), 'rotating 40 of 500');
+  clock.ms += held.deferredMs ?? 0;
+  assert.ok((await writer.write(cached, status('rotating 140 of 500', 'False'))).written, 'when the deferral ends, progress is written');
+  assert.is(message(client), 'rotating 140 of 500');
+  assert.is((await writer.write(cached, status('rotating 141 of 500', 'False'))).written, false, 'and the next waits again');
 });
 
 test('progressOnly: messages and summaries only; not a condition status, reason, a new condition or observedGeneration', () => {
