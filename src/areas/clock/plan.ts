@@ -174,15 +174,18 @@ export function steadyWorst(worst: readonly ClockOffset[], lastSummary: Record<s
   const lastShown = new Map(((lastSummary?.worst ?? []) as ShownClock[]).map((clock) => [key(clock), clock.offsetSeconds]));
   const steady = worst.map((clock) => {
     const seconds = clock.offsetMs / 1000;
-    const old = lastShown.get(key(clock));
-    return { kind: clock.kind, name: clock.name, offsetSeconds: old !== undefined && Math.abs(old - seconds) < 1 ? old : Math.round(seconds) };
+    const k = key(clock);
+    const old = lastShown.get(k);
+    const offsetSeconds = old !== undefined && Math.abs(old - seconds) < 1 ? old : Math.round(seconds);
+    return { shown: { kind: clock.kind, name: clock.name, offsetSeconds }, key: k, magnitude: Math.abs(offsetSeconds), wasShown: old !== undefined ? 0 : 1 };
   });
   // On a tie the clock already shown stays: among 2,000 clocks jittering around the same second, one that
-  // was not shown replaces one that was only when it is a whole second worse.
-  const wasShown = (clock: ShownClock): number => (lastShown.has(key(clock)) ? 0 : 1);
+  // was not shown replaces one that was only when it is a whole second worse. (Keys computed once: this
+  // runs on every reconcile over every clock.)
   return steady
-    .sort((a, b) => Math.abs(b.offsetSeconds) - Math.abs(a.offsetSeconds) || wasShown(a) - wasShown(b) || key(a).localeCompare(key(b)))
-    .slice(0, SHOWN_CLOCKS);
+    .sort((a, b) => b.magnitude - a.magnitude || a.wasShown - b.wasShown || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, SHOWN_CLOCKS)
+    .map((entry) => entry.shown);
 }
 
 /** Every clock against the cluster's own time (the consensus of its nodes and API servers), the operator's included. */

@@ -23,7 +23,9 @@ export interface Dependents {
 function bySecret<T>(items: readonly T[], secretsOf: (item: T) => readonly string[], namespaceOf: (item: T) => string): Map<string, T[]> {
   const index = new Map<string, T[]>();
   for (const item of items) {
-    for (const name of new Set(secretsOf(item))) {
+    const names = secretsOf(item);
+    for (const [i, name] of names.entries()) {
+      if (names.indexOf(name) !== i) continue; // a Secret read twice by one pod template counts once
       const key = `${namespaceOf(item)}/${name}`;
       const list = index.get(key);
       if (list) list.push(item);
