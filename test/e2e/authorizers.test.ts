@@ -65,7 +65,14 @@ test.after(async () => {
 
 test('--authorization-config with Node and RBAC, no static pod: the Node authorizer is reported from the probe and /metrics, and says so', async () => {
   await policy({ nodeAuthorization: { mode: 'NodeAuthorizer' } });
-  const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizer', 90_000);
+  // The probe and /metrics are read in turn (the metrics at most every 30 s): wait for the message to carry both.
+  const c = await waitForCondition(
+    cluster,
+    'cluster',
+    'NodeAuthorizationReady',
+    (x) => x.reason === 'NodeAuthorizer' && /metrics: apiserver_authorization_decisions_total counts decisions by Node authorizer/.test(x.message),
+    90_000,
+  );
   assert.is(c.status, 'True');
   assert.match(c.message, /probe: the Node authorizer answered all \d+ kubelet SubjectAccessReviews/);
   assert.match(c.message, /metrics: apiserver_authorization_decisions_total counts decisions by Node authorizer "node"/);
@@ -122,7 +129,13 @@ test('NodeRestriction off (--disable-admission-plugins), flags hidden: NodeRestr
 
 test('switched to an --authorization-config with RBAC only: the Node authorizer is reported absent, from the probe and /metrics', async () => {
   await cluster.restart({ authorizationConfig: ['RBAC'] });
-  const c = await waitForCondition(cluster, 'cluster', 'NodeAuthorizationReady', (x) => x.reason === 'NodeAuthorizerDisabled', 90_000);
+  const c = await waitForCondition(
+    cluster,
+    'cluster',
+    'NodeAuthorizationReady',
+    (x) => x.reason === 'NodeAuthorizerDisabled' && /metrics: apiserver_authorization_decisions_total counts no Node authorizer/.test(x.message),
+    90_000,
+  );
   assert.is(c.status, 'False');
   assert.match(c.message, /probe: \d+ of \d+ kubelet SubjectAccessReviews were not answered by the Node authorizer/);
   assert.match(c.message, /metrics: apiserver_authorization_decisions_total counts no Node authorizer decision \(authorizers deciding: RBAC\/rbac\)/);
