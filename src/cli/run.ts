@@ -3,8 +3,9 @@
 // the leader starts the areas' caches and reconciles, area by area as each area's
 // own caches sync, and it stops both the moment the lease is lost. A standby so
 // holds no Secrets, Pods or Leases (its memory stays near Node's own); taking
-// over costs one LIST per cache, a few seconds at 5,000 Secrets and 10,000 Pods. SIGTERM stops taking work, lets
-// in-flight reconciles finish or abandon, releases the lease and exits 0.
+// over costs one LIST per cache, a few seconds at 5,000 Secrets and 10,000 Pods.
+// SIGTERM stops taking work, lets in-flight reconciles finish or abandon,
+// releases the lease and exits 0.
 import { parseDuration } from '../api/duration.ts';
 import { KubeClient } from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
