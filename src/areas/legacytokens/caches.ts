@@ -150,18 +150,18 @@ export function templateFingerprint(template: unknown): string {
     .slice(0, 16);
 }
 
+/** The operator's own restart marks on a pod template, left out of its fingerprint. */
+const RESTART_MARKS: ReadonlySet<string> = new Set([annotations.RESTARTED_AT, annotations.RESTARTED_FOR]);
+
 /** JSON.stringify replacer: keys sorted (a canonical form), our restart marks left out, and an annotations map left empty by that too. */
-function withoutRestartMarks(this: unknown, key: string, value: unknown): unknown {
+function withoutRestartMarks(key: string, value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([k, v]) => !(k === 'annotations' && isOnlyMarks(v)))
-    .filter(([k]) => key !== 'annotations' || (k !== annotations.RESTARTED_AT && k !== annotations.RESTARTED_FOR))
+    .filter(([k, v]) => !(k === 'annotations' && v !== null && typeof v === 'object' && Object.keys(v).every((m) => RESTART_MARKS.has(m))))
+    .filter(([k]) => key !== 'annotations' || !RESTART_MARKS.has(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(entries);
 }
-
-const isOnlyMarks = (v: unknown): boolean =>
-  v !== null && typeof v === 'object' && Object.keys(v).every((k) => k === annotations.RESTARTED_AT || k === annotations.RESTARTED_FOR);
 
 function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployments | typeof Resources.statefulSets | typeof Resources.daemonSets) {
   return defineCache<Workload>({
