@@ -4,7 +4,8 @@
 // `needsToken := len(tokenData) == 0`); the e2e tests confirm it on a real
 // control plane. Before blanking any live Secret the operator proves the tokens
 // controller works with a throwaway canary Secret; then it rotates one Secret
-// alone, and the rest a few at a time. It never waits inside a reconcile: it
+// alone, and the rest a few at a time (more at once where the old tokens are
+// already refused, as after a signing-key regeneration). It never waits inside a reconcile: it
 // blanks and returns, the refill's informer event wakes the next reconcile, and
 // the Secret's rotation-state annotation (pending) carries the step across
 // reconciles and restarts.
@@ -21,8 +22,20 @@ import type { RecentRestarts } from './restart-record.ts';
 import { restart } from './restart.ts';
 import { RotationRunEvents } from './rotation-events.ts';
 
-/** Secrets blanked and not yet refilled at any time, once the first one came back: a stuck tokens controller leaves at most this many blank. */
+/**
+ * Secrets blanked and not yet refilled at once, once the first one came back, before a token that still
+ * authenticates is blanked: a stuck tokens controller takes at most this many working tokens away.
+ */
 const ROTATION_CONCURRENCY = 4;
+/**
+ * The same before a token the API server already refuses (InvalidToken: a regenerated signing key) is
+ * blanked: blanking it takes nothing away, so more Secrets wait on the tokens controller at once and a
+ * rotation of thousands goes at the controller's pace (about 10 a second at its default client QPS)
+ * rather than at four per round trip. A stuck controller still pauses the rotation (overdue).
+ */
+const DEAD_TOKEN_CONCURRENCY = 16;
+/** Blanking PATCHes in flight at once (the same parallelism as restarts' default). */
+const WRITES_IN_FLIGHT = 4;
 
 export interface CanaryState {
   verifiedAt: number;
@@ -122,7 +135,8 @@ function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanarySt
 /**
  * Rotations without waiting inside the reconcile: blank, return, and let the refill's informer event
  * wake the next reconcile. The canary first; then the first live Secret alone (until one rotation is
- * seen refilled), then at most ROTATION_CONCURRENCY blank at once; none while one is overdue.
+ * seen refilled), then a working token only while fewer than ROTATION_CONCURRENCY are blank, a refused
+ * one while fewer than DEAD_TOKEN_CONCURRENCY are; none while one is overdue.
  * Returns a condition message when rotation must pause, else whether more remains to do.
  */
 async function rotateSome(
@@ -153,9 +167,13 @@ async function rotateSome(
   // The first live Secret alone until one is seen refilled (recorded on a Secret still pending, or seen
   // by this process since its canary was verified); then a few at once.
   const provenLive = plan.refilledRotations > 0 || (canary.liveRefilledAt ?? 0) >= canary.verifiedAt;
-  const limit = provenLive ? ROTATION_CONCURRENCY : 1;
-  const batch = rotations.slice(0, Math.max(0, limit - plan.awaitingRefill.length));
-  const results = await Promise.allSettled(batch.map((a) => rotate(ctx, a)));
+  const limit = (a: Rotate): number => (!provenLive ? 1 : a.triggers.includes('InvalidToken') ? DEAD_TOKEN_CONCURRENCY : ROTATION_CONCURRENCY);
+  const batch: Rotate[] = [];
+  for (const a of rotations) if (plan.awaitingRefill.length + batch.length < limit(a)) batch.push(a);
+  const results: PromiseSettledResult<void>[] = [];
+  for (let i = 0; i < batch.length && !(ctx.signal.aborted as boolean); i += WRITES_IN_FLIGHT) {
+    results.push(...(await Promise.allSettled(batch.slice(i, i + WRITES_IN_FLIGHT).map((a) => rotate(ctx, a)))));
+  }
   const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
   for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret.namespace);
   // One TokenRotated per run, however many Secrets (a 5,000-Secret rotation must not flood Events).

@@ -26,13 +26,13 @@ function world(tickMs = 0): World {
   return { client: new MemoryClient(clock.now), clock, canary: { verifiedAt: 0, failedAt: 0, failure: undefined }, recent: new Map() };
 }
 /** Seeds a token Secret and returns the rotate action the plan would list for it. */
-function rotation(w: World, name: string): Rotate {
+function rotation(w: World, name: string, triggers: Rotate['triggers'] = ['InvalidToken']): Rotate {
   const s = w.client.seed(secretPath(name), tokenSecret(name));
   return {
     kind: 'rotate',
     secret: { namespace: 'apps', name, resourceVersion: s.metadata.resourceVersion },
     rotation: `r-${name}`,
-    triggers: ['InvalidToken'],
+    triggers,
     request: undefined,
     tokenHash: `h-${name}`,
     apiservers: 'ap-1',
@@ -173,7 +173,7 @@ test('a live Secret not refilled within tokenControllerTimeout (timed from rotat
   assert.is(w.canary.verifiedAt, 0, 'the next rotation proves the tokens controller again');
 });
 
-test('once one rotation came back: the rest a few at a time (at most 4 blank at once), one TokenRotated Event, no waiting', async () => {
+test('once one rotation came back: working tokens a few at a time (at most 4 blank at once), one TokenRotated Event, no waiting', async () => {
   const w = world();
   proven(w);
   simulateTokensController(w.client, () => false); // nothing is refilled: act must return anyway
@@ -181,7 +181,7 @@ test('once one rotation came back: the rest a few at a time (at most 4 blank at 
   const r = await act(
     w,
     planOf(
-      names.map((n) => rotation(w, n)),
+      names.map((n) => rotation(w, n, ['MaxAge'])),
       { refilled: 1 },
     ),
   );
@@ -196,11 +196,47 @@ test('once one rotation came back: the rest a few at a time (at most 4 blank at 
   await act(
     w2,
     planOf(
-      names.map((n) => rotation(w2, n)),
+      names.map((n) => rotation(w2, n, ['MaxAge'])),
       { refilled: 1, awaiting: [{ name: 'x-token', rotatedAt: '2026-05-31T23:59:59Z' }] },
     ),
   );
   assert.is(blanked(w2).length, 3, 'the Secrets still blank count against the four');
+});
+
+test('tokens already refused (InvalidToken): up to 16 blank at once, never more than 4 writes in flight; a working token waits for fewer than 4', async () => {
+  const w = world();
+  proven(w);
+  simulateTokensController(w.client, () => false);
+  let inFlight = 0;
+  let most = 0;
+  const mergePatch = w.client.mergePatch.bind(w.client);
+  w.client.mergePatch = async <T>(path: string, patch: unknown): Promise<T> => {
+    most = Math.max(most, ++inFlight);
+    try {
+      return await mergePatch<T>(path, patch);
+    } finally {
+      inFlight--;
+    }
+  };
+  const dead = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}-token`);
+  const r = await act(
+    w,
+    planOf([rotation(w, 'live-token', ['MaxAge']), ...dead.map((n) => rotation(w, n))], {
+      refilled: 1,
+      awaiting: [{ name: 'x-token', rotatedAt: '2026-05-31T23:59:59Z' }],
+    }),
+  );
+  assert.is(r.error, undefined);
+  assert.equal(blanked(w), ['live-token', ...dead.slice(0, 14)], 'the working token while fewer than 4 were blank, then refused ones up to 16 blank in all');
+  assert.ok(most <= 4, `at most 4 blanking writes in flight (saw ${most})`);
+  assert.ok(most > 1, 'writes do go out in parallel');
+  assert.equal(r.reasons, ['Normal/TokenRotated']);
+  const w2 = world();
+  proven(w2);
+  simulateTokensController(w2.client, () => false);
+  const busy = ['a', 'b', 'c', 'd'].map((n) => ({ name: `${n}-blank`, rotatedAt: '2026-05-31T23:59:59Z' }));
+  await act(w2, planOf([rotation(w2, 'live-token', ['StaleCA']), rotation(w2, 'dead-token')], { refilled: 1, awaiting: busy }));
+  assert.equal(blanked(w2), ['dead-token'], 'four blank already: the working token waits, the refused one goes');
 });
 
 test('a live Secret this process saw refilled is proof too: once its rotation is finished, the rest still go four at a time', async () => {
@@ -213,7 +249,7 @@ test('a live Secret this process saw refilled is proof too: once its rotation is
   assert.equal(blanked(w), ['a-token'], 'the first live Secret alone');
   // The next reconcile sees it refilled (no longer awaiting) and its rotation finished: no pending rotation is left as proof.
   const names = ['b-token', 'c-token', 'd-token', 'e-token', 'f-token'];
-  await actor(ctx, planOf(names.map((n) => rotation(w, n))));
+  await actor(ctx, planOf(names.map((n) => rotation(w, n, ['MaxAge']))));
   assert.equal(blanked(w), ['a-token', ...names.slice(0, 4)], 'four at once, not one at a time');
 });
 
@@ -354,14 +390,14 @@ test('a rotation run tells its story in three Events, however many Secrets and w
   await actor(
     ctx,
     planOf(
-      names.slice(0, 12).map((n) => rotation(w, n)),
+      names.slice(0, 12).map((n) => rotation(w, n, ['MaxAge'])),
       { refilled: 1 },
     ),
   );
   const web = (i: number) => ({ kind: 'restart' as const, workload: { kind: 'Deployment' as const, namespace: 'apps', name: `web-${i}` }, rotations: ['r-1'] });
   for (const i of [0, 1, 2]) w.client.seed(workloadPath('Deployment', `web-${i}`), deployment(`web-${i}`, ['s0-token']));
-  await actor(ctx, planOf([...names.slice(4).map((n) => rotation(w, n)), web(0), finish(w, 's0-token')], { refilled: 2 }));
-  await actor(ctx, planOf([...names.slice(8).map((n) => rotation(w, n)), web(1), web(2), finish(w, 's1-token')], { refilled: 2 }));
+  await actor(ctx, planOf([...names.slice(4).map((n) => rotation(w, n, ['MaxAge'])), web(0), finish(w, 's0-token')], { refilled: 2 }));
+  await actor(ctx, planOf([...names.slice(8).map((n) => rotation(w, n, ['MaxAge'])), web(1), web(2), finish(w, 's1-token')], { refilled: 2 }));
   assert.equal(
     events.map((e) => e.reason),
     ['TokenRotated', 'WorkloadRestarted'],
