@@ -5,6 +5,7 @@
 import { defineCache } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
 import type { Meta } from './token-secrets.ts';
+import { byString } from './order.ts';
 
 export interface OwnerRef {
   kind: string;
@@ -60,7 +61,7 @@ export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
       for (const e of c.envFrom ?? []) add(e.secretRef?.name, `envFrom of ${kind} ${c.name ?? ''}`);
     }
   }
-  return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => a.secret.localeCompare(b.secret));
+  return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => byString(a.secret, b.secret));
 }
 
 /** A running pod that reads Secrets: only their names, how it reads them, its owner and start; never the pod. */

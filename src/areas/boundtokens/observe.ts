@@ -11,6 +11,7 @@ import { parseClient, upgradeAdvice } from './clients.ts';
 import type { BoundTokensObservation, StaleWorkload } from './plan.ts';
 import type { StaleTokenClient, StaleTokenRegistry, StaleTokenUser } from './stale-tokens.ts';
 import { WorkloadResolver } from './workloads.ts';
+import { byString } from '../../kube/order.ts';
 
 /** Stale-token clients grouped by workload and user agent; at most 20 pods looked up per reconcile (each once). */
 async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadResolver): Promise<StaleWorkload[]> {
@@ -48,7 +49,7 @@ async function staleWorkloads(clients: StaleTokenClient[], resolver: WorkloadRes
     for (const n of staleClient.nodes) if (group.nodes.length < 5 && !group.nodes.includes(n)) group.nodes.push(n);
     for (const id of staleClient.credentialIds) if (group.credentialIds.length < 5 && !group.credentialIds.includes(id)) group.credentialIds.push(id);
   }
-  return [...groups.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.userAgent.localeCompare(b.userAgent));
+  return [...groups.values()].sort((a, b) => byString(a.workload, b.workload) || byString(a.userAgent, b.userAgent));
 }
 
 /** The API servers' identities, as the node-authorization area keys the shared /metrics read by them. */
@@ -83,7 +84,7 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
               .filter((s) => tokenSecrets.has(`${p.metadata.namespace}/${s}`))
               .map((secret) => ({ pod: `${p.metadata.namespace}/${p.metadata.name}`, secret })),
           )
-          .sort((a, b) => a.pod.localeCompare(b.pod));
+          .sort((a, b) => byString(a.pod, b.pod));
     const lastSummary = ctx.policy.status?.boundTokens as
       | {
           apiserverCounters?: { staleTokensTotal?: number; legacyTokensTotal?: number };

@@ -30,6 +30,7 @@ import { restartKey, type RecentRestarts } from './restart-record.ts';
 import { rolloutAccess, rolloutCache, type RolloutAccess } from './rollouts.ts';
 import type { SecretRereader, TokenReviewer } from './validate.ts';
 import { offlineVerdict, type TokenVerdict } from './verdict.ts';
+import { sortedBy } from '../../kube/order.ts';
 
 export interface SecretFinding {
   secret: TokenSecret;
@@ -96,11 +97,13 @@ export function createObserver(
     if (publishedKeys.error) ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: publishedKeys.error });
     const useReview = keys === undefined;
     // The canary act creates to prove the tokens controller works is the operator's own, not a user's token.
-    const tokenSecrets = ctx
-      .cache(secretCache)
-      .list()
-      .filter((s) => selected(s.metadata.namespace) && !isCanary(s.metadata.name))
-      .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+    const tokenSecrets = sortedBy(
+      ctx
+        .cache(secretCache)
+        .list()
+        .filter((s) => selected(s.metadata.namespace) && !isCanary(s.metadata.name)),
+      (s) => `${s.metadata.namespace}/${s.metadata.name}`,
+    );
     const secrets: SecretFinding[] = [];
     for (const secret of tokenSecrets) {
       const ns = secret.metadata.namespace;
@@ -244,5 +247,5 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
         ...(optOut ? { optOut } : {}),
       });
   }
-  return out.sort((a, b) => `${a.namespace}/${a.pod}/${a.secret}`.localeCompare(`${b.namespace}/${b.pod}/${b.secret}`));
+  return sortedBy(out, (c) => `${c.namespace}/${c.pod}/${c.secret}`);
 }

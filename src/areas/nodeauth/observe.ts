@@ -13,6 +13,7 @@ import { bindingCache, nodeCache, type CachedNode } from './caches.ts';
 import { authorizerMetrics, type AuthorizerMetrics } from './evidence.ts';
 import { pickTargetNode, probeNodeRestriction, type NodeRestrictionProbe } from './node-restriction.ts';
 import { probeKubelets, type NodeProbe } from './probe.ts';
+import { byString } from '../../kube/order.ts';
 
 export interface NodeAuthObservation {
   nodeCount: number;
@@ -34,7 +35,7 @@ const PROBE_TTL_MS = 5 * 60_000;
 
 /** NotReady nodes first (they are the ones in trouble), then the rest, by name; at most n. */
 export function pickProbeNodes(nodes: readonly CachedNode[], n: number): string[] {
-  const byName = (a: CachedNode, b: CachedNode): number => a.metadata.name.localeCompare(b.metadata.name);
+  const byName = (a: CachedNode, b: CachedNode): number => byString(a.metadata.name, b.metadata.name);
   const notReady = nodes.filter((x) => x.ready !== 'True').sort(byName);
   const ready = nodes.filter((x) => x.ready === 'True').sort(byName);
   return [...notReady, ...ready].slice(0, n).map((x) => x.metadata.name);

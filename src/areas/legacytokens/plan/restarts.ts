@@ -6,6 +6,7 @@ import type { LegacyTokensObservation } from '../observe.ts';
 import { restartWindowState, type WindowState } from '../restart-window.ts';
 import type { Dependents } from './dependents.ts';
 import { consumerId, id, ref, refId, workloadId, type LegacyTokensAction } from './types.ts';
+import { sortedBy } from '../../../kube/order.ts';
 
 type Spec = ResolvedSpec['legacyTokens'];
 export interface Waiting {
@@ -121,9 +122,10 @@ export function planRestarts(
     if (entry.w.secrets.some((name) => unsettled.has(`${entry.w.metadata.namespace}/${name}`))) entry.blocked = true;
   }
   const window = restartWindowState(legacy.restartWindows, observation.now);
-  const ready = [...waiting.values()]
-    .filter((e) => !e.blocked && !rollouts.inFlight.includes(e.w) && (window.open || e.urgent))
-    .sort((a, b) => workloadId(a.w).localeCompare(workloadId(b.w)));
+  const ready = sortedBy(
+    [...waiting.values()].filter((e) => !e.blocked && !rollouts.inFlight.includes(e.w) && (window.open || e.urgent)),
+    (e) => workloadId(e.w),
+  );
   const heldByWindow = [...waiting.values()].filter((e) => !e.blocked && !window.open && !e.urgent).map((e) => workloadId(e.w));
   const slots = Math.max(0, legacy.maxConcurrentRestarts - rollouts.inFlight.length);
   const restarts = ready.slice(0, slots).map((e): LegacyTokensAction => {
