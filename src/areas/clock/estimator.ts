@@ -29,6 +29,7 @@ export class ClockEstimator {
   private readonly series = new Map<string, Series>();
   private readonly window: number;
   private readonly staleAfterMs: number;
+  private changes = 0;
 
   constructor(window = 7, staleAfterMs = 5 * 60_000) {
     this.window = window;
@@ -42,10 +43,16 @@ export class ClockEstimator {
     if (s.samples.length > this.window) s.samples.shift();
     s.lastSeenMs = atMs;
     this.series.set(key, s);
+    this.changes++;
   }
 
   forget(kind: ClockSubjectKind, name: string): void {
-    this.series.delete(`${kind}/${name}`);
+    if (this.series.delete(`${kind}/${name}`)) this.changes++;
+  }
+
+  /** Changes with every sample recorded or subject forgotten: offsets read since are still current (until a subject goes stale). */
+  get version(): number {
+    return this.changes;
   }
 
   /** Current offsets, ignoring subjects not heard from recently (a dead node's Lease says nothing of its clock). */

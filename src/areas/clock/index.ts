@@ -1,5 +1,6 @@
 // Clock skew (the clock-skew incident): offsets measured from node Lease and API-server identity
 // Lease renewals as they arrive. Report-only: the operator cannot fix a clock.
+import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';
 import type { Area, AreaReport } from '../area.ts';
 import { clockCaches } from './caches.ts';
@@ -19,17 +20,35 @@ export function operatorClockShiftMs(env: NodeJS.ProcessEnv = process.env): numb
   return Number.isFinite(seconds) ? seconds * 1000 : 0;
 }
 
+/**
+ * planClock, answering again from its last result while its inputs are the same: the observer hands
+ * back the very offsets it computed while no clock moved (REUSE_MS), and status.clock is the same
+ * object until status is written again.
+ */
+export function reusingPlan(): (spec: ResolvedSpec, observation: ClockObservation, lastSummary: Record<string, unknown> | undefined) => AreaReport {
+  let last: { offsets: unknown; maxSkewMs: number; lastSummary: unknown; held: string; report: AreaReport } | undefined;
+  return (spec, observation, lastSummary) => {
+    const held = JSON.stringify([observation.warmingUp, observation.lastCondition]);
+    if (last && last.offsets === observation.offsets && last.maxSkewMs === spec.clock.maxSkewMs && last.lastSummary === lastSummary && last.held === held)
+      return last.report;
+    const report = planClock(spec, observation, lastSummary);
+    last = { offsets: observation.offsets, maxSkewMs: spec.clock.maxSkewMs, lastSummary, held, report };
+    return report;
+  };
+}
+
 export function clockArea(): Area<ClockObservation, AreaReport> {
   const shiftMs = operatorClockShiftMs();
   const estimator = new ClockEstimator();
   const caches = clockCaches(estimator, () => Date.now() + shiftMs);
+  const plan = reusingPlan();
   return {
     name: 'clock',
     conditionTypes: [ConditionType.ClockSynchronized],
     caches: [caches.nodeLeases, caches.apiservers],
     observe: createObserver(estimator, caches, Date.now()),
     // Renewals feed the estimator between reconciles; look at it again every 15 s.
-    plan: (spec, observation, lastSummary) => ({ ...planClock(spec, observation, lastSummary), requeueAfterMs: RECHECK_MS }),
+    plan: (spec, observation, lastSummary) => ({ ...plan(spec, observation, lastSummary), requeueAfterMs: RECHECK_MS }),
     report: (report) => report,
   };
 }

@@ -4,14 +4,23 @@ import { resolveSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';
 import type { AreaContext } from '../area.ts';
 import type { ClockCaches } from './caches.ts';
-import { relativeToCluster, type ClockEstimator } from './estimator.ts';
+import { relativeToCluster, type ClockEstimator, type ClockOffset } from './estimator.ts';
 import type { ClockObservation } from './plan.ts';
 
 /** After a start, how long the last reported condition may stand while samples gather (kubelets and API servers renew every 10 s). */
 export const WARM_UP_MS = 60_000;
 
+/**
+ * How long offsets computed from an unchanged estimator are reused. Most reconciles are woken by
+ * something else (a Secret refilled, a rollout progressing: many a second during a rotation) while
+ * clocks move only with renewals (every 10 s); recomputing them for 2,000 Nodes costs milliseconds.
+ * Within this time only a subject going stale could change them.
+ */
+export const REUSE_MS = 15_000;
+
 /** startedMs: when the operator started (the warm-up runs from then). */
 export function createObserver(estimator: ClockEstimator, caches: ClockCaches, startedMs: number): (ctx: AreaContext) => Promise<ClockObservation> {
+  let last: { version: number; atMs: number; maxSkewMs: number; offsets: ClockOffset[] } | undefined;
   return async (ctx) => {
     if (ctx.mode === 'check') {
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
@@ -20,12 +29,18 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
       while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected)
         await new Promise((r) => setTimeout(r, 250));
     }
-    const offsets = estimator.offsets(ctx.now().getTime());
-    if (ctx.metrics) {
-      ctx.metrics.clockOffset.reset(); // forget subjects that went away
-      const cluster = relativeToCluster(offsets, resolveSpec(ctx.policy.spec).clock.maxSkewMs);
-      for (const o of cluster.subjects) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
-      if (cluster.operatorOffsetMs !== undefined) ctx.metrics.clockOffset.set({ kind: 'operator', name: 'self' }, cluster.operatorOffsetMs / 1000);
+    const nowMs = ctx.now().getTime();
+    const maxSkewMs = resolveSpec(ctx.policy.spec).clock.maxSkewMs;
+    const current = last && last.version === estimator.version && last.maxSkewMs === maxSkewMs && nowMs - last.atMs < REUSE_MS && nowMs >= last.atMs;
+    const offsets = current && last ? last.offsets : estimator.offsets(nowMs);
+    if (!current) {
+      last = { version: estimator.version, atMs: nowMs, maxSkewMs, offsets };
+      if (ctx.metrics) {
+        ctx.metrics.clockOffset.reset(); // forget subjects that went away
+        const cluster = relativeToCluster(offsets, maxSkewMs);
+        for (const o of cluster.subjects) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
+        if (cluster.operatorOffsetMs !== undefined) ctx.metrics.clockOffset.set({ kind: 'operator', name: 'self' }, cluster.operatorOffsetMs / 1000);
+      }
     }
     const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {

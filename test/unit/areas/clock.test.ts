@@ -2,8 +2,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { ClockEstimator, median } from '../../../src/areas/clock/estimator.ts';
-import { serverStampMs } from '../../../src/areas/clock/caches.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
+import { clockCaches, serverStampMs } from '../../../src/areas/clock/caches.ts';
+import { reusingPlan } from '../../../src/areas/clock/index.ts';
+import { createObserver, REUSE_MS } from '../../../src/areas/clock/observe.ts';
+import { Metrics } from '../../../src/runtime/metrics.ts';
+import { MemoryClient, memoryContext, TestClock } from '../../support/memory-client.ts';
 
 const test = suite('clock');
 
@@ -139,6 +143,53 @@ test("the API server's stamp is the newest managedFields entry that owns renewTi
     },
   });
   assert.is(stamp, Date.parse('2026-01-01T00:00:10Z'));
+});
+
+test('a reconcile woken by something else reuses the offsets while no clock moved (and sets no metric); a renewal or REUSE_MS recomputes them', async () => {
+  const clock = new TestClock();
+  const estimator = new ClockEstimator();
+  const observe = createObserver(
+    estimator,
+    clockCaches(estimator, () => 0),
+    0,
+  );
+  const { ctx } = memoryContext(new MemoryClient(clock.now), clock, resolveSpec({}));
+  const metrics = new Metrics({ processMetrics: false });
+  let sets = 0;
+  const set = metrics.clockOffset.set.bind(metrics.clockOffset);
+  metrics.clockOffset.set = ((...args: Parameters<typeof set>) => {
+    sets++;
+    set(...args);
+  }) as typeof set;
+  const run = { ...ctx, metrics };
+  estimator.record('node', 'a', 1000, clock.now().getTime());
+  const first = await observe(run);
+  const setsAfterFirst = sets;
+  assert.ok(setsAfterFirst > 0, 'the first observation publishes the offsets');
+  clock.advance(REUSE_MS - 1000);
+  const again = await observe(run);
+  assert.is(again.offsets, first.offsets, 'nothing recorded since: the same offsets');
+  assert.is(sets, setsAfterFirst, 'and no metric set again');
+  estimator.record('node', 'a', 3000, clock.now().getTime());
+  const moved = await observe(run);
+  assert.is.not(moved.offsets, first.offsets, 'a renewal recorded: computed again');
+  assert.is(moved.offsets[0]?.offsetMs, 2000);
+  clock.advance(REUSE_MS);
+  assert.is.not((await observe(run)).offsets, moved.offsets, 'after REUSE_MS: computed again (a subject may have gone stale)');
+});
+
+test('the clock plan answers from its last result while offsets, spec and status are the same objects', () => {
+  const plan = reusingPlan();
+  const offsets = [{ kind: 'node' as const, name: 'a', offsetMs: 1000, samples: 3, lastSeenMs: 0 }];
+  const spec = resolveSpec({});
+  const summary = { measured: 1 };
+  const first = plan(spec, { offsets }, summary);
+  assert.is(plan(resolveSpec({}), { offsets }, summary), first, 'same inputs (a spec resolved again): the same report');
+  assert.is.not(plan(spec, { offsets: [...offsets] }, summary), first, 'new offsets: planned again');
+  const fresh = plan(spec, { offsets }, { measured: 1 });
+  assert.is.not(fresh, first, 'status written since: planned again');
+  assert.is.not(plan(resolveSpec({ clock: { maxSkew: '5s' } }), { offsets }, { measured: 1 }), fresh, 'another maxSkew: planned again');
+  assert.equal(plan(spec, { offsets }, summary), planClock(spec, { offsets }, summary), 'and the answer is what planClock gives');
 });
 
 test.run();
