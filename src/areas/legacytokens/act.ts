@@ -17,7 +17,7 @@ import type { AreaContext, AreaReport } from '../area.ts';
 import * as annotations from '../../api/annotations.ts';
 import { CANARY_PREFIX, canarySecret, isCanary } from './canary.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
-import { list, type RotateAction as Rotate } from './plan/types.ts';
+import { list, refId, type RotateAction as Rotate, type SecretRef } from './plan/types.ts';
 import type { RecentRestarts } from './restart-record.ts';
 import { restart } from './restart.ts';
 import { RotationRunEvents } from './rotation-events.ts';
@@ -113,8 +113,20 @@ async function rotate(ctx: AreaContext, a: Rotate): Promise<void> {
   ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
 }
 
-/** Blanked Secrets this process awaits, by namespace/name: counted once as succeeded (refilled) or failed (timed out). */
-type Awaited = Map<string, string>;
+/**
+ * Blanked Secrets this process awaits, by namespace/name, with the resourceVersion the blank was planned
+ * from: counted once as succeeded (refilled) or failed (timed out).
+ */
+type Awaited = Map<string, SecretRef>;
+
+/**
+ * Whether the cache still shows a Secret as it was before this process wrote it. A reconcile woken by
+ * another change may plan from a cache that has not seen the operator's own write yet: it must neither
+ * repeat the write (a 409, a failed reconcile and a retry) nor take the Secret for refilled.
+ */
+function unseen(ctx: AreaContext, written: SecretRef): boolean {
+  return ctx.cache(secretCache).get(written.name, written.namespace)?.metadata.resourceVersion === written.resourceVersion;
+}
 
 /** Secrets blanked longer than tokenControllerTimeout ago (from their rotated-at annotation, so it holds across restarts). */
 function overdue(plan: LegacyTokensPlan, now: number): string[] {
@@ -123,11 +135,11 @@ function overdue(plan: LegacyTokensPlan, now: number): string[] {
 
 function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanaryState, awaited: Awaited, stuck: string[]): void {
   const still = new Set(plan.awaitingRefill.map((s) => `${s.namespace}/${s.name}`));
-  for (const [secret, namespace] of awaited) {
+  for (const [secret, blanked] of awaited) {
     const failed = stuck.includes(secret);
-    if (still.has(secret) && !failed) continue;
+    if ((still.has(secret) || unseen(ctx, blanked)) && !failed) continue;
     if (!failed) canary.liveRefilledAt = ctx.now().getTime();
-    ctx.metrics?.tokenRotations.inc({ namespace, result: failed ? 'failed' : 'succeeded' });
+    ctx.metrics?.tokenRotations.inc({ namespace: blanked.namespace, result: failed ? 'failed' : 'succeeded' });
     awaited.delete(secret);
   }
 }
@@ -158,8 +170,11 @@ async function rotateSome(
       paused: `the tokens controller did not refill ${list(stuck)} within ${Math.round(plan.tokenControllerTimeoutMs / 1000)}s; rotation paused. Check kube-controller-manager's serviceaccount-token-controller`,
     };
   }
-  const rotations = plan.actions.filter((a): a is Rotate => a.kind === 'rotate');
-  if (rotations.length === 0) return { waiting: plan.awaitingRefill.length > 0 };
+  // Blanks the cache has not shown yet: not to be repeated, and still blank.
+  const inFlight = new Set([...awaited].filter(([, blanked]) => unseen(ctx, blanked)).map(([secret]) => secret));
+  const rotations = plan.actions.filter((a): a is Rotate => a.kind === 'rotate' && !inFlight.has(`${a.secret.namespace}/${a.secret.name}`));
+  const blank = plan.awaitingRefill.length + inFlight.size;
+  if (rotations.length === 0) return { waiting: blank > 0 };
   const proof = await verifyTokensController(ctx, canary, plan.tokenControllerTimeoutMs, operatorNamespace);
   // A canary retried after a failure: the failure stands (no new Event) until the canary is filled.
   if (proof.failure !== undefined) return { waiting: false, paused: proof.failure };
@@ -169,16 +184,16 @@ async function rotateSome(
   const provenLive = plan.refilledRotations > 0 || (canary.liveRefilledAt ?? 0) >= canary.verifiedAt;
   const limit = (a: Rotate): number => (!provenLive ? 1 : a.triggers.includes('InvalidToken') ? DEAD_TOKEN_CONCURRENCY : ROTATION_CONCURRENCY);
   const batch: Rotate[] = [];
-  for (const a of rotations) if (plan.awaitingRefill.length + batch.length < limit(a)) batch.push(a);
+  for (const a of rotations) if (blank + batch.length < limit(a)) batch.push(a);
   const results: PromiseSettledResult<void>[] = [];
   for (let i = 0; i < batch.length && !(ctx.signal.aborted as boolean); i += WRITES_IN_FLIGHT) {
     results.push(...(await Promise.allSettled(batch.slice(i, i + WRITES_IN_FLIGHT).map((a) => rotate(ctx, a)))));
   }
   const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
-  for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret.namespace);
+  for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret);
   // One TokenRotated per run, however many Secrets (a 5,000-Secret rotation must not flood Events).
   const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
-  await runEvents.blanked(ctx, names, rotations.length + plan.awaitingRefill.length);
+  await runEvents.blanked(ctx, names, rotations.length + blank);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(describeError(failed.reason));
   return { waiting: true };
@@ -190,6 +205,8 @@ export function createActor(
   operatorNamespace: string,
 ): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
   const awaited: Awaited = new Map();
+  /** Secrets this process marked done, with the version the mark was planned from, until the cache shows the mark. */
+  const finishing = new Map<string, SecretRef>();
   const runEvents = new RotationRunEvents();
   return async (ctx, plan) => {
     if (plan.dryRun) {
@@ -200,6 +217,7 @@ export function createActor(
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
+    for (const [secret, marked] of finishing) if (!unseen(ctx, marked)) finishing.delete(secret);
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
       await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
@@ -237,9 +255,12 @@ export function createActor(
           if (what) restarted.push(what);
         }
         if (a.kind === 'finish') {
+          const marked = finishing.get(refId(a.secret));
+          if (marked && marked.resourceVersion === a.secret.resourceVersion && unseen(ctx, marked)) continue; // done already; the cache lags
           await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
             metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [annotations.ROTATION_STATE]: 'done' } },
           });
+          finishing.set(refId(a.secret), a.secret);
           finished.push(a);
         }
       } catch (err) {

@@ -6,6 +6,8 @@ import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
 import { templateFingerprint } from '../../../src/areas/legacytokens/caches.ts';
+import { secretCache } from '../../../src/kube/token-secrets.ts';
+import type { AreaContext } from '../../../src/areas/area.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
 import type { RecentRestarts } from '../../../src/areas/legacytokens/restart-record.ts';
 import { isConflict, isForbidden } from '../../../src/kube/errors.ts';
@@ -414,6 +416,56 @@ test('a rotation run tells its story in three Events, however many Secrets and w
     events[2]?.message ?? '',
     /^4 rotations are complete, 3 workload restart\(s\): rotation r-s3-token of secret apps\/s3-token is complete: .*NOT restarted, still holding the replaced token: apps\/batch-1/,
   );
+});
+
+/** A context whose Secret cache is frozen as it is now: it lags every write that follows, as an informer briefly does. */
+function lagging(w: World, ctx: AreaContext): AreaContext {
+  const frozen = w.client.cache(secretCache).list();
+  const view = {
+    get: (name: string, namespace?: string) => frozen.find((x) => x.metadata.name === name && x.metadata.namespace === namespace),
+    list: (namespace?: string) => frozen.filter((x) => namespace === undefined || x.metadata.namespace === namespace),
+  } as unknown as ReturnType<AreaContext['cache']>;
+  return { ...ctx, cache: ((handle) => (handle.name === secretCache.name ? view : ctx.cache(handle))) as AreaContext['cache'] };
+}
+
+test("a plan from a cache that has not seen the operator's own blank: not blanked again, not taken for refilled, and still counted blank", async () => {
+  const w = world();
+  proven(w);
+  simulateTokensController(w.client, () => false);
+  const actor = createActor(w.canary, w.recent, OPERATOR_NS);
+  const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
+  const names = Array.from({ length: 16 }, (_, i) => `s${String(i).padStart(2, '0')}-token`);
+  const plan = planOf(
+    names.map((n) => rotation(w, n)),
+    { refilled: 1 },
+  );
+  const stale = lagging(w, ctx); // frozen before the blanks
+  await actor(ctx, plan);
+  assert.is(blanked(w).length, 16);
+  const patches = w.client.callsOf('mergePatch').length;
+  const r = await actor(stale, plan); // the same plan again, from the lagging cache
+  assert.is(w.client.callsOf('mergePatch').length, patches, 'no write repeated (each would be a 409 and a failed reconcile)');
+  assert.is(r.requeueAfterMs, 1000, 'the blanks are awaited');
+  assert.is(w.canary.liveRefilledAt, undefined, 'a blank the cache has not shown is no refill');
+  const more = rotation(w, 'late-token');
+  await actor(stale, planOf([...plan.actions, more], { refilled: 1 }));
+  assert.not.ok(blanked(w).includes('late-token'), 'the unseen blanks still count: 16 blank already');
+});
+
+test('a done mark the cache has not shown yet is not written again', async () => {
+  const w = world();
+  const actor = createActor(w.canary, w.recent, OPERATOR_NS);
+  const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
+  const action = finish(w, 'a-token');
+  const stale = lagging(w, ctx);
+  await actor(ctx, planOf([action]));
+  const marks = w.client.callsOf('mergePatch', '/secrets/a-token').length;
+  assert.is(marks, 1);
+  const r = await actor(stale, planOf([action]));
+  assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, marks, 'not marked twice');
+  assert.ok(r.conditions.length > 0, 'and the reconcile succeeds');
+  await actor(ctx, planOf([finish(w, 'a-token')]));
+  assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, marks + 1, 'a plan from a cache that shows the mark is written as planned');
 });
 
 test.run();
