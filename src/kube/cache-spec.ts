@@ -20,6 +20,11 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
   whenMissing?: string;
   /** how often to look again for an API the server does not serve (an optional CRD; default: like any 403 or 404, every 10 s) */
   missingRetryMs?: number;
+  /**
+   * list this often instead of watching (see InformerOptions.pollIntervalMs): for a collection whose
+   * every object changes every few seconds and that is read only now and then (node Leases)
+   */
+  pollIntervalMs?: number;
   /** sees every event as it arrives (e.g. to time Lease renewals); must be cheap and not throw */
   onEvent?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => void;
 }

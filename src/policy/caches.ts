@@ -20,6 +20,8 @@ export interface UnsyncedCache {
   failure: unknown;
   /** words for that failure (the informer's lastError) */
   error: string | undefined;
+  /** listed on a period, never watched: only `list` is needed */
+  polled: boolean;
 }
 
 export class CacheSet {
@@ -50,6 +52,7 @@ export class CacheSet {
         ...(spec.whenMissing ? { whenMissing: spec.whenMissing } : {}),
         ...(spec.missingRetryMs !== undefined ? { missingRetryMs: spec.missingRetryMs } : {}),
         ...this.tuning,
+        ...(spec.pollIntervalMs !== undefined ? { pollIntervalMs: spec.pollIntervalMs } : {}),
         log: this.log,
         ...(this.metrics ? { metrics: this.metrics } : {}),
       });
@@ -97,7 +100,7 @@ export class CacheSet {
     return specs
       .map((spec) => this.named(spec.name))
       .filter((i) => !i.hasSynced())
-      .map((i) => ({ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError }));
+      .map((i) => ({ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError, polled: i.polled }));
   }
 
   /**

@@ -103,7 +103,7 @@ function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
 function unsyncedMessage(unsynced: readonly UnsyncedCache[]): string {
   const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
   return (
-    (isForbidden(first?.failure) ? permissionMessage(first?.failure, true) : undefined) ??
+    (isForbidden(first?.failure) ? permissionMessage(first?.failure, !first?.polled) : undefined) ??
     (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`)
   );
 }

@@ -12,6 +12,9 @@
 //   healthy quiet watch talking) and restarts that watch alone; the shared
 //   connection is reset only if a probe on it gets no answer (client.checkConnection);
 // - relists-and-diffs periodically as a bounded backstop;
+// - or, for a collection read only now and then whose objects all change every few
+//   seconds (node Leases: every kubelet renews every 10 s), lists it on a period
+//   instead of watching: one wake-up per period instead of one per renewal;
 // - transforms each object before caching it, so only the fields reconcilers
 //   read are held (never a token value, never whole Pods);
 // - calls handlers synchronously and contains their exceptions.
@@ -42,6 +45,11 @@ export interface InformerOptions<T extends Cached> {
   inactivityTimeoutMs?: number;
   /** relist and diff this often as a backstop against missed events; 0 disables */
   relistIntervalMs?: number;
+  /**
+   * list (from the API server's watch cache, resourceVersion=0, one request) and diff this often
+   * instead of watching: handlers see each period's changes as add/update/delete events
+   */
+  pollIntervalMs?: number;
   backoff?: BackoffPolicy;
   /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
   whenMissing?: string;
@@ -144,7 +152,7 @@ export class Informer<T extends Cached> {
     if (this.loop) return;
     this.stopController = new AbortController();
     this.loop = this.run();
-    const every = this.opts.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS;
+    const every = this.polled ? 0 : (this.opts.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS);
     if (every > 0) {
       this.relistTimer = setInterval(() => {
         this.requestRelist('periodic');
@@ -160,6 +168,11 @@ export class Informer<T extends Cached> {
     for (const w of this.syncWaiters.splice(0)) w();
     await this.loop;
     this.loop = undefined;
+  }
+
+  /** Whether the collection is listed on a period instead of watched (pollIntervalMs). */
+  get polled(): boolean {
+    return this.opts.pollIntervalMs !== undefined;
   }
 
   /** Whether start() was called and stop() not since. */
@@ -195,6 +208,15 @@ export class Informer<T extends Cached> {
     let lastLogged = '';
     while (!signal.aborted) {
       try {
+        if (this.opts.pollIntervalMs !== undefined) {
+          this.relistRequested = false;
+          await this.relist(this.synced ? 'poll' : relistReason, signal);
+          if (lastLogged) this.opts.log.info('list/watch works again', { informer: this.name });
+          lastLogged = '';
+          backoff.reset();
+          await sleep(this.opts.pollIntervalMs, signal);
+          continue;
+        }
         if (!this.resourceVersion || this.relistRequested) {
           const reason = this.relistRequested ? 'periodic' : relistReason;
           this.relistRequested = false;
@@ -276,8 +298,8 @@ export class Informer<T extends Cached> {
       const page: ListResponse = await this.opts.client.list<ListResponse>(
         this.opts.path,
         {
-          limit: this.opts.pageSize ?? 500,
-          continue: cont,
+          // A poll reads the API server's watch cache whole (as the reflector's first list does): one request.
+          ...(this.polled ? { resourceVersion: '0' } : { limit: this.opts.pageSize ?? 500, continue: cont }),
           labelSelector: this.opts.labelSelector,
           fieldSelector: this.opts.fieldSelector,
         },

@@ -1,6 +1,6 @@
 // What the clock area caches: node Leases (renewTime and the API server's stamp of
 // that write) and the API servers' identity Leases. Both feed the estimator as
-// renewals arrive, not at reconcile time.
+// renewals are seen, not at reconcile time.
 import { apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
 import { defineCache, type CacheHandle } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
@@ -36,6 +36,16 @@ export function serverStampMs(raw: LeaseRaw): number | undefined {
 /** managedFields times are truncated to the second: on average half a second early. */
 const TRUNCATION_MS = 500;
 
+/**
+ * Node Leases are listed this often rather than watched. Every kubelet renews its Lease every 10 s, so a
+ * watch delivers 200 events a second at 2,000 Nodes, and each costs the operator about 0.4 ms of CPU on
+ * the bench's 2-core machine (network, HTTP/2, streams and JSON for one small event with cold caches;
+ * 15 µs in a hot loop), about 8 % of a core at idle. A node's offset needs no delivery timing (renewTime
+ * and the API server's stamp come in the same object), so one list from the API server's watch cache per
+ * renewal period sees the same renewals in one wake-up.
+ */
+export const NODE_LEASE_POLL_MS = 10_000;
+
 export interface ClockCaches {
   nodeLeases: CacheHandle<NodeLease>;
   apiservers: CacheHandle<ApiserverIdentityLease>;
@@ -68,6 +78,7 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
     },
     // Renewals feed the estimator; a reconcile only needs to run when something may have crossed the line.
     relevant: () => false,
+    pollIntervalMs: NODE_LEASE_POLL_MS,
   });
   const apiservers = defineCache<ApiserverIdentityLease>({
     ...apiserverIdentitySpec,

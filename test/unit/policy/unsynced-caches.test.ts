@@ -48,8 +48,8 @@ const missing = new KubeApiError({
   path: leases.path,
 });
 
-function deps(failure: unknown, failingForMs: number | undefined): PolicyDeps {
-  const unsynced: UnsyncedCache[] = [{ name: leases.name, path: leases.path, failure, error: failure instanceof Error ? failure.message : undefined }];
+function deps(failure: unknown, failingForMs: number | undefined, polled = false): PolicyDeps {
+  const unsynced: UnsyncedCache[] = [{ name: leases.name, path: leases.path, failure, error: failure instanceof Error ? failure.message : undefined, polled }];
   const caches = { unsynced: () => unsynced } as unknown as CacheSet;
   const failingSince = new Map<string, number>(failingForMs === undefined ? [] : [['clock', Date.now() - failingForMs]]);
   return {
@@ -62,8 +62,14 @@ function deps(failure: unknown, failingForMs: number | undefined): PolicyDeps {
   };
 }
 
-async function clockReport(failure: unknown, failingForMs?: number): Promise<{ status?: string; reason?: string; message?: string } | 'kept'> {
-  const { reports } = await evaluateAreas(policy, deps(failure, failingForMs), 'run', new AbortController().signal, createLogger('error', { silent: true }));
+async function clockReport(failure: unknown, failingForMs?: number, polled = false): Promise<{ status?: string; reason?: string; message?: string } | 'kept'> {
+  const { reports } = await evaluateAreas(
+    policy,
+    deps(failure, failingForMs, polled),
+    'run',
+    new AbortController().signal,
+    createLogger('error', { silent: true }),
+  );
   const c = reports.clock?.conditions[0];
   return c ? { status: c.status, reason: c.reason, message: c.message } : 'kept';
 }
@@ -90,6 +96,24 @@ test('a failure that lasts beyond the grace, or an API that is not served, is Un
   assert.ok(denied !== 'kept' && denied.reason === 'Forbidden', JSON.stringify(denied));
   const notServed = await clockReport(missing);
   assert.ok(notServed !== 'kept' && notServed.status === 'Unknown', `a 404 is no passing failure: ${JSON.stringify(notServed)}`);
+});
+
+test('a refused cache asks for what it uses: list and watch for a watched one, list alone for a polled one (node Leases)', async () => {
+  const denied = new KubeApiError({
+    status: 403,
+    reason: 'Forbidden',
+    message:
+      'leases.coordination.k8s.io is forbidden: User "system:serviceaccount:authpolicy-system:authpolicy-operator" cannot list resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease"',
+    method: 'GET',
+    path: '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
+  });
+  const watched = await clockReport(denied, 31_000);
+  const polled = await clockReport(denied, 31_000, true);
+  assert.ok(
+    watched !== 'kept' && watched.message?.includes('grant list and watch leases.coordination.k8s.io in namespace kube-node-lease'),
+    JSON.stringify(watched),
+  );
+  assert.ok(polled !== 'kept' && polled.message?.includes('grant list leases.coordination.k8s.io in namespace kube-node-lease'), JSON.stringify(polled));
 });
 
 test.run();
