@@ -34,7 +34,7 @@ const ROTATION_CONCURRENCY = 4;
  * rather than at four per round trip. A stuck controller still pauses the rotation (overdue).
  */
 const DEAD_TOKEN_CONCURRENCY = 16;
-/** Blanking PATCHes in flight at once (the same parallelism as restarts' default). */
+/** Blanking PATCHes in flight at once: a burst of blanks never floods the API server. */
 const WRITES_IN_FLIGHT = 4;
 
 export interface CanaryState {
