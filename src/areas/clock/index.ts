@@ -1,5 +1,5 @@
 // Clock skew (the clock-skew incident): offsets measured from node Lease and API-server identity
-// Lease renewals as they arrive. Report-only: the operator cannot fix a clock.
+// Lease renewals as they are seen. Report-only: the operator cannot fix a clock.
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';
 import type { Area, AreaReport } from '../area.ts';
