@@ -1,8 +1,8 @@
 // Structural guards that keep the operator lean (issue #13), on one real control plane
 // with kwok Nodes whose Leases renew every 10 s, as kubelets renew them:
 // - no token value is held in the operator's memory (a heap snapshot of the running process);
-// - requests per reconcile do not grow with the node count (50 vs 500 Nodes), and no Node or
-//   Lease is ever read outside the watches;
+// - requests per reconcile do not grow with the node count (50 vs 500 Nodes): Nodes are read only
+//   through their watch, node Leases only through one LIST every 10 s;
 // - a rotation of 40 token Secrets emits a bounded number of Events, not one per Secret.
 // Guarded elsewhere, by name:
 // - no request per token Secret in steady state: legacytokens-offline.test.ts,

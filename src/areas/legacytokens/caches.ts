@@ -10,6 +10,7 @@ import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { secretsReferencedBy } from './references.ts';
 import { controllerOf, type OwnerRef } from '../../kube/pod-secret-readers.ts';
+import { byString } from '../../kube/order.ts';
 export { podReadersCache, type PodSecretReader } from '../../kube/pod-secret-readers.ts';
 
 export interface CachedServiceAccount {
@@ -159,7 +160,7 @@ function withoutRestartMarks(key: string, value: unknown): unknown {
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([k, v]) => !(k === 'annotations' && v !== null && typeof v === 'object' && Object.keys(v).every((m) => RESTART_MARKS.has(m))))
     .filter(([k]) => key !== 'annotations' || !RESTART_MARKS.has(k))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort(([a], [b]) => byString(a, b));
   return Object.fromEntries(entries);
 }
 
