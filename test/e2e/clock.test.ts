@@ -119,7 +119,8 @@ test('5. check reports the clock offsets and exits 1 when one exceeds the policy
   const r = await runCheck(cluster, ['--name=cluster']);
   assert.is(r.code, 1, r.stdout);
   assert.match(r.stdout, /ClockSynchronized\s+False\s+ClockSkewDetected/);
-  assert.match(r.stdout, /apiserver\/apiserver-skewed: clock behind by 2m0s/);
+  // 2 minutes behind, within the estimate's precision of about a second (a renewal's delivery delays it).
+  assert.match(r.stdout, /apiserver\/apiserver-skewed: clock behind by (1m59s|2m0s|2m1s)/);
   await mustKubectl(cluster, ['delete', 'lease', 'apiserver-skewed', '-n', 'kube-system']);
 });
 
