@@ -63,10 +63,20 @@ export class ClockEstimator {
         this.series.delete(key);
         continue;
       }
-      out.push({ kind: s.kind, name: s.name, offsetMs: median(s.samples), samples: s.samples.length, lastSeenMs: s.lastSeenMs });
+      out.push({ kind: s.kind, name: s.name, offsetMs: recentMedian(s.samples), samples: s.samples.length, lastSeenMs: s.lastSeenMs });
     }
     return out;
   }
+}
+
+/**
+ * The median of the newest odd number of samples (oldest first): always one of them. A clock that jumps
+ * (NTP stepping it, or a host set 2 minutes off) reads its old offset until most recent samples say
+ * otherwise, then its new one; never a midpoint nobody measured, as a plain median of an even count
+ * would report (0 and 2m giving 1m).
+ */
+export function recentMedian(samples: readonly number[]): number {
+  return median(samples.length % 2 === 0 ? samples.slice(1) : samples);
 }
 
 export function median(xs: readonly number[]): number {

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
-import { ClockEstimator, median } from '../../../src/areas/clock/estimator.ts';
+import { ClockEstimator, median, recentMedian } from '../../../src/areas/clock/estimator.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
 import { clockCaches, serverStampMs } from '../../../src/areas/clock/caches.ts';
 import { reusingPlan } from '../../../src/areas/clock/index.ts';
@@ -16,6 +16,20 @@ test('median of recent samples resists an outlier', () => {
   for (const x of [120_100, 119_900, 120_050, 5_000, 120_000]) e.record('node', 'node-b', x, 1000);
   assert.is(e.offsets(1000)[0]?.offsetMs, 120_000);
   assert.is(median([3, 1, 2, 4]), 2.5);
+});
+
+test('a clock that jumps reads its old offset, then its new one: never a midpoint', () => {
+  const e = new ClockEstimator(7);
+  const seen: number[] = [];
+  for (const x of [0, 0, 0, 0, 120_000, 120_000, 120_000, 120_000]) {
+    e.record('node', 'node-3', x, 1000);
+    seen.push(e.offsets(1000)[0]?.offsetMs ?? NaN);
+  }
+  assert.equal(seen, [0, 0, 0, 0, 0, 0, 0, 120_000], 'the fourth of seven samples at 2m flips it');
+  const young = new ClockEstimator(7);
+  for (const x of [0, 0, 120_000, 120_000]) young.record('node', 'node-3', x, 1000);
+  assert.is(young.offsets(1000)[0]?.offsetMs, 120_000, 'an even count: the newest three decide');
+  assert.is(recentMedian([0, 120_000]), 120_000);
 });
 
 test('the window forgets old samples, and silent subjects drop out', () => {
@@ -173,7 +187,7 @@ test('a reconcile woken by something else reuses the offsets while no clock move
   estimator.record('node', 'a', 3000, clock.now().getTime());
   const moved = await observe(run);
   assert.is.not(moved.offsets, first.offsets, 'a renewal recorded: computed again');
-  assert.is(moved.offsets[0]?.offsetMs, 2000);
+  assert.is(moved.offsets[0]?.offsetMs, 3000, 'two samples: the newer');
   clock.advance(REUSE_MS);
   assert.is.not((await observe(run)).offsets, moved.offsets, 'after REUSE_MS: computed again (a subject may have gone stale)');
 });
