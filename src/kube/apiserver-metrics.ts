@@ -14,11 +14,23 @@ export interface MetricSample {
 
 export type ApiserverMetrics = { readable: true; text: string; at: string } | { readable: false; why: string; at: string };
 
-/** Every sample of one metric in Prometheus text format, with its labels. */
+/** Where the next line starting with `name` begins at or after `from`, or -1. */
+function nextLine(text: string, name: string, from: number): number {
+  if (from === 0 && text.startsWith(name)) return 0;
+  const at = text.indexOf(`\n${name}`, from);
+  return at === -1 ? -1 : at + 1;
+}
+
+/**
+ * Every sample of one metric in Prometheus text format, with its labels. Only that metric's lines are
+ * read, found by searching: an API server's /metrics is several MB (3.7 at 2,000 Nodes), and splitting it
+ * into lines for every metric read cost more than the rest of an idle reconcile.
+ */
 export function metricSamples(text: string, name: string): MetricSample[] {
   const out: MetricSample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
+  for (let at = nextLine(text, name, 0); at !== -1; at = nextLine(text, name, at + 1)) {
+    const end = text.indexOf('\n', at);
+    const line = text.slice(at, end === -1 ? undefined : end);
     const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (m?.[1] !== name || m[3] === undefined) continue;
     const labels: Record<string, string> = {};

@@ -7,6 +7,11 @@ export interface CachedObject {
   metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
 }
 
+/** A polling period, fixed or computed from the number of objects cached. */
+export type PollInterval = number | ((cached: number) => number);
+
+export const pollPeriodMs = (interval: PollInterval, cached: number): number => (typeof interval === 'number' ? interval : interval(cached));
+
 /** An informer an area needs: started once by the operator (or by `check`) and shared by name. */
 export interface CacheSpec<T extends CachedObject = CachedObject> {
   name: string;
@@ -24,7 +29,7 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
    * list this often instead of watching (see InformerOptions.pollIntervalMs): for a collection whose
    * every object changes every few seconds and that is read only now and then (node Leases)
    */
-  pollIntervalMs?: number;
+  pollIntervalMs?: PollInterval;
   /** sees every event as it arrives (e.g. to time Lease renewals); must be cheap and not throw */
   onEvent?: (type: 'add' | 'update' | 'delete', obj: T, old: T | undefined) => void;
 }

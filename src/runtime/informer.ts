@@ -18,8 +18,8 @@
 // - transforms each object before caching it, so only the fields reconcilers
 //   read are held (never a token value, never whole Pods);
 // - calls handlers synchronously and contains their exceptions.
+import { pollPeriodMs, type CachedObject, type PollInterval } from '../kube/cache-spec.ts';
 import { isApiMissing, isForbidden, isGone, isNotFound, KubeApiError, describeError, retryAfterMs } from '../kube/errors.ts';
-import type { CachedObject } from '../kube/cache-spec.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { aborted, Backoff, BOUNDED_RETRY_MS, sleep, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
@@ -47,9 +47,10 @@ export interface InformerOptions<T extends Cached> {
   relistIntervalMs?: number;
   /**
    * list (from the API server's watch cache, resourceVersion=0, one request) and diff this often
-   * instead of watching: handlers see each period's changes as add/update/delete events
+   * instead of watching: handlers see each period's changes as add/update/delete events. A function
+   * computes the period from how many objects are cached (a cost per poll that grows with them).
    */
-  pollIntervalMs?: number;
+  pollIntervalMs?: PollInterval;
   backoff?: BackoffPolicy;
   /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
   whenMissing?: string;
@@ -214,7 +215,7 @@ export class Informer<T extends Cached> {
           if (lastLogged) this.opts.log.info('list/watch works again', { informer: this.name });
           lastLogged = '';
           backoff.reset();
-          await sleep(this.opts.pollIntervalMs, signal);
+          await sleep(pollPeriodMs(this.opts.pollIntervalMs, this.size), signal);
           continue;
         }
         if (!this.resourceVersion || this.relistRequested) {

@@ -5,7 +5,7 @@
 // - Each kube-apiserver renews its identity Lease in kube-system every 10 s from its
 //   own clock; renewTime − the moment the operator receives the watch event is that
 //   instance's offset from the operator (plus a few ms of delivery).
-// The median of recent samples per subject resists outliers (a delayed event, a GC pause).
+// The median of recent samples per subject (WINDOW) resists outliers (a delayed event, a GC pause).
 
 export type ClockSubjectKind = 'node' | 'apiserver';
 
@@ -22,25 +22,38 @@ interface Series {
   kind: ClockSubjectKind;
   name: string;
   samples: number[];
+  /** recentMedian(samples), kept as samples arrive */
+  offsetMs: number;
   lastSeenMs: number;
 }
 
+/**
+ * Samples kept per subject. A node's sample comes whole from one Lease (its renewTime and the API server's
+ * stamp of that write), so only a slow write distorts it, and with Leases listed every 10 s or more a
+ * short window names a jump sooner (after 3). An API server's is timed on arrival, which a delayed event
+ * or a GC pause distorts: 7.
+ */
+export const WINDOW: Readonly<Record<ClockSubjectKind, number>> = { node: 5, apiserver: 7 };
+
 export class ClockEstimator {
   private readonly series = new Map<string, Series>();
-  private readonly window: number;
-  private readonly staleAfterMs: number;
+  private readonly window: Readonly<Record<ClockSubjectKind, number>>;
+  /** a subject not heard from for this long is dropped */
+  readonly staleAfterMs: number;
   private changes = 0;
 
-  constructor(window = 7, staleAfterMs = 5 * 60_000) {
-    this.window = window;
+  /** window: samples kept per subject, the same for every kind when a number. */
+  constructor(window: number | Readonly<Record<ClockSubjectKind, number>> = WINDOW, staleAfterMs = 5 * 60_000) {
+    this.window = typeof window === 'number' ? { node: window, apiserver: window } : window;
     this.staleAfterMs = staleAfterMs;
   }
 
   record(kind: ClockSubjectKind, name: string, offsetMs: number, atMs: number): void {
     const key = `${kind}/${name}`;
-    const s = this.series.get(key) ?? { kind, name, samples: [], lastSeenMs: atMs };
+    const s = this.series.get(key) ?? { kind, name, samples: [], offsetMs, lastSeenMs: atMs };
     s.samples.push(offsetMs);
-    if (s.samples.length > this.window) s.samples.shift();
+    if (s.samples.length > this.window[kind]) s.samples.shift();
+    s.offsetMs = recentMedian(s.samples);
     s.lastSeenMs = atMs;
     this.series.set(key, s);
     this.changes++;
@@ -63,7 +76,7 @@ export class ClockEstimator {
         this.series.delete(key);
         continue;
       }
-      out.push({ kind: s.kind, name: s.name, offsetMs: recentMedian(s.samples), samples: s.samples.length, lastSeenMs: s.lastSeenMs });
+      out.push({ kind: s.kind, name: s.name, offsetMs: s.offsetMs, samples: s.samples.length, lastSeenMs: s.lastSeenMs });
     }
     return out;
   }

@@ -22,7 +22,7 @@ export function operatorClockShiftMs(env: NodeJS.ProcessEnv = process.env): numb
 
 /**
  * planClock, answering again from its last result while its inputs are the same: the observer hands
- * back the very offsets it computed while no clock moved (REUSE_MS), and status.clock is the same
+ * back the very offsets it computed while no clock moved (currentUntilMs), and status.clock is the same
  * object until status is written again.
  */
 export function reusingPlan(): (spec: ResolvedSpec, observation: ClockObservation, lastSummary: Record<string, unknown> | undefined) => AreaReport {

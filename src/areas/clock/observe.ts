@@ -2,6 +2,7 @@
 // reconciles), published as metrics against the cluster's own time.
 import { resolveSpec } from '../../api/defaults.ts';
 import { ConditionType } from '../../api/reasons.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
 import type { AreaContext } from '../area.ts';
 import type { ClockCaches } from './caches.ts';
 import { relativeToCluster, type ClockEstimator, type ClockOffset } from './estimator.ts';
@@ -11,16 +12,46 @@ import type { ClockObservation } from './plan.ts';
 export const WARM_UP_MS = 60_000;
 
 /**
- * How long offsets computed from an unchanged estimator are reused. Most reconciles are woken by
- * something else (a Secret refilled, a rollout progressing: many a second during a rotation) while
- * clocks move only with renewals (every 10 s); recomputing them for 2,000 Nodes costs milliseconds.
- * Within this time only a subject going stale could change them.
+ * Until when offsets computed from an unchanged estimator stay current: until its longest-silent
+ * subject goes stale. Most reconciles are woken by something else (a Secret refilled, a rollout
+ * progressing: many a second during a rotation, a recheck every 15 s at idle) while clocks move only
+ * with renewals; recomputing them for 2,000 Nodes costs milliseconds.
  */
-export const REUSE_MS = 15_000;
+export function currentUntilMs(offsets: readonly ClockOffset[], staleAfterMs: number): number {
+  let oldest = Infinity;
+  for (const o of offsets) oldest = Math.min(oldest, o.lastSeenMs);
+  return oldest + staleAfterMs;
+}
+
+/** One authpolicy_clock_offset_seconds series: its labels and value. */
+interface OffsetGauge {
+  labels: { kind: string; name: string };
+  seconds: number;
+}
+
+/** Sets the offset gauges that changed and removes those of subjects gone: 2,000 Nodes are not set again at every poll. */
+function publishOffsets(metrics: Metrics, offsets: readonly ClockOffset[], maxSkewMs: number, exported: Map<string, OffsetGauge>): void {
+  const cluster = relativeToCluster(offsets, maxSkewMs);
+  const current = new Map<string, OffsetGauge>();
+  for (const o of cluster.subjects) current.set(`${o.kind}/${o.name}`, { labels: { kind: o.kind, name: o.name }, seconds: o.offsetMs / 1000 });
+  if (cluster.operatorOffsetMs !== undefined)
+    current.set('operator/self', { labels: { kind: 'operator', name: 'self' }, seconds: cluster.operatorOffsetMs / 1000 });
+  for (const [key, gauge] of current) {
+    if (exported.get(key)?.seconds === gauge.seconds) continue;
+    metrics.clockOffset.set(gauge.labels, gauge.seconds);
+    exported.set(key, gauge);
+  }
+  for (const [key, gauge] of exported) {
+    if (current.has(key)) continue;
+    metrics.clockOffset.remove(gauge.labels);
+    exported.delete(key);
+  }
+}
 
 /** startedMs: when the operator started (the warm-up runs from then). */
 export function createObserver(estimator: ClockEstimator, caches: ClockCaches, startedMs: number): (ctx: AreaContext) => Promise<ClockObservation> {
-  let last: { version: number; atMs: number; maxSkewMs: number; offsets: ClockOffset[] } | undefined;
+  let last: { version: number; atMs: number; untilMs: number; maxSkewMs: number; offsets: ClockOffset[] } | undefined;
+  const exported = new Map<string, OffsetGauge>();
   return async (ctx) => {
     if (ctx.mode === 'check') {
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
@@ -31,16 +62,11 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     }
     const nowMs = ctx.now().getTime();
     const maxSkewMs = resolveSpec(ctx.policy.spec).clock.maxSkewMs;
-    const current = last && last.version === estimator.version && last.maxSkewMs === maxSkewMs && nowMs - last.atMs < REUSE_MS && nowMs >= last.atMs;
+    const current = last && last.version === estimator.version && last.maxSkewMs === maxSkewMs && nowMs >= last.atMs && nowMs <= last.untilMs;
     const offsets = current && last ? last.offsets : estimator.offsets(nowMs);
     if (!current) {
-      last = { version: estimator.version, atMs: nowMs, maxSkewMs, offsets };
-      if (ctx.metrics) {
-        ctx.metrics.clockOffset.reset(); // forget subjects that went away
-        const cluster = relativeToCluster(offsets, maxSkewMs);
-        for (const o of cluster.subjects) ctx.metrics.clockOffset.set({ kind: o.kind, name: o.name }, o.offsetMs / 1000);
-        if (cluster.operatorOffsetMs !== undefined) ctx.metrics.clockOffset.set({ kind: 'operator', name: 'self' }, cluster.operatorOffsetMs / 1000);
-      }
+      last = { version: estimator.version, atMs: nowMs, untilMs: currentUntilMs(offsets, estimator.staleAfterMs), maxSkewMs, offsets };
+      if (ctx.metrics) publishOffsets(ctx.metrics, offsets, maxSkewMs, exported);
     }
     const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {

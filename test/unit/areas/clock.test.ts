@@ -1,11 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
-import { ClockEstimator, median, recentMedian } from '../../../src/areas/clock/estimator.ts';
+import { ClockEstimator, median, recentMedian, WINDOW } from '../../../src/areas/clock/estimator.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
-import { clockCaches, serverStampMs } from '../../../src/areas/clock/caches.ts';
+import { clockCaches, NODE_LEASE_POLL_MS, nodeLeasePollMs, POLL_MS_PER_LEASE, serverStampMs } from '../../../src/areas/clock/caches.ts';
 import { reusingPlan } from '../../../src/areas/clock/index.ts';
-import { createObserver, REUSE_MS } from '../../../src/areas/clock/observe.ts';
+import { createObserver } from '../../../src/areas/clock/observe.ts';
 import { Metrics } from '../../../src/runtime/metrics.ts';
 import { MemoryClient, memoryContext, TestClock } from '../../support/memory-client.ts';
 
@@ -30,6 +30,25 @@ test('a clock that jumps reads its old offset, then its new one: never a midpoin
   for (const x of [0, 0, 120_000, 120_000]) young.record('node', 'node-3', x, 1000);
   assert.is(young.offsets(1000)[0]?.offsetMs, 120_000, 'an even count: the newest three decide');
   assert.is(recentMedian([0, 120_000]), 120_000);
+});
+
+test("a node's window is 5 samples, an API server's 7", () => {
+  const e = new ClockEstimator();
+  for (let i = 0; i < 10; i++) {
+    e.record('node', 'n', i, 1000);
+    e.record('apiserver', 'a', i, 1000);
+  }
+  const samples = Object.fromEntries(e.offsets(1000).map((o) => [o.kind, o.samples]));
+  assert.equal(samples, { node: WINDOW.node, apiserver: WINDOW.apiserver });
+  assert.equal(WINDOW, { node: 5, apiserver: 7 });
+});
+
+test('node Leases are listed every 10 s, and less often past 666 of them: the cost of polling does not grow with the cluster', () => {
+  assert.is(nodeLeasePollMs(3), NODE_LEASE_POLL_MS);
+  assert.is(nodeLeasePollMs(666), NODE_LEASE_POLL_MS);
+  assert.is(nodeLeasePollMs(2000), 30_000);
+  assert.is(nodeLeasePollMs(5000), 75_000);
+  for (const n of [1000, 2000, 5000, 20_000]) assert.ok(n / (nodeLeasePollMs(n) / 1000) <= 1000 / POLL_MS_PER_LEASE, `${n} Leases`);
 });
 
 test('the window forgets old samples, and silent subjects drop out', () => {
@@ -159,7 +178,7 @@ test("the API server's stamp is the newest managedFields entry that owns renewTi
   assert.is(stamp, Date.parse('2026-01-01T00:00:10Z'));
 });
 
-test('a reconcile woken by something else reuses the offsets while no clock moved (and sets no metric); a renewal or REUSE_MS recomputes them', async () => {
+test('a reconcile woken by something else reuses the offsets until a clock moves or one goes stale; only changed gauges are set, gone ones removed', async () => {
   const clock = new TestClock();
   const estimator = new ClockEstimator();
   const observe = createObserver(
@@ -176,20 +195,33 @@ test('a reconcile woken by something else reuses the offsets while no clock move
     set(...args);
   }) as typeof set;
   const run = { ...ctx, metrics };
+  const gauges = async (): Promise<string[]> => (await metrics.clockOffset.get()).values.map((v) => `${v.labels.kind}/${v.labels.name}`).sort();
   estimator.record('node', 'a', 1000, clock.now().getTime());
+  estimator.record('node', 'b', 1000, clock.now().getTime());
   const first = await observe(run);
-  const setsAfterFirst = sets;
-  assert.ok(setsAfterFirst > 0, 'the first observation publishes the offsets');
-  clock.advance(REUSE_MS - 1000);
+  assert.is(sets, 2, 'the first observation publishes both offsets');
+  clock.advance(estimator.staleAfterMs - 60_000);
   const again = await observe(run);
-  assert.is(again.offsets, first.offsets, 'nothing recorded since: the same offsets');
-  assert.is(sets, setsAfterFirst, 'and no metric set again');
+  assert.is(again.offsets, first.offsets, 'nothing recorded, nobody stale: the same offsets');
+  assert.is(sets, 2, 'and no metric set again');
+  estimator.record('node', 'a', 1000, clock.now().getTime());
+  const renewed = await observe(run);
+  assert.is.not(renewed.offsets, first.offsets, 'a renewal recorded: computed again');
+  assert.is(sets, 2, 'the same offsets: no gauge set');
+  estimator.record('node', 'a', 3000, clock.now().getTime());
   estimator.record('node', 'a', 3000, clock.now().getTime());
   const moved = await observe(run);
-  assert.is.not(moved.offsets, first.offsets, 'a renewal recorded: computed again');
-  assert.is(moved.offsets[0]?.offsetMs, 3000, 'two samples: the newer');
-  clock.advance(REUSE_MS);
-  assert.is.not((await observe(run)).offsets, moved.offsets, 'after REUSE_MS: computed again (a subject may have gone stale)');
+  assert.is(moved.offsets.find((o) => o.name === 'a')?.offsetMs, 3000, 'most recent samples moved');
+  assert.ok(sets > 2, 'a moved clock is published');
+  assert.equal(await gauges(), ['node/a', 'node/b']);
+  clock.advance(60_001);
+  const later = await observe(run);
+  assert.is.not(later.offsets, moved.offsets, 'b went stale: computed again');
+  assert.equal(
+    later.offsets.map((o) => o.name),
+    ['a'],
+  );
+  assert.equal(await gauges(), ['node/a'], "b's gauge removed");
 });
 
 test('the clock plan answers from its last result while offsets, spec and status are the same objects', () => {

@@ -23,6 +23,16 @@ test('samples with labels, escaped quotes, and no false prefix matches', () => {
   ]);
 });
 
+test("a metric's lines found anywhere: the first line, between others, the last line without a newline", () => {
+  const text = ['m_total{a="1"} 1', '# HELP m_total counts', 'other 9', 'm_total{a="2"} 2', 'xm_total 5', 'm_total{a="3"} 3'].join('\n');
+  assert.equal(
+    metricSamples(text, 'm_total').map((s) => s.value),
+    [1, 2, 3],
+  );
+  assert.equal(metricSamples(`${text}\n`, 'm_total').length, 3);
+  assert.equal(metricSamples('', 'm_total'), []);
+});
+
 function fakeClient(answer: () => string): { client: KubeClient; reads: () => number } {
   let reads = 0;
   const client = {
