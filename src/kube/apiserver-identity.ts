@@ -12,6 +12,10 @@ export interface ApiserverIdentityLease {
   renewTime: string | undefined;
 }
 
+/** Renewals every 10 s are not news; a new holder (an API server restarted) is. */
+export const apiserverIdentityRelevant = (type: 'add' | 'update' | 'delete', obj: ApiserverIdentityLease, old: ApiserverIdentityLease | undefined): boolean =>
+  type !== 'update' || obj.holderIdentity !== old?.holderIdentity;
+
 export const apiserverIdentitySpec: CacheSpec<ApiserverIdentityLease> = {
   name: 'apiserver-identity-leases',
   path: collectionPath(Resources.leases, 'kube-system'),
@@ -24,8 +28,7 @@ export const apiserverIdentitySpec: CacheSpec<ApiserverIdentityLease> = {
       renewTime: lease.spec?.renewTime,
     };
   },
-  // Renewals every 10 s are not news; a new holder (an API server restarted) is.
-  relevant: (type, obj, old) => type !== 'update' || obj.holderIdentity !== old?.holderIdentity,
+  relevant: (type, obj, old) => apiserverIdentityRelevant(type, obj, old),
 };
 
 export const apiserverIdentityCache = defineCache(apiserverIdentitySpec);

@@ -1,7 +1,7 @@
 // What the clock area caches: node Leases (renewTime and the API server's stamp of
 // that write) and the API servers' identity Leases. Both feed the estimator as
 // renewals are seen, not at reconcile time.
-import { apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
+import { apiserverIdentityRelevant, apiserverIdentitySpec, type ApiserverIdentityLease } from '../../kube/apiserver-identity.ts';
 import { defineCache, type CacheHandle } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 import type { ClockEstimator } from './estimator.ts';
@@ -87,8 +87,9 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
       if (lease.renewMs === undefined || lease.serverMs === undefined || lease.renewMs === old?.renewMs) return;
       estimator.record('node', lease.metadata.name, lease.renewMs - lease.serverMs - TRUNCATION_MS, Date.now());
     },
-    // Renewals feed the estimator; a reconcile only needs to run when something may have crossed the line.
-    relevant: () => false,
+    // Renewals feed the estimator; a reconcile is needed now only when one moves a clock across the line
+    // the last one judged by (or a node went away).
+    relevant: (type, lease) => type === 'delete' || estimator.crossed('node', lease.metadata.name),
     pollIntervalMs: nodeLeasePollMs,
   });
   const apiservers = defineCache<ApiserverIdentityLease>({
@@ -102,6 +103,7 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
       if (type !== 'update' || !lease.renewTime || lease.renewTime === old?.renewTime) return;
       estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - operatorNow(), Date.now());
     },
+    relevant: (type, lease, old) => apiserverIdentityRelevant(type, lease, old) || estimator.crossed('apiserver', lease.metadata.name),
   });
   return { nodeLeases, apiservers };
 }

@@ -35,8 +35,23 @@ interface Series {
  */
 export const WINDOW: Readonly<Record<ClockSubjectKind, number>> = { node: 5, apiserver: 7 };
 
+/**
+ * The line the last reconcile judged clocks by (from relativeToCluster): which were beyond maxSkew,
+ * and the scale that put them there. A sample that moves its clock across it may change the verdict.
+ */
+export interface JudgedLine {
+  /** the API servers' consensus, added to a node's raw offset to put it on the operator's scale */
+  serverClockMs: number;
+  /** the cluster's time on the operator's scale */
+  centreMs: number;
+  maxSkewMs: number;
+  /** `${kind}/${name}` of every clock judged beyond maxSkew */
+  skewed: ReadonlySet<string>;
+}
+
 export class ClockEstimator {
   private readonly series = new Map<string, Series>();
+  private line: JudgedLine | undefined;
   private readonly window: Readonly<Record<ClockSubjectKind, number>>;
   /** a subject not heard from for this long is dropped */
   readonly staleAfterMs: number;
@@ -57,6 +72,25 @@ export class ClockEstimator {
     s.lastSeenMs = atMs;
     this.series.set(key, s);
     this.changes++;
+  }
+
+  /** Remembers the line the clocks were last judged by (see crossed). */
+  judgedBy(line: JudgedLine): void {
+    this.line = line;
+  }
+
+  /**
+   * Whether a subject's offset is now on the other side of the last judged line than it was judged on:
+   * a reconcile now may change ClockSynchronized. False before any judgement (the first reconcile comes
+   * anyway) and for a subject not measured.
+   */
+  crossed(kind: ClockSubjectKind, name: string): boolean {
+    const line = this.line;
+    const key = `${kind}/${name}`;
+    const s = this.series.get(key);
+    if (!line || !s) return false;
+    const relative = s.offsetMs + (kind === 'node' ? line.serverClockMs : 0) - line.centreMs;
+    return Math.abs(relative) > line.maxSkewMs !== line.skewed.has(key);
   }
 
   forget(kind: ClockSubjectKind, name: string): void {
@@ -107,6 +141,10 @@ export interface ClusterClocks {
   operatorOffsetMs: number | undefined;
   /** how many clocks agree on the cluster's time (its median is taken over them) */
   referenceClocks: number;
+  /** the API servers' consensus on the operator's scale (what a node's raw offset is shifted by) */
+  serverClockMs: number;
+  /** the cluster's time on the operator's scale */
+  centreMs: number;
 }
 
 /**
@@ -172,5 +210,7 @@ export function relativeToCluster(offsets: readonly ClockOffset[], toleranceMs: 
     subjects: onOperatorScale.map((o) => ({ ...o, offsetMs: o.offsetMs - cluster.centreMs })),
     operatorOffsetMs: servers.length ? 0 - cluster.centreMs : undefined,
     referenceClocks: cluster.agreeing,
+    serverClockMs: serverClock,
+    centreMs: cluster.centreMs,
   };
 }

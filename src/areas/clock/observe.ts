@@ -5,7 +5,7 @@ import { ConditionType } from '../../api/reasons.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { AreaContext } from '../area.ts';
 import type { ClockCaches } from './caches.ts';
-import { relativeToCluster, type ClockEstimator, type ClockOffset } from './estimator.ts';
+import { relativeToCluster, type ClockEstimator, type ClockOffset, type ClusterClocks } from './estimator.ts';
 import type { ClockObservation } from './plan.ts';
 
 /** After a start, how long the last reported condition may stand while samples gather (kubelets and API servers renew every 10 s). */
@@ -30,8 +30,7 @@ interface OffsetGauge {
 }
 
 /** Sets the offset gauges that changed and removes those of subjects gone: 2,000 Nodes are not set again at every poll. */
-function publishOffsets(metrics: Metrics, offsets: readonly ClockOffset[], maxSkewMs: number, exported: Map<string, OffsetGauge>): void {
-  const cluster = relativeToCluster(offsets, maxSkewMs);
+function publishOffsets(metrics: Metrics, cluster: ClusterClocks, exported: Map<string, OffsetGauge>): void {
   const current = new Map<string, OffsetGauge>();
   for (const o of cluster.subjects) current.set(`${o.kind}/${o.name}`, { labels: { kind: o.kind, name: o.name }, seconds: o.offsetMs / 1000 });
   if (cluster.operatorOffsetMs !== undefined)
@@ -66,7 +65,11 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     const offsets = current && last ? last.offsets : estimator.offsets(nowMs);
     if (!current) {
       last = { version: estimator.version, atMs: nowMs, untilMs: currentUntilMs(offsets, estimator.staleAfterMs), maxSkewMs, offsets };
-      if (ctx.metrics) publishOffsets(ctx.metrics, offsets, maxSkewMs, exported);
+      const cluster = relativeToCluster(offsets, maxSkewMs);
+      // A sample crossing this line wakes a reconcile (caches.ts); otherwise the area rechecks every minute.
+      const skewed = new Set(cluster.subjects.filter((o) => Math.abs(o.offsetMs) > maxSkewMs).map((o) => `${o.kind}/${o.name}`));
+      estimator.judgedBy({ serverClockMs: cluster.serverClockMs, centreMs: cluster.centreMs, maxSkewMs, skewed });
+      if (ctx.metrics) publishOffsets(ctx.metrics, cluster, exported);
     }
     const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {

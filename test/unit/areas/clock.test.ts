@@ -51,6 +51,28 @@ test('node Leases are listed every 10 s, and less often past 666 of them: the co
   for (const n of [1000, 2000, 5000, 20_000]) assert.ok(n / (nodeLeasePollMs(n) / 1000) <= 1000 / POLL_MS_PER_LEASE, `${n} Leases`);
 });
 
+test('a sample moving a clock across the line the last reconcile judged by wakes a reconcile; other renewals do not', () => {
+  const e = new ClockEstimator();
+  const caches = clockCaches(e, () => 0);
+  const lease = (name: string, renewMs: number, serverMs: number) => ({ metadata: { name, namespace: 'kube-node-lease' }, renewMs, serverMs });
+  const renew = (name: string, offsetMs: number, at: number): boolean => {
+    const obj = lease(name, at + offsetMs + 500, at);
+    caches.nodeLeases.onEvent?.('update', obj, undefined);
+    return caches.nodeLeases.relevant?.('update', obj, undefined) ?? true;
+  };
+  assert.is(renew('a', 0, 1_000), false, 'nothing judged yet: the first reconcile comes anyway');
+  e.judgedBy({ serverClockMs: 0, centreMs: 0, maxSkewMs: 30_000, skewed: new Set() });
+  assert.is(renew('a', 0, 11_000), false, 'an ordinary renewal');
+  assert.is(renew('a', 120_000, 21_000), false, 'one sample of three does not move the median');
+  assert.is(renew('a', 120_000, 31_000), true, 'most recent samples beyond 30s: its verdict changes');
+  e.judgedBy({ serverClockMs: 0, centreMs: 0, maxSkewMs: 30_000, skewed: new Set(['node/a']) });
+  assert.is(renew('a', 120_000, 41_000), false, 'judged skewed, still skewed');
+  assert.is(e.crossed('node', 'unknown'), false);
+  e.judgedBy({ serverClockMs: -100_000, centreMs: 0, maxSkewMs: 30_000, skewed: new Set(['node/a']) });
+  assert.is(e.crossed('node', 'a'), true, "a node's offset is put on the operator's scale through the API servers' clock");
+  assert.is(caches.nodeLeases.relevant?.('delete', lease('a', 0, 0), undefined), true, 'a node gone changes what is measured');
+});
+
 test('the window forgets old samples, and silent subjects drop out', () => {
   const e = new ClockEstimator(3, 60_000);
   for (const x of [120_000, 120_000, 120_000, 0, 0]) e.record('node', 'b', x, 1000);
