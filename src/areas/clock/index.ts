@@ -15,6 +15,9 @@ import { planClock, type ClockObservation } from './plan.ts';
  */
 export const RECHECK_MS = 60_000;
 
+/** During the warm-up after a start the last verdict may be held for want of samples: look again soon. */
+export const WARM_UP_RECHECK_MS = 10_000;
+
 /**
  * TEST ONLY: AUTHPOLICY_TEST_CLOCK_SHIFT_SECONDS shifts the clock the operator times API-server
  * renewals with, as if its host's clock were that far ahead (negative: behind). The e2e suite uses it
@@ -52,7 +55,10 @@ export function clockArea(): Area<ClockObservation, AreaReport> {
     conditionTypes: [ConditionType.ClockSynchronized],
     caches: [caches.nodeLeases, caches.apiservers],
     observe: createObserver(estimator, caches, Date.now()),
-    plan: (spec, observation, lastSummary) => ({ ...plan(spec, observation, lastSummary), requeueAfterMs: RECHECK_MS }),
+    plan: (spec, observation, lastSummary) => ({
+      ...plan(spec, observation, lastSummary),
+      requeueAfterMs: observation.warmingUp ? WARM_UP_RECHECK_MS : RECHECK_MS,
+    }),
     report: (report) => report,
   };
 }

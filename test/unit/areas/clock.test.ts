@@ -4,7 +4,7 @@ import { resolveSpec } from '../../../src/api/defaults.ts';
 import { ClockEstimator, median, recentMedian, WINDOW } from '../../../src/areas/clock/estimator.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
 import { clockCaches, NODE_LEASE_POLL_MS, nodeLeasePollMs, POLL_MS_PER_LEASE, serverStampMs } from '../../../src/areas/clock/caches.ts';
-import { reusingPlan } from '../../../src/areas/clock/index.ts';
+import { clockArea, RECHECK_MS, reusingPlan, WARM_UP_RECHECK_MS } from '../../../src/areas/clock/index.ts';
 import { createObserver } from '../../../src/areas/clock/observe.ts';
 import { Metrics } from '../../../src/runtime/metrics.ts';
 import { MemoryClient, memoryContext, TestClock } from '../../support/memory-client.ts';
@@ -71,6 +71,15 @@ test('a sample moving a clock across the line the last reconcile judged by wakes
   e.judgedBy({ serverClockMs: -100_000, centreMs: 0, maxSkewMs: 30_000, skewed: new Set(['node/a']) });
   assert.is(e.crossed('node', 'a'), true, "a node's offset is put on the operator's scale through the API servers' clock");
   assert.is(caches.nodeLeases.relevant?.('delete', lease('a', 0, 0), undefined), true, 'a node gone changes what is measured');
+});
+
+test('the area rechecks every minute, every 10 s while warming up (a held verdict waits for samples, not for an event)', () => {
+  const area = clockArea();
+  const spec = resolveSpec({});
+  const offsets = [{ kind: 'node' as const, name: 'a', offsetMs: 0, samples: 1, lastSeenMs: 0 }];
+  assert.is(area.plan(spec, { offsets, warmingUp: true }, undefined, new Date()).requeueAfterMs, WARM_UP_RECHECK_MS);
+  assert.is(area.plan(spec, { offsets, warmingUp: false }, undefined, new Date()).requeueAfterMs, RECHECK_MS);
+  assert.equal([WARM_UP_RECHECK_MS, RECHECK_MS], [10_000, 60_000]);
 });
 
 test('the window forgets old samples, and silent subjects drop out', () => {
