@@ -14,7 +14,7 @@ export const WARM_UP_MS = 60_000;
 /**
  * Until when offsets computed from an unchanged estimator stay current: until its longest-silent
  * subject goes stale. Most reconciles are woken by something else (a Secret refilled, a rollout
- * progressing: many a second during a rotation, a recheck every 15 s at idle) while clocks move only
+ * progressing: many a second during a rotation; a recheck every minute at idle) while clocks move only
  * with renewals; recomputing them for 2,000 Nodes costs milliseconds.
  */
 export function currentUntilMs(offsets: readonly ClockOffset[], staleAfterMs: number): number {
