@@ -63,7 +63,7 @@ test('1. a kubelet renewing 120 s ahead is flagged, with its offset; an honest n
 
 test('1b. when node-b renews correctly again, the condition returns to True', async () => {
   kubelets.get('node-b')?.setClockSkew(0);
-  // Once 3 of its last 5 listed renewals agree (every 10 s at this size) and the area rechecks (15 s).
+  // Once 3 of its last 5 listed renewals agree (every 10 s at this size): the crossing wakes a reconcile at once.
   await waitForCondition(cluster, 'cluster', 'ClockSynchronized', (x) => x.status === 'True', 120_000);
 });
 

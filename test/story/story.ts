@@ -281,7 +281,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     step("A kubelet's clock jumps 2 minutes ahead (the clock-skew incident): the operator names it");
     const skewed = broken.kubelets[KUBELET_NODES.length - 1];
     skewed?.setClockSkew(120);
-    // Named once 3 of its last 5 listed renewals say so (every 10 s at this size) and the area rechecks (15 s): within a minute.
+    // Named once 3 of its last 5 listed renewals say so (every 10 s at this size; the crossing wakes a reconcile at once): within a minute.
     record.skew = await waitForCondition(c, POLICY, 'ClockSynchronized', (x) => x.status === 'False' && x.message.includes(skewed?.node ?? '?'), 120_000);
     await kubectl('get', 'authpolicy');
     n.say(`ClockSynchronized=False (${record.skew.reason}): ${record.skew.message}`);
