@@ -28,7 +28,7 @@ export const apiserverIdentitySpec: CacheSpec<ApiserverIdentityLease> = {
       renewTime: lease.spec?.renewTime,
     };
   },
-  relevant: (type, obj, old) => apiserverIdentityRelevant(type, obj, old),
+  relevant: apiserverIdentityRelevant,
 };
 
 export const apiserverIdentityCache = defineCache(apiserverIdentitySpec);
