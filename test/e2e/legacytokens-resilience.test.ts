@@ -264,7 +264,7 @@ test('11. a rollout that cannot finish: WorkloadsRestarted stays False/RolloutTi
   assert.is(timedOut.message, 'rollouts did not finish within 10s: deployment/apps/stuck; check them with kubectl rollout status');
   assert.is(await rotationState(), 'pending');
 
-  // It stays so while the operator keeps reconciling (the clock area alone requeues every 15 s).
+  // It stays so while the operator keeps reconciling (a rollout in flight is rechecked every 3 s).
   const reconciles = async (): Promise<number> =>
     metricValue(await o.metrics(), 'controller_runtime_reconcile_total', { controller: 'authpolicy', result: 'requeue_after' }) ?? 0;
   const before = await reconciles();
