@@ -145,13 +145,21 @@ export interface DeploymentView {
   spec: {
     replicas?: number;
     template: {
+      metadata?: { annotations?: Record<string, string> };
       spec: {
         volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
         containers: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[];
       };
     };
   };
-  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; unavailableReplicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    unavailableReplicas?: number;
+    conditions?: { type: string; reason?: string; lastUpdateTime?: string }[];
+  };
 }
 
 /** The Secret names a Deployment's pod template uses. */

@@ -15,6 +15,8 @@ export interface ContenderResult {
   error?: string;
   startToReadySeconds?: number;
   startToFirstStatusSeconds?: number;
+  /** every cache the leader reads synced (the idle period starts then) */
+  startToCachesSyncedSeconds?: number;
   idle?: {
     seconds: number;
     requests: RequestCount;
@@ -105,7 +107,7 @@ export function markdown(r: BenchResult): string {
       const i = op.idle;
       lines.push(
         '',
-        `Operator: ready (caches synced) ${cell(op.startToReadySeconds)} s, first status ${cell(op.startToFirstStatusSeconds)} s after start; idle ${i.seconds} s: ${i.requests.total} requests (${Object.entries(
+        `Operator: ready (/readyz) ${cell(op.startToReadySeconds)} s, first status ${cell(op.startToFirstStatusSeconds)} s, every cache synced ${cell(op.startToCachesSyncedSeconds)} s after start; idle ${i.seconds} s: ${i.requests.total} requests (${Object.entries(
           i.requests.byVerbResource,
         )
           .slice(0, 6)
@@ -118,6 +120,11 @@ export function markdown(r: BenchResult): string {
       lines.push(
         `Operator ratios — to the raw floor: ${rr(op.ratioToFloor)}; to the kubectl script: ${rr(op.ratioToKubectl)}; to Reloader: ${rr(op.ratioToReloader)}.`,
       );
+      const t = op.rotation?.rollouts;
+      if (t)
+        lines.push(
+          `Operator restarts (${t.timed} timed, restart mark to NewReplicaSetAvailable, to the second): median ${t.medianSeconds} s, p90 ${t.p90Seconds} s; ${t.startedPerSecond} started a second; ${t.meanInFlight} in flight on average.`,
+        );
       if (op.rotation)
         lines.push(
           `Operator rotation requests by verb and resource: ${Object.entries(op.rotation.requests.byVerbResource)

@@ -2,9 +2,10 @@
 // a new token that authenticates, and every Deployment that mounts one rolled out
 // exactly once (its deployment.kubernetes.io/revision rose by one) and completed.
 import { Api, pool } from './kube.ts';
-import { listDeployments, listSecrets, mountedSecrets, rolledOut } from './generate.ts';
+import { listDeployments, listSecrets, mountedSecrets, rolledOut, type DeploymentView } from './generate.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';
+const RESTARTED_AT = 'authpolicy.io/restartedAt';
 
 export interface Baseline {
   tokens: Map<string, string>;
@@ -26,6 +27,23 @@ export interface RotationResult {
   notRestarted: number;
   /** extra restarts over one per dependent */
   extraRollouts: number;
+  /** the operator's restarts, timed from their own marks (absent for the other contenders) */
+  rollouts?: RolloutTiming;
+}
+
+/**
+ * How long the operator's restarts took, each from its `authpolicy.io/restartedAt` template mark to the
+ * Deployment's Progressing condition turning NewReplicaSetAvailable (to the second), and how many ran at once
+ * on average (the sum of their durations over the span from the first restart to the last completion).
+ */
+export interface RolloutTiming {
+  timed: number;
+  medianSeconds: number;
+  p90Seconds: number;
+  /** restarts started per second, first to last */
+  startedPerSecond: number;
+  /** rollouts in flight on average, first start to last completion */
+  meanInFlight: number;
 }
 
 const revision = (d: { metadata: { annotations?: Record<string, string> } }): number => Number(d.metadata.annotations?.[REVISION] ?? 0);
@@ -106,22 +124,17 @@ export async function waitRotation(
       doneKey = key;
     }
     if (!done) doneSince = undefined;
-    if (doneSince !== undefined && now - doneSince >= settleMs) {
+    const finished = doneSince !== undefined && now - doneSince >= settleMs;
+    if (finished || now - startMs > timeoutMs) {
+      const rollouts = rolloutTiming(dependents);
+      const end = finished ? (doneSince ?? now) : now;
       return {
-        finished: true,
-        seconds: round((doneSince - startMs) / 1000),
+        finished,
+        seconds: round((end - startMs) / 1000),
         tokensSeconds: tokensAt && round((tokensAt - startMs) / 1000),
         secretsAuthenticated: await authenticated(admin),
         ...result,
-      };
-    }
-    if (now - startMs > timeoutMs) {
-      return {
-        finished: false,
-        seconds: round((now - startMs) / 1000),
-        tokensSeconds: tokensAt && round((tokensAt - startMs) / 1000),
-        secretsAuthenticated: await authenticated(admin),
-        ...result,
+        ...(rollouts ? { rollouts } : {}),
       };
     }
     await new Promise((r) => setTimeout(r, intervalMs));
@@ -129,6 +142,31 @@ export async function waitRotation(
 }
 
 const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** The operator's restarts timed from the Deployments themselves (see RolloutTiming); undefined when none carries its mark. */
+export function rolloutTiming(deployments: readonly DeploymentView[]): RolloutTiming | undefined {
+  const spans: [number, number][] = [];
+  for (const d of deployments) {
+    const started = Date.parse(d.spec.template.metadata?.annotations?.[RESTARTED_AT] ?? '');
+    const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable');
+    const completed = Date.parse(progressing?.lastUpdateTime ?? '');
+    if (Number.isFinite(started) && Number.isFinite(completed) && completed + 1000 > started) spans.push([started, Math.max(started, completed)]);
+  }
+  if (spans.length === 0) return undefined;
+  const durations = spans.map(([a, b]) => (b - a) / 1000).sort((a, b) => a - b);
+  const at = (q: number): number => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] ?? 0;
+  const starts = spans.map(([a]) => a);
+  const first = Math.min(...starts);
+  const span = Math.max(...spans.map(([, b]) => b)) - first;
+  const startSpan = Math.max(...starts) - first;
+  return {
+    timed: spans.length,
+    medianSeconds: round(at(0.5)),
+    p90Seconds: round(at(0.9)),
+    startedPerSecond: startSpan > 0 ? Math.round(((spans.length - 1) / (startSpan / 1000)) * 100) / 100 : 0,
+    meanInFlight: span > 0 ? round(durations.reduce((n, x) => n + x, 0) / (span / 1000)) : 0,
+  };
+}
 
 /** How many of the bench's token Secrets hold a token the API server accepts (a TokenReview each, as admin). */
 async function authenticated(admin: Api): Promise<number> {

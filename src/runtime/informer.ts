@@ -152,6 +152,7 @@ export class Informer<T extends Cached> {
   start(): void {
     if (this.loop) return;
     this.stopController = new AbortController();
+    this.opts.metrics?.informerSynced.set({ informer: this.name }, this.synced ? 1 : 0);
     this.loop = this.run();
     const every = this.polled ? 0 : (this.opts.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS);
     if (every > 0) {
@@ -193,6 +194,7 @@ export class Informer<T extends Cached> {
     this.lastError = undefined;
     this.lastFailure = undefined;
     this.opts.metrics?.informerObjects.set({ informer: this.name }, 0);
+    this.opts.metrics?.informerSynced.set({ informer: this.name }, 0);
   }
 
   /** Ends the current watch and relists-and-diffs now. */
@@ -327,6 +329,7 @@ export class Informer<T extends Cached> {
     this.lastFailure = undefined;
     if (!this.synced) {
       this.synced = true;
+      this.opts.metrics?.informerSynced.set({ informer: this.name }, 1);
       for (const w of this.syncWaiters.splice(0)) w();
       this.opts.log.info('cache synced', { informer: this.name, objects: this.store.size });
       for (const h of this.syncHandlers) {

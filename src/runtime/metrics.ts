@@ -108,6 +108,12 @@ export class Metrics {
     labelNames: ['informer', 'reason'],
     registers: [this.registry],
   });
+  readonly informerSynced = new Gauge({
+    name: 'authpolicy_informer_synced',
+    help: 'Whether each started informer cache has synced (1) or is still listing or failing (0); an area waits for its caches',
+    labelNames: ['informer'],
+    registers: [this.registry],
+  });
   readonly informerObjects = new Gauge({
     name: 'authpolicy_informer_cached_objects',
     help: 'Objects held in each informer cache',

@@ -160,6 +160,10 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
   assert.is(cached(standbyMetrics, 'authpolicies'), 1, 'the standby caches the policy');
   assert.is(cached(standbyMetrics, 'namespaces') ?? 0, 0, 'the standby caches no namespace (nor Secrets, Pods, Leases)');
   assert.ok((cached(await leader.metrics(), 'namespaces') ?? 0) > 0, 'the leader caches the namespaces');
+  const synced = (text: string, informer: string): number | undefined => metricValue(text, 'authpolicy_informer_synced', { informer });
+  assert.is(synced(standbyMetrics, 'authpolicies'), 1, 'the standby says its policy cache synced');
+  assert.is(synced(standbyMetrics, 'namespaces'), undefined, 'the standby has not started the namespaces cache');
+  assert.is(synced(await leader.metrics(), 'namespaces'), 1, 'the leader says its namespaces cache synced');
 
   const killedAt = Date.now();
   await leader.stop('SIGKILL');
