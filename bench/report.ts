@@ -32,6 +32,9 @@ export interface ContenderResult {
   peakRssMiB?: number;
   largestProcessRssMiB?: number;
   standbyPeakRssMiB?: number;
+  /** the standby took the lease during the run (then standbyPeakRssMiB is its idle-period figure) */
+  standbyLed?: boolean;
+  standbyLedPeakRssMiB?: number;
   cpuSeconds?: number;
   exit?: number | string;
   ratioToFloor?: Ratio;
@@ -114,7 +117,7 @@ export function markdown(r: BenchResult): string {
           .map(([k, v]) => `${v} ${k}`)
           .join(
             ', ',
-          )}), ${i.cpuPercentOfCore} % of a core, peak RSS ${i.peakRssMiB} MiB, V8 heap ${i.heapUsedMiB} used / ${i.heapTotalMiB} total MiB; standby replica peak RSS ${cell(op.standbyPeakRssMiB)} MiB.`,
+          )}), ${i.cpuPercentOfCore} % of a core, peak RSS ${i.peakRssMiB} MiB, V8 heap ${i.heapUsedMiB} used / ${i.heapTotalMiB} total MiB; standby replica peak RSS ${cell(op.standbyPeakRssMiB)} MiB${op.standbyLed ? ` (idle period: it took the lease later in the run, the leader not renewing it in time, and then peaked at ${cell(op.standbyLedPeakRssMiB)} MiB)` : ''}.`,
       );
       const rr = (x: Ratio | undefined): string => (x ? `requests ×${cell(x.requests)}, time ×${cell(x.seconds)}, peak RSS ×${cell(x.peakRss)}` : '–');
       lines.push(

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { describeError, isConflict } from '../../kube/errors.ts';
 import { secretCache } from '../../kube/token-secrets.ts';
 import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
+import { settleBounded } from '../../runtime/bounded.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as annotations from '../../api/annotations.ts';
 import { CANARY_PREFIX, canarySecret, isCanary } from './canary.ts';
@@ -34,7 +35,7 @@ const ROTATION_CONCURRENCY = 4;
  * rather than at four per round trip. A stuck controller still pauses the rotation (overdue).
  */
 const DEAD_TOKEN_CONCURRENCY = 16;
-/** Blanking PATCHes in flight at once: a burst of blanks never floods the API server. */
+/** Writes in flight at once (blanks, then restarts and done marks): a burst never floods the API server. */
 const WRITES_IN_FLIGHT = 4;
 
 export interface CanaryState {
@@ -185,16 +186,13 @@ async function rotateSome(
   const limit = (a: Rotate): number => (!provenLive ? 1 : a.triggers.includes('InvalidToken') ? DEAD_TOKEN_CONCURRENCY : ROTATION_CONCURRENCY);
   const batch: Rotate[] = [];
   for (const a of rotations) if (blank + batch.length < limit(a)) batch.push(a);
-  const results: PromiseSettledResult<void>[] = [];
-  for (let i = 0; i < batch.length && !(ctx.signal.aborted as boolean); i += WRITES_IN_FLIGHT) {
-    results.push(...(await Promise.allSettled(batch.slice(i, i + WRITES_IN_FLIGHT).map((a) => rotate(ctx, a)))));
-  }
+  const results = await settleBounded(batch, WRITES_IN_FLIGHT, (a) => rotate(ctx, a), ctx.signal);
   const blanked = batch.filter((_, i) => results[i]?.status === 'fulfilled');
   for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret);
   // One TokenRotated per run, however many Secrets (a 5,000-Secret rotation must not flood Events).
   const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
   await runEvents.blanked(ctx, names, rotations.length + blank);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failed = results.find((r): r is PromiseRejectedResult => r?.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(describeError(failed.reason));
   return { waiting: true };
 }
@@ -244,44 +242,44 @@ export function createActor(
       };
     }
     // One failing write (a webhook refusing a restart, a workload deleted meanwhile) must not starve the others.
+    // Restarts first (a freed rollout slot is the scarce thing), then the done marks; WRITES_IN_FLIGHT at once.
     let failed: unknown;
-    const finished: Extract<LegacyTokensAction, { kind: 'finish' }>[] = [];
-    const restarted: string[] = [];
-    for (const a of plan.actions) {
-      if (ctx.signal.aborted) break;
+    type Finish = Extract<LegacyTokensAction, { kind: 'finish' }>;
+    const writes = [...plan.actions.filter((a) => a.kind === 'restart'), ...plan.actions.filter((a): a is Finish => a.kind === 'finish')];
+    const write = async (a: (typeof writes)[number]): Promise<{ restarted?: string; finished?: Finish }> => {
       try {
         if (a.kind === 'restart') {
           const what = await restart(ctx, a, recent);
-          if (what) restarted.push(what);
+          return what ? { restarted: what } : {};
         }
-        if (a.kind === 'finish') {
-          const marked = finishing.get(refId(a.secret));
-          if (marked && marked.resourceVersion === a.secret.resourceVersion && unseen(ctx, marked)) continue; // done already; the cache lags
-          await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
-            metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [annotations.ROTATION_STATE]: 'done' } },
-          });
-          finishing.set(refId(a.secret), a.secret);
-          finished.push(a);
-        }
+        const marked = finishing.get(refId(a.secret));
+        if (marked && marked.resourceVersion === a.secret.resourceVersion && unseen(ctx, marked)) return {}; // done already; the cache lags
+        await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
+          metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [annotations.ROTATION_STATE]: 'done' } },
+        });
+        finishing.set(refId(a.secret), a.secret);
+        return { finished: a };
       } catch (err) {
         failed ??= err;
         const what =
           a.kind === 'restart'
             ? `restart ${a.workload.kind.toLowerCase()} ${a.workload.namespace}/${a.workload.name}`
-            : a.kind === 'finish'
-              ? `finish rotation of secret ${a.secret.namespace}/${a.secret.name}`
-              : a.kind;
+            : `finish rotation of secret ${a.secret.namespace}/${a.secret.name}`;
         // A 409 means the object moved under us (the tokens controller refilled the Secret first): the
         // controller retries at once on fresh state, so it is neither a warning nor an Event.
         if (isConflict(err)) {
           ctx.log.debug('action conflicted; retrying on fresh state', { action: what });
-          continue;
+          return {};
         }
         if (a.kind === 'restart') ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'failed' });
         ctx.log.warn('action failed; continuing with the others', { action: what, error: describeError(err) });
         await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
+        return {};
       }
-    }
+    };
+    const done = (await settleBounded(writes, WRITES_IN_FLIGHT, write, ctx.signal)).map((r) => (r?.status === 'fulfilled' ? r.value : {}));
+    const restarted = done.flatMap((d) => (d.restarted ? [d.restarted] : []));
+    const finished = done.flatMap((d) => (d.finished ? [d.finished] : []));
     // A handful of Events per rotation run, however many Secrets and workloads (rotation-events.ts).
     await runEvents.restarted(ctx, restarted);
     await runEvents.finished(ctx, plan, finished);

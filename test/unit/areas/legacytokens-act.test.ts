@@ -345,6 +345,40 @@ test('finish marks the rotation done (guarded by resourceVersion) and tells what
   assert.equal(r2.reasons, ['Warning/RotationFinished'], 'a pod left holding the replaced token is a warning');
 });
 
+test('a reconcile writes its restarts before its done marks, a few at a time (a freed rollout slot is refilled first)', async () => {
+  const w = world();
+  const apps = ['web', 'api'];
+  for (const name of apps) w.client.seed(workloadPath('Deployment', name), deployment(name, ['a-token']));
+  const marks = Array.from({ length: 10 }, (_, i) => finish(w, `m${i}-token`));
+  let inFlight = 0;
+  let most = 0;
+  const order: string[] = [];
+  for (const verb of ['mergePatch', 'apply'] as const) {
+    const original = w.client[verb].bind(w.client) as (...args: unknown[]) => Promise<unknown>;
+    (w.client as unknown as Record<string, unknown>)[verb] = async (path: string, ...rest: unknown[]): Promise<unknown> => {
+      order.push(path.includes('/deployments/') ? 'restart' : 'done');
+      most = Math.max(most, ++inFlight);
+      try {
+        return await original(path, ...rest);
+      } finally {
+        inFlight--;
+      }
+    };
+  }
+  const r = await act(
+    w,
+    planOf([
+      ...marks,
+      ...apps.map((name) => ({ kind: 'restart' as const, workload: { kind: 'Deployment' as const, namespace: 'apps', name }, rotations: ['r-1'] })),
+    ]),
+  );
+  assert.is(r.error, undefined);
+  assert.equal(order.slice(0, 2), ['restart', 'restart'], `the restarts went first: ${order.join(', ')}`);
+  assert.is(order.length, 12);
+  assert.ok(most > 1 && most <= 4, `writes in parallel, at most 4 in flight (saw ${most})`);
+  assert.equal(r.reasons, ['Normal/WorkloadRestarted', 'Normal/RotationFinished']);
+});
+
 test('a conflict on finish is retried on fresh state: debug log, no Warning Event, then done', async () => {
   const w = world();
   const stale = finish(w, 'a-token');
