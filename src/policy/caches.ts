@@ -5,7 +5,6 @@ import type { CacheHandle, CacheSpec } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isApiMissing, isForbidden, isNotFound } from '../kube/errors.ts';
 import { Informer, type Cached } from '../runtime/informer.ts';
-import { ListGate } from '../runtime/list-gate.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 
@@ -13,12 +12,6 @@ export interface CacheTuning {
   inactivityTimeoutMs?: number;
   relistIntervalMs?: number;
 }
-
-/**
- * List pages in flight at once across every cache. After an API-server restart all caches relist
- * together; at 2,000 Nodes and 10,000 Pods their concurrent pages, not the caches, set the peak memory.
- */
-export const LIST_PAGES_IN_FLIGHT = 2;
 
 /** A declared cache that has not synced, and the failure keeping it from syncing (undefined: still listing). */
 export interface UnsyncedCache {
@@ -37,7 +30,6 @@ export class CacheSet {
   private readonly log: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly tuning: CacheTuning;
-  private readonly listGate = new ListGate(LIST_PAGES_IN_FLIGHT);
 
   constructor(client: KubeClient, log: Logger, metrics?: Metrics, tuning: CacheTuning = {}) {
     this.client = client;
@@ -61,7 +53,6 @@ export class CacheSet {
         ...(spec.missingRetryMs !== undefined ? { missingRetryMs: spec.missingRetryMs } : {}),
         ...this.tuning,
         ...(spec.pollIntervalMs !== undefined ? { pollIntervalMs: spec.pollIntervalMs } : {}),
-        listGate: this.listGate,
         log: this.log,
         ...(this.metrics ? { metrics: this.metrics } : {}),
       });

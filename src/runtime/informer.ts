@@ -22,7 +22,6 @@ import { pollPeriodMs, type CachedObject, type PollInterval } from '../kube/cach
 import { isApiMissing, isForbidden, isGone, isNotFound, KubeApiError, describeError, retryAfterMs } from '../kube/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { aborted, Backoff, BOUNDED_RETRY_MS, sleep, type BackoffPolicy } from './backoff.ts';
-import type { ListGate } from './list-gate.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -57,8 +56,6 @@ export interface InformerOptions<T extends Cached> {
   whenMissing?: string;
   /** retry period for an API the server does not serve (default BOUNDED_RETRY_MS) */
   missingRetryMs?: number;
-  /** shared by the informers of one process: at most its limit of list pages in flight at once */
-  listGate?: ListGate;
   log: Logger;
   metrics?: Metrics;
 }
@@ -300,9 +297,8 @@ export class Informer<T extends Cached> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
-    // One page: fetched and transformed under the list gate, so its raw objects are gone before the slot frees.
-    const page = async (): Promise<void> => {
-      const list: ListResponse = await this.opts.client.list<ListResponse>(
+    do {
+      const page: ListResponse = await this.opts.client.list<ListResponse>(
         this.opts.path,
         {
           // A poll reads the API server's watch cache whole (as the reflector's first list does): one request.
@@ -312,15 +308,12 @@ export class Informer<T extends Cached> {
         },
         signal,
       );
-      for (const raw of list.items ?? []) {
+      for (const raw of page.items ?? []) {
         const obj = this.opts.transform(raw);
         if (obj) fresh.set(keyOf(obj.metadata), obj);
       }
-      cont = list.metadata?.continue || undefined;
-      rv = list.metadata?.resourceVersion ?? rv;
-    };
-    do {
-      await (this.opts.listGate ? this.opts.listGate.run(page, signal) : page());
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? rv;
     } while (cont);
     for (const [key, old] of this.store) {
       if (!fresh.has(key)) {
