@@ -215,6 +215,13 @@ export function createActor(
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
+    // Done marks planned from the very version this process marked: done already, the plan's cache lagged. Judged
+    // against the plan before forgetting marks the cache now shows (its event may have come after the plan).
+    const markedAlready = new Set(
+      plan.actions.flatMap((a) =>
+        a.kind === 'finish' && finishing.get(refId(a.secret))?.resourceVersion === a.secret.resourceVersion ? [refId(a.secret)] : [],
+      ),
+    );
     for (const [secret, marked] of finishing) if (!unseen(ctx, marked)) finishing.delete(secret);
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
@@ -252,8 +259,7 @@ export function createActor(
           const what = await restart(ctx, a, recent);
           return what ? { restarted: what } : {};
         }
-        const marked = finishing.get(refId(a.secret));
-        if (marked && marked.resourceVersion === a.secret.resourceVersion && unseen(ctx, marked)) return {}; // done already; the cache lags
+        if (markedAlready.has(refId(a.secret))) return {};
         await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
           metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [annotations.ROTATION_STATE]: 'done' } },
         });

@@ -486,6 +486,19 @@ test("a plan from a cache that has not seen the operator's own blank: not blanke
   assert.not.ok(blanked(w).includes('late-token'), 'the unseen blanks still count: 16 blank already');
 });
 
+test("a plan made before the done mark's event arrived is not marked again when the cache has caught up since (no 409)", async () => {
+  const w = world();
+  const actor = createActor(w.canary, w.recent, OPERATOR_NS);
+  const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
+  const planned = finish(w, 'a-token');
+  await actor(ctx, planOf([planned]));
+  assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, 1);
+  // The next plan was made from the version before the mark; by the time it acts, the cache shows the mark.
+  const r = await actor(ctx, planOf([planned]));
+  assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, 1, 'not marked twice');
+  assert.ok(r.conditions.length > 0, 'and the reconcile succeeds');
+});
+
 test('a done mark the cache has not shown yet is not written again', async () => {
   const w = world();
   const actor = createActor(w.canary, w.recent, OPERATOR_NS);
