@@ -51,6 +51,8 @@ export class LeaderElector {
   private observedSpec = '';
   private observedAt = 0;
   private leading = false;
+  /** Why the last attempt did not take or keep the lease, in words (undefined: it did), and how long it took. */
+  private lastMiss: { why: string; tookMs: number } | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.identity = options.identity ?? `${hostname()}_${randomUUID()}`;
@@ -85,6 +87,12 @@ export class LeaderElector {
       renewTime: microTime(t),
       leaseTransitions: (prev?.leaseTransitions ?? 0) + (prev?.holderIdentity && prev.holderIdentity !== this.identity ? 1 : 0),
     });
+    const started = Date.now();
+    const miss = (why: string): false => {
+      this.lastMiss = { why, tookMs: Date.now() - started };
+      return false;
+    };
+    this.lastMiss = undefined;
     try {
       let lease: Lease;
       try {
@@ -104,16 +112,16 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const durationMs = (spec.leaseDurationSeconds ?? 0) * 1000;
       if (holder !== '' && holder !== this.identity && this.observedAt + durationMs > Date.now()) {
-        return false; // held by someone who renewed within a lease duration, by our clock
+        return miss(`held by ${holder}`); // who renewed within a lease duration, by our clock
       }
       const next = desired(spec);
       await this.o.client.request('PUT', this.path, { body: { ...lease, spec: next }, timeoutMs: this.callTimeoutMs });
       this.observe(next, Date.now());
       return true;
     } catch (err) {
-      if (!isConflict(err))
-        this.o.log.warn('leader election: could not acquire or renew the lease', { lease: `${this.o.namespace}/${this.o.name}`, error: describeError(err) });
-      return false;
+      if (isConflict(err)) return miss('the lease changed between its read and the write (409)');
+      this.o.log.warn('leader election: could not acquire or renew the lease', { lease: `${this.o.namespace}/${this.o.name}`, error: describeError(err) });
+      return miss(describeError(err));
     }
   }
 
@@ -151,9 +159,13 @@ export class LeaderElector {
         if (await this.tryAcquireOrRenew()) {
           lastRenew = attempt;
         } else if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
+          // Says why: a lease taken by another replica means this one's renewals did not reach the API server
+          // within the lease duration (an overloaded API server, or this process too busy to send them).
           this.o.log.error('leader election lost: could not renew the lease within the renew deadline; stopped reconciling', {
             lease: `${this.o.namespace}/${this.o.name}`,
             renewDeadlineMs: this.o.renewDeadlineMs,
+            sinceLastRenewalMs: Date.now() - lastRenew,
+            ...(this.lastMiss ? { lastAttempt: this.lastMiss.why, lastAttemptMs: this.lastMiss.tookMs } : {}),
           });
           break;
         }
