@@ -1,5 +1,5 @@
 -- Argo CD health check for authpolicy.io/AuthPolicy (authpolicy-operator).
--- Docs: README.md#argo-cd (install, tests) and README.md#the-authpolicy-api
+-- Docs: docs/argocd.md (install, tests) and docs/authpolicy.md (conditions)
 -- (conditions) in the authpolicy-operator repository; every condition reason
 -- is listed in its src/api/reasons.ts.
 --   Healthy      Ready=True for the current generation
