@@ -138,6 +138,17 @@ test('the link checker finds what it must: a missing file, a missing heading, an
   );
 });
 
+test("the README's dry-run install works on the sample: its sed finds the sample's one `dryRun: false`", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const sample = 'config/samples/authpolicy_v1alpha1_authpolicy.yaml';
+  assert.ok(
+    readme.includes(`sed 's/dryRun: false/dryRun: true/' ${sample}`),
+    `README.md no longer starts the sample in dry run with sed on ${sample}: update this test with it`,
+  );
+  const found = (readRepo(sample) ?? '').match(/^\s*dryRun: false$/gm) ?? [];
+  assert.is(found.length, 1, `${sample} must hold exactly one \`dryRun: false\` line, which README.md's install turns into dryRun: true`);
+});
+
 test(`the committed ${REFERENCE_FILE} is what ${CRD_FILE} generates`, () => {
   const generated = generateApiReference(readFileSync(join(ROOT, CRD_FILE), 'utf8'));
   const committed = readRepo(REFERENCE_FILE) ?? '(missing)';
