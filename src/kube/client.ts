@@ -1,13 +1,16 @@
 // The one Kubernetes client factory: kubeconfig loading (kubeconfig.ts: CA, client
-// certificates and bearer tokens here; exec plugins, auth providers and proxies through
-// @kubernetes/client-node, imported only for them); authentication built once, a token
-// file re-read only when it changes; requests are plain JSON over one reused undici
-// dispatcher, reported to observers per verb and resource, with typed errors and the
-// operator's field manager.
+// certificates, bearer tokens and the proxy choice of proxy.ts here; exec plugins, auth
+// providers and SOCKS proxies through @kubernetes/client-node, imported only for them);
+// authentication built once, a token file re-read only when it changes; requests are
+// plain JSON over one reused undici dispatcher (direct, or undici's ProxyAgent through
+// an http/https proxy), reported to observers per verb and resource, with typed errors
+// and the operator's field manager. Every request to the API server (watches, lists,
+// writes, /metrics, /openid/v1/jwks, the CLI's) goes through this one dispatcher.
 import { stat, readFile } from 'node:fs/promises';
-import { Agent, fetch, type Dispatcher, type Response } from 'undici';
+import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
 import { KubeApiError, type StatusDetails } from './errors.ts';
 import { loadConnection, type ClientOptions, type Connection } from './kubeconfig.ts';
+import { redact, type ProxyChoice } from './proxy.ts';
 
 export type { ClientOptions } from './kubeconfig.ts';
 export const FIELD_MANAGER = 'authpolicy-operator';
@@ -43,12 +46,23 @@ export interface RequestOptions {
 /** Authentication delegated to client-node (exec plugins, auth providers, proxies): per request, as it requires. */
 type DelegatedAuth = (url: URL) => Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }>;
 
-async function clientNodeAuth(options: ClientOptions): Promise<DelegatedAuth> {
+async function clientNodeAuth(options: ClientOptions, proxy: ProxyChoice | undefined): Promise<DelegatedAuth> {
   const { HttpMethod, KubeConfig, RequestContext } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
   if (options.context) kc.setCurrentContext(options.context);
+  // client-node honours a cluster's proxy-url (undici's ProxyAgent; SOCKS through its own
+  // connector) but not HTTPS_PROXY: the proxy chosen by proxy.ts is given to it as proxy-url.
+  const current = kc.getCurrentCluster();
+  if (proxy && current && current.proxyUrl !== proxy.url.href) {
+    kc.loadFromOptions({
+      clusters: kc.getClusters().map((c) => (c.name === current.name ? { ...c, proxyUrl: proxy.url.href } : c)),
+      users: kc.getUsers(),
+      contexts: kc.getContexts(),
+      currentContext: kc.getCurrentContext(),
+    });
+  }
   // client-node builds a new dispatcher per call; the client keeps the first (and after a reset, the next).
   return async (url) => {
     const ctx = new RequestContext(url.toString(), HttpMethod.GET);
@@ -84,6 +98,12 @@ export class KubeClient {
   constructor(connection: Connection) {
     this.connection = connection;
     this.server = connection.server;
+  }
+
+  /** How the API server is reached, for error messages: ` through the proxy <url> (from HTTPS_PROXY)` or nothing. */
+  private get route(): string {
+    const proxy = this.connection.proxy;
+    return proxy ? ` through the proxy ${redact(proxy.url)} (from ${proxy.from})` : '';
   }
 
   /** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
@@ -180,7 +200,7 @@ export class KubeClient {
   /** Auth headers and the TLS dispatcher, built once (and again only after resetConnections). */
   private async auth(url: URL): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
     if (this.connection.delegate) {
-      this.delegated ??= clientNodeAuth(this.connection.delegate);
+      this.delegated ??= clientNodeAuth(this.connection.delegate, this.connection.proxy);
       const auth = await (await this.delegated)(url);
       if (!this.dispatcherReady) {
         this.dispatcher = auth.dispatcher;
@@ -190,7 +210,13 @@ export class KubeClient {
     }
     if (!this.dispatcherReady) {
       // undici speaks HTTP/2 to the API server when it offers it (ALPN): one connection for everything.
-      this.dispatcher = new Agent({ connect: { ...this.connection.tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
+      const keepAlive = { keepAlive: true, keepAliveInitialDelay: 30_000 };
+      const proxy = this.connection.proxy;
+      // Through a proxy: one CONNECT tunnel, TLS to the API server inside it (the proxy sees neither
+      // credentials nor requests); an https proxy's own certificate is checked against Node's CAs.
+      this.dispatcher = proxy
+        ? new ProxyAgent({ uri: proxy.url.href, requestTls: { ...this.connection.tls, ...keepAlive }, proxyTls: keepAlive })
+        : new Agent({ connect: { ...this.connection.tls, ...keepAlive } });
       this.dispatcherReady = true;
     }
     const token = await this.bearer();
@@ -226,8 +252,8 @@ export class KubeClient {
         method,
         path,
         message: timedOut
-          ? `no answer from the API server at ${this.server} within ${timeoutMs / 1000}s`
-          : `${(err as Error).message}${cause ? ` (${cause.message})` : ''}; is the API server at ${this.server} reachable?`,
+          ? `no answer from the API server at ${this.server}${this.route} within ${timeoutMs / 1000}s`
+          : `${(err as Error).message}${cause ? ` (${cause.message})` : ''}; is the API server at ${this.server} reachable${this.route}?`,
         cause: err,
       });
     }

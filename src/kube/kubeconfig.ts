@@ -1,13 +1,15 @@
 // Kubeconfig loading the way kubectl does it (--kubeconfig, else $KUBECONFIG merged
 // first-wins, else ~/.kube/config, else in-cluster), for the common credentials: a
-// CA, a client certificate, a bearer token or token file. Anything else (exec
-// plugins, auth providers, proxies, basic auth) is left to @kubernetes/client-node,
+// CA, a client certificate, a bearer token or token file, and the proxy (proxy.ts:
+// a cluster's proxy-url, else HTTPS_PROXY/NO_PROXY). Anything else (exec plugins,
+// auth providers, basic auth, SOCKS proxies) is left to @kubernetes/client-node,
 // loaded only then: importing it costs ~2 s and ~50 MiB for its generated API
 // (its KubeConfig module imports all of it), which every command would pay.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
+import { environmentProxy, parseProxyUrl, type ProxyChoice } from './proxy.ts';
 
 export interface ClientOptions {
   kubeconfig?: string | undefined;
@@ -29,7 +31,9 @@ export interface Connection {
   tls: TlsSettings;
   /** a bearer token, or a file holding one (re-read when it changes: projected tokens rotate) */
   token?: { value: string } | { file: string };
-  /** credentials this loader does not handle: use @kubernetes/client-node's KubeConfig with these options */
+  /** the proxy every request goes through (http or https here; socks5 only when delegated); none: direct */
+  proxy?: ProxyChoice;
+  /** credentials this loader does not handle: use @kubernetes/client-node's KubeConfig with these options (and `proxy`) */
   delegate?: ClientOptions;
 }
 
@@ -90,21 +94,21 @@ function fileOrData(file: unknown, data: unknown): Buffer | undefined {
 }
 
 /** Resolves the connection for --kubeconfig/--context, $KUBECONFIG, ~/.kube/config or in-cluster. */
-export function loadConnection({ kubeconfig, context }: ClientOptions = {}): Connection {
+export function loadConnection({ kubeconfig, context }: ClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Connection {
   let files: string[];
   if (kubeconfig) files = [kubeconfig];
-  else if (process.env.KUBECONFIG) files = process.env.KUBECONFIG.split(delimiter).filter((p) => p && existsSync(p));
+  else if (env.KUBECONFIG) files = env.KUBECONFIG.split(delimiter).filter((p) => p && existsSync(p));
   else files = [join(homedir(), '.kube', 'config')].filter((p) => existsSync(p));
 
   if (files.length === 0) {
-    const host = process.env.KUBERNETES_SERVICE_HOST;
+    const host = env.KUBERNETES_SERVICE_HOST;
     if (host && !context) {
-      const port = process.env.KUBERNETES_SERVICE_PORT ?? '443';
-      return {
-        server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
-        tls: { ca: readFileSync(join(IN_CLUSTER_DIR, 'ca.crt')) },
-        token: { file: join(IN_CLUSTER_DIR, 'token') },
-      };
+      const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+      const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      // As client-go's in-cluster config: the environment's proxy applies unless NO_PROXY covers the Service IP.
+      const proxy = environmentProxy(new URL(server), env);
+      if (proxy?.url.protocol === 'socks5:') return { server, tls: {}, proxy, delegate: {} };
+      return { server, tls: { ca: readFileSync(join(IN_CLUSTER_DIR, 'ca.crt')) }, token: { file: join(IN_CLUSTER_DIR, 'token') }, ...(proxy ? { proxy } : {}) };
     }
     throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run inside a cluster');
   }
@@ -114,16 +118,27 @@ export function loadConnection({ kubeconfig, context }: ClientOptions = {}): Con
     throw new Error(`kubeconfig has no context "${context}"; known contexts: ${config.contexts?.map((c) => c.name).join(', ') || 'none'}`);
   }
   const ctx = config.contexts?.find((c) => c.name === contextName)?.context;
-  const cluster = config.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
+  const clusterName = ctx?.cluster;
+  const cluster = config.clusters?.find((c) => c.name === clusterName)?.cluster;
   if (!cluster || typeof cluster.server !== 'string') {
     throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run inside a cluster');
   }
   const user = config.users?.find((u) => u.name === ctx?.user)?.user ?? {};
   const server = cluster.server.replace(/\/+$/, '');
+  const proxyUrl = cluster['proxy-url'];
+  let proxy: ProxyChoice | undefined;
+  try {
+    // kubectl: a cluster's proxy-url carries every request, whatever NO_PROXY says; else the environment decides.
+    const from = `proxy-url of cluster "${clusterName ?? ''}"`;
+    if (typeof proxyUrl === 'string' && proxyUrl !== '') proxy = { url: parseProxyUrl(proxyUrl, from), from };
+    else proxy = environmentProxy(new URL(server), env);
+  } catch (err) {
+    throw new Error(`kubeconfig context "${contextName ?? ''}": ${(err as Error).message}`, { cause: err });
+  }
   // Credentials and transports this loader does not implement go to client-node as they are.
   const handled = new Set(['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data']);
-  if (Object.keys(user).some((k) => !handled.has(k)) || cluster['proxy-url'] !== undefined) {
-    return { server, tls: {}, delegate: { kubeconfig, context } };
+  if (Object.keys(user).some((k) => !handled.has(k)) || proxy?.url.protocol === 'socks5:') {
+    return { server, tls: {}, delegate: { kubeconfig, context }, ...(proxy ? { proxy } : {}) };
   }
   const tls: TlsSettings = {};
   const ca = fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']);
@@ -134,7 +149,7 @@ export function loadConnection({ kubeconfig, context }: ClientOptions = {}): Con
   if (key) tls.key = key;
   if (cluster['insecure-skip-tls-verify'] === true) tls.rejectUnauthorized = false;
   if (typeof cluster['tls-server-name'] === 'string') tls.servername = cluster['tls-server-name'];
-  const conn: Connection = { server, tls };
+  const conn: Connection = { server, tls, ...(proxy ? { proxy } : {}) };
   if (typeof user.token === 'string' && user.token) conn.token = { value: user.token };
   else if (typeof user.tokenFile === 'string' && user.tokenFile) conn.token = { file: user.tokenFile };
   return conn;
