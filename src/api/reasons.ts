@@ -49,6 +49,8 @@ export const Reason = {
   ConsumersNotRestarted: 'ConsumersNotRestarted',
   ManualRestartRequired: 'ManualRestartRequired',
   LegacyTokensNotReissuable: 'LegacyTokensNotReissuable',
+  TokensUnjudged: 'TokensUnjudged',
+  DeletedSecretReferenced: 'DeletedSecretReferenced',
   // clock
   ClocksInSync: 'ClocksInSync',
   ClockSkewDetected: 'ClockSkewDetected',

@@ -124,14 +124,68 @@ export function tokenFacts(token: string, keys: KeySet | undefined): TokenFacts 
 }
 
 /**
+ * How long a key set may still be trusted after re-reading it started failing, under the same
+ * API-server instances. Past it (or at once when the API servers restarted since it was read: a
+ * signing-key regeneration restarts them) the set is no proof of anything and every verdict that
+ * rests on it turns Undecided, as in a process that never read the keys.
+ */
+export const KEY_EVIDENCE_BOUND_MS = 60_000;
+
+/** What the keys in hand prove now: the set (undefined: it proves nothing), when it was last confirmed, and why it may not be used. */
+export interface KeyEvidence {
+  keys: KeySet | undefined;
+  /** when the set in hand was last read successfully (ms; undefined: never) */
+  confirmedAtMs: number | undefined;
+  /** why the set in hand is not used (undefined: it is, or there is none) */
+  stale?: string | undefined;
+  /** the last read's failure, if it failed */
+  error?: string | undefined;
+}
+
+/** The state of a PublishedKeys, as keyEvidence judges it. */
+export interface KeyReadState {
+  current: KeySet | undefined;
+  error: string | undefined;
+  confirmedAtMs: number | undefined;
+  /** the API-server instances the set was last read under */
+  confirmedUnder: string;
+  /** since when reads have failed (undefined: the last one worked) */
+  failingSinceMs: number | undefined;
+}
+
+const ago = (ms: number): string => (ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 60_000)}m`);
+
+/** Pure: whether the keys in hand may still judge tokens now, under `apiservers`. */
+export function keyEvidence(s: KeyReadState, nowMs: number, apiservers: string, boundMs = KEY_EVIDENCE_BOUND_MS): KeyEvidence {
+  const base = { confirmedAtMs: s.confirmedAtMs, error: s.error };
+  if (!s.current) return { ...base, keys: undefined };
+  if (s.error === undefined) return { ...base, keys: s.current };
+  const read = s.confirmedAtMs === undefined ? 'never' : `${ago(nowMs - s.confirmedAtMs)} ago`;
+  if (s.confirmedUnder !== apiservers)
+    return {
+      ...base,
+      keys: undefined,
+      stale: `the API servers restarted since the signing keys were last read (${read}), and reading them again failed: the keys may have changed`,
+    };
+  const failing = nowMs - (s.failingSinceMs ?? nowMs);
+  if (failing >= boundMs)
+    return { ...base, keys: undefined, stale: `the signing keys could not be re-read for ${ago(failing)} (last read ${read}), longer than ${ago(boundMs)}` };
+  return { ...base, keys: s.current };
+}
+
+/**
  * The key set the token-Secret cache checks signatures against, shared by every
  * informer transform in this process. Refreshed when the API servers change, when
- * a token names an unknown kid, and at least every `maxAgeMs`.
+ * a token names an unknown kid, and at least every `maxAgeMs`; a set that could not
+ * be re-read is trusted only as keyEvidence allows.
  */
-export class PublishedKeys {
+export class PublishedKeys implements KeyReadState {
   current: KeySet | undefined;
   /** why the last fetch failed (undefined: it worked) */
   error: string | undefined;
+  confirmedAtMs: number | undefined;
+  confirmedUnder = '';
+  failingSinceMs: number | undefined;
   private inflight: Promise<KeySet | undefined> | undefined;
   private fetchedUnder = '';
   private lastAttempt = 0;
@@ -139,18 +193,22 @@ export class PublishedKeys {
   fetches = 0;
 
   /** Fetches now (one GET), unless a fetch is already under way. */
-  refresh(client: KubeClient, apiservers = this.fetchedUnder): Promise<KeySet | undefined> {
+  refresh(client: KubeClient, apiservers = this.fetchedUnder, now: () => number = Date.now): Promise<KeySet | undefined> {
     this.inflight ??= (async () => {
-      this.lastAttempt = Date.now();
+      this.lastAttempt = now();
       this.fetchedUnder = apiservers;
       this.fetches++;
       try {
         const doc = await client.get<{ keys?: JsonWebKey[] }>(JWKS_PATH, { accept: 'application/jwk-set+json' });
-        this.current = keySetFrom(doc);
+        this.current = keySetFrom(doc, now());
         this.error = undefined;
+        this.confirmedAtMs = now();
+        this.confirmedUnder = apiservers;
+        this.failingSinceMs = undefined;
         this.unknownKidSeen = false;
       } catch (err) {
         this.error = err instanceof Error ? err.message : String(err);
+        this.failingSinceMs ??= now();
       } finally {
         this.inflight = undefined;
       }
@@ -165,12 +223,18 @@ export class PublishedKeys {
   }
 
   /** Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), or the set is older than maxAgeMs. */
-  async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000): Promise<KeySet | undefined> {
-    const age = Date.now() - this.lastAttempt;
+  async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000, now: () => number = Date.now): Promise<KeySet | undefined> {
+    const age = now() - this.lastAttempt;
     const stale =
       this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age >= maxAgeMs || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
-    if (stale) await this.refresh(client, apiservers);
+    if (stale) await this.refresh(client, apiservers, now);
     return this.current;
+  }
+
+  /** Refreshes as ensureFresh does, then says what the keys in hand prove (keyEvidence). */
+  async evidence(client: KubeClient, apiservers: string, now: () => number = Date.now): Promise<KeyEvidence> {
+    await this.ensureFresh(client, apiservers, undefined, now);
+    return keyEvidence(this, now(), apiservers);
   }
 }
 

@@ -59,6 +59,22 @@ export interface TokenConsumer {
   optOut?: string | undefined;
 }
 
+/** What the tokens were judged with, and how fresh that is. */
+export interface KeySource {
+  /** published: offline against /openid/v1/jwks; tokenReview: keys unusable, reviewed; none: not judged */
+  kind: 'published' | 'tokenReview' | 'none';
+  /** how many published keys the verdicts rest on (0 when none are used) */
+  keys: number;
+  /** the last read of /openid/v1/jwks failed with this */
+  error?: string | undefined;
+  /** why the keys in hand were not used although some were read before (keyEvidence) */
+  stale?: string | undefined;
+  /** when the keys were last read successfully (RFC 3339) */
+  confirmedAt?: string | undefined;
+  /** the TokenReview fallback failed with this (said once for every Secret it left undecided) */
+  reviewError?: string | undefined;
+}
+
 export interface LegacyTokensObservation {
   secrets: SecretFinding[];
   workloads: Workload[];
@@ -66,7 +82,7 @@ export interface LegacyTokensObservation {
   /** fingerprint of the running API-server instances */
   apiservers: string;
   /** how tokens were judged: offline against the published keys, or (keys unreadable) TokenReview */
-  keySource: { kind: 'published' | 'tokenReview' | 'none'; keys: number; error?: string | undefined };
+  keySource: KeySource;
   /** --service-account-signing-endpoint (KEP-740) seen on a kube-apiserver static pod */
   externalSigning: string | undefined;
   now: number;
@@ -93,8 +109,11 @@ export function createObserver(
     const accounts = ctx.cache(serviceAccountCache);
     const roots = ctx.cache(rootCACache);
     const instances = apiserverInstances(ctx.cache(apiserverIdentityCache).list());
-    const keys = await publishedKeys.ensureFresh(ctx.client, instances);
-    if (publishedKeys.error) ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: publishedKeys.error });
+    const evidence = await publishedKeys.evidence(ctx.client, instances, () => ctx.now().getTime());
+    // Keys that can no longer be confirmed prove nothing: every token is judged as if none were known.
+    const keys = evidence.keys;
+    if (evidence.error)
+      ctx.log.warn('cannot read the published service-account keys', { path: '/openid/v1/jwks', error: evidence.error, stale: evidence.stale });
     const useReview = keys === undefined;
     // The canary act creates to prove the tokens controller works is the operator's own, not a user's token.
     const tokenSecrets = sortedBy(
@@ -105,6 +124,7 @@ export function createObserver(
       (s) => `${s.metadata.namespace}/${s.metadata.name}`,
     );
     const secrets: SecretFinding[] = [];
+    let reviewError: string | undefined;
     for (const secret of tokenSecrets) {
       const ns = secret.metadata.namespace;
       const sa = accounts.get(secret.serviceAccountName, ns);
@@ -122,8 +142,9 @@ export function createObserver(
             (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ??
             verdict;
         } catch (err) {
-          // One failure stays one: this Secret stays undecided, the others are still judged.
-          verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed: ${describeError(err)}` };
+          // One failure stays one: this Secret stays undecided, the others are still judged; the cause is said once.
+          reviewError ??= describeError(err);
+          verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
         }
       }
       const root = roots.get('kube-root-ca.crt', ns);
@@ -179,7 +200,10 @@ export function createObserver(
       keySource: {
         kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none',
         keys: keys?.keys.length ?? 0,
-        error: publishedKeys.error,
+        error: evidence.error,
+        ...(evidence.stale ? { stale: evidence.stale } : {}),
+        ...(evidence.confirmedAtMs !== undefined ? { confirmedAt: new Date(evidence.confirmedAtMs).toISOString() } : {}),
+        ...(reviewError ? { reviewError } : {}),
       },
       apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12),
       now: ctx.now().getTime(),

@@ -272,11 +272,19 @@ test('WorkloadsRestarted: the first matching rule, top to bottom', () => {
     ['restart pending', facts([refilled], [workload('web', ['a'])]), 'False/RestartsPending'],
     ['opted out: restart by hand', facts([refilled], [workload('web', ['a'], { optOut: 'x' })]), 'False/ManualRestartRequired'],
     ['a bare pod holds the dead token', facts([refilled], [], { obs: { consumers: [consumer] } }), 'False/ConsumersNotRestarted'],
+    ['a token unjudged: no claim about its users', facts([finding({}, 'undecided')], [workload('web', ['a'])]), 'Unknown/TokensUnjudged'],
+    [
+      'restarts disabled, a token unjudged',
+      facts([finding({}, 'undecided')], [workload('web', ['a'])], { spec: { legacyTokens: { restartWorkloads: false } } }),
+      'Unknown/TokensUnjudged',
+    ],
     ['all restarted', facts([finding({}, 'valid')], [workload('web', ['a'], { restartedAt: '2026-05-31T00:00:00Z' })]), 'True/AllRestarted'],
     ['nothing to restart', facts([finding({}, 'valid')]), 'True/NothingToRestart'],
   ];
   for (const [name, f, want] of rows) assert.is(reasonOf(f, 'WorkloadsRestarted'), want, name);
-  assert.is(WORKLOADS_RESTARTED.length, 8);
+  assert.is(WORKLOADS_RESTARTED.length, 9);
+  const unjudged = facts([finding({}, 'undecided')], [workload('web', ['a'])]).plan.report.conditions.find((c) => c.type === 'WorkloadsRestarted');
+  assert.match(unjudged?.message ?? '', /1 workload\(s\) use them \(deployment\/apps\/web\)/);
 });
 
 test('the dependents of a Secret are its users not opted out (one definition, used by pacing and dry run)', () => {

@@ -50,10 +50,28 @@ const retiring = (t: Triage): string[] => [
   ...t.invalidated.map((x) => `${x.secret} (invalid since ${x.invalidSince}, last used ${x.lastUsed ?? 'never'})`),
   ...t.unused.map((x) => `${x.secret} (last used ${x.lastUsed ?? 'never'}, created ${x.created.slice(0, 10)})`),
 ];
-const keyNote = (observation: LegacyTokensObservation): string =>
-  observation.keySource.kind === 'tokenReview'
-    ? `; judged by TokenReview because /openid/v1/jwks cannot be read (${observation.keySource.error ?? 'no keys'}): each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`
-    : '';
+/** How the tokens were judged, said once: what the verdicts rest on and when it was last confirmed. */
+export function judgedBy(observation: LegacyTokensObservation): string {
+  const k = observation.keySource;
+  const why = k.stale ?? (k.error ? `reading it failed: ${k.error}` : 'no keys are published');
+  if (k.kind === 'published')
+    return `checked offline against the ${k.keys} signing key(s) published at /openid/v1/jwks${k.confirmedAt ? `, read ${k.confirmedAt}` : ''}`;
+  if (k.kind === 'tokenReview')
+    return `judged by TokenReview because /openid/v1/jwks cannot be used (${why}); each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`;
+  return `not checked against any signing key: /openid/v1/jwks cannot be used (${why})`;
+}
+
+/** Why the undecided Secrets could not be judged, and what to do: said once, not once per Secret. */
+function undecidedCause(observation: LegacyTokensObservation): string {
+  const k = observation.keySource;
+  const causes = [
+    ...(k.stale ? [k.stale] : k.error ? [`reading /openid/v1/jwks failed: ${k.error}`] : []),
+    ...(k.reviewError ? [`the TokenReview fallback failed: ${k.reviewError}`] : []),
+  ];
+  if (causes.length === 0) return '';
+  const fix = "let the operator's ServiceAccount get the non-resource URL /openid/v1/jwks (its ClusterRole, config/rbac) or create tokenreviews";
+  return `: ${causes.join('; ')}; ${fix}`;
+}
 
 export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
   {
@@ -103,7 +121,7 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     status: 'Unknown',
     reason: Reason.ObserveFailed,
     message: (f) =>
-      `${f.triage.undecided.length} token Secret(s) could not be judged: ${list(f.triage.undecided)}${f.observation.keySource.error ? `; reading /openid/v1/jwks failed: ${f.observation.keySource.error}` : ''}`,
+      `${f.triage.undecided.length} token Secret(s) could not be judged (${list(f.triage.undecided.map((u) => u.secret))})${undecidedCause(f.observation)}`,
   },
   {
     name: "retiring (the cleaner's)",
@@ -111,7 +129,7 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     status: 'True',
     reason: Reason.CleanerOwned,
     message: (f) =>
-      `${f.triage.counts.valid} legacy token Secret(s) valid; ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)${keyNote(f.observation)}`,
+      `${f.triage.counts.valid} legacy token Secret(s) valid (${judgedBy(f.observation)}); ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)`,
   },
   {
     name: 'no legacy tokens',
@@ -126,7 +144,7 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     status: 'True',
     reason: Reason.TokensValid,
     message: ({ triage: t, observation }) =>
-      `${t.counts.valid} legacy token Secret(s) valid (checked offline against the published signing keys) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}${keyNote(observation)}`,
+      `${t.counts.valid} legacy token Secret(s) valid (${judgedBy(observation)}) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}`,
   },
 ];
 
@@ -143,11 +161,20 @@ const windowNote = ({ restarts: r }: PlanFacts): string =>
     ? `; outside the restart windows, ${r.heldByWindow.length} wait for the next one${r.nextOpensAt ? `, opening at ${r.nextOpensAt}` : ''} (set spec.legacyTokens.restartNow to restart at once)`
     : '';
 const restartsOn = (f: PlanFacts): boolean => f.spec.legacyTokens.restartWorkloads;
+/** The workloads that use a Secret whose token could not be judged. */
+const unjudgedUsers = (f: PlanFacts): string[] => [
+  ...new Set(
+    f.triage.undecided.flatMap((u) => {
+      const [namespace = '', name = ''] = u.secret.split('/');
+      return f.deps.usersOf({ namespace, name }).map(workloadId);
+    }),
+  ),
+];
 
 export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
   {
     name: 'restarts disabled',
-    when: (f) => !restartsOn(f),
+    when: (f) => !restartsOn(f) && (f.deadAll.length > 0 || f.triage.undecided.length === 0),
     status: (f) => (f.deadAll.length > 0 ? 'False' : 'True'),
     reason: Reason.RestartsDisabled,
     message: (f) =>
@@ -196,6 +223,17 @@ export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
     reason: Reason.ConsumersNotRestarted,
     message: (f) =>
       `${f.deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
+  },
+  {
+    // Restarts follow verdicts: while tokens are unjudged, "nothing to restart" would claim more than is known.
+    name: 'tokens unjudged',
+    when: (f) => f.triage.undecided.length > 0,
+    status: 'Unknown',
+    reason: Reason.TokensUnjudged,
+    message: (f) => {
+      const users = unjudgedUsers(f);
+      return `${f.triage.undecided.length} token Secret(s) could not be judged, so whether their users need a restart is not known${users.length ? `: ${users.length} workload(s) use them (${list(users)})` : ''}; see LegacyTokensReady`;
+    },
   },
   {
     name: 'all restarted',

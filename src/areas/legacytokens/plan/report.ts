@@ -43,6 +43,9 @@ export function findingsOf(f: PlanFacts, tokens: ConditionUpdate): Finding[] {
   ];
 }
 
+/** While re-reading the keys fails, how often to look again (the keys are retried every 30 s). */
+const KEYS_RECHECK_MS = 15_000;
+
 /** Reconcile again while rollouts run; held only by a closed window: wake when it opens, not every few seconds. */
 export function requeueAfter(f: PlanFacts): number | undefined {
   const {
@@ -52,7 +55,9 @@ export function requeueAfter(f: PlanFacts): number | undefined {
     window,
   } = f.restarts;
   const rotating = f.triage.rotatingNow.length;
-  if (f.spec.dryRun || (inFlight.length === 0 && waiting.size === 0 && rotating === 0)) return undefined;
+  // Keys that fail to re-read are trusted a bounded time: look again before it runs out.
+  const keysFailing = f.observation.keySource.error !== undefined && f.observation.keySource.stale === undefined ? KEYS_RECHECK_MS : undefined;
+  if (f.spec.dryRun || (inFlight.length === 0 && waiting.size === 0 && rotating === 0)) return keysFailing;
   if (inFlight.length === 0 && rotating === 0 && heldByWindow.length === waiting.size && window.nextOpen !== undefined) {
     return Math.min(3600_000, Math.max(1000, window.nextOpen - f.observation.now + 500));
   }
@@ -64,8 +69,14 @@ const keySource = (f: PlanFacts): string => {
   return k.kind === 'published'
     ? `/openid/v1/jwks (${k.keys} key(s)); no TokenReview`
     : k.kind === 'tokenReview'
-      ? 'TokenReview (fallback: /openid/v1/jwks unreadable; each review marks the Secret used)'
+      ? 'TokenReview (fallback: /openid/v1/jwks unusable; each review marks the Secret used)'
       : 'none';
+};
+
+/** When the verdicts' keys were last read, and why they are no longer used (bounded by KEY_EVIDENCE_BOUND_MS). */
+const keyEvidence = (f: PlanFacts): Record<string, string> => {
+  const k = f.observation.keySource;
+  return { ...(k.confirmedAt ? { keysReadAt: k.confirmedAt } : {}), ...(k.stale ? { keysUnusable: k.stale } : {}) };
 };
 
 /** What the Secrets are, and what is left to do about them, bounded (20 names per list). */
@@ -78,10 +89,11 @@ function secretsSummary(f: PlanFacts): Record<string, unknown> {
     orphaned: counts.orphaned,
     rotated: counts.rotated,
     keySource: keySource(f),
+    ...keyEvidence(f),
     ...(invalidated.length ? { invalidated: invalidated.slice(0, 20), invalidatedCount: invalidated.length } : {}),
     ...(unused.length ? { unused: unused.slice(0, 20), unusedCount: unused.length } : {}),
     ...(terminating.length ? { terminating: terminating.slice(0, 20), terminatingCount: terminating.length } : {}),
-    ...(undecided.length ? { undecided: undecided.slice(0, 10) } : {}),
+    ...(undecided.length ? { undecided: undecided.slice(0, 10).map((u) => `${u.secret}: ${u.detail}`), undecidedCount: undecided.length } : {}),
     ...(problems.length ? { attention: problems.slice(0, 10) } : {}),
   };
 }

@@ -18,7 +18,8 @@ export interface Triage {
   terminating: { secret: string; what: string; since: string | undefined }[];
   invalidated: { secret: string; invalidSince: string; lastUsed: string | undefined }[];
   unused: { secret: string; lastUsed: string | undefined; created: string }[];
-  undecided: string[];
+  /** Secrets whose token could not be judged, and why (the common cause is in the observation's keySource) */
+  undecided: { secret: string; detail: string }[];
   notReissuable: string[];
 }
 
@@ -123,7 +124,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     name: 'undecided',
     claims: (f) => f.verdict.validity === 'undecided',
     apply: (f, _c, t) => {
-      t.undecided.push(`${id(f.secret)}: ${f.verdict.detail}`);
+      t.undecided.push({ secret: id(f.secret), detail: f.verdict.detail });
     },
   },
   {
