@@ -183,8 +183,17 @@ export class MemoryClient {
   delete<T>(path: string, body?: unknown): Promise<T> {
     return this.run('delete', path, body, () => {
       const current = this.existing('delete', path);
-      const pre = isRecord(body) && isRecord(body.preconditions) ? body.preconditions.resourceVersion : undefined;
-      this.checkVersion('delete', path, current, typeof pre === 'string' ? pre : undefined);
+      const pre = isRecord(body) && isRecord(body.preconditions) ? body.preconditions : {};
+      if (typeof pre.uid === 'string' && pre.uid !== current.metadata.uid) {
+        throw this.error(
+          'delete',
+          path,
+          409,
+          'Conflict',
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(current.metadata.uid)}`,
+        );
+      }
+      this.checkVersion('delete', path, current, typeof pre.resourceVersion === 'string' ? pre.resourceVersion : undefined);
       this.objects.delete(path);
       return { kind: 'Status', status: 'Success' } as T;
     });

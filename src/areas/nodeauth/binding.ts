@@ -16,7 +16,8 @@ export interface Subject {
 }
 
 export interface LegacyBinding {
-  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** resourceVersion and uid: what the plan judged, carried by its writes as their preconditions */
+  metadata: { name: string; resourceVersion: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   roleRef: { apiGroup: string; kind: string; name: string };
   subjects: Subject[];
 }

@@ -1,5 +1,6 @@
 // What the node-authorization area caches: Nodes (name and readiness only), the
-// legacy system:node binding (by name), and the API servers' identity Leases.
+// legacy system:node binding (by name, with the resourceVersion and uid its writes
+// carry as preconditions), and the API servers' identity Leases.
 import { defineCache } from '../../kube/cache-spec.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
 import { BINDING_NAME, type LegacyBinding } from './binding.ts';
@@ -26,21 +27,25 @@ export const nodeCache = defineCache<CachedNode>({
   relevant: (type, obj, old) => type !== 'update' || obj.ready !== old?.ready,
 });
 
+/** The binding as the rules read it (from the cache, or from a fresh GET after a write found it changed). */
+export function cachedBinding(raw: unknown): LegacyBinding {
+  const b = raw as Omit<LegacyBinding, 'subjects'> & { subjects?: LegacyBinding['subjects'] };
+  return {
+    metadata: {
+      name: b.metadata.name,
+      resourceVersion: b.metadata.resourceVersion,
+      uid: b.metadata.uid,
+      labels: b.metadata.labels ?? {},
+      annotations: b.metadata.annotations ?? {},
+    },
+    roleRef: b.roleRef,
+    subjects: b.subjects ?? [],
+  };
+}
+
 export const bindingCache = defineCache<LegacyBinding>({
   name: 'system-node-binding',
   path: collectionPath(Resources.clusterRoleBindings),
   fieldSelector: `metadata.name=${BINDING_NAME}`,
-  transform: (raw) => {
-    const b = raw as Omit<LegacyBinding, 'subjects'> & { subjects?: LegacyBinding['subjects'] };
-    return {
-      metadata: {
-        name: b.metadata.name,
-        resourceVersion: b.metadata.resourceVersion,
-        labels: b.metadata.labels ?? {},
-        annotations: b.metadata.annotations ?? {},
-      },
-      roleRef: b.roleRef,
-      subjects: b.subjects ?? [],
-    };
-  },
+  transform: cachedBinding,
 });

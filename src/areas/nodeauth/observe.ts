@@ -7,9 +7,12 @@
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import { observeApiserverMetrics } from '../../kube/apiserver-metrics.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { isNotFound } from '../../kube/errors.ts';
+import { objectPath, Resources } from '../../kube/paths.ts';
 import type { AreaContext } from '../area.ts';
 import { BINDING_NAME, type LegacyBinding } from './binding.ts';
-import { bindingCache, nodeCache, type CachedNode } from './caches.ts';
+import { bindingCache, cachedBinding, nodeCache, type CachedNode } from './caches.ts';
 import { authorizerMetrics, type AuthorizerMetrics } from './evidence.ts';
 import { pickTargetNode, probeNodeRestriction, type NodeRestrictionProbe } from './node-restriction.ts';
 import { probeKubelets, type NodeProbe } from './probe.ts';
@@ -72,13 +75,28 @@ async function gatherKubeletEvidence(ctx: AreaContext, probeNodes: string[], ins
   return { probed, flags, metrics: authorizerMetrics(metrics, apiservers), time: new Date(now).toISOString() };
 }
 
+/** The binding as the API server has it now: after a write found it changed, the cache may not have seen the change yet. */
+export async function readBinding(client: KubeClient): Promise<LegacyBinding | undefined> {
+  try {
+    return cachedBinding(await client.get(objectPath(Resources.clusterRoleBindings, BINDING_NAME)));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** How to observe: `binding` given (read afresh with readBinding) instead of the cache's. */
+export interface ObserveOptions {
+  binding: LegacyBinding | undefined;
+}
+
 /** Creates the observer with its probe caches (one per operator process). */
-export function createObserver(): (ctx: AreaContext) => Promise<NodeAuthObservation> {
+export function createObserver(): (ctx: AreaContext, options?: ObserveOptions) => Promise<NodeAuthObservation> {
   let kubelets: Memo<KubeletEvidence> | undefined;
   let restriction: Memo<NodeRestrictionProbe> | undefined;
-  return async (ctx) => {
+  return async (ctx, options) => {
     const nodes = ctx.cache(nodeCache).list();
-    const binding = ctx.cache(bindingCache).get(BINDING_NAME);
+    const binding = options ? options.binding : ctx.cache(bindingCache).get(BINDING_NAME);
     const instances = apiserverInstances(ctx.cache(apiserverIdentityCache).list());
     const generation = ctx.policy.metadata.generation ?? 0;
     const sample = pickProbeNodes(nodes, ctx.spec.nodeAuthorization.probeNodes);

@@ -14,11 +14,25 @@ import { SYNTHETIC_NODE, type NodeAuthObservation } from './observe.ts';
 import type { CheckResult } from './probe.ts';
 
 /**
- * create: POST a new binding; bind: fill the API server's empty bootstrap binding;
+ * The binding as the plan judged it. A write to it carries these as its preconditions, so a
+ * binding changed since (say it gained a subject while the kubelets were probed) is a 409 and a
+ * fresh plan, never overwritten or deleted on the strength of a verdict about another version.
+ */
+export interface JudgedBinding {
+  resourceVersion: string;
+  uid: string;
+}
+
+/**
+ * create: POST a new binding (no binding was judged: one created since is a 409 AlreadyExists);
+ * bind: fill the API server's empty bootstrap binding;
  * repair: put a binding the operator manages (or LegacyBinding mode's) back in shape;
  * delete: remove a binding of the exact legacy shape.
  */
-export type NodeAuthAction = { kind: 'create' | 'bind' | 'delete'; why: string } | { kind: 'repair'; why: string; removedSubjects: Subject[] };
+export type NodeAuthAction =
+  | { kind: 'create'; why: string }
+  | { kind: 'bind' | 'delete'; why: string; judged: JudgedBinding }
+  | { kind: 'repair'; why: string; judged: JudgedBinding; removedSubjects: Subject[] };
 
 /** What an action does, for messages, events and status ("create clusterrolebinding/system:node"). */
 export function describeAction(a: NodeAuthAction): string {
@@ -102,9 +116,13 @@ const hasNodeAuthorizer = (f: NodeAuthFacts): boolean => f.nodeAuthorizer.presen
 export function ensureLegacy(f: NodeAuthFacts, why: string): NodeAuthAction[] {
   if (f.state === 'legacy') return [];
   if (!f.binding) return [{ kind: 'create', why }];
-  if (f.state === 'absent' && !managedByUs(f.binding)) return [{ kind: 'bind', why }];
-  return [{ kind: 'repair', why, removedSubjects: f.binding.subjects.filter((s) => !(s.kind === 'Group' && s.name === 'system:nodes')) }];
+  const judged = judgedOf(f.binding);
+  if (f.state === 'absent' && !managedByUs(f.binding)) return [{ kind: 'bind', why, judged }];
+  return [{ kind: 'repair', why, judged, removedSubjects: f.binding.subjects.filter((s) => !(s.kind === 'Group' && s.name === 'system:nodes')) }];
 }
+
+/** The version a write must find, taken from the binding the rules looked at. */
+export const judgedOf = (b: LegacyBinding): JudgedBinding => ({ resourceVersion: b.metadata.resourceVersion, uid: b.metadata.uid });
 
 const unmanaged: NodeAuthRule = {
   name: 'unmanaged',
@@ -188,13 +206,17 @@ const nodeAuthorizerMissing: NodeAuthRule = {
 const leftoverLegacyBinding: NodeAuthRule = {
   name: 'leftoverLegacyBinding',
   decide: (f) =>
-    f.state !== 'legacy'
+    f.state !== 'legacy' || !f.binding
       ? undefined
       : {
           status: 'True',
           reason: Reason.NodeAuthorizer,
           actions: [
-            { kind: 'delete', why: 'the Node authorizer now grants kubelets what they need; the legacy binding would let every node read every Secret' },
+            {
+              kind: 'delete',
+              why: 'the Node authorizer now grants kubelets what they need; the legacy binding would let every node read every Secret',
+              judged: judgedOf(f.binding),
+            },
           ],
           message: 'the Node authorizer grants kubelets what they need; removing the legacy system:node ClusterRoleBinding',
         },

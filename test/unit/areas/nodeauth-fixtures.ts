@@ -6,7 +6,7 @@ import { kubeletChecks, type GrantedBy } from '../../../src/areas/nodeauth/probe
 export const nodesGroup: Subject = { kind: 'Group', name: 'system:nodes', apiGroup: 'rbac.authorization.k8s.io' };
 export const alice: Subject = { kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' };
 export const binding = (subjects: Subject[], labels: Record<string, string> = {}): LegacyBinding => ({
-  metadata: { name: 'system:node', resourceVersion: '1', labels },
+  metadata: { name: 'system:node', resourceVersion: '1', uid: 'uid-1', labels },
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node' },
   subjects,
 });
