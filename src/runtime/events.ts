@@ -31,6 +31,8 @@ const MAX_MESSAGE = 1024;
 
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
+  /** the last message recordChange recorded per object, type and reason */
+  private readonly lastMessage = new Map<string, string>();
   private readonly client: KubeClient;
   private readonly component: string;
   private readonly log: Logger;
@@ -75,6 +77,18 @@ export class EventRecorder {
     } catch (err) {
       this.log.warn('could not record event', { object: `${object.kind}/${object.name}`, reason, error: describeError(err) });
     }
+  }
+
+  /**
+   * Records only when the message differs from the last one this recorder recorded with the same object,
+   * type and reason: what a plan would do is said once per change of plan, not once per reconcile.
+   */
+  async recordChange(object: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+    const key = [object.kind, object.namespace ?? '', object.name, object.uid ?? '', type, reason].join('\u0000');
+    if (this.lastMessage.get(key) === message) return;
+    this.lastMessage.set(key, message);
+    if (this.lastMessage.size > 1000) this.lastMessage.clear();
+    await this.record(object, type, reason, message);
   }
 
   private prune(now: number): void {

@@ -334,9 +334,16 @@ export function memoryContext(
 } {
   const events: RecordedEvent[] = [];
   const logs: LogLine[] = [];
+  const lastMessage = new Map<string, string>();
   const recorder = {
     record: (_object: unknown, type: RecordedEvent['type'], reason: string, message: string) => {
       events.push({ type, reason, message });
+      return Promise.resolve();
+    },
+    // as EventRecorder.recordChange: only when the message changed for this type and reason
+    recordChange: (_object: unknown, type: RecordedEvent['type'], reason: string, message: string) => {
+      if (lastMessage.get(`${type}/${reason}`) !== message) events.push({ type, reason, message });
+      lastMessage.set(`${type}/${reason}`, message);
       return Promise.resolve();
     },
   };

@@ -18,7 +18,7 @@ import type { AreaContext, AreaReport } from '../area.ts';
 import * as annotations from '../../api/annotations.ts';
 import { CANARY_PREFIX, canarySecret, isCanary } from './canary.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
-import { list, refId, type RotateAction as Rotate, type SecretRef } from './plan/types.ts';
+import { list, refId, rotationText, type RotateAction as Rotate, type SecretRef } from './plan/types.ts';
 import type { RecentRestarts } from './restart-record.ts';
 import { restart } from './restart.ts';
 import { RotationRunEvents } from './rotation-events.ts';
@@ -208,10 +208,10 @@ export function createActor(
   const runEvents = new RotationRunEvents();
   return async (ctx, plan) => {
     if (plan.dryRun) {
-      for (const a of plan.actions) {
-        if (a.kind === 'rotate')
-          await ctx.events?.record(ctx.policyRef, 'Normal', 'DryRun', `would rotate secret ${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
-      }
+      // One Event per change of what would be rotated, not one per Secret and reconcile.
+      const would = plan.actions.filter((a): a is Rotate => a.kind === 'rotate').map((a) => rotationText(a));
+      if (would.length > 0)
+        await ctx.events?.recordChange(ctx.policyRef, 'Normal', 'DryRun', `would rotate ${would.length} secret(s) in place: ${list(would)}`);
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };

@@ -86,11 +86,11 @@ const condition = (r: Awaited<ReturnType<typeof act>>, type: string) => r.report
 
 const test = suite('legacyTokens act');
 
-test('dry run: one DryRun Event per rotation, no request at all', async () => {
+test('dry run: one DryRun Event for the plan, no request at all', async () => {
   const w = world();
   const r = await act(w, planOf([rotation(w, 'a-token'), rotation(w, 'b-token')], { dryRun: true }));
-  assert.equal(r.reasons, ['Normal/DryRun', 'Normal/DryRun']);
-  assert.match(r.events[0]?.message ?? '', /would rotate secret apps\/a-token \(InvalidToken\)/);
+  assert.equal(r.reasons, ['Normal/DryRun']);
+  assert.is(r.events[0]?.message, 'would rotate 2 secret(s) in place: apps/a-token (InvalidToken), apps/b-token (InvalidToken)');
   assert.is(w.client.calls.length, 0, 'nothing written, nothing read');
 });
 
