@@ -121,6 +121,7 @@ export async function run(opts: RunOptions): Promise<number> {
       await reconcileWhileLeading(leaderSignal);
     } finally {
       await caches.stopAllBut([policyCache.name]);
+      metrics.stepDown(); // the controller has stopped: no reconcile sets a condition after this
       if (pod) await markLeader(client, pod, false, log);
     }
   };
@@ -169,6 +170,8 @@ export async function run(opts: RunOptions): Promise<number> {
     log.info('campaigning for leadership', { lease: `${opts.leaderElectionNamespace}/${opts.leaderElectionId}`, identity: elector.identity });
     await elector.run(shutdown.signal, lead);
   } else {
+    // No election: this one process reconciles, as a leader would (AuthPolicyNoLeader reads this gauge).
+    metrics.leaderStatus.set({ name: opts.leaderElectionId }, 1);
     await lead(shutdown.signal);
   }
 

@@ -30,6 +30,20 @@ export const RECONCILE_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 16_000, fact
 /** Conflicts in a row retried at once before they count as ordinary failures (no hot loop). */
 export const MAX_IMMEDIATE_RETRIES = 5;
 
+/**
+ * What counts as controller_runtime_reconcile_panics_total here: a reconcile that threw a JavaScript
+ * programming error (a TypeError such as reading a property of undefined, a ReferenceError, a
+ * RangeError), alone or inside the AggregateError of the areas that failed: Go would have panicked.
+ * undici's TypeError for a failed request (it carries the network error as its cause) is not one.
+ * Every error, a panic included, is retried: the operator has no terminal errors, so
+ * controller_runtime_terminal_reconcile_errors_total stays 0.
+ */
+export function isProgrammingError(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.some(isProgrammingError);
+  if (err instanceof TypeError) return !(err.message === 'fetch failed' && err.cause !== undefined);
+  return err instanceof ReferenceError || err instanceof RangeError;
+}
+
 export type Reconcile = (ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
 
 export interface ControllerOptions {
@@ -58,10 +72,25 @@ export class Controller {
     if (this.running) return;
     this.running = true;
     const n = this.opts.concurrency ?? 1;
-    this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
-    this.opts.metrics?.activeWorkers.set({ controller: this.name }, 0);
+    this.initMetrics(n);
     this.workers = Array.from({ length: n }, () => this.work());
     this.opts.log.info('controller started', { controller: this.name, workers: n });
+  }
+
+  /**
+   * Like controller-runtime's initMetrics: every series this controller will count exists from its
+   * start at 0, so the first error or panic is an increase that rate() and increase() see.
+   */
+  private initMetrics(workers: number): void {
+    const m = this.opts.metrics;
+    if (!m) return;
+    const controller = this.name;
+    m.maxConcurrentReconciles.set({ controller }, workers);
+    m.activeWorkers.set({ controller }, 0);
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) m.reconcileTotal.inc({ controller, result }, 0);
+    m.reconcileErrors.inc({ controller }, 0);
+    m.terminalReconcileErrors.inc({ controller }, 0);
+    m.reconcilePanics.inc({ controller }, 0);
   }
 
   /** Stops taking work, aborts in-flight reconciles' signals and waits for them to return. */
@@ -128,6 +157,7 @@ export class Controller {
     } catch (err) {
       metrics?.reconcileTotal.inc({ controller: this.name, result: 'error' });
       metrics?.reconcileErrors.inc({ controller: this.name });
+      if (isProgrammingError(err)) metrics?.reconcilePanics.inc({ controller: this.name });
       if (this.abort.signal.aborted) {
         log.info('reconcile abandoned at shutdown', { error: describeError(err) });
       } else {

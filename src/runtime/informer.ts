@@ -96,6 +96,8 @@ export class Informer<T extends Cached> {
   private readonly handlers: Handler<T>[] = [];
   private resourceVersion = '';
   private synced = false;
+  /** whether the API server serves this resource, as the last list found (undefined: not known since start) */
+  private apiAbsent: boolean | undefined;
   private syncWaiters: (() => void)[] = [];
   private readonly syncHandlers: (() => void)[] = [];
   private stopController = new AbortController();
@@ -152,7 +154,7 @@ export class Informer<T extends Cached> {
   start(): void {
     if (this.loop) return;
     this.stopController = new AbortController();
-    this.opts.metrics?.informerSynced.set({ informer: this.name }, this.synced ? 1 : 0);
+    if (this.apiAbsent !== true) this.opts.metrics?.informerSynced.set({ informer: this.name }, this.synced ? 1 : 0);
     this.loop = this.run();
     const every = this.polled ? 0 : (this.opts.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS);
     if (every > 0) {
@@ -193,8 +195,25 @@ export class Informer<T extends Cached> {
     this.synced = false;
     this.lastError = undefined;
     this.lastFailure = undefined;
+    this.apiAbsent = undefined;
+    // Stopped (a standby): neither synced nor unsynced, so no alert reads a cache nobody runs.
     this.opts.metrics?.informerObjects.set({ informer: this.name }, 0);
-    this.opts.metrics?.informerSynced.set({ informer: this.name }, 0);
+    this.opts.metrics?.informerSynced.remove({ informer: this.name });
+    this.opts.metrics?.informerApiAbsent.remove({ informer: this.name });
+  }
+
+  /**
+   * Whether the API server says it does not serve this resource at all (an optional CRD not installed).
+   * Such a cache is not "unsynced": authpolicy_informer_synced is withdrawn and
+   * authpolicy_informer_api_absent is 1 until a list succeeds.
+   */
+  private markApiAbsent(absent: boolean): void {
+    if (absent === this.apiAbsent) return;
+    this.apiAbsent = absent;
+    const labels = { informer: this.name };
+    this.opts.metrics?.informerApiAbsent.set(labels, absent ? 1 : 0);
+    if (absent) this.opts.metrics?.informerSynced.remove(labels);
+    else this.opts.metrics?.informerSynced.set(labels, this.synced ? 1 : 0);
   }
 
   /** Ends the current watch and relists-and-diffs now. */
@@ -265,6 +284,7 @@ export class Informer<T extends Cached> {
           this.lastFailure = err;
         }
         if (!this.resourceVersion) relistReason = 'error';
+        if (isApiMissing(err)) this.markApiAbsent(true);
         this.opts.metrics?.informerWatchRestarts.inc({ informer: this.name, reason: 'error' });
         const waiting = isForbidden(err) || isNotFound(err);
         const delay =
@@ -327,6 +347,7 @@ export class Informer<T extends Cached> {
     this.lastError = undefined;
     this.opts.metrics?.informerObjects.set({ informer: this.name }, this.store.size);
     this.lastFailure = undefined;
+    this.markApiAbsent(false);
     if (!this.synced) {
       this.synced = true;
       this.opts.metrics?.informerSynced.set({ informer: this.name }, 1);

@@ -6,12 +6,17 @@
 // resyncs wait behind real work.
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 
+/** Work handed out and not done yet: its total age and the oldest one's (client-go's unfinished-work gauges). */
+export type InFlight = () => { unfinishedSeconds: number; longestSeconds: number };
+
 export interface QueueMetrics {
   depth(name: string, depth: number): void;
   add(name: string): void;
   retry(name: string): void;
   queueDuration(name: string, seconds: number): void;
   workDuration(name: string, seconds: number): void;
+  /** called once per queue: the exporter reads the queue's in-flight work when it is scraped */
+  inFlight?(name: string, probe: InFlight): void;
 }
 
 export const DEFAULT_RATE_LIMIT: BackoffPolicy = { baseMs: 5, maxMs: 1000 * 1000, factor: 2, jitter: 0 };
@@ -37,6 +42,20 @@ export class WorkQueue {
     this.rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.metrics = options.metrics;
     this.now = options.now ?? Date.now;
+    this.metrics?.inFlight?.(name, () => this.inFlight());
+  }
+
+  /** Seconds spent so far on the keys being processed: summed, and the longest (0 when idle). */
+  inFlight(): { unfinishedSeconds: number; longestSeconds: number } {
+    const now = this.now();
+    let unfinished = 0;
+    let longest = 0;
+    for (const started of this.startedAt.values()) {
+      const s = Math.max(0, now - started) / 1000;
+      unfinished += s;
+      longest = Math.max(longest, s);
+    }
+    return { unfinishedSeconds: unfinished, longestSeconds: longest };
   }
 
   /** Queue a key now. A key already waiting is not queued twice. */
