@@ -59,8 +59,10 @@ export async function withDeadline<T>(timeoutMs: number, server: string, work: (
 export function shortError(err: unknown, server: string): string {
   let text: string;
   if (err instanceof KubeApiError && err.status === 0 && err.reason === 'NetworkError') {
-    const cause = (err.cause as { cause?: { message?: string } } | undefined)?.cause?.message ?? err.message;
-    text = `cannot reach the API server at ${server}: ${cause}`;
+    // The innermost cause says what failed (a proxy's refusal is nested under "Request was cancelled.").
+    let inner = (err.cause as { cause?: { cause?: unknown; message?: string } } | undefined)?.cause;
+    while (inner?.cause instanceof Error) inner = inner.cause;
+    text = `cannot reach the API server at ${server}: ${inner?.message ?? err.message}`;
   } else if (err instanceof KubeApiError && err.status === 0 && err.reason === 'Timeout') {
     text = `no answer from the API server at ${server} in time (raise --timeout, or check the server is up)`;
   } else {
