@@ -2,8 +2,9 @@
 // expression selects must be exposed, and every label it matches on or
 // aggregates by must be one of that metric's labels — so a renamed metric or
 // label cannot silently turn an alert off. A small PromQL reader that knows the
-// forms rules here use (selectors with matchers, range vectors, functions,
-// `by`/`without` clauses, comparison and set operators), not a full parser.
+// forms rules here use (selectors with matchers, range vectors, `offset`, functions,
+// `by`/`without` clauses, comparison and set operators), not a full parser. The rules'
+// behaviour is tested under the real promtool (test/integration/prometheus-rules.test.ts).
 import { parse } from 'yaml';
 
 export interface RuleUse {
@@ -44,7 +45,7 @@ export function exprUses(alert: string, expr: string): RuleUse[] {
     if (/^\s*(?:by|without)\s*\(/.test(expr.slice(m.index + m[0].length))) continue; // `sum by (…) (…)`
     if (/\b(?:by|without|on|ignoring)\s*\([^)]*$/.test(before)) continue; // a label inside by (…)
     if (/\{[^}]*$/.test(before) || /\[[^\]]*$/.test(before)) continue; // inside a matcher or a range
-    if (/^\d/.test(name)) continue;
+    if (/^\d/.test(name) || /[\d.]$/.test(before)) continue; // a number, or a duration's unit (`offset 30m`)
     const matchers = braces ? [...braces.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1] ?? '') : [];
     uses.push({ alert, metric: name, matchers, grouping });
   }

@@ -16,10 +16,21 @@ test('reads selectors, matchers and grouping; skips functions, keywords and rang
   ]);
 });
 
-test('every alert in config/prometheus/rules.yaml uses an authpolicy_ metric', () => {
+test("every alert in config/prometheus/rules.yaml selects this operator's series: its own metrics, or its controller's or Lease's", () => {
   const uses = ruleUses(rules);
-  assert.ok(uses.length >= 6, `${uses.length} selectors`);
-  for (const u of uses) assert.match(u.metric, /^authpolicy_/, `${u.alert} uses ${u.metric}`);
+  assert.ok(uses.length >= 9, `${uses.length} selectors`);
+  for (const u of uses) {
+    if (/^authpolicy_/.test(u.metric)) continue;
+    // controller-runtime's names are shared with every other operator a Prometheus scrapes
+    assert.ok(u.matchers.includes('controller') || u.matchers.includes('name'), `${u.alert} selects ${u.metric} of any operator`);
+  }
+});
+
+test('a duration after offset is no metric', () => {
+  assert.equal(
+    exprUses('C', 'x{result="failed"} unless x{result="failed"} offset 30m').map((u) => u.metric),
+    ['x', 'x'],
+  );
 });
 
 test('a scrape without a metric or label is reported', () => {
