@@ -191,7 +191,12 @@ async function rotateSome(
   for (const a of blanked) awaited.set(`${a.secret.namespace}/${a.secret.name}`, a.secret);
   // One TokenRotated per run, however many Secrets (a 5,000-Secret rotation must not flood Events).
   const names = blanked.map((a) => `${a.secret.namespace}/${a.secret.name} (${a.triggers.join(', ')})`);
-  await runEvents.blanked(ctx, names, rotations.length + blank);
+  await runEvents.blanked(
+    ctx,
+    blanked.map((a) => refId(a.secret)),
+    names,
+    rotations.length + blank,
+  );
   const failed = results.find((r): r is PromiseRejectedResult => r?.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(describeError(failed.reason));
   return { waiting: true };

@@ -10,27 +10,51 @@ import { dependentsIn, manualRestarts } from './plan/dependents.ts';
 import { findingsOf, requeueAfter, summaryOf } from './plan/report.ts';
 import { planRestarts } from './plan/restarts.ts';
 import { triageSecrets, type Triage } from './plan/secrets.ts';
-import { id, workloadId, type LegacyTokensMemory, type LegacyTokensPlan, type RotateAction } from './plan/types.ts';
+import { createdSinceRequest } from './plan/triggers.ts';
+import { id, workloadId, type LegacyTokensMemory, type LegacyTokensPlan, type RotateAction, type RotationRequestSeen } from './plan/types.ts';
 
 export { CLEANUP_PERIOD_MS, rotationId, unusedBeyondCleanup } from './plan/triggers.ts';
 export type { LegacyTokensAction, LegacyTokensMemory, LegacyTokensPlan, ManualRestart, SecretRef, Trigger } from './plan/types.ts';
 
-/** The one-shot trigger is recorded once every Secret it covers carries it. */
+/** The rotation request in force and when it was first seen: kept from status while the value stands. */
+export function requestSeen(
+  spec: ResolvedSpec,
+  observation: LegacyTokensObservation,
+  previous: LegacyTokensMemory | undefined,
+): RotationRequestSeen | undefined {
+  const request = spec.legacyTokens.rotationRequestedAt;
+  if (request === undefined) return undefined;
+  const kept = previous?.rotationRequest;
+  return kept?.requestedAt === request && Number.isFinite(Date.parse(kept.firstSeenAt))
+    ? kept
+    : { requestedAt: request, firstSeenAt: new Date(observation.now).toISOString() };
+}
+
+/** The one-shot trigger is recorded once every Secret it covers carries it (or was created since it was seen). */
 function lastRotationRequest(
   spec: ResolvedSpec,
   observation: LegacyTokensObservation,
   t: Triage,
   previous: LegacyTokensMemory | undefined,
+  seen: RotationRequestSeen | undefined,
 ): string | undefined {
   const request = spec.legacyTokens.rotationRequestedAt;
   const skipped = new Set([...t.terminating.map((x) => x.secret), ...t.unused.map((u) => u.secret)]);
   const covered = observation.secrets.filter((f) => f.serviceAccount === 'ok' && f.secret.invalidSince === undefined && !skipped.has(id(f.secret)));
-  return request !== undefined && covered.every((f) => f.secret.rotatedForRequest === request) ? request : previous?.lastRotationRequest;
+  const seenAtMs = seen ? Date.parse(seen.firstSeenAt) : undefined;
+  return request !== undefined && covered.every((f) => f.secret.rotatedForRequest === request || createdSinceRequest(f.secret, seenAtMs))
+    ? request
+    : previous?.lastRotationRequest;
 }
 
 /** Gathers what the conditions, findings and summary are worded from. */
-function factsOf(spec: ResolvedSpec, observation: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): PlanFacts {
-  const triage = triageSecrets(spec, observation);
+function factsOf(
+  spec: ResolvedSpec,
+  observation: LegacyTokensObservation,
+  previous: LegacyTokensMemory | undefined,
+  seen: RotationRequestSeen | undefined,
+): PlanFacts {
+  const triage = triageSecrets(spec, observation, seen ? Date.parse(seen.firstSeenAt) : undefined);
   const deps = dependentsIn(observation);
   const rotations = triage.actions.filter((a): a is RotateAction => a.kind === 'rotate');
   const restarts = planRestarts(spec.legacyTokens, observation, deps, triage.rotatingNow, rotations);
@@ -55,7 +79,8 @@ function factsOf(spec: ResolvedSpec, observation: LegacyTokensObservation, previ
 }
 
 export function planLegacyTokens(spec: ResolvedSpec, observation: LegacyTokensObservation, previous: LegacyTokensMemory | undefined): LegacyTokensPlan {
-  const facts = factsOf(spec, observation, previous);
+  const seen = requestSeen(spec, observation, previous);
+  const facts = factsOf(spec, observation, previous, seen);
   const tokens = legacyTokensReady(facts);
   return {
     actions: [...facts.triage.actions, ...facts.restarts.actions],
@@ -67,7 +92,7 @@ export function planLegacyTokens(spec: ResolvedSpec, observation: LegacyTokensOb
       conditions: [tokens, workloadsRestarted(facts)],
       findings: findingsOf(facts, tokens),
       requeueAfterMs: requeueAfter(facts),
-      summary: summaryOf(facts, lastRotationRequest(spec, observation, facts.triage, previous)),
+      summary: { ...summaryOf(facts, lastRotationRequest(spec, observation, facts.triage, previous, seen)), ...(seen ? { rotationRequest: seen } : {}) },
     },
   };
 }

@@ -35,9 +35,19 @@ export function finishedMessage(finished: readonly Finish[], restartedCount: num
 }
 
 interface Run {
-  blanked: number;
+  /** namespace/name of every Secret this run blanked */
+  blanked: Set<string>;
   restarted: number;
   finished: Finish[];
+}
+
+/** The run's outcome: its finished rotations, and those that ended because their Secret went away mid-rotation. */
+export function outcomeMessage(finished: readonly Finish[], vanished: readonly string[], restartedCount: number): string {
+  const gone = vanished.length
+    ? `${vanished.length} rotation(s) ended when their Secret was deleted or re-created mid-rotation, before the rotation was recorded complete: ${list([...vanished])} (a re-created Secret is judged afresh; one created since the request is not rotated again)`
+    : '';
+  if (finished.length === 0) return gone;
+  return gone ? `${finishedMessage(finished, restartedCount)}; ${gone}` : finishedMessage(finished, restartedCount);
 }
 
 /** One per legacy-token actor (kept across reconciles, like the canary state). */
@@ -45,16 +55,16 @@ export class RotationRunEvents {
   private run: Run | undefined;
 
   private current(): Run {
-    this.run ??= { blanked: 0, restarted: 0, finished: [] };
+    this.run ??= { blanked: new Set(), restarted: 0, finished: [] };
     return this.run;
   }
 
-  /** Secrets blanked in this reconcile; `total`: how many the run has to go, these included. */
-  async blanked(ctx: AreaContext, names: readonly string[], total: number): Promise<void> {
+  /** Secrets blanked in this reconcile (`ids`: namespace/name; `names`: as the Event says them); `total`: how many the run has to go, these included. */
+  async blanked(ctx: AreaContext, ids: readonly string[], names: readonly string[], total: number): Promise<void> {
     if (names.length === 0) return;
     const run = this.current();
-    const first = run.blanked === 0;
-    run.blanked += names.length;
+    const first = run.blanked.size === 0;
+    for (const secret of ids) run.blanked.add(secret);
     if (!first) return;
     const rest = total > names.length ? `; ${total - names.length} more to follow a few at a time (status.legacyTokens shows progress)` : '';
     await ctx.events?.record(
@@ -74,15 +84,20 @@ export class RotationRunEvents {
     if (first) await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', restartedMessage(what));
   }
 
-  /** Rotations finished in this reconcile; the run's one RotationFinished once nothing is left in flight. */
+  /**
+   * Rotations finished in this reconcile; the run's one RotationFinished once nothing is left in flight,
+   * naming too the rotations whose Secret went away before they were recorded complete, so every run ends.
+   */
   async finished(ctx: AreaContext, plan: LegacyTokensPlan, finished: readonly Finish[]): Promise<void> {
     if (finished.length > 0) this.current().finished.push(...finished);
     const run = this.run;
-    if (!run || run.finished.length === 0) return;
+    if (!run || (run.finished.length === 0 && run.blanked.size === 0)) return;
     const inFlight = plan.actions.some((a) => a.kind === 'rotate') || plan.awaitingRefill.length > 0 || plan.refilledRotations - finished.length > 0;
     if (inFlight) return;
     this.run = undefined;
-    const warning = run.finished.some((a) => a.notRestarted.length > 0);
-    await ctx.events?.record(ctx.policyRef, warning ? 'Warning' : 'Normal', 'RotationFinished', finishedMessage(run.finished, run.restarted));
+    const done = new Set(run.finished.map((a) => `${a.secret.namespace}/${a.secret.name}`));
+    const vanished = [...run.blanked].filter((secret) => !done.has(secret)).sort();
+    const warning = vanished.length > 0 || run.finished.some((a) => a.notRestarted.length > 0);
+    await ctx.events?.record(ctx.policyRef, warning ? 'Warning' : 'Normal', 'RotationFinished', outcomeMessage(run.finished, vanished, run.restarted));
   }
 }

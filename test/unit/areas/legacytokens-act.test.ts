@@ -496,7 +496,7 @@ test("a plan made before the done mark's event arrived is not marked again when 
   // The next plan was made from the version before the mark; by the time it acts, the cache shows the mark.
   const r = await actor(ctx, planOf([planned]));
   assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, 1, 'not marked twice');
-  assert.ok(r.conditions.length > 0, 'and the reconcile succeeds');
+  assert.equal(r.conditions, planOf([planned]).report.conditions, "and the reconcile succeeds: the plan's conditions, no failure");
 });
 
 test('a done mark the cache has not shown yet is not written again', async () => {
@@ -510,9 +510,43 @@ test('a done mark the cache has not shown yet is not written again', async () =>
   assert.is(marks, 1);
   const r = await actor(stale, planOf([action]));
   assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, marks, 'not marked twice');
-  assert.ok(r.conditions.length > 0, 'and the reconcile succeeds');
+  assert.equal(r.conditions, planOf([action]).report.conditions, "and the reconcile succeeds: the plan's conditions, no failure");
   await actor(ctx, planOf([finish(w, 'a-token')]));
   assert.is(w.client.callsOf('mergePatch', '/secrets/a-token').length, marks + 1, 'a plan from a cache that shows the mark is written as planned');
+});
+
+test('a rotation run whose Secret was deleted or re-created mid-rotation still ends with exactly one RotationFinished naming it', async () => {
+  const { RotationRunEvents } = await import('../../../src/areas/legacytokens/rotation-events.ts');
+  const w = world();
+  const { ctx, events } = memoryContext(w.client, w.clock, resolveSpec({}));
+  const run = new RotationRunEvents();
+  await run.blanked(ctx, ['apps/a-token', 'apps/b-token'], ['apps/a-token (Requested)', 'apps/b-token (Requested)'], 2);
+  const finishA: Extract<LegacyTokensAction, { kind: 'finish' }> = {
+    kind: 'finish',
+    secret: { namespace: 'apps', name: 'a-token', resourceVersion: '5' },
+    rotation: 'r-a',
+    restarted: ['deployment/apps/web'],
+    notRestarted: [],
+    restartsDisabled: false,
+  };
+  // b-token's restarts are under way: the run goes on.
+  await run.finished(ctx, planOf([], { refilled: 2 }), [finishA]);
+  assert.equal(
+    events.map((e) => e.reason),
+    ['TokenRotated'],
+  );
+  // b-token was deleted and created again: nothing is in flight any more, and the run ends once.
+  await run.finished(ctx, planOf([]), []);
+  await run.finished(ctx, planOf([]), []);
+  assert.equal(
+    events.map((e) => `${e.type}/${e.reason}`),
+    ['Normal/TokenRotated', 'Warning/RotationFinished'],
+  );
+  assert.match(events[1]?.message ?? '', /rotation r-a of secret apps\/a-token is complete: restarted deployment\/apps\/web/);
+  assert.match(events[1]?.message ?? '', /1 rotation\(s\) ended when their Secret was deleted or re-created mid-rotation.*: apps\/b-token/);
+  // The next run starts afresh: its first blank is an Event of its own.
+  await run.blanked(ctx, ['apps/a-token'], ['apps/a-token (InvalidToken)'], 1);
+  assert.is(events.filter((e) => e.reason === 'TokenRotated').length, 2);
 });
 
 test.run();

@@ -83,6 +83,42 @@ test('triggers: each rule fires alone, in rule order', () => {
     ['several at once', { rotationRequestedAt: REQ }, finding({}, 'invalid', { staleCA: true }), ['InvalidToken', 'StaleCA', 'Requested']],
   ];
   for (const [name, legacy, f, want] of rows) assert.equal(triggersFor(f, { spec: spec(legacy), now: NOW, apiservers: 'ap-1' }), want, name);
+  // The request as first seen: a Secret object created since holds a token issued since (or its byte-for-byte copy).
+  const seen: [string, string, string[]][] = [
+    ['created before the request was seen', '2026-05-31T23:59:59Z', ['Requested']],
+    ['created (re-created) after the request was seen', '2026-06-01T00:00:00Z', []],
+  ];
+  for (const [name, created, want] of seen) {
+    const f = finding({ metadata: { ...secret('a').metadata, creationTimestamp: created } }, 'valid');
+    assert.equal(triggersFor(f, { spec: spec({ rotationRequestedAt: REQ }), now: NOW, apiservers: 'ap-1', requestSeenAtMs: NOW }), want, name);
+  }
+});
+
+test('a Secret re-created under its name after a requested rotation: not rotated again, and the request is recorded done', () => {
+  const spec = resolveSpec({ legacyTokens: { rotationRequestedAt: REQ } });
+  const recreated = finding({ metadata: { ...secret('a').metadata, uid: 'uid-a2', creationTimestamp: '2026-06-01T00:05:00Z' } }, 'valid');
+  const first = planLegacyTokens(spec, observation([finding({}, 'valid')], [workload('web', ['a'])], { now: NOW - 60_000 }), undefined);
+  assert.equal(
+    first.actions.map((a) => a.kind),
+    ['rotate'],
+    'the original object is rotated',
+  );
+  const memory = { rotationRequest: first.report.summary.rotationRequest as { requestedAt: string; firstSeenAt: string } };
+  assert.equal(memory.rotationRequest, { requestedAt: REQ, firstSeenAt: new Date(NOW - 60_000).toISOString() });
+  const again = planLegacyTokens(spec, observation([recreated], [workload('web', ['a'])], { now: NOW + 600_000 }), memory);
+  assert.equal(again.actions, [], 'no second rotation, no second restart');
+  assert.is(again.report.summary.lastRotationRequest, REQ);
+  assert.equal(again.report.summary.rotationRequest, memory.rotationRequest, 'first seen stays while the request stands');
+  const changed = planLegacyTokens(
+    resolveSpec({ legacyTokens: { rotationRequestedAt: '2026-07-01T00:00:00Z' } }),
+    observation([recreated], [], { now: NOW + 600_000 }),
+    memory,
+  );
+  assert.equal(
+    changed.actions.map((a) => a.kind),
+    ['rotate'],
+    'a new request rotates it',
+  );
 });
 
 test('secret rules: the first that claims a Secret decides', () => {

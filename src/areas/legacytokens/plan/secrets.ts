@@ -26,6 +26,8 @@ export interface Triage {
 export interface SecretRuleContext {
   spec: ResolvedSpec;
   observation: LegacyTokensObservation;
+  /** when the current rotation request was first seen (see createdSinceRequest) */
+  requestSeenAtMs?: number | undefined;
 }
 
 /** A named check: `claims` says whether it decides this Secret; `apply` records the decision. */
@@ -36,7 +38,7 @@ export interface SecretRule {
 }
 
 const triggersOf = (f: SecretFinding, c: SecretRuleContext) =>
-  triggersFor(f, { spec: c.spec.legacyTokens, now: c.observation.now, apiservers: c.observation.apiservers });
+  triggersFor(f, { spec: c.spec.legacyTokens, now: c.observation.now, apiservers: c.observation.apiservers, requestSeenAtMs: c.requestSeenAtMs });
 
 function reissueProblem(f: SecretFinding): string {
   const s = f.secret;
@@ -160,7 +162,7 @@ export function decidingRule(f: SecretFinding, c: SecretRuleContext): string | u
 }
 
 /** Runs every Secret through the rules; the first rule that claims it decides. */
-export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObservation): Triage {
+export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObservation, requestSeenAtMs?: number): Triage {
   const t: Triage = {
     actions: [],
     problems: [],
@@ -180,7 +182,7 @@ export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObser
       rotated: observation.secrets.filter((f) => f.secret.rotation !== undefined).length,
     },
   };
-  const c = { spec, observation };
+  const c = { spec, observation, requestSeenAtMs };
   for (const f of observation.secrets) SECRET_RULES.find((r) => r.claims(f, c))?.apply(f, c, t);
   return t;
 }

@@ -60,6 +60,20 @@ export interface TriggerContext {
   spec: ResolvedSpec['legacyTokens'];
   now: number;
   apiservers: string;
+  /** when this operator first saw spec.legacyTokens.rotationRequestedAt's current value (status.legacyTokens.rotationRequest) */
+  requestSeenAtMs?: number | undefined;
+}
+
+/**
+ * The Secret object was created after the operator first saw the rotation request: its token was
+ * issued since (the tokens controller filled it) or is a copy of one that a rotation would give back
+ * byte for byte (a legacy token has no time claims; a copy signed by a key no longer published is
+ * caught by InvalidToken). So a Secret re-created under its name mid-rotation, as a GitOps tool or a
+ * backup restore does, is not rotated (nor its dependents restarted) a second time for one request.
+ */
+export function createdSinceRequest(s: TokenSecret, requestSeenAtMs: number | undefined): boolean {
+  const created = Date.parse(s.metadata.creationTimestamp);
+  return requestSeenAtMs !== undefined && Number.isFinite(created) && created >= requestSeenAtMs;
 }
 
 /** One trigger: it fires for a Secret, or not. The one-shot request is not gated by rotateOn. */
@@ -85,7 +99,13 @@ export const TRIGGER_RULES: readonly TriggerRule[] = [
       return c.spec.rotateOn.includes('MaxAge') && c.spec.maxAgeMs !== undefined && Number.isFinite(born) && c.now - born > c.spec.maxAgeMs;
     },
   },
-  { trigger: 'Requested', fires: (f, c) => c.spec.rotationRequestedAt !== undefined && f.secret.rotatedForRequest !== c.spec.rotationRequestedAt },
+  {
+    trigger: 'Requested',
+    fires: (f, c) =>
+      c.spec.rotationRequestedAt !== undefined &&
+      f.secret.rotatedForRequest !== c.spec.rotationRequestedAt &&
+      !createdSinceRequest(f.secret, c.requestSeenAtMs),
+  },
 ];
 
 /** Every trigger that fires for the Secret, in rule order. */

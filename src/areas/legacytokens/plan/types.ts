@@ -36,9 +36,16 @@ export interface LegacyTokensPlan {
   report: AreaReport;
 }
 
+export interface RotationRequestSeen {
+  requestedAt: string;
+  firstSeenAt: string;
+}
+
 /** Prior state this area keeps in status (the one-shot trigger it already acted on). */
 export interface LegacyTokensMemory {
   lastRotationRequest?: string;
+  /** the rotation request this operator saw, and when it first saw it (a Secret created since is not rotated for it) */
+  rotationRequest?: RotationRequestSeen;
   /** set by act when the tokens controller failed to fill a Secret in time */
   tokenControllerUnavailable?: string;
 }
