@@ -2,15 +2,23 @@
 SHELL := /bin/bash
 ENV := source scripts/node-env.sh &&
 
-.PHONY: demo test deps binaries build lint clean image test-image
+.PHONY: demo test verify unit deps binaries build lint clean image test-image
 
 ## demo: start a local control plane and run the operator's story on it (or `run` against $$KUBECONFIG)
 demo: deps binaries
 	$(ENV) npm run --silent demo
 
-## test: unit and e2e tests against a real local control plane; ends with "N passed, N failed"
+## test: unit, integration and e2e tests against a real local control plane; ends with "N passed, N failed"
 test: deps binaries
 	$(ENV) node --version && npm test
+
+## verify: ESLint, Prettier, tsc over src and test, generated API types fresh, architecture rules (CI's first step; names the failing files)
+verify: deps
+	@$(ENV) bash test/verify/verify.sh
+
+## unit: the pure tests (no Go, no control plane, no writes into src/), in well under a minute
+unit: deps
+	$(ENV) node test/run.ts test/unit/
 
 ## image: the OCI image (Debian packages + Node 24 + the app) in image/out/oci, with its SBOM, via umoci
 image: deps

@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 // The house's one-way arrows (STYLE.md): cli → policy → areas → runtime, kube, api.
-// A wrong-way import or an import circle fails lint (test/unit/architecture.test.ts proves it).
+// A wrong-way import or an import circle fails lint (test/verify/architecture.test.ts proves it).
 const forbid = (...groups) => ['error', { patterns: groups.map(([regex, message]) => ({ regex, message })) }];
 const upward = {
   cli: ['(^|/)cli/', 'src/cli is the top: nothing below may import it'],

@@ -1,10 +1,17 @@
-// The test command: runs every uvu test file in its own process (unit files two
-// at a time, e2e files one at a time: each starts its own control plane on a
-// 2-core machine), kills whatever a file left behind, and ends with one line
-// "N passed, N failed, N skipped" that CI reads.
+// The test command: runs every uvu test file in its own process (unit and
+// integration files two at a time, e2e files one at a time: each starts its own
+// control plane on a 2-core machine), kills whatever a file left behind, and ends
+// with one line "N passed, N failed, N skipped" that CI reads.
 //
-//   node test/run.ts                 all tests
-//   node test/run.ts unit            files whose path contains "unit"
+// The tiers, by folder:
+//   test/unit/         pure: no Go, no control plane, no writes into src/, no waiting on the clock (`make unit`)
+//   test/integration/  needs a tool built from Go modules (e.g. the Argo CD Lua runner), no control plane
+//   test/e2e/          a real control plane each (binaries built by test/cluster/build-binaries.sh)
+//   test/image/        the OCI image under runc: only when named, or with TEST_IMAGE=1 (CI)
+//   test/verify/       the architecture rules (lint probes written under src/): `make verify`, or when named
+//
+//   node test/run.ts                 unit, integration and e2e (what `make test` runs)
+//   node test/run.ts test/unit/      files whose path contains "test/unit/" (what `make unit` runs)
 //   node test/run.ts e2e/harness     likewise
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -110,14 +117,19 @@ async function runPool(files: string[], width: number): Promise<FileResult[]> {
 
 const filters = process.argv.slice(2);
 const matches = (f: string): boolean => filters.length === 0 || filters.some((p) => relative(root, f).includes(p));
-const unit = findTests(join(root, 'test', 'unit')).filter(matches);
-const e2e = findTests(join(root, 'test', 'e2e')).filter(matches);
+const tier = (name: string): string[] => findTests(join(root, 'test', name)).filter(matches);
+const unit = tier('unit');
+const integration = tier('integration');
+const e2e = tier('e2e');
 // test/image (the OCI image, run under runc as root; `make test-image`) only when named or with TEST_IMAGE=1 (CI).
-const withImage = filters.length > 0 || process.env.TEST_IMAGE === '1';
-const image = withImage ? findTests(join(root, 'test', 'image')).filter(matches) : [];
-console.log(`node ${process.version}: ${unit.length} unit and ${e2e.length + image.length} e2e test files`);
+const image = filters.length > 0 || process.env.TEST_IMAGE === '1' ? tier('image') : [];
+// test/verify (lint probes written under src/) runs in `make verify`, which CI runs first; here only when named.
+const verify = filters.length > 0 ? tier('verify') : [];
+console.log(
+  `node ${process.version}: ${unit.length} unit, ${integration.length + verify.length} integration and verify, ${e2e.length + image.length} e2e test files`,
+);
 
-const results = [...(await runPool(unit, 2)), ...(await runPool([...e2e, ...image], 1))];
+const results = [...(await runPool([...verify, ...unit, ...integration], 2)), ...(await runPool([...e2e, ...image], 1))];
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);
 console.log('\nper file:');
 for (const r of results) console.log(`  ${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed  ${(r.ms / 1000).toFixed(1)} s`);

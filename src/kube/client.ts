@@ -82,7 +82,35 @@ export function resourceOf(path: string): string {
   return `${resource}${sub}`;
 }
 
-export class KubeClient {
+/**
+ * What code may ask of the API server. Everything is typed against this interface, so the
+ * in-memory API server of the unit tests (test/support/memory-client.ts) implements it and
+ * the compiler checks it against the real client, HttpKubeClient.
+ */
+export interface KubeClient {
+  readonly server: string;
+  /** told once per dead connection found by checkConnection */
+  onDeadConnection: ((server: string) => void) | undefined;
+  observe(observer: RequestObserver): void;
+  resetConnections(): void;
+  checkConnection(): Promise<boolean>;
+  close(): void;
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts?: RequestOptions): Promise<T>;
+  getText(path: string): Promise<string>;
+  stream(path: string, query: RequestOptions['query'], signal: AbortSignal): Promise<Response>;
+  list<T>(path: string, query?: RequestOptions['query'], signal?: AbortSignal): Promise<T>;
+  get<T>(path: string, opts?: RequestOptions): Promise<T>;
+  create<T>(path: string, body: unknown, query?: RequestOptions['query']): Promise<T>;
+  replace<T>(path: string, body: unknown, query?: RequestOptions['query']): Promise<T>;
+  mergePatch<T>(path: string, patch: unknown, query?: RequestOptions['query']): Promise<T>;
+  apply<T>(path: string, object: unknown, options?: { fieldManager?: string; force?: boolean; dryRun?: boolean }): Promise<T>;
+  delete<T>(path: string, body?: unknown): Promise<T>;
+}
+
+/** `KubeClient.fromOptions(...)`: the real client, from a kubeconfig the way kubectl finds it. */
+export const KubeClient = { fromOptions: (options: ClientOptions = {}): KubeClient => HttpKubeClient.fromOptions(options) };
+
+export class HttpKubeClient implements KubeClient {
   readonly server: string;
   private readonly connection: Connection;
   private readonly observers: RequestObserver[] = [];
@@ -107,8 +135,8 @@ export class KubeClient {
   }
 
   /** Loads a kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster. */
-  static fromOptions(options: ClientOptions = {}): KubeClient {
-    return new KubeClient(loadConnection(options));
+  static fromOptions(options: ClientOptions = {}): HttpKubeClient {
+    return new HttpKubeClient(loadConnection(options));
   }
 
   observe(observer: RequestObserver): void {

@@ -6,14 +6,24 @@
 import type { AreaContext } from '../../src/areas/area.ts';
 import type { ResolvedSpec } from '../../src/api/defaults.ts';
 import type { CacheHandle, CachedObject } from '../../src/kube/cache-spec.ts';
-import type { KubeClient } from '../../src/kube/client.ts';
+import type { Response } from 'undici';
+import { resourceOf, type KubeClient, type RequestObserver, type RequestOptions } from '../../src/kube/client.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import type { EventRecorder } from '../../src/runtime/events.ts';
 import type { Informer } from '../../src/runtime/informer.ts';
 import type { Logger } from '../../src/runtime/log.ts';
 
-export type MemoryVerb = 'get' | 'create' | 'replace' | 'mergePatch' | 'apply' | 'delete';
-const METHOD: Record<MemoryVerb, string> = { get: 'GET', create: 'POST', replace: 'PUT', mergePatch: 'PATCH', apply: 'PATCH', delete: 'DELETE' };
+export type MemoryVerb = 'get' | 'list' | 'getText' | 'create' | 'replace' | 'mergePatch' | 'apply' | 'delete';
+const METHOD: Record<MemoryVerb, 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'> = {
+  get: 'GET',
+  list: 'GET',
+  getText: 'GET',
+  create: 'POST',
+  replace: 'PUT',
+  mergePatch: 'PATCH',
+  apply: 'PATCH',
+  delete: 'DELETE',
+};
 const REASON: Record<number, string> = { 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 500: 'InternalError' };
 
 export interface RecordedCall {
@@ -51,6 +61,18 @@ export function parsePath(path: string): { base: string; namespace: string | und
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Whether an equality selector ("metadata.name=x,a=b") holds for an object (dotted paths) or a label map. */
+function selects(selector: string, target: unknown): boolean {
+  return selector
+    .split(',')
+    .filter(Boolean)
+    .every((term) => {
+      const [field = '', value] = term.split('=');
+      const actual = isRecord(target) && field in target ? target[field] : field.split('.').reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), target);
+      return actual === value;
+    });
+}
+
 /** RFC 7386 JSON merge patch: null deletes, objects merge, everything else replaces. */
 export function mergePatchOf(target: unknown, patch: unknown): unknown {
   if (!isRecord(patch)) return patch;
@@ -67,9 +89,13 @@ export function mergePatchOf(target: unknown, patch: unknown): unknown {
   return Object.fromEntries([...kept, ...changed]);
 }
 
-/** The store and the verbs. `asKubeClient()` hands it to code typed for the real client. */
-export class MemoryClient {
+/** The store and the verbs: it implements the client's interface, so the compiler checks it against the real one. */
+export class MemoryClient implements KubeClient {
+  readonly server = 'memory://in-memory-api-server';
+  onDeadConnection: ((server: string) => void) | undefined = undefined;
   readonly calls: RecordedCall[] = [];
+  private readonly observers: RequestObserver[] = [];
+  private readonly texts = new Map<string, string>();
   private readonly objects = new Map<string, Obj>();
   private readonly faults: Fault[] = [];
   private readonly reactors: ((path: string, obj: Obj) => void)[] = [];
@@ -81,8 +107,15 @@ export class MemoryClient {
     this.now = now;
   }
 
+  /** This client as code typed for the real one sees it (no cast: MemoryClient implements KubeClient). */
   asKubeClient(): KubeClient {
-    return this as unknown as KubeClient;
+    return this;
+  }
+
+  /** What getText(path) answers (e.g. the API server's /metrics); unset paths are a 404. */
+  serveText(path: string, text: string): this {
+    this.texts.set(path, text);
+    return this;
   }
 
   /** The next `times` calls of `verb` on a path equal to (or matching) `path` fail with `status`. */
@@ -136,6 +169,60 @@ export class MemoryClient {
   /** Calls of one verb (optionally on paths containing `part`). */
   callsOf(verb: MemoryVerb, part = ''): RecordedCall[] {
     return this.calls.filter((c) => c.verb === verb && c.path.includes(part));
+  }
+
+  observe(observer: RequestObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** No connections to drop, none to close, and the connection is always alive. */
+  resetConnections(): void {
+    /* nothing pooled */
+  }
+  close(): void {
+    /* nothing open */
+  }
+  checkConnection(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  /** The verbs by HTTP method (PATCH by content type: apply or merge patch). */
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
+    switch (method) {
+      case 'GET':
+        return this.get<T>(path);
+      case 'POST':
+        return this.create<T>(path, opts.body);
+      case 'PUT':
+        return this.replace<T>(path, opts.body);
+      case 'PATCH':
+        return opts.contentType === 'application/apply-patch+yaml' ? this.apply<T>(path, opts.body) : this.mergePatch<T>(path, opts.body);
+      case 'DELETE':
+        return this.delete<T>(path, opts.body);
+    }
+  }
+
+  getText(path: string): Promise<string> {
+    return this.run('getText', path, undefined, () => {
+      const text = this.texts.get(path);
+      if (text === undefined) throw this.error('getText', path, 404, 'NotFound', `${path} is not served (serveText sets it)`);
+      return text;
+    });
+  }
+
+  /** Watches are not served: unit tests read caches through `cache(handle)`. */
+  stream(path: string): Promise<Response> {
+    return Promise.reject(this.error('get', path, 405, 'MethodNotAllowed', 'the in-memory API server serves no watches: read caches through cache(handle)'));
+  }
+
+  /** A List of the collection's stored objects (field and label selectors of the form a=b,c=d). */
+  list<T>(path: string, query: RequestOptions['query'] = {}): Promise<T> {
+    return this.run('list', path, undefined, () => {
+      const fields = String(query.fieldSelector ?? '');
+      const labels = String(query.labelSelector ?? '');
+      const items = this.listPath(path).filter((o) => selects(fields, o) && selects(labels, o.metadata.labels ?? {}));
+      return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: String(this.version) }, items } as T;
+    });
   }
 
   get<T>(path: string): Promise<T> {
@@ -201,18 +288,9 @@ export class MemoryClient {
 
   /** The informer view of one cache: the stored objects of its collection, through its transform and field selector. */
   cache<T extends CachedObject>(handle: CacheHandle<T>): Informer<T> {
-    const selected = (o: Obj): boolean =>
-      (handle.fieldSelector ?? '')
-        .split(',')
-        .filter(Boolean)
-        .every((term) => {
-          const [field = '', value] = term.split('=');
-          const actual = field.split('.').reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
-          return actual === value;
-        });
     const all = (): T[] =>
       this.listPath(handle.path)
-        .filter(selected)
+        .filter((o) => selects(handle.fieldSelector ?? '', o) && selects(handle.labelSelector ?? '', o.metadata.labels ?? {}))
         .flatMap((o) => {
           const t = handle.transform(o) as T | undefined;
           return t === undefined ? [] : [t];
@@ -227,12 +305,22 @@ export class MemoryClient {
   private async run<T>(verb: MemoryVerb, path: string, body: unknown, fn: () => T): Promise<T> {
     this.calls.push({ verb, path, body: structuredClone(body) });
     await Promise.resolve(); // answer asynchronously, as the network does
-    const fault = this.faults.find((f) => f.verb === verb && f.times > 0 && (typeof f.path === 'string' ? f.path === path : f.path.test(path)));
-    if (fault) {
-      fault.times--;
-      throw this.error(verb, path, fault.status, REASON[fault.status] ?? 'Error', 'injected by the test');
+    const report = (code: string): void => {
+      for (const o of this.observers) o(verb === 'list' ? 'LIST' : METHOD[verb], code, resourceOf(path));
+    };
+    try {
+      const fault = this.faults.find((f) => f.verb === verb && f.times > 0 && (typeof f.path === 'string' ? f.path === path : f.path.test(path)));
+      if (fault) {
+        fault.times--;
+        throw this.error(verb, path, fault.status, REASON[fault.status] ?? 'Error', 'injected by the test');
+      }
+      const answer = structuredClone(fn());
+      report(verb === 'create' ? '201' : '200');
+      return answer;
+    } catch (err) {
+      report(err instanceof KubeApiError ? String(err.status) : '<error>');
+      throw err;
     }
-    return structuredClone(fn());
   }
 
   private keyOf(path: string, o: Obj): string {

@@ -1,16 +1,16 @@
 // Node authorization readiness (the kubelets-forbidden incident).
 import { ConditionType } from '../../api/reasons.ts';
-import type { Area, AreaContext } from '../area.ts';
+import type { Area } from '../area.ts';
 import { actNodeAuthorization } from './act.ts';
 import { apiserverIdentityCache, bindingCache, nodeCache } from './caches.ts';
-import { createObserver, readBinding, type NodeAuthObservation } from './observe.ts';
+import { createObserver, type NodeAuthObservation } from './observe.ts';
 import { planNodeAuthorization, type NodeAuthPlan } from './plan.ts';
+import { createReplanner } from './replan.ts';
 
 export function nodeAuthorizationArea(): Area<NodeAuthObservation, NodeAuthPlan> {
   const observe = createObserver();
   // After a write found the binding changed since it was judged: plan again from the binding as it is now.
-  const replan = async (ctx: AreaContext): Promise<NodeAuthPlan> =>
-    planNodeAuthorization(ctx.spec, await observe(ctx, { binding: await readBinding(ctx.client) }));
+  const replan = createReplanner(observe);
   return {
     name: 'nodeAuthorization',
     conditionTypes: [ConditionType.NodeAuthorizationReady],

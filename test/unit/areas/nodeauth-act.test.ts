@@ -7,7 +7,8 @@ import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AuthPolicySpec } from '../../../src/api/types.ts';
 import { actNodeAuthorization, MAX_REPLANS, writePlan } from '../../../src/areas/nodeauth/act.ts';
 import { bindingCache } from '../../../src/areas/nodeauth/caches.ts';
-import { readBinding } from '../../../src/areas/nodeauth/observe.ts';
+import { createReplanner } from '../../../src/areas/nodeauth/replan.ts';
+import type { AreaContext } from '../../../src/areas/area.ts';
 import { planNodeAuthorization, type NodeAuthAction, type NodeAuthPlan } from '../../../src/areas/nodeauth/plan.ts';
 import type { GrantedBy } from '../../../src/areas/nodeauth/probe.ts';
 import { isConflict } from '../../../src/kube/errors.ts';
@@ -47,8 +48,10 @@ async function planThenAct(options: { seed?: object; spec?: AuthPolicySpec; by: 
   const { ctx, events } = memoryContext(client, new TestClock(), spec);
   const plan = planNodeAuthorization(spec, observation(options.by, ctx.cache(bindingCache).get('system:node')));
   const fresh: NodeAuthPlan[] = [];
-  const replan = async (): Promise<NodeAuthPlan> => {
-    const p = planNodeAuthorization(spec, observation(options.by, await readBinding(ctx.client)));
+  // The area's replanner, over an observer whose probes answer `by` and whose binding is the one it is given.
+  const replanner = createReplanner((_ctx, given) => Promise.resolve(observation(options.by, given ? given.binding : undefined)));
+  const replan = async (c: AreaContext): Promise<NodeAuthPlan> => {
+    const p = await replanner(c);
     fresh.push(p);
     return p;
   };

@@ -69,9 +69,16 @@ test('once the cache shows the newest version, or one someone else wrote, the ca
   assert.not.ok((await writer.write(caughtUp, status('second', 'False'))).written, 'the cache shows our write: nothing to do');
   clock.ms += PROGRESS_INTERVAL_MS;
   const theirs = { ...caughtUp, metadata: { ...caughtUp.metadata, resourceVersion: '999' } };
-  await writer.write(theirs, status('third', 'True')).catch(() => undefined); // 409 in memory: no list verb there
-  const last = client.callsOf('replace').at(-1)?.body as AuthPolicy;
-  assert.is(last.metadata.resourceVersion, '999', 'written over the version the cache shows');
+  const before = client.callsOf('replace').length;
+  assert.ok((await writer.write(theirs, status('third', 'True'))).written);
+  const first = client.callsOf('replace')[before]?.body as AuthPolicy;
+  assert.is(first.metadata.resourceVersion, '999', 'written over the version the cache shows');
+  assert.equal(
+    client.calls.slice(-2).map((c) => c.verb),
+    ['list', 'replace'],
+    'its 409 (in memory, 999 was never stored) re-read the policy and wrote over what was there',
+  );
+  assert.is(message(client), 'third');
 });
 
 test('progress alone: a burst written at once, then one per interval, deferred and not lost; a condition change goes at once', async () => {

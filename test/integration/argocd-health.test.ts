@@ -13,7 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const test = suite('argo cd health check');
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIR = join(ROOT, 'config', 'argocd');
 const HEALTH_LUA = join(DIR, 'health.lua');
 const CM_KEY = 'resource.customizations.health.authpolicy.io_AuthPolicy';

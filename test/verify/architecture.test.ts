@@ -1,8 +1,9 @@
 // The house's one-way arrows (cli → policy → areas → runtime, kube, api) and the
-// absence of import circles are enforced by lint (eslint.config.js). This test
-// proves lint really fails on each: it writes a wrong-way import and a circle into
-// temporary files under src/, lints them with the project's own configuration,
-// and removes them.
+// absence of import circles are enforced by lint (eslint.config.js; `make verify`
+// lints the tree). This test proves lint really fails on each: it writes a
+// wrong-way import and a circle into temporary files under src/, lints them with
+// the project's own configuration, and removes them. Because it writes under src/,
+// it runs in `make verify` (test/verify/), never in the pure unit tier.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +26,6 @@ async function lintProbe(folder: string, files: Record<string, string>, lint: st
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-test('the tree as committed passes the layer and cycle rules', async () => {
-  const results = await eslint.lintFiles(['src/**/*.ts']);
-  const layering = results.flatMap((r) =>
-    r.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'import-x/no-cycle').map((m) => `${r.filePath}:${m.line} ${m.message}`),
-  );
-  assert.equal(layering, []);
-});
 
 test('runtime importing an area fails lint', async () => {
   const messages = await lintProbe('runtime', { 'wrong.ts': "import type { Area } from '../../areas/area.ts';\nexport type Probe = Area;\n" }, 'wrong.ts');
@@ -79,6 +72,24 @@ test('an import circle fails lint', async () => {
     messages.some((m) => m.startsWith('import-x/no-cycle')),
     messages.join('\n'),
   );
+});
+
+/** Every .ts file under a folder. */
+const tsFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? tsFiles(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
+
+test('the unit tier is pure: no control plane, no tool built from Go, no writes under src/', () => {
+  const impure: [RegExp, string][] = [
+    [/from '(\.\.\/)+(cluster|e2e|integration)\//, 'imports the control-plane harness or another tier'],
+    [/build-(binaries|helm|lua-runner)/, 'builds a tool from Go modules: move it to test/integration/'],
+    [/\b(spawn|execFile)(Sync)?\(\s*'go'/, 'runs Go'],
+    [/join\(\s*root,\s*'src'/, 'writes under src/'],
+  ];
+  const found = tsFiles(join(root, 'test', 'unit')).flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    return impure.filter(([pattern]) => pattern.test(text)).map(([, why]) => `${file.slice(root.length)}: ${why}`);
+  });
+  assert.equal(found, []);
 });
 
 test('every area has the same rooms, and its index.ts only wires them', () => {
