@@ -1,8 +1,73 @@
-// Objects as the API server stores them, for act tests over the MemoryClient: token Secrets,
-// workloads and the system:node binding, plus a simulated tokens controller.
+// The shared test builders: objects as the API server stores them (token Secrets, workloads, the
+// system:node binding, AuthPolicies and their conditions), the API's errors as the client throws
+// them, and a simulated tokens controller. A builder two test files need lives here, not in each.
 import * as annotations from '../../src/api/annotations.ts';
+import type { Condition } from '../../src/api/conditions.ts';
+import type { AuthPolicy, AuthPolicySpec } from '../../src/api/types.ts';
+import { KubeApiError, type StatusDetails } from '../../src/kube/errors.ts';
 import { objectPath, Resources } from '../../src/kube/paths.ts';
 import type { MemoryClient } from './memory-client.ts';
+
+/** An AuthPolicy (default name "cluster", empty spec), with the metadata, spec and status given. */
+export function authPolicy(
+  options: { name?: string; generation?: number; creationTimestamp?: string; spec?: AuthPolicySpec; status?: AuthPolicy['status'] } = {},
+): AuthPolicy {
+  return {
+    apiVersion: 'authpolicy.io/v1alpha1',
+    kind: 'AuthPolicy',
+    metadata: {
+      name: options.name ?? 'cluster',
+      ...(options.generation === undefined ? {} : { generation: options.generation }),
+      ...(options.creationTimestamp === undefined ? {} : { creationTimestamp: options.creationTimestamp }),
+    },
+    spec: options.spec ?? {},
+    ...(options.status ? { status: options.status } : {}),
+  };
+}
+
+/** A status condition as the operator writes it (lastTransitionTime and observedGeneration fixed unless given). */
+export function condition(
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message = 'm',
+  options: { lastTransitionTime?: string; observedGeneration?: number } = {},
+): Condition {
+  return {
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: options.lastTransitionTime ?? '2026-01-01T00:00:00Z',
+    observedGeneration: options.observedGeneration ?? 1,
+  };
+}
+
+/** The reason the API server gives with each status (0: no answer at all). */
+const REASON_OF: Record<number, string> = {
+  0: 'NetworkError',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+};
+
+/** An error as the client throws it: `status` with its usual reason, on GET /api/v1/secrets unless told. */
+export function apiError(
+  status: number,
+  message: string,
+  options: { method?: string; path?: string; reason?: string; details?: StatusDetails } = {},
+): KubeApiError {
+  return new KubeApiError({
+    status,
+    reason: options.reason ?? REASON_OF[status] ?? 'Error',
+    message,
+    method: options.method ?? 'GET',
+    path: options.path ?? '/api/v1/secrets',
+    ...(options.details ? { details: options.details } : {}),
+  });
+}
 
 export const secretPath = (name: string, namespace = 'apps'): string => objectPath(Resources.secrets, name, namespace);
 

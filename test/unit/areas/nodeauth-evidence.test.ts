@@ -3,10 +3,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
-import { KubeApiError } from '../../../src/kube/errors.ts';
+import type { KubeApiError } from '../../../src/kube/errors.ts';
 import { authorizerMetrics, nodeAuthorizerEvidence, nodeAuthorizerFromFlags, nodeRestrictionEvidence } from '../../../src/areas/nodeauth/evidence.ts';
 import { judgeProbeAnswer, pickTargetNode, PROBE_NODE } from '../../../src/areas/nodeauth/node-restriction.ts';
 import { kubeletChecks, type CheckResult, type GrantedBy } from '../../../src/areas/nodeauth/probe.ts';
+import { apiError } from '../../support/builders.ts';
 
 const test = suite('nodeAuthorization evidence');
 
@@ -124,19 +125,18 @@ for (const row of nrRows) {
   });
 }
 
-const apiError = (status: number, message: string): KubeApiError =>
-  new KubeApiError({ status, reason: status === 403 ? 'Forbidden' : 'NotFound', message, method: 'PATCH', path: '/api/v1/nodes/node-a' });
+const nodePatchError = (status: number, message: string): KubeApiError => apiError(status, message, { method: 'PATCH', path: '/api/v1/nodes/node-a' });
 const answers: { name: string; err: unknown; verdict: string; detail: RegExp }[] = [
   { name: 'accepted', err: undefined, verdict: 'Disabled', detail: /was accepted/ },
   {
     name: 'refused by NodeRestriction',
-    err: apiError(403, `nodes "node-a" is forbidden: node "${PROBE_NODE}" is not allowed to modify node "node-a"`),
+    err: nodePatchError(403, `nodes "node-a" is forbidden: node "${PROBE_NODE}" is not allowed to modify node "node-a"`),
     verdict: 'Enabled',
     detail: /refused by NodeRestriction/,
   },
   {
     name: 'no impersonation grant',
-    err: apiError(
+    err: nodePatchError(
       403,
       `users "system:node:${PROBE_NODE}" is forbidden: User "system:serviceaccount:a:b" cannot impersonate resource "users" in API group "" at the cluster scope`,
     ),
@@ -145,11 +145,14 @@ const answers: { name: string; err: unknown; verdict: string; detail: RegExp }[]
   },
   {
     name: 'refused by authorization',
-    err: apiError(403, `nodes "node-a" is forbidden: User "system:node:${PROBE_NODE}" cannot patch resource "nodes" in API group "" at the cluster scope`),
+    err: nodePatchError(
+      403,
+      `nodes "node-a" is forbidden: User "system:node:${PROBE_NODE}" cannot patch resource "nodes" in API group "" at the cluster scope`,
+    ),
     verdict: 'Unknown',
     detail: /authorization refused .* before admission/,
   },
-  { name: 'target deleted', err: apiError(404, 'nodes "node-a" not found'), verdict: 'Unknown', detail: /was deleted/ },
+  { name: 'target deleted', err: nodePatchError(404, 'nodes "node-a" not found'), verdict: 'Unknown', detail: /was deleted/ },
   { name: 'network', err: new Error('ECONNRESET'), verdict: 'Unknown', detail: /failed: ECONNRESET/ },
 ];
 for (const row of answers) {

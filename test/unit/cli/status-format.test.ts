@@ -3,25 +3,14 @@ import * as assert from 'uvu/assert';
 import type { Condition } from '../../../src/api/conditions.ts';
 import type { AuthPolicy } from '../../../src/api/types.ts';
 import { formatPolicy, formatStatus, humanAge, statusDocument, statusExitCode } from '../../../src/cli/status.ts';
+import { authPolicy, condition } from '../../support/builders.ts';
 
 const test = suite('status format');
 const now = new Date('2026-01-01T12:00:00Z');
 const ago = (s: number): string => new Date(now.getTime() - s * 1000).toISOString();
-const cond = (type: string, status: Condition['status'], reason: string, message: string, age = 30): Condition => ({
-  type,
-  status,
-  reason,
-  message,
-  lastTransitionTime: ago(age),
-  observedGeneration: 2,
-});
-const policy = (generation: number, status?: AuthPolicy['status']): AuthPolicy => ({
-  apiVersion: 'authpolicy.io/v1alpha1',
-  kind: 'AuthPolicy',
-  metadata: { name: 'cluster', generation },
-  spec: {},
-  ...(status ? { status } : {}),
-});
+const cond = (type: string, status: Condition['status'], reason: string, message: string, age = 30): Condition =>
+  condition(type, status, reason, message, { lastTransitionTime: ago(age), observedGeneration: 2 });
+const policy = (generation: number, status?: AuthPolicy['status']): AuthPolicy => authPolicy({ generation, ...(status ? { status } : {}) });
 
 const ready = policy(2, {
   observedGeneration: 2,

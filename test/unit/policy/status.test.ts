@@ -6,22 +6,13 @@ import * as assert from 'uvu/assert';
 import type { Condition } from '../../../src/api/conditions.ts';
 import type { AuthPolicy } from '../../../src/api/types.ts';
 import { buildStatus, conflictMessage, readyCondition, statusChanges } from '../../../src/policy/status.ts';
+import { authPolicy, condition } from '../../support/builders.ts';
 
 const test = suite('policy status');
 const now = new Date('2026-01-01T00:00:00Z');
-const cond = (type: string, status: Condition['status'], reason: string, message = 'm'): Condition => ({
-  type,
-  status,
-  reason,
-  message,
-  lastTransitionTime: '2025-12-31T00:00:00Z',
-  observedGeneration: 1,
-});
-const policy = (name: string, created: string): AuthPolicy => ({
-  apiVersion: 'authpolicy.io/v1alpha1',
-  kind: 'AuthPolicy',
-  metadata: { name, creationTimestamp: created },
-});
+const cond = (type: string, status: Condition['status'], reason: string, message = 'm'): Condition =>
+  condition(type, status, reason, message, { lastTransitionTime: '2025-12-31T00:00:00Z' });
+const policy = (name: string, created: string): AuthPolicy => authPolicy({ name, creationTimestamp: created });
 
 test('an area that reports nothing new counts with its previous condition', () => {
   const previous = {

@@ -9,6 +9,7 @@ import { KubeApiError } from '../../../src/kube/errors.ts';
 import type { CacheSet, UnsyncedCache } from '../../../src/policy/caches.ts';
 import { evaluateAreas, type PolicyDeps } from '../../../src/policy/reconciler.ts';
 import { createLogger } from '../../../src/runtime/log.ts';
+import { apiError, authPolicy, condition } from '../../support/builders.ts';
 
 const test = suite('unsynced caches');
 const leases = defineCache({ name: 'leases', path: '/apis/coordination.k8s.io/v1/leases', transform: () => undefined });
@@ -20,33 +21,10 @@ const area: Area = {
   plan: () => undefined,
   report: () => ({ conditions: [], summary: {}, findings: [] }),
 };
-const policy: AuthPolicy = {
-  apiVersion: 'authpolicy.io/v1alpha1',
-  kind: 'AuthPolicy',
-  metadata: { name: 'cluster', generation: 1 },
-  spec: {},
-  status: {
-    conditions: [
-      {
-        type: 'ClockSynchronized',
-        status: 'True',
-        reason: 'ClocksInSync',
-        message: 'in sync',
-        lastTransitionTime: '2026-01-01T00:00:00Z',
-        observedGeneration: 1,
-      },
-    ],
-  },
-};
-const refused = new KubeApiError({ status: 0, reason: 'NetworkError', message: 'connect ECONNREFUSED 127.0.0.1:6443', method: 'GET', path: leases.path });
-const forbidden = new KubeApiError({ status: 403, reason: 'Forbidden', message: 'leases is forbidden', method: 'GET', path: leases.path });
-const missing = new KubeApiError({
-  status: 404,
-  reason: 'NotFound',
-  message: 'the server could not find the requested resource',
-  method: 'GET',
-  path: leases.path,
-});
+const policy: AuthPolicy = authPolicy({ generation: 1, status: { conditions: [condition('ClockSynchronized', 'True', 'ClocksInSync', 'in sync')] } });
+const refused = apiError(0, 'connect ECONNREFUSED 127.0.0.1:6443', { path: leases.path });
+const forbidden = apiError(403, 'leases is forbidden', { path: leases.path });
+const missing = apiError(404, 'the server could not find the requested resource', { path: leases.path });
 
 function deps(failure: unknown, failingForMs: number | undefined, polled = false): PolicyDeps {
   const unsynced: UnsyncedCache[] = [{ name: leases.name, path: leases.path, failure, error: failure instanceof Error ? failure.message : undefined, polled }];

@@ -1,42 +1,14 @@
 // The controller's retry per cause, with a scripted reconcile (pure logic: no cluster).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KubeApiError } from '../../../src/kube/errors.ts';
 import { Controller } from '../../../src/runtime/controller.ts';
-import type { Logger } from '../../../src/runtime/log.ts';
+import { apiError } from '../../support/builders.ts';
+import { recordingLogger, type LogLine as Line } from '../../support/memory-client.ts';
 
 const test = suite('controller retry');
 
-interface Line {
-  level: string;
-  message: string;
-}
-function recordingLogger(lines: Line[]): Logger {
-  const log = {
-    child: () => log,
-    error: (message: string) => {
-      lines.push({ level: 'error', message });
-    },
-    warn: (message: string) => {
-      lines.push({ level: 'warn', message });
-    },
-    info: (message: string) => {
-      lines.push({ level: 'info', message });
-    },
-    debug: (message: string) => {
-      lines.push({ level: 'debug', message });
-    },
-  };
-  return log as unknown as Logger;
-}
-const conflict = new KubeApiError({
-  status: 409,
-  reason: 'Conflict',
-  message: 'the object has been modified',
-  method: 'PUT',
-  path: '/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status',
-});
-const refused = new KubeApiError({ status: 0, reason: 'NetworkError', message: 'connect ECONNREFUSED', method: 'GET', path: '/api/v1/nodes' });
+const conflict = apiError(409, 'the object has been modified', { method: 'PUT', path: '/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status' });
+const refused = apiError(0, 'connect ECONNREFUSED', { path: '/api/v1/nodes' });
 
 async function runScript(script: unknown[], until: number): Promise<{ calls: number[]; lines: Line[] }> {
   const lines: Line[] = [];

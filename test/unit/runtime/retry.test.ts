@@ -2,35 +2,27 @@
 // server's own error shapes (messages as kube-apiserver 1.37 writes them).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { deniedPermission, describePermission, isApiMissing, KubeApiError, retryCause } from '../../../src/kube/errors.ts';
+import { deniedPermission, describePermission, isApiMissing, retryCause } from '../../../src/kube/errors.ts';
 import { permissionMessage } from '../../../src/policy/reconciler.ts';
+import { apiError } from '../../support/builders.ts';
 
 const test = suite('retry causes and denied permissions');
 
-const apiError = (status: number, reason: string, message: string, method = 'GET', path = '/api/v1/secrets', details?: { kind?: string }): KubeApiError =>
-  new KubeApiError({ status, reason, message, method, path, details });
-
 const forbiddenList = apiError(
   403,
-  'Forbidden',
   'secrets is forbidden: User "system:serviceaccount:authpolicy-system:authpolicy-operator" cannot list resource "secrets" in API group "" at the cluster scope',
 );
 const forbiddenCreate = apiError(
   403,
-  'Forbidden',
   'tokenreviews.authentication.k8s.io is forbidden: User "x" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope',
-  'POST',
-  '/apis/authentication.k8s.io/v1/tokenreviews',
+  { method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews' },
 );
-const conflict = apiError(
-  409,
-  'Conflict',
-  'Operation cannot be fulfilled on authpolicies.authpolicy.io "cluster": the object has been modified',
-  'PUT',
-  '/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status',
-);
-const notFound = apiError(404, 'NotFound', 'secrets "x" not found', 'GET', '/api/v1/namespaces/a/secrets/x', { kind: 'secrets' });
-const network = apiError(0, 'NetworkError', 'fetch failed (connect ECONNREFUSED 127.0.0.1:6443)');
+const conflict = apiError(409, 'Operation cannot be fulfilled on authpolicies.authpolicy.io "cluster": the object has been modified', {
+  method: 'PUT',
+  path: '/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status',
+});
+const notFound = apiError(404, 'secrets "x" not found', { path: '/api/v1/namespaces/a/secrets/x', details: { kind: 'secrets' } });
+const network = apiError(0, 'fetch failed (connect ECONNREFUSED 127.0.0.1:6443)');
 
 test('a conflict retries at once, 403/404 on a bounded period, the rest with backoff; the most urgent of several wins', () => {
   assert.is(retryCause(conflict), 'conflict');
@@ -46,7 +38,7 @@ test('a conflict retries at once, 403/404 on a bounded period, the rest with bac
 test('a 403 names the verb, resource and scope, from the message or else from the request', () => {
   assert.equal(deniedPermission(forbiddenList), { verb: 'list', resource: 'secrets', namespace: undefined });
   assert.equal(deniedPermission(forbiddenCreate), { verb: 'create', resource: 'tokenreviews.authentication.k8s.io', namespace: undefined });
-  const bare = apiError(403, 'Forbidden', 'Forbidden', 'PATCH', '/apis/apps/v1/namespaces/shop/deployments/web');
+  const bare = apiError(403, 'Forbidden', { method: 'PATCH', path: '/apis/apps/v1/namespaces/shop/deployments/web' });
   assert.equal(deniedPermission(bare), { verb: 'patch', resource: 'deployments.apps', namespace: 'shop' });
   assert.is(deniedPermission(conflict), undefined);
   assert.is(describePermission({ verb: 'list', resource: 'secrets', namespace: undefined }, ['list', 'watch']), 'list and watch secrets cluster-wide');
@@ -63,7 +55,7 @@ test('the condition message says what to grant, where, and that no restart is ne
 });
 
 test('a 404 without a Status body is a missing API (a CRD not installed), a NotFound Status is a missing object', () => {
-  assert.ok(isApiMissing(apiError(404, 'Not Found', '404 page not found', 'GET', '/apis/authpolicy.io/v1alpha1/authpolicies')));
+  assert.ok(isApiMissing(apiError(404, '404 page not found', { reason: 'Not Found', path: '/apis/authpolicy.io/v1alpha1/authpolicies' })));
   assert.not.ok(isApiMissing(notFound));
 });
 
