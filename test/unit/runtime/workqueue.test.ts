@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { withFakeTime } from '../../support/fake-time.ts';
 import { WorkQueue } from '../../../src/runtime/workqueue.ts';
 
 const test = suite('workqueue');
@@ -56,19 +57,21 @@ test('backoff is capped at 1000 s', () => {
   q.shutDown();
 });
 
-test('addAfter delivers later, and the earliest pending delay wins', async () => {
-  const q = new WorkQueue('t');
-  const t0 = Date.now();
-  q.addAfter('a', 10_000);
-  q.addAfter('a', 30);
-  q.addAfter('a', 5_000);
-  assert.is(q.length, 0, 'not queued before its time');
-  const key = await q.get();
-  assert.is(key, 'a');
-  assert.ok(Date.now() - t0 >= 25, 'waited for the delay');
-  q.done('a');
-  q.shutDown();
-});
+test('addAfter delivers later, and the earliest pending delay wins', () =>
+  withFakeTime(async (clock) => {
+    const q = new WorkQueue('t');
+    q.addAfter('a', 10_000);
+    q.addAfter('a', 30);
+    q.addAfter('a', 5_000);
+    let key: string | undefined;
+    void q.get().then((k) => (key = k));
+    await clock.advance(29);
+    assert.is(key, undefined, 'not delivered before its time (29 ms of fake time)');
+    await clock.advance(1);
+    assert.is(key, 'a', 'delivered at 30 ms, the earliest of the three delays');
+    q.done('a');
+    q.shutDown();
+  }));
 
 test('low-priority resyncs wait behind real work, and real work promotes them', async () => {
   const q = new WorkQueue('t');
