@@ -18,6 +18,7 @@ import {
   statefulSetCache,
 } from './caches.ts';
 import { publishedKeys } from '../../kube/service-account-keys.ts';
+import { DeletedTokenSecrets } from './deleted-secrets.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
 import { rolloutCache, withRollouts } from './rollouts.ts';
@@ -47,7 +48,7 @@ export function legacyTokensArea(client: KubeClient, operatorNamespace: string):
     ],
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
-    observe: createObserver(new SecretRereader(client), new TokenReviewer(client), recent),
+    observe: createObserver(new SecretRereader(client), new TokenReviewer(client), recent, new DeletedTokenSecrets()),
     plan: (spec, observation, previous) => withRollouts(planLegacyTokens(spec, observation, previous), observation.rollouts),
     act: createActor(canary, recent, operatorNamespace),
     report: (plan) => plan.report,

@@ -26,6 +26,8 @@ import {
   type TokenSecret,
   type Workload,
 } from './caches.ts';
+import type { DeletedTokenSecret, DeletedTokenSecrets } from './deleted-secrets.ts';
+import { workloadId } from './plan/types.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 import { rolloutAccess, rolloutCache, type RolloutAccess } from './rollouts.ts';
 import type { SecretRereader, TokenReviewer } from './validate.ts';
@@ -88,6 +90,14 @@ export interface LegacyTokensObservation {
   now: number;
   /** whether Argo Rollouts could be read (undefined: not observed, as in plan tests) */
   rollouts?: RolloutAccess;
+  /** token Secrets deleted while the operator watched that workloads still use (undefined: not observed) */
+  deletedInUse?: DeletedInUse[];
+}
+
+/** A deleted token Secret and the workloads whose pod templates still name it. */
+export interface DeletedInUse extends DeletedTokenSecret {
+  /** e.g. deployment/apps/web */
+  users: string[];
 }
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
@@ -96,8 +106,10 @@ export function createObserver(
   rereader: SecretRereader,
   reviewer: TokenReviewer,
   recent: RecentRestarts,
+  deleted: DeletedTokenSecrets,
 ): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
+    if (ctx.mode === 'run') deleted.watch(ctx.cache(secretCache));
     const spec = ctx.spec.legacyTokens;
     const namespaces = new Map(
       ctx
@@ -183,6 +195,7 @@ export function createObserver(
         }
         return { ...w, restartedAt: mine.restartedAt, restartedFor: mine.rotations, templateIsOurs: true, rolloutComplete: false };
       });
+    const deletedInUse = deletedStillUsed(deleted, workloads);
     const optedOut = new Map(workloads.flatMap((w) => (w.optOut ? [[`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w.optOut] as const] : [])));
     const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds, optedOut);
     let externalSigning: string | undefined;
@@ -197,6 +210,7 @@ export function createObserver(
       consumers,
       externalSigning,
       rollouts,
+      deletedInUse,
       keySource: {
         kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none',
         keys: keys?.keys.length ?? 0,
@@ -209,6 +223,17 @@ export function createObserver(
       now: ctx.now().getTime(),
     };
   };
+}
+
+/** The deleted token Secrets a workload's pod template still names, with those workloads. */
+function deletedStillUsed(deleted: DeletedTokenSecrets, workloads: readonly Workload[]): DeletedInUse[] {
+  const users = new Map<string, string[]>();
+  for (const w of workloads)
+    for (const name of new Set(w.secrets)) {
+      const id = `${w.metadata.namespace}/${name}`;
+      users.set(id, [...(users.get(id) ?? []), workloadId(w)]);
+    }
+  return deleted.stillUsed((id) => users.has(id)).map((d) => ({ ...d, users: users.get(d.secret) ?? [] }));
 }
 
 /**

@@ -254,6 +254,17 @@ test('LegacyTokensReady: the first matching rule, top to bottom', () => {
     ['dry run', facts([finding()], [], { spec: { dryRun: true } }), 'False/TokensInvalid'],
     ['rotating', facts([finding()]), 'False/Rotating'],
     ['needs attention (orphan)', facts([finding({}, 'invalid', { serviceAccount: 'missing' })]), 'False/TokensInvalid'],
+    [
+      'a deleted Secret still in use',
+      facts([finding({}, 'valid')], [], {
+        obs: {
+          deletedInUse: [
+            { secret: 'apps/gone', deletedAt: '2026-06-01T00:00:00Z', invalidSince: '2025-05-01', lastUsed: undefined, users: ['deployment/apps/web'] },
+          ],
+        },
+      }),
+      'False/DeletedSecretReferenced',
+    ],
     ['undecided', facts([finding({}, 'undecided')]), 'Unknown/ObserveFailed'],
     ["the cleaner's", facts([finding({ invalidSince: '2026-01-01' })]), 'True/CleanerOwned'],
     ['no Secrets', facts([]), 'True/NoLegacyTokens'],
@@ -268,6 +279,7 @@ test('LegacyTokensReady: the first matching rule, top to bottom', () => {
       'TokensInvalid',
       'Rotating',
       'TokensInvalid',
+      'DeletedSecretReferenced',
       'ObserveFailed',
       'CleanerOwned',
       'NoLegacyTokens',

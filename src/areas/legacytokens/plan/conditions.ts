@@ -5,7 +5,7 @@ import type { ResolvedSpec } from '../../../api/defaults.ts';
 import { formatDuration } from '../../../api/duration.ts';
 import * as annotations from '../../../api/annotations.ts';
 import { ConditionType, Reason } from '../../../api/reasons.ts';
-import type { LegacyTokensObservation, TokenConsumer } from '../observe.ts';
+import type { DeletedInUse, LegacyTokensObservation, TokenConsumer } from '../observe.ts';
 import type { Dependents } from './dependents.ts';
 import type { RestartPlan } from './restarts.ts';
 import type { Triage } from './secrets.ts';
@@ -61,6 +61,10 @@ export function judgedBy(observation: LegacyTokensObservation): string {
   return `not checked against any signing key: /openid/v1/jwks cannot be used (${why})`;
 }
 
+/** A deleted Secret in use: who deleted it (the cleaner leaves its label behind) and who still uses it. */
+export const deletedText = (d: DeletedInUse): string =>
+  `secret ${d.secret} was deleted${d.invalidSince ? ` by kube-controller-manager's legacy-token cleaner (invalid since ${d.invalidSince}, last used ${d.lastUsed ?? 'never'})` : ''} at ${d.deletedAt}, still used by ${list(d.users)}`;
+
 /** Why the undecided Secrets could not be judged, and what to do: said once, not once per Secret. */
 function undecidedCause(observation: LegacyTokensObservation): string {
   const k = observation.keySource;
@@ -114,6 +118,21 @@ export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
     reason: Reason.TokensInvalid,
     message: ({ triage: { problems } }) =>
       `${problems.length} token Secret(s) need attention: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`,
+  },
+  {
+    name: 'deleted while in use',
+    when: (f) => (f.observation.deletedInUse ?? []).length > 0,
+    status: 'False',
+    reason: Reason.DeletedSecretReferenced,
+    message: (f) => {
+      const gone = f.observation.deletedInUse ?? [];
+      return `${gone.length} token Secret(s) were deleted while workloads still use them, so their next Pods will not start: ${gone
+        .slice(0, 3)
+        .map(deletedText)
+        .join(
+          '; ',
+        )}${gone.length > 3 ? `; and ${gone.length - 3} more` : ''}; move those workloads to projected serviceAccountToken volumes (TokenRequest), or create the Secret again (type kubernetes.io/service-account-token) for the tokens controller to fill`;
+    },
   },
   {
     name: 'undecided',

@@ -2,7 +2,7 @@
 import { Reason } from '../../../api/reasons.ts';
 import type { ConditionUpdate } from '../../../api/conditions.ts';
 import type { Finding } from '../../area.ts';
-import { wouldRestart, type PlanFacts } from './conditions.ts';
+import { deletedText, wouldRestart, type PlanFacts } from './conditions.ts';
 import { consumerView, workloadId } from './types.ts';
 
 /** One finding per thing an admin acts on: a Secret, a workload, a pod, kube-controller-manager. */
@@ -32,6 +32,13 @@ export function findingsOf(f: PlanFacts, tokens: ConditionUpdate): Finding[] {
       health: 'action',
       message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: the operator does not restart it${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}`,
     })),
+    ...(f.observation.deletedInUse ?? []).flatMap((d) =>
+      d.users.map((w): Finding => ({
+        subject: w,
+        health: 'action',
+        message: `uses secret ${d.secret}, deleted${d.invalidSince ? ' by the legacy-token cleaner' : ''} at ${d.deletedAt}: its next Pod will not start; move it to a projected serviceAccountToken volume or create the Secret again`,
+      })),
+    ),
     ...f.triage.notReissuable.map((x): Finding => ({
       subject: `secret ${x.split(' ')[0] ?? ''}`,
       health: 'action',
@@ -127,6 +134,7 @@ export function summaryOf(f: PlanFacts, lastRotationRequest: string | undefined)
         }
       : {}),
     ...(attention ? { attention } : {}),
+    ...(f.observation.deletedInUse?.length ? { deletedInUse: f.observation.deletedInUse.slice(0, 20).map(deletedText) } : {}),
     ...(rotations.length
       ? {
           [f.spec.dryRun ? 'wouldRotate' : 'rotatingNow']: rotations.slice(0, 20).map((a) => `${a.secret.namespace}/${a.secret.name}: ${a.triggers.join(',')}`),
