@@ -273,7 +273,9 @@ export class HttpKubeClient implements KubeClient {
       const timedOut = aborted && !opts.signal?.aborted;
       // A slow answer is not yet a dead connection: ask (the probe resets it only if it is).
       if (timedOut && !probing) void this.checkConnection();
-      const cause = (err as { cause?: Error }).cause;
+      // The innermost cause says what failed (undici nests a proxy's refusal under "Request was cancelled.").
+      let cause = (err as { cause?: Error }).cause;
+      while (cause?.cause instanceof Error) cause = cause.cause;
       throw new KubeApiError({
         status: 0,
         reason: timedOut ? 'Timeout' : aborted ? 'Aborted' : 'NetworkError',
