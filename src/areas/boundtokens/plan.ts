@@ -6,6 +6,7 @@
 import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
+import { firstVerdict, when, type Rule, type Verdict } from '../../api/rules.ts';
 import type { ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import type { TokenCounters } from './apiserver-metrics.ts';
@@ -70,19 +71,10 @@ export interface BoundTokensFacts {
   flags: ApiserverFlags;
 }
 
-/** A named check: the first rule that applies decides BoundTokensHealthy. */
-export interface BoundTokensRule {
-  name: string;
-  applies(facts: BoundTokensFacts): boolean;
-  condition(facts: BoundTokensFacts): ConditionUpdate;
-}
+/** A named check (the shared shape, src/api/rules.ts): the first rule that speaks decides BoundTokensHealthy. */
+export type BoundTokensRule = Rule<BoundTokensFacts>;
 
-const boundTokensHealthy = (status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({
-  type: ConditionType.BoundTokensHealthy,
-  status,
-  reason,
-  message,
-});
+const boundTokensHealthy = (status: ConditionUpdate['status'], reason: string, message: string): Verdict => ({ status, reason, message });
 
 /** What the API server's flags reveal about token expiry extension, in one sentence. */
 export function expiryText(flags: ApiserverFlags): string {
@@ -109,53 +101,53 @@ function workloadsText(workloads: readonly StaleWorkload[]): string {
   return ` Workloads: ${named.join(', ')}.`;
 }
 
-export const staleTokensInUse: BoundTokensRule = {
-  name: 'staleTokensInUse',
-  applies: (facts) => facts.staleUsers.length > 0,
-  condition: (facts) => {
+export const staleTokensInUse: BoundTokensRule = when(
+  'staleTokensInUse',
+  (facts) => facts.staleUsers.length > 0,
+  (facts) => {
     const users = facts.staleUsers.slice(0, MAX_NAMED).map((user) => user.serviceAccount);
     const message =
       `${facts.staleUsers.length} service account(s) use stale bound tokens, kept alive only by the API server's expiry extension: ${users.join(', ')}. ` +
       `Their clients never refresh tokens; upgrade them (${REFRESHING_CLIENTS}).${workloadsText(facts.staleWorkloads)} ${expiryText(facts.flags)}`;
     return boundTokensHealthy('False', Reason.StaleTokensInUse, message);
   },
-};
+);
 
-export const legacyTokensMounted: BoundTokensRule = {
-  name: 'legacyTokensMounted',
-  applies: (facts) => facts.mounts.length > 0,
-  condition: (facts) => {
+export const legacyTokensMounted: BoundTokensRule = when(
+  'legacyTokensMounted',
+  (facts) => facts.mounts.length > 0,
+  (facts) => {
     const mounts = facts.mounts.slice(0, MAX_NAMED).map((mount) => `${mount.pod} (${mount.secret})`);
     const message =
       `${facts.mounts.length} pod(s) still mount legacy token Secrets instead of projected, expiring tokens: ${mounts.join(', ')}. ` + expiryText(facts.flags);
     return boundTokensHealthy('False', Reason.LegacyTokensMounted, message);
   },
-};
+);
 
-export const legacyMountsUnchecked: BoundTokensRule = {
-  name: 'legacyMountsUnchecked',
-  applies: (facts) => facts.mountsUnchecked !== undefined,
-  condition: (facts) => {
+export const legacyMountsUnchecked: BoundTokensRule = when(
+  'legacyMountsUnchecked',
+  (facts) => facts.mountsUnchecked !== undefined,
+  (facts) => {
     const message =
       `No service account uses a stale bound token. Pods mounting legacy token Secrets were not checked: ${facts.mountsUnchecked ?? ''}. ` +
       expiryText(facts.flags);
     return boundTokensHealthy('True', Reason.NoStaleTokens, message);
   },
-};
+);
 
-export const noStaleTokens: BoundTokensRule = {
-  name: 'noStaleTokens',
-  applies: () => true,
-  condition: (facts) => boundTokensHealthy('True', Reason.NoStaleTokens, `No pod mounts a legacy token Secret. ${expiryText(facts.flags)}`),
-};
+export const noStaleTokens: BoundTokensRule = when(
+  'noStaleTokens',
+  () => true,
+  (facts) => boundTokensHealthy('True', Reason.NoStaleTokens, `No pod mounts a legacy token Secret. ${expiryText(facts.flags)}`),
+);
 
 /** BoundTokensHealthy's rules in order; the last always applies. */
 export const boundTokensRules: readonly BoundTokensRule[] = [staleTokensInUse, legacyTokensMounted, legacyMountsUnchecked, noStaleTokens];
 
-/** The condition of the first rule that applies. */
+/** The condition of the first rule that speaks. */
 export function decideBoundTokensHealthy(facts: BoundTokensFacts, rules: readonly BoundTokensRule[] = boundTokensRules): ConditionUpdate {
-  const rule = rules.find((candidate) => candidate.applies(facts)) ?? noStaleTokens;
-  return rule.condition(facts);
+  const { status, reason, message } = firstVerdict(rules, facts);
+  return { type: ConditionType.BoundTokensHealthy, status, reason, message };
 }
 
 /** The observation as the rules see it: legacy mounts count only when the spec asks to report them. */

@@ -9,6 +9,7 @@ import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { formatDuration } from '../../api/duration.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
+import { firstVerdict, when, type Rule, type Verdict } from '../../api/rules.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import { relativeToCluster, type ClockOffset } from './estimator.ts';
 
@@ -57,19 +58,10 @@ export interface ClockFacts {
   shown: ShownClock[];
 }
 
-/** A named check: the first rule that applies decides ClockSynchronized. */
-export interface ClockRule {
-  name: string;
-  applies(facts: ClockFacts): boolean;
-  condition(facts: ClockFacts): ConditionUpdate;
-}
+/** A named check (the shared shape, src/api/rules.ts): the first rule that speaks decides ClockSynchronized. */
+export type ClockRule = Rule<ClockFacts>;
 
-const clockSynchronized = (status: ConditionUpdate['status'], reason: string, message: string): ConditionUpdate => ({
-  type: ConditionType.ClockSynchronized,
-  status,
-  reason,
-  message,
-});
+const clockSynchronized = (status: ConditionUpdate['status'], reason: string, message: string): Verdict => ({ status, reason, message });
 
 const direction = (offsetMs: number): string => (offsetMs > 0 ? 'ahead' : 'behind');
 
@@ -98,22 +90,22 @@ function skewConsequence(skewed: readonly ClockOffset[]): string {
   return `Bound service-account tokens issued by another API server are ${rejected}`;
 }
 
-export const noClockData: ClockRule = {
-  name: 'noClockData',
-  applies: (facts) => facts.measured === 0,
-  condition: () =>
+export const noClockData: ClockRule = when(
+  'noClockData',
+  (facts) => facts.measured === 0,
+  () =>
     clockSynchronized(
       'Unknown',
       Reason.NoClockData,
       'No Lease renewals observed yet (node Leases in kube-node-lease, API-server identity Leases in kube-system); ' +
         'the clocks are judged once they renew, every 10 seconds.',
     ),
-};
+);
 
-export const clocksSkewed: ClockRule = {
-  name: 'clocksSkewed',
-  applies: (facts) => facts.skewed.length > 0,
-  condition: (facts) => {
+export const clocksSkewed: ClockRule = when(
+  'clocksSkewed',
+  (facts) => facts.skewed.length > 0,
+  (facts) => {
     const isSkewed = (shown: ShownClock): boolean => facts.skewed.some((clock) => clock.kind === shown.kind && clock.name === shown.name);
     const list = facts.shown.filter(isSkewed).map(describeShown).join(', ');
     const operator = facts.operatorSkewed ? ` Also, ${operatorText(facts)} of the cluster's time.` : '';
@@ -122,12 +114,12 @@ export const clocksSkewed: ClockRule = {
       `Fix time sync (chrony/NTP) on those hosts.${operator}`;
     return clockSynchronized('False', Reason.ClockSkewDetected, message);
   },
-};
+);
 
-export const operatorClockSkewed: ClockRule = {
-  name: 'operatorClockSkewed',
-  applies: (facts) => facts.operatorSkewed,
-  condition: (facts) => {
+export const operatorClockSkewed: ClockRule = when(
+  'operatorClockSkewed',
+  (facts) => facts.operatorSkewed,
+  (facts) => {
     const max = formatDuration(facts.maxSkewMs);
     const message =
       `The operator's own clock is off by more than ${max}: ${operatorText(facts)} of the cluster's time (${clusterTime(facts)}); ` +
@@ -135,26 +127,26 @@ export const operatorClockSkewed: ClockRule = {
       'The operator misjudges token ages and Lease expiry; fix time sync (chrony/NTP) on the host running it.';
     return clockSynchronized('False', Reason.OperatorClockSkewed, message);
   },
-};
+);
 
-export const clocksInSync: ClockRule = {
-  name: 'clocksInSync',
-  applies: () => true,
-  condition: (facts) =>
+export const clocksInSync: ClockRule = when(
+  'clocksInSync',
+  () => true,
+  (facts) =>
     clockSynchronized(
       'True',
       Reason.ClocksInSync,
       `All ${facts.measured} measured clock(s) are within ${formatDuration(facts.maxSkewMs)} of the cluster's time (${clusterTime(facts)}).`,
     ),
-};
+);
 
 /** ClockSynchronized's rules in order; the last always applies. */
 export const clockRules: readonly ClockRule[] = [noClockData, clocksSkewed, operatorClockSkewed, clocksInSync];
 
-/** The condition of the first rule that applies. */
+/** The condition of the first rule that speaks. */
 export function decideClockSynchronized(facts: ClockFacts, rules: readonly ClockRule[] = clockRules): ConditionUpdate {
-  const rule = rules.find((candidate) => candidate.applies(facts)) ?? clocksInSync;
-  return rule.condition(facts);
+  const { status, reason, message } = firstVerdict(rules, facts);
+  return { type: ConditionType.ClockSynchronized, status, reason, message };
 }
 
 /** Whole seconds, kept at the previous value while the estimate moves by less than a second. */

@@ -7,6 +7,7 @@
 import { asSentences, type ConditionUpdate } from '../../api/conditions.ts';
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
+import { firstVerdict, type Refusal, type Rule, type Verdict } from '../../api/rules.ts';
 import type { AreaReport, Finding } from '../area.ts';
 import { classifyBinding, describeSubjects, managedByUs, type BindingState, type LegacyBinding, type Subject } from './binding.ts';
 import { describeFacts, nodeAuthorizerEvidence, nodeRestrictionEvidence, type NodeAuthorizerEvidence, type NodeRestrictionEvidence } from './evidence.ts';
@@ -40,10 +41,7 @@ export function describeAction(a: NodeAuthAction): string {
   return `${verb} clusterrolebinding/system:node`;
 }
 
-export interface Refusal {
-  reason: string;
-  message: string;
-}
+export type { Refusal } from '../../api/rules.ts';
 
 export interface NodeAuthPlan {
   actions: NodeAuthAction[];
@@ -66,20 +64,8 @@ export interface NodeAuthFacts {
   syntheticProbe: boolean;
 }
 
-/** What a rule decides: the condition and, in order, what to write and what to refuse. */
-export interface Verdict {
-  status: ConditionUpdate['status'];
-  reason: string;
-  message: string;
-  actions?: NodeAuthAction[];
-  refusals?: Refusal[];
-}
-
-export interface NodeAuthRule {
-  name: string;
-  /** undefined: this rule has nothing to say, ask the next */
-  decide(f: NodeAuthFacts): Verdict | undefined;
-}
+/** A node-authorization rule: the shared shape (src/api/rules.ts), its facts and actions. */
+export type NodeAuthRule = Rule<NodeAuthFacts, NodeAuthAction>;
 
 const FLAGS_ADVICE =
   'set --authorization-mode=Node,RBAC (with --authorization-config: a `type: Node` authorizer before RBAC) ' +
@@ -281,12 +267,8 @@ export const RULES: readonly NodeAuthRule[] = [
 ];
 
 /** The first rule's verdict, with the rule's name (for tests and logs). */
-export function decide(f: NodeAuthFacts, rules: readonly NodeAuthRule[] = RULES): Verdict & { rule: string } {
-  for (const rule of rules) {
-    const v = rule.decide(f);
-    if (v) return { ...v, rule: rule.name };
-  }
-  throw new Error('node authorization: no rule decided (the last rule must always speak)');
+export function decide(f: NodeAuthFacts, rules: readonly NodeAuthRule[] = RULES): Verdict<NodeAuthAction> & { rule: string } {
+  return firstVerdict(rules, f);
 }
 
 export function planNodeAuthorization(spec: ResolvedSpec, observation: NodeAuthObservation): NodeAuthPlan {

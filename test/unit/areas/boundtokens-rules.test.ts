@@ -21,7 +21,7 @@ import {
   type StaleWorkload,
 } from '../../../src/areas/boundtokens/plan.ts';
 import type { StaleTokenUser } from '../../../src/areas/boundtokens/stale-tokens.ts';
-import { checkRuleTable, type RuleRow } from './rule-table.ts';
+import { checkRuleTable, type RuleRow } from '../../support/rule-table.ts';
 
 const test = suite('bound-token rules');
 
@@ -53,7 +53,7 @@ const facts = (over: Partial<BoundTokensFacts> = {}): BoundTokensFacts => ({
 });
 
 function checkRule(rule: BoundTokensRule, rows: RuleRow<BoundTokensFacts>[]): void {
-  checkRuleTable(rule, 'BoundTokensHealthy', rows);
+  checkRuleTable(rule, rows);
 }
 
 test('staleTokensInUse: False naming the service accounts and their workloads', () => {

@@ -8,6 +8,7 @@ import type { LegacyBinding } from '../../../src/areas/nodeauth/binding.ts';
 import type { NodeAuthObservation } from '../../../src/areas/nodeauth/observe.ts';
 import { decide, gatherFacts, RULES, type NodeAuthFacts } from '../../../src/areas/nodeauth/plan.ts';
 import type { GrantedBy } from '../../../src/areas/nodeauth/probe.ts';
+import { checkRuleTable } from '../../support/rule-table.ts';
 import { alice, binding, nodesGroup, observation } from './nodeauth-fixtures.ts';
 
 const test = suite('nodeAuthorization rules');
@@ -146,19 +147,7 @@ const rows: Row[] = [
 
 for (const row of rows) {
   test(`${row.rule}: ${row.name}`, () => {
-    const v = rule(row.rule).decide(row.f);
-    if (!row.want) {
-      assert.is(v, undefined, JSON.stringify(v));
-      return;
-    }
-    assert.ok(v, 'the rule should speak');
-    assert.is(v.reason, row.want.reason, v.message);
-    if (row.want.status) assert.is(v.status, row.want.status);
-    if (row.want.actions)
-      assert.equal(
-        (v.actions ?? []).map((a) => a.kind),
-        row.want.actions,
-      );
+    checkRuleTable(rule(row.rule), [{ what: row.name, facts: row.f, applies: row.want !== undefined, ...row.want }]);
   });
 }
 
