@@ -223,3 +223,30 @@ export function validateAuthPolicy(manifest: Json, schema: SchemaNode): { errors
   }
   return { errors: [...new Set(errors)], defaulted: { ...(defaulted as Obj), ...(metadata === undefined ? {} : { metadata }) } };
 }
+
+const YAML11_BOOLEANS = new Set(['yes', 'no', 'y', 'n', 'on', 'off', 'true', 'false']);
+
+/**
+ * What to write instead, for the type mistakes a hand-written manifest makes most (a quoted or
+ * YAML 1.1 boolean, a quoted number, a single value where a list belongs): the API server says only
+ * "expected boolean, got …". One hint per field, each naming it.
+ */
+export function typeHints(manifest: unknown, schema: SchemaNode, path = ''): string[] {
+  const at = (key: string): string => (path ? `${path}.${key}` : key);
+  if (Array.isArray(manifest)) return schema.items ? manifest.flatMap((v, i) => typeHints(v, schema.items ?? {}, `${path}[${i}]`)) : [];
+  if (isObj(manifest)) {
+    return Object.entries(manifest).flatMap(([k, v]) => {
+      const child = schema.properties?.[k];
+      return child ? typeHints(v, child, at(k)) : [];
+    });
+  }
+  if (typeof manifest !== 'string') return [];
+  const text = JSON.stringify(manifest);
+  if (schema.type === 'boolean' && YAML11_BOOLEANS.has(manifest.toLowerCase()))
+    return [`${path}: ${text} is a string, not a boolean: write true or false, without quotes (YAML 1.2 reads yes/no/on/off as strings)`];
+  if ((schema.type === 'integer' || schema.type === 'number') && manifest.trim() !== '' && Number.isFinite(Number(manifest)))
+    return [`${path}: ${text} is a string, not a number: write ${manifest.trim()} without quotes`];
+  if (schema.type === 'array') return [`${path}: ${text} is a single value where a list belongs: write [${manifest}], or one "- ${manifest}" line per item`];
+  if (schema.type === 'object') return [`${path}: ${text} is a string where a mapping (key: value lines) belongs`];
+  return [];
+}

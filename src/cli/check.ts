@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse, parseAllDocuments } from 'yaml';
 import { resolveSpec } from '../api/defaults.ts';
 import { API_VERSION, KIND, VERSION, type AuthPolicy } from '../api/types.ts';
-import { validateAuthPolicy, type SchemaNode } from '../api/validate.ts';
+import { typeHints, validateAuthPolicy, type SchemaNode } from '../api/validate.ts';
 import type { AreaReport, Finding } from '../areas/area.ts';
 import { KubeClient } from '../kube/client.ts';
 import { describeError, isApiMissing, isForbidden, isNotFound, KubeApiError } from '../kube/errors.ts';
@@ -53,7 +53,12 @@ export function policyDocument(file: string, text: string): unknown {
   const policies = values.filter((v) => typeof v === 'object' && (v as { kind?: unknown }).kind === KIND);
   if (policies.length > 1) throw new InvalidManifestError(`${file} holds ${policies.length} ${KIND} documents: check one at a time`);
   if (policies[0] !== undefined) return policies[0];
-  if (values.length === 1) return values[0]; // a lone document: validation names what is wrong with it
+  const lone = values.length === 1 ? values[0] : undefined;
+  if (lone !== undefined && (typeof lone !== 'object' || Array.isArray(lone)))
+    throw new InvalidManifestError(
+      `${file} holds ${Array.isArray(lone) ? 'a YAML list' : `a single ${typeof lone}`}, not an ${KIND} document (a mapping with apiVersion: ${API_VERSION} and kind: ${KIND})`,
+    );
+  if (lone !== undefined) return lone; // a lone document: validation names what is wrong with it
   const kinds = values.map((v) => {
     const kind = typeof v === 'object' ? (v as { kind?: unknown }).kind : undefined;
     return typeof kind === 'string' ? kind : '(no kind)';
@@ -75,7 +80,11 @@ export async function validateManifest(
   manifest: unknown,
   signal?: AbortSignal,
 ): Promise<{ policy: AuthPolicy; by: 'server' | 'schema' }> {
-  const offline = validateAuthPolicy(manifest, await shippedSchema());
+  const schema = await shippedSchema();
+  const offline = validateAuthPolicy(manifest, schema);
+  const hints = typeHints(manifest, schema)
+    .map((h) => `\n  hint: ${h}`)
+    .join('');
   const envelope = offline.errors.filter((e) => /^(apiVersion|kind|metadata)[.:]/.test(e));
   if (envelope.length) throw new InvalidManifestError(`${file} is not a valid ${KIND}:\n  ${envelope.join('\n  ')}`);
   const name = (manifest as AuthPolicy).metadata.name;
@@ -94,14 +103,16 @@ export async function validateManifest(
       if (err instanceof KubeApiError && (err.status === 422 || err.status === 400)) {
         const causes = (err.details?.causes ?? []).map((c) => `${c.field ? `${c.field}: ` : ''}${c.message ?? ''}`);
         const message = err.message.replace(/^\S+ \S+: \d+ \w+: /, '');
-        throw new InvalidManifestError(`${file} is refused by the API server: ${causes.length ? `\n  ${causes.join('\n  ')}` : message}`, { cause: err });
+        throw new InvalidManifestError(`${file} is refused by the API server: ${causes.length ? `\n  ${causes.join('\n  ')}` : message}${hints}`, {
+          cause: err,
+        });
       }
       // 404: the CRD is not installed; no answer or no permission: fall back to the shipped schema.
     }
   }
   if (offline.errors.length)
     throw new InvalidManifestError(
-      `${file} is not a valid ${KIND} (validated against the shipped CRD schema, crds/authpolicy.yaml):\n  ${offline.errors.join('\n  ')}`,
+      `${file} is not a valid ${KIND} (validated against the shipped CRD schema, crds/authpolicy.yaml):\n  ${offline.errors.join('\n  ')}${hints}`,
     );
   return { policy: offline.defaulted as AuthPolicy, by: 'schema' };
 }

@@ -71,11 +71,22 @@ export interface AreaFailure {
   transient: boolean;
 }
 
-/** What to grant for a 403: "grant list and watch on secrets cluster-wide in the operator's ClusterRole …". */
-export function permissionMessage(err: unknown, watched: boolean): string | undefined {
+/**
+ * What to grant for a 403, to whom: in `run` the operator's ServiceAccount lacks it ("grant list and watch
+ * secrets cluster-wide … in its ClusterRole"); in `check` it is the permission of the user check runs as,
+ * and a one-shot check does not recover: it is run again with a kubeconfig that has it.
+ */
+export function permissionMessage(err: unknown, watched: boolean, mode: 'run' | 'check' = 'run'): string | undefined {
   const denied = deniedPermission(err);
   if (!denied) return undefined;
   const verbs = watched ? ['list', 'watch'] : [denied.verb];
+  if (mode === 'check') {
+    const user = err instanceof Error ? /User "([^"]+)"/.exec(err.message)?.[1] : undefined;
+    return (
+      `the user check runs as${user ? ` (${user})` : ''} may not ${describePermission(denied)}: run check again with a kubeconfig ` +
+      `that may ${describePermission(denied, verbs)} (check reads what the operator reads: config/rbac lists it), or grant it to that user`
+    );
+  }
   const where = denied.namespace ? `a Role in namespace ${denied.namespace}` : 'its ClusterRole';
   return (
     `the operator may not ${describePermission(denied)}: grant ${describePermission(denied, verbs)} ` +
@@ -100,19 +111,19 @@ function keepPrevious(area: Area, policy: AuthPolicy, why: string): AreaReport {
 }
 
 /** Why caches have not synced, naming the first cause (a 403 names the verb and resource to grant). */
-function unsyncedMessage(unsynced: readonly UnsyncedCache[]): string {
+function unsyncedMessage(unsynced: readonly UnsyncedCache[], mode: 'run' | 'check'): string {
   const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
   return (
-    (isForbidden(first?.failure) ? permissionMessage(first?.failure, !first?.polled) : undefined) ??
+    (isForbidden(first?.failure) ? permissionMessage(first?.failure, !first?.polled, mode) : undefined) ??
     (first?.error ? `cannot read ${first.name}: ${first.error}` : `cache ${unsynced.map((u) => u.name).join(', ')} not synced yet`)
   );
 }
 
 /** The Unknown report of an area whose declared caches could not sync, naming the first cause. */
-function unsyncedReport(area: Area, unsynced: readonly UnsyncedCache[]): AreaReport {
+function unsyncedReport(area: Area, unsynced: readonly UnsyncedCache[], mode: 'run' | 'check'): AreaReport {
   const first = unsynced.find((u) => u.failure !== undefined) ?? unsynced[0];
   const forbidden = isForbidden(first?.failure);
-  const message = unsyncedMessage(unsynced);
+  const message = unsyncedMessage(unsynced, mode);
   return {
     conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
     summary: { error: message },
@@ -145,7 +156,7 @@ export async function evaluateAreas(
     cache: (handle) => deps.caches.get(handle),
     unsynced: (spec) => {
       const unsynced = deps.caches.unsynced([spec]);
-      return unsynced.length ? unsyncedMessage(unsynced) : undefined;
+      return unsynced.length ? unsyncedMessage(unsynced, mode) : undefined;
     },
     policy,
     spec,
@@ -177,7 +188,7 @@ export async function evaluateAreas(
         if (young) kept.requeueAfterMs = FAILURE_GRACE_MS - (Date.now() - since) + 1000;
         reports[area.name] = kept;
       } else {
-        reports[area.name] = unsyncedReport(area, unsynced);
+        reports[area.name] = unsyncedReport(area, unsynced, mode);
       }
       areaLog.debug('area waits for its caches', { caches: unsynced.map((u) => u.name) });
       continue;
@@ -205,7 +216,7 @@ export async function evaluateAreas(
         continue;
       }
       const forbidden = isForbidden(err);
-      const message = (forbidden ? permissionMessage(err, false) : undefined) ?? `could not evaluate: ${describeError(err)}`;
+      const message = (forbidden ? permissionMessage(err, false, mode) : undefined) ?? `could not evaluate: ${describeError(err)}`;
       reports[area.name] = {
         conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
         summary: { error: message },

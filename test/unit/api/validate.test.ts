@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { unportedRules, validateAuthPolicy } from '../../../src/api/validate.ts';
 import { findingLine, InvalidManifestError, policyDocument, shippedSchema } from '../../../src/cli/check.ts';
+import { typeHints } from '../../../src/api/validate.ts';
 import { FIELD_ERROR, invalidEnvelopes, invalidPolicies, manifestOf } from '../../fixtures/invalid-policies.ts';
 
 const test = suite('validate');
@@ -89,6 +90,32 @@ test('a manifest file: YAML errors, missing documents and several policies are n
     { apiVersion: 'v1', kind: 'Authpolicy' },
     'a lone document is validated, so the message names kind',
   );
+  assert.throws(
+    () => policyDocument('p.yaml', '- a\n- b\n'),
+    (e: Error) =>
+      e instanceof InvalidManifestError &&
+      e.message === 'p.yaml holds a YAML list, not an AuthPolicy document (a mapping with apiVersion: authpolicy.io/v1alpha1 and kind: AuthPolicy)',
+  );
+  assert.throws(() => policyDocument('p.yaml', 'just text\n'), /p\.yaml holds a single string, not an AuthPolicy document/);
+});
+
+test('type hints: what to write instead of a quoted boolean or number, or a single value where a list belongs', async () => {
+  const schema = await shippedSchema();
+  const hints = typeHints(
+    {
+      apiVersion: 'authpolicy.io/v1alpha1',
+      kind: 'AuthPolicy',
+      metadata: { name: 'x' },
+      spec: { dryRun: 'yes', legacyTokens: { rotateOn: 'StaleCA', maxConcurrentRestarts: '3', restartWorkloads: true } },
+    },
+    schema,
+  );
+  assert.equal(hints, [
+    'spec.dryRun: "yes" is a string, not a boolean: write true or false, without quotes (YAML 1.2 reads yes/no/on/off as strings)',
+    'spec.legacyTokens.rotateOn: "StaleCA" is a single value where a list belongs: write [StaleCA], or one "- StaleCA" line per item',
+    'spec.legacyTokens.maxConcurrentRestarts: "3" is a string, not a number: write 3 without quotes',
+  ]);
+  assert.equal(typeHints({ spec: { dryRun: false, clock: { maxSkew: '30s' } } }, schema), [], 'nothing to hint on a well-typed manifest');
 });
 
 test("check names a finding's subject once", () => {

@@ -54,6 +54,13 @@ test('the condition message says what to grant, where, and that no restart is ne
   assert.is(permissionMessage(conflict, false), undefined);
 });
 
+test("in check the missing permission is the user's, named, and a one-shot check does not claim to recover", () => {
+  const msg = permissionMessage(forbiddenList, true, 'check') ?? '';
+  assert.match(msg, /^the user check runs as \(\S+\) may not list secrets cluster-wide: run check again with a kubeconfig that may list and watch secrets/);
+  assert.not.match(msg, "operator's ServiceAccount");
+  assert.not.match(msg, 'recovers');
+});
+
 test('a 404 without a Status body is a missing API (a CRD not installed), a NotFound Status is a missing object', () => {
   assert.ok(isApiMissing(apiError(404, '404 page not found', { reason: 'Not Found', path: '/apis/authpolicy.io/v1alpha1/authpolicies' })));
   assert.not.ok(isApiMissing(notFound));
