@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { Metrics } from '../../src/runtime/metrics.ts';
+import { families } from '../image/prometheus-rules.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RULES_FILE = join(ROOT, 'config/prometheus/rules.yaml');
@@ -104,4 +105,25 @@ export function promtoolBinary(): string {
   const bin = out.trim().split('\n').pop();
   if (!bin || !existsSync(bin)) throw new Error(`${script} printed no binary path`);
   return (cached = bin);
+}
+
+/**
+ * Checks the series the promtool tests feed as the operator's against a real /metrics scrape of
+ * the operator: each of the `required` families must be exposed, and every test series of a
+ * family the scrape has must carry exactly that family's labels (plus a scrape's target labels).
+ * One line per problem; empty when the tests feed what the operator exports.
+ */
+export function testSeriesMismatches(scrape: string, required: readonly string[]): string[] {
+  const exposed = families(scrape);
+  const problems = required.filter((name) => !exposed.get(name)?.labels.size).map((name) => `${name} is not exposed (with labels) by the scrape`);
+  for (const s of inputSeries().filter((x) => x.labels.job === OPERATOR_JOB)) {
+    const family = exposed.get(s.metric);
+    if (!family?.labels.size) continue;
+    const fed = Object.keys(s.labels).filter((l) => !TARGET_LABELS.has(l) || family.labels.has(l));
+    const missing = [...family.labels].filter((l) => !fed.includes(l));
+    const extra = fed.filter((l) => !family.labels.has(l));
+    if (missing.length || extra.length)
+      problems.push(`${s.file}: ${s.metric} fed with labels ${fed.join(', ')}; the operator exports ${[...family.labels].join(', ')}`);
+  }
+  return problems;
 }
