@@ -25,14 +25,21 @@ export interface RunningOperator {
 /**
  * The NODE_OPTIONS the operator runs with: config/manager's, as shipped, unless
  * BENCH_OPERATOR_NODE_OPTIONS overrides them (a V8-flag trial; empty for none).
+ * The bench runs no memory cgroup, so a share of the memory limit
+ * (--max-old-space-size-percentage) becomes the size it gives under the manifest's limit.
  */
 export function operatorNodeOptions(): string {
   const override = process.env.BENCH_OPERATOR_NODE_OPTIONS;
   if (override !== undefined) return override;
   const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as {
-    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[]; resources?: { limits?: { memory?: string } } }[] } } };
   };
-  return manifest.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  const container = manifest.spec.template.spec.containers[0];
+  const options = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  const limitMiB = /^(\d+)Mi$/.exec(container?.resources?.limits?.memory ?? '')?.[1];
+  return options.replace(/--max-old-space-size-percentage=(\d+)/, (flag, percent: string) =>
+    limitMiB === undefined ? flag : `--max-old-space-size=${Math.floor((Number(limitMiB) * Number(percent)) / 100)}`,
+  );
 }
 
 export function startShippedOperator(kubeconfig: string): RunningOperator {

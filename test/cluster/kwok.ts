@@ -27,7 +27,9 @@ export function startKwok(cluster: Cluster, extraArgs: string[] = []): ManagedPr
  * would once kwok reports Ready.
  */
 export async function addKwokNode(cluster: Cluster, name: string): Promise<void> {
-  const node = { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { ...KWOK_NODE_LABEL, 'kubernetes.io/hostname': name } } };
+  // The well-known labels a kubelet sets on its Node (config/manager's pods require os and arch).
+  const labels = { ...KWOK_NODE_LABEL, 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' };
+  const node = { apiVersion: 'v1', kind: 'Node', metadata: { name, labels } };
   await mustKubectl(cluster, ['apply', '-f', '-'], { input: JSON.stringify(node) });
   await mustKubectl(cluster, ['wait', '--for=condition=Ready', `node/${name}`, '--timeout=60s']);
   await mustKubectl(cluster, ['taint', 'node', name, 'node.kubernetes.io/not-ready:NoSchedule-']);

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { suite } from 'uvu';
+import { parse } from 'yaml';
 import * as assert from 'uvu/assert';
 import { binDir } from '../cluster/binaries.ts';
 import { ROOT } from '../cluster/operator.ts';
@@ -53,6 +54,7 @@ interface Container {
   image: string;
   imagePullPolicy?: string;
   args: string[];
+  env?: { name: string; value?: string }[];
   resources?: unknown;
   securityContext?: Record<string, unknown>;
   ports?: { name: string }[];
@@ -64,8 +66,20 @@ interface PodSpec {
   nodeSelector?: unknown;
   tolerations?: unknown;
   affinity?: unknown;
+  topologySpreadConstraints?: unknown[];
+  serviceAccountName?: string;
   priorityClassName?: string;
   volumes?: { name: string; secret?: { secretName: string } }[];
+}
+const ARCH_GUARD = [
+  { key: 'kubernetes.io/os', operator: 'In', values: ['linux'] },
+  { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] },
+];
+/** helm template expected to fail: its stderr. */
+async function refused(...set: string[]): Promise<string> {
+  const r = await helm(['template', 'authpolicy-operator', CHART, '--namespace', 'authpolicy-system', ...set.flatMap((s) => ['--set', s])]);
+  assert.is.not(r.code, 0, `helm template ${set.join(' ')} should be refused:\n${r.stdout.slice(0, 400)}`);
+  return r.stderr;
 }
 const podSpec = (list: K8sObject[]): PodSpec => (find(list, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
 const container = (list: K8sObject[]): Container => podSpec(list).containers[0] as Container;
@@ -161,7 +175,17 @@ test('values: image by digest, resources, security contexts, scheduling, priorit
   assert.is(pod.securityContext?.runAsNonRoot, true, "config's pod securityContext stays");
   assert.equal(pod.nodeSelector, { role: 'infra' });
   assert.equal(pod.tolerations, [{ key: 'infra', operator: 'Exists' }]);
-  assert.ok(pod.affinity, 'affinity');
+  assert.equal(
+    pod.affinity,
+    {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'role', operator: 'Exists' }, ...ARCH_GUARD] }],
+        },
+      },
+    },
+    "the node affinity given, and config's architecture guard in its term",
+  );
   assert.is(pod.priorityClassName, 'system-cluster-critical');
   const d = find(r, 'Deployment') as unknown as { spec: { replicas: number; selector: unknown; template: { metadata: { labels: Record<string, string> } } } };
   assert.is(d.spec.replicas, 3);
@@ -175,6 +199,7 @@ test('values: leader election, log level and extra args become run flags', async
   assert.equal(container(await render()).args, ['run', '--leader-elect', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081']);
   const r = await render(
     'leaderElection.enabled=false',
+    'replicaCount=1',
     'leaderElection.leaseDuration=30s',
     'leaderElection.renewDeadline=20s',
     'leaderElection.retryPeriod=4s',
@@ -204,8 +229,13 @@ test('values: PodDisruptionBudget, NetworkPolicy, monitors and CRD toggles', asy
   assert.not.ok(find(off, 'PodDisruptionBudget'));
   assert.not.ok(find(off, 'NetworkPolicy'));
   assert.not.ok(find(off, 'CustomResourceDefinition'));
-  const pdb = find(await render('podDisruptionBudget.minAvailable=50%'), 'PodDisruptionBudget') as unknown as { spec: { minAvailable: unknown } };
-  assert.is(pdb.spec.minAvailable, '50%');
+  const pdb = find(await render('podDisruptionBudget.minAvailable=50%'), 'PodDisruptionBudget') as unknown as { spec: Record<string, unknown> };
+  assert.equal(pdb.spec.minAvailable, '50%');
+  assert.not.ok('maxUnavailable' in pdb.spec, 'minAvailable replaces maxUnavailable');
+  const three = find(await render('replicaCount=3', 'podDisruptionBudget.maxUnavailable=2'), 'PodDisruptionBudget') as unknown as {
+    spec: Record<string, unknown>;
+  };
+  assert.is(three.spec.maxUnavailable, 2);
   const noKeep = find(await render('crds.keep=false'), 'CustomResourceDefinition');
   assert.is(noKeep?.metadata.annotations?.['helm.sh/resource-policy'], undefined);
   const mon = await render(
@@ -226,6 +256,164 @@ test('values: PodDisruptionBudget, NetworkPolicy, monitors and CRD toggles', asy
   };
   assert.is(rule.metadata.labels.release, 'prom');
   assert.match(rule.spec.groups[0]?.rules[0]?.annotations.summary ?? '', /\{\{ \$labels\.policy \}\}/, "Prometheus' templates pass through Helm untouched");
+});
+
+test('defaults safe on any cluster: probes admitted, one reconciler, drains never blocked, spread over nodes, arch guard', async () => {
+  const r = await render();
+  const policy = find(r, 'NetworkPolicy') as unknown as { spec: { ingress: { ports: { port: number }[]; from?: unknown }[] } };
+  const admitted = policy.spec.ingress.flatMap((i) => (i.from === undefined ? i.ports.map((p) => p.port) : []));
+  const c = container(r) as unknown as { ports: { name: string; containerPort: number }[]; livenessProbe: { httpGet: { port: string } } };
+  const probePort = c.ports.find((p) => p.name === c.livenessProbe.httpGet.port)?.containerPort;
+  assert.is(probePort, 8081);
+  for (const p of c.ports) assert.ok(admitted.includes(p.containerPort), `port ${p.name} (${p.containerPort}) admitted by the NetworkPolicy, from any source`);
+  const pdb = find(r, 'PodDisruptionBudget') as unknown as { spec: Record<string, unknown> };
+  assert.equal(pdb.spec.maxUnavailable, 1, 'one eviction at a time, whatever the replica count');
+  assert.not.ok('minAvailable' in pdb.spec);
+  const pod = podSpec(r);
+  assert.equal(pod.topologySpreadConstraints, [
+    {
+      maxSkew: 1,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'authpolicy-operator' } },
+      matchLabelKeys: ['pod-template-hash'],
+    },
+  ]);
+  assert.equal(pod.affinity, { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: ARCH_GUARD }] } } });
+  // No configuration with two reconcilers: without leader election, more than one replica is refused.
+  assert.match(await refused('leaderElection.enabled=false'), /leaderElection\.enabled=false with replicaCount=2 would run 2 reconcilers.*set replicaCount=1/);
+  assert.is(find(await render('leaderElection.enabled=false', 'replicaCount=1'), 'Deployment')?.kind, 'Deployment');
+  // A budget that would block every drain is refused, naming why.
+  assert.match(await refused('replicaCount=1', 'podDisruptionBudget.minAvailable=1'), /minAvailable=1 with replicaCount=1 lets no pod be evicted/);
+  assert.match(await refused('podDisruptionBudget.minAvailable=60%'), /lets no pod be evicted/);
+  assert.match(await refused('podDisruptionBudget.maxUnavailable=0'), /maxUnavailable=0 lets no pod be evicted/);
+  const one = find(await render('replicaCount=1'), 'PodDisruptionBudget') as unknown as { spec: Record<string, unknown> };
+  assert.is(one.spec.maxUnavailable, 1, 'with one replica the budget still lets a drain evict it');
+});
+
+test('NOTES: a local policy in dry run, no URL', async () => {
+  const r = await helm(['install', 'authpolicy-operator', CHART, '--namespace', 'authpolicy-system', '--dry-run=client']);
+  assert.is(r.code, 0, r.stderr);
+  const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
+  assert.ok(notes.length > 6, r.stdout.slice(-2000));
+  assert.not.match(notes, /https?:\/\//, 'nothing fetched from a URL');
+  // a heredoc a shell ends (the terminator alone on its line), holding the policy
+  const policy = /^kubectl apply --server-side -f - <<'POLICY'\n([\s\S]*?)\nPOLICY$/m.exec(notes)?.[1] ?? '';
+  const applied = parse(policy) as { kind: string; spec: { dryRun: boolean } } | null;
+  assert.is(applied?.kind, 'AuthPolicy', notes);
+  assert.is(applied?.spec.dryRun, true);
+});
+
+test('values: global, spread, extra env and volumes, ServiceAccount, heap, keepOnUninstall', async () => {
+  assert.equal(await render('global.imageRegistry=registry.example'), await render(), 'global is accepted (subchart) and changes nothing');
+  const spread = podSpec(
+    await render(
+      'topologySpreadConstraints[0].maxSkew=1',
+      'topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone',
+      'topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule',
+    ),
+  );
+  assert.equal(spread.topologySpreadConstraints, [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }]);
+  const anti = podSpec(
+    await render(
+      'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=50',
+      'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey=kubernetes.io/hostname',
+    ),
+  ).affinity as Record<string, unknown>;
+  assert.ok(anti.podAntiAffinity, 'pod anti-affinity as given');
+  assert.equal(
+    anti.nodeAffinity,
+    { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: ARCH_GUARD }] } },
+    'the guard stays',
+  );
+
+  const extra = await render(
+    'extraEnv[0].name=HTTPS_PROXY',
+    'extraEnv[0].value=http://proxy.example:3128',
+    'extraVolumes[0].name=ca',
+    'extraVolumes[0].configMap.name=corp-ca',
+    'extraVolumeMounts[0].name=ca',
+    'extraVolumeMounts[0].mountPath=/etc/corp-ca',
+  );
+  const ec = container(extra);
+  assert.equal(
+    ec.env?.map((e) => e.name),
+    ['NODE_OPTIONS', 'POD_NAMESPACE', 'POD_NAME', 'HTTPS_PROXY'],
+    "config's env, then the extra",
+  );
+  assert.equal(
+    ec.volumeMounts?.map((m) => m.name),
+    ['api-access', 'ca'],
+  );
+  assert.equal(
+    podSpec(extra).volumes?.map((v) => v.name),
+    ['api-access', 'ca'],
+  );
+  assert.match(await refused('extraEnv[0].name=NODE_OPTIONS', 'extraEnv[0].value=x'), /extraEnv/);
+  assert.match(await refused('extraVolumes[0].name=api-access'), /extraVolumes/);
+
+  const sa = await render('serviceAccount.name=authpolicy', 'serviceAccount.annotations.team=platform');
+  const account = find(sa, 'ServiceAccount');
+  assert.is(account?.metadata.name, 'authpolicy');
+  assert.is(account?.metadata.annotations?.team, 'platform');
+  assert.is(podSpec(sa).serviceAccountName, 'authpolicy');
+  const bindings = sa.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding');
+  assert.ok(bindings.length >= 4);
+  for (const b of bindings)
+    assert.equal(
+      (b as unknown as { subjects: unknown[] }).subjects,
+      [{ kind: 'ServiceAccount', name: 'authpolicy', namespace: 'authpolicy-system' }],
+      `${key(b)} binds it`,
+    );
+  const byo = await render('serviceAccount.create=false', 'serviceAccount.name=platform-sa');
+  assert.not.ok(find(byo, 'ServiceAccount'), 'no ServiceAccount created');
+  assert.is(podSpec(byo).serviceAccountName, 'platform-sa');
+
+  const nodeOptions = (list: K8sObject[]): string | undefined => container(list).env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  assert.is(nodeOptions(await render()), '--max-semi-space-size=1 --max-old-space-size-percentage=57', 'derived from the memory limit by Node');
+  assert.is(nodeOptions(await render('heap.percentageOfMemoryLimit=70')), '--max-semi-space-size=1 --max-old-space-size-percentage=70');
+  assert.is(nodeOptions(await render('heap.maxOldSpaceSizeMiB=1024', 'heap.percentageOfMemoryLimit=70')), '--max-semi-space-size=1 --max-old-space-size=1024');
+  assert.match(await refused('heap.percentageOfMemoryLimit=95'), /percentageOfMemoryLimit/);
+
+  const kept = await render('keepOnUninstall=true');
+  for (const o of kept) assert.is(o.metadata.annotations?.['helm.sh/resource-policy'], 'keep', `${key(o)} kept on uninstall`);
+  for (const o of await render()) if (o.kind !== 'CustomResourceDefinition') assert.is(o.metadata.annotations?.['helm.sh/resource-policy'], undefined, key(o));
+});
+
+test('a kustomize overlay to another namespace (with config/rbac/system-namespaces) keeps the kube-system and kube-node-lease Roles, and equals the chart there', async () => {
+  const overlay = join(work, 'namespace-overlay');
+  await mkdir(overlay);
+  await writeFile(
+    join(overlay, 'kustomization.yaml'),
+    `namespace: security\nresources: [${relative(overlay, join(ROOT, 'config/default'))}]\ntransformers: [${relative(overlay, join(ROOT, 'config/rbac/system-namespaces'))}]\n`,
+  );
+  const list = objects(await kustomize(overlay));
+  const role = (name: string, kind: string): K8sObject | undefined => list.find((o) => o.kind === kind && o.metadata.name === name);
+  for (const [name, ns] of [
+    ['authpolicy-operator-kube-system', 'kube-system'],
+    ['authpolicy-operator-node-leases', 'kube-node-lease'],
+  ] as const) {
+    assert.is(role(name, 'Role')?.metadata.namespace, ns, `Role ${name} stays in ${ns}`);
+    assert.is(role(name, 'RoleBinding')?.metadata.namespace, ns, `RoleBinding ${name} stays in ${ns}`);
+  }
+  for (const o of list) {
+    if (o.kind === 'Namespace') assert.is(o.metadata.name, 'security');
+    else if (o.metadata.namespace !== undefined) assert.ok(['security', 'kube-system', 'kube-node-lease'].includes(o.metadata.namespace), key(o));
+    for (const s of (o as { subjects?: { namespace?: string }[] }).subjects ?? [])
+      assert.is(s.namespace, 'security', `${key(o)} binds the ServiceAccount in security`);
+  }
+  // Without the transformers the same overlay moves them, which is what they are for.
+  const bare = join(work, 'namespace-overlay-bare');
+  await mkdir(bare);
+  await writeFile(join(bare, 'kustomization.yaml'), `namespace: security\nresources: [${relative(bare, join(ROOT, 'config/default'))}]\n`);
+  assert.is(
+    objects(await kustomize(bare)).find((o) => o.kind === 'Role' && o.metadata.name === 'authpolicy-operator-kube-system')?.metadata.namespace,
+    'security',
+  );
+  // The chart in namespace security renders the same objects.
+  const chart = await helm(['template', 'authpolicy-operator', CHART, '--namespace', 'security']);
+  assert.is(chart.code, 0, chart.stderr);
+  assertSameObjects(objects(chart.stdout), list, 'overlay namespace: security');
 });
 
 test('another release namespace: namespaced objects and RBAC subjects follow it; kube-system and kube-node-lease Roles stay', async () => {

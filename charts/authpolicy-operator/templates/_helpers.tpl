@@ -15,13 +15,42 @@ Usage: include "authpolicy.emit" (dict "ctx" $ "obj" $obj)
 {{- $ctx := .ctx }}
 {{- $obj := .obj }}
 {{- $md := $obj.metadata }}
+{{- $sa := include "authpolicy.serviceAccountName" $ctx }}
 {{- if eq ($md.namespace | default "") "authpolicy-system" }}{{ $_ := set $md "namespace" $ctx.Release.Namespace }}{{ end }}
 {{- $_ := set $md "labels" (merge (dict) ($md.labels | default dict) (include "authpolicy.labels" $ctx | fromYaml)) }}
+{{- if include "authpolicy.keep" $ctx }}
+{{- $_ := set $md "annotations" (merge ($md.annotations | default dict) (dict "helm.sh/resource-policy" "keep")) }}
+{{- end }}
 {{- range $s := ($obj.subjects | default list) }}
 {{- if eq ($s.namespace | default "") "authpolicy-system" }}{{ $_ := set $s "namespace" $ctx.Release.Namespace }}{{ end }}
+{{- if and (eq $s.kind "ServiceAccount") (eq $s.name "authpolicy-operator") }}{{ $_ := set $s "name" $sa }}{{ end }}
 {{- end }}
 ---
 {{ toYaml $obj }}
+{{- end }}
+
+{{/* The ServiceAccount's name: config's (authpolicy-operator) unless serviceAccount.name is set. */}}
+{{- define "authpolicy.serviceAccountName" -}}
+{{ .Values.serviceAccount.name | default "authpolicy-operator" }}
+{{- end }}
+
+{{/*
+Non-empty when `helm uninstall` must leave the release's objects in place (helm.sh/resource-policy: keep):
+keepOnUninstall, or while this release takes over a Deployment it does not own yet (a kustomize
+install, `helm upgrade --install --take-ownership`). Helm adopts object by object and skips on
+uninstall what it could not adopt: a takeover that failed on the Deployment must not let an
+uninstall delete the RBAC the still-running Deployment uses. The next `helm upgrade`, the
+Deployment owned, renders without it. lookup is empty under `helm template` (no cluster).
+*/}}
+{{- define "authpolicy.keep" -}}
+{{- if .Values.keepOnUninstall }}keepOnUninstall
+{{- else }}
+{{- $d := lookup "apps/v1" "Deployment" .Release.Namespace "authpolicy-operator" }}
+{{- if $d }}
+{{- $a := $d.metadata.annotations | default dict }}
+{{- if not (and (eq (index $a "meta.helm.sh/release-name" | default "") .Release.Name) (eq (index $a "meta.helm.sh/release-namespace" | default "") .Release.Namespace)) }}takeover{{ end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
