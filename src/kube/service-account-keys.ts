@@ -165,11 +165,15 @@ export function keyEvidence(s: KeyReadState, nowMs: number, apiservers: string, 
     return {
       ...base,
       keys: undefined,
-      stale: `the API servers restarted since the signing keys were last read (${read}), and reading them again failed: the keys may have changed`,
+      stale: `the API servers restarted since the signing keys were last read (${read}), and reading them again failed (${s.error}): the keys may have changed`,
     };
   const failing = nowMs - (s.failingSinceMs ?? nowMs);
   if (failing >= boundMs)
-    return { ...base, keys: undefined, stale: `the signing keys could not be re-read for ${ago(failing)} (last read ${read}), longer than ${ago(boundMs)}` };
+    return {
+      ...base,
+      keys: undefined,
+      stale: `the signing keys could not be re-read for ${ago(failing)} (last read ${read}), longer than ${ago(boundMs)}: ${s.error}`,
+    };
   return { ...base, keys: s.current };
 }
 

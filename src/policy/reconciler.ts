@@ -59,6 +59,14 @@ export function policyRef(policy: AuthPolicy): ObjectReference {
  */
 const FAILURE_GRACE_MS = 30_000;
 
+/**
+ * How long an area's last verdict may stand while its evidence cannot be refreshed for a passing reason
+ * (the API server restarting or overloaded, throttling): past it the conditions turn Unknown, naming the
+ * failure, rather than keep claiming what can no longer be checked. Reconciles retry at least every 16 s
+ * (RECONCILE_BACKOFF), so the switch comes within this bound and one retry.
+ */
+export const STALE_VERDICT_MS = 60_000;
+
 /** A failure worth retrying soon (the API server restarting, a conflict, throttling), not a verdict. */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof KubeApiError)) return false;
@@ -204,7 +212,8 @@ export async function evaluateAreas(
       const already = deps.failingSince?.get(area.name);
       const since = already ?? Date.now();
       deps.failingSince?.set(area.name, since);
-      const transient = isTransient(err) || (isForbidden(err) && Date.now() - since < FAILURE_GRACE_MS);
+      const failingFor = Date.now() - since;
+      const transient = (isTransient(err) && failingFor < STALE_VERDICT_MS) || (isForbidden(err) && failingFor < FAILURE_GRACE_MS);
       failures.push({ area: area.name, error: err, transient });
       // A conflict is resolved by the immediate retry: not worth more than a debug line.
       // An area that keeps failing (an API server restarting) says so once, at the start.
@@ -216,7 +225,9 @@ export async function evaluateAreas(
         continue;
       }
       const forbidden = isForbidden(err);
-      const message = (forbidden ? permissionMessage(err, false, mode) : undefined) ?? `could not evaluate: ${describeError(err)}`;
+      const stale =
+        isTransient(err) && mode === 'run' ? `could not be re-checked for ${Math.round(failingFor / 1000)}s, so the last verdict no longer stands: ` : '';
+      const message = (forbidden ? permissionMessage(err, false, mode) : undefined) ?? `${stale || 'could not evaluate: '}${describeError(err)}`;
       reports[area.name] = {
         conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),
         summary: { error: message },
