@@ -60,5 +60,6 @@ export const Reason = {
   NoStaleTokens: 'NoStaleTokens',
   StaleTokensInUse: 'StaleTokensInUse',
   LegacyTokensMounted: 'LegacyTokensMounted',
+  AuditSilent: 'AuditSilent',
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];

@@ -66,6 +66,7 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
         if (size > maxBody) return;
         try {
           const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AuditEventList;
+          options.registry.noteBatch(Date.now());
           for (const item of list.items ?? []) {
             const use = staleTokenUse(item);
             if (!use) continue;

@@ -63,7 +63,10 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
   // however often the policy reconciles (the clock area rechecks every 15 s).
   let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
   let resolver: { client: KubeClient; workloads: WorkloadResolver } | undefined;
+  // Silence is counted from the later of the last batch and this replica's first reconcile as leader.
+  let firstObservedMs: number | undefined;
   return async (ctx) => {
+    firstObservedMs ??= ctx.now().getTime();
     const legacyMountsUnchecked = ctx.unsynced(secretCache);
     const tokenSecrets = new Set(
       legacyMountsUnchecked
@@ -118,6 +121,7 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
       counters,
       staleUsers,
       staleWorkloads: staleWorkloadList,
+      ...(registry ? { auditSilentForMs: ctx.now().getTime() - Math.max(registry.lastBatchMs ?? 0, firstObservedMs) } : {}),
       lastCounters:
         lastCounters?.staleTokensTotal === undefined
           ? undefined

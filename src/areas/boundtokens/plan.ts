@@ -49,6 +49,8 @@ export interface BoundTokensObservation {
   /** the same, per workload and client library (audit events' pod claims and user agents) */
   staleWorkloads?: StaleWorkload[] | undefined;
   counters: TokenCounters;
+  /** with the audit receiver on: how long since an audit batch last arrived (or since this replica started leading) */
+  auditSilentForMs?: number | undefined;
   /** the counters as last written to status (one reconcile earlier), for growth */
   lastCounters: { staleTokens?: number; legacyTokens?: number } | undefined;
 }
@@ -69,7 +71,16 @@ export interface BoundTokensFacts {
   staleUsers: StaleTokenUser[];
   staleWorkloads: StaleWorkload[];
   flags: ApiserverFlags;
+  /** with the audit receiver on: how long no audit batch has arrived */
+  auditSilentForMs?: number | undefined;
 }
+
+/**
+ * How long the audit webhook may be silent before "no stale tokens" is no longer evidence: kube-apiserver
+ * sends a batch at least every 30 s (--audit-webhook-batch-max-wait) while service accounts make requests,
+ * and the operator's own lease renewals are such requests.
+ */
+export const AUDIT_SILENCE_BOUND_MS = 180_000;
 
 /** A named check (the shared shape, src/api/rules.ts): the first rule that speaks decides BoundTokensHealthy. */
 export type BoundTokensRule = Rule<BoundTokensFacts>;
@@ -124,6 +135,19 @@ export const legacyTokensMounted: BoundTokensRule = when(
   },
 );
 
+export const auditSilent: BoundTokensRule = when(
+  'auditSilent',
+  (facts) => facts.auditSilentForMs !== undefined && facts.auditSilentForMs >= AUDIT_SILENCE_BOUND_MS,
+  (facts) =>
+    boundTokensHealthy(
+      'Unknown',
+      Reason.AuditSilent,
+      `No audit event has reached the operator's receiver for ${Math.round((facts.auditSilentForMs ?? 0) / 60_000)}m, so whether a client uses a stale bound token is not known: ` +
+        "check kube-apiserver's --audit-webhook-config-file and --audit-policy-file and that the webhook reaches the operator's audit Service (docs/platforms.md). " +
+        expiryText(facts.flags),
+    ),
+);
+
 export const legacyMountsUnchecked: BoundTokensRule = when(
   'legacyMountsUnchecked',
   (facts) => facts.mountsUnchecked !== undefined,
@@ -142,7 +166,7 @@ export const noStaleTokens: BoundTokensRule = when(
 );
 
 /** BoundTokensHealthy's rules in order; the last always applies. */
-export const boundTokensRules: readonly BoundTokensRule[] = [staleTokensInUse, legacyTokensMounted, legacyMountsUnchecked, noStaleTokens];
+export const boundTokensRules: readonly BoundTokensRule[] = [staleTokensInUse, legacyTokensMounted, auditSilent, legacyMountsUnchecked, noStaleTokens];
 
 /** The condition of the first rule that speaks. */
 export function decideBoundTokensHealthy(facts: BoundTokensFacts, rules: readonly BoundTokensRule[] = boundTokensRules): ConditionUpdate {
@@ -159,6 +183,7 @@ export function boundTokensFacts(spec: ResolvedSpec, observation: BoundTokensObs
     staleUsers: observation.staleUsers ?? [],
     staleWorkloads: observation.staleWorkloads ?? [],
     flags: observation.flags,
+    auditSilentForMs: observation.auditSilentForMs,
   };
 }
 

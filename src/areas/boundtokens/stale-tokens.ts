@@ -30,10 +30,17 @@ export class StaleTokenRegistry {
   private readonly maxUsers: number;
   /** the same uses per pod and client (user agent) */
   readonly clients = new StaleTokenClients();
+  /** when the receiver last got an audit batch, of any content (undefined: none yet) */
+  lastBatchMs: number | undefined;
 
   constructor(ttlMs = 24 * 3600_000, maxUsers = 1000) {
     this.ttlMs = ttlMs;
     this.maxUsers = maxUsers;
+  }
+
+  /** An audit batch arrived: the webhook works, whatever the batch held. */
+  noteBatch(atMs: number): void {
+    this.lastBatchMs = atMs;
   }
 
   record(serviceAccount: string, secondsAfter: number, userAgent: string | undefined, atMs: number): void {

@@ -5,6 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import {
+  AUDIT_SILENCE_BOUND_MS,
+  auditSilent,
   boundTokensFacts,
   boundTokensFindings,
   boundTokensRules,
@@ -124,6 +126,24 @@ test('legacyMountsUnchecked: True, saying what was not checked and why', () => {
   ]);
 });
 
+test('auditSilent: Unknown once the audit webhook has been silent for the bound, naming what to check', () => {
+  checkRule(auditSilent, [
+    { what: 'receiver off', facts: facts(), applies: false },
+    { what: 'a batch within the bound', facts: facts({ auditSilentForMs: AUDIT_SILENCE_BOUND_MS - 1000 }), applies: false },
+    {
+      what: 'silent for the bound',
+      facts: facts({ auditSilentForMs: AUDIT_SILENCE_BOUND_MS }),
+      applies: true,
+      status: 'Unknown',
+      reason: 'AuditSilent',
+      message: [
+        /^No audit event has reached the operator's receiver for 3m, so whether a client uses a stale bound token is not known/,
+        /--audit-webhook-config-file/,
+      ],
+    },
+  ]);
+});
+
 test('noStaleTokens: True, always applies (the last rule)', () => {
   checkRule(noStaleTokens, [
     {
@@ -140,12 +160,14 @@ test('noStaleTokens: True, always applies (the last rule)', () => {
 test('the first rule that applies decides', () => {
   assert.equal(
     boundTokensRules.map((rule) => rule.name),
-    ['staleTokensInUse', 'legacyTokensMounted', 'legacyMountsUnchecked', 'noStaleTokens'],
+    ['staleTokensInUse', 'legacyTokensMounted', 'auditSilent', 'legacyMountsUnchecked', 'noStaleTokens'],
   );
   const mounts = [{ pod: 'ci/app-1', secret: 'build-token' }];
   const rows: [string, BoundTokensFacts, string, string][] = [
     ['stale users, mounts and unchecked', facts({ staleUsers: [user('ci/a')], mounts, mountsUnchecked: 'why' }), 'False', 'StaleTokensInUse'],
     ['mounts and unchecked', facts({ mounts, mountsUnchecked: 'why' }), 'False', 'LegacyTokensMounted'],
+    ['mounts, audit silent', facts({ mounts, auditSilentForMs: AUDIT_SILENCE_BOUND_MS }), 'False', 'LegacyTokensMounted'],
+    ['audit silent, unchecked', facts({ mountsUnchecked: 'why', auditSilentForMs: AUDIT_SILENCE_BOUND_MS }), 'Unknown', 'AuditSilent'],
     ['unchecked', facts({ mountsUnchecked: 'why' }), 'True', 'NoStaleTokens'],
     ['nothing', facts(), 'True', 'NoStaleTokens'],
   ];
