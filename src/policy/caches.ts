@@ -13,11 +13,19 @@ export interface CacheTuning {
   relistIntervalMs?: number;
 }
 
+/**
+ * How long a synced cache's list/watch may fail before what it holds stops being evidence: its areas then
+ * report Unknown naming the failure (a 403: the permission to grant), as if it had never synced.
+ */
+export const CACHE_STALE_MS = 60_000;
+
 /** A declared cache that has not synced, and the failure keeping it from syncing (undefined: still listing). */
 export interface UnsyncedCache {
   name: string;
   path: string;
   failure: unknown;
+  /** synced once, but failing since for CACHE_STALE_MS: no grace is due, the bound has passed */
+  stale?: boolean;
   /** words for that failure (the informer's lastError) */
   error: string | undefined;
   /** listed on a period, never watched: only `list` is needed */
@@ -95,12 +103,20 @@ export class CacheSet {
     for (const i of stopping) i.forget();
   }
 
-  /** The given caches (by spec) that have not synced yet, each with what keeps it from syncing. */
-  unsynced(specs: readonly CacheSpec[]): UnsyncedCache[] {
+  /**
+   * The given caches (by spec) that have not synced yet, or whose list/watch has failed for CACHE_STALE_MS
+   * since they synced (what they hold can no longer be refreshed), each with what keeps it from syncing.
+   */
+  unsynced(specs: readonly CacheSpec[], nowMs = Date.now()): UnsyncedCache[] {
     return specs
       .map((spec) => this.named(spec.name))
-      .filter((i) => !i.hasSynced())
-      .map((i) => ({ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError, polled: i.polled }));
+      .flatMap((i): UnsyncedCache[] => {
+        if (!i.hasSynced()) return [{ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError, polled: i.polled }];
+        const stale = i.staleFor(nowMs, CACHE_STALE_MS);
+        if (!stale) return [];
+        const error = `not refreshed for ${Math.round((nowMs - stale.sinceMs) / 1000)}s: ${stale.error}`;
+        return [{ name: i.name, path: i.path, failure: stale.failure, error, polled: i.polled, stale: true }];
+      });
   }
 
   /**

@@ -189,7 +189,7 @@ export async function evaluateAreas(
       const since = refused ? (deps.failingSince?.get(area.name) ?? Date.now()) : undefined;
       if (since !== undefined) deps.failingSince?.set(area.name, since);
       const passing = (failure: unknown): boolean => failure === undefined || isForbidden(failure) || isTransient(failure);
-      const young = since !== undefined && unsynced.every((u) => passing(u.failure)) && Date.now() - since < FAILURE_GRACE_MS;
+      const young = since !== undefined && unsynced.every((u) => passing(u.failure) && !u.stale) && Date.now() - since < FAILURE_GRACE_MS;
       if (mode === 'run' && (!refused || young)) {
         const kept = keepPrevious(area, policy, `waiting for cache ${unsynced.map((u) => u.name).join(', ')} to sync`);
         // Look again when the grace ends, so a refusal that lasts is reported even if nothing else happens.

@@ -111,6 +111,9 @@ export class Informer<T extends Cached> {
   lastError: string | undefined;
   /** the error behind lastError, for callers that classify it (a 403 names the missing permission) */
   lastFailure: unknown;
+  /** since when list/watch has failed without progress, synced or not (undefined: it works) */
+  private failingSinceMs: number | undefined;
+  private failingWith: unknown;
   readonly stats = { lists: 0, watches: 0, stalls: 0, expired: 0, errors: 0 };
 
   constructor(opts: InformerOptions<T>) {
@@ -139,6 +142,15 @@ export class Informer<T extends Cached> {
 
   get size(): number {
     return this.store.size;
+  }
+
+  /**
+   * A synced cache whose list/watch has failed for at least `boundMs` without progress (a permission
+   * taken away, an API server that keeps refusing): what it holds can no longer be refreshed.
+   */
+  staleFor(nowMs: number, boundMs: number): { failure: unknown; error: string; sinceMs: number } | undefined {
+    if (!this.synced || this.failingSinceMs === undefined || nowMs - this.failingSinceMs < boundMs) return undefined;
+    return { failure: this.failingWith, error: this.describeFailure(this.failingWith), sinceMs: this.failingSinceMs };
   }
 
   hasSynced(): boolean {
@@ -195,6 +207,7 @@ export class Informer<T extends Cached> {
     this.synced = false;
     this.lastError = undefined;
     this.lastFailure = undefined;
+    this.failingSinceMs = undefined;
     this.apiAbsent = undefined;
     // Stopped (a standby): neither synced nor unsynced, so no alert reads a cache nobody runs.
     this.opts.metrics?.informerObjects.set({ informer: this.name }, 0);
@@ -248,6 +261,7 @@ export class Informer<T extends Cached> {
         }
         const progressed = await this.watch(signal);
         if (progressed) {
+          this.failingSinceMs = undefined;
           backoff.reset();
           lastLogged = '';
         } else if (!(this.relistRequested as boolean)) await sleep(backoff.next(), signal); // closed at once with nothing: do not hammer
@@ -279,6 +293,8 @@ export class Informer<T extends Cached> {
         }
         if (this.relistRequested) continue;
         this.stats.errors++;
+        this.failingSinceMs ??= Date.now();
+        this.failingWith = err;
         if (!this.synced) {
           this.lastError = this.describeFailure(err);
           this.lastFailure = err;
@@ -344,6 +360,7 @@ export class Informer<T extends Cached> {
     for (const [key, obj] of fresh) this.upsert(key, obj);
     this.resourceVersion = rv;
     this.lastSeenAt = Date.now();
+    this.failingSinceMs = undefined;
     this.lastError = undefined;
     this.opts.metrics?.informerObjects.set({ informer: this.name }, this.store.size);
     this.lastFailure = undefined;
