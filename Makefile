@@ -20,11 +20,12 @@ verify: deps
 unit: deps
 	$(ENV) node test/run.ts test/unit/
 
-## image: the OCI image (Debian packages + Node 24 + the app) in image/out/oci, with its SBOM, via umoci
+## image: the OCI image index (linux/amd64 + linux/arm64: Debian packages + Node 24 + the app) in image/out/oci, with SBOMs, via umoci; signed and SBOM-attested with cosign (COSIGN_KEY, or a throwaway key) into image/out/signed
 image: deps
 	bash image/build.sh
+	$(ENV) bash image/sign.sh
 
-## test-image: build the image, check it is reproducible, and run it under runc against a local control plane
+## test-image: build the image, check it is reproducible, its arm64 binaries (under qemu), its signature and SBOM attestation, and run it under runc against a local control plane
 test-image: image binaries
 	$(ENV) node test/run.ts test/image/
 

@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import { mustKubectl, startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, metricValue, OPERATOR_NAMESPACE, ROOT } from '../cluster/operator.ts';
 import { waitFor } from '../cluster/wait.ts';
+import { readLayout, unpack, type Layout } from './layout.ts';
 import { checkRules } from './prometheus-rules.ts';
 
 const test = suite('the image under runc');
@@ -31,6 +32,8 @@ let exit: Promise<number | null>;
 let output = '';
 let ports: { metrics: number; health: number };
 let tag: string;
+let layout: Layout;
+const HOST_ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
 let startedAt = 0;
 let readyAfterMs = 0;
 
@@ -68,13 +71,6 @@ const get = async (port: number, path: string): Promise<{ status: number; body: 
 };
 const show = (): string => `\n--- container output (last 4000 chars)\n${output.slice(-4000)}`;
 
-interface ImageConfig {
-  config: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Labels?: Record<string, string> };
-}
-async function blob(digest: string): Promise<Buffer> {
-  return await readFile(join(LAYOUT, 'blobs', ...digest.split(':')));
-}
-
 test.before(async () => {
   if (!existsSync(join(LAYOUT, 'index.json'))) await must('bash', [join(ROOT, 'image/build.sh')]);
   work = await mkdtemp(join(tmpdir(), 'authpolicy-image-'));
@@ -93,23 +89,20 @@ test.after(async () => {
   await (cluster as Cluster | undefined)?.stop();
 });
 
-test('the image is configured as the Deployment expects: user 65532, entrypoint node, cmd run, OCI labels', async () => {
-  const index = JSON.parse((await readFile(join(LAYOUT, 'index.json'))).toString()) as {
-    manifests: { digest: string; annotations?: Record<string, string> }[];
-  };
-  const [entry] = index.manifests;
-  assert.ok(entry, 'the layout has a manifest');
-  tag = entry.annotations?.['org.opencontainers.image.ref.name'] ?? '';
+test('the image is configured as the Deployment expects on each platform: user 65532, entrypoint node, cmd run, OCI labels', async () => {
+  layout = await readLayout(LAYOUT);
+  tag = layout.tag;
   const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   assert.is(tag, version, 'tagged with package.json version');
-  const manifest = JSON.parse((await blob(entry.digest)).toString()) as { config: { digest: string }; layers: unknown[] };
-  const config = JSON.parse((await blob(manifest.config.digest)).toString()) as ImageConfig;
-  assert.is(config.config.User, '65532:65532');
-  assert.equal(config.config.Entrypoint, ['node', '/app/bin/authpolicy-operator.js']);
-  assert.equal(config.config.Cmd, ['run']);
-  for (const l of ['version', 'source', 'licenses', 'revision'])
-    assert.ok(config.config.Labels?.[`org.opencontainers.image.${l}`], `label org.opencontainers.image.${l}`);
-  assert.is(manifest.layers.length, 3, 'base, node, app');
+  assert.equal(Object.keys(layout.platforms), ['amd64', 'arm64']);
+  for (const [arch, { config, manifest }] of Object.entries(layout.platforms)) {
+    assert.is(config.config.User, '65532:65532', arch);
+    assert.equal(config.config.Entrypoint, ['node', '/app/bin/authpolicy-operator.js'], arch);
+    assert.equal(config.config.Cmd, ['run'], arch);
+    for (const l of ['version', 'source', 'licenses', 'revision'])
+      assert.ok(config.config.Labels?.[`org.opencontainers.image.${l}`], `${arch}: label org.opencontainers.image.${l}`);
+    assert.is(manifest.layers.length, 3, `${arch}: base, node, app`);
+  }
 });
 
 test('runs as the pod would: becomes leader, serves /readyz and /metrics, reconciles the sample to Ready', async () => {
@@ -135,7 +128,7 @@ test('runs as the pod would: becomes leader, serves /readyz and /metrics, reconc
   await writeFile(join(sa, 'namespace'), OPERATOR_NAMESPACE, { mode: 0o644 });
 
   const bundle = join(work, 'bundle');
-  await must('umoci', ['unpack', '--image', `${LAYOUT}:${tag}`, bundle]);
+  await unpack(layout, HOST_ARCH, work, bundle); // this machine's platform of the index
   const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as {
     process: {
       args: string[];
