@@ -10,6 +10,7 @@ import { installOperatorPrereqs, metricValue, OPERATOR_NAMESPACE, operatorKubeco
 import { getJson } from '../cluster/requests.ts';
 import { startTcpProxy, type TcpProxy } from '../cluster/tcp-proxy.ts';
 import { waitFor } from '../cluster/wait.ts';
+import { testSeriesMismatches } from '../prometheus/rules.ts';
 
 const test = suite('controller runtime');
 let cluster: Cluster;
@@ -164,6 +165,9 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
   assert.is(synced(standbyMetrics, 'authpolicies'), 1, 'the standby says its policy cache synced');
   assert.is(synced(standbyMetrics, 'namespaces'), undefined, 'the standby has not started the namespaces cache');
   assert.is(synced(await leader.metrics(), 'namespaces'), 1, 'the leader says its namespaces cache synced');
+  const ready = (text: string): number | undefined => metricValue(text, 'authpolicy_condition', { policy: 'cluster', type: 'Ready' });
+  assert.is(ready(await leader.metrics()), 1, 'the leader exports the policy conditions');
+  assert.is(ready(standbyMetrics), undefined, 'the standby exports no condition: only the leader reconciles');
 
   const killedAt = Date.now();
   await leader.stop('SIGKILL');
@@ -188,6 +192,69 @@ test('two replicas with leader election: exactly one reconciles; kill it and the
   assert.ok((await leaderLabels()).includes(`${standbyPod}=false`), await leaderLabels());
   const lease = await getJson<{ spec: { holderIdentity?: string } }>(cluster, ['lease', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE]);
   assert.is(lease?.spec.holderIdentity ?? '', '', 'the lease was released');
+});
+
+test('a leader that loses its lease stops exporting what only a leader knows', async () => {
+  const args = ['--leader-election-lease-duration=6s', '--leader-election-renew-deadline=4s', '--leader-election-retry-period=1s'];
+  const op = operator(args);
+  const value = (text: string, name: string, labels: Record<string, string>): number | undefined => metricValue(text, name, labels);
+  const leading = await waitFor(
+    'the replica to lead and report the policy',
+    async () => {
+      const m = await op.metrics();
+      const absent = value(m, 'authpolicy_informer_api_absent', { informer: 'rollouts' });
+      return value(m, 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1 &&
+        value(m, 'authpolicy_condition', { policy: 'cluster', type: 'Ready' }) === 1 &&
+        absent === 1
+        ? m
+        : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  // The alerts' promtool tests feed these families as this real scrape holds them (test/prometheus).
+  const mismatches = testSeriesMismatches(leading, [
+    'authpolicy_condition',
+    'leader_election_master_status',
+    'authpolicy_informer_synced',
+    'authpolicy_informer_api_absent',
+    'controller_runtime_reconcile_errors_total',
+    'controller_runtime_reconcile_total',
+  ]);
+  assert.equal(mismatches, [], mismatches.join('\n'));
+  // Argo Rollouts is not installed here: its cache is absent, not unsynced.
+  assert.is(value(leading, 'authpolicy_informer_synced', { informer: 'rollouts' }), undefined, 'an absent API exports no synced series');
+  assert.is(value(leading, 'authpolicy_informer_synced', { informer: 'namespaces' }), 1);
+  // Another holder takes the lease (as when this replica's renewals stop reaching the API server).
+  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  await mustKubectl(cluster, [
+    'patch',
+    'lease',
+    'authpolicy-operator',
+    '-n',
+    OPERATOR_NAMESPACE,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { holderIdentity: 'another-replica', leaseDurationSeconds: 3600, acquireTime: now, renewTime: now } }),
+  ]);
+  const after = await waitFor(
+    'the replica to step down',
+    async () => {
+      const m = await op.metrics();
+      return value(m, 'leader_election_master_status', { name: 'authpolicy-operator' }) === 0 ? m : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const left = await waitFor('the conditions to be dropped', async () => {
+    const m = await op.metrics();
+    return value(m, 'authpolicy_condition', { policy: 'cluster' }) === undefined ? m : undefined;
+  });
+  assert.ok(after.length > 0);
+  assert.is(value(left, 'authpolicy_clock_offset_seconds', {}), undefined, 'no clock offset from a replica that no longer measures');
+  assert.is(value(left, 'authpolicy_informer_synced', { informer: 'namespaces' }), undefined, 'a stopped cache is neither synced nor unsynced');
+  assert.is(value(left, 'authpolicy_informer_api_absent', { informer: 'rollouts' }), undefined);
+  assert.is(value(left, 'authpolicy_informer_synced', { informer: 'authpolicies' }), 1, 'the AuthPolicy cache keeps running for /readyz');
+  await op.stop('SIGTERM');
+  await mustKubectl(cluster, ['delete', 'lease', 'authpolicy-operator', '-n', OPERATOR_NAMESPACE]);
 });
 
 test.run();
