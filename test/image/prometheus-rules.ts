@@ -6,6 +6,9 @@
 // `by`/`without` clauses, comparison and set operators), not a full parser. The rules'
 // behaviour is tested under the real promtool (test/integration/prometheus-rules.test.ts).
 import { parse } from 'yaml';
+import { families, testSeriesMismatches } from '../prometheus/rules.ts';
+
+export { families, type Family } from '../prometheus/rules.ts';
 
 export interface RuleUse {
   alert: string;
@@ -52,30 +55,6 @@ export function exprUses(alert: string, expr: string): RuleUse[] {
   return uses;
 }
 
-export interface Family {
-  name: string;
-  type: string;
-  labels: Set<string>;
-}
-
-/** Metric families of a Prometheus text exposition, with the label names their samples carry. */
-export function families(text: string): Map<string, Family> {
-  const out = new Map<string, Family>();
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type?.[1] && type[2]) {
-      out.set(type[1], { name: type[1], type: type[2], labels: new Set() });
-      continue;
-    }
-    if (!line || line.startsWith('#')) continue;
-    const sample = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s/.exec(line);
-    if (!sample?.[1]) continue;
-    const family = out.get(sample[1]) ?? out.get(sample[1].replace(/_(?:bucket|sum|count|total|created)$/, ''));
-    for (const l of (sample[2] ?? '').matchAll(/(\w+)="/g)) if (l[1] && l[1] !== 'le') family?.labels.add(l[1]);
-  }
-  return out;
-}
-
 /** What in the rules the scrape does not back: one line per problem (empty when all is well). */
 export function checkRules(manifest: string, scrape: string): string[] {
   const fams = families(scrape);
@@ -90,5 +69,7 @@ export function checkRules(manifest: string, scrape: string): string[] {
       if (!fam.labels.has(label)) problems.push(`${use.alert}: ${use.metric} has no label "${label}" (it has ${[...fam.labels].join(', ') || 'no samples'})`);
     }
   }
+  // The promtool tests (test/prometheus) feed each family this scrape has with exactly its labels.
+  problems.push(...testSeriesMismatches(scrape, []));
   return problems;
 }

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { Metrics } from '../../src/runtime/metrics.ts';
-import { families } from '../image/prometheus-rules.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RULES_FILE = join(ROOT, 'config/prometheus/rules.yaml');
@@ -93,6 +92,30 @@ export function promtoolWorkdir(): string {
   writeFileSync(join(dir, 'rules.yaml'), stringify(prometheusRule().spec));
   for (const f of testFiles()) copyFileSync(join(TESTS_DIR, f), join(dir, f));
   return dir;
+}
+
+export interface Family {
+  name: string;
+  type: string;
+  labels: Set<string>;
+}
+
+/** Metric families of a Prometheus text exposition, with the label names their samples carry. */
+export function families(text: string): Map<string, Family> {
+  const out = new Map<string, Family>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (type?.[1] && type[2]) {
+      out.set(type[1], { name: type[1], type: type[2], labels: new Set() });
+      continue;
+    }
+    if (!line || line.startsWith('#')) continue;
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s/.exec(line);
+    if (!sample?.[1]) continue;
+    const family = out.get(sample[1]) ?? out.get(sample[1].replace(/_(?:bucket|sum|count|total|created)$/, ''));
+    for (const l of (sample[2] ?? '').matchAll(/(\w+)="/g)) if (l[1] && l[1] !== 'le') family?.labels.add(l[1]);
+  }
+  return out;
 }
 
 let cached: string | undefined;
