@@ -439,6 +439,8 @@ export class Informer<T extends Cached> {
         abort.signal,
       );
       if (!response.body) return false;
+      // The watch is established: what the cache holds is being refreshed again.
+      this.failingSinceMs = undefined;
       const decoder = new TextDecoder();
       let buffered = '';
       for await (const chunk of response.body) {

@@ -58,4 +58,45 @@ test('staleFor: undefined while lists work, the failure and its start once they 
   });
 });
 
+test('a watch that fails once and then stays connected is not stale, however long it stays quiet', async () => {
+  await withFakeTime(async (clock) => {
+    let watches = 0;
+    const encoder = new TextEncoder();
+    const client = {
+      list: () => Promise.resolve({ metadata: { resourceVersion: '1' }, items: [{ metadata: { name: 'a', namespace: 'n', resourceVersion: '1' } }] }),
+      stream: (_path: string, _query: unknown, signal: AbortSignal) => {
+        if (++watches === 1)
+          return Promise.reject(new KubeApiError({ status: 403, reason: 'Forbidden', message: 'RBAC caches filling', method: 'WATCH', path: '/leases' }));
+        // Established: a bookmark every 30 s, never an object event (a 5-10 minute watch returns only when it ends).
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            const tick = setInterval(() => {
+              controller.enqueue(encoder.encode(`${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '1' } } })}\n`));
+            }, 30_000);
+            signal.addEventListener('abort', () => {
+              clearInterval(tick);
+              controller.error(signal.reason);
+            });
+          },
+        });
+        return Promise.resolve(new Response(body));
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer<{ metadata: { name: string; namespace?: string; resourceVersion?: string } }>({
+      name: 'apiserver-identity-leases',
+      client,
+      path: '/leases',
+      transform: (raw) => raw as { metadata: { name: string } },
+      backoff: { baseMs: 1000, maxMs: 1000, factor: 1, jitter: 0 },
+      log: createLogger('error', { silent: true }),
+    });
+    informer.start();
+    await clock.advance(3000, 100);
+    assert.is(watches, 2, 'the refused watch was retried and connected');
+    await clock.advance(120_000, 1000);
+    assert.is(informer.staleFor(Date.now(), 60_000), undefined, 'connected since: not stale');
+    await informer.stop();
+  });
+});
+
 test.run();
