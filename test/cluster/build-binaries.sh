@@ -64,7 +64,7 @@ build k8s "$here/k8s" . "$vflags"
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sf k8s "$out.tmp/$n"; done
 
 "$out.tmp/kube-apiserver" --version >&2
-"$out.tmp/etcd" --version | head -1 >&2
+"$out.tmp/etcd" --version | sed -n 1p >&2   # sed reads it all: head would end the pipe early (SIGPIPE under pipefail)
 touch "$out.tmp/.complete"
 rm -rf "$out"; mv "$out.tmp" "$out"
 log "all binaries built in $((SECONDS - started))s into $out"
