@@ -111,6 +111,8 @@ async function rotate(ctx: AreaContext, a: Rotate): Promise<void> {
     },
     data: { token: null },
   });
+  // Both outcomes exist from the first blank in a namespace: the first failure is an increase the alert sees.
+  for (const result of ['succeeded', 'failed']) ctx.metrics?.tokenRotations.inc({ namespace: a.secret.namespace, result }, 0);
   ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
 }
 
