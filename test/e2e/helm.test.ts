@@ -59,7 +59,11 @@ test('helm install: every object is created, the pod template passes the restric
     assert.ok(await exists(...o), `${o.join(' ')} exists`);
   }
   await mustKubectl(cluster, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/authpolicies.authpolicy.io']);
-  await mustKubectl(cluster, ['apply', '--server-side', '-f', `${ROOT}/config/samples/authpolicy_v1alpha1_authpolicy.yaml`]);
+  // The policy NOTES tells the user to apply (a local one, in dry run) is one the API server accepts.
+  const policy = /^kubectl apply --server-side -f - <<'POLICY'\n([\s\S]*?)\nPOLICY$/m.exec(r.stdout)?.[1];
+  assert.ok(policy, `NOTES holds a policy to apply:\n${r.stdout}`);
+  await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], { input: policy });
+  assert.is(await mustKubectl(cluster, ['get', 'authpolicy', 'cluster', '-o', 'jsonpath={.spec.dryRun}']), 'true');
   const status = await h('status', 'authpolicy-operator', '--namespace', NS);
   assert.match(status.stdout, /STATUS: deployed/);
 });
