@@ -158,6 +158,7 @@ test('values: image by digest, resources, security contexts, scheduling, priorit
     'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
     'priorityClassName=system-cluster-critical',
     'podLabels.team=platform',
+    'podAnnotations.example\\.com/owner=platform',
     'imagePullSecrets[0].name=regcred',
     'replicaCount=3',
   );
@@ -187,9 +188,13 @@ test('values: image by digest, resources, security contexts, scheduling, priorit
     "the node affinity given, and config's architecture guard in its term",
   );
   assert.is(pod.priorityClassName, 'system-cluster-critical');
-  const d = find(r, 'Deployment') as unknown as { spec: { replicas: number; selector: unknown; template: { metadata: { labels: Record<string, string> } } } };
+  assert.equal((pod as { imagePullSecrets?: unknown }).imagePullSecrets, [{ name: 'regcred' }]);
+  const d = find(r, 'Deployment') as unknown as {
+    spec: { replicas: number; selector: unknown; template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } } };
+  };
   assert.is(d.spec.replicas, 3);
   assert.equal(d.spec.template.metadata.labels, { 'app.kubernetes.io/name': 'authpolicy-operator', team: 'platform' });
+  assert.equal(d.spec.template.metadata.annotations, { 'example.com/owner': 'platform' });
   assert.equal(d.spec.selector, { matchLabels: { 'app.kubernetes.io/name': 'authpolicy-operator' } }, 'the selector never changes (immutable)');
   const tag = await render('image.tag=0.2.0');
   assert.is(container(tag).image, 'authpolicy-operator:0.2.0');
