@@ -153,26 +153,26 @@ export interface KeyReadState {
   failingSinceMs: number | undefined;
 }
 
-const ago = (ms: number): string => (ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 60_000)}m`);
+const at = (ms: number): string => new Date(ms).toISOString();
 
-/** Pure: whether the keys in hand may still judge tokens now, under `apiservers`. */
+/** Pure: whether the keys in hand may still judge tokens now, under `apiservers`. Messages name instants, not ages, so they stay the same while nothing changes. */
 export function keyEvidence(s: KeyReadState, nowMs: number, apiservers: string, boundMs = KEY_EVIDENCE_BOUND_MS): KeyEvidence {
   const base = { confirmedAtMs: s.confirmedAtMs, error: s.error };
   if (!s.current) return { ...base, keys: undefined };
   if (s.error === undefined) return { ...base, keys: s.current };
-  const read = s.confirmedAtMs === undefined ? 'never' : `${ago(nowMs - s.confirmedAtMs)} ago`;
+  const read = s.confirmedAtMs === undefined ? 'never' : `at ${at(s.confirmedAtMs)}`;
   if (s.confirmedUnder !== apiservers)
     return {
       ...base,
       keys: undefined,
       stale: `the API servers restarted since the signing keys were last read (${read}), and reading them again failed (${s.error}): the keys may have changed`,
     };
-  const failing = nowMs - (s.failingSinceMs ?? nowMs);
-  if (failing >= boundMs)
+  const failingSince = s.failingSinceMs ?? nowMs;
+  if (nowMs - failingSince >= boundMs)
     return {
       ...base,
       keys: undefined,
-      stale: `the signing keys could not be re-read for ${ago(failing)} (last read ${read}), longer than ${ago(boundMs)}: ${s.error}`,
+      stale: `the signing keys could not be re-read since ${at(failingSince)} (last read ${read}), longer than ${Math.round(boundMs / 1000)}s: ${s.error}`,
     };
   return { ...base, keys: s.current };
 }

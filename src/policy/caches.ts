@@ -114,7 +114,7 @@ export class CacheSet {
         if (!i.hasSynced()) return [{ name: i.name, path: i.path, failure: i.lastFailure, error: i.lastError, polled: i.polled }];
         const stale = i.staleFor(nowMs, CACHE_STALE_MS);
         if (!stale) return [];
-        const error = `not refreshed for ${Math.round((nowMs - stale.sinceMs) / 1000)}s: ${stale.error}`;
+        const error = `not refreshed since ${new Date(stale.sinceMs).toISOString()}: ${stale.error}`;
         return [{ name: i.name, path: i.path, failure: stale.failure, error, polled: i.polled, stale: true }];
       });
   }

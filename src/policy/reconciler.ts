@@ -226,7 +226,7 @@ export async function evaluateAreas(
       }
       const forbidden = isForbidden(err);
       const stale =
-        isTransient(err) && mode === 'run' ? `could not be re-checked for ${Math.round(failingFor / 1000)}s, so the last verdict no longer stands: ` : '';
+        isTransient(err) && mode === 'run' ? `could not be re-checked since ${new Date(since).toISOString()}, so the last verdict no longer stands: ` : '';
       const message = (forbidden ? permissionMessage(err, false, mode) : undefined) ?? `${stale || 'could not evaluate: '}${describeError(err)}`;
       reports[area.name] = {
         conditions: area.conditionTypes.map((type) => ({ type, status: 'Unknown', reason: forbidden ? Reason.Forbidden : Reason.ObserveFailed, message })),

@@ -57,6 +57,12 @@ function apiserverIdentities(ctx: AreaContext): string {
   return ctx.unsynced(apiserverIdentityCache) ? '' : apiserverInstances(ctx.cache(apiserverIdentityCache).list());
 }
 
+/** How long the audit webhook has been silent, and since when. */
+const auditSilence = (nowMs: number, sinceMs: number): { auditSilentForMs: number; auditSilentSince: string } => ({
+  auditSilentForMs: nowMs - sinceMs,
+  auditSilentSince: new Date(sinceMs).toISOString(),
+});
+
 /** registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded). */
 export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext) => Promise<BoundTokensObservation> {
   // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
@@ -121,7 +127,7 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
       counters,
       staleUsers,
       staleWorkloads: staleWorkloadList,
-      ...(registry ? { auditSilentForMs: ctx.now().getTime() - Math.max(registry.lastBatchMs ?? 0, firstObservedMs) } : {}),
+      ...(registry ? auditSilence(ctx.now().getTime(), Math.max(registry.lastBatchMs ?? 0, firstObservedMs)) : {}),
       lastCounters:
         lastCounters?.staleTokensTotal === undefined
           ? undefined

@@ -51,6 +51,8 @@ export interface BoundTokensObservation {
   counters: TokenCounters;
   /** with the audit receiver on: how long since an audit batch last arrived (or since this replica started leading) */
   auditSilentForMs?: number | undefined;
+  /** when that silence began (RFC 3339) */
+  auditSilentSince?: string | undefined;
   /** the counters as last written to status (one reconcile earlier), for growth */
   lastCounters: { staleTokens?: number; legacyTokens?: number } | undefined;
 }
@@ -71,8 +73,9 @@ export interface BoundTokensFacts {
   staleUsers: StaleTokenUser[];
   staleWorkloads: StaleWorkload[];
   flags: ApiserverFlags;
-  /** with the audit receiver on: how long no audit batch has arrived */
+  /** with the audit receiver on: how long no audit batch has arrived, and since when (RFC 3339) */
   auditSilentForMs?: number | undefined;
+  auditSilentSince?: string | undefined;
 }
 
 /**
@@ -142,7 +145,7 @@ export const auditSilent: BoundTokensRule = when(
     boundTokensHealthy(
       'Unknown',
       Reason.AuditSilent,
-      `No audit event has reached the operator's receiver for ${Math.round((facts.auditSilentForMs ?? 0) / 60_000)}m, so whether a client uses a stale bound token is not known: ` +
+      `No audit event has reached the operator's receiver since ${facts.auditSilentSince ?? 'it started'}, so whether a client uses a stale bound token is not known: ` +
         "check kube-apiserver's --audit-webhook-config-file and --audit-policy-file and that the webhook reaches the operator's audit Service (docs/platforms.md). " +
         expiryText(facts.flags),
     ),
@@ -184,6 +187,7 @@ export function boundTokensFacts(spec: ResolvedSpec, observation: BoundTokensObs
     staleWorkloads: observation.staleWorkloads ?? [],
     flags: observation.flags,
     auditSilentForMs: observation.auditSilentForMs,
+    auditSilentSince: observation.auditSilentSince,
   };
 }
 

@@ -38,14 +38,14 @@ test('key evidence: the bound, and what turns the keys unusable', () => {
       state({ error: '403', failingSinceMs: NOW - KEY_EVIDENCE_BOUND_MS }),
       'ap-1',
       'unused',
-      /could not be re-read for 60s \(last read 5m ago\), longer than 60s/,
+      /could not be re-read since 2026-06-01T00:09:00\.000Z \(last read at 2026-06-01T00:05:00\.000Z\), longer than 60s/,
     ],
     [
       'failing just after the API servers restarted',
       state({ error: '403', failingSinceMs: NOW - 1000 }),
       'ap-2',
       'unused',
-      /API servers restarted since the signing keys were last read \(5m ago\).*may have changed/,
+      /API servers restarted since the signing keys were last read \(at 2026-06-01T00:05:00\.000Z\).*may have changed/,
     ],
     ['API servers restarted, keys re-read fine', state({ confirmedUnder: 'ap-2' }), 'ap-2', 'used', undefined],
   ];
