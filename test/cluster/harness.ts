@@ -85,7 +85,8 @@ export interface Cluster {
   /** stop kube-apiserver and kube-controller-manager and start them again; etcd keeps its data */
   restart(options?: RestartOptions): Promise<void>;
   stopControllerManager(): Promise<void>;
-  startControllerManager(options?: { tokensController?: boolean }): Promise<void>;
+  /** (re)starts kube-controller-manager; `controllers` and `args` (e.g. the legacy-token cleaner and its period) stay for later starts */
+  startControllerManager(options?: { tokensController?: boolean; controllers?: string[]; args?: string[] }): Promise<void>;
   /** the last log lines of a component, for failure messages */
   logs(component: 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler', lines?: number): Promise<string>;
   stop(): Promise<void>;
@@ -109,7 +110,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   let authorizationConfig = options.authorizationConfig;
   let nodeRestriction = options.nodeRestriction ?? true;
   let configGeneration = 0;
-  const controllers = options.controllers ?? DEFAULT_CONTROLLERS;
+  let controllers = options.controllers ?? DEFAULT_CONTROLLERS;
+  let kcmArgs: string[] = [];
   const [etcdPort, peerPort, port] = await Promise.all([freePort(), freePort(), freePort()]);
   const server = `https://127.0.0.1:${port}`;
 
@@ -230,6 +232,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         ...(tokensController ? [`--service-account-private-key-file=${saKey.key}`] : []),
         '--concurrent-deployment-syncs=5',
         '--concurrent-replicaset-syncs=5',
+        ...kcmArgs,
       ],
       logFile('kube-controller-manager'),
     );
@@ -391,6 +394,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async startControllerManager(opts = {}) {
       if (opts.tokensController !== undefined) tokensController = opts.tokensController;
+      if (opts.controllers) controllers = opts.controllers;
+      if (opts.args) kcmArgs = opts.args;
       await procs['kube-controller-manager']?.stop();
       procs['kube-controller-manager'] = startKcm();
       await waitForControllers();
