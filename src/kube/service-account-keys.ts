@@ -136,6 +136,8 @@ export interface KeyEvidence {
   keys: KeySet | undefined;
   /** when the set in hand was last read successfully (ms; undefined: never) */
   confirmedAtMs: number | undefined;
+  /** since when the published set has been this one, as read (ms): what status shows, so a re-read that finds it unchanged writes nothing */
+  sinceMs?: number | undefined;
   /** why the set in hand is not used (undefined: it is, or there is none) */
   stale?: string | undefined;
   /** the last read's failure, if it failed */
@@ -151,13 +153,15 @@ export interface KeyReadState {
   confirmedUnder: string;
   /** since when reads have failed (undefined: the last one worked) */
   failingSinceMs: number | undefined;
+  /** since when the keys read have been the same set (a re-read that finds them unchanged keeps it) */
+  currentSinceMs?: number | undefined;
 }
 
 const at = (ms: number): string => new Date(ms).toISOString();
 
 /** Pure: whether the keys in hand may still judge tokens now, under `apiservers`. Messages name instants, not ages, so they stay the same while nothing changes. */
 export function keyEvidence(s: KeyReadState, nowMs: number, apiservers: string, boundMs = KEY_EVIDENCE_BOUND_MS): KeyEvidence {
-  const base = { confirmedAtMs: s.confirmedAtMs, error: s.error };
+  const base = { confirmedAtMs: s.confirmedAtMs, sinceMs: s.currentSinceMs, error: s.error };
   if (!s.current) return { ...base, keys: undefined };
   if (s.error === undefined) return { ...base, keys: s.current };
   const read = s.confirmedAtMs === undefined ? 'never' : `at ${at(s.confirmedAtMs)}`;
@@ -190,6 +194,7 @@ export class PublishedKeys implements KeyReadState {
   confirmedAtMs: number | undefined;
   confirmedUnder = '';
   failingSinceMs: number | undefined;
+  currentSinceMs: number | undefined;
   private inflight: Promise<KeySet | undefined> | undefined;
   private fetchedUnder = '';
   private lastAttempt = 0;
@@ -204,7 +209,9 @@ export class PublishedKeys implements KeyReadState {
       this.fetches++;
       try {
         const doc = await client.get<{ keys?: JsonWebKey[] }>(JWKS_PATH, { accept: 'application/jwk-set+json' });
-        this.current = keySetFrom(doc, now());
+        const read = keySetFrom(doc, now());
+        if (read.version !== this.current?.version) this.currentSinceMs = now();
+        this.current = read;
         this.error = undefined;
         this.confirmedAtMs = now();
         this.confirmedUnder = apiservers;

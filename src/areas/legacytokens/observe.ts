@@ -71,8 +71,8 @@ export interface KeySource {
   error?: string | undefined;
   /** why the keys in hand were not used although some were read before (keyEvidence) */
   stale?: string | undefined;
-  /** when the keys were last read successfully (RFC 3339) */
-  confirmedAt?: string | undefined;
+  /** since when the keys in use have been the published set, as read (RFC 3339; re-read every 10 minutes) */
+  keysSince?: string | undefined;
   /** the TokenReview fallback failed with this (said once for every Secret it left undecided) */
   reviewError?: string | undefined;
 }
@@ -216,7 +216,7 @@ export function createObserver(
         keys: keys?.keys.length ?? 0,
         error: evidence.error,
         ...(evidence.stale ? { stale: evidence.stale } : {}),
-        ...(evidence.confirmedAtMs !== undefined ? { confirmedAt: new Date(evidence.confirmedAtMs).toISOString() } : {}),
+        ...(evidence.sinceMs !== undefined ? { keysSince: new Date(evidence.sinceMs).toISOString() } : {}),
         ...(reviewError ? { reviewError } : {}),
       },
       apiservers: createHash('sha256').update(instances).digest('hex').slice(0, 12),

@@ -53,7 +53,9 @@ async function write(ctx: AreaContext, action: NodeAuthAction): Promise<void> {
 export async function writePlan(ctx: AreaContext, plan: NodeAuthPlan): Promise<NodeAuthOutcome> {
   for (const r of plan.refusals) await ctx.events?.record(ctx.policyRef, 'Warning', r.reason, r.message);
   if (plan.dryRun) {
-    for (const a of plan.actions) await ctx.events?.record(ctx.policyRef, 'Normal', 'DryRun', `would ${describeAction(a)}: ${a.why}`);
+    // One Event per change of plan, not one per action and reconcile.
+    if (plan.actions.length > 0)
+      await ctx.events?.recordChange(ctx.policyRef, 'Normal', 'DryRun', `would ${plan.actions.map((a) => `${describeAction(a)}: ${a.why}`).join('; then ')}`);
     return { kind: 'done' };
   }
   for (const action of plan.actions) {

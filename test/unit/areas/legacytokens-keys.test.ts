@@ -7,7 +7,9 @@ import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
 import type { KeySource, LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
-import { KEY_EVIDENCE_BOUND_MS, keyEvidence, keySetFrom, type KeyReadState } from '../../../src/kube/service-account-keys.ts';
+import type { JsonWebKey } from 'node:crypto';
+import type { KubeClient } from '../../../src/kube/client.ts';
+import { KEY_EVIDENCE_BOUND_MS, keyEvidence, keySetFrom, PublishedKeys, type KeyReadState } from '../../../src/kube/service-account-keys.ts';
 
 const test = suite('legacyTokens: the published keys as evidence');
 const NOW = Date.parse('2026-06-01T00:10:00Z');
@@ -124,13 +126,16 @@ test('keys unusable, fallback forbidden: both conditions Unknown, the cause said
   assert.match(restarts?.message ?? '', /3 workload\(s\) use them/);
   assert.equal(p.report.summary.undecidedCount, 3);
   assert.is(p.report.summary.keysUnusable, stale);
-  assert.is(p.report.summary.keysReadAt, undefined);
+  assert.is(p.report.summary.keysSince, undefined);
   assert.is(p.report.requeueAfterMs, undefined, 'stale already: nothing to wait for');
 });
 
 test('one method, once: offline keys name when they were read; TokenReview says why, and never "checked offline"', () => {
-  const offline = condition(plan([finding('a', OFFLINE)], { kind: 'published', keys: 2, confirmedAt: '2026-06-01T00:09:30Z' }), 'LegacyTokensReady')?.message;
-  assert.match(offline ?? '', /valid \(checked offline against the 2 signing key\(s\) published at \/openid\/v1\/jwks, read 2026-06-01T00:09:30Z\)/);
+  const offline = condition(plan([finding('a', OFFLINE)], { kind: 'published', keys: 2, keysSince: '2026-06-01T00:09:30Z' }), 'LegacyTokensReady')?.message;
+  assert.match(
+    offline ?? '',
+    /valid \(checked offline against the 2 signing key\(s\) published at \/openid\/v1\/jwks, unchanged since 2026-06-01T00:09:30Z \(re-read every 10 minutes\)\)/,
+  );
   assert.not.match(offline ?? '', /TokenReview/);
   const reviewed = condition(plan([finding('a', REVIEWED)], { kind: 'tokenReview', keys: 0, error: 'forbidden' }), 'LegacyTokensReady')?.message;
   assert.match(reviewed ?? '', /valid \(judged by TokenReview because \/openid\/v1\/jwks cannot be used \(reading it failed: forbidden\)/);
@@ -138,10 +143,29 @@ test('one method, once: offline keys name when they were read; TokenReview says 
 });
 
 test('keys failing but within the bound: verdicts stand, and the reconcile comes back before the bound runs out', () => {
-  const p = plan([finding('a', OFFLINE)], { kind: 'published', keys: 1, error: 'forbidden', confirmedAt: '2026-06-01T00:09:30Z' });
+  const p = plan([finding('a', OFFLINE)], { kind: 'published', keys: 1, error: 'forbidden', keysSince: '2026-06-01T00:09:30Z' });
   assert.is(condition(p, 'LegacyTokensReady')?.status, 'True');
   assert.ok((p.report.requeueAfterMs ?? Infinity) < KEY_EVIDENCE_BOUND_MS, `requeue ${p.report.requeueAfterMs}`);
-  assert.is(p.report.summary.keysReadAt, '2026-06-01T00:09:30Z');
+  assert.is(p.report.summary.keysSince, '2026-06-01T00:09:30Z');
+});
+
+test('status names since when the keys have been the same set: an unchanged re-read moves nothing (no status write every 10 minutes)', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const jwk = (): JsonWebKey => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  let doc = { keys: [jwk()] };
+  const client = { get: () => Promise.resolve(doc) } as unknown as KubeClient;
+  const keys = new PublishedKeys();
+  let now = NOW;
+  await keys.refresh(client, 'ap-1', () => now);
+  assert.is(keys.currentSinceMs, NOW);
+  now += 600_000;
+  await keys.refresh(client, 'ap-1', () => now);
+  assert.is(keys.confirmedAtMs, NOW + 600_000, 'confirmed again');
+  assert.is(keyEvidence(keys, now, 'ap-1').sinceMs, NOW, 'the same set since the first read');
+  doc = { keys: [jwk()] };
+  now += 600_000;
+  await keys.refresh(client, 'ap-1', () => now);
+  assert.is(keyEvidence(keys, now, 'ap-1').sinceMs, NOW + 1_200_000, 'a new set: a new since');
 });
 
 test.run();

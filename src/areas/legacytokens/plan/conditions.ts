@@ -55,7 +55,7 @@ export function judgedBy(observation: LegacyTokensObservation): string {
   const k = observation.keySource;
   const why = k.stale ?? (k.error ? `reading it failed: ${k.error}` : 'no keys are published');
   if (k.kind === 'published')
-    return `checked offline against the ${k.keys} signing key(s) published at /openid/v1/jwks${k.confirmedAt ? `, read ${k.confirmedAt}` : ''}`;
+    return `checked offline against the ${k.keys} signing key(s) published at /openid/v1/jwks${k.keysSince ? `, unchanged since ${k.keysSince} (re-read every 10 minutes)` : ''}`;
   if (k.kind === 'tokenReview')
     return `judged by TokenReview because /openid/v1/jwks cannot be used (${why}); each review marks the Secret as used (kubernetes.io/legacy-token-last-used)`;
   return `not checked against any signing key: /openid/v1/jwks cannot be used (${why})`;

@@ -80,10 +80,10 @@ const keySource = (f: PlanFacts): string => {
       : 'none';
 };
 
-/** When the verdicts' keys were last read, and why they are no longer used (bounded by KEY_EVIDENCE_BOUND_MS). */
+/** Since when the verdicts' keys have been the published set (re-read every 10 minutes), and why they are no longer used (KEY_EVIDENCE_BOUND_MS). */
 const keyEvidence = (f: PlanFacts): Record<string, string> => {
   const k = f.observation.keySource;
-  return { ...(k.confirmedAt ? { keysReadAt: k.confirmedAt } : {}), ...(k.stale ? { keysUnusable: k.stale } : {}) };
+  return { ...(k.keysSince ? { keysSince: k.keysSince } : {}), ...(k.stale ? { keysUnusable: k.stale } : {}) };
 };
 
 /** What the Secrets are, and what is left to do about them, bounded (20 names per list). */
