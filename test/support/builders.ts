@@ -4,6 +4,7 @@
 import * as annotations from '../../src/api/annotations.ts';
 import type { Condition } from '../../src/api/conditions.ts';
 import type { AuthPolicy, AuthPolicySpec } from '../../src/api/types.ts';
+import type { TokenSecret } from '../../src/kube/token-secrets.ts';
 import { KubeApiError, type StatusDetails } from '../../src/kube/errors.ts';
 import { objectPath, Resources } from '../../src/kube/paths.ts';
 import type { MemoryClient } from './memory-client.ts';
@@ -140,4 +141,25 @@ export function simulateTokensController(client: MemoryClient, working: () => bo
     });
   });
   return { issued };
+}
+
+/** A token Secret as the cache holds it (apps/<name>, token hash h-<name>, nothing rotated), with the fields given. */
+export function cachedTokenSecret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
+  return {
+    metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
+    serviceAccountName: name,
+    serviceAccountUid: '',
+    tokenHash: `h-${name}`,
+    token: undefined,
+    caHash: 'ca',
+    lastUsed: undefined,
+    invalidSince: undefined,
+    rotation: undefined,
+    rotationState: undefined,
+    rotatedAt: undefined,
+    rotatedFrom: undefined,
+    rotatedUnder: undefined,
+    rotatedForRequest: undefined,
+    ...over,
+  };
 }

@@ -8,6 +8,7 @@ import { DeletedTokenSecrets } from '../../../src/areas/legacytokens/deleted-sec
 import type { LegacyTokensObservation } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
 import type { EventType, Handler } from '../../../src/runtime/informer.ts';
+import { cachedTokenSecret } from '../../support/builders.ts';
 
 const test = suite('legacyTokens: deleted Secrets still in use');
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -26,22 +27,8 @@ function informer(): { on: (h: Handler<TokenSecret>) => void; emit: (type: Event
   };
   return self;
 }
-const secret = (name: string, invalidSince?: string): TokenSecret => ({
-  metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2025-01-01T00:00:00Z' },
-  serviceAccountName: name,
-  serviceAccountUid: '',
-  tokenHash: 'h',
-  token: undefined,
-  caHash: 'ca',
-  lastUsed: invalidSince ? '2025-04-01' : undefined,
-  invalidSince,
-  rotation: undefined,
-  rotationState: undefined,
-  rotatedAt: undefined,
-  rotatedFrom: undefined,
-  rotatedUnder: undefined,
-  rotatedForRequest: undefined,
-});
+const secret = (name: string, invalidSince?: string): TokenSecret =>
+  cachedTokenSecret(name, { invalidSince, lastUsed: invalidSince ? '2025-04-01' : undefined });
 
 test('remembered from the delete event while in use; forgotten when re-created or no longer used; one listener per informer', () => {
   const deleted = new DeletedTokenSecrets(() => NOW);

@@ -4,11 +4,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
-import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
 import type { KeySource, LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
 import type { JsonWebKey } from 'node:crypto';
 import type { KubeClient } from '../../../src/kube/client.ts';
+import { cachedTokenSecret } from '../../support/builders.ts';
 import { KEY_EVIDENCE_BOUND_MS, keyEvidence, keySetFrom, PublishedKeys, type KeyReadState } from '../../../src/kube/service-account-keys.ts';
 
 const test = suite('legacyTokens: the published keys as evidence');
@@ -60,26 +60,8 @@ test('key evidence: the bound, and what turns the keys unusable', () => {
   }
 });
 
-function secret(name: string): TokenSecret {
-  return {
-    metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
-    serviceAccountName: name,
-    serviceAccountUid: '',
-    tokenHash: `h-${name}`,
-    token: undefined,
-    caHash: 'ca',
-    lastUsed: undefined,
-    invalidSince: undefined,
-    rotation: undefined,
-    rotationState: undefined,
-    rotatedAt: undefined,
-    rotatedFrom: undefined,
-    rotatedUnder: undefined,
-    rotatedForRequest: undefined,
-  };
-}
 const finding = (name: string, verdict: SecretFinding['verdict']): SecretFinding => ({
-  secret: secret(name),
+  secret: cachedTokenSecret(name),
   serviceAccount: 'ok',
   verdict,
   staleCA: false,
