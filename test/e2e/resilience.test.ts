@@ -167,11 +167,16 @@ for (const { resource, verb, blocked, partly, denied, grant, cache } of [
     if (cache) assert.match(body, new RegExp(`^cache \\S+ not synced: .*cannot list resource "${resource}"`, 'm'), body);
     else assert.is(body, 'ok');
     if (cache) {
-      // `check` with the same permissions: the same areas Unknown, naming it; the others checked (exit 2: could not check everything).
+      // `check` with the same permissions: the same areas Unknown, naming it as the permission of the user check runs
+      // as (a one-shot check is rerun with a kubeconfig that has it); the others checked (exit 2: could not check everything).
       const c = await cli('check', ['--timeout', '30s'], await operatorKubeconfig(cluster));
       assert.is(c.code, 2, c.stderr + c.stdout);
       for (const t of blocked)
-        assert.match(c.stdout, new RegExp(`^${t}\\s+Unknown\\s+Forbidden\\s+the operator may not ${denied} cluster-wide`, 'm'), c.stdout);
+        assert.match(
+          c.stdout,
+          new RegExp(`^${t}\\s+Unknown\\s+Forbidden\\s+the user check runs as \\(\\S+\\) may not ${denied} cluster-wide: run check again`, 'm'),
+          c.stdout,
+        );
       for (const t of healthy) assert.match(c.stdout, new RegExp(`^${t}\\s+(True|False)\\s`, 'm'), c.stdout);
     }
 
