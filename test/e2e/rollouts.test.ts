@@ -198,7 +198,14 @@ test('killed right after the token is blanked, and again right after a Rollout r
     await first.waitForLog('the token blanked', (l) => l.message === 'rotating token secret', 60_000);
     await first.stop('SIGKILL');
     const second = operator();
-    await second.waitForLog('a Rollout restart written', (l) => l.message === 'restarted workload' && String(l.workload).startsWith('Rollout/'), 120_000);
+    // An intermittent miss here (seen in about one run in four, cause not found yet): keep what the operator said.
+    await second
+      .waitForLog('a Rollout restart written', (l) => l.message === 'restarted workload' && String(l.workload).startsWith('Rollout/'), 120_000)
+      .catch(async (err: unknown) => {
+        const said = second.logs.filter((l) => l.level !== 'debug').slice(-40);
+        await second.stop('SIGKILL'); // not left running into the next test (two operators would restart twice)
+        throw new Error(`${(err as Error).message}\nthe second operator's last log lines:\n${said.map((l) => JSON.stringify(l)).join('\n')}`, { cause: err });
+      });
     await second.stop('SIGKILL');
     const third = operator();
     // Argo Rollouts finishes each restart it is asked for, whenever it is asked.
