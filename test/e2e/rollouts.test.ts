@@ -203,8 +203,13 @@ test('killed right after the token is blanked, and again right after a Rollout r
       .waitForLog('a Rollout restart written', (l) => l.message === 'restarted workload' && String(l.workload).startsWith('Rollout/'), 120_000)
       .catch(async (err: unknown) => {
         const said = second.logs.filter((l) => l.level !== 'debug').slice(-40);
+        const status = JSON.stringify(await areaStatus(cluster, 'cluster', 'legacyTokens'));
+        const workloads = await mustKubectl(cluster, ['get', 'deployments,rollouts.argoproj.io', '-n', NS, '-o', 'yaml']);
         await second.stop('SIGKILL'); // not left running into the next test (two operators would restart twice)
-        throw new Error(`${(err as Error).message}\nthe second operator's last log lines:\n${said.map((l) => JSON.stringify(l)).join('\n')}`, { cause: err });
+        throw new Error(
+          `${(err as Error).message}\nthe second operator's last log lines:\n${said.map((l) => JSON.stringify(l)).join('\n')}\nstatus.legacyTokens: ${status}\n${workloads}`,
+          { cause: err },
+        );
       });
     await second.stop('SIGKILL');
     const third = operator();
