@@ -8,27 +8,11 @@ import type { LegacyTokensObservation, SecretFinding } from '../../../src/areas/
 import { planLegacyTokens, rotationId } from '../../../src/areas/legacytokens/plan.ts';
 import { secretsReferencedBy } from '../../../src/areas/legacytokens/references.ts';
 import { matchesSelector } from '../../../src/kube/selector.ts';
+import { cachedTokenSecret } from '../../support/builders.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
-function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
-  return {
-    metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
-    serviceAccountName: name.replace('-token', ''),
-    serviceAccountUid: '',
-    tokenHash: `h-${name}`,
-    token: undefined,
-    caHash: 'ca',
-    lastUsed: undefined,
-    invalidSince: undefined,
-    rotation: undefined,
-    rotationState: undefined,
-    rotatedAt: undefined,
-    rotatedFrom: undefined,
-    rotatedUnder: undefined,
-    rotatedForRequest: undefined,
-    ...over,
-  };
-}
+const secret = (name: string, over: Partial<TokenSecret> = {}): TokenSecret =>
+  cachedTokenSecret(name, { serviceAccountName: name.replace('-token', ''), ...over });
 function finding(s: TokenSecret, validity: 'valid' | 'invalid' | undefined, over: Partial<SecretFinding> = {}): SecretFinding {
   const verdict: SecretFinding['verdict'] =
     validity === 'valid'

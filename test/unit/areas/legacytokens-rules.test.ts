@@ -12,28 +12,11 @@ import { isUrgent, planRestarts } from '../../../src/areas/legacytokens/plan/res
 import { decidingRule, triageSecrets } from '../../../src/areas/legacytokens/plan/secrets.ts';
 import { triggersFor } from '../../../src/areas/legacytokens/plan/triggers.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
+import { cachedTokenSecret } from '../../support/builders.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const REQ = '2026-01-01T00:00:00Z';
-function secret(name: string, over: Partial<TokenSecret> = {}): TokenSecret {
-  return {
-    metadata: { name, namespace: 'apps', uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2026-05-31T00:00:00Z' },
-    serviceAccountName: name,
-    serviceAccountUid: '',
-    tokenHash: `h-${name}`,
-    token: undefined,
-    caHash: 'ca',
-    lastUsed: undefined,
-    invalidSince: undefined,
-    rotation: undefined,
-    rotationState: undefined,
-    rotatedAt: undefined,
-    rotatedFrom: undefined,
-    rotatedUnder: undefined,
-    rotatedForRequest: undefined,
-    ...over,
-  };
-}
+const secret = cachedTokenSecret;
 const VERDICT = {
   valid: { validity: 'valid', reason: 'Valid', detail: 'valid', source: 'offline' },
   invalid: { validity: 'invalid', reason: 'KeyNotPublished', detail: 'signed by a key no longer published', source: 'offline' },
