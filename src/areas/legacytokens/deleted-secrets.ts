@@ -3,6 +3,7 @@
 // invalidated a clean-up period ago when no Pod mounts it, but a Deployment scaled to zero (or a
 // CronJob's next Job) may still name it, and its next Pod will not start. Nothing in the cluster
 // says so afterwards: the Secret is simply gone.
+import { sortedBy } from '../../kube/order.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { TokenSecret } from './caches.ts';
 
@@ -50,6 +51,6 @@ export class DeletedTokenSecrets {
       if (inUse(id)) out.push(d);
       else this.deleted.delete(id);
     }
-    return out.sort((a, b) => (a.secret < b.secret ? -1 : a.secret > b.secret ? 1 : 0));
+    return sortedBy(out, (d) => d.secret);
   }
 }
