@@ -1,7 +1,9 @@
 // The test command: runs every uvu test file in its own process (unit and
-// integration files two at a time, e2e files one at a time: each starts its own
-// control plane on a 2-core machine), kills whatever a file left behind, and ends
-// with one line "N passed, N failed, N skipped" that CI reads.
+// integration files two at a time; e2e files TEST_E2E_PARALLEL at a time, 2 by
+// default: each starts its own control plane, and most of an e2e file's time is
+// waiting on it, so two fit a 2-core machine; longest first, by the durations the
+// last runs here took: test/schedule.ts), kills whatever a file left behind, and
+// ends with one line "N passed, N failed, N skipped" that CI reads.
 //
 // The tiers, by folder:
 //   test/unit/         pure: no Go, no control plane, no writes into src/, no waiting on the clock (`make unit`)
@@ -17,6 +19,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { durationsFile, longestFirst, readDurations, writeDurations } from './schedule.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 20 * 60_000);
@@ -125,11 +128,22 @@ const e2e = tier('e2e');
 const image = filters.length > 0 || process.env.TEST_IMAGE === '1' ? tier('image') : [];
 // test/verify (lint probes written under src/) runs in `make verify`, which CI runs first; here only when named.
 const verify = filters.length > 0 ? tier('verify') : [];
+const E2E_PARALLEL = Number(process.env.TEST_E2E_PARALLEL ?? 2);
+if (!Number.isInteger(E2E_PARALLEL) || E2E_PARALLEL < 1)
+  throw new Error(`TEST_E2E_PARALLEL: "${process.env.TEST_E2E_PARALLEL}" is not a whole number of 1 or more`);
 console.log(
-  `node ${process.version}: ${unit.length} unit, ${integration.length + verify.length} integration and verify, ${e2e.length + image.length} e2e test files`,
+  `node ${process.version}: ${unit.length} unit, ${integration.length + verify.length} integration and verify, ${e2e.length + image.length} e2e test files (${E2E_PARALLEL} at a time)`,
 );
 
-const results = [...(await runPool([...verify, ...unit, ...integration], 2)), ...(await runPool([...e2e, ...image], 1))];
+const record = durationsFile();
+const durations = readDurations(record);
+const slowFirst = longestFirst(
+  [...e2e, ...image].map((f) => relative(root, f)),
+  durations,
+).map((f) => join(root, f));
+const results = [...(await runPool([...verify, ...unit, ...integration], 2)), ...(await runPool(slowFirst, E2E_PARALLEL))];
+// Durations of files that ran to the end (a failed file's time says little about the next run).
+writeDurations(record, durations, Object.fromEntries(results.filter((r) => r.failed === 0).map((r) => [r.file, r.ms])));
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);
 console.log('\nper file:');
 for (const r of results) console.log(`  ${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.file}  ${r.passed} passed, ${r.failed} failed  ${(r.ms / 1000).toFixed(1)} s`);
