@@ -1,9 +1,10 @@
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules
-// (k8s.io/client-go/tools/leaderelection): a candidate takes the lease only when
-// its holder has not renewed it for leaseDuration as measured on the candidate's
-// own clock (so skewed clocks cannot steal it), the leader renews every
-// retryPeriod and gives up leading the moment renewals have failed for
-// renewDeadline, and a clean shutdown releases the lease so a standby takes
+// (k8s.io/client-go/tools/leaderelection/leaderelection.go): a candidate takes the lease only when
+// its holder has not renewed it for leaseDuration as measured on the candidate's own clock (so
+// skewed clocks cannot steal it), and retries every retryPeriod with jitter; the leader renews
+// every retryPeriod by writing over the Lease it last wrote (one PUT, a GET only after a 409),
+// each renewal retried until renewDeadline with no shorter cut per call, and gives up leading the
+// moment a renewal misses that deadline; a clean shutdown releases the lease so a standby takes
 // over at once. Defaults are controller-runtime's: 15 s / 10 s / 2 s.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -45,11 +46,19 @@ export function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/**
+ * client-go's acquire loop waits retryPeriod plus up to 1.2 times that again between attempts
+ * (wait.JitterUntil with leaderelection.JitterFactor = 1.2), so standbys do not ask in step.
+ */
+export const JITTER_FACTOR = 1.2;
+
 export class LeaderElector {
   readonly identity: string;
   private readonly o: Required<Omit<LeaderElectionOptions, 'metrics'>> & { metrics?: Metrics };
-  private observedSpec = '';
-  private observedAt = 0;
+  /** the lease record last read or written, and when (by this process's clock) it was first seen */
+  private observed: { fingerprint: string; holder: string; durationMs: number; at: number } = { fingerprint: '', holder: '', durationMs: 0, at: 0 };
+  /** the Lease as last read or written, with its resourceVersion: the leader renews from it without a GET */
+  private lease: Lease | undefined;
   private leading = false;
   /** Why the last attempt did not take or keep the lease, in words (undefined: it did), and how long it took. */
   private lastMiss: { why: string; tookMs: number } | undefined;
@@ -57,11 +66,6 @@ export class LeaderElector {
   constructor(options: LeaderElectionOptions) {
     this.identity = options.identity ?? `${hostname()}_${randomUUID()}`;
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options, identity: this.identity };
-  }
-
-  /** One lease call may not outlast half the renew deadline, or a hung connection would keep a deposed leader reconciling. */
-  private get callTimeoutMs(): number {
-    return Math.max(1000, Math.floor(this.o.renewDeadlineMs / 3));
   }
 
   isLeader(): boolean {
@@ -77,69 +81,117 @@ export class LeaderElector {
     this.o.metrics?.leaderStatus.set({ name: this.o.name }, v ? 1 : 0);
   }
 
-  /** One attempt to take or keep the lease. Never throws. */
-  async tryAcquireOrRenew(now: () => Date = () => new Date()): Promise<boolean> {
-    const t = now();
+  /** The holder this replica last saw is itself and, by its own clock, the lease has not run out since. */
+  private holdsValidLease(now: number): boolean {
+    return this.observed.holder === this.identity && this.observed.at + this.observed.durationMs > now;
+  }
+
+  /**
+   * One attempt to take or keep the lease, as client-go's tryAcquireOrRenew: a leader whose lease is
+   * still valid writes its renewal over the Lease it last wrote (a PUT with that resourceVersion, no
+   * GET); only if that fails (409: someone else wrote it) does it read the Lease and judge again.
+   * Every call is bounded by `deadline` (epoch ms): the renew deadline, shared by all the retries of
+   * one renewal, never cut shorter per call. Never throws.
+   */
+  async tryAcquireOrRenew(deadline = Date.now() + this.o.renewDeadlineMs): Promise<boolean> {
+    const started = Date.now();
+    const timeoutMs = (): number => Math.max(1, deadline - Date.now());
     const desired = (prev: LeaseSpec | undefined): LeaseSpec => ({
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.round(this.o.leaseDurationMs / 1000),
-      acquireTime: prev?.holderIdentity === this.identity && prev.acquireTime ? prev.acquireTime : microTime(t),
-      renewTime: microTime(t),
+      acquireTime: prev?.holderIdentity === this.identity && prev.acquireTime ? prev.acquireTime : microTime(new Date(started)),
+      renewTime: microTime(new Date(started)),
       leaseTransitions: (prev?.leaseTransitions ?? 0) + (prev?.holderIdentity && prev.holderIdentity !== this.identity ? 1 : 0),
     });
-    const started = Date.now();
     const miss = (why: string): false => {
       this.lastMiss = { why, tookMs: Date.now() - started };
       return false;
     };
+    const lease = `${this.o.namespace}/${this.o.name}`;
     this.lastMiss = undefined;
-    try {
-      let lease: Lease;
+    // 1. The fast path: the leader updates optimistically, assuming what it last wrote is current.
+    if (this.lease && this.holdsValidLease(started)) {
       try {
-        lease = await this.o.client.get<Lease>(this.path, { timeoutMs: this.callTimeoutMs });
+        this.wrote(await this.put({ ...this.lease, spec: desired(this.lease.spec) }, timeoutMs()));
+        return true;
+      } catch (err) {
+        // As client-go: any failure falls back to reading the Lease (a 409: someone else wrote it; a 404: deleted).
+        this.o.log.debug('leader election: could not renew over the lease last written; reading it again', { lease, error: describeError(err) });
+        if (Date.now() >= deadline) return miss(describeError(err));
+      }
+    }
+    // 2. The slow path: read (or create) the Lease, judge its holder, write.
+    try {
+      let current: Lease;
+      try {
+        current = await this.o.client.get<Lease>(this.path, { timeoutMs: timeoutMs() });
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await this.o.client.request('POST', collectionPath(Resources.leases, this.o.namespace), {
-          timeoutMs: this.callTimeoutMs,
+        const created = await this.o.client.request<Lease>('POST', collectionPath(Resources.leases, this.o.namespace), {
+          timeoutMs: timeoutMs(),
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: desired(undefined) },
         });
-        this.observe(desired(undefined), Date.now());
+        this.wrote(created);
         return true;
       }
-      const spec = lease.spec ?? {};
-      const fingerprint = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-      if (fingerprint !== this.observedSpec) this.observe(spec, Date.now());
-      const holder = spec.holderIdentity ?? '';
-      const durationMs = (spec.leaseDurationSeconds ?? 0) * 1000;
-      if (holder !== '' && holder !== this.identity && this.observedAt + durationMs > Date.now()) {
+      this.lease = current;
+      this.observe(current.spec ?? {});
+      const holder = this.observed.holder;
+      if (holder !== '' && holder !== this.identity && this.observed.at + this.observed.durationMs > Date.now()) {
         return miss(`held by ${holder}`); // who renewed within a lease duration, by our clock
       }
-      const next = desired(spec);
-      await this.o.client.request('PUT', this.path, { body: { ...lease, spec: next }, timeoutMs: this.callTimeoutMs });
-      this.observe(next, Date.now());
+      this.wrote(await this.put({ ...current, spec: desired(current.spec) }, timeoutMs()));
       return true;
     } catch (err) {
       if (isConflict(err)) return miss('the lease changed between its read and the write (409)');
-      this.o.log.warn('leader election: could not acquire or renew the lease', { lease: `${this.o.namespace}/${this.o.name}`, error: describeError(err) });
+      this.o.log.warn('leader election: could not acquire or renew the lease', { lease, error: describeError(err) });
       return miss(describeError(err));
     }
   }
 
-  private observe(spec: LeaseSpec, at: number): void {
-    this.observedSpec = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-    this.observedAt = at;
+  private async put(body: Lease, timeoutMs: number): Promise<Lease> {
+    return await this.o.client.request<Lease>('PUT', this.path, { body, timeoutMs });
+  }
+
+  /** What the API server answered to a write: the next renewal writes over it. */
+  private wrote(lease: Lease): void {
+    this.lease = lease;
+    this.observe(lease.spec ?? {}, true);
+  }
+
+  /** Notes the record; its time is when it was first seen changed (or written by this replica), on this clock. */
+  private observe(spec: LeaseSpec, written = false): void {
+    const fingerprint = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
+    if (!written && fingerprint === this.observed.fingerprint) return;
+    this.observed = { fingerprint, holder: spec.holderIdentity ?? '', durationMs: (spec.leaseDurationSeconds ?? 0) * 1000, at: Date.now() };
+  }
+
+  /**
+   * One renewal as client-go's renew loop makes it (wait.PollImmediateUntil under a context with the
+   * renew deadline): try at once, then every retryPeriod from the start of the last try, until one
+   * succeeds or renewDeadline has passed since the first; a slow call runs as long as the deadline allows.
+   */
+  private async renew(signal: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + this.o.renewDeadlineMs;
+    for (;;) {
+      const attempt = Date.now();
+      if (await this.tryAcquireOrRenew(deadline)) return true;
+      const next = attempt + this.o.retryPeriodMs;
+      if (aborted(signal) || Math.max(next, Date.now()) >= deadline) return false;
+      await sleep(next - Date.now(), signal);
+    }
   }
 
   /**
    * Campaigns until `signal` aborts: on winning calls lead(leaderSignal) and keeps
-   * renewing; when renewals fail for renewDeadline, leaderSignal aborts at once and
+   * renewing; when a renewal has not succeeded within renewDeadline, leaderSignal aborts at once and
    * it campaigns again. On shutdown the lease is released.
    */
   async run(signal: AbortSignal, lead: (leaderSignal: AbortSignal) => Promise<void> | void): Promise<void> {
     this.setLeading(false);
     while (!signal.aborted) {
       if (!(await this.tryAcquireOrRenew())) {
-        await sleep(this.o.retryPeriodMs * (1 + Math.random() * 0.2), signal);
+        await sleep(this.o.retryPeriodMs * (1 + Math.random() * JITTER_FACTOR), signal);
         continue;
       }
       this.setLeading(true);
@@ -154,21 +206,21 @@ export class LeaderElector {
       while (!aborted(signal)) {
         await sleep(this.o.retryPeriodMs, signal);
         if (aborted(signal)) break;
-        // A renewal counts from when it was sent: the lease's renewTime is stamped then.
         const attempt = Date.now();
-        if (await this.tryAcquireOrRenew()) {
+        if (await this.renew(signal)) {
           lastRenew = attempt;
-        } else if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
-          // Says why: a lease taken by another replica means this one's renewals did not reach the API server
-          // within the lease duration (an overloaded API server, or this process too busy to send them).
-          this.o.log.error('leader election lost: could not renew the lease within the renew deadline; stopped reconciling', {
-            lease: `${this.o.namespace}/${this.o.name}`,
-            renewDeadlineMs: this.o.renewDeadlineMs,
-            sinceLastRenewalMs: Date.now() - lastRenew,
-            ...(this.lastMiss ? { lastAttempt: this.lastMiss.why, lastAttemptMs: this.lastMiss.tookMs } : {}),
-          });
-          break;
+          continue;
         }
+        if (aborted(signal)) break;
+        // Says why: a lease taken by another replica means this one's renewals did not reach the API server
+        // within the lease duration (an overloaded API server, or this process too busy to send them).
+        this.o.log.error('leader election lost: could not renew the lease within the renew deadline; stopped reconciling', {
+          lease: `${this.o.namespace}/${this.o.name}`,
+          renewDeadlineMs: this.o.renewDeadlineMs,
+          sinceLastRenewalMs: Date.now() - lastRenew,
+          ...(this.lastMiss ? { lastAttempt: this.lastMiss.why, lastAttemptMs: this.lastMiss.tookMs } : {}),
+        });
+        break;
       }
       this.setLeading(false);
       leaderAbort.abort();
@@ -178,19 +230,21 @@ export class LeaderElector {
     await this.release();
   }
 
-  /** Gives the lease up so a standby need not wait out the lease duration. */
+  /**
+   * Gives the lease up so a standby need not wait out the lease duration: written over the Lease this
+   * replica last wrote, as client-go's release does (a 409 means another replica holds it already).
+   */
   async release(): Promise<void> {
+    if (!this.lease || this.observed.holder !== this.identity) return;
+    const lease = `${this.o.namespace}/${this.o.name}`;
     try {
-      const lease = await this.o.client.get<Lease>(this.path);
-      if (lease.spec?.holderIdentity !== this.identity) return;
       const now = microTime(new Date());
-      await this.o.client.replace(this.path, {
-        ...lease,
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
-      });
-      this.o.log.info('released the leader lease', { lease: `${this.o.namespace}/${this.o.name}` });
+      const spec: LeaseSpec = { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
+      this.wrote(await this.put({ ...this.lease, spec }, this.o.renewDeadlineMs));
+      this.o.log.info('released the leader lease', { lease });
     } catch (err) {
-      this.o.log.warn('could not release the leader lease; a standby takes over after it expires', { error: describeError(err) });
+      if (isConflict(err)) this.o.log.info('did not release the leader lease: another replica has written it since', { lease });
+      else this.o.log.warn('could not release the leader lease; a standby takes over after it expires', { lease, error: describeError(err) });
     }
   }
 }
