@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 ENV := source scripts/node-env.sh &&
 
-.PHONY: demo test verify unit deps binaries build lint clean image test-image
+.PHONY: demo test verify unit deps binaries tools build lint clean image test-image
 
 ## demo: start a local control plane and run the operator's story on it (or `run` against $$KUBECONFIG)
 demo: deps binaries
 	$(ENV) npm run --silent demo
 
 ## test: unit, integration and e2e tests against a real local control plane; ends with "N passed, N failed"
-test: deps binaries
+test: deps tools
 	$(ENV) node --version && npm test
 
 ## verify: ESLint, Prettier, tsc over src and test, generated API types fresh, architecture rules (CI's first step; names the failing files)
@@ -35,6 +35,10 @@ node_modules/.installed: package.json package-lock.json scripts/node-env.sh
 
 binaries:
 	@bash test/cluster/build-binaries.sh >/dev/null
+
+## tools: every tool the tests run (control plane, Argo CD, Argo Rollouts, kubelet + containerd, Helm, promtool, cosign), built from pinned Go modules in parallel; instant when cached
+tools:
+	@bash test/build-tools.sh
 
 build: deps
 	$(ENV) npm run build

