@@ -16,7 +16,7 @@ import { createLogger, type LogLevel } from '../runtime/log.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { allAreas } from '../policy/areas.ts';
 import { CacheSet } from '../policy/caches.ts';
-import { makeReconcile, policyCache, RESYNC_MS } from '../policy/reconciler.ts';
+import { makeReconcile, policyCache, policyChangeMatters, RESYNC_MS } from '../policy/reconciler.ts';
 import { startAuditReceiver } from '../areas/boundtokens/audit-receiver.ts';
 import { markLeader } from '../runtime/leader-label.ts';
 import { StaleTokenRegistry } from '../areas/boundtokens/stale-tokens.ts';
@@ -63,14 +63,16 @@ export async function run(opts: RunOptions): Promise<number> {
   const deps = { client, caches, areas, log, events, metrics, dryRun: opts.dryRun, failingSince: new Map<string, number>() };
 
   let controller: Controller | undefined;
+  // Changes a watch saw are coalesced (Controller.enqueue): a burst costs one reconcile.
   const enqueueAll = (): void => {
-    for (const p of caches.get(policyCache).list()) controller?.queue.add(p.metadata.name);
+    for (const p of caches.get(policyCache).list()) controller?.enqueue(p.metadata.name);
   };
   const policies = caches.add(policyCache);
-  policies.on((type, obj) => {
-    // A create or delete can change which policy is active: reconcile them all.
-    if (type === 'update') controller?.queue.add(obj.metadata.name);
-    else enqueueAll();
+  policies.on((type, obj, old) => {
+    // A create or delete can change which policy is active: reconcile them all. A status-only update
+    // (the operator's own write coming back) needs none.
+    if (type !== 'update') enqueueAll();
+    else if (policyChangeMatters(obj, old)) controller?.enqueue(obj.metadata.name);
   });
   for (const area of areas) for (const spec of [...area.caches, ...(area.optionalCaches ?? [])]) caches.add(spec, enqueueAll);
 
@@ -135,7 +137,7 @@ export async function run(opts: RunOptions): Promise<number> {
     if (leaderSignal.aborted) return;
     controller = new Controller({ name: 'authpolicy', reconcile: makeReconcile(deps), concurrency: opts.concurrency, log, metrics });
     controller.start();
-    enqueueAll();
+    for (const p of policies.list()) controller.queue.add(p.metadata.name);
     const resync = setInterval(() => {
       for (const p of policies.list()) controller?.queue.addLowPriority(p.metadata.name);
     }, RESYNC_MS);

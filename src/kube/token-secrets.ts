@@ -91,9 +91,27 @@ export function toTokenSecret(raw: unknown): TokenSecret {
   };
 }
 
+/** A day short of kube-controller-manager's default legacy-token clean-up period (one year). */
+const NEARLY_THE_CLEANUP_PERIOD_MS = 364 * 24 * 3600_000;
+
+/**
+ * Does a token Secret's update need a reconcile now? Not when all that changed is the last-used date the
+ * API server stamps once a day on every Secret whose token is used (thousands right after a rotation),
+ * unless the old date (or its creation, never used) is nearly a year back, so that the stamp can end its
+ * being unused beyond the legacy-token cleaner's period. Otherwise the periodic resync reports the new date.
+ */
+export function tokenSecretChangeMatters(type: 'add' | 'update' | 'delete', obj: TokenSecret, old: TokenSecret | undefined, now = Date.now()): boolean {
+  if (type !== 'update' || !old || obj.lastUsed === old.lastUsed) return true;
+  const rest = (s: TokenSecret): string => JSON.stringify({ ...s, lastUsed: undefined, metadata: { ...s.metadata, resourceVersion: undefined } });
+  if (rest(obj) !== rest(old)) return true;
+  const since = Date.parse(old.lastUsed !== undefined ? `${old.lastUsed}T00:00:00Z` : old.metadata.creationTimestamp);
+  return !Number.isFinite(since) || now - since > NEARLY_THE_CLEANUP_PERIOD_MS;
+}
+
 export const secretCache = defineCache<TokenSecret>({
   name: 'legacy-token-secrets',
   path: collectionPath(Resources.secrets),
   fieldSelector: 'type=kubernetes.io/service-account-token',
   transform: toTokenSecret,
+  relevant: tokenSecretChangeMatters,
 });

@@ -32,6 +32,17 @@ export interface UnsyncedCache {
   polled: boolean;
 }
 
+/**
+ * An update that changed nothing the cache keeps but the resourceVersion (a field the transform drops:
+ * managedFields, status the areas do not read, an annotation of someone else's): the areas read only
+ * what is cached, so it cannot change what they decide.
+ */
+export function unchangedButVersion(type: 'add' | 'update' | 'delete', obj: Cached, old: Cached | undefined): boolean {
+  if (type !== 'update' || !old) return false;
+  const withoutVersion = (o: Cached): string => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return withoutVersion(obj) === withoutVersion(old);
+}
+
 export class CacheSet {
   private readonly informers = new Map<string, Informer<Cached>>();
   private readonly client: KubeClient;
@@ -71,7 +82,7 @@ export class CacheSet {
     if (onChange || spec.onEvent) {
       informer.on((type, obj, old) => {
         spec.onEvent?.(type, obj, old);
-        if (onChange && (!spec.relevant || spec.relevant(type, obj, old))) onChange();
+        if (onChange && !unchangedButVersion(type, obj, old) && (!spec.relevant || spec.relevant(type, obj, old))) onChange();
       });
     }
     return informer;

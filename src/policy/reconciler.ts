@@ -34,6 +34,18 @@ export const policyCache = defineCache<AuthPolicy>({
   },
 });
 
+type PolicyObject = { metadata: object; spec?: unknown };
+
+/**
+ * Does an update of an AuthPolicy need a reconcile? Not when only its status changed (the operator's own
+ * status write comes back as one) or its resourceVersion: the periodic resync still re-checks it.
+ */
+export function policyChangeMatters(obj: PolicyObject, old: PolicyObject | undefined): boolean {
+  if (!old) return true;
+  const outsideStatus = (p: PolicyObject): string => JSON.stringify([{ ...p.metadata, resourceVersion: undefined }, p.spec]);
+  return outsideStatus(obj) !== outsideStatus(old);
+}
+
 export interface PolicyDeps {
   client: KubeClient;
   caches: CacheSet;

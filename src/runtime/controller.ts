@@ -27,6 +27,14 @@ export interface ReconcileResult {
  * blip) the cluster is current again within seconds of recovering.
  */
 export const RECONCILE_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 16_000, factor: 2, jitter: 0 };
+/**
+ * Changes seen by watches are gathered this long before the reconcile they cause: at least
+ * COALESCE_MIN_MS (the events of one burst, a relist's pages, arrive within it), at most COALESCE_MAX_MS,
+ * and otherwise as long as the last reconcile took, so a stream of changes keeps the workers busy at
+ * most half the time however fast it comes (a rotation stamps thousands of Secrets in a minute).
+ */
+export const COALESCE_MIN_MS = 50;
+export const COALESCE_MAX_MS = 1000;
 /** Conflicts in a row retried at once before they count as ordinary failures (no hot loop). */
 export const MAX_IMMEDIATE_RETRIES = 5;
 
@@ -61,6 +69,10 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private abort = new AbortController();
   private running = false;
+  /** how long the last reconcile took (ms): the coalescing window of the changes that follow it */
+  private lastReconcileMs = 0;
+  /** keys a watch saw change while they were being reconciled: queued again a window after */
+  private readonly changedWhileRunning = new Set<string>();
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -93,6 +105,21 @@ export class Controller {
     m.reconcilePanics.inc({ controller }, 0);
   }
 
+  /**
+   * Queues a key for a change a watch saw. Changes within the coalescing window (see COALESCE_MIN_MS)
+   * cost one reconcile: the first starts the window, the others find the key already pending. Changes
+   * while the key is being reconciled cost one more reconcile, a window after that one ends.
+   */
+  enqueue(key: string): void {
+    if (this.queue.isProcessing(key)) this.changedWhileRunning.add(key);
+    else this.queue.addAfter(key, this.coalesceMs());
+  }
+
+  /** The coalescing window now: the last reconcile's duration, within COALESCE_MIN_MS..COALESCE_MAX_MS. */
+  coalesceMs(): number {
+    return Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileMs)));
+  }
+
   /** Stops taking work, aborts in-flight reconciles' signals and waits for them to return. */
   async stop(): Promise<void> {
     if (!this.running) return;
@@ -109,6 +136,7 @@ export class Controller {
       if (key === undefined) return;
       await this.reconcileOne(key);
       this.queue.done(key);
+      if (this.changedWhileRunning.delete(key)) this.queue.addAfter(key, this.coalesceMs());
     }
   }
 
@@ -145,6 +173,7 @@ export class Controller {
     const metrics = this.opts.metrics;
     metrics?.activeWorkers.inc({ controller: this.name });
     const end = metrics?.reconcileTime.startTimer({ controller: this.name });
+    const started = Date.now();
     try {
       const result = await this.opts.reconcile({ key, reconcileID, log, signal: this.abort.signal });
       this.queue.forget(key);
@@ -164,6 +193,7 @@ export class Controller {
         this.retry(key, err, log);
       }
     } finally {
+      this.lastReconcileMs = Date.now() - started;
       end?.();
       metrics?.activeWorkers.dec({ controller: this.name });
     }

@@ -147,6 +147,11 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
+  /** Whether a worker has the key now (handed out by get(), not done yet). */
+  isProcessing(key: string): boolean {
+    return this.processing.has(key);
+  }
+
   numRequeues(key: string): number {
     return this.failures.get(key) ?? 0;
   }
