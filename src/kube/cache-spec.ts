@@ -26,6 +26,12 @@ export interface CacheSpec<T extends CachedObject = CachedObject> {
   /** how often to look again for an API the server does not serve (an optional CRD; default: like any 403 or 404, every 10 s) */
   missingRetryMs?: number;
   /**
+   * the CustomResourceDefinition that serves `path` (e.g. rollouts.argoproj.io): while it is not installed,
+   * it is watched by name and the collection listed once it is established, instead of every missingRetryMs
+   * (that period stays as the fallback while the CRD watch itself cannot sync, e.g. a 403)
+   */
+  servedBy?: string;
+  /**
    * list this often instead of watching (see InformerOptions.pollIntervalMs): for a collection whose
    * every object changes every few seconds and that is read only now and then (node Leases)
    */

@@ -4,6 +4,8 @@
 import type { CacheHandle, CacheSpec } from '../areas/area.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isApiMissing, isForbidden, isNotFound } from '../kube/errors.ts';
+import { collectionPath, Resources } from '../kube/paths.ts';
+import { BOUNDED_RETRY_MS } from '../runtime/backoff.ts';
 import { Informer, type Cached } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -18,6 +20,25 @@ export interface CacheTuning {
  * report Unknown naming the failure (a 403: the permission to grant), as if it had never synced.
  */
 export const CACHE_STALE_MS = 60_000;
+
+/**
+ * While the CRD serving a cache's API is watched (CacheSpec.servedBy), the cache looks for that API this
+ * seldom: a backstop for a missed event; the CRD's establishment lists it at once.
+ */
+export const CRD_WATCHED_RETRY_MS = 10 * 60_000;
+
+/** A CustomResourceDefinition, watched by name: only whether the API server serves it yet. */
+interface CachedCrd extends Cached {
+  established: boolean;
+}
+
+function toCachedCrd(raw: unknown): CachedCrd {
+  const crd = raw as { metadata: { name: string; resourceVersion?: string }; status?: { conditions?: { type?: string; status?: string }[] } };
+  return {
+    metadata: { name: crd.metadata.name, resourceVersion: crd.metadata.resourceVersion },
+    established: (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'),
+  };
+}
 
 /** A declared cache that has not synced, and the failure keeping it from syncing (undefined: still listing). */
 export interface UnsyncedCache {
@@ -42,6 +63,8 @@ export function unchangedButVersion(type: 'add' | 'update' | 'delete', obj: Cach
   const withoutVersion = (o: Cached): string => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
   return withoutVersion(obj) === withoutVersion(old);
 }
+
+const crdWatchName = (crd: string): string => `crd-${crd}`;
 
 export class CacheSet {
   private readonly informers = new Map<string, Informer<Cached>>();
@@ -69,13 +92,24 @@ export class CacheSet {
         ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
         ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
         ...(spec.whenMissing ? { whenMissing: spec.whenMissing } : {}),
-        ...(spec.missingRetryMs !== undefined ? { missingRetryMs: spec.missingRetryMs } : {}),
+        ...(spec.servedBy !== undefined
+          ? { missingRetryMs: this.whileCrdWatched(spec.servedBy, spec.missingRetryMs ?? BOUNDED_RETRY_MS) }
+          : spec.missingRetryMs !== undefined
+            ? { missingRetryMs: spec.missingRetryMs }
+            : {}),
         ...this.tuning,
         ...(spec.pollIntervalMs !== undefined ? { pollIntervalMs: spec.pollIntervalMs } : {}),
         log: this.log,
         ...(this.metrics ? { metrics: this.metrics } : {}),
       });
       this.informers.set(spec.name, informer);
+      if (spec.servedBy !== undefined) {
+        const served = informer;
+        const crd = spec.servedBy;
+        this.crdWatch(crd).on((type, obj) => {
+          if (type !== 'delete' && obj.established) served.retryNow(`CustomResourceDefinition ${crd} is established`);
+        });
+      }
     }
     // A cache that syncs late (a permission granted, a CRD installed) lets its area run now.
     if (onChange) informer.onSync(onChange);
@@ -85,6 +119,36 @@ export class CacheSet {
         if (onChange && !unchangedButVersion(type, obj, old) && (!spec.relevant || spec.relevant(type, obj, old))) onChange();
       });
     }
+    return informer;
+  }
+
+  /** The retry period of a cache whose CRD is watched: long while that watch works, `fallbackMs` while it does not. */
+  private whileCrdWatched(crd: string, fallbackMs: number): () => number {
+    return () => {
+      const watch = this.informers.get(crdWatchName(crd));
+      return watch?.hasSynced() && !watch.staleFor(Date.now(), CACHE_STALE_MS) ? CRD_WATCHED_RETRY_MS : fallbackMs;
+    };
+  }
+
+  /**
+   * One informer per CRD a cache is served by, watching that CRD alone by name (list and watch with
+   * resourceNames in config/rbac): an optional API is listed once it is installed, not polled for.
+   */
+  private crdWatch(crd: string): Informer<CachedCrd> {
+    const name = crdWatchName(crd);
+    const existing = this.informers.get(name);
+    if (existing) return existing as unknown as Informer<CachedCrd>;
+    const informer = new Informer<CachedCrd>({
+      name,
+      client: this.client,
+      path: collectionPath(Resources.customResourceDefinitions),
+      fieldSelector: `metadata.name=${crd}`,
+      transform: toCachedCrd,
+      ...this.tuning,
+      log: this.log,
+      ...(this.metrics ? { metrics: this.metrics } : {}),
+    });
+    this.informers.set(name, informer as unknown as Informer<Cached>);
     return informer;
   }
 

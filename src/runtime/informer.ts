@@ -54,8 +54,11 @@ export interface InformerOptions<T extends Cached> {
   backoff?: BackoffPolicy;
   /** what to tell the user when the API server does not serve `path` (e.g. how to install a CRD) */
   whenMissing?: string;
-  /** retry period for an API the server does not serve (default BOUNDED_RETRY_MS) */
-  missingRetryMs?: number;
+  /**
+   * retry period for an API the server does not serve (default BOUNDED_RETRY_MS); a function is asked at
+   * each retry (longer while something else watches for the API to appear and calls retryNow())
+   */
+  missingRetryMs?: number | (() => number);
   log: Logger;
   metrics?: Metrics;
 }
@@ -98,6 +101,8 @@ export class Informer<T extends Cached> {
   private synced = false;
   /** whether the API server serves this resource, as the last list found (undefined: not known since start) */
   private apiAbsent: boolean | undefined;
+  /** aborted by retryNow(): ends the wait after a list of an API the server did not serve */
+  private wakeMissing: AbortController | undefined;
   private syncWaiters: (() => void)[] = [];
   private readonly syncHandlers: (() => void)[] = [];
   private stopController = new AbortController();
@@ -229,6 +234,13 @@ export class Informer<T extends Cached> {
     else this.opts.metrics?.informerSynced.set(labels, this.synced ? 1 : 0);
   }
 
+  /** While waiting to list an API the server did not serve: list now (its CRD has just been established). */
+  retryNow(reason: string): void {
+    if (!this.wakeMissing) return;
+    this.opts.log.info('listing again now', { informer: this.name, reason });
+    this.wakeMissing.abort();
+  }
+
   /** Ends the current watch and relists-and-diffs now. */
   requestRelist(reason: string): void {
     this.relistRequested = true;
@@ -305,7 +317,9 @@ export class Informer<T extends Cached> {
         const waiting = isForbidden(err) || isNotFound(err);
         const delay =
           isApiMissing(err) && this.opts.missingRetryMs !== undefined
-            ? this.opts.missingRetryMs
+            ? typeof this.opts.missingRetryMs === 'number'
+              ? this.opts.missingRetryMs
+              : this.opts.missingRetryMs()
             : waiting
               ? Math.min(backoff.next(), BOUNDED_RETRY_MS)
               : backoff.next(retryAfterMs(err));
@@ -315,7 +329,11 @@ export class Informer<T extends Cached> {
         if (kind !== lastLogged) this.opts.log.warn('list/watch failed; retrying', fields);
         else this.opts.log.debug('list/watch failed; retrying', fields);
         lastLogged = kind;
-        await sleep(delay, signal);
+        if (isApiMissing(err)) {
+          this.wakeMissing = new AbortController();
+          await sleep(delay, AbortSignal.any([signal, this.wakeMissing.signal]));
+          this.wakeMissing = undefined;
+        } else await sleep(delay, signal);
       }
     }
   }

@@ -67,7 +67,9 @@ export const rolloutCache = defineCache<Workload>({
   path: collectionPath(ROLLOUTS),
   whenMissing:
     'Argo Rollouts is not installed (rollouts.argoproj.io is not served): there are no Rollouts to restart; the operator picks them up once the CRD is installed',
-  // Installing Argo Rollouts is rare: one LIST every 30 s while it is absent (not the 10 s of a missing permission) still picks it up within a minute.
+  // While Argo Rollouts is absent its CRD is watched by name and Rollouts are listed once it is established;
+  // if that watch cannot sync (its permission not granted), one LIST every 30 s picks it up within a minute.
+  servedBy: 'rollouts.argoproj.io',
   missingRetryMs: 30_000,
   transform: toRolloutWorkload,
   relevant: workloadChangeMatters,
