@@ -63,3 +63,19 @@ export const Reason = {
   AuditSilent: 'AuditSilent',
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
+
+/** What the legacy-token plan decides for one token Secret (the reason of its Secret rule's verdict). */
+export const SecretDecision = {
+  Terminating: 'Terminating',
+  Invalidated: 'Invalidated',
+  Revive: 'Revive',
+  Orphaned: 'Orphaned',
+  Unused: 'Unused',
+  AwaitingToken: 'AwaitingToken',
+  Undecided: 'Undecided',
+  ReissuedRejected: 'ReissuedRejected',
+  Rotate: 'Rotate',
+  NotReissuable: 'NotReissuable',
+  Valid: 'Valid',
+  TriggerExcluded: 'TriggerExcluded',
+} as const;

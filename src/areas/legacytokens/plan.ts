@@ -47,8 +47,8 @@ function lastRotationRequest(
     : previous?.lastRotationRequest;
 }
 
-/** Gathers what the conditions, findings and summary are worded from. */
-function factsOf(
+/** Gathers what the conditions, findings and summary are worded from (exported for the rule tables). */
+export function factsOf(
   spec: ResolvedSpec,
   observation: LegacyTokensObservation,
   previous: LegacyTokensMemory | undefined,

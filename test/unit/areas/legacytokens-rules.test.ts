@@ -9,10 +9,12 @@ import type { LegacyTokensObservation, SecretFinding, TokenConsumer } from '../.
 import { LEGACY_TOKENS_READY, WORKLOADS_RESTARTED, type PlanFacts } from '../../../src/areas/legacytokens/plan/conditions.ts';
 import { dependentsIn } from '../../../src/areas/legacytokens/plan/dependents.ts';
 import { isUrgent, planRestarts } from '../../../src/areas/legacytokens/plan/restarts.ts';
-import { decidingRule, triageSecrets } from '../../../src/areas/legacytokens/plan/secrets.ts';
+import { decidingRule, SECRET_RULES, triageSecrets } from '../../../src/areas/legacytokens/plan/secrets.ts';
 import { triggersFor } from '../../../src/areas/legacytokens/plan/triggers.ts';
-import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
+import { factsOf, planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
 import { cachedTokenSecret } from '../../support/builders.ts';
+import { checkRuleTable } from '../../support/rule-table.ts';
+import type { Rule } from '../../../src/api/rules.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const REQ = '2026-01-01T00:00:00Z';
@@ -128,7 +130,9 @@ test('secret rules: the first that claims a Secret decides', () => {
   ];
   for (const [name, f, want, obs] of rows) {
     const spec = resolveSpec(name.startsWith('stale CA') ? { legacyTokens: { rotateOn: ['InvalidToken'] } } : {});
-    assert.is(decidingRule(f, { spec, observation: observation([f], [], obs) }), want, name);
+    const c = { spec, observation: observation([f], [], obs) };
+    assert.is(decidingRule(f, c), want, name);
+    speaksFirst(SECRET_RULES, want, { what: name, facts: { f, c } });
   }
 });
 
@@ -215,28 +219,50 @@ function facts(
   secrets: SecretFinding[],
   workloads: Workload[] = [],
   options: { spec?: Parameters<typeof resolveSpec>[0]; previous?: PlanFacts['previous']; obs?: Partial<LegacyTokensObservation> } = {},
-): { plan: ReturnType<typeof planLegacyTokens> } {
-  return { plan: planLegacyTokens(resolveSpec(options.spec ?? {}), observation(secrets, workloads, options.obs), options.previous) };
+): { plan: ReturnType<typeof planLegacyTokens>; facts: PlanFacts } {
+  const obs = observation(secrets, workloads, options.obs);
+  return {
+    plan: planLegacyTokens(resolveSpec(options.spec ?? {}), obs, options.previous),
+    facts: planFacts({ spec: options.spec, previous: options.previous, obs }),
+  };
 }
 const reasonOf = (p: { plan: ReturnType<typeof planLegacyTokens> }, type: string): string =>
   `${p.plan.report.conditions.find((c) => c.type === type)?.status ?? ''}/${p.plan.report.conditions.find((c) => c.type === type)?.reason ?? ''}`;
 
+/** The rule table of a first-match list: `want` speaks for these facts (with this status/reason), every rule above it is silent. */
+function speaksFirst<Facts, Action>(
+  rules: readonly Rule<Facts, Action>[],
+  want: string,
+  row: { what: string; facts: Facts; status?: string; reason?: string },
+): void {
+  const at = rules.findIndex((r) => r.name === want);
+  assert.ok(at >= 0, `no rule named ${want}`);
+  for (const rule of rules.slice(0, at)) checkRuleTable(rule, [{ what: `${row.what} (above ${want})`, facts: row.facts, applies: false }]);
+  const rule = rules[at];
+  if (rule) checkRuleTable(rule, [{ ...row, applies: true }]);
+}
+/** The facts the condition rules are asked, for a plan's inputs. */
+const planFacts = (p: { spec?: Parameters<typeof resolveSpec>[0]; previous?: PlanFacts['previous']; obs: LegacyTokensObservation }): PlanFacts =>
+  factsOf(resolveSpec(p.spec ?? {}), p.obs, p.previous, undefined);
+
 test('LegacyTokensReady: the first matching rule, top to bottom', () => {
-  const rows: [string, ReturnType<typeof facts>, string][] = [
+  const rows: [string, ReturnType<typeof facts>, string, string][] = [
     [
       'tokens controller failed last time and rotations remain',
       facts([finding()], [], { previous: { tokenControllerUnavailable: 'did not refill' } }),
       'False/TokenControllerUnavailable',
+      'tokens controller unavailable',
     ],
     [
       'tokens controller failed, nothing left to rotate',
       facts([finding({}, 'valid')], [], { previous: { tokenControllerUnavailable: 'did not refill' } }),
       'True/TokensValid',
+      'valid',
     ],
-    ['external signing', facts([finding()], [], { obs: { externalSigning: 'sock' } }), 'False/LegacyTokensNotReissuable'],
-    ['dry run', facts([finding()], [], { spec: { dryRun: true } }), 'False/TokensInvalid'],
-    ['rotating', facts([finding()]), 'False/Rotating'],
-    ['needs attention (orphan)', facts([finding({}, 'invalid', { serviceAccount: 'missing' })]), 'False/TokensInvalid'],
+    ['external signing', facts([finding()], [], { obs: { externalSigning: 'sock' } }), 'False/LegacyTokensNotReissuable', 'not re-issuable (external signing)'],
+    ['dry run', facts([finding()], [], { spec: { dryRun: true } }), 'False/TokensInvalid', 'dry run would rotate'],
+    ['rotating', facts([finding()]), 'False/Rotating', 'rotating'],
+    ['needs attention (orphan)', facts([finding({}, 'invalid', { serviceAccount: 'missing' })]), 'False/TokensInvalid', 'needs attention'],
     [
       'a deleted Secret still in use',
       facts([finding({}, 'valid')], [], {
@@ -247,26 +273,31 @@ test('LegacyTokensReady: the first matching rule, top to bottom', () => {
         },
       }),
       'False/DeletedSecretReferenced',
+      'deleted while in use',
     ],
-    ['undecided', facts([finding({}, 'undecided')]), 'Unknown/ObserveFailed'],
-    ["the cleaner's", facts([finding({ invalidSince: '2026-01-01' })]), 'True/CleanerOwned'],
-    ['no Secrets', facts([]), 'True/NoLegacyTokens'],
-    ['all valid', facts([finding({}, 'valid')]), 'True/TokensValid'],
+    ['undecided', facts([finding({}, 'undecided')]), 'Unknown/ObserveFailed', 'undecided'],
+    ["the cleaner's", facts([finding({ invalidSince: '2026-01-01' })]), 'True/CleanerOwned', "retiring (the cleaner's)"],
+    ['no Secrets', facts([]), 'True/NoLegacyTokens', 'no legacy tokens'],
+    ['all valid', facts([finding({}, 'valid')]), 'True/TokensValid', 'valid'],
   ];
-  for (const [name, f, want] of rows) assert.is(reasonOf(f, 'LegacyTokensReady'), want, name);
+  for (const [name, f, want, rule] of rows) {
+    assert.is(reasonOf(f, 'LegacyTokensReady'), want, name);
+    const [status, reason] = want.split('/');
+    speaksFirst(LEGACY_TOKENS_READY, rule, { what: name, facts: f.facts, ...(status ? { status } : {}), ...(reason ? { reason } : {}) });
+  }
   assert.equal(
-    LEGACY_TOKENS_READY.map((r) => r.reason),
+    LEGACY_TOKENS_READY.map((r) => r.name),
     [
-      'TokenControllerUnavailable',
-      'LegacyTokensNotReissuable',
-      'TokensInvalid',
-      'Rotating',
-      'TokensInvalid',
-      'DeletedSecretReferenced',
-      'ObserveFailed',
-      'CleanerOwned',
-      'NoLegacyTokens',
-      'TokensValid',
+      'tokens controller unavailable',
+      'not re-issuable (external signing)',
+      'dry run would rotate',
+      'rotating',
+      'needs attention',
+      'deleted while in use',
+      'undecided',
+      "retiring (the cleaner's)",
+      'no legacy tokens',
+      'valid',
     ],
   );
 });
@@ -283,36 +314,44 @@ test('WorkloadsRestarted: the first matching rule, top to bottom', () => {
     restartable: undefined,
     cronJob: undefined,
   };
-  const rows: [string, ReturnType<typeof facts>, string][] = [
+  const rows: [string, ReturnType<typeof facts>, string, string][] = [
     [
       'restarts disabled, nobody holds a dead token',
       facts([finding({}, 'valid')], [], { spec: { legacyTokens: { restartWorkloads: false } } }),
       'True/RestartsDisabled',
+      'restarts disabled',
     ],
     [
       'restarts disabled, a pod holds a dead token',
       facts([refilled], [], { spec: { legacyTokens: { restartWorkloads: false } }, obs: { consumers: [consumer] } }),
       'False/RestartsDisabled',
+      'restarts disabled',
     ],
-    ['dry run', facts([finding()], [workload('web', ['a'])], { spec: { dryRun: true } }), 'False/RestartsPending'],
+    ['dry run', facts([finding()], [workload('web', ['a'])], { spec: { dryRun: true } }), 'False/RestartsPending', 'dry run would restart'],
     [
       'rollout timed out',
       facts([refilled], [workload('web', ['a'], { restartedAt: '2026-05-31T00:00:00Z', restartedFor: ['r-a'], rolloutComplete: false })]),
       'False/RolloutTimedOut',
+      'rollout timed out',
     ],
-    ['restart pending', facts([refilled], [workload('web', ['a'])]), 'False/RestartsPending'],
-    ['opted out: restart by hand', facts([refilled], [workload('web', ['a'], { optOut: 'x' })]), 'False/ManualRestartRequired'],
-    ['a bare pod holds the dead token', facts([refilled], [], { obs: { consumers: [consumer] } }), 'False/ConsumersNotRestarted'],
-    ['a token unjudged: no claim about its users', facts([finding({}, 'undecided')], [workload('web', ['a'])]), 'Unknown/TokensUnjudged'],
+    ['restart pending', facts([refilled], [workload('web', ['a'])]), 'False/RestartsPending', 'restarts pending'],
+    ['opted out: restart by hand', facts([refilled], [workload('web', ['a'], { optOut: 'x' })]), 'False/ManualRestartRequired', 'manual restart required'],
+    ['a bare pod holds the dead token', facts([refilled], [], { obs: { consumers: [consumer] } }), 'False/ConsumersNotRestarted', 'consumers not restarted'],
+    ['a token unjudged: no claim about its users', facts([finding({}, 'undecided')], [workload('web', ['a'])]), 'Unknown/TokensUnjudged', 'tokens unjudged'],
     [
       'restarts disabled, a token unjudged',
       facts([finding({}, 'undecided')], [workload('web', ['a'])], { spec: { legacyTokens: { restartWorkloads: false } } }),
       'Unknown/TokensUnjudged',
+      'tokens unjudged',
     ],
-    ['all restarted', facts([finding({}, 'valid')], [workload('web', ['a'], { restartedAt: '2026-05-31T00:00:00Z' })]), 'True/AllRestarted'],
-    ['nothing to restart', facts([finding({}, 'valid')]), 'True/NothingToRestart'],
+    ['all restarted', facts([finding({}, 'valid')], [workload('web', ['a'], { restartedAt: '2026-05-31T00:00:00Z' })]), 'True/AllRestarted', 'all restarted'],
+    ['nothing to restart', facts([finding({}, 'valid')]), 'True/NothingToRestart', 'nothing to restart'],
   ];
-  for (const [name, f, want] of rows) assert.is(reasonOf(f, 'WorkloadsRestarted'), want, name);
+  for (const [name, f, want, rule] of rows) {
+    assert.is(reasonOf(f, 'WorkloadsRestarted'), want, name);
+    const [status, reason] = want.split('/');
+    speaksFirst(WORKLOADS_RESTARTED, rule, { what: name, facts: f.facts, ...(status ? { status } : {}), ...(reason ? { reason } : {}) });
+  }
   assert.is(WORKLOADS_RESTARTED.length, 9);
   const unjudged = facts([finding({}, 'undecided')], [workload('web', ['a'])]).plan.report.conditions.find((c) => c.type === 'WorkloadsRestarted');
   assert.match(unjudged?.message ?? '', /1 workload\(s\) use them \(deployment\/apps\/web\)/);

@@ -1,9 +1,10 @@
 // The two conditions as ordered rule lists, like cert-manager's readiness checks: the first
-// rule that matches gives status, reason and message.
+// rule that speaks gives status, reason and message (firstVerdict, src/api/rules.ts).
 import type { ConditionUpdate } from '../../../api/conditions.ts';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import { formatDuration } from '../../../api/duration.ts';
 import * as annotations from '../../../api/annotations.ts';
+import { firstVerdict, when, type Rule } from '../../../api/rules.ts';
 import { ConditionType, Reason } from '../../../api/reasons.ts';
 import type { DeletedInUse, LegacyTokensObservation, TokenConsumer } from '../observe.ts';
 import type { Dependents } from './dependents.ts';
@@ -31,19 +32,13 @@ export interface PlanFacts {
   waitingNames: string[];
 }
 
-export interface ConditionRule {
-  name: string;
-  when: (f: PlanFacts) => boolean;
-  status: ConditionUpdate['status'] | ((f: PlanFacts) => ConditionUpdate['status']);
-  reason: string;
-  message: (f: PlanFacts) => string;
-}
+/** A condition rule in the one shape every area uses (src/api/rules.ts). */
+export type LegacyTokensRule = Rule<PlanFacts>;
 
-/** The first matching rule's condition (the last rule of each list always matches). */
-export function firstMatching(type: string, rules: readonly ConditionRule[], f: PlanFacts): ConditionUpdate {
-  const rule = rules.find((r) => r.when(f)) ?? rules[rules.length - 1];
-  if (!rule) throw new Error(`no condition rule for ${type}`);
-  return { type, status: typeof rule.status === 'function' ? rule.status(f) : rule.status, reason: rule.reason, message: rule.message(f) };
+/** The first rule's verdict as a condition of `type` (the last rule of each list always speaks). */
+function firstMatching(type: string, rules: readonly LegacyTokensRule[], f: PlanFacts): ConditionUpdate {
+  const { status, reason, message } = firstVerdict(rules, f);
+  return { type, status, reason, message };
 }
 
 const retiring = (t: Triage): string[] => [
@@ -77,94 +72,100 @@ function undecidedCause(observation: LegacyTokensObservation): string {
   return `: ${causes.join('; ')}; ${fix}`;
 }
 
-export const LEGACY_TOKENS_READY: readonly ConditionRule[] = [
-  {
-    name: 'tokens controller unavailable',
-    when: (f) =>
+export const LEGACY_TOKENS_READY: readonly LegacyTokensRule[] = [
+  when(
+    'tokens controller unavailable',
+    (f) =>
       f.previous?.tokenControllerUnavailable !== undefined &&
       f.previous.tokenControllerUnavailable !== '' &&
       f.rotations.length + f.triage.rotatingNow.length > 0,
-    status: 'False',
-    reason: Reason.TokenControllerUnavailable,
-    message: (f) => f.previous?.tokenControllerUnavailable ?? '',
-  },
-  {
-    name: 'not re-issuable (external signing)',
-    when: (f) => f.triage.notReissuable.length > 0,
-    status: 'False',
-    reason: Reason.LegacyTokensNotReissuable,
-    message: (f) =>
-      `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${f.observation.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(f.triage.notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`,
-  },
-  {
-    name: 'dry run would rotate',
-    when: (f) => f.spec.dryRun && f.rotations.length > 0,
-    status: 'False',
-    reason: Reason.TokensInvalid,
-    message: (f) => `dry run: would rotate ${f.rotations.length} token Secret(s) in place: ${list(f.rotations.map((a) => rotationText(a)))}`,
-  },
-  {
-    name: 'rotating',
-    when: (f) => f.triage.rotatingNow.length > 0,
-    status: 'False',
-    reason: Reason.Rotating,
-    message: (f) =>
-      `rotating ${f.triage.rotatingNow.length} token Secret(s) in place (same names; kube-controller-manager's tokens controller issues the new tokens): ${list(f.triage.rotatingNow)}`,
-  },
-  {
-    name: 'needs attention',
-    when: (f) => f.triage.problems.length > 0,
-    status: 'False',
-    reason: Reason.TokensInvalid,
-    message: ({ triage: { problems } }) =>
-      `${problems.length} token Secret(s) need attention: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`,
-  },
-  {
-    name: 'deleted while in use',
-    when: (f) => (f.observation.deletedInUse ?? []).length > 0,
-    status: 'False',
-    reason: Reason.DeletedSecretReferenced,
-    message: (f) => {
+    (f) => ({ status: 'False', reason: Reason.TokenControllerUnavailable, message: f.previous?.tokenControllerUnavailable ?? '' }),
+  ),
+  when(
+    'not re-issuable (external signing)',
+    (f) => f.triage.notReissuable.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.LegacyTokensNotReissuable,
+      message: `legacy tokens cannot be re-issued in this cluster: kube-apiserver signs through an external signer (--service-account-signing-endpoint=${f.observation.externalSigning ?? ''}, KEP-740), so kube-controller-manager's tokens controller cannot sign new ones; move the users of ${list(f.triage.notReissuable)} to projected serviceAccountToken volumes (TokenRequest)`,
+    }),
+  ),
+  when(
+    'dry run would rotate',
+    (f) => f.spec.dryRun && f.rotations.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.TokensInvalid,
+      message: `dry run: would rotate ${f.rotations.length} token Secret(s) in place: ${list(f.rotations.map((a) => rotationText(a)))}`,
+    }),
+  ),
+  when(
+    'rotating',
+    (f) => f.triage.rotatingNow.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.Rotating,
+      message: `rotating ${f.triage.rotatingNow.length} token Secret(s) in place (same names; kube-controller-manager's tokens controller issues the new tokens): ${list(f.triage.rotatingNow)}`,
+    }),
+  ),
+  when(
+    'needs attention',
+    (f) => f.triage.problems.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.TokensInvalid,
+      message: `${f.triage.problems.length} token Secret(s) need attention: ${f.triage.problems.slice(0, 3).join('; ')}${f.triage.problems.length > 3 ? `; and ${f.triage.problems.length - 3} more` : ''}`,
+    }),
+  ),
+  when(
+    'deleted while in use',
+    (f) => (f.observation.deletedInUse ?? []).length > 0,
+    (f) => {
       const gone = f.observation.deletedInUse ?? [];
-      return `${gone.length} token Secret(s) were deleted while workloads still use them, so their next Pods will not start: ${gone
-        .slice(0, 3)
-        .map(deletedText)
-        .join(
-          '; ',
-        )}${gone.length > 3 ? `; and ${gone.length - 3} more` : ''}; move those workloads to projected serviceAccountToken volumes (TokenRequest), or create the Secret again (type kubernetes.io/service-account-token) for the tokens controller to fill`;
+      return {
+        status: 'False',
+        reason: Reason.DeletedSecretReferenced,
+        message: `${gone.length} token Secret(s) were deleted while workloads still use them, so their next Pods will not start: ${gone
+          .slice(0, 3)
+          .map(deletedText)
+          .join(
+            '; ',
+          )}${gone.length > 3 ? `; and ${gone.length - 3} more` : ''}; move those workloads to projected serviceAccountToken volumes (TokenRequest), or create the Secret again (type kubernetes.io/service-account-token) for the tokens controller to fill`,
+      };
     },
-  },
-  {
-    name: 'undecided',
-    when: (f) => f.triage.undecided.length > 0,
-    status: 'Unknown',
-    reason: Reason.ObserveFailed,
-    message: (f) =>
-      `${f.triage.undecided.length} token Secret(s) could not be judged (${list(f.triage.undecided.map((u) => u.secret))})${undecidedCause(f.observation)}`,
-  },
-  {
-    name: "retiring (the cleaner's)",
-    when: (f) => retiring(f.triage).length > 0,
-    status: 'True',
-    reason: Reason.CleanerOwned,
-    message: (f) =>
-      `${f.triage.counts.valid} legacy token Secret(s) valid (${judgedBy(f.observation)}); ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)`,
-  },
-  {
-    name: 'no legacy tokens',
-    when: (f) => f.triage.counts.total === 0,
-    status: 'True',
-    reason: Reason.NoLegacyTokens,
-    message: () => 'no kubernetes.io/service-account-token Secrets in the selected namespaces',
-  },
-  {
-    name: 'valid',
-    when: () => true,
-    status: 'True',
-    reason: Reason.TokensValid,
-    message: ({ triage: t, observation }) =>
-      `${t.counts.valid} legacy token Secret(s) valid (${judgedBy(observation)}) and carry the cluster CA${t.terminating.length ? `; ${t.terminating.length} being deleted, left alone` : ''}`,
-  },
+  ),
+  when(
+    'undecided',
+    (f) => f.triage.undecided.length > 0,
+    (f) => ({
+      status: 'Unknown',
+      reason: Reason.ObserveFailed,
+      message: `${f.triage.undecided.length} token Secret(s) could not be judged (${list(f.triage.undecided.map((u) => u.secret))})${undecidedCause(f.observation)}`,
+    }),
+  ),
+  when(
+    "retiring (the cleaner's)",
+    (f) => retiring(f.triage).length > 0,
+    (f) => ({
+      status: 'True',
+      reason: Reason.CleanerOwned,
+      message: `${f.triage.counts.valid} legacy token Secret(s) valid (${judgedBy(f.observation)}); ${retiring(f.triage).length} belong to kube-controller-manager's legacy-token cleaner, never rotated: ${list(retiring(f.triage))}; delete them, or move their users to TokenRequest (projected serviceAccountToken volumes)`,
+    }),
+  ),
+  when(
+    'no legacy tokens',
+    (f) => f.triage.counts.total === 0,
+    () => ({ status: 'True', reason: Reason.NoLegacyTokens, message: 'no kubernetes.io/service-account-token Secrets in the selected namespaces' }),
+  ),
+  when(
+    'valid',
+    () => true,
+    (f) => ({
+      status: 'True',
+      reason: Reason.TokensValid,
+      message: `${f.triage.counts.valid} legacy token Secret(s) valid (${judgedBy(f.observation)}) and carry the cluster CA${f.triage.terminating.length ? `; ${f.triage.terminating.length} being deleted, left alone` : ''}`,
+    }),
+  ),
 ];
 
 const cronNote = (cs: TokenConsumer[]): string => {
@@ -190,79 +191,95 @@ const unjudgedUsers = (f: PlanFacts): string[] => [
   ),
 ];
 
-export const WORKLOADS_RESTARTED: readonly ConditionRule[] = [
-  {
-    name: 'restarts disabled',
-    when: (f) => !restartsOn(f) && (f.deadAll.length > 0 || f.triage.undecided.length === 0),
-    status: (f) => (f.deadAll.length > 0 ? 'False' : 'True'),
-    reason: Reason.RestartsDisabled,
-    message: (f) =>
-      f.deadAll.length > 0
-        ? `spec.legacyTokens.restartWorkloads is false and ${f.deadAll.length} running pod(s) still hold a replaced token: ${list(f.deadAll.map(consumerId))}; restart them`
-        : 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token',
-  },
-  {
-    name: 'dry run would restart',
-    when: (f) => f.spec.dryRun && (f.restartCount > 0 || f.rotations.length > 0),
-    status: 'False',
-    reason: Reason.RestartsPending,
-    message: (f) =>
-      `dry run: would restart ${wouldRestart(f).length} workload(s) after rotating: ${list(wouldRestart(f))}${f.wouldNotRestart.length ? `; could not restart ${f.wouldNotRestart.length} pod(s): ${list(f.wouldNotRestart.map(consumerId))}` : ''}`,
-  },
-  {
-    name: 'rollout timed out',
-    when: (f) => f.restarts.rollouts.timedOut.length > 0,
-    status: 'False',
-    reason: Reason.RolloutTimedOut,
-    message: (f) =>
-      `rollouts did not finish within ${formatDuration(f.spec.legacyTokens.rolloutTimeoutMs)}: ${list(f.restarts.rollouts.timedOut.map(workloadId))}; check them with kubectl rollout status`,
-  },
-  {
-    name: 'restarts pending',
-    when: (f) => f.restarts.waiting.size > 0 || f.restarts.rollouts.inFlight.length > 0 || f.triage.rotatingNow.length > 0,
-    status: 'False',
-    reason: Reason.RestartsPending,
-    message: (f) => {
+export const WORKLOADS_RESTARTED: readonly LegacyTokensRule[] = [
+  when(
+    'restarts disabled',
+    (f) => !restartsOn(f) && (f.deadAll.length > 0 || f.triage.undecided.length === 0),
+    (f) => ({
+      status: f.deadAll.length > 0 ? 'False' : 'True',
+      reason: Reason.RestartsDisabled,
+      message:
+        f.deadAll.length > 0
+          ? `spec.legacyTokens.restartWorkloads is false and ${f.deadAll.length} running pod(s) still hold a replaced token: ${list(f.deadAll.map(consumerId))}; restart them`
+          : 'spec.legacyTokens.restartWorkloads is false; no running pod holds a replaced token',
+    }),
+  ),
+  when(
+    'dry run would restart',
+    (f) => f.spec.dryRun && (f.restartCount > 0 || f.rotations.length > 0),
+    (f) => ({
+      status: 'False',
+      reason: Reason.RestartsPending,
+      message: `dry run: would restart ${wouldRestart(f).length} workload(s) after rotating: ${list(wouldRestart(f))}${f.wouldNotRestart.length ? `; could not restart ${f.wouldNotRestart.length} pod(s): ${list(f.wouldNotRestart.map(consumerId))}` : ''}`,
+    }),
+  ),
+  when(
+    'rollout timed out',
+    (f) => f.restarts.rollouts.timedOut.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.RolloutTimedOut,
+      message: `rollouts did not finish within ${formatDuration(f.spec.legacyTokens.rolloutTimeoutMs)}: ${list(f.restarts.rollouts.timedOut.map(workloadId))}; check them with kubectl rollout status`,
+    }),
+  ),
+  when(
+    'restarts pending',
+    (f) => f.restarts.waiting.size > 0 || f.restarts.rollouts.inFlight.length > 0 || f.triage.rotatingNow.length > 0,
+    (f) => {
       const inFlight = f.restarts.rollouts.inFlight;
-      return `${inFlight.length} rollout(s) in progress (at most ${f.spec.legacyTokens.maxConcurrentRestarts} at a time), ${f.waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...f.waitingNames])}${windowNote(f)}`;
+      return {
+        status: 'False',
+        reason: Reason.RestartsPending,
+        message: `${inFlight.length} rollout(s) in progress (at most ${f.spec.legacyTokens.maxConcurrentRestarts} at a time), ${f.waitingNames.length} waiting: ${list([...inFlight.map(workloadId), ...f.waitingNames])}${windowNote(f)}`,
+      };
     },
-  },
-  {
-    name: 'manual restart required',
-    when: (f) => f.manual.length > 0,
-    status: 'False',
-    reason: Reason.ManualRestartRequired,
-    message: (f) =>
-      `${f.manual.length} workload(s) opted out of restarts (${annotations.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(f.manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${f.deadHolders.length ? `; and ${f.deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`,
-  },
-  {
-    name: 'consumers not restarted',
-    when: (f) => f.deadHolders.length > 0,
-    status: 'False',
-    reason: Reason.ConsumersNotRestarted,
-    message: (f) =>
-      `${f.deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
-  },
-  {
-    // Restarts follow verdicts: while tokens are unjudged, "nothing to restart" would claim more than is known.
-    name: 'tokens unjudged',
-    when: (f) => f.triage.undecided.length > 0,
-    status: 'Unknown',
-    reason: Reason.TokensUnjudged,
-    message: (f) => {
+  ),
+  when(
+    'manual restart required',
+    (f) => f.manual.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.ManualRestartRequired,
+      message: `${f.manual.length} workload(s) opted out of restarts (${annotations.RESTART}: "false") use a token Secret rotated since they last restarted: ${list(f.manual.map((m) => `${m.workload} (${m.optOut})`))}; restart them (kubectl rollout restart)${f.deadHolders.length ? `; and ${f.deadHolders.length} running pod(s) the operator does not restart still hold a replaced token` : ''}`,
+    }),
+  ),
+  when(
+    'consumers not restarted',
+    (f) => f.deadHolders.length > 0,
+    (f) => ({
+      status: 'False',
+      reason: Reason.ConsumersNotRestarted,
+      message: `${f.deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
+    }),
+  ),
+  // Restarts follow verdicts: while tokens are unjudged, "nothing to restart" would claim more than is known.
+  when(
+    'tokens unjudged',
+    (f) => f.triage.undecided.length > 0,
+    (f) => {
       const users = unjudgedUsers(f);
-      return `${f.triage.undecided.length} token Secret(s) could not be judged, so whether their users need a restart is not known${users.length ? `: ${users.length} workload(s) use them (${list(users)})` : ''}; see LegacyTokensReady`;
+      return {
+        status: 'Unknown',
+        reason: Reason.TokensUnjudged,
+        message: `${f.triage.undecided.length} token Secret(s) could not be judged, so whether their users need a restart is not known${users.length ? `: ${users.length} workload(s) use them (${list(users)})` : ''}; see LegacyTokensReady`,
+      };
     },
-  },
-  {
-    name: 'all restarted',
-    when: (f) => f.observation.workloads.some((w) => w.restartedAt),
-    status: 'True',
-    reason: Reason.AllRestarted,
-    message: () =>
-      'every Deployment, StatefulSet and DaemonSet that uses a rotated token Secret has been restarted and rolled out, and no other running pod holds a replaced token',
-  },
-  { name: 'nothing to restart', when: () => true, status: 'True', reason: Reason.NothingToRestart, message: () => 'no workload needed a restart' },
+  ),
+  when(
+    'all restarted',
+    (f) => f.observation.workloads.some((w) => w.restartedAt),
+    () => ({
+      status: 'True',
+      reason: Reason.AllRestarted,
+      message:
+        'every Deployment, StatefulSet and DaemonSet that uses a rotated token Secret has been restarted and rolled out, and no other running pod holds a replaced token',
+    }),
+  ),
+  when(
+    'nothing to restart',
+    () => true,
+    () => ({ status: 'True', reason: Reason.NothingToRestart, message: 'no workload needed a restart' }),
+  ),
 ];
 
 export const legacyTokensReady = (f: PlanFacts): ConditionUpdate => firstMatching(ConditionType.LegacyTokensReady, LEGACY_TOKENS_READY, f);

@@ -1,5 +1,7 @@
-// What to do with each legacy token Secret: named rules in order, the first that claims a
+// What to do with each legacy token Secret: named rules in order, the first that speaks for a
 // Secret decides (leave it to its deletion, to the cleaner, report it, rotate it, …).
+import { firstVerdict, when, type Rule, type Verdict } from '../../../api/rules.ts';
+import { SecretDecision } from '../../../api/reasons.ts';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import type { LegacyTokensObservation, SecretFinding } from '../observe.ts';
 import { pendingReissueRejected, reissuedStillInvalid, rotationId, triggersFor, unusedBeyondCleanup, warrantsRotation } from './triggers.ts';
@@ -30,12 +32,19 @@ export interface SecretRuleContext {
   requestSeenAtMs?: number | undefined;
 }
 
-/** A named check: `claims` says whether it decides this Secret; `apply` records the decision. */
-export interface SecretRule {
-  name: string;
-  claims: (f: SecretFinding, c: SecretRuleContext) => boolean;
-  apply: (f: SecretFinding, c: SecretRuleContext, t: Triage) => void;
+/** What a Secret rule is asked about: one Secret, in its context. */
+export interface SecretCase {
+  f: SecretFinding;
+  c: SecretRuleContext;
 }
+
+/**
+ * A Secret rule in the one shape every area uses (src/api/rules.ts): the first that speaks decides the
+ * Secret. Its status says whether the Secret is fine as it is (True), needs something (False) or could
+ * not be judged (Unknown); its reason (SecretDecision) says which list of the triage it joins; its
+ * actions are the writes it calls for (rotate, revive).
+ */
+export type SecretRule = Rule<SecretCase, LegacyTokensAction>;
 
 const triggersOf = (f: SecretFinding, c: SecretRuleContext) =>
   triggersFor(f, { spec: c.spec.legacyTokens, now: c.observation.now, apiservers: c.observation.apiservers, requestSeenAtMs: c.requestSeenAtMs });
@@ -49,16 +58,13 @@ function reissueProblem(f: SecretFinding): string {
     : `${id(s)}: the re-issued token is still rejected: ${f.verdict.detail}`;
 }
 
-function rotateOrReport(f: SecretFinding, c: SecretRuleContext, t: Triage): void {
+/** Rotate in place, or (external signing) report that it cannot be re-issued. */
+function rotateOrReport({ f, c }: SecretCase): Verdict<LegacyTokensAction> {
   const s = f.secret;
   const triggers = triggersOf(f, c);
-  if (c.observation.externalSigning) {
-    t.notReissuable.push(`${id(s)} (${triggers.join(', ')})`);
-    t.counts.invalid++;
-    return;
-  }
+  if (c.observation.externalSigning) return { status: 'False', reason: SecretDecision.NotReissuable, message: `${id(s)} (${triggers.join(', ')})` };
   const request = triggers.includes('Requested') ? c.spec.legacyTokens.rotationRequestedAt : undefined;
-  t.actions.push({
+  const action: LegacyTokensAction = {
     kind: 'rotate',
     secret: ref(s),
     rotation: rotationId(s, request),
@@ -66,99 +72,146 @@ function rotateOrReport(f: SecretFinding, c: SecretRuleContext, t: Triage): void
     request,
     tokenHash: s.tokenHash,
     apiservers: c.observation.apiservers,
-  });
-  if (!c.spec.dryRun) t.rotatingNow.push(id(s));
+  };
+  return { status: 'False', reason: SecretDecision.Rotate, message: `${id(s)}: rotate (${triggers.join(', ')})`, actions: [action] };
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
-  {
-    // Being deleted is not being dead: nothing of it is rotated or restarted.
-    name: 'being deleted',
-    claims: (f) => f.terminating !== undefined,
-    apply: (f, _c, t) => {
-      t.terminating.push({
-        secret: id(f.secret),
-        what: f.terminating ?? '',
-        since: f.terminating === 'Secret' ? f.secret.metadata.deletionTimestamp : undefined,
-      });
-    },
-  },
-  {
-    // The legacy-token cleaner owns it: it deletes it a cleanup period later unless someone uses it.
-    name: 'invalidated by the cleaner',
-    claims: (f) => f.secret.invalidSince !== undefined,
-    apply: (f, c, t) => {
-      const s = f.secret;
-      if (c.spec.legacyTokens.reviveInvalidated) t.actions.push({ kind: 'revive', secret: ref(s) });
-      else t.invalidated.push({ secret: id(s), invalidSince: s.invalidSince ?? '', lastUsed: s.lastUsed });
-    },
-  },
-  {
-    name: 'orphaned',
-    claims: (f) => f.serviceAccount !== 'ok',
-    apply: (f, _c, t) => {
-      const s = f.secret;
-      t.counts.orphaned++;
-      t.problems.push(
-        `${id(s)}: ServiceAccount ${s.serviceAccountName || '(none)'} ${f.serviceAccount === 'missing' ? 'does not exist' : 'was recreated (UID mismatch)'}; orphans are never rotated — delete the Secret if nothing uses it`,
-      );
-    },
-  },
-  {
-    name: 'unused beyond the cleanup period',
-    claims: (f, c) => unusedBeyondCleanup(f.secret, c.observation.now),
-    apply: (f, _c, t) => {
-      t.unused.push({ secret: id(f.secret), lastUsed: f.secret.lastUsed, created: f.secret.metadata.creationTimestamp });
-    },
-  },
-  {
-    // Blanked for rotation (or just created): the tokens controller fills it.
-    name: 'awaiting its token',
-    claims: (f) => !f.secret.tokenHash,
-    apply: (f, _c, t) => {
-      t.counts.awaitingToken++;
-      if (f.secret.rotationState !== 'pending') return;
-      t.rotatingNow.push(id(f.secret));
-      t.awaitingRefill.push({ namespace: f.secret.metadata.namespace, name: f.secret.metadata.name, rotatedAt: f.secret.rotatedAt });
-    },
-  },
-  {
-    name: 'undecided',
-    claims: (f) => f.verdict.validity === 'undecided',
-    apply: (f, _c, t) => {
-      t.undecided.push({ secret: id(f.secret), detail: f.verdict.detail });
-    },
-  },
-  {
-    name: 're-issued and still rejected',
-    claims: (f, c) => reissuedStillInvalid(f, c.observation.apiservers) || pendingReissueRejected(f, c.observation.apiservers),
-    apply: (f, _c, t) => {
-      t.counts.invalid++;
-      t.problems.push(reissueProblem(f));
-    },
-  },
-  { name: 'rotate', claims: (f, c) => warrantsRotation(f, triggersOf(f, c)), apply: rotateOrReport },
-  {
-    name: 'valid',
-    claims: (f) => f.verdict.validity === 'valid' && f.staleCA !== true,
-    apply: (_f, _c, t) => {
-      t.counts.valid++;
-    },
-  },
-  {
-    name: 'needs a trigger rotateOn leaves out',
-    claims: () => true,
-    apply: (f, _c, t) => {
-      t.counts.invalid++;
+  // Being deleted is not being dead: nothing of it is rotated or restarted.
+  when(
+    'being deleted',
+    ({ f }) => f.terminating !== undefined,
+    ({ f }) => ({
+      status: 'True',
+      reason: SecretDecision.Terminating,
+      message: `${id(f.secret)}: its ${f.terminating ?? ''} is being deleted; left alone`,
+    }),
+  ),
+  // The legacy-token cleaner owns it: it deletes it a cleanup period later unless someone uses it.
+  when(
+    'invalidated by the cleaner',
+    ({ f }) => f.secret.invalidSince !== undefined,
+    ({ f, c }) =>
+      c.spec.legacyTokens.reviveInvalidated
+        ? {
+            status: 'False',
+            reason: SecretDecision.Revive,
+            message: `${id(f.secret)}: revive (spec.legacyTokens.reviveInvalidated)`,
+            actions: [{ kind: 'revive', secret: ref(f.secret) }],
+          }
+        : {
+            status: 'True',
+            reason: SecretDecision.Invalidated,
+            message: `${id(f.secret)}: invalidated by the legacy-token cleaner on ${f.secret.invalidSince ?? ''}`,
+          },
+  ),
+  when(
+    'orphaned',
+    ({ f }) => f.serviceAccount !== 'ok',
+    ({ f }) => ({
+      status: 'False',
+      reason: SecretDecision.Orphaned,
+      message: `${id(f.secret)}: ServiceAccount ${f.secret.serviceAccountName || '(none)'} ${f.serviceAccount === 'missing' ? 'does not exist' : 'was recreated (UID mismatch)'}; orphans are never rotated — delete the Secret if nothing uses it`,
+    }),
+  ),
+  when(
+    'unused beyond the cleanup period',
+    ({ f, c }) => unusedBeyondCleanup(f.secret, c.observation.now),
+    ({ f }) => ({
+      status: 'True',
+      reason: SecretDecision.Unused,
+      message: `${id(f.secret)}: unused beyond the legacy-token cleaner's period`,
+    }),
+  ),
+  // Blanked for rotation (or just created): the tokens controller fills it.
+  when(
+    'awaiting its token',
+    ({ f }) => !f.secret.tokenHash,
+    ({ f }) => ({
+      status: 'Unknown',
+      reason: SecretDecision.AwaitingToken,
+      message: `${id(f.secret)}: awaiting its token from the tokens controller`,
+    }),
+  ),
+  when(
+    'undecided',
+    ({ f }) => f.verdict.validity === 'undecided',
+    ({ f }) => ({ status: 'Unknown', reason: SecretDecision.Undecided, message: f.verdict.detail }),
+  ),
+  when(
+    're-issued and still rejected',
+    ({ f, c }) => reissuedStillInvalid(f, c.observation.apiservers) || pendingReissueRejected(f, c.observation.apiservers),
+    ({ f }) => ({ status: 'False', reason: SecretDecision.ReissuedRejected, message: reissueProblem(f) }),
+  ),
+  when('rotate', ({ f, c }) => warrantsRotation(f, triggersOf(f, c)), rotateOrReport),
+  when(
+    'valid',
+    ({ f }) => f.verdict.validity === 'valid' && f.staleCA !== true,
+    ({ f }) => ({ status: 'True', reason: SecretDecision.Valid, message: `${id(f.secret)}: valid` }),
+  ),
+  when(
+    'needs a trigger rotateOn leaves out',
+    () => true,
+    ({ f }) => {
       const why = f.verdict.validity !== 'valid' ? `token ${f.verdict.detail}` : "ca.crt differs from the namespace's kube-root-ca.crt";
-      t.problems.push(`${id(f.secret)}: ${why}; rotateOn does not include the trigger that would rotate it`);
+      return {
+        status: 'False',
+        reason: SecretDecision.TriggerExcluded,
+        message: `${id(f.secret)}: ${why}; rotateOn does not include the trigger that would rotate it`,
+      };
     },
-  },
+  ),
 ];
 
 /** The name of the rule that decides a Secret (for tests and debugging). */
-export function decidingRule(f: SecretFinding, c: SecretRuleContext): string | undefined {
-  return SECRET_RULES.find((r) => r.claims(f, c))?.name;
+export function decidingRule(f: SecretFinding, c: SecretRuleContext): string {
+  return firstVerdict(SECRET_RULES, { f, c }).rule;
+}
+
+/** Records one Secret's verdict in the triage: the list it joins, its counts, its actions. */
+function record(t: Triage, { f, c }: SecretCase, v: Verdict<LegacyTokensAction>): void {
+  const s = f.secret;
+  t.actions.push(...(v.actions ?? []));
+  switch (v.reason) {
+    case SecretDecision.Terminating:
+      t.terminating.push({ secret: id(s), what: f.terminating ?? '', since: f.terminating === 'Secret' ? s.metadata.deletionTimestamp : undefined });
+      return;
+    case SecretDecision.Invalidated:
+      t.invalidated.push({ secret: id(s), invalidSince: s.invalidSince ?? '', lastUsed: s.lastUsed });
+      return;
+    case SecretDecision.Orphaned:
+      t.counts.orphaned++;
+      t.problems.push(v.message);
+      return;
+    case SecretDecision.Unused:
+      t.unused.push({ secret: id(s), lastUsed: s.lastUsed, created: s.metadata.creationTimestamp });
+      return;
+    case SecretDecision.AwaitingToken:
+      t.counts.awaitingToken++;
+      if (s.rotationState !== 'pending') return;
+      t.rotatingNow.push(id(s));
+      t.awaitingRefill.push({ namespace: s.metadata.namespace, name: s.metadata.name, rotatedAt: s.rotatedAt });
+      return;
+    case SecretDecision.Undecided:
+      t.undecided.push({ secret: id(s), detail: v.message });
+      return;
+    case SecretDecision.NotReissuable:
+      t.notReissuable.push(v.message);
+      t.counts.invalid++;
+      return;
+    case SecretDecision.Rotate:
+      if (!c.spec.dryRun) t.rotatingNow.push(id(s));
+      return;
+    case SecretDecision.Valid:
+      t.counts.valid++;
+      return;
+    case SecretDecision.ReissuedRejected:
+    case SecretDecision.TriggerExcluded:
+      t.counts.invalid++;
+      t.problems.push(v.message);
+      return;
+    default:
+  }
 }
 
 /** Runs every Secret through the rules; the first rule that claims it decides. */
@@ -183,6 +236,6 @@ export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObser
     },
   };
   const c = { spec, observation, requestSeenAtMs };
-  for (const f of observation.secrets) SECRET_RULES.find((r) => r.claims(f, c))?.apply(f, c, t);
+  for (const f of observation.secrets) record(t, { f, c }, firstVerdict(SECRET_RULES, { f, c }));
   return t;
 }
