@@ -137,7 +137,7 @@ export async function generate(admin: Api, from: Size | undefined, to: Size, par
 }
 
 export interface SecretView {
-  metadata: { name: string; namespace: string; uid: string; resourceVersion: string };
+  metadata: { name: string; namespace: string; uid: string; resourceVersion: string; annotations?: Record<string, string> };
   data?: { token?: string };
 }
 export interface DeploymentView {

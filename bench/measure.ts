@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { loadavg } from 'node:os';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -91,6 +92,8 @@ export const TIME_FORMAT = 'TIME %e %U %S %M';
 
 export interface RequestCount {
   total: number;
+  /** watches open at once within the window (the most, and at its end), whenever they started */
+  watchesHeld?: { max: number; atEnd: number };
   byVerbResource: Record<string, number>;
   byUserAgent: Record<string, number>;
   /** responses ≥ 400 (conflicts, not found, …) */
@@ -107,25 +110,65 @@ interface AuditEvent {
   requestURI: string;
   responseStatus?: { code?: number };
   requestReceivedTimestamp: string;
+  stageTimestamp?: string;
+}
+
+/**
+ * How many of these intervals (a watch from when it was received to when its response completed; `end`
+ * undefined while it runs) are open at once within [from, to]: the most, and at `to`. A watch the log never
+ * saw complete ends at the first of `cuts` after its start (a kube-apiserver restart ends every watch, and one
+ * stopped for a restart may not log its completion).
+ */
+export function watchesHeld(
+  intervals: readonly { start: number; end?: number }[],
+  from: number,
+  to: number,
+  cuts: readonly number[] = [],
+): { max: number; atEnd: number } {
+  const points: [number, number][] = [];
+  let open = 0;
+  let atEnd = 0;
+  for (const { start, end: logged } of intervals) {
+    const end = logged ?? cuts.filter((c) => c > start).sort((a, b) => a - b)[0] ?? Infinity;
+    if (start > to || end < from) continue;
+    if (end > to) atEnd++;
+    if (start <= from) open++;
+    else points.push([start, 1]);
+    if (end <= to) points.push([end, -1]);
+  }
+  // at one instant, ends before starts: a watch re-opened as the last one closes is one held, not two
+  points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let max = open;
+  for (const [, d] of points) {
+    open += d;
+    max = Math.max(max, open);
+  }
+  return { max, atEnd };
 }
 
 /**
  * Counts the requests a bench group sent between `fromMs` and `toMs` (by when the API
  * server received them), one per audit ID, by verb and resource and by user agent.
  */
-export async function countRequests(auditLog: string, group: BenchGroup, fromMs: number, toMs: number): Promise<RequestCount> {
+export async function countRequests(auditLog: string, group: BenchGroup, fromMs: number, toMs: number, cuts: readonly number[] = []): Promise<RequestCount> {
   const seen = new Map<string, AuditEvent>();
+  const watches = new Map<string, { start: number; end?: number }>();
   const lines = createInterface({ input: createReadStream(auditLog), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.includes(group)) continue;
     const ev = JSON.parse(line) as AuditEvent;
     if (!ev.user?.groups?.includes(group)) continue;
     const at = Date.parse(ev.requestReceivedTimestamp);
+    if (ev.verb === 'watch') {
+      const w = watches.get(ev.auditID) ?? { start: at };
+      if (ev.stage === 'ResponseComplete' || ev.stage === 'Panic') w.end = Date.parse(ev.stageTimestamp ?? ev.requestReceivedTimestamp);
+      watches.set(ev.auditID, w);
+    }
     if (at < fromMs || at > toMs) continue;
     const prev = seen.get(ev.auditID);
     if (!prev || ev.stage === 'ResponseComplete') seen.set(ev.auditID, ev);
   }
-  const out: RequestCount = { total: 0, byVerbResource: {}, byUserAgent: {}, failed: 0 };
+  const out: RequestCount = { total: 0, watchesHeld: watchesHeld([...watches.values()], fromMs, toMs, cuts), byVerbResource: {}, byUserAgent: {}, failed: 0 };
   for (const ev of seen.values()) {
     out.total++;
     const resource = ev.objectRef?.resource
@@ -166,4 +209,32 @@ export function diff(after: Record<string, number>, before: Record<string, numbe
     if (d > 0) out[k] = d;
   }
   return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
+}
+
+/** The pid whose command line has every one of `parts` (e.g. kube-apiserver and its --secure-port), from /proc. */
+export function pidByCommandLine(processes: readonly { pid: number; cmdline: string[] }[], parts: readonly string[]): number | undefined {
+  return processes.find((p) => parts.every((part) => p.cmdline.some((a) => a === part || a.endsWith(`/${part}`))))?.pid;
+}
+
+export async function processes(): Promise<{ pid: number; cmdline: string[] }[]> {
+  const out: { pid: number; cmdline: string[] }[] = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const text = await readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '');
+    if (text) out.push({ pid: Number(d), cmdline: text.split('\0').filter(Boolean) });
+  }
+  return out;
+}
+
+/** Samples the 1-minute load average every `intervalMs`: the machine is shared, so wall times need it beside them. */
+export function sampleLoad(intervalMs = 5000): { stop(): { mean: number; max: number; samples: number } } {
+  const xs = [loadavg()[0] ?? 0];
+  const timer = setInterval(() => xs.push(loadavg()[0] ?? 0), intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      xs.push(loadavg()[0] ?? 0);
+      return { mean: Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100, max: Math.max(...xs), samples: xs.length };
+    },
+  };
 }

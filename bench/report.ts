@@ -1,18 +1,57 @@
 // The results file's shape (read by scripts: per size and contender at least
 // rotation.seconds, rotation.requests.total, peakRssMiB, and the operator's
-// ratioToFloor) and its Markdown table.
+// ratioToFloor); its Markdown is markdown.ts.
 import type { Size } from './presets.ts';
 import type { RequestCount } from './measure.ts';
 import type { RotationResult } from './rotation.ts';
+import type { CgroupUsage, Resources } from './cgroup.ts';
+import type { Spread } from './stats.ts';
+import type { Verdict } from './verdicts.ts';
 
 export interface Ratio {
   requests?: number;
   seconds?: number;
   peakRss?: number;
+  /** rotation CPU seconds */
+  cpu?: number;
+}
+
+export interface EventLoop {
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** One operator replica over one run (under its own cgroups when the shipped limits apply). */
+export interface ReplicaFigures {
+  /** VmHWM over the whole run */
+  peakRssMiB: number;
+  rotationCpuSeconds: number;
+  totalCpuSeconds: number;
+  rotationRequests: number;
+  watchesHeld?: { max: number; atEnd: number };
+  /** event-loop delay over the rotation (its /metrics scraped at the regeneration and at the end) */
+  eventLoopRotation?: EventLoop;
+  /** "became leader" and "leader election lost" log lines over the run */
+  becameLeader: number;
+  lostLease: number;
+  /** the cgroups at the end of the run (throttling since the replica started, peak charge, OOM kills) */
+  cgroup?: CgroupUsage;
+  /** CFS throttling during the rotation */
+  cgroupRotation?: Partial<CgroupUsage>;
 }
 
 export interface ContenderResult {
   error?: string;
+  /** the operator: when each area first gave a real verdict (not a "waiting for cache" placeholder), from start */
+  verdicts?: Record<string, Verdict>;
+  startToEveryVerdictSeconds?: number;
+  replicas?: { leader: ReplicaFigures; standby: ReplicaFigures };
+  /** the Lease's leaseTransitions: over the run, and from the regeneration to a settle time after the rotation */
+  lease?: { transitionsInRun?: number; transitionsFromRotation?: number; holderAtEnd?: string };
+  oomKills?: number;
+  /** Reloader: what changed the Secrets, and its workers */
+  trigger?: string;
+  workers?: number;
   startToReadySeconds?: number;
   startToFirstStatusSeconds?: number;
   /** every cache the leader reads synced (the idle period starts then) */
@@ -27,8 +66,28 @@ export interface ContenderResult {
     heapUsedMiB: number;
     heapTotalMiB: number;
     standbyPeakRssMiB: number;
+    standbyRequests?: number;
+    standbyCpuPercentOfCore?: number;
+    eventLoop?: EventLoop;
+    standbyEventLoop?: EventLoop;
   };
-  rotation?: RotationResult & { requests: RequestCount; requestsFromMetric?: Record<string, number>; reloaderRequests?: number; blankerRequests?: number };
+  rotation?: RotationResult & {
+    requests: RequestCount;
+    requestsFromMetric?: Record<string, number>;
+    reloaderRequests?: number;
+    blankerRequests?: number;
+    /** the trigger's requests (blanking or delete/recreate), counted in requests.total */
+    triggerRequests?: number;
+    /** CPU seconds from the regeneration to the end of the rotation (the operator: both replicas) */
+    cpuSeconds?: number;
+    /** the new kube-apiserver's CPU seconds from its start (the regeneration) to the end of the rotation, and of that until it served */
+    apiserverCpuSeconds?: number;
+    apiserverStartupCpuSeconds?: number;
+    /** the operator's event-loop delay over the rotation, the worse replica */
+    eventLoop?: EventLoop;
+    /** the machine's 1-minute load average during the rotation (the machine is shared) */
+    load?: { mean: number; max: number; samples: number };
+  };
   peakRssMiB?: number;
   largestProcessRssMiB?: number;
   standbyPeakRssMiB?: number;
@@ -40,12 +99,18 @@ export interface ContenderResult {
   ratioToFloor?: Ratio;
   ratioToKubectl?: Ratio;
   ratioToReloader?: Ratio;
+  ratioToReloaderBlank?: Ratio;
 }
 
 export interface SizeResult {
   size: Size;
   setupSeconds: number;
+  /** the first run (the only one without --repeat) */
   contenders: Record<string, ContenderResult>;
+  /** with --repeat N: every run, the first included, each on this cluster with its own regenerations */
+  runs?: Record<string, ContenderResult>[];
+  /** with --repeat N: per contender and figure, the median and spread over the runs (ratios taken within each run) */
+  stats?: Record<string, Record<string, Spread>>;
 }
 
 export interface BenchResult {
@@ -56,6 +121,11 @@ export interface BenchResult {
   parallelism: number;
   /** NODE_OPTIONS the operator ran with: config/manager's, or BENCH_OPERATOR_NODE_OPTIONS */
   operatorNodeOptions: string;
+  /** the build measured: its commit, and whether src/ or config/ differed from it */
+  commit?: string;
+  /** config/manager's requests and limits, applied to each replica through cgroups (absent with --no-limits) */
+  operatorResources?: Resources;
+  repeat?: number;
   machine: {
     cpus: number;
     cpuModel: string;
@@ -67,100 +137,4 @@ export interface BenchResult {
     loadAverage?: { atStart: number[]; atWrite: number[] };
   };
   sizes: SizeResult[];
-}
-
-const cell = (x: number | string | undefined): string => (x === undefined ? '–' : typeof x === 'number' ? String(Math.round(x * 100) / 100) : x);
-
-export function markdown(r: BenchResult): string {
-  const lines = [
-    `# Benchmark ${r.preset}, ${r.date}`,
-    '',
-    `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}. ${r.machine.note}` +
-      (r.machine.loadAverage
-        ? ` Load average (1/5/15 min) at start ${r.machine.loadAverage.atStart.join(' / ')}, when written ${r.machine.loadAverage.atWrite.join(' / ')}.`
-        : ''),
-    `The operator ran with NODE_OPTIONS=${r.operatorNodeOptions ? r.operatorNodeOptions : '(none)'}.`,
-    `Same cluster and run for every contender; ${r.parallelism} requests/rollouts in flight at most. Requests are counted from the API server's audit log per client identity.`,
-    '',
-  ];
-  lines.push(...summary(r), '');
-  for (const s of r.sizes) {
-    const z = s.size;
-    lines.push(
-      `## ${z.nodes} Nodes, ${z.secrets} Secrets in ${z.namespaces} namespaces, ${z.deployments} Deployments, ${z.pods} Pods (setup ${s.setupSeconds} s)`,
-      '',
-    );
-    lines.push(
-      '| contender | rotation s | tokens s | requests | failed | rolled out once / more / not | tokens accepted | peak RSS MiB | CPU s |',
-      '|---|---|---|---|---|---|---|---|---|',
-    );
-    for (const [name, c] of Object.entries(s.contenders)) {
-      if (c.error || !c.rotation) {
-        lines.push(`| ${name} | error: ${(c.error ?? 'no rotation').slice(0, 120).replace(/\|/g, '/')} | | | | | | | |`);
-        continue;
-      }
-      const rot = c.rotation;
-      const label = name === 'reloader' ? `reloader (+ blanking ${cell(rot.blankerRequests)} of the requests)` : name;
-      lines.push(
-        `| ${label} | ${rot.finished ? '' : 'unfinished '}${rot.seconds} | ${cell(rot.tokensSeconds)} | ${rot.requests.total} | ${rot.requests.failed} | ${rot.restartedOnce} / ${rot.restartedMoreThanOnce} / ${rot.notRestarted} of ${rot.dependents} | ${rot.secretsAuthenticated}/${rot.secrets} | ${cell(c.peakRssMiB)} | ${cell(c.cpuSeconds)} |`,
-      );
-    }
-    const op = s.contenders.operator;
-    if (op?.idle) {
-      const i = op.idle;
-      lines.push(
-        '',
-        `Operator: ready (/readyz) ${cell(op.startToReadySeconds)} s, first status ${cell(op.startToFirstStatusSeconds)} s, every cache synced ${cell(op.startToCachesSyncedSeconds)} s after start; idle ${i.seconds} s: ${i.requests.total} requests (${Object.entries(
-          i.requests.byVerbResource,
-        )
-          .slice(0, 6)
-          .map(([k, v]) => `${v} ${k}`)
-          .join(
-            ', ',
-          )}), ${i.cpuPercentOfCore} % of a core, peak RSS ${i.peakRssMiB} MiB, V8 heap ${i.heapUsedMiB} used / ${i.heapTotalMiB} total MiB; standby replica peak RSS ${cell(op.standbyPeakRssMiB)} MiB${op.standbyLed ? ` (idle period: it took the lease later in the run, the leader not renewing it in time, and then peaked at ${cell(op.standbyLedPeakRssMiB)} MiB)` : ''}.`,
-      );
-      const rr = (x: Ratio | undefined): string => (x ? `requests ×${cell(x.requests)}, time ×${cell(x.seconds)}, peak RSS ×${cell(x.peakRss)}` : '–');
-      lines.push(
-        `Operator ratios — to the raw floor: ${rr(op.ratioToFloor)}; to the kubectl script: ${rr(op.ratioToKubectl)}; to Reloader: ${rr(op.ratioToReloader)}.`,
-      );
-      const t = op.rotation?.rollouts;
-      if (t)
-        lines.push(
-          `Operator restarts (${t.timed} timed, restart mark to NewReplicaSetAvailable, to the second): median ${t.medianSeconds} s, p90 ${t.p90Seconds} s; ${t.startedPerSecond} started a second; ${t.meanInFlight} in flight on average.`,
-        );
-      if (op.rotation)
-        lines.push(
-          `Operator rotation requests by verb and resource: ${Object.entries(op.rotation.requests.byVerbResource)
-            .slice(0, 10)
-            .map(([k, v]) => `${v} ${k}`)
-            .join(', ')}.`,
-        );
-    }
-    lines.push('');
-  }
-  return lines.join('\n');
-}
-
-/** One row per size: how each contender's rotation time, requests and peak RSS grow, and the operator's idle cost. */
-export function summary(r: BenchResult): string[] {
-  const names = [...new Set(r.sizes.flatMap((s) => Object.keys(s.contenders)))];
-  const head = [
-    'Nodes / Secrets / Deployments / Pods',
-    ...names.map((n) => `${n}: rotation s, requests, peak RSS MiB`),
-    'operator idle: requests/min, % core, standby RSS MiB, ready s',
-  ];
-  const rows = r.sizes.map((s) => {
-    const z = s.size;
-    const cells = names.map((n) => {
-      const c = s.contenders[n];
-      if (!c?.rotation) return c?.error ? 'error' : '–';
-      return `${c.rotation.finished ? '' : '>'}${c.rotation.seconds}, ${c.rotation.requests.total}, ${cell(c.peakRssMiB)}`;
-    });
-    const op = s.contenders.operator;
-    const idle = op?.idle
-      ? `${Math.round((op.idle.requests.total / op.idle.seconds) * 60)}, ${op.idle.cpuPercentOfCore}, ${cell(op.standbyPeakRssMiB)}, ${cell(op.startToReadySeconds)}`
-      : '–';
-    return [`${z.nodes} / ${z.secrets} / ${z.deployments} / ${z.pods}`, ...cells, idle];
-  });
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
 }

@@ -1,12 +1,13 @@
-// npm run bench [-- --quick | --growth | --large | --preset=default] [--sizes=3] [--contenders=operator,kubectl,floor,reloader]
-//                [--parallelism=4] [--out=bench/results]
+// npm run bench [-- --quick | --growth | --large | --preset=default] [--sizes=3] [--repeat=3] [--no-limits]
+//                [--contenders=operator,kubectl,floor,reloader,reloader-blank] [--parallelism=4] [--out=bench/results]
 // One control plane on loopback (kube-apiserver with an audit log of the bench's own
 // identities only), kwok playing the Nodes and Pods; for each size of the preset:
 // generate the cluster, then each contender in turn gets its own signing-key
 // regeneration and is judged from the cluster: every token re-issued and accepted,
-// every dependent rolled out exactly once. See bench/README.md.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// every dependent rolled out exactly once. The operator's replicas run under the requests and limits that
+// config/manager ships (cgroup v1). See bench/README.md.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +19,15 @@ import { waitFor } from '../test/cluster/wait.ts';
 import { Api } from './kube.ts';
 import { generate, nsName, waitSettled } from './generate.ts';
 import { PRESETS, type Size } from './presets.ts';
-import { auditPolicy, countRequests, counterBy, cpuSeconds, diff, gauge, peakRss, MiB, type BenchGroup, type RequestCount } from './measure.ts';
+import { auditPolicy, countRequests, cpuSeconds, pidByCommandLine, processes, sampleLoad, MiB, type BenchGroup, type RequestCount } from './measure.ts';
 import { baseline, waitRotation, type RotationResult } from './rotation.ts';
-import { ROOT, OPERATOR_GROUPS, OPERATOR_USER, operatorNodeOptions, startShippedOperator } from './contenders/operator.ts';
+import { ROOT, OPERATOR_GROUPS, OPERATOR_USER, operatorNodeOptions } from './contenders/operator.ts';
 import { runExternal } from './contenders/external.ts';
-import { markdown, type ContenderResult, type SizeResult, type BenchResult } from './report.ts';
+import { cgroupsAvailable, shippedResources } from './cgroup.ts';
+import { operatorRun } from './operator-run.ts';
+import { addRatios, runStats } from './compare.ts';
+import { markdown } from './markdown.ts';
+import type { ContenderResult, SizeResult, BenchResult } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +35,9 @@ const { values } = parseArgs({
     growth: { type: 'boolean', default: false },
     large: { type: 'boolean', default: false },
     preset: { type: 'string' },
-    contenders: { type: 'string', default: 'operator,kubectl,floor,reloader' },
+    contenders: { type: 'string', default: 'operator,kubectl,floor,reloader,reloader-blank' },
+    repeat: { type: 'string', default: '1' },
+    'no-limits': { type: 'boolean', default: false },
     sizes: { type: 'string' },
     parallelism: { type: 'string', default: '4' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
@@ -45,6 +52,23 @@ if (picked?.some((x) => x === undefined)) throw new Error(`--sizes=${values.size
 const preset = picked ? { ...found, sizes: picked as Size[] } : found;
 const parallelism = Number(values.parallelism);
 const contenders = values.contenders.split(',');
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat=${values.repeat}: a whole number of runs, 1 or more`);
+// The shipped requests and limits, each replica in its own cgroups (see cgroup.ts); --no-limits runs without.
+const resources = values['no-limits'] ? undefined : shippedResources(readFileSync(join(ROOT, 'config/manager/manager.yaml'), 'utf8'));
+if (resources && !cgroupsAvailable())
+  throw new Error(
+    'the bench runs the operator under the shipped limits through cgroup v1 cpu and memory controllers, not found writable here; run as root on cgroup v1, or pass --no-limits',
+  );
+// The build measured: BENCH_COMMIT (bench/at-commit.sh sets it for a clean export of a commit), else HEAD, marked
+// "+dirty" when src/, config/ or bin/ differ from it.
+const commit =
+  process.env.BENCH_COMMIT ??
+  (() => {
+    const git = (args: string[]): string => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).trim();
+    const head = git(['rev-parse', '--short', 'HEAD']);
+    return git(['status', '--porcelain', '--', 'src', 'config', 'bin', 'package.json']) ? `${head}+dirty` : head;
+  })();
 const began = Date.now();
 const log = (m: string): void => {
   console.log(`[bench +${Math.round((Date.now() - began) / 1000)}s] ${m}`);
@@ -89,12 +113,20 @@ const kc = {
   reloader: await cluster.userKubeconfig('bench-reloader', ['system:masters', 'bench:reloader']),
   blanker: await cluster.userKubeconfig('bench-blanker', ['system:masters', 'bench:blanker']),
 };
+log(
+  resources
+    ? `operator replicas under config/manager's requests and limits: cpu ${resources.requests.cpuMilli ?? '–'}m / ${resources.limits.cpuMilli ?? '–'}m, memory ${MiB(resources.requests.memoryBytes ?? 0)} / ${MiB(resources.limits.memoryBytes ?? 0)} MiB; build ${commit}`
+    : `operator replicas without limits (--no-limits); build ${commit}`,
+);
 
 const results: SizeResult[] = [];
-const requests = async (group: BenchGroup, from: number, to: number): Promise<RequestCount> => await countRequests(auditLog, group, from, to + 2000);
+/** when each signing-key regeneration began: kube-apiserver restarts then, ending every watch */
+const cuts: number[] = [];
+const requests = async (group: BenchGroup, from: number, to: number): Promise<RequestCount> => await countRequests(auditLog, group, from, to + 2000, cuts);
 
-async function regenerate(): Promise<number> {
+async function regenerate(): Promise<{ start: number; apiserverPid?: number }> {
   const start = Date.now();
+  cuts.push(start);
   log('regenerating the service-account signing key (kube-apiserver and kube-controller-manager restart)');
   try {
     await cluster.restart({ newSigningKey: true });
@@ -111,127 +143,25 @@ async function regenerate(): Promise<number> {
     await cluster.startControllerManager();
   }
   log(`kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s`);
-  return start;
-}
-
-async function operatorRun(size: Size): Promise<ContenderResult> {
-  const started = Date.now();
-  const leader = startShippedOperator(kc.operator);
-  const readyz = async (url: Promise<string>): Promise<boolean> => (await fetch(await url).catch(() => undefined))?.status === 200;
-  try {
-    await waitFor('the operator /readyz (its AuthPolicy cache synced)', () => readyz(leader.readyUrl), { timeoutMs: 600_000, intervalMs: 200 });
-    const readySeconds = (Date.now() - started) / 1000;
-    const metrics = async (): Promise<string> => await (await fetch(await leader.metricsUrl)).text();
-    await waitFor(
-      "the operator's first successful reconcile",
-      async () => {
-        const r = counterBy(await metrics(), 'controller_runtime_reconcile_total', ['result']);
-        return (r.success ?? 0) + (r.requeue_after ?? 0) >= 1;
-      },
-      { timeoutMs: 600_000, intervalMs: 250 },
-    );
-    const statusSeconds = (Date.now() - started) / 1000;
-    // The idle period starts once every cache the leader reads has synced: /readyz and the first status come
-    // before (each area reports once its own caches sync), and the initial lists of Pods and Secrets are startup,
-    // not idle. Argo Rollouts is not installed here: that cache retries and never syncs.
-    await waitFor(
-      "the leader's caches to sync",
-      async () => {
-        const synced = Object.entries(counterBy(await metrics(), 'authpolicy_informer_synced', ['informer'])).filter(([name]) => name !== 'rollouts');
-        return synced.length > 1 && synced.every(([, v]) => v === 1);
-      },
-      { timeoutMs: 600_000, intervalMs: 250 },
-    );
-    const syncedSeconds = (Date.now() - started) / 1000;
-    log(
-      `operator ready after ${readySeconds.toFixed(1)} s, first status after ${statusSeconds.toFixed(1)} s, caches synced after ${syncedSeconds.toFixed(1)} s`,
-    );
-    const standby = startShippedOperator(kc.standby);
-    try {
-      await waitFor('the standby /readyz', () => readyz(standby.readyUrl), { timeoutMs: 600_000, intervalMs: 200 });
-      log(`idle for ${preset.idleSeconds} s`);
-      const idleFrom = Date.now();
-      const [m0, c0] = [await metrics(), await cpuSeconds(leader.pid)];
-      await sleep(preset.idleSeconds * 1000); // the measurement period itself, not a wait for a condition
-      const [m1, c1] = [await metrics(), await cpuSeconds(leader.pid)];
-      const idleTo = Date.now();
-      const idleCpu = (c1 ?? 0) - (c0 ?? 0);
-      const idle = {
-        seconds: preset.idleSeconds,
-        requests: await requests('bench:operator', idleFrom, idleTo),
-        requestsFromMetric: diff(
-          counterBy(m1, 'authpolicy_api_requests_total', ['verb', 'resource']),
-          counterBy(m0, 'authpolicy_api_requests_total', ['verb', 'resource']),
-        ),
-        cpuSeconds: Math.round(idleCpu * 100) / 100,
-        cpuPercentOfCore: Math.round((idleCpu / preset.idleSeconds) * 1000) / 10,
-        peakRssMiB: MiB((await peakRss(leader.pid)) ?? 0),
-        heapUsedMiB: MiB(gauge(m1, 'nodejs_heap_size_used_bytes') ?? 0),
-        heapTotalMiB: MiB(gauge(m1, 'nodejs_heap_size_total_bytes') ?? 0),
-        standbyPeakRssMiB: MiB((await peakRss(standby.pid)) ?? 0),
-      };
-      log(
-        `idle: ${idle.requests.total} requests, ${idle.cpuPercentOfCore} % of a core, peak RSS ${idle.peakRssMiB} MiB (standby ${idle.standbyPeakRssMiB} MiB)`,
-      );
-      const base = await baseline(admin);
-      const r0 = await metrics().catch(() => '');
-      let start: number;
-      try {
-        start = await regenerate();
-      } catch (err) {
-        return {
-          startToReadySeconds: round(readySeconds),
-          startToFirstStatusSeconds: round(statusSeconds),
-          startToCachesSyncedSeconds: round(syncedSeconds),
-          idle,
-          error: `rotation: ${(err as Error).message}`,
-        };
-      }
-      const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => {
-        log(`operator: ${m}`);
-      });
-      const r1 = await metrics().catch(() => '');
-      const rotationRequests = await requests('bench:operator', start, Date.now());
-      const standbyLed = standby.output().includes('"message":"became leader"');
-      const standbyPeak = MiB((await peakRss(standby.pid)) ?? 0);
-      return {
-        startToReadySeconds: round(readySeconds),
-        startToFirstStatusSeconds: round(statusSeconds),
-        startToCachesSyncedSeconds: round(syncedSeconds),
-        idle,
-        rotation: {
-          ...rotation,
-          requests: rotationRequests,
-          requestsFromMetric: diff(
-            counterBy(r1, 'authpolicy_api_requests_total', ['verb', 'resource']),
-            counterBy(r0, 'authpolicy_api_requests_total', ['verb', 'resource']),
-          ),
-        },
-        peakRssMiB: MiB((await peakRss(leader.pid)) ?? 0),
-        // A standby that took the lease (the leader could not renew it in time, e.g. while the bench's own
-        // TokenReviews saturate the API server) held every cache: its peak is a leader's, so the standby's
-        // figure is then the one from the idle period, and the takeover is reported.
-        ...(standbyLed
-          ? { standbyPeakRssMiB: idle.standbyPeakRssMiB, standbyLed: true, standbyLedPeakRssMiB: standbyPeak }
-          : { standbyPeakRssMiB: standbyPeak }),
-        cpuSeconds: round((await cpuSeconds(leader.pid)) ?? 0),
-      };
-    } finally {
-      await standby.stop();
-      await writeFile(join(work, `operator-standby-${size.name}.log`), standby.output());
-    }
-  } finally {
-    await leader.stop();
-    // Kept with the audit log (KEEP_CLUSTER=1): what each status write changed, what failed.
-    await writeFile(join(work, `operator-${size.name}.log`), leader.output());
-  }
+  return { start, apiserverPid: pidByCommandLine(await processes(), ['kube-apiserver', `--secure-port=${cluster.port}`]) };
 }
 
 const settleMs = (size: Size): number => Math.min(30_000, 5000 + size.deployments * 10);
 
+/** CPU seconds of the kube-apiserver that the regeneration started, at the end of a rotation (and until it served). */
+async function apiserverCpu(
+  pid: number | undefined,
+  startup: number | undefined,
+): Promise<{ apiserverCpuSeconds?: number; apiserverStartupCpuSeconds?: number }> {
+  const now = pid ? await cpuSeconds(pid) : undefined;
+  return { apiserverCpuSeconds: now === undefined ? undefined : round(now), apiserverStartupCpuSeconds: startup === undefined ? undefined : round(startup) };
+}
+
 async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<ContenderResult> {
   const base = await baseline(admin);
-  const start = await regenerate();
+  const { start, apiserverPid } = await regenerate();
+  const startupCpu = apiserverPid ? await cpuSeconds(apiserverPid) : undefined;
+  const load = sampleLoad();
   const namespaces = Array.from({ length: size.namespaces }, (_, i) => nsName(size, i));
   const run =
     name === 'kubectl'
@@ -245,18 +175,27 @@ async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<Conte
   const rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => {
     log(`${name}: ${m}`);
   });
+  const api = await apiserverCpu(apiserverPid, startupCpu);
   const usage = await run.finish();
   if (usage.exit !== 0) log(`${name} exited with ${usage.exit}: ${(await run.log()).slice(-1500)}`);
+  const cpu = usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds);
   return {
-    rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()) },
+    rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()), cpuSeconds: cpu, ...api, load: load.stop() },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
     largestProcessRssMiB: MiB(usage.maxRssBytes ?? 0),
-    cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
+    cpuSeconds: cpu,
     exit: usage.exit,
   };
 }
 
-async function reloaderRun(binary: string, size: Size): Promise<ContenderResult> {
+/**
+ * Reloader v1.4.21 with its defaults (one worker per resource kind: `c.Run(1, stop)` in its cmd/reloader.go,
+ * whatever --parallelism says), started and synced before the regeneration. `trigger` changes the Secrets:
+ * "delete/recreate" as the seeds and the kubectl script do (Reloader ignores the create and the delete by default
+ * and acts on the tokens controller's fill), or "blank-refill" (a merge patch blanks each token in place; the
+ * refill is a second change).
+ */
+async function reloaderRun(binary: string, size: Size, trigger: 'delete/recreate' | 'blank-refill'): Promise<ContenderResult> {
   const run = runExternal('reloader', binary, [], work, { ...process.env, KUBECONFIG: kc.reloader });
   const since = Date.now();
   // Reloader's informers stream their initial lists (watch with sendInitialEvents); it reads workloads only when a Secret changes.
@@ -270,27 +209,48 @@ async function reloaderRun(binary: string, size: Size): Promise<ContenderResult>
     { timeoutMs: 60_000, intervalMs: 500 },
   );
   await sleep(3000); // bounded margin for its informer to receive the initial events
+  const pid = await run.contenderPid();
+  const cpuBefore = pid ? ((await cpuSeconds(pid)) ?? 0) : 0;
   const base = await baseline(admin);
-  const start = await regenerate();
+  const { start, apiserverPid } = await regenerate();
+  const startupCpu = apiserverPid ? await cpuSeconds(apiserverPid) : undefined;
+  const load = sampleLoad();
   const blanker = runExternal(
     'blanker',
     process.execPath,
-    [join(ROOT, 'bench/contenders/floor.ts'), `--kubeconfig=${kc.blanker}`, `--parallelism=${parallelism}`, '--blank-only'],
+    [
+      join(ROOT, 'bench/contenders/floor.ts'),
+      `--kubeconfig=${kc.blanker}`,
+      `--parallelism=${parallelism}`,
+      trigger === 'blank-refill' ? '--blank-only' : '--recreate-only',
+    ],
     work,
   );
   let rotation: RotationResult;
   try {
     rotation = await waitRotation(admin, base, start, preset.rotationTimeoutSeconds * 1000, settleMs(size), (m) => {
-      log(`reloader: ${m}`);
+      log(`reloader (${trigger}): ${m}`);
     });
   } finally {
     await blanker.finish();
   }
+  const api = await apiserverCpu(apiserverPid, startupCpu);
   const usage = await run.finish();
   const own = await requests('bench:reloader', start, Date.now());
   const blanks = await requests('bench:blanker', start, Date.now());
   return {
-    rotation: { ...rotation, requests: { ...own, total: own.total + blanks.total }, reloaderRequests: own.total, blankerRequests: blanks.total },
+    trigger,
+    workers: 1,
+    rotation: {
+      ...rotation,
+      requests: { ...own, total: own.total + blanks.total },
+      reloaderRequests: own.total,
+      blankerRequests: blanks.total,
+      triggerRequests: blanks.total,
+      cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds - cpuBefore),
+      ...api,
+      load: load.stop(),
+    },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
     cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
   };
@@ -307,6 +267,35 @@ const policy = (p: number): string =>
     },
   });
 
+async function runContender(c: string, size: Size, tag: string): Promise<ContenderResult | undefined> {
+  if (c === 'operator') {
+    const load = sampleLoad();
+    const r = await operatorRun(
+      {
+        admin,
+        kubeconfigs: kc,
+        log,
+        requests,
+        regenerate,
+        idleSeconds: preset.idleSeconds,
+        rotationTimeoutMs: preset.rotationTimeoutSeconds * 1000,
+        settleMs: settleMs(size),
+        work,
+        resources,
+        tag,
+      },
+      size,
+    );
+    if (r.rotation) r.rotation.load = load.stop();
+    else load.stop();
+    return r;
+  }
+  if (c === 'kubectl' || c === 'floor') return await externalRun(c, size);
+  if (c === 'reloader' && reloader) return await reloaderRun(reloader, size, 'delete/recreate');
+  if (c === 'reloader-blank' && reloader) return await reloaderRun(reloader, size, 'blank-refill');
+  return undefined;
+}
+
 try {
   await installOperatorPrereqs(cluster);
   await mustKubectl(cluster, ['apply', '--server-side', '-f', '-'], { input: policy(parallelism) });
@@ -316,21 +305,24 @@ try {
     log(`generating ${size.name}`);
     await generate(admin, previous, size, 8, log);
     await waitSettled(admin, size, 3_600_000, log);
-    const sr: SizeResult = { size, setupSeconds: round((Date.now() - t0) / 1000), contenders: {} };
+    const sr: SizeResult = { size, setupSeconds: round((Date.now() - t0) / 1000), contenders: {}, ...(repeat > 1 ? { runs: [] } : {}) };
     results.push(sr);
-    for (const c of contenders) {
-      log(`— ${c} on ${size.name}`);
-      try {
-        if (c === 'operator') sr.contenders.operator = await operatorRun(size);
-        else if (c === 'kubectl' || c === 'floor') sr.contenders[c] = await externalRun(c, size);
-        else if (c === 'reloader' && reloader) sr.contenders.reloader = await reloaderRun(reloader, size);
-      } catch (err) {
-        log(`${c} failed: ${(err as Error).message}`);
-        sr.contenders[c] = { error: (err as Error).message };
+    for (let i = 0; i < repeat; i++) {
+      const run: Record<string, ContenderResult> = i === 0 ? sr.contenders : {};
+      sr.runs?.push(run);
+      for (const c of contenders) {
+        log(`— ${c} on ${size.name}${repeat > 1 ? `, run ${i + 1} of ${repeat}` : ''}`);
+        try {
+          const r = await runContender(c, size, `${process.pid}-${size.name}-${i + 1}`);
+          if (r) run[c] = r;
+        } catch (err) {
+          log(`${c} failed: ${(err as Error).message}`);
+          run[c] = { error: (err as Error).message };
+        }
+        await writeResults(); // after every contender, so a run cut short keeps what it measured
+        // the next contender starts from a cluster where everything is rolled out
+        await waitSettled(admin, size, 600_000, () => undefined);
       }
-      await writeResults(); // after every contender, so a run cut short keeps what it measured
-      // the next contender starts from a cluster where everything is rolled out
-      await waitSettled(admin, size, 600_000, () => undefined);
     }
     previous = size;
   }
@@ -344,14 +336,17 @@ try {
 log(`done in ${Math.round((Date.now() - began) / 1000)} s`);
 
 async function writeResults(): Promise<void> {
-  const date = new Date().toISOString().slice(0, 10);
+  const date = new Date(began).toISOString().slice(0, 10);
   const out: BenchResult = {
     preset: preset.name,
     date,
     startedAt: new Date(began).toISOString(),
     durationSeconds: round((Date.now() - began) / 1000),
     parallelism,
-    operatorNodeOptions: operatorNodeOptions(),
+    operatorNodeOptions: operatorNodeOptions(resources !== undefined),
+    commit,
+    ...(resources ? { operatorResources: resources } : {}),
+    repeat,
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? '',
@@ -363,26 +358,17 @@ async function writeResults(): Promise<void> {
     },
     sizes: results,
   };
-  for (const s of out.sizes) addRatios(s);
+  for (const s of out.sizes) {
+    for (const run of s.runs ?? [s.contenders]) addRatios(run);
+    if (s.runs) s.stats = runStats(s.runs);
+  }
   await mkdir(values.out, { recursive: true });
-  const base = join(values.out, `${date}-${preset.name}${process.env.BENCH_OPERATOR_NODE_OPTIONS !== undefined ? '-v8flags' : ''}`);
+  const sizesTag = values.sizes ? `-sizes${values.sizes.replace(/,/g, '')}` : '';
+  const base = join(
+    values.out,
+    `${date}-${preset.name}${sizesTag}${repeat > 1 ? `-x${repeat}` : ''}${values['no-limits'] ? '-nolimits' : ''}${process.env.BENCH_OPERATOR_NODE_OPTIONS !== undefined ? '-v8flags' : ''}-${commit.replace('+', '-')}`,
+  );
   await writeFile(`${base}.json`, JSON.stringify(out, null, 2) + '\n');
   await writeFile(`${base}.md`, markdown(out));
   log(`results: ${base}.json and ${base}.md`);
-}
-
-function addRatios(s: SizeResult): void {
-  const op = s.contenders.operator;
-  if (!op?.rotation) return;
-  const ratio = (other: ContenderResult | undefined): { requests?: number; seconds?: number; peakRss?: number } | undefined =>
-    other?.rotation
-      ? {
-          requests: round2(op.rotation!.requests.total / Math.max(1, other.rotation.requests.total)),
-          seconds: round2(op.rotation!.seconds / Math.max(0.1, other.rotation.seconds)),
-          peakRss: other.peakRssMiB ? round2((op.peakRssMiB ?? 0) / other.peakRssMiB) : undefined,
-        }
-      : undefined;
-  op.ratioToFloor = ratio(s.contenders.floor);
-  op.ratioToKubectl = ratio(s.contenders.kubectl);
-  op.ratioToReloader = ratio(s.contenders.reloader);
 }

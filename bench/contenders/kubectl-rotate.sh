@@ -23,10 +23,13 @@ rotate_namespace() {
   [ -n "$names" ] || return 0
   $k delete secret $names --wait=false >/dev/null
   $k create -f "$work/$ns.new.json" >/dev/null
-  # wait (polling every second, 10 minutes at most) until every recreated Secret holds a token
+  # wait (polling every second, 10 minutes at most) until every recreated Secret holds a token: one LIST of the
+  # namespace's token Secrets a poll (`get secrets NAME...` would send one GET per name)
   local i
   for i in $(seq 600); do
-    if $k get secrets $names -o json | jq -e 'all(.items[]; .data.token != null)' >/dev/null; then break; fi
+    if $k get secrets --field-selector type=kubernetes.io/service-account-token -o json |
+      jq -e --arg names "$names" '($names | split(" ")) as $s | [.items[] | select(.metadata.name as $n | $s | index([$n]) != null)]
+        | length == ($s | length) and all(.data.token != null)' >/dev/null; then break; fi
     sleep 1
   done
   # restart the Deployments whose pod template uses one of them (volume, projected source, env, envFrom)

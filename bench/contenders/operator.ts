@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import type { ReplicaCgroups } from '../cgroup.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const OPERATOR_USER = 'system:serviceaccount:authpolicy-system:authpolicy-operator';
@@ -25,10 +26,11 @@ export interface RunningOperator {
 /**
  * The NODE_OPTIONS the operator runs with: config/manager's, as shipped, unless
  * BENCH_OPERATOR_NODE_OPTIONS overrides them (a V8-flag trial; empty for none).
- * The bench runs no memory cgroup, so a share of the memory limit
- * (--max-old-space-size-percentage) becomes the size it gives under the manifest's limit.
+ * Under the shipped memory limit (a memory cgroup) they are passed as they are: Node sizes
+ * --max-old-space-size-percentage from the cgroup's limit. Without one (--no-limits), a share of
+ * the limit becomes the size it would give under the manifest's limit.
  */
-export function operatorNodeOptions(): string {
+export function operatorNodeOptions(underMemoryLimit = false): string {
   const override = process.env.BENCH_OPERATOR_NODE_OPTIONS;
   if (override !== undefined) return override;
   const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as {
@@ -36,31 +38,31 @@ export function operatorNodeOptions(): string {
   };
   const container = manifest.spec.template.spec.containers[0];
   const options = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  if (underMemoryLimit) return options;
   const limitMiB = /^(\d+)Mi$/.exec(container?.resources?.limits?.memory ?? '')?.[1];
   return options.replace(/--max-old-space-size-percentage=(\d+)/, (flag, percent: string) =>
     limitMiB === undefined ? flag : `--max-old-space-size=${Math.floor((Number(limitMiB) * Number(percent)) / 100)}`,
   );
 }
 
-export function startShippedOperator(kubeconfig: string): RunningOperator {
-  const child = spawn(
-    process.execPath,
-    [
-      `${ROOT}/bin/authpolicy-operator.js`,
-      'run',
-      `--kubeconfig=${kubeconfig}`,
-      '--leader-elect',
-      '--leader-election-namespace=authpolicy-system',
-      '--metrics-bind-address=127.0.0.1:0',
-      '--health-probe-bind-address=127.0.0.1:0',
-      '--log-level=info',
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: operatorNodeOptions() },
-    },
-  );
+/** Starts a replica; with `cgroups`, inside them (the shipped requests and limits, see ../cgroup.ts). */
+export function startShippedOperator(kubeconfig: string, cgroups?: ReplicaCgroups): RunningOperator {
+  const argv = [
+    `${ROOT}/bin/authpolicy-operator.js`,
+    'run',
+    `--kubeconfig=${kubeconfig}`,
+    '--leader-elect',
+    '--leader-election-namespace=authpolicy-system',
+    '--metrics-bind-address=127.0.0.1:0',
+    '--health-probe-bind-address=127.0.0.1:0',
+    '--log-level=info',
+  ];
+  const run = cgroups ? cgroups.wrap(process.execPath, argv) : { command: process.execPath, args: argv };
+  const child = spawn(run.command, run.args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: operatorNodeOptions(cgroups !== undefined) },
+  });
   let raw = '';
   let resolveEndpoints: (e: { metrics: string; ready: string }) => void = () => undefined;
   const endpoints = new Promise<{ metrics: string; ready: string }>((r) => {
