@@ -1,10 +1,12 @@
 // What changes nobody acts on, and idling, cost the operator: reconciles and API requests counted from its own
 // /metrics on a real control plane. Run: node test/perf/change-cost.ts [secrets=300] [idleSeconds=60]
-// (about 3 minutes; prints one JSON line). Used for docs/performance.md's "what was cut": the same script run on
+// (about 4 minutes; prints one JSON line). Used for docs/performance.md's "what was cut": the same script run on
 // the commit before and after a change.
 //   1. a burst of last-used stamps: the API server's kubernetes.io/legacy-token-last-used label, written on
 //      every token Secret at once (as it does, once a day, on each Secret whose token is used);
-//   2. idle: leader election, polls, periodic reconciles, for idleSeconds.
+//   2. a rotation of every token (spec.legacyTokens.rotationRequestedAt), until each is filled again and the
+//      operator is quiet;
+//   3. idle: leader election, polls, periodic reconciles, for idleSeconds.
 import { mustKubectl, startCluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator } from '../cluster/operator.ts';
 import { apply, waitForCondition } from '../cluster/requests.ts';
@@ -86,6 +88,33 @@ try {
     ]);
     const stampSeconds = (Date.now() - stamped) / 1000;
     const m1 = await settle();
+    const rotationFrom = Date.now();
+    const request = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await mustKubectl(cluster, [
+      'patch',
+      'authpolicy',
+      'cluster',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { legacyTokens: { rotationRequestedAt: request } } }),
+    ]);
+    await waitFor(
+      'every token Secret rotated for the request and filled again',
+      async () => {
+        const out = await mustKubectl(cluster, [
+          'get',
+          'secrets',
+          '-n',
+          NS,
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.annotations.authpolicy\\.io/rotated-for-request}={.data.token}{"\\n"}{end}',
+        ]);
+        return out.split('\n').filter((l) => l.startsWith(`${request}=`) && l.length > request.length + 1).length >= secrets;
+      },
+      { timeoutMs: 600_000, intervalMs: 1000 },
+    );
+    const rotationSeconds = (Date.now() - rotationFrom) / 1000;
+    const m1r = await settle();
     const idleFrom = Date.now();
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000)); // the measurement period itself
     const m2 = await op.metrics();
@@ -97,7 +126,8 @@ try {
       JSON.stringify({
         secrets,
         lastUsedBurst: { stamps: secrets, seconds: stampSeconds, reconciles: reconciles(m1, m0), requests: requests(m1, m0) },
-        idle: { seconds: Math.round((Date.now() - idleFrom) / 1000), reconciles: reconciles(m2, m1), requests: requests(m2, m1) },
+        rotation: { seconds: rotationSeconds, reconciles: reconciles(m1r, m1), requests: requests(m1r, m1) },
+        idle: { seconds: Math.round((Date.now() - idleFrom) / 1000), reconciles: reconciles(m2, m1r), requests: requests(m2, m1r) },
       }),
     );
   } finally {
