@@ -3,9 +3,12 @@
 // memory.limit_in_bytes from limits.memory. The bench makes one cpu and one memory cgroup per replica, each
 // under the bench's own cgroup of that controller with a unique name, and removes them when the replica stops or
 // the bench exits (the replica's processes are killed first: a cgroup with tasks cannot be removed).
+// The cpu cgroups sit in one parent per bench process with the default weight (1024), as pods sit in the
+// kubelet's kubepods cgroup: cpu.shares weigh a replica against its siblings there, not against every other
+// process of a shared machine (at a load of 40 on 2 cores, a bare 51-share cgroup got 1 CPU second in 3 minutes).
 // kubelet: pkg/kubelet/cm/helpers_linux.go (MilliCPUToShares, MilliCPUToQuota).
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { parse } from 'yaml';
 
 export const CFS_PERIOD_US = 100_000;
@@ -67,6 +70,18 @@ export interface CgroupUsage {
   oomKills: number;
 }
 
+/**
+ * Seconds a process's threads spent runnable but waiting for a CPU (the second field of
+ * /proc/<pid>/task/<tid>/schedstat, summed): what a shared machine's load cost it, beside throttling.
+ */
+export async function runqueueWaitSeconds(pid: number): Promise<number | undefined> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => undefined);
+  if (!tasks) return undefined;
+  let ns = 0;
+  for (const t of tasks) ns += Number((await readFile(`/proc/${pid}/task/${t}/schedstat`, 'utf8').catch(() => '0 0')).split(' ')[1] ?? 0);
+  return Math.round(ns / 1e7) / 100;
+}
+
 /** cpu.stat of cgroup v1: nr_periods, nr_throttled, throttled_time (ns). */
 export function parseCpuStat(text: string): { nrPeriods: number; nrThrottled: number; throttledSeconds: number } {
   const v = (k: string): number => Number(new RegExp(`^${k} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
@@ -113,7 +128,8 @@ export function cgroupsAvailable(): boolean {
 /** Makes a cpu and a memory cgroup named `name` (unique per replica and run) with the shipped resources. */
 export function createReplicaCgroups(name: string, res: Resources): ReplicaCgroups {
   const self = readFileSync('/proc/self/cgroup', 'utf8');
-  const cpuDir = `/sys/fs/cgroup/cpu${ownCgroup(self, 'cpu') ?? ''}/${name}`;
+  const cpuParent = `/sys/fs/cgroup/cpu${ownCgroup(self, 'cpu') ?? ''}/authpolicy-bench-${process.pid}`;
+  const cpuDir = `${cpuParent}/${name}`;
   const memDir = `/sys/fs/cgroup/memory${ownCgroup(self, 'memory') ?? ''}/${name}`;
   const dirs = [cpuDir, memDir];
   const remove = (): void => {
@@ -140,6 +156,11 @@ export function createReplicaCgroups(name: string, res: Resources): ReplicaCgrou
       }
     }
     live.delete(handle);
+    try {
+      rmdirSync(cpuParent); // once its last replica is gone
+    } catch {
+      /* another replica still in it, or gone already */
+    }
   };
   const handle: ReplicaCgroups = {
     dirs,
@@ -160,7 +181,7 @@ export function createReplicaCgroups(name: string, res: Resources): ReplicaCgrou
     remove,
   };
   try {
-    mkdirSync(cpuDir);
+    mkdirSync(cpuDir, { recursive: true });
     mkdirSync(memDir);
     writeFileSync(`${cpuDir}/cpu.cfs_period_us`, String(CFS_PERIOD_US));
     if (res.requests.cpuMilli !== undefined) writeFileSync(`${cpuDir}/cpu.shares`, String(sharesFor(res.requests.cpuMilli)));

@@ -27,7 +27,7 @@ function header(r: BenchResult): string[] {
       "'s mean 1-minute load is in its row.",
     `The operator ran with NODE_OPTIONS=${r.operatorNodeOptions ? r.operatorNodeOptions : '(none)'}` +
       (res
-        ? `, each replica in its own cgroups with config/manager's resources as the kubelet sets them: cpu request ${cell(res.requests.cpuMilli)}m (cpu.shares ${res.requests.cpuMilli === undefined ? '–' : sharesFor(res.requests.cpuMilli)}), limit ${cell(res.limits.cpuMilli)}m (cfs_quota ${res.limits.cpuMilli === undefined ? '–' : quotaFor(res.limits.cpuMilli) / 1000} ms per 100 ms), memory limit ${MiB(res.limits.memoryBytes ?? 0)} MiB (request ${MiB(res.requests.memoryBytes ?? 0)} MiB, a scheduling figure only).`
+        ? `, each replica in its own cgroups with config/manager's resources as the kubelet sets them (the cpu cgroups in one parent of default weight, as in kubepods): cpu request ${cell(res.requests.cpuMilli)}m (cpu.shares ${res.requests.cpuMilli === undefined ? '–' : sharesFor(res.requests.cpuMilli)}), limit ${cell(res.limits.cpuMilli)}m (cfs_quota ${res.limits.cpuMilli === undefined ? '–' : quotaFor(res.limits.cpuMilli) / 1000} ms per 100 ms), memory limit ${MiB(res.limits.memoryBytes ?? 0)} MiB (request ${MiB(res.requests.memoryBytes ?? 0)} MiB, a scheduling figure only).`
         : ', without limits.'),
     `Same cluster and run for every contender; ${r.parallelism} requests/rollouts in flight at most (Reloader: one worker, whatever this says). Requests are counted from the API server's audit log per client identity.${r.repeat && r.repeat > 1 ? ` Each size ran ${r.repeat} times; ratios are taken within a run, then summarised.` : ''}`,
     '',
@@ -84,7 +84,7 @@ function operatorLines(op: ContenderResult): string[] {
     for (const [name, f] of Object.entries(reps)) {
       const t = f.cgroupRotation;
       lines.push(
-        `Operator ${name}: peak RSS ${f.peakRssMiB} MiB over the run (cgroup peak charge ${cell(f.cgroup?.memoryPeakMiB)} MiB, limit hits ${cell(f.cgroup?.memoryFailcnt)}, OOM kills ${cell(f.cgroup?.oomKills)}); rotation: ${f.rotationCpuSeconds} CPU s, ${f.rotationRequests} requests, ${cell(f.watchesHeld?.max)} watches held at most, event loop p99 ${cell(f.eventLoopRotation?.p99Ms)} ms / max ${cell(f.eventLoopRotation?.maxMs)} ms, CPU throttled in ${cell(t?.nrThrottled)} of ${cell(t?.nrPeriods)} periods (${cell(t?.throttledSeconds)} s); "became leader" ${f.becameLeader}×, "leader election lost" ${f.lostLease}×.`,
+        `Operator ${name}: peak RSS ${f.peakRssMiB} MiB over the run (cgroup peak charge ${cell(f.cgroup?.memoryPeakMiB)} MiB, limit hits ${cell(f.cgroup?.memoryFailcnt)}, OOM kills ${cell(f.cgroup?.oomKills)}); rotation: ${f.rotationCpuSeconds} CPU s (runnable but waiting for a CPU ${cell(f.rotationRunqueueWaitSeconds)} s), ${f.rotationRequests} requests, ${cell(f.watchesHeld?.max)} watches held at most, event loop p99 ${cell(f.eventLoopRotation?.p99Ms)} ms / max ${cell(f.eventLoopRotation?.maxMs)} ms, CPU throttled in ${cell(t?.nrThrottled)} of ${cell(t?.nrPeriods)} periods (${cell(t?.throttledSeconds)} s); "became leader" ${f.becameLeader}×, "leader election lost" ${f.lostLease}×.`,
       );
     }
   }

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../test/cluster/wait.ts';
 import type { Api } from './kube.ts';
-import { createReplicaCgroups, type CgroupUsage, type ReplicaCgroups, type Resources } from './cgroup.ts';
+import { createReplicaCgroups, runqueueWaitSeconds, type CgroupUsage, type ReplicaCgroups, type Resources } from './cgroup.ts';
 import { counterBy, cpuSeconds, diff, gauge, peakRss, MiB, type BenchGroup, type RequestCount } from './measure.ts';
 import { baseline, waitRotation, type RotationResult } from './rotation.ts';
 import { startShippedOperator, type RunningOperator } from './contenders/operator.ts';
@@ -75,17 +75,20 @@ function eventLoop(text: string): EventLoop | undefined {
   return p99 === undefined || max === undefined ? undefined : { p99Ms: Math.round(p99 * 10000) / 10, maxMs: Math.round(max * 10000) / 10 };
 }
 
-async function sampleNow(r: Replica): Promise<{ cpu: number; rss: number }> {
+async function sampleNow(r: Replica): Promise<{ cpu: number; rss: number; wait?: number }> {
   const cpu = (await cpuSeconds(r.op.pid)) ?? r.cpu;
   r.cpu = Math.max(r.cpu, cpu);
   r.peakRssBytes = Math.max(r.peakRssBytes, (await peakRss(r.op.pid)) ?? 0);
-  return { cpu: r.cpu, rss: r.peakRssBytes };
+  return { cpu: r.cpu, rss: r.peakRssBytes, wait: await runqueueWaitSeconds(r.op.pid) };
 }
 
 async function leaseTransitions(admin: Api): Promise<{ transitions: number; holder: string } | undefined> {
   const lease = await admin.request<{ spec?: { leaseTransitions?: number; holderIdentity?: string } }>('GET', LEASE).catch(() => undefined);
   return lease ? { transitions: lease.spec?.leaseTransitions ?? 0, holder: lease.spec?.holderIdentity ?? '' } : undefined;
 }
+
+const waitDelta = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined ? undefined : Math.round((b - a) * 100) / 100;
 
 const mergeCounts = (a: RequestCount, b: RequestCount): RequestCount => ({
   total: a.total + b.total,
@@ -258,6 +261,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
       return {
         peakRssMiB: MiB(final[i]?.rss ?? 0),
         rotationCpuSeconds: round(((cpu1[i]?.cpu ?? 0) - (cpu0[i]?.cpu ?? 0)) * 10) / 10,
+        rotationRunqueueWaitSeconds: waitDelta(cpu0[i]?.wait, cpu1[i]?.wait),
         totalCpuSeconds: round((final[i]?.cpu ?? 0) * 10) / 10,
         rotationRequests: rotReq[i]?.total ?? 0,
         watchesHeld: rotReq[i]?.watchesHeld,

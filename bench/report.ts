@@ -26,6 +26,8 @@ export interface ReplicaFigures {
   /** VmHWM over the whole run */
   peakRssMiB: number;
   rotationCpuSeconds: number;
+  /** seconds its threads waited, runnable, for a CPU during the rotation (the shared machine's load) */
+  rotationRunqueueWaitSeconds?: number;
   totalCpuSeconds: number;
   rotationRequests: number;
   watchesHeld?: { max: number; atEnd: number };
