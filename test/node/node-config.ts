@@ -56,6 +56,8 @@ disabled_plugins = [
     sandbox = ${q(PAUSE_IMAGE)}
 
 [plugins."io.containerd.cri.v1.runtime"]
+  # This machine's root lacks CAP_SYS_RESOURCE: runc could not lower a sandbox's oom_score_adj to -998.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
@@ -111,7 +113,7 @@ export function kubeletConfig(s: KubeletSettings): string {
     healthzPort: s.healthzPort,
     authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: s.clientCAFile } },
     authorization: { mode: 'Webhook' },
-    podLogsDirectory: s.podLogs,
+    podLogsDir: s.podLogs,
     resolvConf: '',
     makeIPTablesUtilChains: false,
     failSwapOn: false,
