@@ -37,6 +37,7 @@ export interface RunContext {
 const POLICY = '/apis/authpolicy.io/v1alpha1/authpolicies/cluster';
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/authpolicy-system/leases/authpolicy-operator';
 const round = (x: number): number => Math.round(x * 10) / 10;
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A replica, its cgroups and what is sampled of it every second (so an exit keeps the last figures). */
@@ -213,7 +214,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
         counterBy(m1, 'authpolicy_api_requests_total', ['verb', 'resource']),
         counterBy(m0, 'authpolicy_api_requests_total', ['verb', 'resource']),
       ),
-      cpuSeconds: round((idleCpu[0] ?? 0) * 10) / 10,
+      cpuSeconds: round2(idleCpu[0] ?? 0),
       cpuPercentOfCore: Math.round(((idleCpu[0] ?? 0) / ctx.idleSeconds) * 1000) / 10,
       standbyCpuPercentOfCore: Math.round(((idleCpu[1] ?? 0) / ctx.idleSeconds) * 1000) / 10,
       peakRssMiB: MiB(c1[0]?.rss ?? 0),
@@ -255,14 +256,14 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
           ? {
               nrPeriods: b.nrPeriods - a.nrPeriods,
               nrThrottled: b.nrThrottled - a.nrThrottled,
-              throttledSeconds: round((b.throttledSeconds - a.throttledSeconds) * 10) / 10,
+              throttledSeconds: round2(b.throttledSeconds - a.throttledSeconds),
             }
           : undefined;
       return {
         peakRssMiB: MiB(final[i]?.rss ?? 0),
-        rotationCpuSeconds: round(((cpu1[i]?.cpu ?? 0) - (cpu0[i]?.cpu ?? 0)) * 10) / 10,
+        rotationCpuSeconds: round2((cpu1[i]?.cpu ?? 0) - (cpu0[i]?.cpu ?? 0)),
         rotationRunqueueWaitSeconds: waitDelta(cpu0[i]?.wait, cpu1[i]?.wait),
-        totalCpuSeconds: round((final[i]?.cpu ?? 0) * 10) / 10,
+        totalCpuSeconds: round2(final[i]?.cpu ?? 0),
         rotationRequests: rotReq[i]?.total ?? 0,
         watchesHeld: rotReq[i]?.watchesHeld,
         eventLoopRotation: eventLoop(r1[i] ?? ''),
@@ -291,20 +292,21 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
           counterBy(r1[0] ?? '', 'authpolicy_api_requests_total', ['verb', 'resource']),
           counterBy(r0[0] ?? '', 'authpolicy_api_requests_total', ['verb', 'resource']),
         ),
-        cpuSeconds: round((leaderFig.rotationCpuSeconds + standbyFig.rotationCpuSeconds) * 10) / 10,
-        apiserverCpuSeconds: apiserverCpu === undefined ? undefined : round(apiserverCpu * 10) / 10,
-        apiserverStartupCpuSeconds: apiserverStartupCpu === undefined ? undefined : round(apiserverStartupCpu * 10) / 10,
+        cpuSeconds: round2(leaderFig.rotationCpuSeconds + standbyFig.rotationCpuSeconds),
+        apiserverCpuSeconds: apiserverCpu === undefined ? undefined : round2(apiserverCpu),
+        apiserverStartupCpuSeconds: apiserverStartupCpu === undefined ? undefined : round2(apiserverStartupCpu),
         eventLoop: loops.length ? { p99Ms: Math.max(...loops.map((l) => l.p99Ms)), maxMs: Math.max(...loops.map((l) => l.maxMs)) } : undefined,
       },
       replicas: { leader: leaderFig, standby: standbyFig },
       lease: {
-        transitionsInRun: lease0 && lease1 ? lease1.transitions - lease0.transitions : undefined,
+        // no Lease before the first run: it is created with 0 transitions
+        transitionsInRun: lease1 ? lease1.transitions - (lease0?.transitions ?? 0) : undefined,
         transitionsFromRotation: leaseAtRotation && lease1 ? lease1.transitions - leaseAtRotation.transitions : undefined,
         holderAtEnd: lease1?.holder === '' ? undefined : lease1?.holder,
       },
       peakRssMiB: Math.max(leaderFig.peakRssMiB, standbyFig.peakRssMiB),
       standbyPeakRssMiB: standbyFig.peakRssMiB,
-      cpuSeconds: round((leaderFig.totalCpuSeconds + standbyFig.totalCpuSeconds) * 10) / 10,
+      cpuSeconds: round2(leaderFig.totalCpuSeconds + standbyFig.totalCpuSeconds),
       oomKills: (leaderFig.cgroup?.oomKills ?? 0) + (standbyFig.cgroup?.oomKills ?? 0),
     };
   } finally {
