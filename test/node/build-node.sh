@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds what a real test node runs beside the kwok ones: the kubelet (k8s.io/kubernetes,
 # the same version as the control plane), containerd + its runc shim + ctr, the CNI
-# loopback CNI plugin containerd needs to report its network ready, and two images as OCI archives
+# loopback plugin containerd needs to report its network ready, and two images as OCI archives
 # (a pause image and `tokencall`, which calls the API server with a mounted token),
 # all from the Go wrapper modules under build/. runc comes from Debian (apt-get).
 # Cached under <cache>/node/<hash of the modules, this script and the Go version>;
@@ -15,17 +15,8 @@ log() { echo "build-node: $*" >&2; }
 command -v go >/dev/null || { log "Go is required (go 1.26+ on PATH)"; exit 1; }
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
-# Debian's runc and umoci (the image tests use both): installed when missing, as image/build.sh does.
-need_apt=()
-command -v runc >/dev/null || need_apt+=(runc)
-command -v umoci >/dev/null || need_apt+=(umoci)
-if ((${#need_apt[@]})); then
-  command -v apt-get >/dev/null || { log "needs ${need_apt[*]} (Debian packages) and has no apt-get to install them"; exit 1; }
-  log "installing ${need_apt[*]} from Debian ..."
-  sudo=(); ((EUID == 0)) || sudo=(sudo)
-  "${sudo[@]}" apt-get install -y --no-install-recommends "${need_apt[@]}" >&2 ||
-    { "${sudo[@]}" apt-get update >&2 && "${sudo[@]}" apt-get install -y --no-install-recommends "${need_apt[@]}" >&2; }
-fi
+# Debian's runc and umoci (the image tests use both), installed when missing through the one locked apt-get.
+bash "$here/../../scripts/apt-install.sh" runc=runc umoci=umoci
 
 key=$( { go version; go env GOARCH; cat "${BASH_SOURCE[0]}";
          cd "$here/build" && find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort | xargs cat; } |
