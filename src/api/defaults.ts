@@ -3,7 +3,10 @@
 // The enums, bounds and patterns resolveSpec checks come from the CRD the same way: nothing here repeats the schema.
 import { parseDuration } from './duration.ts';
 import { SPEC_FIELDS } from './generated/authpolicy.ts';
-import type { AuthPolicySpec, LabelSelector, NodeAuthorizationMode, RestartWindowSpec, RotationTrigger, WorkloadKind } from './types.ts';
+import type { AuthPolicySpec, LabelSelector, LegacyTokensSpec, NodeAuthorizationMode, RestartWindowSpec, RotationTrigger, WorkloadKind } from './types.ts';
+
+/** Which dependents of a rotated Secret restart (spec.legacyTokens.restartDependents). */
+export type RestartDependents = NonNullable<LegacyTokensSpec['restartDependents']>;
 
 export interface ResolvedSpec {
   dryRun: boolean;
@@ -15,6 +18,8 @@ export interface ResolvedSpec {
     rotationRequestedAt: string | undefined;
     reviveInvalidated: boolean;
     restartWorkloads: boolean;
+    /** All: every dependent of a rotated Secret restarts; NotRefreshable: only those the kubelet's in-place refresh does not reach */
+    restartDependents: RestartDependents;
     workloadKinds: WorkloadKind[];
     maxConcurrentRestarts: number;
     rolloutTimeoutMs: number;
@@ -47,6 +52,7 @@ function integerInRange(path: IntegerField, value: number): number {
 }
 
 const MODES: readonly string[] = SPEC_FIELDS['spec.nodeAuthorization.mode'].enum;
+const RESTART_DEPENDENTS: readonly string[] = SPEC_FIELDS['spec.legacyTokens.restartDependents'].enum;
 const WINDOW_START = new RegExp(SPEC_FIELDS['spec.legacyTokens.restartWindows[].start'].pattern);
 const WINDOW_END = new RegExp(SPEC_FIELDS['spec.legacyTokens.restartWindows[].end'].pattern);
 
@@ -56,6 +62,11 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   const legacy = spec.legacyTokens ?? {};
   const mode = nodeAuth.mode ?? SPEC_FIELDS['spec.nodeAuthorization.mode'].default;
   if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
+  const restartDependents = legacy.restartDependents ?? SPEC_FIELDS['spec.legacyTokens.restartDependents'].default;
+  if (!RESTART_DEPENDENTS.includes(restartDependents))
+    throw new Error(
+      `spec.legacyTokens.restartDependents: Unsupported value "${restartDependents}": supported values are ${RESTART_DEPENDENTS.join(', ')}`,
+    );
   const probeNodes = integerInRange('spec.nodeAuthorization.probeNodes', nodeAuth.probeNodes ?? DEFAULTS.probeNodes);
   const maxConcurrentRestarts = integerInRange('spec.legacyTokens.maxConcurrentRestarts', legacy.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts);
   if (nodeAuth.probeNodeRestriction !== undefined && typeof nodeAuth.probeNodeRestriction !== 'boolean') {
@@ -96,6 +107,7 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
       rotationRequestedAt: legacy.rotationRequestedAt,
       reviveInvalidated: legacy.reviveInvalidated ?? SPEC_FIELDS['spec.legacyTokens.reviveInvalidated'].default,
       restartWorkloads: legacy.restartWorkloads ?? SPEC_FIELDS['spec.legacyTokens.restartWorkloads'].default,
+      restartDependents,
       workloadKinds: legacy.workloadKinds ?? [...DEFAULTS.workloadKinds],
       maxConcurrentRestarts,
       rolloutTimeoutMs: parseDuration(legacy.rolloutTimeout ?? DEFAULTS.rolloutTimeout, 'spec.legacyTokens.rolloutTimeout'),

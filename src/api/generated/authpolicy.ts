@@ -113,6 +113,15 @@ export interface LegacyTokensSpec {
    */
   restartWorkloads?: boolean;
   /**
+   * Which dependents of a rotated Secret are restarted. All: every workload whose pod template uses it.
+   * NotRefreshable: only those that cannot see the new token without a new Pod (env or envFrom, or a subPath mount of
+   * its volume); a workload that reads it only through a Secret or projected volume without subPath is left to the
+   * kubelet, which rewrites the mounted file in place (within about a minute), and
+   * status.legacyTokens.rotationRestarts says which were left and why.
+   * @default "All"
+   */
+  restartDependents?: 'All' | 'NotRefreshable';
+  /**
    * Which kinds of workload are restarted after a rotation (empty needs restartWorkloads false). Rollout (Argo
    * Rollouts) is restarted through its spec.restartAt, never a template change.
    * Schema: at most 4 items.
@@ -270,6 +279,7 @@ export const SPEC_FIELDS = {
   'spec.legacyTokens.rotationRequestedAt': { format: 'date-time' },
   'spec.legacyTokens.reviveInvalidated': { default: false },
   'spec.legacyTokens.restartWorkloads': { default: true },
+  'spec.legacyTokens.restartDependents': { default: 'All', enum: ['All', 'NotRefreshable'] },
   'spec.legacyTokens.workloadKinds': { default: ['Deployment', 'StatefulSet', 'DaemonSet'], maxItems: 4 },
   'spec.legacyTokens.workloadKinds[]': { enum: ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'] },
   'spec.legacyTokens.maxConcurrentRestarts': { default: 1, minimum: 1, maximum: 100 },

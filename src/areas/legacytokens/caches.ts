@@ -8,7 +8,7 @@ import * as annotations from '../../api/annotations.ts';
 import type { WorkloadKind } from '../../api/types.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
-import { secretsReferencedBy } from './references.ts';
+import { secretsReferencedBy, unrefreshedReadsOf } from './references.ts';
 import { controllerOf, type OwnerRef } from '../../kube/pod-secret-readers.ts';
 import { byString } from '../../kube/order.ts';
 export { podReadersCache, type PodSecretReader } from '../../kube/pod-secret-readers.ts';
@@ -90,6 +90,11 @@ export interface Workload {
   kind: WorkloadKind;
   metadata: { name: string; namespace: string; resourceVersion?: string; generation: number; creationTimestamp?: string | undefined };
   secrets: string[];
+  /**
+   * How its pod template reads each Secret in a way the kubelet never refreshes in a running Pod (env, envFrom, a
+   * subPath mount), by Secret name (unrefreshedReadsOf). undefined: not recorded, so every Secret counts as such.
+   */
+  unrefreshedReads?: Record<string, string[]> | undefined;
   /** the value of its own authpolicy.io/restart annotation (opt-out: "false") */
   restart?: string | undefined;
   /** the latest restart mark on its pod template (kubectl rollout restart's or the operator's) */
@@ -190,6 +195,7 @@ function workloadCache(kind: WorkloadKind, resource: typeof Resources.deployment
         ...(restart !== undefined ? { restart } : {}),
         ...(lastRestartAt !== undefined ? { lastRestartAt } : {}),
         secrets: secretsReferencedBy(w.spec?.template as Parameters<typeof secretsReferencedBy>[0]),
+        unrefreshedReads: unrefreshedReadsOf(w.spec?.template as Parameters<typeof unrefreshedReadsOf>[0]),
         restartedAt: a[annotations.RESTARTED_AT],
         restartedFor: (a[annotations.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
         templateIsOurs: ours === undefined ? undefined : ours === template,
@@ -232,6 +238,7 @@ export function workloadChangeMatters(type: 'add' | 'update' | 'delete', obj: Wo
     type !== 'update' ||
     obj.rolloutComplete !== old?.rolloutComplete ||
     obj.secrets.join() !== old.secrets.join() ||
+    JSON.stringify(obj.unrefreshedReads) !== JSON.stringify(old.unrefreshedReads) ||
     obj.restartedAt !== old.restartedAt ||
     obj.templateIsOurs !== old.templateIsOurs ||
     obj.restart !== old.restart ||

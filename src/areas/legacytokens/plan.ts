@@ -55,7 +55,7 @@ export function factsOf(
   seen: RotationRequestSeen | undefined,
 ): PlanFacts {
   const triage = triageSecrets(spec, observation, seen ? Date.parse(seen.firstSeenAt) : undefined);
-  const deps = dependentsIn(observation);
+  const deps = dependentsIn(observation, spec.legacyTokens.restartDependents);
   const rotations = triage.actions.filter((a): a is RotateAction => a.kind === 'rotate');
   const restarts = planRestarts(spec.legacyTokens, observation, deps, triage.rotatingNow, rotations);
   const deadAll = observation.consumers.filter(deps.holdsDeadToken);

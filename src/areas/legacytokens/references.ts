@@ -4,15 +4,17 @@
 
 interface PodTemplate {
   spec?: {
-    volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+    volumes?: { name?: string; secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
     containers?: Container[];
     initContainers?: Container[];
     ephemeralContainers?: Container[];
   };
 }
 interface Container {
+  name?: string;
   env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
   envFrom?: { secretRef?: { name?: string } }[];
+  volumeMounts?: { name?: string; subPath?: string; subPathExpr?: string; mountPath?: string }[];
 }
 
 /** The names of the Secrets (in the template's namespace) a pod template references, sorted. */
@@ -28,6 +30,45 @@ export function secretsReferencedBy(template: PodTemplate | undefined): string[]
     for (const e of c.envFrom ?? []) if (e.secretRef?.name) names.add(e.secretRef.name);
   }
   return [...names].sort();
+}
+
+/**
+ * How a pod template reads each Secret in a way the kubelet never refreshes in a running Pod, by Secret name:
+ * env and envFrom are resolved once when a container starts, and a subPath mount is a bind mount of the file as
+ * it was (kubernetes.io/docs/concepts/configuration/secret/#mounted-secrets-are-updated-automatically). A Secret
+ * read only through a Secret volume or a projected volume's secret source, mounted without subPath, is absent:
+ * the kubelet rewrites those files in place (atomic writer) when the Secret changes.
+ */
+export function unrefreshedReadsOf(template: PodTemplate | undefined): Record<string, string[]> {
+  const out = new Map<string, Set<string>>();
+  const add = (secret: string | undefined, how: string): void => {
+    if (!secret) return;
+    const set = out.get(secret) ?? new Set<string>();
+    set.add(how);
+    out.set(secret, set);
+  };
+  const spec = template?.spec;
+  const volumeSecrets = new Map<string, string[]>();
+  for (const v of spec?.volumes ?? []) {
+    const names = [v.secret?.secretName, ...(v.projected?.sources ?? []).map((src) => src.secret?.name)].filter((n): n is string => !!n);
+    if (v.name && names.length) volumeSecrets.set(v.name, names);
+  }
+  const groups: [string, Container[]][] = [
+    ['container', spec?.containers ?? []],
+    ['init container', spec?.initContainers ?? []],
+    ['ephemeral container', spec?.ephemeralContainers ?? []],
+  ];
+  for (const [kind, list] of groups) {
+    for (const c of list) {
+      for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
+      for (const e of c.envFrom ?? []) add(e.secretRef?.name, `envFrom of ${kind} ${c.name ?? ''}`);
+      for (const m of c.volumeMounts ?? []) {
+        if (!m.subPath && !m.subPathExpr) continue;
+        for (const secret of volumeSecrets.get(m.name ?? '') ?? []) add(secret, `subPath mount of ${kind} ${c.name ?? ''}`);
+      }
+    }
+  }
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([s, how]) => [s, [...how].sort()]));
 }
 
 export { secretReadsOf, type SecretRead } from '../../kube/pod-secret-readers.ts';

@@ -11,7 +11,7 @@ import { collectionPath, objectPath, type ResourceRef } from '../../kube/paths.t
 import type { Meta } from '../../kube/token-secrets.ts';
 import { defineCache, type AreaContext, type AreaReport } from '../area.ts';
 import { workloadChangeMatters, type Workload } from './caches.ts';
-import { secretsReferencedBy } from './references.ts';
+import { secretsReferencedBy, unrefreshedReadsOf } from './references.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 
 export const ROLLOUTS: ResourceRef = { group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts' };
@@ -54,6 +54,7 @@ export function toRolloutWorkload(raw: unknown): Workload {
     ...(a[annotations.RESTART] !== undefined ? { restart: a[annotations.RESTART] } : {}),
     ...(restartAt !== undefined ? { lastRestartAt: restartAt } : {}),
     secrets: secretsReferencedBy(r.spec?.template),
+    unrefreshedReads: unrefreshedReadsOf(r.spec?.template),
     restartedAt,
     restartedFor: (a[annotations.RESTARTED_FOR] ?? '').split(',').filter(Boolean),
     // Ours while spec.restartAt is still the time the operator wrote; a later `kubectl argo rollouts restart` is not ours to time.

@@ -21,7 +21,10 @@ export function finishMessage(a: Finish): string {
       ? `restarted ${list(a.restarted)}`
       : 'no Deployment, StatefulSet, DaemonSet or Rollout uses it';
   const not = a.notRestarted.length ? `; NOT restarted, still holding the replaced token: ${list(a.notRestarted)}` : '; no other running pod reads it';
-  return `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: ${restarted}${not}`;
+  const left = a.leftToKubelet?.length
+    ? `; left to the kubelet, which refreshes their Secret volume in place (restartDependents: NotRefreshable): ${list(a.leftToKubelet)}`
+    : '';
+  return `rotation ${a.rotation} of secret ${a.secret.namespace}/${a.secret.name} is complete: ${restarted}${left}${not}`;
 }
 
 /** The one RotationFinished Event of a run: how many, and the first three in detail (those leaving pods behind first). */

@@ -6,7 +6,7 @@ import type { LegacyTokensSpec } from '../../../src/api/types.ts';
 import type { TokenSecret, Workload } from '../../../src/areas/legacytokens/caches.ts';
 import type { LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens, rotationId } from '../../../src/areas/legacytokens/plan.ts';
-import { secretsReferencedBy } from '../../../src/areas/legacytokens/references.ts';
+import { secretsReferencedBy, unrefreshedReadsOf } from '../../../src/areas/legacytokens/references.ts';
 import { matchesSelector } from '../../../src/kube/selector.ts';
 import { cachedTokenSecret } from '../../support/builders.ts';
 
@@ -153,6 +153,101 @@ test('a rotation finishes when every dependent restarted for it and rolled out',
   const p = plan({}, [finding(rotated, 'valid')], [workload('w1', ['a-token'], { restartedFor: ['r-1'], restartedAt: new Date(NOW).toISOString() })]);
   assert.equal(kinds(p), ['finish']);
   assert.equal(kinds(plan({ restartWorkloads: false }, [finding(rotated, 'valid')], [workload('w1', ['a-token'])])), ['finish']);
+});
+
+test('restartDependents NotRefreshable: only dependents that cannot see a new value without a new Pod restart; the rest are left to the kubelet, said per rotation', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'pending', tokenHash: 'new' });
+  const ws = [
+    workload('env', ['a-token'], { unrefreshedReads: { 'a-token': ['env of container app'] } }),
+    workload('subpath', ['a-token'], { unrefreshedReads: { 'a-token': ['subPath mount of container app'] } }),
+    workload('volume', ['a-token'], { unrefreshedReads: {} }),
+    workload('projected', ['a-token'], { unrefreshedReads: { other: ['env of container app'] } }),
+    workload('unknown', ['a-token']),
+  ];
+  const restarts = (p: ReturnType<typeof plan>): string[] => p.actions.flatMap((a) => (a.kind === 'restart' ? [a.workload.name] : []));
+  // All (the default, the seeds' remedy): every dependent, whatever it reads the Secret through.
+  assert.equal(restarts(plan({ maxConcurrentRestarts: 10 }, [finding(rotated, 'valid')], ws)), ['env', 'projected', 'subpath', 'unknown', 'volume']);
+  const p = plan({ maxConcurrentRestarts: 10, restartDependents: 'NotRefreshable' }, [finding(rotated, 'valid')], ws);
+  // A workload whose reads were not recorded (a cache without them) is restarted: never assume a refresh.
+  assert.equal(restarts(p), ['env', 'subpath', 'unknown']);
+  assert.equal(p.report.summary.rotationRestarts, [
+    {
+      rotation: 'r-1',
+      secret: 'apps/a-token',
+      restart: [
+        'deployment/apps/env (env of container app)',
+        'deployment/apps/subpath (subPath mount of container app)',
+        'deployment/apps/unknown (how it reads the Secret is not known)',
+      ],
+      leftToKubelet: [
+        'deployment/apps/volume (reads it only through a Secret or projected volume without subPath: the kubelet rewrites the file in place)',
+        'deployment/apps/projected (reads it only through a Secret or projected volume without subPath: the kubelet rewrites the file in place)',
+      ],
+    },
+  ]);
+  // Once those restarted and rolled out, the rotation finishes, naming both lists.
+  const done = ws.map((w) =>
+    ['env', 'subpath', 'unknown'].includes(w.metadata.name) ? { ...w, restartedFor: ['r-1'], restartedAt: new Date(NOW).toISOString() } : w,
+  );
+  const fin = plan({ restartDependents: 'NotRefreshable' }, [finding(rotated, 'valid')], done);
+  const finish = fin.actions.find((a) => a.kind === 'finish');
+  assert.ok(finish?.kind === 'finish');
+  assert.equal(finish.restarted, ['deployment/apps/env', 'deployment/apps/subpath', 'deployment/apps/unknown']);
+  assert.equal(finish.leftToKubelet, ['deployment/apps/volume', 'deployment/apps/projected']);
+  // A finished rotation's record stays (from the last status) once nothing is pending; All writes none.
+  const later = planLegacyTokens(
+    resolveSpec({ legacyTokens: { restartDependents: 'NotRefreshable' } }),
+    { secrets: [], workloads: [], consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now: NOW },
+    { rotationRestarts: p.report.summary.rotationRestarts as never },
+  );
+  assert.equal(later.report.summary.rotationRestarts, p.report.summary.rotationRestarts);
+  assert.is(plan({}, [finding(rotated, 'valid')], ws).report.summary.rotationRestarts, undefined);
+  // Only volume readers: nothing to wait for; the rotation finishes as soon as it is refilled.
+  assert.equal(kinds(plan({ restartDependents: 'NotRefreshable' }, [finding(rotated, 'valid')], [ws[2] as Workload])), ['finish']);
+  // Dry run says which it would restart and which it would leave.
+  const dry = plan({ restartDependents: 'NotRefreshable' }, [finding(secret('a-token'), 'invalid')], ws, { dryRun: true });
+  assert.equal(dry.report.summary.wouldRestart, ['deployment/apps/env', 'deployment/apps/subpath', 'deployment/apps/unknown']);
+  assert.equal(dry.report.summary.wouldLeaveToKubelet, ['deployment/apps/volume', 'deployment/apps/projected']);
+});
+
+test('the reads the kubelet never refreshes: env, envFrom and subPath mounts of a Secret or projected volume; a plain volume mount is refreshed', () => {
+  const template = {
+    spec: {
+      volumes: [
+        { name: 'plain', secret: { secretName: 'vol' } },
+        { name: 'sub', secret: { secretName: 'sub' } },
+        { name: 'proj', projected: { sources: [{ secret: { name: 'proj' } }, { secret: { name: 'projsub' } }] } },
+        { name: 'projsub', projected: { sources: [{ secret: { name: 'projsub' } }] } },
+      ],
+      containers: [
+        {
+          name: 'app',
+          env: [{ valueFrom: { secretKeyRef: { name: 'env' } } }],
+          envFrom: [{ secretRef: { name: 'envfrom' } }],
+          volumeMounts: [
+            { name: 'plain', mountPath: '/plain' },
+            { name: 'sub', mountPath: '/sub/token', subPath: 'token' },
+            { name: 'proj', mountPath: '/proj' },
+            { name: 'projsub', mountPath: '/p/token', subPathExpr: '$(X)' },
+          ],
+        },
+      ],
+      initContainers: [{ name: 'init', env: [{ valueFrom: { secretKeyRef: { name: 'vol' } } }] }],
+    },
+  };
+  assert.equal(unrefreshedReadsOf(template), {
+    env: ['env of container app'],
+    envfrom: ['envFrom of container app'],
+    projsub: ['subPath mount of container app'],
+    sub: ['subPath mount of container app'],
+    vol: ['env of init container init'],
+  });
+  assert.equal(
+    unrefreshedReadsOf({
+      spec: { volumes: [{ name: 'plain', secret: { secretName: 'vol' } }], containers: [{ name: 'a', volumeMounts: [{ name: 'plain' }] }] },
+    }),
+    {},
+  );
 });
 
 test('a rollout past rolloutTimeout is reported and frees its slot', () => {

@@ -174,7 +174,11 @@ const cronNote = (cs: TokenConsumer[]): string => {
 };
 /** Dry run: the workloads the rotations would restart (their dependents). */
 export const wouldRestart = (f: Pick<PlanFacts, 'rotations' | 'deps'>): string[] => [
-  ...new Set(f.rotations.flatMap((a) => f.deps.dependentsOf(a.secret).map(workloadId))),
+  ...new Set(f.rotations.flatMap((a) => f.deps.splitOf(a.secret).restart.map((d) => workloadId(d.w)))),
+];
+/** Dry run, restartDependents NotRefreshable: the dependents the rotations would leave to the kubelet's in-place refresh. */
+export const wouldLeaveToKubelet = (f: Pick<PlanFacts, 'rotations' | 'deps'>): string[] => [
+  ...new Set(f.rotations.flatMap((a) => f.deps.splitOf(a.secret).leftToKubelet.map((d) => workloadId(d.w)))),
 ];
 const windowNote = ({ restarts: r }: PlanFacts): string =>
   r.heldByWindow.length

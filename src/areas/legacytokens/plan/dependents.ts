@@ -1,6 +1,7 @@
 // Who depends on a token Secret: the workloads whose pod templates use it (restarted after a
 // rotation unless opted out) and the running pods that still hold a token replaced since
 // they started. Written once here, read by restarts, conditions, findings and summary.
+import type { RestartDependents } from '../../../api/defaults.ts';
 import type { TokenSecret, Workload } from '../caches.ts';
 import type { LegacyTokensObservation, TokenConsumer } from '../observe.ts';
 import { id, workloadId, type ManualRestart } from './types.ts';
@@ -13,11 +14,26 @@ export interface Dependents {
   /** the users the operator restarts after a rotation: opted-out ones (authpolicy.io/restart: "false") wait for a manual restart */
   dependentsOf: (s: SecretName) => Workload[];
   optedOutOf: (s: SecretName) => Workload[];
+  /**
+   * The dependents a rotation of the Secret restarts, and those it leaves to the kubelet (restartDependents
+   * NotRefreshable: they read it only through a Secret or projected volume without subPath, which the kubelet
+   * rewrites in place), each with why.
+   */
+  splitOf: (s: SecretName) => DependentSplit;
   /** a running pod reading a Secret whose token was replaced since the pod started: it holds a token that no longer works */
   holdsDeadToken: (c: TokenConsumer) => boolean;
   deadHoldersOf: (s: TokenSecret) => TokenConsumer[];
   secretsById: Map<string, TokenSecret>;
 }
+
+export interface DependentSplit {
+  restart: { w: Workload; why: string }[];
+  leftToKubelet: { w: Workload; why: string }[];
+}
+
+/** Why a dependent left to the kubelet needs no restart (in status, per rotation). */
+export const REFRESHED_IN_PLACE = 'reads it only through a Secret or projected volume without subPath: the kubelet rewrites the file in place';
+const READS_UNKNOWN = 'how it reads the Secret is not known';
 
 /** Items grouped by the Secret they read (namespace/name), in their original order. */
 function bySecret<T>(items: readonly T[], secretsOf: (item: T) => readonly string[], namespaceOf: (item: T) => string): Map<string, T[]> {
@@ -36,7 +52,7 @@ function bySecret<T>(items: readonly T[], secretsOf: (item: T) => readonly strin
 }
 
 /** Built once per plan: every lookup is by index, so a plan stays linear in Secrets, workloads and pods (5,000 × 10,000 at scale). */
-export function dependentsIn(observation: LegacyTokensObservation): Dependents {
+export function dependentsIn(observation: LegacyTokensObservation, restartDependents: RestartDependents = 'All'): Dependents {
   const users = bySecret(
     observation.workloads,
     (w) => w.secrets,
@@ -53,9 +69,22 @@ export function dependentsIn(observation: LegacyTokensObservation): Dependents {
     const s = secretsById.get(`${c.namespace}/${c.secret}`);
     return s?.rotatedAt !== undefined && s.tokenHash !== s.rotatedFrom && Date.parse(c.createdAt) < Date.parse(s.rotatedAt);
   };
+  const dependentsOf = (s: SecretName): Workload[] => usersOf(s).filter((w) => !w.optOut);
+  const splitOf = (s: SecretName): DependentSplit => {
+    const split: DependentSplit = { restart: [], leftToKubelet: [] };
+    for (const w of dependentsOf(s)) {
+      const how = w.unrefreshedReads?.[s.name];
+      if (restartDependents === 'All') split.restart.push({ w, why: 'restartDependents: All' });
+      else if (w.unrefreshedReads === undefined) split.restart.push({ w, why: READS_UNKNOWN });
+      else if (how?.length) split.restart.push({ w, why: how.join(', ') });
+      else split.leftToKubelet.push({ w, why: REFRESHED_IN_PLACE });
+    }
+    return split;
+  };
   return {
     usersOf,
-    dependentsOf: (s) => usersOf(s).filter((w) => !w.optOut),
+    dependentsOf,
+    splitOf,
     optedOutOf: (s) => usersOf(s).filter((w) => w.optOut),
     holdsDeadToken,
     deadHoldersOf: (s) => (consumers.get(`${s.metadata.namespace}/${s.metadata.name}`) ?? []).filter(holdsDeadToken),

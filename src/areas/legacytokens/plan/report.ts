@@ -2,8 +2,8 @@
 import { Reason } from '../../../api/reasons.ts';
 import type { ConditionUpdate } from '../../../api/conditions.ts';
 import type { Finding } from '../../area.ts';
-import { deletedText, wouldRestart, type PlanFacts } from './conditions.ts';
-import { consumerView, workloadId } from './types.ts';
+import { deletedText, wouldLeaveToKubelet, wouldRestart, type PlanFacts } from './conditions.ts';
+import { consumerView, id, workloadId, type RotationRestarts } from './types.ts';
 
 /** One finding per thing an admin acts on: a Secret, a workload, a pod, kube-controller-manager. */
 export function findingsOf(f: PlanFacts, tokens: ConditionUpdate): Finding[] {
@@ -105,6 +105,30 @@ function secretsSummary(f: PlanFacts): Record<string, unknown> {
   };
 }
 
+/** Records kept in status: the rotations under way, then the latest finished ones (from the last status). */
+const MAX_ROTATION_RECORDS = 20;
+
+/**
+ * restartDependents NotRefreshable: per rotation, which dependents are restarted (and how they read the Secret, the
+ * reason) and which are left to the kubelet's in-place refresh (and why); a finished rotation's record stays from
+ * the last status, so the newest are there after the rotation is done.
+ */
+function rotationRestartsOf(f: PlanFacts): { rotationRestarts?: RotationRestarts[] } {
+  const current = f.restarts.rollouts.pending.map((s): RotationRestarts => {
+    const split = f.deps.splitOf(s.metadata);
+    return {
+      rotation: s.rotation ?? '',
+      secret: id(s),
+      restart: split.restart.map((d) => `${workloadId(d.w)} (${d.why})`),
+      leftToKubelet: split.leftToKubelet.map((d) => `${workloadId(d.w)} (${d.why})`),
+    };
+  });
+  const seen = new Set(current.map((r) => r.rotation));
+  const kept = (Array.isArray(f.previous?.rotationRestarts) ? f.previous.rotationRestarts : []).filter((r) => !seen.has(r.rotation));
+  const all = [...current, ...kept].slice(0, MAX_ROTATION_RECORDS);
+  return all.length ? { rotationRestarts: all } : {};
+}
+
 /** The restarts: done, waiting, held, refused, in the key order status has always had. */
 export function summaryOf(f: PlanFacts, lastRotationRequest: string | undefined): Record<string, unknown> {
   const { manual, deadHolders, wouldNotRestart, waitingNames, rotations } = f;
@@ -143,6 +167,8 @@ export function summaryOf(f: PlanFacts, lastRotationRequest: string | undefined)
     ...(waitingNames.length || inFlight.length ? { waitingWorkloads: [...inFlight.map(workloadId), ...waitingNames].slice(0, 20) } : {}),
     ...(timedOut.length ? { rolloutsTimedOut: timedOut.length, timedOutWorkloads: timedOut.map(workloadId).slice(0, 20) } : {}),
     ...(f.spec.dryRun && rotations.length ? { wouldRestart: wouldRestart(f).slice(0, 20) } : {}),
+    ...(f.spec.dryRun && wouldLeaveToKubelet(f).length ? { wouldLeaveToKubelet: wouldLeaveToKubelet(f).slice(0, 20) } : {}),
+    ...(f.spec.legacyTokens.restartDependents === 'NotRefreshable' ? rotationRestartsOf(f) : {}),
     ...(lastRotationRequest ? { lastRotationRequest } : {}),
   };
 }

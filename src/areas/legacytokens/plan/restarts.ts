@@ -78,7 +78,9 @@ function finishOrWait(legacy: Spec, r: Rollouts, deps: Dependents, rotating: Set
         finished.push({ kind: 'finish', secret: ref(s), rotation, restarted: [], notRestarted: deps.deadHoldersOf(s).map(consumerId), restartsDisabled: true });
       continue;
     }
-    const dependents = deps.dependentsOf(s.metadata);
+    // restartDependents NotRefreshable: those the kubelet refreshes in place are neither waited for nor restarted.
+    const split = deps.splitOf(s.metadata);
+    const dependents = split.restart.map((d) => d.w);
     for (const w of dependents.filter((x) => !x.restartedFor.includes(rotation))) {
       const entry = waiting.get(workloadId(w)) ?? { w, rotations: new Set<string>(), blocked: false, urgent: false };
       entry.rotations.add(rotation);
@@ -97,7 +99,15 @@ function finishOrWait(legacy: Spec, r: Rollouts, deps: Dependents, rotating: Set
           .filter((c) => !c.restartable)
           .map(consumerId),
       ];
-      finished.push({ kind: 'finish', secret: ref(s), rotation, restarted: dependents.map(workloadId), notRestarted, restartsDisabled: false });
+      finished.push({
+        kind: 'finish',
+        secret: ref(s),
+        rotation,
+        restarted: dependents.map(workloadId),
+        notRestarted,
+        restartsDisabled: false,
+        ...(split.leftToKubelet.length ? { leftToKubelet: split.leftToKubelet.map((d) => workloadId(d.w)) } : {}),
+      });
     }
   }
   return { finished, waiting };

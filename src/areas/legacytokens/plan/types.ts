@@ -21,7 +21,16 @@ export type LegacyTokensAction =
       workload: { kind: Workload['kind']; namespace: string; name: string; template?: string | undefined };
       rotations: string[];
     }
-  | { kind: 'finish'; secret: SecretRef; rotation: string; restarted: string[]; notRestarted: string[]; restartsDisabled: boolean };
+  | {
+      kind: 'finish';
+      secret: SecretRef;
+      rotation: string;
+      restarted: string[];
+      notRestarted: string[];
+      restartsDisabled: boolean;
+      /** dependents not restarted because the kubelet refreshes their Secret volume in place (restartDependents: NotRefreshable) */
+      leftToKubelet?: string[];
+    };
 
 export type RotateAction = Extract<LegacyTokensAction, { kind: 'rotate' }>;
 
@@ -46,8 +55,18 @@ export interface LegacyTokensMemory {
   lastRotationRequest?: string;
   /** the rotation request this operator saw, and when it first saw it (a Secret created since is not rotated for it) */
   rotationRequest?: RotationRequestSeen;
+  /** restartDependents NotRefreshable: per rotation, the dependents restarted and those left to the kubelet, and why */
+  rotationRestarts?: RotationRestarts[];
   /** set by act when the tokens controller failed to fill a Secret in time */
   tokenControllerUnavailable?: string;
+}
+
+/** One rotation's dependents: restarted (or to be), and left to the kubelet's in-place refresh, each with why. */
+export interface RotationRestarts {
+  rotation: string;
+  secret: string;
+  restart: string[];
+  leftToKubelet: string[];
 }
 
 /** A workload opted out of restarts that holds a replaced token: listed in status.legacyTokens.notRestarted. */
