@@ -65,7 +65,7 @@ export interface Area<Observation = unknown, Plan = unknown> {
   optionalCaches?: readonly CacheSpec[];
   observe(ctx: AreaContext): Promise<Observation>;
   /** pure: what should change, and the report if it all goes to plan; lastSummary: status.<area> as last written (an earlier report's `summary`) */
-  plan(spec: ResolvedSpec, observation: Observation, lastSummary: Record<string, unknown> | undefined, now: Date): Plan;
+  plan(spec: ResolvedSpec, observation: Observation, lastSummary: Record<string, unknown> | undefined): Plan;
   /** idempotent writes in plan order; honours spec.dryRun; returns the final report */
   act?(ctx: AreaContext, plan: Plan): Promise<AreaReport>;
   /** the report of a plan that was not acted on (check, or dry run) */

@@ -182,8 +182,9 @@ export function keyEvidence(s: KeyReadState, nowMs: number, apiservers: string, 
 }
 
 /**
- * The key set the token-Secret cache checks signatures against, shared by every
- * informer transform in this process. Refreshed when the API servers change, when
+ * The key set the token-Secret cache checks signatures against: one per process,
+ * made at wiring time (src/policy/areas.ts) and shared by the cache's transform and
+ * the legacy-token area that refreshes it. Refreshed when the API servers change, when
  * a token names an unknown kid, and at least every `maxAgeMs`; a set that could not
  * be re-read is trusted only as keyEvidence allows.
  */
@@ -248,6 +249,3 @@ export class PublishedKeys implements KeyReadState {
     return keyEvidence(this, now(), apiservers);
   }
 }
-
-/** The process-wide key set the token-Secret cache uses. */
-export const publishedKeys = new PublishedKeys();

@@ -16,9 +16,9 @@ import {
   SA_NAME,
   SA_UID,
 } from '../api/annotations.ts';
-import { defineCache } from './cache-spec.ts';
+import { defineCache, type CacheHandle } from './cache-spec.ts';
 import { collectionPath, Resources } from './paths.ts';
-import { publishedKeys, tokenFacts, type TokenFacts } from './service-account-keys.ts';
+import { tokenFacts, type PublishedKeys, type TokenFacts } from './service-account-keys.ts';
 
 export const fingerprint = (base64: string | undefined): string | undefined =>
   base64 ? createHash('sha256').update(base64).digest('hex').slice(0, 16) : undefined;
@@ -53,16 +53,17 @@ export interface TokenSecret {
   rotatedForRequest: string | undefined;
 }
 
-/** What a token Secret's `data.token` (base64) tells, checked against the keys known now. */
-export function judgeTokenData(base64: string | undefined): TokenFacts | undefined {
+/** What a token Secret's `data.token` (base64) tells, checked against the keys known now (undefined: none known yet). */
+export function judgeTokenData(base64: string | undefined, keys: PublishedKeys | undefined): TokenFacts | undefined {
   if (!base64) return undefined;
-  const facts = tokenFacts(Buffer.from(base64, 'base64').toString('utf8'), publishedKeys.current);
-  if (facts.kid !== undefined && publishedKeys.current && !publishedKeys.current.keys.some((k) => k.kid === facts.kid)) publishedKeys.noteUnknownKid();
+  const known = keys?.current;
+  const facts = tokenFacts(Buffer.from(base64, 'base64').toString('utf8'), known);
+  if (facts.kid !== undefined && known && !known.keys.some((k) => k.kid === facts.kid)) keys.noteUnknownKid();
   return facts;
 }
 
 /** The cached form of a token Secret (also used when one Secret is re-read). */
-export function toTokenSecret(raw: unknown): TokenSecret {
+export function toTokenSecret(raw: unknown, keys: PublishedKeys | undefined): TokenSecret {
   const secret = raw as { metadata: Meta; data?: Record<string, string> };
   const annotations = secret.metadata.annotations ?? {};
   const labels = secret.metadata.labels ?? {};
@@ -78,7 +79,7 @@ export function toTokenSecret(raw: unknown): TokenSecret {
     serviceAccountName: annotations[SA_NAME] ?? '',
     serviceAccountUid: annotations[SA_UID] ?? '',
     tokenHash: fingerprint(secret.data?.token),
-    token: judgeTokenData(secret.data?.token),
+    token: judgeTokenData(secret.data?.token, keys),
     caHash: fingerprint(secret.data?.['ca.crt']),
     lastUsed: labels[LEGACY_TOKEN_LAST_USED],
     invalidSince: labels[LEGACY_TOKEN_INVALID_SINCE],
@@ -108,10 +109,20 @@ export function tokenSecretChangeMatters(type: 'add' | 'update' | 'delete', obj:
   return !Number.isFinite(since) || now - since > NEARLY_THE_CLEANUP_PERIOD_MS;
 }
 
-export const secretCache = defineCache<TokenSecret>({
-  name: 'legacy-token-secrets',
-  path: collectionPath(Resources.secrets),
-  fieldSelector: 'type=kubernetes.io/service-account-token',
-  transform: toTokenSecret,
-  relevant: tokenSecretChangeMatters,
-});
+/** The name the token-Secret informer is shared by. */
+export const TOKEN_SECRETS_CACHE = 'legacy-token-secrets';
+
+/**
+ * The token-Secret cache, checking each token's signature against `keys` as it lists and watches: made once
+ * at wiring time (src/policy/areas.ts) with the process's one PublishedKeys, and handed to every area that
+ * reads token Secrets, so the keys are a dependency, not module state.
+ */
+export function tokenSecretCache(keys: PublishedKeys): CacheHandle<TokenSecret> {
+  return defineCache<TokenSecret>({
+    name: TOKEN_SECRETS_CACHE,
+    path: collectionPath(Resources.secrets),
+    fieldSelector: 'type=kubernetes.io/service-account-token',
+    transform: (raw) => toTokenSecret(raw, keys),
+    relevant: tokenSecretChangeMatters,
+  });
+}

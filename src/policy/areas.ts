@@ -6,6 +6,8 @@ import { clockArea } from '../areas/clock/index.ts';
 import { legacyTokensArea } from '../areas/legacytokens/index.ts';
 import { nodeAuthorizationArea } from '../areas/nodeauth/index.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { PublishedKeys } from '../kube/service-account-keys.ts';
+import { tokenSecretCache } from '../kube/token-secrets.ts';
 
 export interface AreaOptions {
   client: KubeClient;
@@ -13,8 +15,21 @@ export interface AreaOptions {
   namespace: string;
   /** stale-token users reported by the audit webhook receiver, when it runs */
   staleTokens?: StaleTokenRegistry;
+  /** the host's clock (tests pass their own) */
+  now?: () => number;
 }
 
+const wallClock = (): number => Date.now();
+
 export function allAreas(o: AreaOptions): Area[] {
-  return [nodeAuthorizationArea(), legacyTokensArea(o.client, o.namespace), clockArea(), boundTokensArea(o.staleTokens)];
+  // The published service-account keys and the token-Secret cache judging tokens against them: made here, once,
+  // and handed to both areas that read token Secrets (no module state).
+  const keys = new PublishedKeys();
+  const secrets = tokenSecretCache(keys);
+  return [
+    nodeAuthorizationArea(),
+    legacyTokensArea(o.client, o.namespace, keys, secrets),
+    clockArea(o.now ?? wallClock),
+    boundTokensArea(o.staleTokens, secrets),
+  ];
 }

@@ -215,7 +215,7 @@ export async function evaluateAreas(
     }
     try {
       const observation = await area.observe({ ...ctx, log: areaLog });
-      const plan = area.plan(spec, observation, policy.status?.[area.name], now());
+      const plan = area.plan(spec, observation, policy.status?.[area.name]);
       reports[area.name] = mode === 'run' && area.act ? await area.act({ ...ctx, log: areaLog }, plan) : area.report(plan);
       deps.failingSince?.delete(area.name);
     } catch (err) {

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { offlineVerdict } from '../../src/areas/legacytokens/verdict.ts';
 import { KubeClient } from '../../src/kube/client.ts';
-import { publishedKeys } from '../../src/kube/service-account-keys.ts';
+import { PublishedKeys } from '../../src/kube/service-account-keys.ts';
 import { toTokenSecret } from '../../src/kube/token-secrets.ts';
 import { DEFAULT_CONTROLLERS, startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, metricValue, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
@@ -377,6 +377,7 @@ test('agreement: the offline verdict equals a TokenReview for every token state'
   }
   // The operator's own code, with the operator's own identity for the published keys.
   const client = KubeClient.fromOptions({ kubeconfig: await operatorKubeconfig(cluster) });
+  const publishedKeys = new PublishedKeys();
   const keys = await publishedKeys.refresh(client);
   assert.ok(keys && keys.keys.length > 0, `the operator reads /openid/v1/jwks: ${publishedKeys.error ?? ''}`);
   const accounts = JSON.parse(await mustKubectl(cluster, ['get', 'serviceaccounts', '-n', 'agree', '-o', 'json'])) as {
@@ -385,7 +386,7 @@ test('agreement: the offline verdict equals a TokenReview for every token state'
   const rows: string[] = [];
   for (const name of Object.keys(states)) {
     const raw = await getJson<SecretJson>(cluster, ['secret', name, '-n', 'agree']);
-    const cached = toTokenSecret(raw);
+    const cached = toTokenSecret(raw, publishedKeys);
     const sa = accounts.items.find((a) => a.metadata.name === (cached.token?.serviceAccountName ?? cached.serviceAccountName));
     const verdict = offlineVerdict(cached, sa ? { uid: sa.metadata.uid, deletionTimestamp: sa.metadata.deletionTimestamp } : undefined, keys);
     const token = states[name]?.token ?? '';

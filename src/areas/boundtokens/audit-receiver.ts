@@ -18,6 +18,8 @@ export interface AuditReceiverOptions {
   log: Logger;
   maxBodyBytes?: number;
   maxRequestsPerSecond?: number;
+  /** the clock batches are timed and rate-limited with (default: the host's) */
+  now?: () => number;
 }
 
 interface AuditEventList {
@@ -27,7 +29,8 @@ interface AuditEventList {
 export async function startAuditReceiver(options: AuditReceiverOptions): Promise<{ url: string; close(): Promise<void> }> {
   const maxBody = options.maxBodyBytes ?? 4 << 20;
   const rate = options.maxRequestsPerSecond ?? 50;
-  let windowStart = Date.now();
+  const now = options.now ?? Date.now;
+  let windowStart = now();
   let inWindow = 0;
   const server: Server = createServer(
     {
@@ -42,9 +45,9 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
         res.writeHead(405).end();
         return;
       }
-      const now = Date.now();
-      if (now - windowStart >= 1000) {
-        windowStart = now;
+      const nowMs = now();
+      if (nowMs - windowStart >= 1000) {
+        windowStart = nowMs;
         inWindow = 0;
       }
       if (++inWindow > rate) {
@@ -66,12 +69,12 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
         if (size > maxBody) return;
         try {
           const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AuditEventList;
-          options.registry.noteBatch(Date.now());
+          options.registry.noteBatch(now());
           for (const item of list.items ?? []) {
             const use = staleTokenUse(item);
             if (!use) continue;
-            options.registry.record(use.serviceAccount, use.secondsAfter, use.userAgent, Date.now());
-            options.registry.clients.record(use, Date.now());
+            options.registry.record(use.serviceAccount, use.secondsAfter, use.userAgent, now());
+            options.registry.clients.record(use, now());
           }
           res.writeHead(200).end();
         } catch {

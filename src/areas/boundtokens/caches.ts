@@ -2,5 +2,5 @@
 // legacy-token area (the Secrets each running pod reads and how, never whole
 // Pods) and the legacy token Secrets (fingerprints, never a token).
 export { podReadersCache, type PodSecretReader } from '../../kube/pod-secret-readers.ts';
-export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
+export { tokenSecretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 export { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';

@@ -1,21 +1,26 @@
 // Bound service-account token health (the token-expiry-extension incident).
 import { ConditionType } from '../../api/reasons.ts';
 import type { Area, AreaReport } from '../area.ts';
-import { apiserverIdentityCache, podReadersCache, secretCache } from './caches.ts';
+import type { CacheHandle } from '../../kube/cache-spec.ts';
+import { PublishedKeys } from '../../kube/service-account-keys.ts';
+import { apiserverIdentityCache, podReadersCache, tokenSecretCache, type TokenSecret } from './caches.ts';
 import { createObserver } from './observe.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
 import type { StaleTokenRegistry } from './stale-tokens.ts';
 
-/** registry: fed by the audit webhook receiver when `run` enables it. */
-export function boundTokensArea(registry?: StaleTokenRegistry): Area<BoundTokensObservation, AreaReport> {
+/** registry: fed by the audit webhook receiver when `run` enables it; secrets: the token-Secret cache the wiring shares with the legacy-token area. */
+export function boundTokensArea(
+  registry?: StaleTokenRegistry,
+  secrets: CacheHandle<TokenSecret> = tokenSecretCache(new PublishedKeys()),
+): Area<BoundTokensObservation, AreaReport> {
   return {
     name: 'boundTokens',
     conditionTypes: [ConditionType.BoundTokensHealthy],
     // The one pod informer, shared with the legacy-token area (Secret names per pod, never whole Pods).
     caches: [podReadersCache],
     // Only to tell which mounted Secrets are legacy tokens: without it the stale-token report still stands.
-    optionalCaches: [secretCache, apiserverIdentityCache],
-    observe: createObserver(registry),
+    optionalCaches: [secrets, apiserverIdentityCache],
+    observe: createObserver(registry, secrets),
     plan: (spec, observation) => planBoundTokens(spec, observation),
     report: (r) => r,
   };

@@ -5,7 +5,8 @@ import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver
 import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext } from '../area.ts';
 import { readTokenCounters, type TokenCounters } from './apiserver-metrics.ts';
-import { apiserverIdentityCache, podReadersCache, secretCache, type PodSecretReader } from './caches.ts';
+import type { CacheHandle } from '../../kube/cache-spec.ts';
+import { apiserverIdentityCache, podReadersCache, type PodSecretReader, type TokenSecret } from './caches.ts';
 import { apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { parseClient, upgradeAdvice } from './clients.ts';
 import type { BoundTokensObservation, StaleWorkload } from './plan.ts';
@@ -64,7 +65,10 @@ const auditSilence = (nowMs: number, sinceMs: number): { auditSilentForMs: numbe
 });
 
 /** registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded). */
-export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext) => Promise<BoundTokensObservation> {
+export function createObserver(
+  registry: StaleTokenRegistry | undefined,
+  secretCache: CacheHandle<TokenSecret>,
+): (ctx: AreaContext) => Promise<BoundTokensObservation> {
   // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
   // however often the policy reconciles (the clock area rechecks every 15 s).
   let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
@@ -115,9 +119,9 @@ export function createObserver(registry?: StaleTokenRegistry): (ctx: AreaContext
       : lastSummary?.staleTokenReporting === 'on'
         ? (lastSummary.staleTokenWorkloads ?? [])
         : undefined;
-    if (ctx.mode === 'check' || !fetched || Date.now() - fetched.at > 30_000) {
+    if (ctx.mode === 'check' || !fetched || ctx.now().getTime() - fetched.at > 30_000) {
       const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client, apiserverIdentities(ctx))]);
-      fetched = { at: Date.now(), flags: apiserverFlags, counters: tokenCounters };
+      fetched = { at: ctx.now().getTime(), flags: apiserverFlags, counters: tokenCounters };
     }
     const { flags, counters } = fetched;
     return {

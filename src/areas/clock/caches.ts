@@ -64,9 +64,10 @@ export interface ClockCaches {
 
 /**
  * The clock area's caches, feeding `estimator` with every renewal as it arrives.
- * operatorNow: the operator's clock, as its host would read it (times API-server renewals).
+ * operatorNow: the operator's clock, as its host would read it (times API-server renewals); receivedNow: the
+ * clock a renewal's arrival is recorded with (both made at wiring time, clock/index.ts).
  */
-export function clockCaches(estimator: ClockEstimator, operatorNow: () => number): ClockCaches {
+export function clockCaches(estimator: ClockEstimator, operatorNow: () => number, receivedNow: () => number): ClockCaches {
   const nodeLeases = defineCache<NodeLease>({
     name: 'node-leases',
     path: collectionPath(Resources.leases, 'kube-node-lease'),
@@ -85,7 +86,7 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
         return;
       }
       if (lease.renewMs === undefined || lease.serverMs === undefined || lease.renewMs === old?.renewMs) return;
-      estimator.record('node', lease.metadata.name, lease.renewMs - lease.serverMs - TRUNCATION_MS, Date.now());
+      estimator.record('node', lease.metadata.name, lease.renewMs - lease.serverMs - TRUNCATION_MS, receivedNow());
     },
     // Renewals feed the estimator; a reconcile is needed now only when one moves a clock across the line
     // the last one judged by (or a node went away).
@@ -101,7 +102,7 @@ export function clockCaches(estimator: ClockEstimator, operatorNow: () => number
       }
       // Only a renewal seen as it happens times the clock; a listed one may be seconds old.
       if (type !== 'update' || !lease.renewTime || lease.renewTime === old?.renewTime) return;
-      estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - operatorNow(), Date.now());
+      estimator.record('apiserver', lease.metadata.name, Date.parse(lease.renewTime) - operatorNow(), receivedNow());
     },
     relevant: (type, lease, old) => apiserverIdentityRelevant(type, lease, old) || estimator.crossed('apiserver', lease.metadata.name),
   });

@@ -45,16 +45,17 @@ export function reusingPlan(): (spec: ResolvedSpec, observation: ClockObservatio
   };
 }
 
-export function clockArea(): Area<ClockObservation, AreaReport> {
+/** now: the host's clock, made at wiring time (src/policy/areas.ts); renewals are timed and recorded with it. */
+export function clockArea(now: () => number): Area<ClockObservation, AreaReport> {
   const shiftMs = operatorClockShiftMs();
   const estimator = new ClockEstimator();
-  const caches = clockCaches(estimator, () => Date.now() + shiftMs);
+  const caches = clockCaches(estimator, () => now() + shiftMs, now);
   const plan = reusingPlan();
   return {
     name: 'clock',
     conditionTypes: [ConditionType.ClockSynchronized],
     caches: [caches.nodeLeases, caches.apiservers],
-    observe: createObserver(estimator, caches, Date.now()),
+    observe: createObserver(estimator, caches, now()),
     plan: (spec, observation, lastSummary) => ({
       ...plan(spec, observation, lastSummary),
       requeueAfterMs: observation.warmingUp ? WARM_UP_RECHECK_MS : RECHECK_MS,

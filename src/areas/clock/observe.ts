@@ -55,8 +55,8 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     if (ctx.mode === 'check') {
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
       const expected = ctx.cache(caches.apiservers).size;
-      const deadline = Date.now() + 12_000;
-      while (Date.now() < deadline && estimator.offsets(Date.now()).filter((o) => o.kind === 'apiserver').length < expected)
+      const deadline = ctx.now().getTime() + 12_000;
+      while (ctx.now().getTime() < deadline && estimator.offsets(ctx.now().getTime()).filter((o) => o.kind === 'apiserver').length < expected)
         await new Promise((r) => setTimeout(r, 250));
     }
     const nowMs = ctx.now().getTime();
@@ -74,7 +74,7 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {
       offsets,
-      warmingUp: ctx.mode === 'run' && Date.now() - startedMs < WARM_UP_MS,
+      warmingUp: ctx.mode === 'run' && ctx.now().getTime() - startedMs < WARM_UP_MS,
       lastCondition: lastCondition && { type: lastCondition.type, status: lastCondition.status, reason: lastCondition.reason, message: lastCondition.message },
     };
   };

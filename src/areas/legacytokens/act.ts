@@ -11,7 +11,9 @@
 // reconciles and restarts.
 import { randomBytes } from 'node:crypto';
 import { describeError, isConflict } from '../../kube/errors.ts';
-import { secretCache } from '../../kube/token-secrets.ts';
+import { tokenSecretCache, type TokenSecret } from '../../kube/token-secrets.ts';
+import { PublishedKeys } from '../../kube/service-account-keys.ts';
+import type { CacheHandle } from '../../kube/cache-spec.ts';
 import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import { settleBounded } from '../../runtime/bounded.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
@@ -64,6 +66,7 @@ const canaryFailure = (namespace: string, name: string, timeoutMs: number): stri
  */
 async function verifyTokensController(
   ctx: AreaContext,
+  secretCache: CacheHandle<TokenSecret>,
   state: CanaryState,
   timeoutMs: number,
   namespace: string,
@@ -127,7 +130,7 @@ type Awaited = Map<string, SecretRef>;
  * another change may plan from a cache that has not seen the operator's own write yet: it must neither
  * repeat the write (a 409, a failed reconcile and a retry) nor take the Secret for refilled.
  */
-function unseen(ctx: AreaContext, written: SecretRef): boolean {
+function unseen(ctx: AreaContext, secretCache: CacheHandle<TokenSecret>, written: SecretRef): boolean {
   return ctx.cache(secretCache).get(written.name, written.namespace)?.metadata.resourceVersion === written.resourceVersion;
 }
 
@@ -136,11 +139,18 @@ function overdue(plan: LegacyTokensPlan, now: number): string[] {
   return plan.awaitingRefill.filter((s) => now - (Date.parse(s.rotatedAt ?? '') || 0) >= plan.tokenControllerTimeoutMs).map((s) => `${s.namespace}/${s.name}`);
 }
 
-function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanaryState, awaited: Awaited, stuck: string[]): void {
+function countRefills(
+  ctx: AreaContext,
+  secretCache: CacheHandle<TokenSecret>,
+  plan: LegacyTokensPlan,
+  canary: CanaryState,
+  awaited: Awaited,
+  stuck: string[],
+): void {
   const still = new Set(plan.awaitingRefill.map((s) => `${s.namespace}/${s.name}`));
   for (const [secret, blanked] of awaited) {
     const failed = stuck.includes(secret);
-    if ((still.has(secret) || unseen(ctx, blanked)) && !failed) continue;
+    if ((still.has(secret) || unseen(ctx, secretCache, blanked)) && !failed) continue;
     if (!failed) canary.liveRefilledAt = ctx.now().getTime();
     ctx.metrics?.tokenRotations.inc({ namespace: blanked.namespace, result: failed ? 'failed' : 'succeeded' });
     awaited.delete(secret);
@@ -156,6 +166,7 @@ function countRefills(ctx: AreaContext, plan: LegacyTokensPlan, canary: CanarySt
  */
 async function rotateSome(
   ctx: AreaContext,
+  secretCache: CacheHandle<TokenSecret>,
   plan: LegacyTokensPlan,
   canary: CanaryState,
   awaited: Awaited,
@@ -164,7 +175,7 @@ async function rotateSome(
 ): Promise<{ paused?: string; holding?: string; waiting: boolean }> {
   if (ctx.signal.aborted) return { waiting: false }; // shutting down or deposed
   const stuck = overdue(plan, ctx.now().getTime());
-  countRefills(ctx, plan, canary, awaited, stuck);
+  countRefills(ctx, secretCache, plan, canary, awaited, stuck);
   if (stuck.length > 0) {
     canary.verifiedAt = 0;
     canary.liveRefilledAt = undefined;
@@ -174,11 +185,11 @@ async function rotateSome(
     };
   }
   // Blanks the cache has not shown yet: not to be repeated, and still blank.
-  const inFlight = new Set([...awaited].filter(([, blanked]) => unseen(ctx, blanked)).map(([secret]) => secret));
+  const inFlight = new Set([...awaited].filter(([, blanked]) => unseen(ctx, secretCache, blanked)).map(([secret]) => secret));
   const rotations = plan.actions.filter((a): a is Rotate => a.kind === 'rotate' && !inFlight.has(`${a.secret.namespace}/${a.secret.name}`));
   const blank = plan.awaitingRefill.length + inFlight.size;
   if (rotations.length === 0) return { waiting: blank > 0 };
-  const proof = await verifyTokensController(ctx, canary, plan.tokenControllerTimeoutMs, operatorNamespace);
+  const proof = await verifyTokensController(ctx, secretCache, canary, plan.tokenControllerTimeoutMs, operatorNamespace);
   // A canary retried after a failure: the failure stands (no new Event) until the canary is filled.
   if (proof.failure !== undefined) return { waiting: false, paused: proof.failure };
   if (!proof.verified) return { waiting: true, ...(canary.failure ? { holding: canary.failure } : {}) };
@@ -208,6 +219,8 @@ export function createActor(
   canary: CanaryState,
   recent: RecentRestarts,
   operatorNamespace: string,
+  /** the token-Secret cache the area was wired with (its name is what act looks Secrets up by) */
+  secretCache: CacheHandle<TokenSecret> = tokenSecretCache(new PublishedKeys()),
 ): (ctx: AreaContext, plan: LegacyTokensPlan) => Promise<AreaReport> {
   const awaited: Awaited = new Map();
   /** Secrets this process marked done, with the version the mark was planned from, until the cache shows the mark. */
@@ -229,7 +242,7 @@ export function createActor(
         a.kind === 'finish' && finishing.get(refId(a.secret))?.resourceVersion === a.secret.resourceVersion ? [refId(a.secret)] : [],
       ),
     );
-    for (const [secret, marked] of finishing) if (!unseen(ctx, marked)) finishing.delete(secret);
+    for (const [secret, marked] of finishing) if (!unseen(ctx, secretCache, marked)) finishing.delete(secret);
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
       await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
@@ -242,7 +255,7 @@ export function createActor(
         `removed ${annotations.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
       );
     }
-    const rotation = await rotateSome(ctx, plan, canary, awaited, runEvents, operatorNamespace);
+    const rotation = await rotateSome(ctx, secretCache, plan, canary, awaited, runEvents, operatorNamespace);
     const unavailable = rotation.paused ?? rotation.holding;
     if (unavailable !== undefined) {
       if (rotation.paused !== undefined) await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', unavailable);

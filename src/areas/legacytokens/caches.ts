@@ -7,7 +7,7 @@ import { collectionPath, Resources } from '../../kube/paths.ts';
 import * as annotations from '../../api/annotations.ts';
 import type { WorkloadKind } from '../../api/types.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
-export { secretCache, type TokenSecret } from '../../kube/token-secrets.ts';
+export { tokenSecretCache, type TokenSecret } from '../../kube/token-secrets.ts';
 import { secretsReferencedBy, unrefreshedReadsOf } from './references.ts';
 import { controllerOf, type OwnerRef } from '../../kube/pod-secret-readers.ts';
 import { byString } from '../../kube/order.ts';

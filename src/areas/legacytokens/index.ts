@@ -13,28 +13,39 @@ import {
   podReadersCache,
   replicaSetOwnersCache,
   rootCACache,
-  secretCache,
   serviceAccountCache,
   statefulSetCache,
+  tokenSecretCache,
+  type TokenSecret,
 } from './caches.ts';
-import { publishedKeys } from '../../kube/service-account-keys.ts';
+import type { CacheHandle } from '../../kube/cache-spec.ts';
+import { PublishedKeys } from '../../kube/service-account-keys.ts';
 import { DeletedTokenSecrets } from './deleted-secrets.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
 import { rolloutCache, withRollouts } from './rollouts.ts';
 import { SecretRereader, TokenReviewer } from './validate.ts';
 
-/** operatorNamespace: where the canary Secret that proves the tokens controller works is created. */
-export function legacyTokensArea(client: KubeClient, operatorNamespace: string): Area<LegacyTokensObservation, LegacyTokensPlan> {
+/**
+ * operatorNamespace: where the canary Secret that proves the tokens controller works is created; keys: the
+ * process's published service-account keys, and secrets: the token-Secret cache judging tokens against them,
+ * both made at wiring time (src/policy/areas.ts) and shared with the bound-token area.
+ */
+export function legacyTokensArea(
+  client: KubeClient,
+  operatorNamespace: string,
+  keys: PublishedKeys = new PublishedKeys(),
+  secrets: CacheHandle<TokenSecret> = tokenSecretCache(keys),
+): Area<LegacyTokensObservation, LegacyTokensPlan> {
   const canary: CanaryState = { verifiedAt: 0, failedAt: 0, failure: undefined };
   const recent: RecentRestarts = new Map();
   // Fetch the published keys now, so the token-Secret cache can verify signatures as it lists.
-  void publishedKeys.refresh(client);
+  void keys.refresh(client);
   return {
     name: 'legacyTokens',
     conditionTypes: [ConditionType.LegacyTokensReady, ConditionType.WorkloadsRestarted],
     caches: [
-      secretCache,
+      secrets,
       serviceAccountCache,
       namespaceCache,
       rootCACache,
@@ -48,9 +59,9 @@ export function legacyTokensArea(client: KubeClient, operatorNamespace: string):
     ],
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
-    observe: createObserver(new SecretRereader(client), new TokenReviewer(client), recent, new DeletedTokenSecrets()),
+    observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets),
     plan: (spec, observation, previous) => withRollouts(planLegacyTokens(spec, observation, previous), observation.rollouts),
-    act: createActor(canary, recent, operatorNamespace),
+    act: createActor(canary, recent, operatorNamespace, secrets),
     report: (plan) => plan.report,
   };
 }

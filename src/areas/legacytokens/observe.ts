@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { observeApiserverFlags } from '../../kube/apiserver-flags.ts';
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { describeError } from '../../kube/errors.ts';
-import { publishedKeys } from '../../kube/service-account-keys.ts';
+import type { PublishedKeys } from '../../kube/service-account-keys.ts';
+import type { CacheHandle } from '../../kube/cache-spec.ts';
 import { matchesSelector } from '../../kube/selector.ts';
 import * as annotations from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
@@ -20,7 +21,6 @@ import {
   podReadersCache,
   replicaSetOwnersCache,
   rootCACache,
-  secretCache,
   serviceAccountCache,
   statefulSetCache,
   type TokenSecret,
@@ -107,6 +107,8 @@ export function createObserver(
   reviewer: TokenReviewer,
   recent: RecentRestarts,
   deleted: DeletedTokenSecrets,
+  publishedKeys: PublishedKeys,
+  secretCache: CacheHandle<TokenSecret>,
 ): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     if (ctx.mode === 'run') deleted.watch(ctx.cache(secretCache));
@@ -151,8 +153,12 @@ export function createObserver(
         // No published keys to check against: only a token every other check accepts is reviewed.
         try {
           verdict =
-            (await reviewer.verdict(secret, instances, `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`)) ??
-            verdict;
+            (await reviewer.verdict(
+              secret,
+              instances,
+              `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`,
+              ctx.now().getTime(),
+            )) ?? verdict;
         } catch (err) {
           // One failure stays one: this Secret stays undecided, the others are still judged; the cause is said once.
           reviewError ??= describeError(err);

@@ -7,7 +7,7 @@
 // keeps the legacy-token cleaner from retiring it; status says when it is used.
 import type { KubeClient } from '../../kube/client.ts';
 import { collectionPath, Resources } from '../../kube/paths.ts';
-import type { TokenFacts } from '../../kube/service-account-keys.ts';
+import type { PublishedKeys, TokenFacts } from '../../kube/service-account-keys.ts';
 import { toTokenSecret, type TokenSecret } from '../../kube/token-secrets.ts';
 import type { TokenVerdict } from './verdict.ts';
 
@@ -17,11 +17,14 @@ const MAX_ENTRIES = 50_000;
 /** Re-reads Secrets whose token the cache could not decide, once per token and key set. */
 export class SecretRereader {
   private readonly client: KubeClient;
+  private readonly keys: PublishedKeys | undefined;
   private readonly cache = new Map<string, TokenFacts | undefined>();
   rereads = 0;
 
-  constructor(client: KubeClient) {
+  /** keys: the process's published keys, which the re-read token is checked against */
+  constructor(client: KubeClient, keys: PublishedKeys | undefined) {
     this.client = client;
+    this.keys = keys;
   }
 
   async facts(secret: TokenSecret, keyVersion: string): Promise<TokenFacts | undefined> {
@@ -31,7 +34,7 @@ export class SecretRereader {
     const list = await this.client.list<{ items?: unknown[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), {
       fieldSelector: `metadata.name=${secret.metadata.name}`,
     });
-    const fresh = list.items?.[0] ? toTokenSecret(list.items[0]) : undefined;
+    const fresh = list.items?.[0] ? toTokenSecret(list.items[0], this.keys) : undefined;
     const facts = fresh?.tokenHash === secret.tokenHash ? fresh?.token : undefined;
     if (this.cache.size > MAX_ENTRIES) this.cache.clear();
     this.cache.set(key, facts);
@@ -49,11 +52,12 @@ export class TokenReviewer {
     this.client = client;
   }
 
-  async verdict(secret: TokenSecret, apiserverInstances: string, expectedUser: string): Promise<TokenVerdict | undefined> {
+  /** nowMs: the reconcile's time (ctx.now()), which a cached review is aged by */
+  async verdict(secret: TokenSecret, apiserverInstances: string, expectedUser: string, nowMs: number): Promise<TokenVerdict | undefined> {
     if (!secret.tokenHash) return undefined;
     const key = `${secret.metadata.uid}/${secret.tokenHash}`;
     const hit = this.cache.get(key);
-    if (hit && hit.instances === apiserverInstances && Date.now() - hit.at < TTL_MS) return hit.verdict;
+    if (hit && hit.instances === apiserverInstances && nowMs - hit.at < TTL_MS) return hit.verdict;
     const list = await this.client.list<{ items?: { data?: { token?: string } }[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), {
       fieldSelector: `metadata.name=${secret.metadata.name}`,
     });
@@ -79,7 +83,7 @@ export class TokenReviewer {
             source: 'tokenReview',
           }
         : { validity: 'valid', reason: 'Valid', detail: 'TokenReview: authenticated', source: 'tokenReview' };
-    this.cache.set(key, { at: Date.now(), instances: apiserverInstances, verdict });
+    this.cache.set(key, { at: nowMs, instances: apiserverInstances, verdict });
     if (this.cache.size > MAX_ENTRIES) this.cache.clear();
     return verdict;
   }

@@ -102,7 +102,7 @@ export function createObserver(): (ctx: AreaContext, options?: ObserveOptions) =
     const sample = pickProbeNodes(nodes, ctx.spec.nodeAuthorization.probeNodes);
     const syntheticProbe = sample.length === 0;
     const probeNodes = syntheticProbe ? [SYNTHETIC_NODE] : sample;
-    const now = Date.now();
+    const now = ctx.now().getTime();
     const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', instances, generation].join('|');
     if (!fresh(kubelets, key, now, ctx.mode)) kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, probeNodes, instances, now) };
     let nodeRestrictionProbe: NodeRestrictionProbe | undefined;

@@ -53,7 +53,11 @@ test('node Leases are listed every 10 s, and less often past 666 of them: the co
 
 test('a sample moving a clock across the line the last reconcile judged by wakes a reconcile; other renewals do not', () => {
   const e = new ClockEstimator();
-  const caches = clockCaches(e, () => 0);
+  const caches = clockCaches(
+    e,
+    () => 0,
+    () => 0,
+  );
   const lease = (name: string, renewMs: number, serverMs: number) => ({ metadata: { name, namespace: 'kube-node-lease' }, renewMs, serverMs });
   const renew = (name: string, offsetMs: number, at: number): boolean => {
     const obj = lease(name, at + offsetMs + 500, at);
@@ -74,11 +78,11 @@ test('a sample moving a clock across the line the last reconcile judged by wakes
 });
 
 test('the area rechecks every minute, every 10 s while warming up (a held verdict waits for samples, not for an event)', () => {
-  const area = clockArea();
+  const area = clockArea(() => 0);
   const spec = resolveSpec({});
   const offsets = [{ kind: 'node' as const, name: 'a', offsetMs: 0, samples: 1, lastSeenMs: 0 }];
-  assert.is(area.plan(spec, { offsets, warmingUp: true }, undefined, new Date()).requeueAfterMs, WARM_UP_RECHECK_MS);
-  assert.is(area.plan(spec, { offsets, warmingUp: false }, undefined, new Date()).requeueAfterMs, RECHECK_MS);
+  assert.is(area.plan(spec, { offsets, warmingUp: true }, undefined).requeueAfterMs, WARM_UP_RECHECK_MS);
+  assert.is(area.plan(spec, { offsets, warmingUp: false }, undefined).requeueAfterMs, RECHECK_MS);
   assert.equal([WARM_UP_RECHECK_MS, RECHECK_MS], [10_000, 60_000]);
 });
 
@@ -214,7 +218,11 @@ test('a reconcile woken by something else reuses the offsets until a clock moves
   const estimator = new ClockEstimator();
   const observe = createObserver(
     estimator,
-    clockCaches(estimator, () => 0),
+    clockCaches(
+      estimator,
+      () => 0,
+      () => 0,
+    ),
     0,
   );
   const { ctx } = memoryContext(new MemoryClient(clock.now), clock, resolveSpec({}));

@@ -6,7 +6,12 @@ import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
 import { templateFingerprint } from '../../../src/areas/legacytokens/caches.ts';
-import { secretCache } from '../../../src/kube/token-secrets.ts';
+import { TOKEN_SECRETS_CACHE } from '../../../src/kube/token-secrets.ts';
+import { tokenSecretCache } from '../../../src/areas/legacytokens/caches.ts';
+import { PublishedKeys } from '../../../src/kube/service-account-keys.ts';
+
+/** The token-Secret cache as the wiring makes it (its name is what act looks Secrets up by). */
+const secretCache = tokenSecretCache(new PublishedKeys());
 import type { AreaContext } from '../../../src/areas/area.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
 import type { RecentRestarts } from '../../../src/areas/legacytokens/restart-record.ts';
@@ -459,7 +464,7 @@ function lagging(w: World, ctx: AreaContext): AreaContext {
     get: (name: string, namespace?: string) => frozen.find((x) => x.metadata.name === name && x.metadata.namespace === namespace),
     list: (namespace?: string) => frozen.filter((x) => namespace === undefined || x.metadata.namespace === namespace),
   } as unknown as ReturnType<AreaContext['cache']>;
-  return { ...ctx, cache: ((handle) => (handle.name === secretCache.name ? view : ctx.cache(handle))) as AreaContext['cache'] };
+  return { ...ctx, cache: ((handle) => (handle.name === TOKEN_SECRETS_CACHE ? view : ctx.cache(handle))) as AreaContext['cache'] };
 }
 
 test("a plan from a cache that has not seen the operator's own blank: not blanked again, not taken for refilled, and still counted blank", async () => {

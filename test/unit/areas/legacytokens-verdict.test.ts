@@ -35,10 +35,13 @@ const claims = (over: Record<string, unknown> = {}): Record<string, unknown> => 
 });
 function secretWith(token: string | undefined, keys: KeySet | undefined, meta: Record<string, unknown> = {}, labels: Record<string, string> = {}): TokenSecret {
   const data = token === undefined ? undefined : Buffer.from(token).toString('base64');
-  const s = toTokenSecret({
-    metadata: { name: 'builder-token', namespace: 'apps', uid: 's-uid', labels, annotations: { 'kubernetes.io/service-account.name': 'builder' }, ...meta },
-    data: data ? { token: data } : {},
-  });
+  const s = toTokenSecret(
+    {
+      metadata: { name: 'builder-token', namespace: 'apps', uid: 's-uid', labels, annotations: { 'kubernetes.io/service-account.name': 'builder' }, ...meta },
+      data: data ? { token: data } : {},
+    },
+    undefined,
+  );
   return { ...s, token: data ? tokenFacts(token ?? '', keys) : undefined, tokenHash: fingerprint(data) };
 }
 const SA: AccountFacts = { uid: 'sa-uid' };
