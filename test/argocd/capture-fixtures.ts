@@ -1,4 +1,5 @@
-// Captures the Argo CD health check's fixtures (config/argocd/testdata/*.yaml)
+// Captures the Argo CD health check's fixtures
+// (config/argocd/resource_customizations/authpolicy.io/AuthPolicy/testdata/*.yaml)
 // from a real control plane: starts the test harness, runs the operator from
 // source, drives the AuthPolicy through each state an Argo CD user would see
 // and saves `kubectl get authpolicy <name> -o yaml` verbatim (kubectl leaves
@@ -9,21 +10,23 @@
 //
 // The policy is the sample (config/samples), applied server-side under Argo CD's
 // field manager, as an Application would. Each capture is checked against the
-// health status the state should have (with lua-runner --eval), and the script
+// health status the state should have (with argocd-health-test --eval: Argo CD's
+// own util/lua, built by build-argocd.sh), and the script
 // ends by printing the health_test.yaml entries for the new fixtures: review the
-// messages and update config/argocd/health_test.yaml by hand. Takes ~3 minutes.
+// messages and update health_test.yaml beside them by hand. Takes ~3 minutes.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { KubeClient } from '../../src/kube/client.ts';
+import { argocdDir } from './argocd.ts';
 import { mustKubectl, startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, getJson, waitForCondition } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 
-const ARGOCD = join(ROOT, 'config', 'argocd');
+const ARGOCD = join(ROOT, 'config', 'argocd', 'resource_customizations', 'authpolicy.io', 'AuthPolicy');
 const SAMPLE = join(ROOT, 'config', 'samples', 'authpolicy_v1alpha1_authpolicy.yaml');
 const NS = 'apps';
 
@@ -41,11 +44,7 @@ interface Health {
 const log = (msg: string): void => {
   console.log(`[capture] ${msg}`);
 };
-const runner =
-  execFileSync('bash', [join(ROOT, 'test', 'argocd', 'build-lua-runner.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    .trim()
-    .split('\n')
-    .pop() ?? '';
+const runner = join(argocdDir('argocd-health-test'), 'argocd-health-test');
 const sample = parse(await readFile(SAMPLE, 'utf8')) as Policy;
 
 let cluster: Cluster | undefined;
@@ -310,7 +309,7 @@ try {
   if (named.length === 0) for (const f of await readdir(testdata)) if (f.endsWith('.yaml')) await rm(join(testdata, f));
   for (const { file } of saved) await rename(join(out, file), join(testdata, file));
   const quote = (s: string): string => JSON.stringify(s);
-  console.log('\n# health_test.yaml entries for the new fixtures (check each status and message, then update config/argocd/health_test.yaml):');
+  console.log(`\n# health_test.yaml entries for the new fixtures (check each status and message, then update ${join(ARGOCD, 'health_test.yaml')}):`);
   console.log('tests:');
   for (const { file, health } of saved) {
     console.log(`  - healthStatus:\n      status: ${health.status}\n      message: ${quote(health.message ?? '')}\n    inputPath: testdata/${file}`);

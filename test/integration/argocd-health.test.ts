@@ -1,7 +1,9 @@
-// The Argo CD health check (config/argocd/health.lua) tested the way Argo CD
-// tests its built-in checks (TestLuaHealthScript in util/lua/health_test.go):
-// every health_test.yaml entry must give exactly its status and message, under
-// gopher-lua with Argo CD's VM setup (test/argocd/lua-runner), on fixtures that
+// The Argo CD health check, laid out as Argo CD's resource_customizations/
+// (config/argocd/resource_customizations/authpolicy.io/AuthPolicy/), tested the
+// way Argo CD tests its built-in checks (TestLuaHealthScript in
+// util/lua/health_test.go): every health_test.yaml entry must give exactly its
+// status and message, evaluated by Argo CD's own util/lua at v3.2.11
+// (test/argocd/build/health-test, built by build-argocd.sh), on fixtures that
 // are real `kubectl get -o yaml` output (test/argocd/capture-fixtures.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,10 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { argocdDir } from '../argocd/argocd.ts';
 
 const test = suite('argo cd health check');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIR = join(ROOT, 'config', 'argocd');
+const DIR = join(ROOT, 'config', 'argocd', 'resource_customizations', 'authpolicy.io', 'AuthPolicy');
+const CM = join(ROOT, 'config', 'argocd', 'argocd-cm.yaml');
 const HEALTH_LUA = join(DIR, 'health.lua');
 const CM_KEY = 'resource.customizations.health.authpolicy.io_AuthPolicy';
 
@@ -65,15 +69,16 @@ function evaluate(obj: unknown, script = HEALTH_LUA, openLibs = false): Health {
 const fixture = (inputPath: string): Fixture => parse(readFileSync(join(DIR, inputPath), 'utf8')) as Fixture;
 
 test.before(() => {
-  const out = execFileSync('bash', [join(ROOT, 'test', 'argocd', 'build-lua-runner.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 300_000,
-  });
-  runner = out.trim().split('\n').pop() ?? '';
+  runner = join(argocdDir('argocd-health-test'), 'argocd-health-test');
 });
 test.after(() => {
   rmSync(tmp, { recursive: true, force: true });
+});
+
+test("the evaluator is Argo CD's own util/lua from github.com/argoproj/argo-cd/v3 v3.2.11 (its build info)", () => {
+  const info = execFileSync('go', ['version', '-m', runner], { encoding: 'utf8' });
+  assert.match(info, /\n\tdep\tgithub\.com\/argoproj\/argo-cd\/v3\tv3\.2\.11\t/);
+  assert.match(info, /\n\tdep\tgithub\.com\/yuin\/gopher-lua\t/);
 });
 
 for (const mode of [
@@ -127,7 +132,7 @@ test('every fixture is real API server output (kubectl get -o yaml of an AuthPol
 });
 
 test('argocd-cm.yaml installs exactly health.lua', () => {
-  const cm = parse(readFileSync(join(DIR, 'argocd-cm.yaml'), 'utf8')) as {
+  const cm = parse(readFileSync(CM, 'utf8')) as {
     apiVersion: string;
     kind: string;
     metadata: { name: string };

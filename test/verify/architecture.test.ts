@@ -80,8 +80,8 @@ const tsFiles = (dir: string): string[] =>
 
 test('the unit tier is pure: no control plane, no tool built from Go, no writes under src/', () => {
   const impure: [RegExp, string][] = [
-    [/from '(\.\.\/)+(cluster|e2e|integration)\//, 'imports the control-plane harness or another tier'],
-    [/build-(binaries|helm|lua-runner)/, 'builds a tool from Go modules: move it to test/integration/'],
+    [/from '(\.\.\/)+(cluster|e2e|integration|argocd)\//, 'imports the control-plane harness or another tier'],
+    [/build-(binaries|helm|argocd)/, 'builds a tool from Go modules: move it to test/integration/'],
     [/\b(spawn|execFile)(Sync)?\(\s*'go'/, 'runs Go'],
     [/join\(\s*root,\s*'src'/, 'writes under src/'],
   ];

@@ -1,6 +1,6 @@
 // The printers: the CRD's additionalPrinterColumns (what `kubectl get authpolicy`
 // and `-o wide` show), evaluated as kubectl evaluates their JSONPath, on the
-// AuthPolicies captured from a real control plane (config/argocd/testdata).
+// AuthPolicies captured from a real control plane (config/argocd/resource_customizations/authpolicy.io/AuthPolicy/testdata).
 import { readFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -39,7 +39,7 @@ function evaluate(path: string, obj: unknown): string {
 }
 
 async function fixture(name: string): Promise<unknown> {
-  return parse(await readFile(new URL(`config/argocd/testdata/${name}.yaml`, ROOT), 'utf8'));
+  return parse(await readFile(new URL(`config/argocd/resource_customizations/authpolicy.io/AuthPolicy/testdata/${name}.yaml`, ROOT), 'utf8'));
 }
 
 /** `kubectl get` (wide: also priority 1) as rows: header and one row per object. */

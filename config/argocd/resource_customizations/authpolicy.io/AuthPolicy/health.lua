@@ -1,7 +1,7 @@
 -- Argo CD health check for authpolicy.io/AuthPolicy (authpolicy-operator).
 -- Docs: docs/argocd.md (install, tests) and docs/authpolicy.md (conditions)
--- (conditions) in the authpolicy-operator repository; every condition reason
--- is listed in its src/api/reasons.ts.
+-- in the authpolicy-operator repository; every condition reason is listed in
+-- its src/api/reasons.ts.
 --   Healthy      Ready=True for the current generation
 --   Progressing  no status yet, status for an older generation, the clock
 --                area still waiting for data, or only a rotation or rollout
