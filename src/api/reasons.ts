@@ -79,3 +79,19 @@ export const SecretDecision = {
   Valid: 'Valid',
   TriggerExcluded: 'TriggerExcluded',
 } as const;
+
+/** The reasons of the Events the areas record (kubectl get events --field-selector reason=...). */
+export const EventReason = {
+  DryRun: 'DryRun',
+  ActionFailed: 'ActionFailed',
+  // nodeAuthorization
+  LegacyBindingCreated: 'LegacyBindingCreated',
+  LegacyBindingRepaired: 'LegacyBindingRepaired',
+  LegacyBindingDeleted: 'LegacyBindingDeleted',
+  // legacyTokens
+  TokenRotated: 'TokenRotated',
+  TokenRevived: 'TokenRevived',
+  TokenControllerUnavailable: 'TokenControllerUnavailable',
+  WorkloadRestarted: 'WorkloadRestarted',
+  RotationFinished: 'RotationFinished',
+} as const;

@@ -18,6 +18,7 @@ import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import { settleBounded } from '../../runtime/bounded.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
 import * as annotations from '../../api/annotations.ts';
+import { ConditionType, EventReason, Reason } from '../../api/reasons.ts';
 import { CANARY_PREFIX, canarySecret, isCanary } from './canary.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
 import { list, refId, rotationText, type RotateAction as Rotate, type SecretRef } from './plan/types.ts';
@@ -231,7 +232,7 @@ export function createActor(
       // One Event per change of what would be rotated, not one per Secret and reconcile.
       const would = plan.actions.filter((a): a is Rotate => a.kind === 'rotate').map((a) => rotationText(a));
       if (would.length > 0)
-        await ctx.events?.recordChange(ctx.policyRef, 'Normal', 'DryRun', `would rotate ${would.length} secret(s) in place: ${list(would)}`);
+        await ctx.events?.recordChange(ctx.policyRef, 'Normal', EventReason.DryRun, `would rotate ${would.length} secret(s) in place: ${list(would)}`);
       return plan.report;
     }
     const report: AreaReport = { ...plan.report, summary: { ...plan.report.summary } };
@@ -251,18 +252,18 @@ export function createActor(
       await ctx.events?.record(
         ctx.policyRef,
         'Normal',
-        'TokenRevived',
+        EventReason.TokenRevived,
         `removed ${annotations.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
       );
     }
     const rotation = await rotateSome(ctx, secretCache, plan, canary, awaited, runEvents, operatorNamespace);
     const unavailable = rotation.paused ?? rotation.holding;
     if (unavailable !== undefined) {
-      if (rotation.paused !== undefined) await ctx.events?.record(ctx.policyRef, 'Warning', 'TokenControllerUnavailable', unavailable);
+      if (rotation.paused !== undefined) await ctx.events?.record(ctx.policyRef, 'Warning', EventReason.TokenControllerUnavailable, unavailable);
       return {
         ...report,
         conditions: report.conditions.map((c) =>
-          c.type === 'LegacyTokensReady' ? { ...c, status: 'False', reason: 'TokenControllerUnavailable', message: unavailable } : c,
+          c.type === ConditionType.LegacyTokensReady ? { ...c, status: 'False', reason: Reason.TokenControllerUnavailable, message: unavailable } : c,
         ),
         summary: { ...report.summary, tokenControllerUnavailable: unavailable },
         requeueAfterMs: rotation.paused !== undefined ? CANARY_RETRY_MS : REFILL_RECHECK_MS,
@@ -299,7 +300,7 @@ export function createActor(
         }
         if (a.kind === 'restart') ctx.metrics?.workloadRestarts.inc({ kind: a.workload.kind, namespace: a.workload.namespace, result: 'failed' });
         ctx.log.warn('action failed; continuing with the others', { action: what, error: describeError(err) });
-        await ctx.events?.record(ctx.policyRef, 'Warning', 'ActionFailed', `could not ${what}: ${describeError(err)}`);
+        await ctx.events?.record(ctx.policyRef, 'Warning', EventReason.ActionFailed, `could not ${what}: ${describeError(err)}`);
         return {};
       }
     };

@@ -23,7 +23,7 @@ import { PublishedKeys } from '../../kube/service-account-keys.ts';
 import { DeletedTokenSecrets } from './deleted-secrets.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
-import { rolloutCache, withRollouts } from './rollouts.ts';
+import { rolloutCache } from './rollouts.ts';
 import { SecretRereader, TokenReviewer } from './validate.ts';
 
 /**
@@ -60,7 +60,7 @@ export function legacyTokensArea(
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
     observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets),
-    plan: (spec, observation, previous) => withRollouts(planLegacyTokens(spec, observation, previous), observation.rollouts),
+    plan: planLegacyTokens,
     act: createActor(canary, recent, operatorNamespace, secrets),
     report: (plan) => plan.report,
   };

@@ -5,6 +5,7 @@
 // cluster (annotations on Secrets and pod templates), so a crash or a leader change loses nothing.
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import type { LegacyTokensObservation } from './observe.ts';
+import { withRollouts } from './rollouts.ts';
 import { legacyTokensReady, workloadsRestarted, type PlanFacts } from './plan/conditions.ts';
 import { dependentsIn, manualRestarts } from './plan/dependents.ts';
 import { findingsOf, requeueAfter, summaryOf } from './plan/report.ts';
@@ -82,17 +83,21 @@ export function planLegacyTokens(spec: ResolvedSpec, observation: LegacyTokensOb
   const seen = requestSeen(spec, observation, previous);
   const facts = factsOf(spec, observation, previous, seen);
   const tokens = legacyTokensReady(facts);
-  return {
-    actions: [...facts.triage.actions, ...facts.restarts.actions],
-    dryRun: spec.dryRun,
-    tokenControllerTimeoutMs: spec.legacyTokens.tokenControllerTimeoutMs,
-    awaitingRefill: facts.triage.awaitingRefill,
-    refilledRotations: facts.restarts.rollouts.pending.filter((s) => s.tokenHash !== undefined).length,
-    report: {
-      conditions: [tokens, workloadsRestarted(facts)],
-      findings: findingsOf(facts, tokens),
-      requeueAfterMs: requeueAfter(facts),
-      summary: { ...summaryOf(facts, lastRotationRequest(spec, observation, facts.triage, previous, seen)), ...(seen ? { rotationRequest: seen } : {}) },
+  // Argo Rollouts still listing, or unreadable: part of the plan, not a change made to it afterwards.
+  return withRollouts(
+    {
+      actions: [...facts.triage.actions, ...facts.restarts.actions],
+      dryRun: spec.dryRun,
+      tokenControllerTimeoutMs: spec.legacyTokens.tokenControllerTimeoutMs,
+      awaitingRefill: facts.triage.awaitingRefill,
+      refilledRotations: facts.restarts.rollouts.pending.filter((s) => s.tokenHash !== undefined).length,
+      report: {
+        conditions: [tokens, workloadsRestarted(facts)],
+        findings: findingsOf(facts, tokens),
+        requeueAfterMs: requeueAfter(facts),
+        summary: { ...summaryOf(facts, lastRotationRequest(spec, observation, facts.triage, previous, seen)), ...(seen ? { rotationRequest: seen } : {}) },
+      },
     },
-  };
+    observation.rollouts,
+  );
 }

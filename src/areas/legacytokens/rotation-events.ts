@@ -2,6 +2,7 @@
 // Secrets are blanked, one WorkloadRestarted when the first workloads restart, one RotationFinished
 // when nothing is left in flight. What happens in between is in status.legacyTokens and the logs,
 // so a 5,000-Secret rotation emits a handful of Events, not thousands. Warnings are not held back.
+import { EventReason } from '../../api/reasons.ts';
 import type { AreaContext } from '../area.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
 import { list } from './plan/types.ts';
@@ -73,7 +74,7 @@ export class RotationRunEvents {
     await ctx.events?.record(
       ctx.policyRef,
       'Normal',
-      'TokenRotated',
+      EventReason.TokenRotated,
       `blanked the token of ${names.length} secret(s) for the tokens controller to re-issue in place: ${list([...names])}${rest}`,
     );
   }
@@ -84,7 +85,7 @@ export class RotationRunEvents {
     const run = this.current();
     const first = run.restarted === 0;
     run.restarted += what.length;
-    if (first) await ctx.events?.record(ctx.policyRef, 'Normal', 'WorkloadRestarted', restartedMessage(what));
+    if (first) await ctx.events?.record(ctx.policyRef, 'Normal', EventReason.WorkloadRestarted, restartedMessage(what));
   }
 
   /**
@@ -101,6 +102,11 @@ export class RotationRunEvents {
     const done = new Set(run.finished.map((a) => `${a.secret.namespace}/${a.secret.name}`));
     const vanished = [...run.blanked].filter((secret) => !done.has(secret)).sort();
     const warning = vanished.length > 0 || run.finished.some((a) => a.notRestarted.length > 0);
-    await ctx.events?.record(ctx.policyRef, warning ? 'Warning' : 'Normal', 'RotationFinished', outcomeMessage(run.finished, vanished, run.restarted));
+    await ctx.events?.record(
+      ctx.policyRef,
+      warning ? 'Warning' : 'Normal',
+      EventReason.RotationFinished,
+      outcomeMessage(run.finished, vanished, run.restarted),
+    );
   }
 }

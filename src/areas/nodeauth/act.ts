@@ -4,6 +4,7 @@
 // refusal, and nothing but Events in dry run. A binding that changed since it
 // was judged is an outcome, not an error: the area plans again from a fresh
 // observation, and the status words that plan.
+import { EventReason } from '../../api/reasons.ts';
 import { describeError, isConflict, isNotFound } from '../../kube/errors.ts';
 import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
@@ -12,7 +13,12 @@ import { describeAction, type NodeAuthAction, type NodeAuthPlan } from './plan.t
 
 /** Filling the API server's empty bootstrap binding is, for the user, creating the legacy binding. */
 const PAST = { create: 'created', bind: 'created', repair: 'repaired', delete: 'deleted' } as const;
-const EVENT_REASON = { create: 'LegacyBindingCreated', bind: 'LegacyBindingCreated', repair: 'LegacyBindingRepaired', delete: 'LegacyBindingDeleted' } as const;
+const EVENT_REASON = {
+  create: EventReason.LegacyBindingCreated,
+  bind: EventReason.LegacyBindingCreated,
+  repair: EventReason.LegacyBindingRepaired,
+  delete: EventReason.LegacyBindingDeleted,
+} as const;
 
 /** Fresh plans one reconcile makes after the binding changed under a write, before the controller's conflict retry takes over. */
 export const MAX_REPLANS = 2;
@@ -55,7 +61,12 @@ export async function writePlan(ctx: AreaContext, plan: NodeAuthPlan): Promise<N
   if (plan.dryRun) {
     // One Event per change of plan, not one per action and reconcile.
     if (plan.actions.length > 0)
-      await ctx.events?.recordChange(ctx.policyRef, 'Normal', 'DryRun', `would ${plan.actions.map((a) => `${describeAction(a)}: ${a.why}`).join('; then ')}`);
+      await ctx.events?.recordChange(
+        ctx.policyRef,
+        'Normal',
+        EventReason.DryRun,
+        `would ${plan.actions.map((a) => `${describeAction(a)}: ${a.why}`).join('; then ')}`,
+      );
     return { kind: 'done' };
   }
   for (const action of plan.actions) {
