@@ -34,7 +34,9 @@ export async function installRolloutsCrds(cluster: Cluster): Promise<void> {
   if (!files.includes('rollout-crd.yaml')) throw new Error(`${dir} has no rollout-crd.yaml: remove it and run test/rollouts/build-rollouts.sh again`);
   // Server-side: the CRDs are ~600 kB each, beyond what client-side apply's last-applied annotation can hold.
   await mustKubectl(cluster, ['apply', '--server-side', ...files.flatMap((f) => ['-f', join(dir, f)])]);
-  await mustKubectl(cluster, ['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((c) => `crd/${c}.argoproj.io`)]);
+  // `kubectl wait` fails at once while a CRD has no conditions yet: asked again until the deadline.
+  const wait = ['wait', '--for=condition=Established', '--timeout=10s', ...CRDS.map((c) => `crd/${c}.argoproj.io`)];
+  await waitFor('the Argo Rollouts CRDs to be Established', async () => (await cluster.kubectl(wait)).code === 0, { timeoutMs: 60_000, intervalMs: 500 });
 }
 
 export interface RolloutsController {
