@@ -274,6 +274,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return { stdout, stderr, code };
   };
 
+  // Generous deadlines: a process that exits fails the wait at once, so these bound only a slow start, which on a
+  // 2-core machine running two e2e files (one of them a real kubelet and containerd) has taken over a minute.
   const waitUntilServing = async (what: string): Promise<void> => {
     const apiserver = procs['kube-apiserver'];
     await waitFor(
@@ -284,7 +286,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         }
         return await readyz();
       },
-      { timeoutMs: 60_000, intervalMs: 150 },
+      { timeoutMs: 180_000, intervalMs: 150 },
     );
   };
 
@@ -299,7 +301,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         const r = await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']);
         return r.code === 0;
       },
-      { timeoutMs: 60_000, intervalMs: 250 },
+      { timeoutMs: 180_000, intervalMs: 250 },
     );
   };
 
