@@ -64,9 +64,7 @@ export function resolveSpec(spec: AuthPolicySpec = {}): ResolvedSpec {
   if (!MODES.includes(mode)) throw new Error(`spec.nodeAuthorization.mode: Unsupported value "${mode}": supported values are ${MODES.join(', ')}`);
   const restartDependents = legacy.restartDependents ?? SPEC_FIELDS['spec.legacyTokens.restartDependents'].default;
   if (!RESTART_DEPENDENTS.includes(restartDependents))
-    throw new Error(
-      `spec.legacyTokens.restartDependents: Unsupported value "${restartDependents}": supported values are ${RESTART_DEPENDENTS.join(', ')}`,
-    );
+    throw new Error(`spec.legacyTokens.restartDependents: Unsupported value "${restartDependents}": supported values are ${RESTART_DEPENDENTS.join(', ')}`);
   const probeNodes = integerInRange('spec.nodeAuthorization.probeNodes', nodeAuth.probeNodes ?? DEFAULTS.probeNodes);
   const maxConcurrentRestarts = integerInRange('spec.legacyTokens.maxConcurrentRestarts', legacy.maxConcurrentRestarts ?? DEFAULTS.maxConcurrentRestarts);
   if (nodeAuth.probeNodeRestriction !== undefined && typeof nodeAuth.probeNodeRestriction !== 'boolean') {
