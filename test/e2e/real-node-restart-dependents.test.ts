@@ -4,12 +4,12 @@
 // Pod's own log goes 401 → 200 without a new Pod. status.legacyTokens.rotationRestarts says which was which.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, areaStatus, getJson } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { addRealNode, type RealNode } from '../node/real-node.ts';
-import { CallRecorder, tokencallDeployment } from '../node/tokencall.ts';
+import { CallRecorder, callerToken, createCaller, tokencallDeployment } from '../node/tokencall.ts';
 
 const test = suite('real node: restart only what needs it');
 let cluster: Cluster;
@@ -21,22 +21,13 @@ const SECRET = 'caller-token';
 const VOLUME = 'reads-volume';
 const ENV = 'reads-env';
 
-const tokenOf = async (): Promise<string> => (await getJson<{ data?: { token?: string } }>(cluster, ['secret', SECRET, '-n', NS]))?.data?.token ?? '';
+const tokenOf = (): Promise<string> => callerToken(cluster, NS, SECRET);
 
 test.before(async () => {
   cluster = await startCluster({ scheduler: false });
   await installOperatorPrereqs(cluster);
   node = await addRealNode(cluster, { name: 'real-1' });
-  await mustKubectl(cluster, ['create', 'namespace', NS]);
-  await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'caller', namespace: NS } });
-  await apply(cluster, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/service-account-token',
-    metadata: { name: SECRET, namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'caller' } },
-  });
-  await waitFor(`secret ${NS}/${SECRET} to get a token`, async () => (await tokenOf()) !== '');
-  await mustKubectl(cluster, ['create', 'clusterrolebinding', 'caller-discovery', '--clusterrole=system:discovery', `--serviceaccount=${NS}:caller`]);
+  await createCaller(cluster, NS, SECRET);
   await apply(cluster, tokencallDeployment(cluster, node, { name: VOLUME, namespace: NS, secret: SECRET, style: 'volume' }));
   await apply(cluster, tokencallDeployment(cluster, node, { name: ENV, namespace: NS, secret: SECRET, style: 'env' }));
   calls = new CallRecorder(cluster, node, NS);

@@ -6,12 +6,12 @@
 // alone does: a volume (plain or projected) is refreshed in place and recovers; env and subPath never do.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
+import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';
 import { apply, getJson } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { addRealNode, type RealNode } from '../node/real-node.ts';
-import { CallRecorder, STYLES, tokencallDeployment, type Call, type Style } from '../node/tokencall.ts';
+import { CallRecorder, STYLES, callerToken, createCaller, tokencallDeployment, type Call, type Style } from '../node/tokencall.ts';
 
 const test = suite('real node: dead legacy tokens');
 let cluster: Cluster;
@@ -31,10 +31,7 @@ const callsOf = (app: string): Call[] => rec().callsOf(app);
 const firstCall = (app: string, status: number, since: number, timeoutMs: number, pods?: string[]): Promise<Call> =>
   rec().firstCall(app, status, since, timeoutMs, pods);
 
-async function tokenOf(): Promise<string> {
-  const s = await getJson<{ data?: { token?: string } }>(cluster, ['secret', SECRET, '-n', NS]);
-  return s?.data?.token ?? '';
-}
+const tokenOf = (): Promise<string> => callerToken(cluster, NS, SECRET);
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const measured: string[] = [];
@@ -43,17 +40,7 @@ test.before(async () => {
   cluster = await startCluster({ scheduler: false });
   await installOperatorPrereqs(cluster);
   node = await addRealNode(cluster, { name: 'real-1' });
-  await mustKubectl(cluster, ['create', 'namespace', NS]);
-  await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'caller', namespace: NS } });
-  await apply(cluster, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/service-account-token',
-    metadata: { name: SECRET, namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'caller' } },
-  });
-  await waitFor(`secret ${NS}/${SECRET} to get a token`, async () => (await tokenOf()) !== '');
-  // The API server lets any authenticated user GET /api: 200 with a live token, 401 with a dead one.
-  await mustKubectl(cluster, ['create', 'clusterrolebinding', 'caller-discovery', '--clusterrole=system:discovery', `--serviceaccount=${NS}:caller`]);
+  await createCaller(cluster, NS, SECRET);
   for (const style of STYLES) {
     await apply(cluster, tokencallDeployment(cluster, node, { name: restarted(style), namespace: NS, secret: SECRET, style }));
     await apply(cluster, tokencallDeployment(cluster, node, { name: kept(style), namespace: NS, secret: SECRET, style, optOut: true }));

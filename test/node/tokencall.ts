@@ -1,11 +1,34 @@
 // Deployments of `tokencall` on a real node, and the calls their containers log. tokencall (build/images)
 // GETs /api with the token its Pod mounted every INTERVAL and prints "<time> status=<code>"; the four ways
 // a Pod can hold a legacy token Secret are the four mounting styles here.
-import { getJson } from '../cluster/requests.ts';
-import type { Cluster } from '../cluster/harness.ts';
+import { apply, getJson } from '../cluster/requests.ts';
+import { mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { TOKENCALL_IMAGE } from './node-config.ts';
 import type { RealNode } from './real-node.ts';
+
+/** The caller's legacy token as its Secret holds it now (base64; '' until the tokens controller fills it). */
+export async function callerToken(cluster: Cluster, namespace: string, secret: string): Promise<string> {
+  const s = await getJson<{ data?: { token?: string } }>(cluster, ['secret', secret, '-n', namespace]);
+  return s?.data?.token ?? '';
+}
+
+/**
+ * A namespace with ServiceAccount `caller` and its legacy token Secret, filled by the tokens controller, bound to
+ * system:discovery: the API server answers GET /api with 200 for a live token and 401 for a dead one.
+ */
+export async function createCaller(cluster: Cluster, namespace: string, secret: string): Promise<void> {
+  await mustKubectl(cluster, ['create', 'namespace', namespace]);
+  await apply(cluster, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'caller', namespace } });
+  await apply(cluster, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name: secret, namespace, annotations: { 'kubernetes.io/service-account.name': 'caller' } },
+  });
+  await waitFor(`secret ${namespace}/${secret} to get a token`, async () => (await callerToken(cluster, namespace, secret)) !== '');
+  await mustKubectl(cluster, ['create', 'clusterrolebinding', 'caller-discovery', '--clusterrole=system:discovery', `--serviceaccount=${namespace}:caller`]);
+}
 
 export const STYLES = ['volume', 'projected', 'env', 'subpath'] as const;
 export type Style = (typeof STYLES)[number];
