@@ -92,8 +92,15 @@ export function toTokenSecret(raw: unknown, keys: PublishedKeys | undefined): To
   };
 }
 
-/** A day short of kube-controller-manager's default legacy-token clean-up period (one year). */
-const NEARLY_THE_CLEANUP_PERIOD_MS = 364 * 24 * 3600_000;
+/**
+ * kube-controller-manager's default --legacy-service-account-token-clean-up-period (one year): the
+ * legacy-token cleaner invalidates a token Secret unused that long. The one constant for every rule that
+ * counts toward it (which changes wake a reconcile here; which Secrets the cleaner owns in the legacy-token plan).
+ */
+export const LEGACY_TOKEN_CLEANUP_PERIOD_MS = 365 * 24 * 3600_000;
+
+/** A day short of the clean-up period: the last-used stamp is a date, so a day's margin. */
+const NEARLY_THE_CLEANUP_PERIOD_MS = LEGACY_TOKEN_CLEANUP_PERIOD_MS - 24 * 3600_000;
 
 /**
  * Does a token Secret's update need a reconcile now? Not when all that changed is the last-used date the
@@ -101,7 +108,7 @@ const NEARLY_THE_CLEANUP_PERIOD_MS = 364 * 24 * 3600_000;
  * unless the old date (or its creation, never used) is nearly a year back, so that the stamp can end its
  * being unused beyond the legacy-token cleaner's period. Otherwise the periodic resync reports the new date.
  */
-export function tokenSecretChangeMatters(type: 'add' | 'update' | 'delete', obj: TokenSecret, old: TokenSecret | undefined, now = Date.now()): boolean {
+export function tokenSecretChangeMatters(type: 'add' | 'update' | 'delete', obj: TokenSecret, old: TokenSecret | undefined, now: number): boolean {
   if (type !== 'update' || !old || obj.lastUsed === old.lastUsed) return true;
   const rest = (s: TokenSecret): string => JSON.stringify({ ...s, lastUsed: undefined, metadata: { ...s.metadata, resourceVersion: undefined } });
   if (rest(obj) !== rest(old)) return true;
@@ -114,15 +121,15 @@ export const TOKEN_SECRETS_CACHE = 'legacy-token-secrets';
 
 /**
  * The token-Secret cache, checking each token's signature against `keys` as it lists and watches: made once
- * at wiring time (src/policy/areas.ts) with the process's one PublishedKeys, and handed to every area that
- * reads token Secrets, so the keys are a dependency, not module state.
+ * at wiring time (src/policy/areas.ts) with the process's one PublishedKeys and clock, and handed to every
+ * area that reads token Secrets, so the keys and the time are dependencies, not module state.
  */
-export function tokenSecretCache(keys: PublishedKeys): CacheHandle<TokenSecret> {
+export function tokenSecretCache(keys: PublishedKeys, now: () => number = Date.now): CacheHandle<TokenSecret> {
   return defineCache<TokenSecret>({
     name: TOKEN_SECRETS_CACHE,
     path: collectionPath(Resources.secrets),
     fieldSelector: 'type=kubernetes.io/service-account-token',
     transform: (raw) => toTokenSecret(raw, keys),
-    relevant: tokenSecretChangeMatters,
+    relevant: (type, obj, old) => tokenSecretChangeMatters(type, obj, old, now()),
   });
 }

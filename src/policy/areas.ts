@@ -22,14 +22,10 @@ export interface AreaOptions {
 const wallClock = (): number => Date.now();
 
 export function allAreas(o: AreaOptions): Area[] {
+  const now = o.now ?? wallClock;
   // The published service-account keys and the token-Secret cache judging tokens against them: made here, once,
   // and handed to both areas that read token Secrets (no module state).
   const keys = new PublishedKeys();
-  const secrets = tokenSecretCache(keys);
-  return [
-    nodeAuthorizationArea(),
-    legacyTokensArea(o.client, o.namespace, keys, secrets),
-    clockArea(o.now ?? wallClock),
-    boundTokensArea(o.staleTokens, secrets),
-  ];
+  const secrets = tokenSecretCache(keys, now);
+  return [nodeAuthorizationArea(), legacyTokensArea(o.client, o.namespace, keys, secrets), clockArea(now), boundTokensArea(o.staleTokens, secrets)];
 }

@@ -2,17 +2,13 @@
 import { ConditionType } from '../../api/reasons.ts';
 import type { Area, AreaReport } from '../area.ts';
 import type { CacheHandle } from '../../kube/cache-spec.ts';
-import { PublishedKeys } from '../../kube/service-account-keys.ts';
-import { apiserverIdentityCache, podReadersCache, tokenSecretCache, type TokenSecret } from './caches.ts';
+import { apiserverIdentityCache, podReadersCache, type TokenSecret } from './caches.ts';
 import { createObserver } from './observe.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
 import type { StaleTokenRegistry } from './stale-tokens.ts';
 
 /** registry: fed by the audit webhook receiver when `run` enables it; secrets: the token-Secret cache the wiring shares with the legacy-token area. */
-export function boundTokensArea(
-  registry?: StaleTokenRegistry,
-  secrets: CacheHandle<TokenSecret> = tokenSecretCache(new PublishedKeys()),
-): Area<BoundTokensObservation, AreaReport> {
+export function boundTokensArea(registry: StaleTokenRegistry | undefined, secrets: CacheHandle<TokenSecret>): Area<BoundTokensObservation, AreaReport> {
   return {
     name: 'boundTokens',
     conditionTypes: [ConditionType.BoundTokensHealthy],

@@ -2,7 +2,8 @@
 // write, not the API server's daily last-used stamp on a token Secret.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tokenSecretChangeMatters } from '../../../src/kube/token-secrets.ts';
+import { PublishedKeys } from '../../../src/kube/service-account-keys.ts';
+import { LEGACY_TOKEN_CLEANUP_PERIOD_MS, tokenSecretCache, tokenSecretChangeMatters } from '../../../src/kube/token-secrets.ts';
 import { unchangedButVersion } from '../../../src/policy/caches.ts';
 import { policyChangeMatters } from '../../../src/policy/reconciler.ts';
 import { authPolicy, cachedTokenSecret } from '../../support/builders.ts';
@@ -41,6 +42,25 @@ test('the daily last-used stamp on a token Secret needs no reconcile, unless it 
   assert.ok(tokenSecretChangeMatters('update', withVersion({ ...used, lastUsed: '2026-12-06', tokenHash: 'h-new' }, '2'), used, NOW), 'and a new token');
   assert.ok(tokenSecretChangeMatters('update', withVersion({ ...used, rotationState: 'blanked' }, '2'), used, NOW), 'any other change');
   assert.ok(tokenSecretChangeMatters('delete', used, undefined, NOW));
+});
+
+test("the last-used line is the cleaner's one-year period, less a day; the cache judges by the clock it was made with", () => {
+  const DAY = 24 * 3600_000;
+  assert.is(LEGACY_TOKEN_CLEANUP_PERIOD_MS, 365 * DAY, "kube-controller-manager's default --legacy-service-account-token-clean-up-period");
+  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+  const stamped = (lastUsedMs: number) => {
+    const old = cachedTokenSecret('build', { lastUsed: day(lastUsedMs) });
+    return [withVersion({ ...old, lastUsed: day(NOW) }, '2'), old] as const;
+  };
+  const [inside, insideOld] = stamped(NOW - LEGACY_TOKEN_CLEANUP_PERIOD_MS + 3 * DAY);
+  assert.not.ok(tokenSecretChangeMatters('update', inside, insideOld, NOW), 'unused for two days less than the period, less a day');
+  const [beyond, beyondOld] = stamped(NOW - LEGACY_TOKEN_CLEANUP_PERIOD_MS + DAY / 2);
+  assert.ok(tokenSecretChangeMatters('update', beyond, beyondOld, NOW), 'unused for the period, less half a day');
+  let clock = NOW;
+  const cache = tokenSecretCache(new PublishedKeys(), () => clock);
+  assert.not.ok(cache.relevant?.('update', inside, insideOld), "at the wiring clock's NOW");
+  clock = NOW + 3 * DAY;
+  assert.ok(cache.relevant?.('update', inside, insideOld), 'three days later by the same clock');
 });
 
 test.run();
