@@ -19,16 +19,41 @@ export const controllerOf = (refs: OwnerRef[] | undefined): { kind: string; name
   return owner ? { kind: owner.kind, name: owner.name } : undefined;
 };
 
-interface Container {
+/** A container as far as Secrets go: env and envFrom, and the volume mounts (a subPath one is never refreshed). */
+export interface Container {
   name?: string;
   env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
   envFrom?: { secretRef?: { name?: string } }[];
+  volumeMounts?: { name?: string; subPath?: string; subPathExpr?: string; mountPath?: string }[];
 }
-interface PodSpec {
-  volumes?: { secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+export interface PodSpec {
+  volumes?: { name?: string; secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
   containers?: Container[];
   initContainers?: Container[];
   ephemeralContainers?: Container[];
+}
+
+/** Every container of a pod spec with what it is ("container", "init container", "ephemeral container"), in that order. */
+export function containersOf(spec: PodSpec | undefined): { kind: string; container: Container }[] {
+  const groups: [string, Container[] | undefined][] = [
+    ['container', spec?.containers],
+    ['init container', spec?.initContainers],
+    ['ephemeral container', spec?.ephemeralContainers],
+  ];
+  return groups.flatMap(([kind, list]) => (list ?? []).map((container) => ({ kind, container })));
+}
+
+/**
+ * The one walk over a pod spec's containers for the Secrets they read through env and envFrom (resolved once, when
+ * the container starts), each with how: "env of container app", "envFrom of init container setup".
+ */
+export function envSecretReads(spec: PodSpec | undefined): { secret: string; how: string }[] {
+  return containersOf(spec).flatMap(({ kind, container: c }) =>
+    [
+      ...(c.env ?? []).map((e) => ({ secret: e.valueFrom?.secretKeyRef?.name, how: `env of ${kind} ${c.name ?? ''}` })),
+      ...(c.envFrom ?? []).map((e) => ({ secret: e.secretRef?.name, how: `envFrom of ${kind} ${c.name ?? ''}` })),
+    ].flatMap((r) => (r.secret ? [{ secret: r.secret, how: r.how }] : [])),
+  );
 }
 
 /** One way a pod reads a Secret: "volume", "projected volume", or "env"/"envFrom" of a named (init/ephemeral) container. */
@@ -50,17 +75,7 @@ export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
     add(v.secret?.secretName, 'volume');
     for (const src of v.projected?.sources ?? []) add(src.secret?.name, 'projected volume');
   }
-  const containers: [string, Container[]][] = [
-    ['container', spec?.containers ?? []],
-    ['init container', spec?.initContainers ?? []],
-    ['ephemeral container', spec?.ephemeralContainers ?? []],
-  ];
-  for (const [kind, list] of containers) {
-    for (const c of list) {
-      for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
-      for (const e of c.envFrom ?? []) add(e.secretRef?.name, `envFrom of ${kind} ${c.name ?? ''}`);
-    }
-  }
+  for (const r of envSecretReads(spec)) add(r.secret, r.how);
   return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => byString(a.secret, b.secret));
 }
 

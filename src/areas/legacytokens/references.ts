@@ -1,20 +1,11 @@
 // Which Secrets a pod template uses: volumes[].secret, projected sources[].secret,
 // env[].valueFrom.secretKeyRef and envFrom[].secretRef, in containers and init
-// containers (and ephemeral containers, which also read env).
+// containers (and ephemeral containers, which also read env): the containers walked once, by
+// src/kube/pod-secret-readers.ts (envSecretReads), for this and the pod cache alike.
+import { containersOf, envSecretReads, type PodSpec } from '../../kube/pod-secret-readers.ts';
 
 interface PodTemplate {
-  spec?: {
-    volumes?: { name?: string; secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
-    containers?: Container[];
-    initContainers?: Container[];
-    ephemeralContainers?: Container[];
-  };
-}
-interface Container {
-  name?: string;
-  env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
-  envFrom?: { secretRef?: { name?: string } }[];
-  volumeMounts?: { name?: string; subPath?: string; subPathExpr?: string; mountPath?: string }[];
+  spec?: PodSpec;
 }
 
 /** The names of the Secrets (in the template's namespace) a pod template references, sorted. */
@@ -25,10 +16,7 @@ export function secretsReferencedBy(template: PodTemplate | undefined): string[]
     if (v.secret?.secretName) names.add(v.secret.secretName);
     for (const src of v.projected?.sources ?? []) if (src.secret?.name) names.add(src.secret.name);
   }
-  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? []), ...(spec?.ephemeralContainers ?? [])]) {
-    for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef?.name) names.add(e.valueFrom.secretKeyRef.name);
-    for (const e of c.envFrom ?? []) if (e.secretRef?.name) names.add(e.secretRef.name);
-  }
+  for (const r of envSecretReads(spec)) names.add(r.secret);
   return [...names].sort();
 }
 
@@ -53,19 +41,11 @@ export function unrefreshedReadsOf(template: PodTemplate | undefined): Record<st
     const names = [v.secret?.secretName, ...(v.projected?.sources ?? []).map((src) => src.secret?.name)].filter((n): n is string => !!n);
     if (v.name && names.length) volumeSecrets.set(v.name, names);
   }
-  const groups: [string, Container[]][] = [
-    ['container', spec?.containers ?? []],
-    ['init container', spec?.initContainers ?? []],
-    ['ephemeral container', spec?.ephemeralContainers ?? []],
-  ];
-  for (const [kind, list] of groups) {
-    for (const c of list) {
-      for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name, `env of ${kind} ${c.name ?? ''}`);
-      for (const e of c.envFrom ?? []) add(e.secretRef?.name, `envFrom of ${kind} ${c.name ?? ''}`);
-      for (const m of c.volumeMounts ?? []) {
-        if (!m.subPath && !m.subPathExpr) continue;
-        for (const secret of volumeSecrets.get(m.name ?? '') ?? []) add(secret, `subPath mount of ${kind} ${c.name ?? ''}`);
-      }
+  for (const r of envSecretReads(spec)) add(r.secret, r.how);
+  for (const { kind, container: c } of containersOf(spec)) {
+    for (const m of c.volumeMounts ?? []) {
+      if (!m.subPath && !m.subPathExpr) continue;
+      for (const secret of volumeSecrets.get(m.name ?? '') ?? []) add(secret, `subPath mount of ${kind} ${c.name ?? ''}`);
     }
   }
   return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([s, how]) => [s, [...how].sort()]));
