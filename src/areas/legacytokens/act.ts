@@ -246,8 +246,9 @@ export function createActor(
     for (const [secret, marked] of finishing) if (!unseen(ctx, secretCache, marked)) finishing.delete(secret);
     for (const a of plan.actions) {
       if (a.kind !== 'revive' || ctx.signal.aborted) continue;
+      // Under the version the plan judged: a Secret changed since (re-labelled, given another token) is a 409, judged again.
       await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
-        metadata: { labels: { [annotations.LEGACY_TOKEN_INVALID_SINCE]: null } },
+        metadata: { resourceVersion: a.secret.resourceVersion, labels: { [annotations.LEGACY_TOKEN_INVALID_SINCE]: null } },
       });
       await ctx.events?.record(
         ctx.policyRef,
