@@ -1,44 +1,87 @@
 #!/usr/bin/env bash
 # Builds every tool the tests run beside the operator, each from its own pinned Go
-# module (or Debian package) into its own cache, TOOLS_PARALLEL at a time (3 by
+# module (or Debian package) into its own cache, TOOLS_PARALLEL jobs at a time (3 by
 # default: a Go build keeps both cores busy only while compiling, not while it
 # downloads modules or links), the longest first, so a cold CI waits for the
 # slowest build once instead of for each build in turn inside the test that needs it.
-# Instant when everything is cached. Prints one line per tool with its time;
-# on a failure, the end of that build's log, and exits non-zero.
+# Instant when everything is cached. Prints one line per step with its time;
+# on a failure, the end of that step's log, and exits non-zero.
+#
+# A job is one or more steps joined by " && ", run in turn: the kubelet is built
+# right after the control plane, from the same k8s.io/kubernetes module versions,
+# so it reuses the packages the control plane compiled (Go's build cache is shared,
+# but two builds running at once compile the same package twice).
+# A step is "script [args]" (its name: the script's, without .sh) or "make TARGET".
+#
+# TOOLS_DONE_DIR=dir: each step, when it ends, leaves dir/NAME.ok or dir/NAME.failed,
+# so test/run.ts can start the tests that need only what is built while the rest
+# builds (.ci/run). TOOLS_WITH_IMAGE=1 adds `make image` after cosign (CI).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 parallel=${TOOLS_PARALLEL:-3}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/build-tools.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 
-# Longest cold build first (measured on 2 cores; see docs/development.md).
-scripts=(
-  test/cluster/build-binaries.sh
+# Longest cold job first (measured on 2 cores; see docs/development.md).
+image_step=""
+[[ ${TOOLS_WITH_IMAGE:-} == 1 ]] && image_step=" && make image"
+jobs=(
+  "test/cluster/build-binaries.sh && test/node/build-node.sh"
   "test/argocd/build-argocd.sh argocd-health-test"   # only what a committed test runs: the full argocd binary is 60+ min cold
-  image/build-cosign.sh
-  test/node/build-node.sh
+  "image/build-cosign.sh$image_step"
   test/prometheus/build-promtool.sh
   test/rollouts/build-rollouts.sh
   test/helm/build-helm.sh
 )
-present=()
-for s in "${scripts[@]}"; do [[ -f "$root/${s%% *}" ]] && present+=("$s"); done
 
-build_one() { # "script [args]": runs it, logs to $logs, prints its time
-  local script=${1%% *} args name t=$SECONDS
-  read -r -a args <<<"${1#"$script"}"
-  name=$(basename "$script" .sh)
-  if bash "$root/$script" "${args[@]}" >"$logs/$name.out" 2>"$logs/$name.log"; then
-    echo "build-tools: $script: $(tail -1 "$logs/$name.out") ($((SECONDS - t)) s)" >&2
-  else
-    echo "build-tools: $script FAILED after $((SECONDS - t)) s:" >&2
-    tail -30 "$logs/$name.log" >&2
-    return 1
-  fi
+step_name() { # "script [args]" or "make TARGET" -> the name its marker and log take
+  local step=$1
+  if [[ $step == make\ * ]]; then echo "${step#make }"; else step=${step%% *}; basename "$step" .sh; fi
 }
-export -f build_one
+
+mark() { # name, ok|failed
+  [[ -n ${TOOLS_DONE_DIR:-} ]] && touch "$TOOLS_DONE_DIR/$1.$2"
+  return 0
+}
+
+run_job() { # "step && step ...": each in turn; a failed step fails the rest of its job
+  local job=$1 step name t args failed=""
+  while [[ -n $job ]]; do
+    step=${job%% && *}
+    if [[ $job == *" && "* ]]; then job=${job#* && }; else job=""; fi
+    name=$(step_name "$step")
+    if [[ -n $failed ]]; then
+      echo "build-tools: $step skipped: $failed failed before it" >&2
+      mark "$name" failed; continue
+    fi
+    t=$SECONDS
+    if [[ $step == make\ * ]]; then
+      set -- make -s -C "$root" "${step#make }"
+    else
+      read -r -a args <<<"${step#"${step%% *}"}"
+      set -- bash "$root/${step%% *}" "${args[@]}"
+    fi
+    if "$@" >"$logs/$name.out" 2>"$logs/$name.log"; then
+      echo "build-tools: $step: $(tail -1 "$logs/$name.out") ($((SECONDS - t)) s)" >&2
+      mark "$name" ok
+    else
+      echo "build-tools: $step FAILED after $((SECONDS - t)) s:" >&2
+      tail -30 "$logs/$name.log" >&2
+      mark "$name" failed
+      failed=$name
+    fi
+  done
+  [[ -z $failed ]]
+}
+export -f run_job step_name mark
 export root logs
+
+present=()
+for j in "${jobs[@]}"; do
+  first=${j%% *}
+  [[ $first == make || -f "$root/$first" ]] && present+=("$j")
+done
+[[ -n ${TOOLS_DONE_DIR:-} ]] && mkdir -p "$TOOLS_DONE_DIR"
 started=$SECONDS
-printf '%s\n' "${present[@]}" | xargs -P "$parallel" -I{} bash -c 'build_one "$1"' _ {}
-echo "build-tools: ${#present[@]} tools ready in $((SECONDS - started)) s" >&2
+printf '%s\n' "${present[@]}" | xargs -P "$parallel" -I{} bash -c 'run_job "$1"' _ {}
+echo "build-tools: ${#present[@]} jobs done in $((SECONDS - started)) s" >&2

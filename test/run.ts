@@ -15,11 +15,15 @@
 //   node test/run.ts                 unit, integration and e2e (what `make test` runs)
 //   node test/run.ts test/unit/      files whose path contains "test/unit/" (what `make unit` runs)
 //   node test/run.ts e2e/harness     likewise
+//
+// With TOOLS_DONE_DIR (a cold .ci/run, test/build-tools.sh building beside it), every
+// file waits only for the tools it needs (test/tools-needed.ts), not for all of them.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { durationsFile, longestFirst, readDurations, writeDurations } from './schedule.ts';
+import { nextRunnable, toolsNeededByFile, toolState, type ToolState } from './tools-needed.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 20 * 60_000);
@@ -118,6 +122,45 @@ async function runPool(files: string[], width: number): Promise<FileResult[]> {
   return results;
 }
 
+// While test/build-tools.sh is still building (TOOLS_DONE_DIR, a cold .ci/run): each worker
+// takes the first file, in order, whose tools are built; a file whose tool failed to
+// build fails at once, naming it; with nothing runnable, the worker waits for a build.
+const TOOLS_WAIT_MS = 90 * 60_000;
+async function runPoolAsBuilt(files: string[], width: number, doneDir: string): Promise<FileResult[]> {
+  const queue = files.map((file) => ({ file, needs: toolsNeededByFile(root, file) }));
+  const state = (tool: string): ToolState => toolState(doneDir, tool);
+  const deadline = Date.now() + TOOLS_WAIT_MS;
+  const results: FileResult[] = [];
+  const worker = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const i = nextRunnable(
+        queue.map((q) => q.needs),
+        state,
+      );
+      if (i === undefined) {
+        if (Date.now() > deadline) {
+          for (const q of queue.splice(0))
+            results.push(notRun(q.file, `its tools (${q.needs.join(', ')}) were not built within ${TOOLS_WAIT_MS / 60_000} min`));
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      const [{ file, needs }] = queue.splice(i, 1) as [{ file: string; needs: string[] }];
+      const failedTool = needs.find((t) => state(t) === 'failed');
+      results.push(failedTool ? notRun(file, `${failedTool} failed to build (its log is above, from test/build-tools.sh)`) : await runFile(file));
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return results;
+}
+
+function notRun(file: string, why: string): FileResult {
+  const rel = relative(root, file);
+  process.stdout.write(`\n=== ${rel}: not run, counted as 1 failure: ${why}\n`);
+  return { file: rel, passed: 0, failed: 1, skipped: 0, ms: 0 };
+}
+
 const filters = process.argv.slice(2);
 const matches = (f: string): boolean => filters.length === 0 || filters.some((p) => relative(root, f).includes(p));
 const tier = (name: string): string[] => findTests(join(root, 'test', name)).filter(matches);
@@ -141,7 +184,10 @@ const slowFirst = longestFirst(
   [...e2e, ...image].map((f) => relative(root, f)),
   durations,
 ).map((f) => join(root, f));
-const results = [...(await runPool([...verify, ...unit, ...integration], 2)), ...(await runPool(slowFirst, E2E_PARALLEL))];
+const doneDir = process.env.TOOLS_DONE_DIR;
+const results = doneDir
+  ? await runPoolAsBuilt([...verify, ...unit, ...integration, ...slowFirst], E2E_PARALLEL, doneDir)
+  : [...(await runPool([...verify, ...unit, ...integration], 2)), ...(await runPool(slowFirst, E2E_PARALLEL))];
 // Durations of files that ran to the end (a failed file's time says little about the next run).
 writeDurations(record, durations, Object.fromEntries(results.filter((r) => r.failed === 0).map((r) => [r.file, r.ms])));
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);
