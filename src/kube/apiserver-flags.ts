@@ -63,21 +63,42 @@ interface PodLike {
   spec?: { containers?: { command?: string[]; args?: string[] }[] };
 }
 
-const recent = new WeakMap<KubeClient, { at: number; flags: Promise<ApiserverFlags> }>();
+/**
+ * The flags of the first kube-apiserver static pod in kube-system, listed at most every maxAgeMs per
+ * client and shared by every area that asks: one per process, made at wiring time (src/policy/areas.ts),
+ * so the memo is a dependency the areas are given, not module state. A failed read is not kept.
+ */
+export class ApiserverFlagsReader {
+  private readonly recent = new WeakMap<KubeClient, { at: number; flags: Promise<ApiserverFlags> }>();
+
+  private readonly maxAgeMs: number;
+
+  constructor(maxAgeMs = 30_000) {
+    this.maxAgeMs = maxAgeMs;
+  }
+
+  /** nowMs: the caller's time (ctx.now()). */
+  read(client: KubeClient, nowMs: number): Promise<ApiserverFlags> {
+    const hit = this.recent.get(client);
+    if (hit && nowMs - hit.at < this.maxAgeMs) return hit.flags;
+    const flags = readApiserverFlags(client);
+    this.recent.set(client, { at: nowMs, flags });
+    flags.catch(() => {
+      if (this.recent.get(client)?.flags === flags) this.recent.delete(client);
+    });
+    return flags;
+  }
+}
 
 /**
- * The flags of the first kube-apiserver static pod in kube-system, if there is one:
- * one list call, shared by every area that asks within maxAgeMs.
+ * The legacy-token area's way in until it is handed the wired reader (src/policy/areas.ts): the one
+ * module-level memo left in src/kube (#25 item 4). Every other area reads through ApiserverFlagsReader.
  */
-export function observeApiserverFlags(client: KubeClient, maxAgeMs = 30_000): Promise<ApiserverFlags> {
-  const hit = recent.get(client);
-  if (hit && Date.now() - hit.at < maxAgeMs) return hit.flags;
-  const flags = readApiserverFlags(client);
-  recent.set(client, { at: Date.now(), flags });
-  flags.catch(() => {
-    recent.delete(client);
-  });
-  return flags;
+const legacyReader = new ApiserverFlagsReader();
+
+/** The flags through the legacy-token area's reader (see legacyReader); other areas are handed theirs. */
+export function observeApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {
+  return legacyReader.read(client, Date.now());
 }
 
 async function readApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {

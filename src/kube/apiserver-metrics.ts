@@ -42,19 +42,22 @@ export function metricSamples(text: string, name: string): MetricSample[] {
   return out;
 }
 
-const recent = new WeakMap<KubeClient, { at: number; instances: string; read: Promise<ApiserverMetrics> }>();
-
 /**
- * /metrics of the API server the client reaches, shared by every caller within
- * METRICS_MIN_INTERVAL_MS unless `instances` (the API servers' identity) changed.
- * Never throws: a refusal or failure is a value saying why.
+ * /metrics of the API server a client reaches, read at most every METRICS_MIN_INTERVAL_MS per client
+ * unless `instances` (the API servers' identity) changed, and shared by every area that asks: one per
+ * process, made at wiring time (src/policy/areas.ts), so the memo is a dependency, not module state.
  */
-export function observeApiserverMetrics(client: KubeClient, instances: string, now = Date.now()): Promise<ApiserverMetrics> {
-  const hit = recent.get(client);
-  if (hit && hit.instances === instances && now - hit.at < METRICS_MIN_INTERVAL_MS) return hit.read;
-  const read = readApiserverMetrics(client, now);
-  recent.set(client, { at: now, instances, read });
-  return read;
+export class ApiserverMetricsReader {
+  private readonly recent = new WeakMap<KubeClient, { at: number; instances: string; read: Promise<ApiserverMetrics> }>();
+
+  /** nowMs: the caller's time (ctx.now()). Never throws: a refusal or failure is a value saying why. */
+  read(client: KubeClient, instances: string, nowMs: number): Promise<ApiserverMetrics> {
+    const hit = this.recent.get(client);
+    if (hit && hit.instances === instances && nowMs - hit.at < METRICS_MIN_INTERVAL_MS) return hit.read;
+    const read = readApiserverMetrics(client, nowMs);
+    this.recent.set(client, { at: nowMs, instances, read });
+    return read;
+  }
 }
 
 async function readApiserverMetrics(client: KubeClient, now: number): Promise<ApiserverMetrics> {

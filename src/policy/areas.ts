@@ -5,6 +5,7 @@ import type { StaleTokenRegistry } from '../areas/boundtokens/stale-tokens.ts';
 import { clockArea } from '../areas/clock/index.ts';
 import { legacyTokensArea } from '../areas/legacytokens/index.ts';
 import { nodeAuthorizationArea } from '../areas/nodeauth/index.ts';
+import { apiserverReads } from '../kube/apiserver-reads.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { PublishedKeys } from '../kube/service-account-keys.ts';
 import { tokenSecretCache } from '../kube/token-secrets.ts';
@@ -27,5 +28,7 @@ export function allAreas(o: AreaOptions): Area[] {
   // and handed to both areas that read token Secrets (no module state).
   const keys = new PublishedKeys();
   const secrets = tokenSecretCache(keys, now);
-  return [nodeAuthorizationArea(), legacyTokensArea(o.client, o.namespace, keys, secrets), clockArea(now), boundTokensArea(o.staleTokens, secrets)];
+  // The API server's flags and /metrics, each read at most every 30 s however many areas ask.
+  const reads = apiserverReads();
+  return [nodeAuthorizationArea(reads), legacyTokensArea(o.client, o.namespace, keys, secrets), clockArea(now), boundTokensArea(o.staleTokens, secrets, reads)];
 }

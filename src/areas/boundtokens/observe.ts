@@ -1,10 +1,10 @@
 // Observe bound-token health: legacy token Secrets mounted by running pods (from
 // the shared pod cache), stale-token users and their workloads (from the audit
 // receiver), and the API server's flags and token counters (read at most every 30 s).
-import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
+import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { AreaContext } from '../area.ts';
-import { readTokenCounters, type TokenCounters } from './apiserver-metrics.ts';
+import { readTokenCounters } from './apiserver-metrics.ts';
 import type { CacheHandle } from '../../kube/cache-spec.ts';
 import { apiserverIdentityCache, podReadersCache, type PodSecretReader, type TokenSecret } from './caches.ts';
 import { apiserverInstances } from '../../kube/apiserver-identity.ts';
@@ -64,14 +64,16 @@ const auditSilence = (nowMs: number, sinceMs: number): { auditSilentForMs: numbe
   auditSilentSince: new Date(sinceMs).toISOString(),
 });
 
-/** registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded). */
+/**
+ * registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded);
+ * reads: the static pod list and the API server's /metrics (megabytes), each read at most every 30 s however often
+ * the policy reconciles and however many areas ask (made at wiring time, src/policy/areas.ts).
+ */
 export function createObserver(
   registry: StaleTokenRegistry | undefined,
   secretCache: CacheHandle<TokenSecret>,
+  reads: ApiserverReads,
 ): (ctx: AreaContext) => Promise<BoundTokensObservation> {
-  // The static pod list and the API server's /metrics (megabytes) are read at most every 30 s,
-  // however often the policy reconciles (the clock area rechecks every 15 s).
-  let fetched: { at: number; flags: ApiserverFlags; counters: TokenCounters } | undefined;
   let resolver: { client: KubeClient; workloads: WorkloadResolver } | undefined;
   // Silence is counted from the later of the last batch and this replica's first reconcile as leader.
   let firstObservedMs: number | undefined;
@@ -119,11 +121,11 @@ export function createObserver(
       : lastSummary?.staleTokenReporting === 'on'
         ? (lastSummary.staleTokenWorkloads ?? [])
         : undefined;
-    if (ctx.mode === 'check' || !fetched || ctx.now().getTime() - fetched.at > 30_000) {
-      const [apiserverFlags, tokenCounters] = await Promise.all([observeApiserverFlags(ctx.client), readTokenCounters(ctx.client, apiserverIdentities(ctx))]);
-      fetched = { at: ctx.now().getTime(), flags: apiserverFlags, counters: tokenCounters };
-    }
-    const { flags, counters } = fetched;
+    const nowMs = ctx.now().getTime();
+    const [flags, counters] = await Promise.all([
+      reads.flags.read(ctx.client, nowMs),
+      readTokenCounters(reads.metrics, ctx.client, apiserverIdentities(ctx), nowMs),
+    ]);
     return {
       legacyMounts,
       legacyMountsUnchecked,

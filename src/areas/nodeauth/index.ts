@@ -1,5 +1,6 @@
 // Node authorization readiness (the kubelets-forbidden incident).
 import { ConditionType } from '../../api/reasons.ts';
+import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
 import type { Area } from '../area.ts';
 import { actNodeAuthorization } from './act.ts';
 import { apiserverIdentityCache, bindingCache, nodeCache } from './caches.ts';
@@ -7,8 +8,9 @@ import { createObserver, type NodeAuthObservation } from './observe.ts';
 import { planNodeAuthorization, type NodeAuthPlan } from './plan.ts';
 import { createReplanner } from './replan.ts';
 
-export function nodeAuthorizationArea(): Area<NodeAuthObservation, NodeAuthPlan> {
-  const observe = createObserver();
+/** reads: the API server's flags and /metrics, read at most every 30 s for every area (made at wiring time, src/policy/areas.ts). */
+export function nodeAuthorizationArea(reads: ApiserverReads): Area<NodeAuthObservation, NodeAuthPlan> {
+  const observe = createObserver(reads);
   // After a write found the binding changed since it was judged: plan again from the binding as it is now.
   const replan = createReplanner(observe);
   return {

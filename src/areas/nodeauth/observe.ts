@@ -5,8 +5,8 @@
 // until its inputs (sample, binding, target Node, API-server instances, policy)
 // change or 5 minutes pass, so the requests per reconcile do not grow with the cluster.
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
-import { observeApiserverFlags, type ApiserverFlags } from '../../kube/apiserver-flags.ts';
-import { observeApiserverMetrics } from '../../kube/apiserver-metrics.ts';
+import type { ApiserverFlags } from '../../kube/apiserver-flags.ts';
+import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { objectPath, Resources } from '../../kube/paths.ts';
@@ -63,10 +63,10 @@ interface KubeletEvidence {
 }
 
 /** The SAR probe first, then /metrics (so the probe's own decisions are counted) and the flags. */
-async function gatherKubeletEvidence(ctx: AreaContext, probeNodes: string[], instances: string, now: number): Promise<KubeletEvidence> {
+async function gatherKubeletEvidence(ctx: AreaContext, reads: ApiserverReads, probeNodes: string[], instances: string, now: number): Promise<KubeletEvidence> {
   const apiservers = Math.max(1, instances.split(',').filter(Boolean).length);
   const probed = await probeKubelets(ctx.client, probeNodes);
-  const [flags, metrics] = await Promise.all([observeApiserverFlags(ctx.client), observeApiserverMetrics(ctx.client, instances)]);
+  const [flags, metrics] = await Promise.all([reads.flags.read(ctx.client, now), reads.metrics.read(ctx.client, instances, now)]);
   ctx.log.debug('probed kubelet authorization', {
     nodes: probeNodes,
     reviews: probed.reduce((n, p) => n + p.results.length, 0),
@@ -90,8 +90,8 @@ export interface ObserveOptions {
   binding: LegacyBinding | undefined;
 }
 
-/** Creates the observer with its probe caches (one per operator process). */
-export function createObserver(): (ctx: AreaContext, options?: ObserveOptions) => Promise<NodeAuthObservation> {
+/** Creates the observer with its probe caches (one per operator process); reads: the flags and /metrics readers made at wiring time. */
+export function createObserver(reads: ApiserverReads): (ctx: AreaContext, options?: ObserveOptions) => Promise<NodeAuthObservation> {
   let kubelets: Memo<KubeletEvidence> | undefined;
   let restriction: Memo<NodeRestrictionProbe> | undefined;
   return async (ctx, options) => {
@@ -104,7 +104,7 @@ export function createObserver(): (ctx: AreaContext, options?: ObserveOptions) =
     const probeNodes = syntheticProbe ? [SYNTHETIC_NODE] : sample;
     const now = ctx.now().getTime();
     const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', instances, generation].join('|');
-    if (!fresh(kubelets, key, now, ctx.mode)) kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, probeNodes, instances, now) };
+    if (!fresh(kubelets, key, now, ctx.mode)) kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, reads, probeNodes, instances, now) };
     let nodeRestrictionProbe: NodeRestrictionProbe | undefined;
     if (ctx.spec.nodeAuthorization.probeNodeRestriction) {
       const names = nodes.map((n) => n.metadata.name);

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
-import { resourceOf } from '../../../src/kube/client.ts';
+import { ApiserverFlagsReader, parseApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
+import { resourceOf, type KubeClient } from '../../../src/kube/client.ts';
 
 const test = suite('kube-apiserver flags');
 
@@ -53,6 +53,32 @@ test('resource of an API path, for request counters', () => {
   assert.is(resourceOf('/api/v1/nodes/node-a'), 'nodes');
   assert.is(resourceOf('/apis/authpolicy.io/v1alpha1/authpolicies/cluster/status'), 'authpolicies/status');
   assert.is(resourceOf('/apis/apps/v1/namespaces/ci/deployments/web'), 'deployments');
+});
+
+test('the static pod is listed at most every 30 s per client by the reader made at wiring time; a failed list is not kept', async () => {
+  let lists = 0;
+  let fail = false;
+  const pod = { metadata: { name: 'kube-apiserver-cp' }, spec: { containers: [{ command: ['kube-apiserver', '--authorization-mode=Node,RBAC'] }] } };
+  const client = {
+    list: (path: string): Promise<unknown> => {
+      lists++;
+      assert.is(path, '/api/v1/namespaces/kube-system/pods');
+      return fail ? Promise.reject(new Error('connection refused')) : Promise.resolve({ items: [pod] });
+    },
+  } as unknown as KubeClient;
+  const reader = new ApiserverFlagsReader();
+  const t0 = 1_000_000;
+  assert.equal((await reader.read(client, t0)).authorizationModes, ['Node', 'RBAC']);
+  await reader.read(client, t0 + 29_999);
+  assert.is(lists, 1, 'within 30 s: the same read');
+  fail = true;
+  await reader.read(client, t0 + 30_000).catch(() => undefined);
+  assert.is(lists, 2, '30 s later: listed again');
+  fail = false;
+  assert.is((await reader.read(client, t0 + 30_001)).podName, 'kube-apiserver-cp', 'the failure was not kept');
+  assert.is(lists, 3);
+  await new ApiserverFlagsReader().read(client, t0 + 30_002);
+  assert.is(lists, 4, 'another reader (another process) has its own memo');
 });
 
 test.run();

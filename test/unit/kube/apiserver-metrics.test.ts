@@ -2,7 +2,7 @@
 // again at once when an API server restarted).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { metricSamples, METRICS_MIN_INTERVAL_MS, observeApiserverMetrics } from '../../../src/kube/apiserver-metrics.ts';
+import { ApiserverMetricsReader, metricSamples, METRICS_MIN_INTERVAL_MS } from '../../../src/kube/apiserver-metrics.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { KubeApiError } from '../../../src/kube/errors.ts';
 
@@ -48,21 +48,24 @@ function fakeClient(answer: () => string): { client: KubeClient; reads: () => nu
 test('read at most every 30 s per client, and again when the API servers changed', async () => {
   const { client, reads } = fakeClient(() => 'x 1');
   const t0 = 1_000_000;
-  await observeApiserverMetrics(client, 'apiserver-1', t0);
-  await observeApiserverMetrics(client, 'apiserver-1', t0 + 1_000);
-  await observeApiserverMetrics(client, 'apiserver-1', t0 + METRICS_MIN_INTERVAL_MS - 1);
+  const reader = new ApiserverMetricsReader();
+  await reader.read(client, 'apiserver-1', t0);
+  await reader.read(client, 'apiserver-1', t0 + 1_000);
+  await reader.read(client, 'apiserver-1', t0 + METRICS_MIN_INTERVAL_MS - 1);
   assert.is(reads(), 1);
-  await observeApiserverMetrics(client, 'apiserver-1', t0 + METRICS_MIN_INTERVAL_MS);
+  await reader.read(client, 'apiserver-1', t0 + METRICS_MIN_INTERVAL_MS);
   assert.is(reads(), 2);
-  await observeApiserverMetrics(client, 'apiserver-2', t0 + METRICS_MIN_INTERVAL_MS + 1);
+  await reader.read(client, 'apiserver-2', t0 + METRICS_MIN_INTERVAL_MS + 1);
   assert.is(reads(), 3, 'a restarted API server starts its counters over: read again');
+  await new ApiserverMetricsReader().read(client, 'apiserver-2', t0 + METRICS_MIN_INTERVAL_MS + 2);
+  assert.is(reads(), 4, 'the memo is the reader made at wiring time, not shared module state');
 });
 
 test('a refusal is a value naming the permission, not an exception', async () => {
   const { client } = fakeClient(() => {
     throw new KubeApiError({ status: 403, reason: 'Forbidden', message: 'forbidden', method: 'GET', path: '/metrics' });
   });
-  const m = await observeApiserverMetrics(client, 'a', 0);
+  const m = await new ApiserverMetricsReader().read(client, 'a', 0);
   assert.is(m.readable, false);
   assert.match(m.readable ? '' : m.why, /nonResourceURLs: \["\/metrics"\], verb get/);
 });
