@@ -192,19 +192,10 @@ function firstAtLeast(sorted: readonly number[], bound: number, past: (x: number
  * - The cluster's time is the consensus of every node and API server on that scale; each subject,
  *   and the operator (at 0 on its own scale), is offset from it.
  * So a skewed operator host shifts every raw API-server offset alike and is named itself, not them.
- * Computed once per offsets array (observe publishes it and marks the line, plan judges by it).
+ * Pure: observe computes it once per offsets it reads, publishes it, marks the line, and hands it to
+ * the plan in the observation (ClockObservation.cluster), so the plan does not compute it again.
  */
 export function relativeToCluster(offsets: readonly ClockOffset[], toleranceMs: number): ClusterClocks {
-  const known = computed.get(offsets);
-  if (known?.toleranceMs === toleranceMs) return known.clocks;
-  const clocks = computeRelativeToCluster(offsets, toleranceMs);
-  computed.set(offsets, { toleranceMs, clocks });
-  return clocks;
-}
-
-const computed = new WeakMap<readonly ClockOffset[], { toleranceMs: number; clocks: ClusterClocks }>();
-
-function computeRelativeToCluster(offsets: readonly ClockOffset[], toleranceMs: number): ClusterClocks {
   const servers = offsets.filter((o) => o.kind === 'apiserver');
   const serverClock = servers.length
     ? consensus(

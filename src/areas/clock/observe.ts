@@ -49,7 +49,8 @@ function publishOffsets(metrics: Metrics, cluster: ClusterClocks, exported: Map<
 
 /** startedMs: when the operator started (the warm-up runs from then). */
 export function createObserver(estimator: ClockEstimator, caches: ClockCaches, startedMs: number): (ctx: AreaContext) => Promise<ClockObservation> {
-  let last: { version: number; atMs: number; untilMs: number; maxSkewMs: number; offsets: ClockOffset[] } | undefined;
+  // The offsets and their cluster-relative form, computed once per estimator change (or a clock gone stale).
+  let last: { version: number; atMs: number; untilMs: number; maxSkewMs: number; offsets: ClockOffset[]; cluster: ClusterClocks } | undefined;
   const exported = new Map<string, OffsetGauge>();
   return async (ctx) => {
     if (ctx.mode === 'check') {
@@ -62,10 +63,10 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     const nowMs = ctx.now().getTime();
     const maxSkewMs = resolveSpec(ctx.policy.spec).clock.maxSkewMs;
     const current = last && last.version === estimator.version && last.maxSkewMs === maxSkewMs && nowMs >= last.atMs && nowMs <= last.untilMs;
-    const offsets = current && last ? last.offsets : estimator.offsets(nowMs);
-    if (!current) {
-      last = { version: estimator.version, atMs: nowMs, untilMs: currentUntilMs(offsets, estimator.staleAfterMs), maxSkewMs, offsets };
+    if (!current || !last) {
+      const offsets = estimator.offsets(nowMs);
       const cluster = relativeToCluster(offsets, maxSkewMs);
+      last = { version: estimator.version, atMs: nowMs, untilMs: currentUntilMs(offsets, estimator.staleAfterMs), maxSkewMs, offsets, cluster };
       // A sample crossing this line wakes a reconcile (caches.ts); otherwise the area rechecks every minute.
       const skewed = new Set(cluster.subjects.filter((o) => Math.abs(o.offsetMs) > maxSkewMs).map((o) => `${o.kind}/${o.name}`));
       estimator.judgedBy({ serverClockMs: cluster.serverClockMs, centreMs: cluster.centreMs, maxSkewMs, skewed });
@@ -73,7 +74,8 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     }
     const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {
-      offsets,
+      offsets: last.offsets,
+      cluster: { maxSkewMs, clocks: last.cluster },
       warmingUp: ctx.mode === 'run' && ctx.now().getTime() - startedMs < WARM_UP_MS,
       lastCondition: lastCondition && { type: lastCondition.type, status: lastCondition.status, reason: lastCondition.reason, message: lastCondition.message },
     };

@@ -11,11 +11,17 @@ import { formatDuration } from '../../api/duration.ts';
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import { firstVerdict, when, type Rule, type Verdict } from '../../api/rules.ts';
 import type { AreaReport, Finding } from '../area.ts';
-import { relativeToCluster, type ClockOffset } from './estimator.ts';
+import { relativeToCluster, type ClockOffset, type ClusterClocks } from './estimator.ts';
 
 export interface ClockObservation {
   /** raw: API servers against the operator's clock, nodes against the API server's */
   offsets: ClockOffset[];
+  /**
+   * `offsets` against the cluster's own time, as observe computed them (relativeToCluster with maxSkewMs as
+   * the tolerance): the plan judges by these rather than computing them again. Absent (or for another
+   * maxSkew): the plan computes them.
+   */
+  cluster?: { maxSkewMs: number; clocks: ClusterClocks } | undefined;
   /**
    * The operator started observing moments ago (a restart, a new leader) and its
    * samples are still too few to judge: the last reported condition and summary
@@ -183,7 +189,7 @@ export function steadyWorst(worst: readonly ClockOffset[], lastSummary: Record<s
 /** Every clock against the cluster's own time (the consensus of its nodes and API servers), the operator's included. */
 export function clockFacts(spec: ResolvedSpec, observation: ClockObservation, lastSummary?: Record<string, unknown>): ClockFacts {
   const maxSkewMs = spec.clock.maxSkewMs;
-  const cluster = relativeToCluster(observation.offsets, maxSkewMs);
+  const cluster = observation.cluster?.maxSkewMs === maxSkewMs ? observation.cluster.clocks : relativeToCluster(observation.offsets, maxSkewMs);
   const operatorOffsetMs = cluster.operatorOffsetMs;
   const worst = [...cluster.subjects].sort((a, b) => Math.abs(b.offsetMs) - Math.abs(a.offsetMs));
   return {

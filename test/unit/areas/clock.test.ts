@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
-import { ClockEstimator, median, recentMedian, WINDOW } from '../../../src/areas/clock/estimator.ts';
+import { ClockEstimator, median, recentMedian, relativeToCluster, WINDOW } from '../../../src/areas/clock/estimator.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
 import { clockCaches, NODE_LEASE_POLL_MS, nodeLeasePollMs, POLL_MS_PER_LEASE, serverStampMs } from '../../../src/areas/clock/caches.ts';
 import { clockArea, RECHECK_MS, reusingPlan, WARM_UP_RECHECK_MS } from '../../../src/areas/clock/index.ts';
@@ -242,6 +242,8 @@ test('a reconcile woken by something else reuses the offsets until a clock moves
   clock.advance(estimator.staleAfterMs - 60_000);
   const again = await observe(run);
   assert.is(again.offsets, first.offsets, 'nothing recorded, nobody stale: the same offsets');
+  assert.equal(first.cluster, { maxSkewMs: 30_000, clocks: relativeToCluster(first.offsets, 30_000) }, 'and their cluster-relative form, for the plan');
+  assert.is(again.cluster?.clocks, first.cluster?.clocks, 'computed once per offsets');
   assert.is(sets, 2, 'and no metric set again');
   estimator.record('node', 'a', 1000, clock.now().getTime());
   const renewed = await observe(run);
@@ -261,6 +263,23 @@ test('a reconcile woken by something else reuses the offsets until a clock moves
     ['a'],
   );
   assert.equal(await gauges(), ['node/a'], "b's gauge removed");
+});
+
+test('the plan judges by the cluster clocks observe computed for its maxSkew, and computes them itself otherwise; nothing is memoized behind it', () => {
+  const offsets = [
+    { kind: 'apiserver' as const, name: 'kas', offsetMs: 0, samples: 3, lastSeenMs: 0 },
+    { kind: 'node' as const, name: 'a', offsetMs: 1000, samples: 3, lastSeenMs: 0 },
+  ];
+  const spec = resolveSpec({});
+  const computed = relativeToCluster(offsets, spec.clock.maxSkewMs);
+  assert.is.not(relativeToCluster(offsets, spec.clock.maxSkewMs), computed, 'a pure function: computed again, not remembered per array');
+  // What observe handed over is what is judged: a node put 2m ahead on the cluster's scale.
+  const handed = { ...computed, subjects: computed.subjects.map((o) => (o.name === 'a' ? { ...o, offsetMs: 120_000 } : o)) };
+  const judged = planClock(spec, { offsets, cluster: { maxSkewMs: spec.clock.maxSkewMs, clocks: handed } });
+  assert.is(judged.conditions[0]?.reason, 'ClockSkewDetected');
+  const otherSkew = planClock(spec, { offsets, cluster: { maxSkewMs: 5_000, clocks: handed } });
+  assert.is(otherSkew.conditions[0]?.reason, 'ClocksInSync', 'handed over for another maxSkew: computed from the offsets');
+  assert.equal(planClock(spec, { offsets, cluster: { maxSkewMs: spec.clock.maxSkewMs, clocks: computed } }), planClock(spec, { offsets }));
 });
 
 test('the clock plan answers from its last result while offsets, spec and status are the same objects', () => {
