@@ -200,10 +200,16 @@ export class PublishedKeys implements KeyReadState {
   private fetchedUnder = '';
   private lastAttempt = 0;
   private unknownKidSeen = false;
+  private readonly clock: () => number;
   fetches = 0;
 
+  /** now: the process's clock, made at wiring time (src/policy/areas.ts); a call may pass its own (ctx.now()). */
+  constructor(now: () => number = Date.now) {
+    this.clock = now;
+  }
+
   /** Fetches now (one GET), unless a fetch is already under way. */
-  refresh(client: KubeClient, apiservers = this.fetchedUnder, now: () => number = Date.now): Promise<KeySet | undefined> {
+  refresh(client: KubeClient, apiservers = this.fetchedUnder, now: () => number = this.clock): Promise<KeySet | undefined> {
     this.inflight ??= (async () => {
       this.lastAttempt = now();
       this.fetchedUnder = apiservers;
@@ -235,7 +241,7 @@ export class PublishedKeys implements KeyReadState {
   }
 
   /** Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), or the set is older than maxAgeMs. */
-  async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000, now: () => number = Date.now): Promise<KeySet | undefined> {
+  async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000, now: () => number = this.clock): Promise<KeySet | undefined> {
     const age = now() - this.lastAttempt;
     const stale =
       this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age >= maxAgeMs || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
@@ -244,7 +250,7 @@ export class PublishedKeys implements KeyReadState {
   }
 
   /** Refreshes as ensureFresh does, then says what the keys in hand prove (keyEvidence). */
-  async evidence(client: KubeClient, apiservers: string, now: () => number = Date.now): Promise<KeyEvidence> {
+  async evidence(client: KubeClient, apiservers: string, now: () => number = this.clock): Promise<KeyEvidence> {
     await this.ensureFresh(client, apiservers, undefined, now);
     return keyEvidence(this, now(), apiservers);
   }

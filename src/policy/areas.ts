@@ -26,7 +26,7 @@ export function allAreas(o: AreaOptions): Area[] {
   const now = o.now ?? wallClock;
   // The published service-account keys and the token-Secret cache judging tokens against them: made here, once,
   // and handed to both areas that read token Secrets (no module state).
-  const keys = new PublishedKeys();
+  const keys = new PublishedKeys(now);
   const secrets = tokenSecretCache(keys, now);
   // The API server's flags and /metrics, each read at most every 30 s however many areas ask.
   const reads = apiserverReads();
