@@ -1,7 +1,7 @@
 // The published service-account keys keep time by the clock they were made with at wiring time
 // (src/policy/areas.ts), so a refresh started without one (the legacy-token area's first read) is
 // stamped and aged by the same clock as every other.
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { KubeClient } from '../../../src/kube/client.ts';
@@ -12,7 +12,7 @@ const test = suite('published service-account keys');
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
 test('a refresh, ensureFresh and evidence without a clock of their own use the one the keys were made with', async () => {
-  const doc = { keys: [generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JsonWebKey] };
+  const doc = { keys: [generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' })] };
   let gets = 0;
   const client = {
     get: () => {
