@@ -33,8 +33,9 @@ const size = (nodes: number, secrets: number, deployments: number, pods: number,
 });
 
 export const PRESETS: Record<string, Preset> = {
-  // Under 5 minutes on 2 cores: proves the whole pipeline, figures are indicative only.
-  quick: { name: 'quick', sizes: [size(40, 60, 16, 60, 4)], idleSeconds: 20, rotationTimeoutSeconds: 120 },
+  // About 6 minutes on 2 cores: proves the whole pipeline, figures are indicative only.
+  // Idle 60 s: long enough for four lease renewals at config/manager's 15 s retry period.
+  quick: { name: 'quick', sizes: [size(40, 60, 16, 60, 4)], idleSeconds: 60, rotationTimeoutSeconds: 120 },
   // Three small sizes on one cluster: how memory, requests and time grow (about 15 minutes on 2 cores).
   growth: {
     name: 'growth',

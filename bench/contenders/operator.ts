@@ -1,5 +1,5 @@
 // The operator as it ships: the compiled dist/ through bin/authpolicy-operator.js
-// (what the image's ENTRYPOINT runs), on loopback ports, under a client certificate
+// (what the image's ENTRYPOINT runs) with config/manager's leader-election timings, on loopback ports, under a client certificate
 // that RBAC sees as its ServiceAccount (CN system:serviceaccount:authpolicy-system:
 // authpolicy-operator), so the shipped RBAC applies and a signing-key regeneration
 // does not blind it; an extra group (bench:operator or bench:standby) tells the
@@ -45,6 +45,14 @@ export function operatorNodeOptions(underMemoryLimit = false): string {
   );
 }
 
+/** config/manager's leader-election timings (--leader-election-lease-duration=60s …), passed as shipped. */
+export function shippedLeaderElectionArgs(): string[] {
+  const manifest = parse(readFileSync(`${ROOT}/config/manager/manager.yaml`, 'utf8')) as {
+    spec: { template: { spec: { containers: { args?: string[] }[] } } };
+  };
+  return (manifest.spec.template.spec.containers[0]?.args ?? []).filter((a) => /^--leader-election-(lease-duration|renew-deadline|retry-period)=/.test(a));
+}
+
 /** Starts a replica; with `cgroups`, inside them (the shipped requests and limits, see ../cgroup.ts). */
 export function startShippedOperator(kubeconfig: string, cgroups?: ReplicaCgroups): RunningOperator {
   const argv = [
@@ -52,6 +60,7 @@ export function startShippedOperator(kubeconfig: string, cgroups?: ReplicaCgroup
     'run',
     `--kubeconfig=${kubeconfig}`,
     '--leader-elect',
+    ...shippedLeaderElectionArgs(),
     '--leader-election-namespace=authpolicy-system',
     '--metrics-bind-address=127.0.0.1:0',
     '--health-probe-bind-address=127.0.0.1:0',

@@ -5,7 +5,8 @@
 // every retryPeriod by writing over the Lease it last wrote (one PUT, a GET only after a 409),
 // each renewal retried until renewDeadline with no shorter cut per call, and gives up leading the
 // moment a renewal misses that deadline; a clean shutdown releases the lease so a standby takes
-// over at once. Defaults are controller-runtime's: 15 s / 10 s / 2 s.
+// over at once. Defaults are controller-runtime's: 15 s / 10 s / 2 s; config/manager ships cert-manager's
+// 60 s / 40 s / 15 s (docs/performance.md#leader-election-timings).
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
@@ -52,6 +53,20 @@ export function microTime(d: Date): string {
  */
 export const JITTER_FACTOR = 1.2;
 
+/**
+ * client-go's NewLeaderElector checks, one line each: a leader must give up before its lease can run out
+ * on a standby's clock, and must be able to retry within its renew deadline. Throws on the first broken rule.
+ */
+export function checkTimings(t: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }): void {
+  const s = (ms: number): string => `${ms / 1000}s`;
+  const flags = `--leader-election-lease-duration (${s(t.leaseDurationMs)}), --leader-election-renew-deadline (${s(t.renewDeadlineMs)}), --leader-election-retry-period (${s(t.retryPeriodMs)})`;
+  if (!(t.retryPeriodMs > 0 && t.renewDeadlineMs > 0 && t.leaseDurationMs > 0)) throw new Error(`leader election: ${flags} must all be above 0`);
+  if (t.leaseDurationMs <= t.renewDeadlineMs)
+    throw new Error(`leader election: the lease duration must be longer than the renew deadline (${flags}); set them together`);
+  if (t.renewDeadlineMs <= JITTER_FACTOR * t.retryPeriodMs)
+    throw new Error(`leader election: the renew deadline must be longer than ${JITTER_FACTOR} × the retry period (${flags}); set them together`);
+}
+
 export class LeaderElector {
   readonly identity: string;
   private readonly o: Required<Omit<LeaderElectionOptions, 'metrics'>> & { metrics?: Metrics };
@@ -66,6 +81,7 @@ export class LeaderElector {
   constructor(options: LeaderElectionOptions) {
     this.identity = options.identity ?? `${hostname()}_${randomUUID()}`;
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options, identity: this.identity };
+    checkTimings(this.o);
   }
 
   isLeader(): boolean {

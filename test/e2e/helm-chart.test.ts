@@ -201,7 +201,15 @@ test('values: image by digest, resources, security contexts, scheduling, priorit
 });
 
 test('values: leader election, log level and extra args become run flags', async () => {
-  assert.equal(container(await render()).args, ['run', '--leader-elect', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081']);
+  assert.equal(container(await render()).args, [
+    'run',
+    '--leader-elect',
+    '--leader-election-lease-duration=60s',
+    '--leader-election-renew-deadline=40s',
+    '--leader-election-retry-period=15s',
+    '--metrics-bind-address=:8080',
+    '--health-probe-bind-address=:8081',
+  ]);
   const r = await render(
     'leaderElection.enabled=false',
     'replicaCount=1',

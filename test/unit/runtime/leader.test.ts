@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { KubeApiError } from '../../../src/kube/errors.ts';
-import { LeaderElector } from '../../../src/runtime/leader.ts';
+import { LeaderElector, checkTimings } from '../../../src/runtime/leader.ts';
 import { withFakeTime } from '../../support/fake-time.ts';
 import { MemoryClient, recordingLogger, type LogLine } from '../../support/memory-client.ts';
 
@@ -65,9 +65,9 @@ interface StoredLease {
 /**
  * An API server that answers every lease call after `latency(now)` ms of fake time, honouring each call's
  * timeoutMs as the real client does (no answer within it: a status-0 Timeout), with resourceVersion checks on
- * PUT; from `failFrom` on it answers 500 instead. Counts the calls by method.
+ * PUT; to calls sent from `failFrom` until `failUntil` it answers 500 instead. Counts the calls by method.
  */
-function slowServer(latency: (now: number) => number, failFrom = Infinity) {
+function slowServer(latency: (now: number) => number, failFrom = Infinity, failUntil = Infinity) {
   let stored: StoredLease | undefined;
   let version = 0;
   const calls: Record<string, number> = {};
@@ -86,7 +86,7 @@ function slowServer(latency: (now: number) => number, failFrom = Infinity) {
         return;
       }
       setTimeout(() => {
-        if (sent >= failFrom) {
+        if (sent >= failFrom && sent < failUntil) {
           failed.push({ method, sent });
           reject(error(method, 500, 'InternalError', 'etcdserver: request timed out'));
           return;
@@ -123,17 +123,19 @@ function slowServer(latency: (now: number) => number, failFrom = Infinity) {
   return { client, calls, failed, holder: () => stored?.spec?.holderIdentity };
 }
 
-/** Runs an elector (15 s / 10 s / 2 s) against `server` for `forMs` of fake time; says when it led and until when. */
-async function campaign(server: ReturnType<typeof slowServer>, forMs: number, logs: LogLine[] = []) {
+const CONTROLLER_RUNTIME = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+/** config/manager's (cert-manager's) */
+const SHIPPED = { leaseDurationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 15_000 };
+
+/** Runs an elector (by default 15 s / 10 s / 2 s) against `server` for `forMs` of fake time; says when it led and until when. */
+async function campaign(server: ReturnType<typeof slowServer>, forMs: number, logs: LogLine[] = [], timings = CONTROLLER_RUNTIME) {
   return await withFakeTime(async (clock) => {
     const elector = new LeaderElector({
       client: server.client,
       namespace: 'ops',
       name: 'op',
       identity: 'replica-a',
-      leaseDurationMs: 15_000,
-      renewDeadlineMs: 10_000,
-      retryPeriodMs: 2_000,
+      ...timings,
       log: recordingLogger(logs),
     });
     const stop = new AbortController();
@@ -185,6 +187,47 @@ test('renewals that fail (500 after 4 s) are retried within the deadline, fallin
   assert.equal(led, { from: 8000, until: 32_000 });
   const answered = server.failed.filter((f) => f.sent < 32_000).map((f) => `${f.method} at ${f.sent / 1000} s`);
   assert.equal(answered, ['PUT at 22 s', 'GET at 26 s'], 'the third call was cut at the deadline, not answered');
+});
+
+test("config/manager's timings (60 s / 40 s / 15 s): 7 renewal PUTs in 2 minutes where controller-runtime's make 56", async () => {
+  const shipped = await campaign(
+    slowServer(() => 100),
+    120_000,
+    [],
+    SHIPPED,
+  );
+  // Leads at 0.2 s (GET 404, create); renews 15 s after each renewal's answer: 15.2, 30.3 … 105.8 s.
+  assert.equal(shipped.calls, { GET: 1, POST: 1, PUT: 7 });
+  const defaults = await campaign(
+    slowServer(() => 100),
+    120_000,
+  );
+  assert.ok((defaults.calls.PUT ?? 0) >= 50, `controller-runtime's: ${JSON.stringify(defaults.calls)}`);
+});
+
+test("config/manager's timings keep the leader through 35 s of API-server errors; controller-runtime's end it after 10 s", async () => {
+  const down = (): ReturnType<typeof slowServer> => slowServer(() => 100, 19_000, 54_000);
+  const shipped = await campaign(down(), 120_000, [], SHIPPED);
+  // Renewals at 30.3 and 45.3 s fail; the one at 60.3 s is still within 40 s of the first failure's start, and succeeds.
+  assert.equal(shipped.led, { from: 200, until: -1 });
+  const defaults = await campaign(down(), 120_000);
+  assert.ok(defaults.led.until > 19_000 && defaults.led.until <= 19_000 + 12_000, `controller-runtime's: ${JSON.stringify(defaults.led)}`);
+});
+
+test('timings that cannot work are refused at start, naming the flags', () => {
+  assert.not.throws(() => {
+    checkTimings(SHIPPED);
+    checkTimings(CONTROLLER_RUNTIME);
+  });
+  assert.throws(() => {
+    checkTimings({ ...SHIPPED, leaseDurationMs: 30_000 });
+  }, /lease duration must be longer than the renew deadline \(--leader-election-lease-duration \(30s\), --leader-election-renew-deadline \(40s\)/);
+  assert.throws(() => {
+    checkTimings({ ...SHIPPED, retryPeriodMs: 35_000 });
+  }, /renew deadline must be longer than 1.2 × the retry period/);
+  assert.throws(() => {
+    checkTimings({ ...SHIPPED, retryPeriodMs: 0 });
+  }, /must all be above 0/);
 });
 
 test.run();
