@@ -25,10 +25,12 @@ export const MAX_REPLANS = 2;
 
 /**
  * done: every action was written (or dry run);
+ * stopped: the reconcile was cancelled (shutdown, or leadership lost) before `action`, which and the
+ * actions after it were not written (the reconciler then writes no status either);
  * changed: `action` found the binding other than the plan judged it (409, or gone), so it and
  * the actions after it were not written.
  */
-export type NodeAuthOutcome = { kind: 'done' } | { kind: 'changed'; action: NodeAuthAction; error: unknown };
+export type NodeAuthOutcome = { kind: 'done' } | { kind: 'stopped'; action: NodeAuthAction } | { kind: 'changed'; action: NodeAuthAction; error: unknown };
 
 const bindingPath = objectPath(Resources.clusterRoleBindings, BINDING_NAME);
 
@@ -70,7 +72,7 @@ export async function writePlan(ctx: AreaContext, plan: NodeAuthPlan): Promise<N
     return { kind: 'done' };
   }
   for (const action of plan.actions) {
-    if (ctx.signal.aborted) break;
+    if (ctx.signal.aborted) return { kind: 'stopped', action };
     try {
       await write(ctx, action);
     } catch (err) {
@@ -94,7 +96,8 @@ export async function actNodeAuthorization(ctx: AreaContext, plan: NodeAuthPlan,
   let current = plan;
   for (let replans = 0; ; replans++) {
     const outcome = await writePlan(ctx, current);
-    if (outcome.kind === 'done') return current.report;
+    // Stopped: the reconciler writes nothing once cancelled, so the report is never shown.
+    if (outcome.kind !== 'changed') return current.report;
     ctx.log.info(`clusterrolebinding/${BINDING_NAME} changed since it was judged; planning again`, {
       action: describeAction(outcome.action),
       error: describeError(outcome.error),

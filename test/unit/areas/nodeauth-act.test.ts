@@ -235,6 +235,20 @@ test('dry run and refusals: Events only, no request', async () => {
   assert.is(client.calls.length, 0);
 });
 
+test('a reconcile cancelled before an action: stopped there, nothing written, no Event claims it', async () => {
+  const client = new MemoryClient();
+  const stored = client.seed(bindingPath, nodeBinding());
+  const abort = new AbortController();
+  abort.abort();
+  const { ctx, events } = memoryContext(client, new TestClock(), resolveSpec({}), { signal: abort.signal });
+  const judged = { resourceVersion: stored.metadata.resourceVersion ?? '', uid: String(stored.metadata.uid) };
+  const outcome = await writePlan(ctx, planOf([{ kind: 'delete', why: 'the Node authorizer works', judged }]));
+  assert.equal(outcome, { kind: 'stopped', action: { kind: 'delete', why: 'the Node authorizer works', judged } });
+  assert.equal(client.callsOf('delete'), []);
+  assert.ok(client.peek(bindingPath), 'still there');
+  assert.equal(events, []);
+});
+
 test("a forbidden create fails the area with the API's own error", async () => {
   const client = new MemoryClient().fail('create', /clusterrolebindings$/, 403);
   const r = await act(client, planOf([{ kind: 'create', why: 'x' }]));
