@@ -59,6 +59,8 @@ export interface TokenConsumer {
   cronJob: string | undefined;
   /** its owner opted out of restarts (authpolicy.io/restart), and why */
   optOut?: string | undefined;
+  /** owned by a Rollout while Argo Rollouts cannot be read: not restarted now, restarted once they can be */
+  rolloutUnread?: true;
 }
 
 /** What the tokens were judged with, and how fresh that is. */
@@ -203,7 +205,8 @@ export function createObserver(
       });
     const deletedInUse = deletedStillUsed(deleted, workloads);
     const optedOut = new Map(workloads.flatMap((w) => (w.optOut ? [[`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w.optOut] as const] : [])));
-    const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds, optedOut);
+    const unread = rollouts.state === 'unreadable' || rollouts.state === 'listing';
+    const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds, optedOut, unread);
     let externalSigning: string | undefined;
     try {
       externalSigning = (await observeApiserverFlags(ctx.client)).signingEndpoint;
@@ -256,7 +259,13 @@ export function restartOptOut(
 }
 
 /** Running pods reading the selected token Secrets, each with the owner that could (or could not) restart it. */
-function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<string>, optedOut: Map<string, string>): TokenConsumer[] {
+function tokenConsumers(
+  ctx: AreaContext,
+  tokenSecrets: Set<string>,
+  kinds: Set<string>,
+  optedOut: Map<string, string>,
+  rolloutsUnread: boolean,
+): TokenConsumer[] {
   const replicaSets = ctx.cache(replicaSetOwnersCache);
   const jobs = ctx.cache(jobOwnersCache);
   const out: TokenConsumer[] = [];
@@ -267,12 +276,14 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
     let owner = 'none (bare Pod)';
     let restartable: TokenConsumer['restartable'];
     let cronJob: string | undefined;
+    let rolloutUnread = false;
     const o = p.owner;
     if (o?.kind === 'ReplicaSet') {
       const parent = replicaSets.get(o.name, ns)?.owner;
       if (parent?.kind === 'Deployment' || parent?.kind === 'Rollout') {
         owner = `${parent.kind} ${parent.name}`;
         if (kinds.has(parent.kind)) restartable = { kind: parent.kind, name: parent.name };
+        rolloutUnread = parent.kind === 'Rollout' && rolloutsUnread;
       } else owner = `ReplicaSet ${o.name} (${parent ? `owned by ${parent.kind} ${parent.name}` : 'no Deployment'})`;
     } else if (o?.kind === 'Job') {
       const parent = jobs.get(o.name, ns)?.owner;
@@ -300,6 +311,7 @@ function tokenConsumers(ctx: AreaContext, tokenSecrets: Set<string>, kinds: Set<
         restartable,
         cronJob,
         ...(optOut ? { optOut } : {}),
+        ...(rolloutUnread ? { rolloutUnread: true as const } : {}),
       });
   }
   return sortedBy(out, (c) => `${c.namespace}/${c.pod}/${c.secret}`);

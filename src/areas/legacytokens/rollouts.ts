@@ -106,7 +106,7 @@ export function withRollouts<P extends { actions: readonly { kind: string }[]; r
     };
   }
   if (access?.state !== 'unreadable') return plan;
-  const note = `Argo Rollouts were not checked, so no Rollout is restarted: ${access.message}`;
+  const note = `Argo Rollouts were not checked, so no Rollout is restarted: ${access.message}; restarting a Rollout also needs patch on rollouts.argoproj.io`;
   return {
     ...plan,
     report: {

@@ -90,7 +90,9 @@ function finishOrWait(legacy: Spec, r: Rollouts, deps: Dependents, rotating: Set
     }
     // A timed-out rollout keeps its rotation pending, so RolloutTimedOut stays until that rollout finishes
     // (it frees its restart slot meanwhile): pods of a stuck rollout still mount the old token.
-    const settled = dependents.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete);
+    // A Rollout that could not be read is no dependent yet: while its pods hold the replaced token the rotation
+    // stays open, so it is restarted once Rollouts can be read (closed, its pods would then count as restarted).
+    const settled = dependents.every((w) => w.restartedFor.includes(rotation) && w.rolloutComplete) && !deps.deadHoldersOf(s).some((c) => c.rolloutUnread);
     if (ready && settled) {
       const notRestarted = [
         ...deps.optedOutOf(s.metadata).map((w) => `${workloadId(w)} (${w.optOut ?? ''})`),
