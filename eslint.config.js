@@ -30,6 +30,29 @@ const layerRules = [
       ]),
     },
   })),
+  // No hidden state (CONTRIBUTING: state is explicit): time comes from ctx.now() or a clock made at wiring time,
+  // and a memo is made at wiring time and passed in, never kept in a module. (legacytokens joins when it is ready.)
+  {
+    files: ['src/areas/{nodeauth,clock,boundtokens}/**/*.ts', 'src/kube/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          ["CallExpression[callee.object.name='Date'][callee.property.name='now']", 'Date.now()'],
+          ["NewExpression[callee.name='Date'][arguments.length=0]", 'new Date()'],
+        ].map(([selector, what]) => ({ selector, message: `${what} hides the clock: read ctx.now(), or a clock made at wiring time and passed in` })),
+        ...[
+          'Program > VariableDeclaration[kind="let"]',
+          'Program > ExportNamedDeclaration > VariableDeclaration[kind="let"]',
+          'Program > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|Set|WeakMap|WeakSet)$/][arguments.length=0]',
+          'Program > ExportNamedDeclaration > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|Set|WeakMap|WeakSet)$/][arguments.length=0]',
+        ].map((selector) => ({
+          selector,
+          message: 'module-level mutable state: make it at wiring time (src/policy/areas.ts, the area index.ts) and pass it in',
+        })),
+      ],
+    },
+  },
   {
     files: ['src/**/*.ts'],
     plugins: { 'import-x': importX },

@@ -98,6 +98,7 @@ const legacyReader = new ApiserverFlagsReader();
 
 /** The flags through the legacy-token area's reader (see legacyReader); other areas are handed theirs. */
 export function observeApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {
+  // eslint-disable-next-line no-restricted-syntax -- the legacy-token area's way in, until it is handed the wired reader
   return legacyReader.read(client, Date.now());
 }
 

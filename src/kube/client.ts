@@ -123,9 +123,13 @@ export class HttpKubeClient implements KubeClient {
   /** told once per dead connection found by checkConnection (every caller waiting on that probe shares it) */
   onDeadConnection: ((server: string) => void) | undefined;
 
-  constructor(connection: Connection) {
+  /** the clock the token file's re-reads are throttled by (made with the client) */
+  private readonly now: () => number;
+
+  constructor(connection: Connection, now: () => number = Date.now) {
     this.connection = connection;
     this.server = connection.server;
+    this.now = now;
   }
 
   /** How the API server is reached, for error messages: ` through the proxy <url> (from HTTPS_PROXY)` or nothing. */
@@ -212,7 +216,7 @@ export class HttpKubeClient implements KubeClient {
     const source = this.connection.token;
     if (!source) return undefined;
     if ('value' in source) return source.value;
-    const now = Date.now();
+    const now = this.now();
     if (this.token && now - this.token.checkedAt < TOKEN_FILE_CHECK_MS) return this.token.value;
     try {
       const { mtimeMs } = await stat(source.file);

@@ -19,11 +19,10 @@ interface PublishedKey {
   key: KeyObject;
 }
 
-/** One fetched key set; `version` changes exactly when the set of keys does. */
+/** One fetched key set; `version` changes exactly when the set of keys does (when it was read: PublishedKeys). */
 export interface KeySet {
   version: string;
   keys: PublishedKey[];
-  fetchedAt: number;
 }
 
 /** RFC 7638-style thumbprint of a public JWK: names a key whatever its kid. */
@@ -33,7 +32,7 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
 }
 
 /** Parses a JWKS document into a key set (keys that cannot be read are skipped). */
-export function keySetFrom(doc: { keys?: JsonWebKey[] }, now = Date.now()): KeySet {
+export function keySetFrom(doc: { keys?: JsonWebKey[] }): KeySet {
   const keys: PublishedKey[] = [];
   for (const jwk of doc.keys ?? []) {
     try {
@@ -51,7 +50,7 @@ export function keySetFrom(doc: { keys?: JsonWebKey[] }, now = Date.now()): KeyS
     )
     .digest('hex')
     .slice(0, 12);
-  return { version, keys, fetchedAt: now };
+  return { version, keys };
 }
 
 const HASH: Record<string, string> = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', ES256: 'sha256', ES384: 'sha384', ES512: 'sha512' };
@@ -216,7 +215,7 @@ export class PublishedKeys implements KeyReadState {
       this.fetches++;
       try {
         const doc = await client.get<{ keys?: JsonWebKey[] }>(JWKS_PATH, { accept: 'application/jwk-set+json' });
-        const read = keySetFrom(doc, now());
+        const read = keySetFrom(doc);
         if (read.version !== this.current?.version) this.currentSinceMs = now();
         this.current = read;
         this.error = undefined;

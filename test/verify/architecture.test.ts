@@ -59,6 +59,21 @@ test('an area importing another area fails lint', async () => {
   );
 });
 
+test('an area or kube reading Date.now() or keeping a module-level memo fails lint', async () => {
+  const text = 'const memo = new Map<string, number>();\nexport const remember = (k: string): number => memo.set(k, Date.now()).get(k) ?? 0;\n';
+  for (const folder of ['areas/clock', 'kube']) {
+    const messages = await lintProbe(folder, { 'hidden.ts': text }, 'hidden.ts');
+    assert.ok(
+      messages.some((m) => m.startsWith('no-restricted-syntax') && m.includes('Date.now() hides the clock')),
+      `${folder}: ${messages.join('\n')}`,
+    );
+    assert.ok(
+      messages.some((m) => m.startsWith('no-restricted-syntax') && m.includes('module-level mutable state')),
+      `${folder}: ${messages.join('\n')}`,
+    );
+  }
+});
+
 test('an import circle fails lint', async () => {
   const messages = await lintProbe(
     'areas/clock',

@@ -13,7 +13,7 @@ import { KEY_EVIDENCE_BOUND_MS, keyEvidence, keySetFrom, PublishedKeys, type Key
 
 const test = suite('legacyTokens: the published keys as evidence');
 const NOW = Date.parse('2026-06-01T00:10:00Z');
-const SET = keySetFrom({ keys: [] }, NOW - 300_000);
+const SET = keySetFrom({ keys: [] });
 
 const state = (over: Partial<KeyReadState>): KeyReadState => ({
   current: SET,
