@@ -16,6 +16,7 @@ export function addRatios(run: Record<string, ContenderResult>): void {
           requests: round2(rot.requests.total / Math.max(1, other.rotation.requests.total)),
           seconds: round2(rot.seconds / Math.max(0.1, other.rotation.seconds)),
           peakRss: other.peakRssMiB ? round2((op.peakRssMiB ?? 0) / other.peakRssMiB) : undefined,
+          ...(other.peakAnonMiB && op.peakAnonMiB !== undefined ? { peakAnon: round2(op.peakAnonMiB / other.peakAnonMiB) } : {}),
           cpu: other.rotation.cpuSeconds && rot.cpuSeconds !== undefined ? round2(rot.cpuSeconds / other.rotation.cpuSeconds) : undefined,
         }
       : undefined;
@@ -32,6 +33,7 @@ export const FIGURES: Record<string, Pick> = {
   rotationSeconds: (c) => (c.rotation?.finished ? c.rotation.seconds : undefined),
   requests: (c) => c.rotation?.requests.total,
   peakRssMiB: (c) => c.peakRssMiB,
+  peakAnonMiB: (c) => c.peakAnonMiB,
   rotationCpuSeconds: (c) => c.rotation?.cpuSeconds,
   apiserverCpuSeconds: (c) => c.rotation?.apiserverCpuSeconds,
   extraRollouts: (c) => c.rotation?.extraRollouts,
@@ -55,6 +57,7 @@ export const OPERATOR_FIGURES: Record<string, Pick> = {
   requestsToReloader: (c) => c.ratioToReloader?.requests,
   requestsToReloaderBlank: (c) => c.ratioToReloaderBlank?.requests,
   peakRssToReloader: (c) => c.ratioToReloader?.peakRss,
+  peakAnonToReloader: (c) => c.ratioToReloader?.peakAnon,
   cpuToFloor: (c) => c.ratioToFloor?.cpu,
 };
 

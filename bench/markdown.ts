@@ -48,14 +48,14 @@ function runTable(run: Record<string, ContenderResult>): string[] {
     const rot = c.rotation;
     const requests = rot.triggerRequests !== undefined ? `${rot.requests.total} (trigger ${rot.triggerRequests})` : String(rot.requests.total);
     lines.push(
-      `| ${label} | ${rot.finished ? '' : 'unfinished '}${rot.seconds} | ${cell(rot.tokensSeconds)} | ${requests} | ${rot.requests.failed} | ${rot.restartedOnce} / ${rot.restartedMoreThanOnce} / ${rot.notRestarted} of ${rot.dependents} | ${rot.secretsAuthenticated}/${rot.secrets} | ${cell(rot.cpuSeconds ?? c.cpuSeconds)} | ${cell(rot.apiserverCpuSeconds)} | ${cell(c.peakRssMiB)} | ${cell(rot.requests.watchesHeld?.max)} | ${cell(rot.load?.mean)} |`,
+      `| ${label} | ${rot.finished ? '' : 'unfinished '}${rot.seconds} | ${cell(rot.tokensSeconds)} | ${requests} | ${rot.requests.failed} | ${rot.restartedOnce} / ${rot.restartedMoreThanOnce} / ${rot.notRestarted} of ${rot.dependents} | ${rot.secretsAuthenticated}/${rot.secrets} | ${cell(rot.cpuSeconds ?? c.cpuSeconds)} | ${cell(rot.apiserverCpuSeconds)} | ${cell(c.peakRssMiB)}${c.peakAnonMiB === undefined ? '' : ` (anon ${c.peakAnonMiB})`} | ${cell(rot.requests.watchesHeld?.max)} | ${cell(rot.load?.mean)} |`,
     );
   }
   return lines;
 }
 
 const rr = (x: Ratio | undefined): string =>
-  x ? `requests ×${cell(x.requests)}, time ×${cell(x.seconds)}, peak RSS ×${cell(x.peakRss)}, rotation CPU ×${cell(x.cpu)}` : '–';
+  x ? `requests ×${cell(x.requests)}, time ×${cell(x.seconds)}, peak RSS ×${cell(x.peakRss)} (anon ×${cell(x.peakAnon)}), rotation CPU ×${cell(x.cpu)}` : '–';
 
 function operatorLines(op: ContenderResult): string[] {
   const lines: string[] = [];
@@ -84,7 +84,7 @@ function operatorLines(op: ContenderResult): string[] {
     for (const [name, f] of Object.entries(reps)) {
       const t = f.cgroupRotation;
       lines.push(
-        `Operator ${name}: peak RSS ${f.peakRssMiB} MiB over the run (cgroup peak charge ${cell(f.cgroup?.memoryPeakMiB)} MiB, limit hits ${cell(f.cgroup?.memoryFailcnt)}, OOM kills ${cell(f.cgroup?.oomKills)}); rotation: ${f.rotationCpuSeconds} CPU s (runnable but waiting for a CPU ${cell(f.rotationRunqueueWaitSeconds)} s), ${f.rotationRequests} requests, ${cell(f.watchesHeld?.max)} watches held at most, event loop p99 ${cell(f.eventLoopRotation?.p99Ms)} ms / max ${cell(f.eventLoopRotation?.maxMs)} ms, CPU throttled in ${cell(t?.nrThrottled)} of ${cell(t?.nrPeriods)} periods (${cell(t?.throttledSeconds)} s); "became leader" ${f.becameLeader}×, "leader election lost" ${f.lostLease}×.`,
+        `Operator ${name}: peak RSS ${f.peakRssMiB} MiB over the run (anonymous ${cell(f.peakAnonMiB)} MiB; cgroup peak charge ${cell(f.cgroup?.memoryPeakMiB)} MiB, limit hits ${cell(f.cgroup?.memoryFailcnt)}, OOM kills ${cell(f.cgroup?.oomKills)}); rotation: ${f.rotationCpuSeconds} CPU s (runnable but waiting for a CPU ${cell(f.rotationRunqueueWaitSeconds)} s), ${f.rotationRequests} requests, ${cell(f.watchesHeld?.max)} watches held at most, event loop p99 ${cell(f.eventLoopRotation?.p99Ms)} ms / max ${cell(f.eventLoopRotation?.maxMs)} ms, CPU throttled in ${cell(t?.nrThrottled)} of ${cell(t?.nrPeriods)} periods (${cell(t?.throttledSeconds)} s); "became leader" ${f.becameLeader}×, "leader election lost" ${f.lostLease}×.`,
       );
     }
   }

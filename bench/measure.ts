@@ -23,7 +23,7 @@ export function auditPolicy(): string {
 
 export const MiB = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
-async function statusField(pid: number, field: string): Promise<number | undefined> {
+export async function statusField(pid: number, field: string): Promise<number | undefined> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Number(m[1]) * 1024 : undefined;
@@ -59,18 +59,26 @@ export async function tree(pid: number): Promise<number[]> {
 
 /**
  * Samples the summed RSS of a process tree every `intervalMs` (a kubectl script is
- * many short processes; /usr/bin/time's maxrss only sees the largest one).
+ * many short processes; /usr/bin/time's maxrss only sees the largest one), and its
+ * anonymous part (RssAnon: the process's own memory, without the executable's and
+ * libraries' file pages, which every process running the same binary shares).
  */
-export function sampleTreeRss(pid: number, intervalMs = 250): { stop(): number } {
+export function sampleTreeRss(pid: number, intervalMs = 250): { stop(): number; peakAnonBytes(): number } {
   let max = 0;
+  let maxAnon = 0;
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
     void (async () => {
       let sum = 0;
-      for (const p of await tree(pid)) sum += (await statusField(p, 'VmRSS')) ?? 0;
+      let anon = 0;
+      for (const p of await tree(pid)) {
+        sum += (await statusField(p, 'VmRSS')) ?? 0;
+        anon += (await statusField(p, 'RssAnon')) ?? 0;
+      }
       max = Math.max(max, sum);
+      maxAnon = Math.max(maxAnon, anon);
       busy = false;
     })();
   }, intervalMs);
@@ -79,6 +87,7 @@ export function sampleTreeRss(pid: number, intervalMs = 250): { stop(): number }
       clearInterval(timer);
       return max;
     },
+    peakAnonBytes: () => maxAnon,
   };
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { waitFor } from '../test/cluster/wait.ts';
 import type { Api } from './kube.ts';
 import { createReplicaCgroups, runqueueWaitSeconds, type CgroupUsage, type ReplicaCgroups, type Resources } from './cgroup.ts';
-import { counterBy, cpuSeconds, diff, gauge, peakRss, MiB, type BenchGroup, type RequestCount } from './measure.ts';
+import { counterBy, cpuSeconds, diff, gauge, peakRss, statusField, MiB, type BenchGroup, type RequestCount } from './measure.ts';
 import { baseline, waitRotation, type RotationResult } from './rotation.ts';
 import { startShippedOperator, type RunningOperator } from './contenders/operator.ts';
 import { newVerdicts, AREA_CONDITIONS, type Condition, type Verdict } from './verdicts.ts';
@@ -46,6 +46,8 @@ interface Replica {
   op: RunningOperator;
   cgroups?: ReplicaCgroups;
   peakRssBytes: number;
+  /** the most RssAnon sampled: its own memory, without the node binary's file pages */
+  peakAnonBytes: number;
   cpu: number;
   stopSampling(): void;
 }
@@ -53,9 +55,10 @@ interface Replica {
 function startReplica(ctx: RunContext, name: 'leader' | 'standby'): Replica {
   const cgroups = ctx.resources ? createReplicaCgroups(`authpolicy-bench-${ctx.tag}-${name}`, ctx.resources) : undefined;
   const op = startShippedOperator(name === 'leader' ? ctx.kubeconfigs.operator : ctx.kubeconfigs.standby, cgroups);
-  const r: Replica = { name, op, cgroups, peakRssBytes: 0, cpu: 0, stopSampling: () => undefined };
+  const r: Replica = { name, op, cgroups, peakRssBytes: 0, peakAnonBytes: 0, cpu: 0, stopSampling: () => undefined };
   const sample = async (): Promise<void> => {
     r.peakRssBytes = Math.max(r.peakRssBytes, (await peakRss(op.pid)) ?? 0);
+    r.peakAnonBytes = Math.max(r.peakAnonBytes, (await statusField(op.pid, 'RssAnon')) ?? 0);
     r.cpu = Math.max(r.cpu, (await cpuSeconds(op.pid)) ?? 0);
   };
   const timer = setInterval(() => void sample(), 1000);
@@ -76,11 +79,12 @@ function eventLoop(text: string): EventLoop | undefined {
   return p99 === undefined || max === undefined ? undefined : { p99Ms: Math.round(p99 * 10000) / 10, maxMs: Math.round(max * 10000) / 10 };
 }
 
-async function sampleNow(r: Replica): Promise<{ cpu: number; rss: number; wait?: number }> {
+async function sampleNow(r: Replica): Promise<{ cpu: number; rss: number; anon: number; wait?: number }> {
   const cpu = (await cpuSeconds(r.op.pid)) ?? r.cpu;
   r.cpu = Math.max(r.cpu, cpu);
   r.peakRssBytes = Math.max(r.peakRssBytes, (await peakRss(r.op.pid)) ?? 0);
-  return { cpu: r.cpu, rss: r.peakRssBytes, wait: await runqueueWaitSeconds(r.op.pid) };
+  r.peakAnonBytes = Math.max(r.peakAnonBytes, (await statusField(r.op.pid, 'RssAnon')) ?? 0);
+  return { cpu: r.cpu, rss: r.peakRssBytes, anon: r.peakAnonBytes, wait: await runqueueWaitSeconds(r.op.pid) };
 }
 
 async function leaseTransitions(admin: Api): Promise<{ transitions: number; holder: string } | undefined> {
@@ -261,6 +265,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
           : undefined;
       return {
         peakRssMiB: MiB(final[i]?.rss ?? 0),
+        peakAnonMiB: MiB(final[i]?.anon ?? 0),
         rotationCpuSeconds: round2((cpu1[i]?.cpu ?? 0) - (cpu0[i]?.cpu ?? 0)),
         rotationRunqueueWaitSeconds: waitDelta(cpu0[i]?.wait, cpu1[i]?.wait),
         totalCpuSeconds: round2(final[i]?.cpu ?? 0),
@@ -305,6 +310,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
         holderAtEnd: lease1?.holder === '' ? undefined : lease1?.holder,
       },
       peakRssMiB: Math.max(leaderFig.peakRssMiB, standbyFig.peakRssMiB),
+      peakAnonMiB: Math.max(leaderFig.peakAnonMiB ?? 0, standbyFig.peakAnonMiB ?? 0),
       standbyPeakRssMiB: standbyFig.peakRssMiB,
       cpuSeconds: round2(leaderFig.totalCpuSeconds + standbyFig.totalCpuSeconds),
       oomKills: (leaderFig.cgroup?.oomKills ?? 0) + (standbyFig.cgroup?.oomKills ?? 0),

@@ -12,6 +12,8 @@ export interface Ratio {
   requests?: number;
   seconds?: number;
   peakRss?: number;
+  /** peak anonymous memory (RssAnon) */
+  peakAnon?: number;
   /** rotation CPU seconds */
   cpu?: number;
 }
@@ -25,6 +27,8 @@ export interface EventLoop {
 export interface ReplicaFigures {
   /** VmHWM over the whole run */
   peakRssMiB: number;
+  /** the most RssAnon sampled (every second): its own memory, without the node binary's shared file pages */
+  peakAnonMiB?: number;
   rotationCpuSeconds: number;
   /** seconds its threads waited, runnable, for a CPU during the rotation (the shared machine's load) */
   rotationRunqueueWaitSeconds?: number;
@@ -91,6 +95,8 @@ export interface ContenderResult {
     load?: { mean: number; max: number; samples: number };
   };
   peakRssMiB?: number;
+  /** the most anonymous memory (RssAnon, summed over the process tree) sampled: RSS less the executable's and libraries' file pages */
+  peakAnonMiB?: number;
   largestProcessRssMiB?: number;
   standbyPeakRssMiB?: number;
   /** the standby took the lease during the run (then standbyPeakRssMiB is its idle-period figure) */

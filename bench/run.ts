@@ -182,6 +182,7 @@ async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<Conte
   return {
     rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()), cpuSeconds: cpu, ...api, load: load.stop() },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
+    peakAnonMiB: MiB(usage.treePeakAnonBytes),
     largestProcessRssMiB: MiB(usage.maxRssBytes ?? 0),
     cpuSeconds: cpu,
     exit: usage.exit,
@@ -252,6 +253,7 @@ async function reloaderRun(binary: string, size: Size, trigger: 'delete/recreate
       load: load.stop(),
     },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
+    peakAnonMiB: MiB(usage.treePeakAnonBytes),
     cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds),
   };
 }

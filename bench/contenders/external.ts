@@ -14,7 +14,7 @@ export interface ExternalRun {
   contenderPid(): Promise<number | undefined>;
   log(): Promise<string>;
   /** stops it if still running; CPU seconds, largest single-process RSS and summed-tree peak RSS, in bytes */
-  finish(): Promise<{ cpuSeconds?: number; maxRssBytes?: number; treePeakRssBytes: number; exit: number | string }>;
+  finish(): Promise<{ cpuSeconds?: number; maxRssBytes?: number; treePeakRssBytes: number; treePeakAnonBytes: number; exit: number | string }>;
 }
 
 const live = new Set<ChildProcess>();
@@ -93,7 +93,7 @@ export function runExternal(name: string, command: string, args: string[], dir: 
       const treePeakRssBytes = sampler.stop();
       await new Promise<void>((r) => log.end(r));
       const t = await readTimeFile(timeFile);
-      return { cpuSeconds: t?.cpuSeconds, maxRssBytes: t?.maxRssBytes, treePeakRssBytes, exit: await exited };
+      return { cpuSeconds: t?.cpuSeconds, maxRssBytes: t?.maxRssBytes, treePeakRssBytes, treePeakAnonBytes: sampler.peakAnonBytes(), exit: await exited };
     },
   };
 }

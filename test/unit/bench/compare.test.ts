@@ -36,6 +36,11 @@ test("ratios are the operator's to each contender of the same run, a missing con
   addRatios(r);
   assert.equal(r.operator.ratioToFloor, { requests: 3, seconds: 1.1, peakRss: 1.2, cpu: 4 });
   assert.is(r.operator.ratioToReloader, undefined);
+  // anonymous memory (RssAnon): a ratio only where both have the figure
+  r.operator.peakAnonMiB = 45;
+  r.floor.peakAnonMiB = 30;
+  addRatios(r);
+  assert.is(r.operator.ratioToFloor?.peakAnon, 1.5);
 });
 
 test('over runs, each ratio is taken within its run before the median: not a ratio of medians', () => {
