@@ -1,11 +1,13 @@
 // A real Argo CD (v3.2.11, built from the Go module proxy by build-argocd.sh)
 // beside the harness's control plane: its CRDs and base configuration from the
 // module's manifests/, Redis, the repo-server and the application-controller
-// as local processes on loopback, and a Git repository (git-server.ts) its
-// Applications sync from. No API server or UI: the tests drive Argo CD through
-// its CRDs, as a GitOps user's Git commits and kubectl do.
+// (upstream's own commands, in the argocd-lite binary) as local processes on
+// loopback; the Applications sync from a Git repository (git-server.ts). No API
+// server, UI or CLI: the tests drive Argo CD through its CRDs, as a GitOps
+// user's Git commits and kubectl do.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,8 +38,12 @@ export function argocdDir(...targets: string[]): string {
 
 export interface ArgoCD {
   dir: string;
-  /** runs the argocd CLI (e.g. ['admin', 'settings', ...]) in `cwd`, KUBECONFIG the cluster's admin; its exit code and output */
-  cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * The health a Lua script gives an object, computed by Argo CD's own util/lua as the
+   * application-controller runs a check from argocd-cm (build/health-test --eval): what
+   * `argocd admin settings resource-overrides health` prints, without building the CLI.
+   */
+  evalHealth(scriptFile: string, objectFile: string): Promise<{ status: string; message: string }>;
   /** asks the controller to compare an Application with Git now, as `argocd app get --refresh` or a Git webhook does */
   refresh(app: string): Promise<void>;
   logs(component: 'application-controller' | 'repo-server' | 'redis', lines?: number): Promise<string>;
@@ -56,8 +62,8 @@ export interface ArgoCD {
  * development setting: the in-cluster destination from KUBECONFIG).
  */
 export async function startArgoCD(cluster: Cluster): Promise<ArgoCD> {
-  const dir = argocdDir();
-  const bin = join(dir, 'argocd');
+  const dir = argocdDir('argocd-lite', 'argocd-health-test', 'kustomize', 'redis-server');
+  const bin = join(dir, 'argocd-lite');
   const work = join(cluster.dir, 'argocd');
   const logs = join(cluster.dir, 'logs');
   await mkdir(join(work, 'tmp'), { recursive: true });
@@ -68,6 +74,13 @@ export async function startArgoCD(cluster: Cluster): Promise<ArgoCD> {
     await mustKubectl(cluster, ['apply', '--server-side', '-n', ARGOCD_NAMESPACE, '-f', join(dir, 'config', f)]);
   for (const crd of ['applications', 'appprojects'])
     await mustKubectl(cluster, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}.argoproj.io`]);
+  // What Argo CD's API server does at its first start (SettingsManager.InitializeSettings): a
+  // server.secretkey in argocd-secret. Without it the settings are "incomplete" and the controller
+  // never sees argocd-cm change (a health check patched in later would be ignored until a restart).
+  // From a file, so the key is in no command line or error message.
+  const secretPatch = join(work, 'argocd-secret.patch.json');
+  await writeFile(secretPatch, JSON.stringify({ data: { 'server.secretkey': randomBytes(32).toString('base64') } }), { mode: 0o600 });
+  await mustKubectl(cluster, ['patch', 'secret', 'argocd-secret', '-n', ARGOCD_NAMESPACE, '--type=merge', `--patch-file=${secretPatch}`]);
   const project = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
@@ -103,9 +116,17 @@ export async function startArgoCD(cluster: Cluster): Promise<ArgoCD> {
     repoServer = startProcess(
       'argocd-repo-server',
       bin,
-      ['--address=127.0.0.1', `--port=${repoPort}`, `--metrics-address=127.0.0.1`, `--metrics-port=${repoMetrics}`, '--disable-tls', `--redis=${redisAddr}`],
+      [
+        'repo-server',
+        '--address=127.0.0.1',
+        `--port=${repoPort}`,
+        `--metrics-address=127.0.0.1`,
+        `--metrics-port=${repoMetrics}`,
+        '--disable-tls',
+        `--redis=${redisAddr}`,
+      ],
       join(logs, 'argocd-repo-server.log'),
-      { ...env, ARGOCD_BINARY_NAME: 'argocd-repo-server' },
+      env,
     );
     await waitFor('argocd-repo-server to serve its metrics', async () => {
       if (repoServer?.child.exitCode !== null) throw new Error(`argocd-repo-server exited: ${await repoServer?.tail()}`);
@@ -115,6 +136,7 @@ export async function startArgoCD(cluster: Cluster): Promise<ArgoCD> {
       'argocd-application-controller',
       bin,
       [
+        'application-controller',
         `--kubeconfig=${cluster.adminKubeconfig}`,
         `--namespace=${ARGOCD_NAMESPACE}`,
         `--redis=${redisAddr}`,
@@ -126,7 +148,7 @@ export async function startArgoCD(cluster: Cluster): Promise<ArgoCD> {
         '--persist-resource-health',
       ],
       join(logs, 'argocd-application-controller.log'),
-      { ...env, ARGOCD_BINARY_NAME: 'argocd-application-controller' },
+      env,
     );
     await waitFor('argocd-application-controller to serve its metrics', async () => {
       if (controller?.child.exitCode !== null) throw new Error(`argocd-application-controller exited: ${await controller?.tail()}`);
@@ -150,14 +172,9 @@ export async function startArgoCD(cluster: Cluster): Promise<ArgoCD> {
   }
   return {
     dir,
-    async cli(args, cwd) {
-      try {
-        const r = await run(bin, args, { cwd, env: { ...env, ARGOCD_BINARY_NAME: 'argocd' } });
-        return { code: 0, stdout: r.stdout, stderr: r.stderr };
-      } catch (err) {
-        const e = err as { code?: number; stdout?: string; stderr?: string };
-        return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
-      }
+    async evalHealth(scriptFile, objectFile) {
+      const r = await run(join(dir, 'argocd-health-test'), ['--eval', scriptFile, objectFile]);
+      return JSON.parse(r.stdout) as { status: string; message: string };
     },
     async refresh(app) {
       await mustKubectl(cluster, ['annotate', '--overwrite', '-n', ARGOCD_NAMESPACE, `application/${app}`, 'argocd.argoproj.io/refresh=normal']);

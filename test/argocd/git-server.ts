@@ -1,6 +1,7 @@
 // A Git repository served on 127.0.0.1 by `git daemon` (Debian's git), the
 // repository Argo CD syncs from in the e2e tests; the test commits to it.
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +32,11 @@ async function git(dir: string, args: string[]): Promise<string> {
 /** Creates a repository holding `paths` (copied from `from`, e.g. the project's tree) on branch main, and serves it read-only. */
 export async function startGitServer(from: string, paths: string[]): Promise<GitRepo> {
   const root = await mkdtemp(join(tmpdir(), 'authpolicy-git-'));
+  // Removed by stop(), or when the test process exits without it (a failed before hook).
+  const removeOnExit = (): void => {
+    rmSync(root, { recursive: true, force: true });
+  };
+  process.on('exit', removeOnExit);
   const dir = join(root, 'repo');
   await mkdir(dir);
   await git(dir, ['init', '--quiet', '--initial-branch=main']);
@@ -72,6 +78,7 @@ export async function startGitServer(from: string, paths: string[]): Promise<Git
     async stop() {
       await daemon.stop();
       await rm(root, { recursive: true, force: true });
+      process.off('exit', removeOnExit);
     },
   };
 }

@@ -2,8 +2,7 @@ module authpolicy-operator/test/argocd/build
 
 go 1.26.0
 
-// The multi-call argocd binary (application-controller, repo-server, admin, ...).
-tool github.com/argoproj/argo-cd/v3/cmd
+// argocd-lite (application-controller, repo-server) and health-test.
 
 require (
 	github.com/argoproj/argo-cd/v3 v3.2.11
