@@ -1,17 +1,15 @@
 // What loading each module costs before any request: for each specifier, a fresh
-// Node process imports it, collects garbage (--expose-gc) and reports RSS and V8 heap
-// used, minus a bare process's. Run after `npm run build` (it imports dist/):
+// Node process (under config/manager's NODE_OPTIONS, as shipped) imports it, collects garbage
+// (--expose-gc) and reports RSS, its anonymous part (RssAnon: the process's own memory) and
+// its file part (RssFile: the node executable's pages it touched, shared by every Node process),
+// and V8 heap used, minus a bare process's. Run after `npm run build` (it imports dist/):
 //   node bench/module-cost.ts            # a table on stdout
 //   node bench/module-cost.ts --json
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ROOT } from './contenders/operator.ts';
+import { operatorNodeOptions, ROOT } from './contenders/operator.ts';
 
 const MODULES = [
-  '@kubernetes/client-node',
-  '@kubernetes/client-node/dist/config.js',
-  '@kubernetes/client-node/dist/gen/http/http.js',
-  '@kubernetes/client-node/dist/gen/index.js',
   'undici',
   'prom-client',
   'winston',
@@ -24,10 +22,13 @@ const MODULES = [
   `${ROOT}/dist/policy/reconciler.js`,
   `${ROOT}/dist/cli/run.js`,
 ];
+const NODE_OPTIONS = operatorNodeOptions();
 
 interface Cost {
   module: string;
   rssMiB: number;
+  anonMiB: number;
+  fileMiB: number;
   heapUsedMiB: number;
   externalMiB: number;
   ms: number;
@@ -40,16 +41,30 @@ if (spec) await import(spec);
 const ms = performance.now() - t0;
 for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
 const m = process.memoryUsage();
-console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, ms }));`;
+const st = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8');
+const kb = (k) => Number(new RegExp(k + ':\\\\s+(\\\\d+)').exec(st)?.[1] ?? 0) * 1024;
+console.log(JSON.stringify({ rss: m.rss, anon: kb('RssAnon'), file: kb('RssFile'), heapUsed: m.heapUsed, external: m.external, ms }));`;
 
-async function measure(spec: string): Promise<{ rss: number; heapUsed: number; external: number; ms: number }> {
+interface Sample {
+  rss: number;
+  anon: number;
+  file: number;
+  heapUsed: number;
+  external: number;
+  ms: number;
+}
+
+async function measure(spec: string): Promise<Sample> {
   const samples = [];
   for (let i = 0; i < 3; i++) {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', probe, spec], { cwd: ROOT });
-    samples.push(JSON.parse(stdout) as { rss: number; heapUsed: number; external: number; ms: number });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', probe, spec], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS },
+    });
+    samples.push(JSON.parse(stdout) as Sample);
   }
   samples.sort((a, b) => a.rss - b.rss);
-  return samples[1] as { rss: number; heapUsed: number; external: number; ms: number }; // the median of three
+  return samples[1] as Sample; // the median of three
 }
 
 const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
@@ -60,17 +75,30 @@ for (const m of MODULES) {
   costs.push({
     module: m.replace(`${ROOT}/`, ''),
     rssMiB: mib(r.rss - bare.rss),
+    anonMiB: mib(r.anon - bare.anon),
+    fileMiB: mib(r.file - bare.file),
     heapUsedMiB: mib(r.heapUsed - bare.heapUsed),
     externalMiB: mib(r.external - bare.external),
     ms: Math.round(r.ms),
   });
 }
 if (process.argv.includes('--json')) {
-  console.log(JSON.stringify({ node: process.version, bare: { rssMiB: mib(bare.rss), heapUsedMiB: mib(bare.heapUsed) }, costs }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        node: process.version,
+        NODE_OPTIONS,
+        bare: { rssMiB: mib(bare.rss), anonMiB: mib(bare.anon), fileMiB: mib(bare.file), heapUsedMiB: mib(bare.heapUsed) },
+        costs,
+      },
+      null,
+      2,
+    ),
+  );
 } else {
   console.log(
-    `bare node ${process.version}: RSS ${mib(bare.rss)} MiB, heap used ${mib(bare.heapUsed)} MiB; each row is one import in a fresh process, after GC, minus that`,
+    `bare node ${process.version} (NODE_OPTIONS=${NODE_OPTIONS}): RSS ${mib(bare.rss)} MiB (anonymous ${mib(bare.anon)}, file ${mib(bare.file)}), heap used ${mib(bare.heapUsed)} MiB; each row is one import in a fresh process, after GC, minus that`,
   );
-  console.log('| module | + RSS MiB | + heap used MiB | + external MiB | import ms |\n|---|---|---|---|---|');
-  for (const c of costs) console.log(`| ${c.module} | ${c.rssMiB} | ${c.heapUsedMiB} | ${c.externalMiB} | ${c.ms} |`);
+  console.log('| module | + RSS MiB | + anonymous MiB | + file MiB | + heap used MiB | + external MiB | import ms |\n|---|---|---|---|---|---|---|');
+  for (const c of costs) console.log(`| ${c.module} | ${c.rssMiB} | ${c.anonMiB} | ${c.fileMiB} | ${c.heapUsedMiB} | ${c.externalMiB} | ${c.ms} |`);
 }
