@@ -61,7 +61,7 @@ test('an area importing another area fails lint', async () => {
 
 test('an area or kube reading Date.now() or keeping a module-level memo fails lint', async () => {
   const text = 'const memo = new Map<string, number>();\nexport const remember = (k: string): number => memo.set(k, Date.now()).get(k) ?? 0;\n';
-  for (const folder of ['areas/clock', 'kube']) {
+  for (const folder of ['areas/clock', 'areas/legacytokens', 'kube']) {
     const messages = await lintProbe(folder, { 'hidden.ts': text }, 'hidden.ts');
     assert.ok(
       messages.some((m) => m.startsWith('no-restricted-syntax') && m.includes('Date.now() hides the clock')),

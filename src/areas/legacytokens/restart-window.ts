@@ -11,28 +11,21 @@ const MINUTE = 60_000;
 /** Windows recur weekly: one week (plus a DST hour) holds every opening. */
 const HORIZON_MS = 8 * 24 * 3600_000;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall clock in a zone: weekday (0 = Sunday) and minute of the day. */
-export function wallClock(at: number, timeZone: string): { day: number; minute: number } {
-  const parts = formatter(timeZone).formatToParts(new Date(at));
-  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
-  return { day: WEEKDAYS.indexOf(get('weekday') as Weekday), minute: Number(get('hour')) * 60 + Number(get('minute')) };
+/** The wall clock in a zone: weekday (0 = Sunday) and minute of the day. One formatter per zone, made once per call (a scan reads it thousands of times). */
+export function wallClockIn(timeZone: string): (at: number) => { day: number; minute: number } {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  return (at) => {
+    const parts = f.formatToParts(new Date(at));
+    const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
+    return { day: WEEKDAYS.indexOf(get('weekday') as Weekday), minute: Number(get('hour')) * 60 + Number(get('minute')) };
+  };
 }
 
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-/** Whether one window is open at an instant. */
-export function windowOpen(w: RestartWindowSpec, at: number): boolean {
-  const { day, minute } = wallClock(at, w.timeZone ?? 'UTC');
+/** Whether one window is open at an instant (`clock`: its zone's wall clock, when asked many times). */
+export function windowOpen(w: RestartWindowSpec, at: number, clock = wallClockIn(w.timeZone ?? 'UTC')): boolean {
+  const { day, minute } = clock(at);
   const days = new Set((w.days?.length ? w.days : WEEKDAYS).map((d) => WEEKDAYS.indexOf(d)));
   const start = minutes(w.start);
   const end = minutes(w.end);
@@ -50,7 +43,8 @@ export interface WindowState {
 
 /** Open now, or when next: scans minute by minute (wall-clock openings fall on whole minutes in every zone). */
 export function restartWindowState(windows: readonly RestartWindowSpec[], now: number): WindowState {
-  const open = (at: number): boolean => windows.some((w) => windowOpen(w, at));
+  const clocks = windows.map((w) => ({ w, clock: wallClockIn(w.timeZone ?? 'UTC') }));
+  const open = (at: number): boolean => clocks.some(({ w, clock }) => windowOpen(w, at, clock));
   if (windows.length === 0 || open(now)) return { open: true, nextOpen: undefined };
   for (let at = Math.floor(now / MINUTE) * MINUTE + MINUTE; at <= now + HORIZON_MS; at += MINUTE) {
     if (open(at)) return { open: false, nextOpen: at };
