@@ -80,6 +80,24 @@ export const SecretDecision = {
   TriggerExcluded: 'TriggerExcluded',
 } as const;
 
+/**
+ * How a legacy-token rotation goes on this reconcile (the reason of its pacing rules' verdicts): whether the
+ * tokens controller is proven enough to blank a live Secret, and how many may be blank at once.
+ */
+export const RotationPace = {
+  // the gate before any live Secret is blanked (TokenControllerUnavailable when it holds: Reason.TokenControllerUnavailable)
+  DryRun: 'DryRun',
+  NothingToBlank: 'NothingToBlank',
+  TokensControllerProven: 'TokensControllerProven',
+  CanaryFilled: 'CanaryFilled',
+  AwaitingCanary: 'AwaitingCanary',
+  ProvingTokensController: 'ProvingTokensController',
+  // the batch: how many Secrets may be blank at once
+  FirstLiveSecretAlone: 'FirstLiveSecretAlone',
+  RefusedTokensMany: 'RefusedTokensMany',
+  WorkingTokensFew: 'WorkingTokensFew',
+} as const;
+
 /** The reasons of the Events the areas record (kubectl get events --field-selector reason=...). */
 export const EventReason = {
   DryRun: 'DryRun',

@@ -3,7 +3,7 @@ import { ConditionType } from '../../api/reasons.ts';
 import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Area } from '../area.ts';
-import { createActor, type CanaryState } from './act.ts';
+import { createActor } from './act.ts';
 import type { RecentRestarts } from './restart-record.ts';
 import {
   daemonSetCache,
@@ -24,6 +24,8 @@ import { DeletedTokenSecrets } from './deleted-secrets.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
 import { rolloutCache } from './rollouts.ts';
+import { RotationLedger } from './rotation-ledger.ts';
+import { RotationRunEvents } from './rotation-events.ts';
 import { SecretRereader, TokenReviewer } from './validate.ts';
 
 /**
@@ -37,7 +39,8 @@ export function legacyTokensArea(
   keys: PublishedKeys = new PublishedKeys(),
   secrets: CacheHandle<TokenSecret> = tokenSecretCache(keys),
 ): Area<LegacyTokensObservation, LegacyTokensPlan> {
-  const canary: CanaryState = { verifiedAt: 0, failedAt: 0, failure: undefined };
+  // What act records across reconciles and observe reads back: made here, once, not kept in closures.
+  const ledger = new RotationLedger(operatorNamespace);
   const recent: RecentRestarts = new Map();
   // Fetch the published keys now, so the token-Secret cache can verify signatures as it lists.
   void keys.refresh(client);
@@ -59,9 +62,9 @@ export function legacyTokensArea(
     ],
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
-    observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets),
+    observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets, ledger),
     plan: planLegacyTokens,
-    act: createActor(canary, recent, operatorNamespace, secrets),
+    act: createActor({ ledger, recent, runEvents: new RotationRunEvents() }),
     report: (plan) => plan.report,
   };
 }

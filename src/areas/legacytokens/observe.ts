@@ -30,6 +30,7 @@ import type { DeletedTokenSecret, DeletedTokenSecrets } from './deleted-secrets.
 import { workloadId } from './plan/types.ts';
 import { restartKey, type RecentRestarts } from './restart-record.ts';
 import { rolloutAccess, rolloutCache, type RolloutAccess } from './rollouts.ts';
+import type { RotationLedger, RotationProgress } from './rotation-ledger.ts';
 import type { SecretRereader, TokenReviewer } from './validate.ts';
 import { offlineVerdict, type TokenVerdict } from './verdict.ts';
 import { sortedBy } from '../../kube/order.ts';
@@ -94,6 +95,8 @@ export interface LegacyTokensObservation {
   rollouts?: RolloutAccess;
   /** token Secrets deleted while the operator watched that workloads still use (undefined: not observed) */
   deletedInUse?: DeletedInUse[];
+  /** what this process wrote for rotations and awaits, against the Secret cache (undefined: nothing, as in plan tests) */
+  progress?: RotationProgress;
 }
 
 /** A deleted token Secret and the workloads whose pod templates still name it. */
@@ -111,6 +114,7 @@ export function createObserver(
   deleted: DeletedTokenSecrets,
   publishedKeys: PublishedKeys,
   secretCache: CacheHandle<TokenSecret>,
+  ledger?: RotationLedger,
 ): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     if (ctx.mode === 'run') deleted.watch(ctx.cache(secretCache));
@@ -220,6 +224,7 @@ export function createObserver(
       externalSigning,
       rollouts,
       deletedInUse,
+      ...(ledger ? { progress: ledger.progress(ctx.cache(secretCache)) } : {}),
       keySource: {
         kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none',
         keys: keys?.keys.length ?? 0,

@@ -5,13 +5,15 @@
 // cluster (annotations on Secrets and pod templates), so a crash or a leader change loses nothing.
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import type { LegacyTokensObservation } from './observe.ts';
-import { withRollouts } from './rollouts.ts';
+import { closesRotations, withRollouts } from './rollouts.ts';
 import { legacyTokensReady, workloadsRestarted, type PlanFacts } from './plan/conditions.ts';
 import { dependentsIn, manualRestarts } from './plan/dependents.ts';
 import { findingsOf, requeueAfter, summaryOf } from './plan/report.ts';
-import { planRestarts } from './plan/restarts.ts';
+import { planRestarts, type RestartPlan } from './plan/restarts.ts';
 import { triageSecrets, type Triage } from './plan/secrets.ts';
 import { createdSinceRequest } from './plan/triggers.ts';
+import { paceRotations } from './plan/pace.ts';
+import { noProgress } from './rotation-ledger.ts';
 import { id, workloadId, type LegacyTokensMemory, type LegacyTokensPlan, type RotateAction, type RotationRequestSeen } from './plan/types.ts';
 
 export { CLEANUP_PERIOD_MS, rotationId, unusedBeyondCleanup } from './plan/triggers.ts';
@@ -48,6 +50,9 @@ function lastRotationRequest(
     : previous?.lastRotationRequest;
 }
 
+/** Rotations whose Secret was refilled (their restarts may still be under way): the tokens controller works. */
+const refilledOf = (restarts: RestartPlan): number => restarts.rollouts.pending.filter((s) => s.tokenHash !== undefined).length;
+
 /** Gathers what the conditions, findings and summary are worded from (exported for the rule tables). */
 export function factsOf(
   spec: ResolvedSpec,
@@ -62,6 +67,16 @@ export function factsOf(
   const deadAll = observation.consumers.filter(deps.holdsDeadToken);
   const rotated = (c: { namespace: string; secret: string }): boolean =>
     rotations.some((a) => a.secret.namespace === c.namespace && a.secret.name === c.secret);
+  // This reconcile's step: the canary gate and the batch, from the rotation ledger as observe read it.
+  const step = paceRotations({
+    now: observation.now,
+    timeoutMs: spec.legacyTokens.tokenControllerTimeoutMs,
+    dryRun: spec.dryRun,
+    actions: [...triage.actions, ...restarts.actions].filter((a) => a.kind !== 'finish' || closesRotations(observation.rollouts)),
+    awaitingRefill: triage.awaitingRefill,
+    refilledRotations: refilledOf(restarts),
+    progress: observation.progress ?? noProgress(),
+  });
   return {
     spec,
     observation,
@@ -76,6 +91,7 @@ export function factsOf(
     deadHolders: spec.legacyTokens.restartWorkloads ? deadAll.filter((c) => !c.restartable) : deadAll,
     wouldNotRestart: spec.dryRun ? observation.consumers.filter((c) => !c.restartable && rotated(c)) : [],
     waitingNames: [...restarts.waiting.values()].map((e) => workloadId(e.w)),
+    step,
   };
 }
 
@@ -88,9 +104,9 @@ export function planLegacyTokens(spec: ResolvedSpec, observation: LegacyTokensOb
     {
       actions: [...facts.triage.actions, ...facts.restarts.actions],
       dryRun: spec.dryRun,
-      tokenControllerTimeoutMs: spec.legacyTokens.tokenControllerTimeoutMs,
       awaitingRefill: facts.triage.awaitingRefill,
-      refilledRotations: facts.restarts.rollouts.pending.filter((s) => s.tokenHash !== undefined).length,
+      refilledRotations: refilledOf(facts.restarts),
+      step: facts.step,
       report: {
         conditions: [tokens, workloadsRestarted(facts)],
         findings: findingsOf(facts, tokens),

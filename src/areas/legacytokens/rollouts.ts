@@ -92,13 +92,16 @@ export function rolloutAccess(ctx: AreaContext, workloadKinds: readonly string[]
   return { state: 'unreadable', message: ctx.unsynced(rolloutCache) ?? informer.lastError ?? 'the Rollout cache has not synced' };
 }
 
+/** While the Rollout list is still loading, no rotation is closed: its Rollouts might be missed for good. */
+export const closesRotations = (access: RolloutAccess | undefined): boolean => access?.state !== 'listing';
+
 /**
  * What Rollouts change in a plan. While the Rollout list is still loading, no rotation is closed
  * (its Rollouts might be missed for good); when Rollouts cannot be read, status says so, in the
  * WorkloadsRestarted message, a finding and summary.rolloutsUnchecked, and the rest goes on.
  */
 export function withRollouts<P extends { actions: readonly { kind: string }[]; report: AreaReport }>(plan: P, access: RolloutAccess | undefined): P {
-  if (access?.state === 'listing') {
+  if (!closesRotations(access)) {
     return {
       ...plan,
       actions: plan.actions.filter((a) => a.kind !== 'finish'),

@@ -92,7 +92,11 @@ export class RotationRunEvents {
    * Rotations finished in this reconcile; the run's one RotationFinished once nothing is left in flight,
    * naming too the rotations whose Secret went away before they were recorded complete, so every run ends.
    */
-  async finished(ctx: AreaContext, plan: LegacyTokensPlan, finished: readonly Finish[]): Promise<void> {
+  async finished(
+    ctx: AreaContext,
+    plan: Pick<LegacyTokensPlan, 'actions' | 'awaitingRefill' | 'refilledRotations'>,
+    finished: readonly Finish[],
+  ): Promise<void> {
     if (finished.length > 0) this.current().finished.push(...finished);
     const run = this.run;
     if (!run || (run.finished.length === 0 && run.blanked.size === 0)) return;

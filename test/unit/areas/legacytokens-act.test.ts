@@ -4,7 +4,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
-import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
+import { createActor } from '../../../src/areas/legacytokens/act.ts';
+import { paceRotations } from '../../../src/areas/legacytokens/plan/pace.ts';
+import { RotationLedger } from '../../../src/areas/legacytokens/rotation-ledger.ts';
+import { RotationRunEvents } from '../../../src/areas/legacytokens/rotation-events.ts';
 import { templateFingerprint } from '../../../src/areas/legacytokens/caches.ts';
 import { TOKEN_SECRETS_CACHE } from '../../../src/kube/token-secrets.ts';
 import { tokenSecretCache } from '../../../src/areas/legacytokens/caches.ts';
@@ -12,7 +15,7 @@ import { PublishedKeys } from '../../../src/kube/service-account-keys.ts';
 
 /** The token-Secret cache as the wiring makes it (its name is what act looks Secrets up by). */
 const secretCache = tokenSecretCache(new PublishedKeys());
-import type { AreaContext } from '../../../src/areas/area.ts';
+import type { AreaContext, AreaReport } from '../../../src/areas/area.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
 import type { RecentRestarts } from '../../../src/areas/legacytokens/restart-record.ts';
 import { isConflict, isForbidden } from '../../../src/kube/errors.ts';
@@ -25,12 +28,12 @@ type Rotate = Extract<LegacyTokensAction, { kind: 'rotate' }>;
 interface World {
   client: MemoryClient;
   clock: TestClock;
-  canary: CanaryState;
+  ledger: RotationLedger;
   recent: RecentRestarts;
 }
 function world(tickMs = 0): World {
   const clock = new TestClock('2026-06-01T00:00:00Z', tickMs);
-  return { client: new MemoryClient(clock.now), clock, canary: { verifiedAt: 0, failedAt: 0, failure: undefined }, recent: new Map() };
+  return { client: new MemoryClient(clock.now), clock, ledger: new RotationLedger(OPERATOR_NS), recent: new Map() };
 }
 /** Seeds a token Secret and returns the rotate action the plan would list for it. */
 function rotation(w: World, name: string, triggers: Rotate['triggers'] = ['InvalidToken']): Rotate {
@@ -51,11 +54,13 @@ interface PlanOptions {
   awaiting?: { name: string; rotatedAt: string }[];
   refilled?: number;
 }
-function planOf(actions: LegacyTokensAction[], options: PlanOptions = {}): LegacyTokensPlan {
+/** A plan as the rules leave it, before its step is paced (act tests give the actions by hand). */
+type Unpaced = Omit<LegacyTokensPlan, 'step'> & { timeoutMs: number };
+function planOf(actions: LegacyTokensAction[], options: PlanOptions = {}): Unpaced {
   return {
     actions,
     dryRun: options.dryRun ?? false,
-    tokenControllerTimeoutMs: options.timeoutMs ?? 5000,
+    timeoutMs: options.timeoutMs ?? 5000,
     awaitingRefill: (options.awaiting ?? []).map((a) => ({ namespace: 'apps', ...a })),
     refilledRotations: options.refilled ?? 0,
     report: {
@@ -68,18 +73,26 @@ function planOf(actions: LegacyTokensAction[], options: PlanOptions = {}): Legac
     },
   };
 }
-async function act(w: World, plan: LegacyTokensPlan) {
+/** The plan's step, paced as planLegacyTokens paces it, from the ledger as observe reads it through `ctx`'s Secret cache. */
+function paced(w: World, ctx: AreaContext, plan: Unpaced): LegacyTokensPlan {
+  const { timeoutMs, ...rest } = plan;
+  const progress = w.ledger.progress(ctx.cache(secretCache));
+  return { ...rest, step: paceRotations({ ...rest, now: ctx.now().getTime(), timeoutMs, progress }) };
+}
+/** One actor kept across reconciles, as the operator keeps it: each call paces the plan from the ledger, then acts. */
+function actorOf(w: World): (ctx: AreaContext, plan: Unpaced) => Promise<AreaReport> {
+  const act = createActor({ ledger: w.ledger, recent: w.recent, runEvents: new RotationRunEvents() });
+  return (ctx, plan) => act(ctx, paced(w, ctx, plan));
+}
+async function act(w: World, plan: Unpaced) {
   const { ctx, events, logs } = memoryContext(w.client, w.clock, resolveSpec({}));
   let error: unknown;
-  const report = await createActor(
-    w.canary,
-    w.recent,
-    OPERATOR_NS,
-  )(ctx, plan).catch((err: unknown) => {
+  const { step, ...rest } = paced(w, ctx, plan);
+  const report = await createActor({ ledger: w.ledger, recent: w.recent, runEvents: new RotationRunEvents() })(ctx, { ...rest, step }).catch((err: unknown) => {
     error = err;
     return undefined;
   });
-  return { report, events, logs, error, reasons: events.map((e) => `${e.type}/${e.reason}`) };
+  return { report, events, logs, error, gate: step.gate, reasons: events.map((e) => `${e.type}/${e.reason}`) };
 }
 const tokenOf = (w: World, name: string): string | undefined => (w.client.peek(secretPath(name))?.data as Record<string, string> | undefined)?.token;
 const blanked = (w: World): string[] =>
@@ -87,7 +100,6 @@ const blanked = (w: World): string[] =>
     .callsOf('mergePatch', '/secrets/')
     .filter((c) => JSON.stringify(c.body).includes('"token":null'))
     .map((c) => c.path.split('/').pop() ?? '');
-const condition = (r: Awaited<ReturnType<typeof act>>, type: string) => r.report?.conditions.find((c) => c.type === type);
 
 const test = suite('legacyTokens act');
 
@@ -115,7 +127,7 @@ test('canary: created in the operator namespace, judged on a later reconcile, de
   assert.is(marks[annotations.ROTATION_STATE], 'pending', 'the step is recorded on the Secret, for the next reconcile and the next process');
   assert.is(marks[annotations.ROTATED_AT], '2026-06-01T00:00:00.000Z', 'stamped by the injected clock');
   assert.equal(second.reasons, ['Normal/TokenRotated']);
-  assert.ok(w.canary.verifiedAt > 0);
+  assert.ok(w.ledger.canary.verifiedAt > 0, 'the proof is in the ledger for the next reconcile');
 });
 
 test('canary not filled within tokenControllerTimeout: TokenControllerUnavailable, nothing blanked, canary deleted', async () => {
@@ -131,20 +143,21 @@ test('canary not filled within tokenControllerTimeout: TokenControllerUnavailabl
   assert.equal(blanked(w), []);
   assert.ok(tokenOf(w, 'a-token'), 'the live token is untouched');
   assert.equal(w.client.listPath('/api/v1/namespaces/authpolicy-system/secrets'), [], 'canary deleted');
-  const c = condition(r, 'LegacyTokensReady');
-  assert.equal([c?.status, c?.reason], ['False', 'TokenControllerUnavailable']);
-  assert.match(c?.message ?? '', /did not fill the canary Secret authpolicy-system\/authpolicy-canary-\w+ within 5s/);
+  // The plan's gate says it (LegacyTokensReady words it: the rule tables); act records the Event it lists.
+  assert.equal([r.gate.status, r.gate.reason], ['False', 'TokenControllerUnavailable']);
+  assert.match(r.gate.message, /did not fill the canary Secret authpolicy-system\/authpolicy-canary-\w+ within 5s/);
   assert.equal(r.reasons, ['Warning/TokenControllerUnavailable']);
-  assert.is(r.report?.summary.tokenControllerUnavailable, c?.message);
+  assert.is(r.events[0]?.message, r.gate.message);
+  assert.is(r.report?.requeueAfterMs, 30_000, 'a canary again in 30 s');
   w.clock.advance(31_000);
   const retry = await act(w, plan);
-  assert.is(condition(retry, 'LegacyTokensReady')?.reason, 'TokenControllerUnavailable', 'a retried canary keeps the failure until it is filled');
+  assert.is(retry.gate.reason, 'TokenControllerUnavailable', 'a retried canary keeps the failure until it is filled');
   assert.equal(retry.reasons, [], 'without another Event');
   assert.is(w.client.callsOf('create').length, 2);
 });
 
 const proven = (w: World): void => {
-  w.canary.verifiedAt = w.clock.now().getTime();
+  w.ledger.canary.verifiedAt = w.clock.now().getTime();
 };
 
 test('the first live Secret alone: while it awaits its token nothing else is blanked', async () => {
@@ -173,11 +186,10 @@ test('a live Secret not refilled within tokenControllerTimeout (timed from rotat
     ),
   );
   assert.equal(blanked(w), [], 'nothing more touched');
-  const c = condition(r, 'LegacyTokensReady');
-  assert.is(c?.reason, 'TokenControllerUnavailable');
-  assert.match(c?.message ?? '', /did not refill apps\/a-token within 5s; rotation paused/);
+  assert.is(r.gate.reason, 'TokenControllerUnavailable');
+  assert.match(r.gate.message, /did not refill apps\/a-token within 5s; rotation paused/);
   assert.equal(r.reasons, ['Warning/TokenControllerUnavailable']);
-  assert.is(w.canary.verifiedAt, 0, 'the next rotation proves the tokens controller again');
+  assert.is(w.ledger.canary.verifiedAt, 0, 'the next rotation proves the tokens controller again');
 });
 
 test('once one rotation came back: working tokens a few at a time (at most 4 blank at once), one TokenRotated Event, no waiting', async () => {
@@ -250,7 +262,7 @@ test('a live Secret this process saw refilled is proof too: once its rotation is
   const w = world();
   proven(w);
   simulateTokensController(w.client, () => false);
-  const actor = createActor(w.canary, w.recent, OPERATOR_NS); // one actor, as the operator keeps it across reconciles
+  const actor = actorOf(w); // one actor, as the operator keeps it across reconciles
   const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
   await actor(ctx, planOf([rotation(w, 'a-token')]));
   assert.equal(blanked(w), ['a-token'], 'the first live Secret alone');
@@ -424,7 +436,7 @@ test('a rotation run tells its story in three Events, however many Secrets and w
   const w = world();
   proven(w);
   simulateTokensController(w.client, () => false);
-  const actor = createActor(w.canary, w.recent, OPERATOR_NS); // one actor, as the operator keeps it across reconciles
+  const actor = actorOf(w); // one actor, as the operator keeps it across reconciles
   const { ctx, events } = memoryContext(w.client, w.clock, resolveSpec({}));
   const names = Array.from({ length: 12 }, (_, i) => `s${i}-token`);
   // Round after round: a few blanked each time, the earlier ones refilled and finished, workloads restarted.
@@ -471,7 +483,7 @@ test("a plan from a cache that has not seen the operator's own blank: not blanke
   const w = world();
   proven(w);
   simulateTokensController(w.client, () => false);
-  const actor = createActor(w.canary, w.recent, OPERATOR_NS);
+  const actor = actorOf(w);
   const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
   const names = Array.from({ length: 16 }, (_, i) => `s${String(i).padStart(2, '0')}-token`);
   const plan = planOf(
@@ -485,7 +497,7 @@ test("a plan from a cache that has not seen the operator's own blank: not blanke
   const r = await actor(stale, plan); // the same plan again, from the lagging cache
   assert.is(w.client.callsOf('mergePatch').length, patches, 'no write repeated (each would be a 409 and a failed reconcile)');
   assert.is(r.requeueAfterMs, 1000, 'the blanks are awaited');
-  assert.is(w.canary.liveRefilledAt, undefined, 'a blank the cache has not shown is no refill');
+  assert.is(w.ledger.canary.liveRefilledAt, undefined, 'a blank the cache has not shown is no refill');
   const more = rotation(w, 'late-token');
   await actor(stale, planOf([...plan.actions, more], { refilled: 1 }));
   assert.not.ok(blanked(w).includes('late-token'), 'the unseen blanks still count: 16 blank already');
@@ -493,7 +505,7 @@ test("a plan from a cache that has not seen the operator's own blank: not blanke
 
 test("a plan made before the done mark's event arrived is not marked again when the cache has caught up since (no 409)", async () => {
   const w = world();
-  const actor = createActor(w.canary, w.recent, OPERATOR_NS);
+  const actor = actorOf(w);
   const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
   const planned = finish(w, 'a-token');
   await actor(ctx, planOf([planned]));
@@ -506,7 +518,7 @@ test("a plan made before the done mark's event arrived is not marked again when 
 
 test('a done mark the cache has not shown yet is not written again', async () => {
   const w = world();
-  const actor = createActor(w.canary, w.recent, OPERATOR_NS);
+  const actor = actorOf(w);
   const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
   const action = finish(w, 'a-token');
   const stale = lagging(w, ctx);

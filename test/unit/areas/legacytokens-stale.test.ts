@@ -9,7 +9,9 @@ import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec, type ResolvedSpec } from '../../../src/api/defaults.ts';
 import type { AuthPolicySpec } from '../../../src/api/types.ts';
-import { createActor, type CanaryState } from '../../../src/areas/legacytokens/act.ts';
+import { createActor } from '../../../src/areas/legacytokens/act.ts';
+import { RotationLedger } from '../../../src/areas/legacytokens/rotation-ledger.ts';
+import { RotationRunEvents } from '../../../src/areas/legacytokens/rotation-events.ts';
 import { tokenSecretCache, type TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
 import type { LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
@@ -29,20 +31,17 @@ interface World {
   client: MemoryClient;
   clock: TestClock;
   spec: ResolvedSpec;
-  canary: CanaryState;
+  ledger: RotationLedger;
 }
 function world(spec: AuthPolicySpec = {}): World {
   const clock = new TestClock();
+  const ledger = new RotationLedger(OPERATOR_NS);
   // The tokens controller proven a moment ago: the rotation itself is what is under test.
-  return {
-    client: new MemoryClient(clock.now),
-    clock,
-    spec: resolveSpec(spec),
-    canary: { verifiedAt: clock.now().getTime(), failedAt: 0, failure: undefined },
-  };
+  ledger.canary.verifiedAt = clock.now().getTime();
+  return { client: new MemoryClient(clock.now), clock, spec: resolveSpec(spec), ledger };
 }
 
-/** The observation of the store as it is now, read through the area's own Secret cache, with the verdicts `judge` gives. */
+/** The observation of the store as it is now, read through the area's own Secret cache (and the ledger against it), with the verdicts `judge` gives. */
 function observed(w: World, judge: Judge): LegacyTokensObservation {
   const secrets = w.client
     .cache(secretCache)
@@ -58,18 +57,15 @@ function observed(w: World, judge: Judge): LegacyTokensObservation {
       return { secret, serviceAccount: 'ok', verdict, staleCA: false, terminating: undefined };
     });
   const now = w.clock.now().getTime();
-  return { secrets, workloads: [], consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now };
+  const progress = w.ledger.progress(w.client.cache(secretCache));
+  return { secrets, workloads: [], consumers: [], keySource: { kind: 'published', keys: 1 }, externalSigning: undefined, apiservers: 'ap-1', now, progress };
 }
 const planFrom = (w: World, judge: Judge): LegacyTokensPlan => planLegacyTokens(w.spec, observed(w, judge), undefined);
 
 async function act(w: World, plan: LegacyTokensPlan) {
   const { ctx, events } = memoryContext(w.client, w.clock, w.spec);
   let error: unknown;
-  await createActor(
-    w.canary,
-    new Map(),
-    OPERATOR_NS,
-  )(ctx, plan).catch((err: unknown) => {
+  await createActor({ ledger: w.ledger, recent: new Map(), runEvents: new RotationRunEvents() })(ctx, plan).catch((err: unknown) => {
     error = err;
   });
   return { error, reasons: events.map((e) => `${e.type}/${e.reason}`) };
@@ -112,7 +108,10 @@ test('stale finish: a pending rotation whose Secret changed after the plan judge
   const w = world();
   w.client.seed(
     secretPath('a-token'),
-    tokenSecret('a-token', { token: 'reissued', annotations: { [annotations.ROTATION]: 'r-1', [annotations.ROTATION_STATE]: 'pending' } }),
+    tokenSecret('a-token', {
+      token: 'reissued',
+      annotations: { [annotations.ROTATION]: 'r-1', [annotations.ROTATION_STATE]: 'pending', [annotations.ROTATED_AT]: w.clock.now().toISOString() },
+    }),
   );
   const judge: Judge = (s) => (s.tokenHash ? 'valid' : 'noToken');
   const plan = planFrom(w, judge);

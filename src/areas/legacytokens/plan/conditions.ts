@@ -8,6 +8,7 @@ import { firstVerdict, when, type Rule } from '../../../api/rules.ts';
 import { ConditionType, Reason } from '../../../api/reasons.ts';
 import type { DeletedInUse, LegacyTokensObservation, TokenConsumer } from '../observe.ts';
 import type { Dependents } from './dependents.ts';
+import type { RotationStep } from './pace.ts';
 import type { RestartPlan } from './restarts.ts';
 import type { Triage } from './secrets.ts';
 import { consumerId, list, rotationText, workloadId, type LegacyTokensMemory, type ManualRestart, type RotateAction } from './types.ts';
@@ -30,6 +31,8 @@ export interface PlanFacts {
   /** dry run: pods a rotation would leave holding the replaced token */
   wouldNotRestart: TokenConsumer[];
   waitingNames: string[];
+  /** this reconcile's rotation step: the canary gate (TokenControllerUnavailable when it holds) and the batch */
+  step: RotationStep;
 }
 
 /** A condition rule in the one shape every area uses (src/api/rules.ts). */
@@ -73,13 +76,19 @@ function undecidedCause(observation: LegacyTokensObservation): string {
 }
 
 export const LEGACY_TOKENS_READY: readonly LegacyTokensRule[] = [
+  // Found now by the rotation gate (plan/pace.ts), or last time with rotations still to go.
   when(
     'tokens controller unavailable',
     (f) =>
-      f.previous?.tokenControllerUnavailable !== undefined &&
-      f.previous.tokenControllerUnavailable !== '' &&
-      f.rotations.length + f.triage.rotatingNow.length > 0,
-    (f) => ({ status: 'False', reason: Reason.TokenControllerUnavailable, message: f.previous?.tokenControllerUnavailable ?? '' }),
+      f.step.holds ||
+      (f.previous?.tokenControllerUnavailable !== undefined &&
+        f.previous.tokenControllerUnavailable !== '' &&
+        f.rotations.length + f.triage.rotatingNow.length > 0),
+    (f) => ({
+      status: 'False',
+      reason: Reason.TokenControllerUnavailable,
+      message: f.step.holds ? f.step.gate.message : (f.previous?.tokenControllerUnavailable ?? ''),
+    }),
   ),
   when(
     'not re-issuable (external signing)',

@@ -170,5 +170,6 @@ export function summaryOf(f: PlanFacts, lastRotationRequest: string | undefined)
     ...(f.spec.dryRun && wouldLeaveToKubelet(f).length ? { wouldLeaveToKubelet: wouldLeaveToKubelet(f).slice(0, 20) } : {}),
     ...(f.spec.legacyTokens.restartDependents === 'NotRefreshable' ? rotationRestartsOf(f) : {}),
     ...(lastRotationRequest ? { lastRotationRequest } : {}),
+    ...(f.step.holds ? { tokenControllerUnavailable: f.step.gate.message } : {}),
   };
 }

@@ -24,8 +24,11 @@ export interface Rollouts {
   timedOut: Workload[];
 }
 
+/** What the restart plan writes: restarts and done marks. */
+export type RestartAction = Extract<LegacyTokensAction, { kind: 'restart' | 'finish' }>;
+
 export interface RestartPlan {
-  actions: LegacyTokensAction[];
+  actions: RestartAction[];
   rollouts: Rollouts;
   waiting: Map<string, Waiting>;
   window: WindowState;
@@ -66,8 +69,8 @@ export function isUrgent(legacy: Spec, s: TokenSecret): boolean {
 }
 
 /** For every pending rotation: finish it when settled, else enter its dependents not yet restarted as waiting. */
-function finishOrWait(legacy: Spec, r: Rollouts, deps: Dependents, rotating: Set<string>): { finished: LegacyTokensAction[]; waiting: Map<string, Waiting> } {
-  const finished: LegacyTokensAction[] = [];
+function finishOrWait(legacy: Spec, r: Rollouts, deps: Dependents, rotating: Set<string>): { finished: RestartAction[]; waiting: Map<string, Waiting> } {
+  const finished: RestartAction[] = [];
   const waiting = new Map<string, Waiting>();
   for (const s of r.pending) {
     const rotation = s.rotation ?? '';
@@ -140,7 +143,7 @@ export function planRestarts(
   );
   const heldByWindow = [...waiting.values()].filter((e) => !e.blocked && !window.open && !e.urgent).map((e) => workloadId(e.w));
   const slots = Math.max(0, legacy.maxConcurrentRestarts - rollouts.inFlight.length);
-  const restarts = ready.slice(0, slots).map((e): LegacyTokensAction => {
+  const restarts = ready.slice(0, slots).map((e): RestartAction => {
     // Keep the rotations this workload already restarted for that are still under way, so none is undone.
     const all = new Set([...e.rotations, ...e.w.restartedFor.filter((r) => rollouts.pendingIds.has(r))]);
     const workload = { kind: e.w.kind, namespace: e.w.metadata.namespace, name: e.w.metadata.name, ...(e.w.template ? { template: e.w.template } : {}) };

@@ -3,6 +3,7 @@
 import type { AreaReport } from '../../area.ts';
 import type { TokenSecret, Workload } from '../caches.ts';
 import type { TokenConsumer } from '../observe.ts';
+import type { RotationStep } from './pace.ts';
 
 export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
 
@@ -15,6 +16,9 @@ export interface SecretRef {
 export type LegacyTokensAction =
   | { kind: 'rotate'; secret: SecretRef; rotation: string; triggers: Trigger[]; request: string | undefined; tokenHash: string | undefined; apiservers: string }
   | { kind: 'revive'; secret: SecretRef }
+  /** the canary Secret that proves the tokens controller, in the operator's namespace (act names it) */
+  | { kind: 'createCanary'; namespace: string }
+  | { kind: 'deleteCanary'; namespace: string; name: string }
   | {
       kind: 'restart';
       /** template: the cache's templateFingerprint of it, recorded by the restart */
@@ -35,13 +39,15 @@ export type LegacyTokensAction =
 export type RotateAction = Extract<LegacyTokensAction, { kind: 'rotate' }>;
 
 export interface LegacyTokensPlan {
+  /** everything the rules call for (revive, rotate, restart, finish), in order; `step.writes` is what this reconcile writes of it */
   actions: LegacyTokensAction[];
   dryRun: boolean;
-  tokenControllerTimeoutMs: number;
-  /** Secrets a rotation blanked that the tokens controller has not refilled yet; act times them from rotatedAt */
+  /** Secrets a rotation blanked that the tokens controller has not refilled yet */
   awaitingRefill: { namespace: string; name: string; rotatedAt: string | undefined }[];
   /** rotations whose Secret was refilled (their restarts may still be under way): the tokens controller works */
   refilledRotations: number;
+  /** this reconcile's step: the canary gate, the batch of blanks, and every write act makes, in order */
+  step: RotationStep;
   report: AreaReport;
 }
 
@@ -57,7 +63,7 @@ export interface LegacyTokensMemory {
   rotationRequest?: RotationRequestSeen;
   /** restartDependents NotRefreshable: per rotation, the dependents restarted and those left to the kubelet, and why */
   rotationRestarts?: RotationRestarts[];
-  /** set by act when the tokens controller failed to fill a Secret in time */
+  /** the tokens controller failed to fill a Secret in time (the rotation gate held) */
   tokenControllerUnavailable?: string;
 }
 
