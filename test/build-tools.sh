@@ -27,7 +27,7 @@ image_step=""
 [[ ${TOOLS_WITH_IMAGE:-} == 1 ]] && image_step=" && make image"
 jobs=(
   "test/cluster/build-binaries.sh && test/node/build-node.sh"
-  "test/argocd/build-argocd.sh argocd-health-test"   # only what a committed test runs: the full argocd binary is 60+ min cold
+  test/argocd/build-argocd.sh   # argocd-lite (application-controller, repo-server) and the Lua runner in one go build, kustomize, redis
   "image/build-cosign.sh$image_step"
   test/prometheus/build-promtool.sh
   test/rollouts/build-rollouts.sh
