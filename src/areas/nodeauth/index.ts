@@ -4,13 +4,15 @@ import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
 import type { Area } from '../area.ts';
 import { actNodeAuthorization } from './act.ts';
 import { apiserverIdentityCache, bindingCache, nodeCache } from './caches.ts';
-import { createObserver, type NodeAuthObservation } from './observe.ts';
+import { createObserver, type NodeAuthObservation, type ProbeMemo } from './observe.ts';
 import { planNodeAuthorization, type NodeAuthPlan } from './plan.ts';
 import { createReplanner } from './replan.ts';
 
 /** reads: the API server's flags and /metrics, read at most every 30 s for every area (made at wiring time, src/policy/areas.ts). */
 export function nodeAuthorizationArea(reads: ApiserverReads): Area<NodeAuthObservation, NodeAuthPlan> {
-  const observe = createObserver(reads);
+  // The probes' last answers, kept across reconciles: made here, once, not kept in closures.
+  const probes: ProbeMemo = {};
+  const observe = createObserver(reads, probes);
   // After a write found the binding changed since it was judged: plan again from the binding as it is now.
   const replan = createReplanner(observe);
   return {

@@ -55,6 +55,15 @@ function fresh<T>(memo: Memo<T> | undefined, key: string, now: number, mode: Are
   return mode === 'run' && memo !== undefined && memo.key === key && now - memo.at <= PROBE_TTL_MS;
 }
 
+/**
+ * The probes' last answers, reused while their inputs hold (for at most PROBE_TTL_MS): one per operator
+ * process, made at wiring time (index.ts) and passed in, so the observer keeps no state of its own.
+ */
+export interface ProbeMemo {
+  kubelets?: Memo<KubeletEvidence> | undefined;
+  restriction?: Memo<NodeRestrictionProbe> | undefined;
+}
+
 interface KubeletEvidence {
   probed: NodeProbe[];
   flags: ApiserverFlags;
@@ -90,10 +99,8 @@ export interface ObserveOptions {
   binding: LegacyBinding | undefined;
 }
 
-/** Creates the observer with its probe caches (one per operator process); reads: the flags and /metrics readers made at wiring time. */
-export function createObserver(reads: ApiserverReads): (ctx: AreaContext, options?: ObserveOptions) => Promise<NodeAuthObservation> {
-  let kubelets: Memo<KubeletEvidence> | undefined;
-  let restriction: Memo<NodeRestrictionProbe> | undefined;
+/** The observer, over what the wiring made (index.ts): the flags and /metrics readers, and the probes' memo. */
+export function createObserver(reads: ApiserverReads, probes: ProbeMemo): (ctx: AreaContext, options?: ObserveOptions) => Promise<NodeAuthObservation> {
   return async (ctx, options) => {
     const nodes = ctx.cache(nodeCache).list();
     const binding = options ? options.binding : ctx.cache(bindingCache).get(BINDING_NAME);
@@ -104,13 +111,16 @@ export function createObserver(reads: ApiserverReads): (ctx: AreaContext, option
     const probeNodes = syntheticProbe ? [SYNTHETIC_NODE] : sample;
     const now = ctx.now().getTime();
     const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', instances, generation].join('|');
-    if (!fresh(kubelets, key, now, ctx.mode)) kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, reads, probeNodes, instances, now) };
+    if (!fresh(probes.kubelets, key, now, ctx.mode))
+      probes.kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, reads, probeNodes, instances, now) };
+    const kubelets = probes.kubelets;
     let nodeRestrictionProbe: NodeRestrictionProbe | undefined;
     if (ctx.spec.nodeAuthorization.probeNodeRestriction) {
       const names = nodes.map((n) => n.metadata.name);
       const nrKey = [pickTargetNode(names) ?? '-', instances, generation].join('|');
-      if (!fresh(restriction, nrKey, now, ctx.mode)) restriction = { key: nrKey, at: now, value: await probeNodeRestriction(ctx.client, names, new Date(now)) };
-      nodeRestrictionProbe = restriction.value;
+      if (!fresh(probes.restriction, nrKey, now, ctx.mode))
+        probes.restriction = { key: nrKey, at: now, value: await probeNodeRestriction(ctx.client, names, new Date(now)) };
+      nodeRestrictionProbe = probes.restriction.value;
     }
     return {
       nodeCount: nodes.length,
