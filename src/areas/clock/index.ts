@@ -5,7 +5,7 @@ import { ConditionType } from '../../api/reasons.ts';
 import type { Area, AreaReport } from '../area.ts';
 import { clockCaches } from './caches.ts';
 import { ClockEstimator } from './estimator.ts';
-import { createObserver } from './observe.ts';
+import { createObserver, observedClocks } from './observe.ts';
 import { planClock, type ClockObservation } from './plan.ts';
 
 /**
@@ -28,15 +28,22 @@ export function operatorClockShiftMs(env: NodeJS.ProcessEnv = process.env): numb
   return Number.isFinite(seconds) ? seconds * 1000 : 0;
 }
 
+/** reusingPlan's last inputs and answer: made at wiring time (clockArea) and passed in. */
+export interface PlanMemo {
+  last?: { offsets: unknown; cluster: unknown; maxSkewMs: number; lastSummary: unknown; held: string; report: AreaReport } | undefined;
+}
+
 /**
  * planClock, answering again from its last result while its inputs are the same: the observer hands
  * back the very offsets (and their cluster-relative form) it computed while no clock moved
  * (currentUntilMs), and status.clock is the same object until status is written again. The area's one
  * plan memo, made at wiring time (clockArea); planning 2,000 clocks afresh costs about 10 ms.
  */
-export function reusingPlan(): (spec: ResolvedSpec, observation: ClockObservation, lastSummary: Record<string, unknown> | undefined) => AreaReport {
-  let last: { offsets: unknown; cluster: unknown; maxSkewMs: number; lastSummary: unknown; held: string; report: AreaReport } | undefined;
+export function reusingPlan(
+  memo: PlanMemo,
+): (spec: ResolvedSpec, observation: ClockObservation, lastSummary: Record<string, unknown> | undefined) => AreaReport {
   return (spec, observation, lastSummary) => {
+    const last = memo.last;
     const held = JSON.stringify([observation.warmingUp, observation.lastCondition]);
     const cluster = observation.cluster?.clocks;
     if (
@@ -49,7 +56,7 @@ export function reusingPlan(): (spec: ResolvedSpec, observation: ClockObservatio
     )
       return last.report;
     const report = planClock(spec, observation, lastSummary);
-    last = { offsets: observation.offsets, cluster, maxSkewMs: spec.clock.maxSkewMs, lastSummary, held, report };
+    memo.last = { offsets: observation.offsets, cluster, maxSkewMs: spec.clock.maxSkewMs, lastSummary, held, report };
     return report;
   };
 }
@@ -59,12 +66,13 @@ export function clockArea(now: () => number): Area<ClockObservation, AreaReport>
   const shiftMs = operatorClockShiftMs();
   const estimator = new ClockEstimator();
   const caches = clockCaches(estimator, () => now() + shiftMs, now);
-  const plan = reusingPlan();
+  // What observe and plan keep across reconciles: made here, once, not kept in closures.
+  const plan = reusingPlan({});
   return {
     name: 'clock',
     conditionTypes: [ConditionType.ClockSynchronized],
     caches: [caches.nodeLeases, caches.apiservers],
-    observe: createObserver(estimator, caches, now()),
+    observe: createObserver(estimator, caches, now(), observedClocks()),
     plan: (spec, observation, lastSummary) => ({
       ...plan(spec, observation, lastSummary),
       requeueAfterMs: observation.warmingUp ? WARM_UP_RECHECK_MS : RECHECK_MS,

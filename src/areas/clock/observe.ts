@@ -47,11 +47,23 @@ function publishOffsets(metrics: Metrics, cluster: ClusterClocks, exported: Map<
   }
 }
 
-/** startedMs: when the operator started (the warm-up runs from then). */
-export function createObserver(estimator: ClockEstimator, caches: ClockCaches, startedMs: number): (ctx: AreaContext) => Promise<ClockObservation> {
-  // The offsets and their cluster-relative form, computed once per estimator change (or a clock gone stale).
-  let last: { version: number; atMs: number; untilMs: number; maxSkewMs: number; offsets: ClockOffset[]; cluster: ClusterClocks } | undefined;
-  const exported = new Map<string, OffsetGauge>();
+/** What the observer keeps across reconciles: made at wiring time (index.ts) and passed in, not kept in a closure. */
+export interface ObservedClocks {
+  /** the offsets and their cluster-relative form, computed once per estimator change (or a clock gone stale) */
+  last?: { version: number; atMs: number; untilMs: number; maxSkewMs: number; offsets: ClockOffset[]; cluster: ClusterClocks } | undefined;
+  /** the offset gauges as last published */
+  readonly exported: Map<string, OffsetGauge>;
+}
+
+export const observedClocks = (): ObservedClocks => ({ exported: new Map() });
+
+/** startedMs: when the operator started (the warm-up runs from then); memo: what the observer keeps (observedClocks()). */
+export function createObserver(
+  estimator: ClockEstimator,
+  caches: ClockCaches,
+  startedMs: number,
+  memo: ObservedClocks,
+): (ctx: AreaContext) => Promise<ClockObservation> {
   return async (ctx) => {
     if (ctx.mode === 'check') {
       // A one-shot check has seen no renewals yet: give each API server one renewal period (10 s).
@@ -62,15 +74,17 @@ export function createObserver(estimator: ClockEstimator, caches: ClockCaches, s
     }
     const nowMs = ctx.now().getTime();
     const maxSkewMs = resolveSpec(ctx.policy.spec).clock.maxSkewMs;
+    let last = memo.last;
     const current = last && last.version === estimator.version && last.maxSkewMs === maxSkewMs && nowMs >= last.atMs && nowMs <= last.untilMs;
     if (!current || !last) {
       const offsets = estimator.offsets(nowMs);
       const cluster = relativeToCluster(offsets, maxSkewMs);
       last = { version: estimator.version, atMs: nowMs, untilMs: currentUntilMs(offsets, estimator.staleAfterMs), maxSkewMs, offsets, cluster };
+      memo.last = last;
       // A sample crossing this line wakes a reconcile (caches.ts); otherwise the area rechecks every minute.
       const skewed = new Set(cluster.subjects.filter((o) => Math.abs(o.offsetMs) > maxSkewMs).map((o) => `${o.kind}/${o.name}`));
       estimator.judgedBy({ serverClockMs: cluster.serverClockMs, centreMs: cluster.centreMs, maxSkewMs, skewed });
-      if (ctx.metrics) publishOffsets(ctx.metrics, cluster, exported);
+      if (ctx.metrics) publishOffsets(ctx.metrics, cluster, memo.exported);
     }
     const lastCondition = ctx.policy.status?.conditions?.find((c) => c.type === ConditionType.ClockSynchronized);
     return {

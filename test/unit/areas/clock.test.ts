@@ -4,8 +4,8 @@ import { resolveSpec } from '../../../src/api/defaults.ts';
 import { ClockEstimator, median, recentMedian, relativeToCluster, WINDOW } from '../../../src/areas/clock/estimator.ts';
 import { planClock } from '../../../src/areas/clock/plan.ts';
 import { clockCaches, NODE_LEASE_POLL_MS, nodeLeasePollMs, POLL_MS_PER_LEASE, serverStampMs } from '../../../src/areas/clock/caches.ts';
-import { clockArea, RECHECK_MS, reusingPlan, WARM_UP_RECHECK_MS } from '../../../src/areas/clock/index.ts';
-import { createObserver } from '../../../src/areas/clock/observe.ts';
+import { clockArea, RECHECK_MS, reusingPlan, WARM_UP_RECHECK_MS, type PlanMemo } from '../../../src/areas/clock/index.ts';
+import { createObserver, observedClocks } from '../../../src/areas/clock/observe.ts';
 import { Metrics } from '../../../src/runtime/metrics.ts';
 import { MemoryClient, memoryContext, TestClock } from '../../support/memory-client.ts';
 
@@ -224,6 +224,7 @@ test('a reconcile woken by something else reuses the offsets until a clock moves
       () => 0,
     ),
     0,
+    observedClocks(),
   );
   const { ctx } = memoryContext(new MemoryClient(clock.now), clock, resolveSpec({}));
   const metrics = new Metrics({ processMetrics: false });
@@ -283,12 +284,15 @@ test('the plan judges by the cluster clocks observe computed for its maxSkew, an
 });
 
 test('the clock plan answers from its last result while offsets, spec and status are the same objects', () => {
-  const plan = reusingPlan();
+  const memo: PlanMemo = {};
+  const plan = reusingPlan(memo);
   const offsets = [{ kind: 'node' as const, name: 'a', offsetMs: 1000, samples: 3, lastSeenMs: 0 }];
   const spec = resolveSpec({});
   const summary = { measured: 1 };
   const first = plan(spec, { offsets }, summary);
+  assert.is(memo.last?.report, first, 'kept in the memo the wiring passed in');
   assert.is(plan(resolveSpec({}), { offsets }, summary), first, 'same inputs (a spec resolved again): the same report');
+  assert.is.not(reusingPlan({})(spec, { offsets }, summary), first, 'another memo: planned afresh');
   assert.is.not(plan(spec, { offsets: [...offsets] }, summary), first, 'new offsets: planned again');
   const fresh = plan(spec, { offsets }, { measured: 1 });
   assert.is.not(fresh, first, 'status written since: planned again');
