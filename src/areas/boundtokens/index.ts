@@ -4,7 +4,7 @@ import type { Area, AreaReport } from '../area.ts';
 import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
 import type { CacheHandle } from '../../kube/cache-spec.ts';
 import { apiserverIdentityCache, podReadersCache, type TokenSecret } from './caches.ts';
-import { createObserver } from './observe.ts';
+import { createObserver, type BoundTokensMemory } from './observe.ts';
 import { planBoundTokens, type BoundTokensObservation } from './plan.ts';
 import type { StaleTokenRegistry } from './stale-tokens.ts';
 
@@ -18,6 +18,8 @@ export function boundTokensArea(
   secrets: CacheHandle<TokenSecret>,
   reads: ApiserverReads,
 ): Area<BoundTokensObservation, AreaReport> {
+  // What observe keeps across reconciles: made here, once, not kept in a closure.
+  const memory: BoundTokensMemory = {};
   return {
     name: 'boundTokens',
     conditionTypes: [ConditionType.BoundTokensHealthy],
@@ -25,7 +27,7 @@ export function boundTokensArea(
     caches: [podReadersCache],
     // Only to tell which mounted Secrets are legacy tokens: without it the stale-token report still stands.
     optionalCaches: [secrets, apiserverIdentityCache],
-    observe: createObserver(registry, secrets, reads),
+    observe: createObserver(registry, secrets, reads, memory),
     plan: (spec, observation) => planBoundTokens(spec, observation),
     report: (r) => r,
   };

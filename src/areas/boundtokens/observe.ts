@@ -64,6 +64,14 @@ const auditSilence = (nowMs: number, sinceMs: number): { auditSilentForMs: numbe
   auditSilentSince: new Date(sinceMs).toISOString(),
 });
 
+/** What the observer keeps across reconciles: made at wiring time (index.ts) and passed in, not kept in a closure. */
+export interface BoundTokensMemory {
+  /** pods' owners looked up through this client (a new client: a new resolver) */
+  resolver?: { client: KubeClient; workloads: WorkloadResolver } | undefined;
+  /** this replica's first reconcile as leader: audit silence is counted from it at the earliest */
+  firstObservedMs?: number | undefined;
+}
+
 /**
  * registry: fed by the audit webhook receiver when `run` enables it (`check` reads what the running operator recorded);
  * reads: the static pod list and the API server's /metrics (megabytes), each read at most every 30 s however often
@@ -73,12 +81,11 @@ export function createObserver(
   registry: StaleTokenRegistry | undefined,
   secretCache: CacheHandle<TokenSecret>,
   reads: ApiserverReads,
+  memory: BoundTokensMemory,
 ): (ctx: AreaContext) => Promise<BoundTokensObservation> {
-  let resolver: { client: KubeClient; workloads: WorkloadResolver } | undefined;
-  // Silence is counted from the later of the last batch and this replica's first reconcile as leader.
-  let firstObservedMs: number | undefined;
   return async (ctx) => {
-    firstObservedMs ??= ctx.now().getTime();
+    // Silence is counted from the later of the last batch and this replica's first reconcile as leader.
+    const firstObservedMs = (memory.firstObservedMs ??= ctx.now().getTime());
     const legacyMountsUnchecked = ctx.unsynced(secretCache);
     const tokenSecrets = new Set(
       legacyMountsUnchecked
@@ -115,9 +122,9 @@ export function createObserver(
       : lastSummary?.staleTokenReporting === 'on'
         ? (lastSummary.staleTokenUsers ?? [])
         : undefined;
-    if (resolver?.client !== ctx.client) resolver = { client: ctx.client, workloads: new WorkloadResolver(ctx.client) };
+    if (memory.resolver?.client !== ctx.client) memory.resolver = { client: ctx.client, workloads: new WorkloadResolver(ctx.client) };
     const staleWorkloadList = registry
-      ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), resolver.workloads)
+      ? await staleWorkloads(registry.clients.list(ctx.now().getTime()), memory.resolver.workloads)
       : lastSummary?.staleTokenReporting === 'on'
         ? (lastSummary.staleTokenWorkloads ?? [])
         : undefined;
