@@ -96,7 +96,7 @@ const tsFiles = (dir: string): string[] =>
 test('the unit tier is pure: no control plane, no tool built from Go, no writes under src/', () => {
   const impure: [RegExp, string][] = [
     [/from '(\.\.\/)+(cluster|e2e|integration|argocd)\//, 'imports the control-plane harness or another tier'],
-    [/build-(binaries|helm|argocd)/, 'builds a tool from Go modules: move it to test/integration/'],
+    [/build-(binaries|helm|argocd|node|rollouts|promtool|cosign)\.sh/, 'runs a script that builds a tool from Go modules: move it to test/integration/'],
     [/\b(spawn|execFile)(Sync)?\(\s*'go'/, 'runs Go'],
     [/join\(\s*root,\s*'src'/, 'writes under src/'],
   ];
