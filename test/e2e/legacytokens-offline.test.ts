@@ -8,7 +8,7 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import { readFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { offlineVerdict } from '../../src/areas/legacytokens/verdict.ts';
+import { offlineVerdict } from '../../src/areas/legacytokens/rotation/verdict.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { PublishedKeys } from '../../src/kube/service-account-keys.ts';
 import { toTokenSecret } from '../../src/kube/token-secrets.ts';

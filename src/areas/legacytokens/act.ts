@@ -1,26 +1,22 @@
-// Writes this reconcile's step of the plan, in order, and says what it did; it decides nothing. The
-// plan decided the step (plan/pace.ts): whether kube-controller-manager's tokens controller is proven
-// by a canary Secret it filled, which Secrets to blank now, and which restarts and done marks to write.
-// Blanking a Secret's `token` makes the tokens controller re-issue it under the same name (upstream
-// pkg/controller/serviceaccount/tokens_controller.go, `needsToken := len(tokenData) == 0`); the e2e
-// tests confirm it on a real control plane. It never waits inside a reconcile: it blanks and returns,
-// the refill's informer event wakes the next reconcile, and the Secret's rotation-state annotation
-// (pending) carries the step across reconciles and restarts. Every Secret write carries the
-// resourceVersion the plan judged: a Secret changed since is a 409, and the controller plans again.
-import { randomBytes } from 'node:crypto';
+// Writes this reconcile's step of the plan, in order, and says what it did; it decides nothing. The plan
+// decided the step (rotation/pace.ts): whether kube-controller-manager's tokens controller is proven by a
+// canary Secret it filled, which Secrets to blank now, and which restarts and done marks to write. The
+// writes themselves are the rotation's (rotation/act.ts) and the restarts' (restarts/act.ts). It never
+// waits inside a reconcile: it blanks and returns, the refill's informer event wakes the next reconcile,
+// and the Secret's rotation-state annotation (pending) carries the step across reconciles and restarts.
+// Every Secret write carries the resourceVersion the plan judged: a Secret changed since is a 409, and
+// the controller plans again.
 import { describeError, isConflict } from '../../kube/errors.ts';
-import { collectionPath, objectPath, Resources } from '../../kube/paths.ts';
 import { settleBounded } from '../../runtime/bounded.ts';
 import type { AreaContext, AreaReport } from '../area.ts';
-import * as annotations from '../../api/annotations.ts';
 import { EventReason } from '../../api/reasons.ts';
-import { CANARY_PREFIX, canarySecret } from './canary.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
-import { list, refId, rotationText, type RotateAction as Rotate } from './plan/types.ts';
-import type { RecentRestarts } from './restart-record.ts';
-import { restart } from './restart.ts';
-import type { RotationLedger } from './rotation-ledger.ts';
-import type { RotationRunEvents } from './rotation-events.ts';
+import { list, refId, rotationText, type RotateAction as Rotate } from './types.ts';
+import type { RecentRestarts } from './restarts/record.ts';
+import { restart } from './restarts/act.ts';
+import type { RotationLedger } from './rotation/ledger.ts';
+import { blank, canary, finish, revive } from './rotation/act.ts';
+import type { RotationRunEvents } from './rotation/events.ts';
 import { statusOf, type LegacyTokensOutcome } from './status.ts';
 
 /** Writes in flight at once (blanks, then restarts and done marks): a burst never floods the API server. */
@@ -34,60 +30,6 @@ export interface ActorState {
   ledger: RotationLedger;
   recent: RecentRestarts;
   runEvents: RotationRunEvents;
-}
-
-async function blank(ctx: AreaContext, a: Rotate): Promise<void> {
-  const path = objectPath(Resources.secrets, a.secret.name, a.secret.namespace);
-  // One merge patch blanks the token and records the rotation; the resourceVersion
-  // makes it a no-op (409) if the Secret changed since it was judged.
-  await ctx.client.mergePatch(path, {
-    metadata: {
-      resourceVersion: a.secret.resourceVersion,
-      annotations: {
-        [annotations.ROTATION]: a.rotation,
-        [annotations.ROTATION_STATE]: 'pending',
-        [annotations.ROTATED_AT]: ctx.now().toISOString(),
-        [annotations.ROTATED_FROM]: a.tokenHash ?? null,
-        [annotations.ROTATED_UNDER]: a.apiservers,
-        ...(a.request ? { [annotations.ROTATED_FOR_REQUEST]: a.request } : {}),
-      },
-    },
-    data: { token: null },
-  });
-  // Both outcomes exist from the first blank in a namespace: the first failure is an increase the alert sees.
-  for (const result of ['succeeded', 'failed']) ctx.metrics?.tokenRotations.inc({ namespace: a.secret.namespace, result }, 0);
-  ctx.log.info('rotating token secret', { secret: `${a.secret.namespace}/${a.secret.name}`, rotation: a.rotation, triggers: a.triggers });
-}
-
-/** Under the version the plan judged: a Secret changed since (re-labelled, given another token) is a 409, judged again. */
-async function revive(ctx: AreaContext, a: Of<'revive'>): Promise<void> {
-  await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
-    metadata: { resourceVersion: a.secret.resourceVersion, labels: { [annotations.LEGACY_TOKEN_INVALID_SINCE]: null } },
-  });
-  await ctx.events?.record(
-    ctx.policyRef,
-    'Normal',
-    EventReason.TokenRevived,
-    `removed ${annotations.LEGACY_TOKEN_INVALID_SINCE} from secret ${a.secret.namespace}/${a.secret.name} (spec.legacyTokens.reviveInvalidated)`,
-  );
-}
-
-/** The canary's create (named here, recorded in the ledger for the next reconcile to judge) or delete (gone already is fine). */
-async function canary(ctx: AreaContext, a: Of<'createCanary'> | Of<'deleteCanary'>, ledger: RotationLedger): Promise<void> {
-  if (a.kind === 'deleteCanary') {
-    await ctx.client.delete(objectPath(Resources.secrets, a.name, a.namespace)).catch(() => undefined);
-    return;
-  }
-  const name = `${CANARY_PREFIX}${randomBytes(4).toString('hex')}`;
-  await ctx.client.create(collectionPath(Resources.secrets, a.namespace), canarySecret(name, a.namespace));
-  ledger.canaryCreated(name, ctx.now().getTime());
-}
-
-/** Marks a rotation done under the version the plan judged. */
-async function finish(ctx: AreaContext, a: Finish): Promise<void> {
-  await ctx.client.mergePatch(objectPath(Resources.secrets, a.secret.name, a.secret.namespace), {
-    metadata: { resourceVersion: a.secret.resourceVersion, annotations: { [annotations.ROTATION_STATE]: 'done' } },
-  });
 }
 
 /** Writes the plan's step in order and returns what it did; the first failure (after the others) in `failed`. */
@@ -160,7 +102,7 @@ export async function writeStep(ctx: AreaContext, plan: LegacyTokensPlan, state:
   );
   outcome.restarted = done.flatMap((d) => (d.restarted ? [d.restarted] : []));
   outcome.finished = done.flatMap((d) => (d.finished ? [d.finished] : []));
-  // A handful of Events per rotation run, however many Secrets and workloads (rotation-events.ts).
+  // A handful of Events per rotation run, however many Secrets and workloads (rotation/events.ts).
   await runEvents.restarted(ctx, outcome.restarted);
   await runEvents.finished(ctx, plan, outcome.finished);
   return outcome;

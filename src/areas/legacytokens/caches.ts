@@ -8,7 +8,7 @@ import * as annotations from '../../api/annotations.ts';
 import type { WorkloadKind } from '../../api/types.ts';
 import { fingerprint, type Meta } from '../../kube/token-secrets.ts';
 export { tokenSecretCache, type TokenSecret } from '../../kube/token-secrets.ts';
-import { secretsReferencedBy, unrefreshedReadsOf } from './references.ts';
+import { secretsReferencedBy, unrefreshedReadsOf } from './restarts/references.ts';
 import { controllerOf, type OwnerRef } from '../../kube/pod-secret-readers.ts';
 import { byString } from '../../kube/order.ts';
 export { podReadersCache, type PodSecretReader } from '../../kube/pod-secret-readers.ts';

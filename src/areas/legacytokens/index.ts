@@ -4,7 +4,7 @@ import { apiserverIdentityCache } from '../../kube/apiserver-identity.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Area } from '../area.ts';
 import { createActor } from './act.ts';
-import type { RecentRestarts } from './restart-record.ts';
+import type { RecentRestarts } from './restarts/record.ts';
 import {
   daemonSetCache,
   deploymentCache,
@@ -20,13 +20,13 @@ import {
 } from './caches.ts';
 import type { CacheHandle } from '../../kube/cache-spec.ts';
 import { PublishedKeys } from '../../kube/service-account-keys.ts';
-import { DeletedTokenSecrets } from './deleted-secrets.ts';
+import { DeletedTokenSecrets } from './rotation/deleted-secrets.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
-import { rolloutCache } from './rollouts.ts';
-import { RotationLedger } from './rotation-ledger.ts';
-import { RotationRunEvents } from './rotation-events.ts';
-import { SecretRereader, TokenReviewer } from './validate.ts';
+import { rolloutCache } from './restarts/rollouts.ts';
+import { RotationLedger } from './rotation/ledger.ts';
+import { RotationRunEvents } from './rotation/events.ts';
+import { SecretRereader, TokenReviewer } from './rotation/validate.ts';
 
 /**
  * operatorNamespace: where the canary Secret that proves the tokens controller works is created; keys: the

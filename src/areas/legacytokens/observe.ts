@@ -12,7 +12,7 @@ import type { CacheHandle } from '../../kube/cache-spec.ts';
 import { matchesSelector } from '../../kube/selector.ts';
 import * as annotations from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
-import { isCanary } from './canary.ts';
+import { isCanary } from './rotation/canary.ts';
 import {
   daemonSetCache,
   deploymentCache,
@@ -26,13 +26,13 @@ import {
   type TokenSecret,
   type Workload,
 } from './caches.ts';
-import type { DeletedTokenSecret, DeletedTokenSecrets } from './deleted-secrets.ts';
-import { workloadId } from './plan/types.ts';
-import { restartKey, type RecentRestarts } from './restart-record.ts';
-import { rolloutAccess, rolloutCache, type RolloutAccess } from './rollouts.ts';
-import type { RotationLedger, RotationProgress } from './rotation-ledger.ts';
-import type { SecretRereader, TokenReviewer } from './validate.ts';
-import { offlineVerdict, type TokenVerdict } from './verdict.ts';
+import type { DeletedTokenSecret, DeletedTokenSecrets } from './rotation/deleted-secrets.ts';
+import { workloadId } from './types.ts';
+import { restartKey, type RecentRestarts } from './restarts/record.ts';
+import { rolloutAccess, rolloutCache, type RolloutAccess } from './restarts/rollouts.ts';
+import type { RotationLedger, RotationProgress } from './rotation/ledger.ts';
+import type { SecretRereader, TokenReviewer } from './rotation/validate.ts';
+import { offlineVerdict, type TokenVerdict } from './rotation/verdict.ts';
 import { sortedBy } from '../../kube/order.ts';
 
 export interface SecretFinding {

@@ -1,23 +1,23 @@
 // The legacy-token decision (the dead-legacy-token incident), pure: which Secrets to rotate in place
-// and why (plan/secrets.ts, plan/triggers.ts), which workloads to restart for which rotations, paced,
-// and which rotations are finished (plan/restarts.ts), and the LegacyTokensReady / WorkloadsRestarted
-// conditions as ordered rule lists (plan/conditions.ts). All state it needs is read back from the
+// and why (rotation/secrets.ts, rotation/triggers.ts) and how fast (rotation/pace.ts), which workloads to
+// restart for which rotations, paced, and which rotations are finished (restarts/plan.ts), and the
+// LegacyTokensReady / WorkloadsRestarted conditions as ordered rule lists (conditions.ts). All state it needs is read back from the
 // cluster (annotations on Secrets and pod templates), so a crash or a leader change loses nothing.
 import type { ResolvedSpec } from '../../api/defaults.ts';
 import type { LegacyTokensObservation } from './observe.ts';
-import { closesRotations, withRollouts } from './rollouts.ts';
-import { legacyTokensReady, workloadsRestarted, type PlanFacts } from './plan/conditions.ts';
-import { dependentsIn, manualRestarts } from './plan/dependents.ts';
-import { findingsOf, requeueAfter, summaryOf } from './plan/report.ts';
-import { planRestarts, type RestartPlan } from './plan/restarts.ts';
-import { triageSecrets, type Triage } from './plan/secrets.ts';
-import { createdSinceRequest } from './plan/triggers.ts';
-import { paceRotations } from './plan/pace.ts';
-import { noProgress } from './rotation-ledger.ts';
-import { id, workloadId, type LegacyTokensMemory, type LegacyTokensPlan, type RotateAction, type RotationRequestSeen } from './plan/types.ts';
+import { closesRotations, withRollouts } from './restarts/rollouts.ts';
+import { legacyTokensReady, workloadsRestarted, type PlanFacts } from './conditions.ts';
+import { dependentsIn, manualRestarts } from './restarts/dependents.ts';
+import { findingsOf, requeueAfter, summaryOf } from './report.ts';
+import { planRestarts, type RestartPlan } from './restarts/plan.ts';
+import { triageSecrets, type Triage } from './rotation/secrets.ts';
+import { createdSinceRequest } from './rotation/triggers.ts';
+import { paceRotations } from './rotation/pace.ts';
+import { noProgress } from './rotation/ledger.ts';
+import { id, workloadId, type LegacyTokensMemory, type LegacyTokensPlan, type RotateAction, type RotationRequestSeen } from './types.ts';
 
-export { CLEANUP_PERIOD_MS, rotationId, unusedBeyondCleanup } from './plan/triggers.ts';
-export type { LegacyTokensAction, LegacyTokensMemory, LegacyTokensPlan, ManualRestart, SecretRef, Trigger } from './plan/types.ts';
+export { CLEANUP_PERIOD_MS, rotationId, unusedBeyondCleanup } from './rotation/triggers.ts';
+export type { LegacyTokensAction, LegacyTokensMemory, LegacyTokensPlan, ManualRestart, SecretRef, Trigger } from './types.ts';
 
 /** The rotation request in force and when it was first seen: kept from status while the value stands. */
 export function requestSeen(

@@ -2,8 +2,8 @@
 // status.legacyTokens, the rotation gate's verdict among them) and from what act did, and when to
 // look again: soon while the tokens controller is awaited, later while its failure stands.
 import type { AreaReport } from '../area.ts';
-import { CANARY_RETRY_MS, REFILL_RECHECK_MS } from './plan/pace.ts';
-import type { LegacyTokensAction, LegacyTokensPlan } from './plan/types.ts';
+import { CANARY_RETRY_MS, REFILL_RECHECK_MS } from './rotation/pace.ts';
+import type { LegacyTokensAction, LegacyTokensPlan } from './types.ts';
 
 /** What act did: the Secrets it blanked, the workloads it restarted (in words), the rotations it marked done; the first write that failed. */
 export interface LegacyTokensOutcome {

@@ -5,9 +5,9 @@ import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createActor } from '../../../src/areas/legacytokens/act.ts';
-import { paceRotations } from '../../../src/areas/legacytokens/plan/pace.ts';
-import { RotationLedger } from '../../../src/areas/legacytokens/rotation-ledger.ts';
-import { RotationRunEvents } from '../../../src/areas/legacytokens/rotation-events.ts';
+import { paceRotations } from '../../../src/areas/legacytokens/rotation/pace.ts';
+import { RotationLedger } from '../../../src/areas/legacytokens/rotation/ledger.ts';
+import { RotationRunEvents } from '../../../src/areas/legacytokens/rotation/events.ts';
 import { templateFingerprint } from '../../../src/areas/legacytokens/caches.ts';
 import { TOKEN_SECRETS_CACHE } from '../../../src/kube/token-secrets.ts';
 import { tokenSecretCache } from '../../../src/areas/legacytokens/caches.ts';
@@ -17,7 +17,7 @@ import { PublishedKeys } from '../../../src/kube/service-account-keys.ts';
 const secretCache = tokenSecretCache(new PublishedKeys());
 import type { AreaContext, AreaReport } from '../../../src/areas/area.ts';
 import type { LegacyTokensAction, LegacyTokensPlan } from '../../../src/areas/legacytokens/plan.ts';
-import type { RecentRestarts } from '../../../src/areas/legacytokens/restart-record.ts';
+import type { RecentRestarts } from '../../../src/areas/legacytokens/restarts/record.ts';
 import { isConflict, isForbidden } from '../../../src/kube/errors.ts';
 import { deployment, secretPath, simulateTokensController, tokenSecret, workloadPath } from '../../support/builders.ts';
 import { MemoryClient, memoryContext, TestClock } from '../../support/memory-client.ts';
@@ -533,7 +533,7 @@ test('a done mark the cache has not shown yet is not written again', async () =>
 });
 
 test('a rotation run whose Secret was deleted or re-created mid-rotation still ends with exactly one RotationFinished naming it', async () => {
-  const { RotationRunEvents } = await import('../../../src/areas/legacytokens/rotation-events.ts');
+  const { RotationRunEvents } = await import('../../../src/areas/legacytokens/rotation/events.ts');
   const w = world();
   const { ctx, events } = memoryContext(w.client, w.clock, resolveSpec({}));
   const run = new RotationRunEvents();

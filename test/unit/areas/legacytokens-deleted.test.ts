@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
-import { DeletedTokenSecrets } from '../../../src/areas/legacytokens/deleted-secrets.ts';
+import { DeletedTokenSecrets } from '../../../src/areas/legacytokens/rotation/deleted-secrets.ts';
 import type { LegacyTokensObservation } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
 import type { EventType, Handler } from '../../../src/runtime/informer.ts';

@@ -15,11 +15,11 @@ import {
   type BatchCase,
   type PaceFacts,
   type PaceInput,
-} from '../../../src/areas/legacytokens/plan/pace.ts';
-import { LEGACY_TOKENS_READY } from '../../../src/areas/legacytokens/plan/conditions.ts';
+} from '../../../src/areas/legacytokens/rotation/pace.ts';
+import { LEGACY_TOKENS_READY } from '../../../src/areas/legacytokens/conditions.ts';
 import { factsOf, planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
-import type { LegacyTokensAction, LegacyTokensPlan, RotateAction } from '../../../src/areas/legacytokens/plan/types.ts';
-import { noProgress, type RotationProgress } from '../../../src/areas/legacytokens/rotation-ledger.ts';
+import type { LegacyTokensAction, LegacyTokensPlan, RotateAction } from '../../../src/areas/legacytokens/types.ts';
+import { noProgress, type RotationProgress } from '../../../src/areas/legacytokens/rotation/ledger.ts';
 import { statusOf } from '../../../src/areas/legacytokens/status.ts';
 import { cachedTokenSecret } from '../../support/builders.ts';
 import { checkRuleTable } from '../../support/rule-table.ts';

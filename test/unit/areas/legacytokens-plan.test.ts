@@ -6,7 +6,7 @@ import type { LegacyTokensSpec } from '../../../src/api/types.ts';
 import type { TokenSecret, Workload } from '../../../src/areas/legacytokens/caches.ts';
 import type { LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens, rotationId } from '../../../src/areas/legacytokens/plan.ts';
-import { secretsReferencedBy, unrefreshedReadsOf } from '../../../src/areas/legacytokens/references.ts';
+import { secretsReferencedBy, unrefreshedReadsOf } from '../../../src/areas/legacytokens/restarts/references.ts';
 import { matchesSelector } from '../../../src/kube/selector.ts';
 import { cachedTokenSecret } from '../../support/builders.ts';
 

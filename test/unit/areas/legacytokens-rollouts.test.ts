@@ -7,7 +7,7 @@ import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
 import type { SecretFinding } from '../../../src/areas/legacytokens/observe.ts';
 import { planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
-import { restartDone, toRolloutWorkload, withRollouts } from '../../../src/areas/legacytokens/rollouts.ts';
+import { restartDone, toRolloutWorkload, withRollouts } from '../../../src/areas/legacytokens/restarts/rollouts.ts';
 
 const test = suite('legacyTokens Argo Rollouts');
 const NOW = Date.parse('2026-06-01T00:00:00Z');

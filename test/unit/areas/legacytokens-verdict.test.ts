@@ -4,7 +4,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
-import { offlineVerdict, type AccountFacts } from '../../../src/areas/legacytokens/verdict.ts';
+import { offlineVerdict, type AccountFacts } from '../../../src/areas/legacytokens/rotation/verdict.ts';
 import { parseApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { keySetFrom, PublishedKeys, tokenFacts, type KeySet } from '../../../src/kube/service-account-keys.ts';

@@ -1,7 +1,7 @@
 // Restart-window arithmetic: wall-clock windows in IANA zones, across midnight and DST changes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { restartWindowState, windowOpen } from '../../../src/areas/legacytokens/restart-window.ts';
+import { restartWindowState, windowOpen } from '../../../src/areas/legacytokens/restarts/window.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { validateAuthPolicy } from '../../../src/api/validate.ts';
 import { shippedSchema } from '../../../src/cli/check.ts';

@@ -1,6 +1,6 @@
 // The canary Secret that proves kube-controller-manager's tokens controller fills new token
 // Secrets before any live one is blanked. Named so observe can leave it out of the count.
-import * as annotations from '../../api/annotations.ts';
+import * as annotations from '../../../api/annotations.ts';
 
 export const CANARY_PREFIX = 'authpolicy-canary-';
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import type { TokenSecret } from '../caches.ts';
 import type { SecretFinding } from '../observe.ts';
-import type { Trigger } from './types.ts';
+import type { Trigger } from '../types.ts';
 
 /**
  * A rotation's identity: deterministic (the same Secret, token, request and previous

@@ -5,10 +5,10 @@
 // TokenReview. A TokenReview authenticates the token: kube-apiserver stamps
 // kubernetes.io/legacy-token-last-used on the Secret and counts a use, which
 // keeps the legacy-token cleaner from retiring it; status says when it is used.
-import type { KubeClient } from '../../kube/client.ts';
-import { collectionPath, Resources } from '../../kube/paths.ts';
-import type { PublishedKeys, TokenFacts } from '../../kube/service-account-keys.ts';
-import { toTokenSecret, type TokenSecret } from '../../kube/token-secrets.ts';
+import type { KubeClient } from '../../../kube/client.ts';
+import { collectionPath, Resources } from '../../../kube/paths.ts';
+import type { PublishedKeys, TokenFacts } from '../../../kube/service-account-keys.ts';
+import { toTokenSecret, type TokenSecret } from '../../../kube/token-secrets.ts';
 import type { TokenVerdict } from './verdict.ts';
 
 const TTL_MS = 10 * 60_000;

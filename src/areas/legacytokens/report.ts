@@ -1,7 +1,7 @@
 // What `check` lists and status.legacyTokens holds: findings, the bounded summary, and when to look again.
-import { Reason } from '../../../api/reasons.ts';
-import type { ConditionUpdate } from '../../../api/conditions.ts';
-import type { Finding } from '../../area.ts';
+import { Reason } from '../../api/reasons.ts';
+import type { ConditionUpdate } from '../../api/conditions.ts';
+import type { Finding } from '../area.ts';
 import { deletedText, wouldLeaveToKubelet, wouldRestart, type PlanFacts } from './conditions.ts';
 import { consumerView, id, workloadId, type RotationRestarts } from './types.ts';
 

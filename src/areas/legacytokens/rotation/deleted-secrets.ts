@@ -3,9 +3,9 @@
 // invalidated a clean-up period ago when no Pod mounts it, but a Deployment scaled to zero (or a
 // CronJob's next Job) may still name it, and its next Pod will not start. Nothing in the cluster
 // says so afterwards: the Secret is simply gone.
-import { sortedBy } from '../../kube/order.ts';
-import type { Informer } from '../../runtime/informer.ts';
-import type { TokenSecret } from './caches.ts';
+import { sortedBy } from '../../../kube/order.ts';
+import type { Informer } from '../../../runtime/informer.ts';
+import type { TokenSecret } from '../caches.ts';
 
 /** A token Secret as it was when it was deleted. */
 export interface DeletedTokenSecret {

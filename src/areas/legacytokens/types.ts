@@ -1,9 +1,9 @@
 // What the legacy-token plan hands to act and to status: the actions, the plan, the
 // state kept in status, and the names objects go by in messages.
-import type { AreaReport } from '../../area.ts';
-import type { TokenSecret, Workload } from '../caches.ts';
-import type { TokenConsumer } from '../observe.ts';
-import type { RotationStep } from './pace.ts';
+import type { AreaReport } from '../area.ts';
+import type { TokenSecret, Workload } from './caches.ts';
+import type { TokenConsumer } from './observe.ts';
+import type { RotationStep } from './rotation/pace.ts';
 
 export type Trigger = 'InvalidToken' | 'StaleCA' | 'MaxAge' | 'Requested';
 

@@ -1,11 +1,11 @@
 // Restarting a workload so its pods mount re-issued tokens: like `kubectl rollout
 // restart`, a pod-template annotation written by server-side apply under the
 // operator's own field manager, recorded so the rollout is timed and counted once.
-import * as annotations from '../../api/annotations.ts';
-import { objectPath, Resources, type ResourceRef } from '../../kube/paths.ts';
-import type { AreaContext } from '../area.ts';
-import type { LegacyTokensAction } from './plan.ts';
-import { restartKey, type RecentRestarts } from './restart-record.ts';
+import * as annotations from '../../../api/annotations.ts';
+import { objectPath, Resources, type ResourceRef } from '../../../kube/paths.ts';
+import type { AreaContext } from '../../area.ts';
+import type { LegacyTokensAction } from '../plan.ts';
+import { restartKey, type RecentRestarts } from './record.ts';
 import { restartRollout } from './rollouts.ts';
 
 const RESOURCE: Record<string, ResourceRef> = { Deployment: Resources.deployments, StatefulSet: Resources.statefulSets, DaemonSet: Resources.daemonSets };

@@ -4,7 +4,7 @@
 import type { RestartDependents } from '../../../api/defaults.ts';
 import type { TokenSecret, Workload } from '../caches.ts';
 import type { LegacyTokensObservation, TokenConsumer } from '../observe.ts';
-import { id, workloadId, type ManualRestart } from './types.ts';
+import { id, workloadId, type ManualRestart } from '../types.ts';
 
 type SecretName = { namespace: string; name: string };
 

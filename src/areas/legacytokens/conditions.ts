@@ -1,16 +1,16 @@
 // The two conditions as ordered rule lists, like cert-manager's readiness checks: the first
 // rule that speaks gives status, reason and message (firstVerdict, src/api/rules.ts).
-import type { ConditionUpdate } from '../../../api/conditions.ts';
-import type { ResolvedSpec } from '../../../api/defaults.ts';
-import { formatDuration } from '../../../api/duration.ts';
-import * as annotations from '../../../api/annotations.ts';
-import { firstVerdict, when, type Rule } from '../../../api/rules.ts';
-import { ConditionType, Reason } from '../../../api/reasons.ts';
-import type { DeletedInUse, LegacyTokensObservation, TokenConsumer } from '../observe.ts';
-import type { Dependents } from './dependents.ts';
-import type { RotationStep } from './pace.ts';
-import type { RestartPlan } from './restarts.ts';
-import type { Triage } from './secrets.ts';
+import type { ConditionUpdate } from '../../api/conditions.ts';
+import type { ResolvedSpec } from '../../api/defaults.ts';
+import { formatDuration } from '../../api/duration.ts';
+import * as annotations from '../../api/annotations.ts';
+import { firstVerdict, when, type Rule } from '../../api/rules.ts';
+import { ConditionType, Reason } from '../../api/reasons.ts';
+import type { DeletedInUse, LegacyTokensObservation, TokenConsumer } from './observe.ts';
+import type { Dependents } from './restarts/dependents.ts';
+import type { RotationStep } from './rotation/pace.ts';
+import type { RestartPlan } from './restarts/plan.ts';
+import type { Triage } from './rotation/secrets.ts';
 import { consumerId, list, rotationText, workloadId, type LegacyTokensMemory, type ManualRestart, type RotateAction } from './types.ts';
 
 /** Everything the conditions, findings and summary are worded from. */
@@ -76,7 +76,7 @@ function undecidedCause(observation: LegacyTokensObservation): string {
 }
 
 export const LEGACY_TOKENS_READY: readonly LegacyTokensRule[] = [
-  // Found now by the rotation gate (plan/pace.ts), or last time with rotations still to go.
+  // Found now by the rotation gate (rotation/pace.ts), or last time with rotations still to go.
   when(
     'tokens controller unavailable',
     (f) =>

@@ -5,8 +5,8 @@
 // still holds this token), the ServiceAccount (exists, not being deleted, same
 // UID), then the legacy-token cleaner's invalid-since label. Nothing here
 // authenticates, so nothing stamps legacy-token-last-used.
-import { LEGACY_ISSUER, type KeySet, type TokenFacts } from '../../kube/service-account-keys.ts';
-import type { TokenSecret } from './caches.ts';
+import { LEGACY_ISSUER, type KeySet, type TokenFacts } from '../../../kube/service-account-keys.ts';
+import type { TokenSecret } from '../caches.ts';
 
 export type VerdictReason =
   | 'Valid'

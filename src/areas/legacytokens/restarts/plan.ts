@@ -3,9 +3,9 @@
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import type { TokenSecret, Workload } from '../caches.ts';
 import type { LegacyTokensObservation } from '../observe.ts';
-import { restartWindowState, type WindowState } from '../restart-window.ts';
+import { restartWindowState, type WindowState } from './window.ts';
 import type { Dependents } from './dependents.ts';
-import { consumerId, id, ref, refId, workloadId, type LegacyTokensAction } from './types.ts';
+import { consumerId, id, ref, refId, workloadId, type LegacyTokensAction } from '../types.ts';
 import { sortedBy } from '../../../kube/order.ts';
 
 type Spec = ResolvedSpec['legacyTokens'];

@@ -3,10 +3,10 @@
 // the Secret cache has not shown yet. Made once at wiring time (index.ts) and handed to observe, which
 // reads it against the Secret cache (progress: plain data the plan decides from), and to act, which
 // records in it what the plan's step says and what it wrote. Nothing in it is decided here.
-import type { Informer } from '../../runtime/informer.ts';
-import type { TokenSecret } from './caches.ts';
+import type { Informer } from '../../../runtime/informer.ts';
+import type { TokenSecret } from '../caches.ts';
 import { isCanary } from './canary.ts';
-import type { SecretRef } from './plan/types.ts';
+import type { SecretRef } from '../types.ts';
 
 /** The canary as this process knows it. */
 export interface CanaryState {

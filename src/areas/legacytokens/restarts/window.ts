@@ -4,7 +4,7 @@
 // at `end`, the next day when `end` is earlier than `start` (across midnight). On a
 // day a DST change skips its start (spring forward), a window opens when the clock
 // reaches a minute inside it; in the hour repeated by fall back it is open twice.
-import type { RestartWindowSpec, Weekday } from '../../api/types.ts';
+import type { RestartWindowSpec, Weekday } from '../../../api/types.ts';
 
 export const WEEKDAYS: readonly Weekday[] = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MINUTE = 60_000;

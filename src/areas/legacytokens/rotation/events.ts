@@ -2,10 +2,10 @@
 // Secrets are blanked, one WorkloadRestarted when the first workloads restart, one RotationFinished
 // when nothing is left in flight. What happens in between is in status.legacyTokens and the logs,
 // so a 5,000-Secret rotation emits a handful of Events, not thousands. Warnings are not held back.
-import { EventReason } from '../../api/reasons.ts';
-import type { AreaContext } from '../area.ts';
-import type { LegacyTokensAction, LegacyTokensPlan } from './plan.ts';
-import { list } from './plan/types.ts';
+import { EventReason } from '../../../api/reasons.ts';
+import type { AreaContext } from '../../area.ts';
+import type { LegacyTokensAction, LegacyTokensPlan } from '../plan.ts';
+import { list } from '../types.ts';
 
 type Finish = Extract<LegacyTokensAction, { kind: 'finish' }>;
 

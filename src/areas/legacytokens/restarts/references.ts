@@ -2,7 +2,7 @@
 // env[].valueFrom.secretKeyRef and envFrom[].secretRef, in containers and init
 // containers (and ephemeral containers, which also read env): the containers walked once, by
 // src/kube/pod-secret-readers.ts (envSecretReads), for this and the pod cache alike.
-import { containersOf, envSecretReads, type PodSpec } from '../../kube/pod-secret-readers.ts';
+import { containersOf, envSecretReads, type PodSpec } from '../../../kube/pod-secret-readers.ts';
 
 interface PodTemplate {
   spec?: PodSpec;
@@ -51,4 +51,4 @@ export function unrefreshedReadsOf(template: PodTemplate | undefined): Record<st
   return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([s, how]) => [s, [...how].sort()]));
 }
 
-export { secretReadsOf, type SecretRead } from '../../kube/pod-secret-readers.ts';
+export { secretReadsOf, type SecretRead } from '../../../kube/pod-secret-readers.ts';

@@ -5,14 +5,14 @@
 // restartAt, within maxUnavailable, and copies spec.restartAt to status.restartedAt when done
 // (argo-rollouts rollout/restart.go; docs: features/restart). The cache is optional: where
 // the CRD is not installed the area runs as before, and picks Rollouts up once it is.
-import * as annotations from '../../api/annotations.ts';
-import { isNotFound } from '../../kube/errors.ts';
-import { collectionPath, objectPath, type ResourceRef } from '../../kube/paths.ts';
-import type { Meta } from '../../kube/token-secrets.ts';
-import { defineCache, type AreaContext, type AreaReport } from '../area.ts';
-import { workloadChangeMatters, type Workload } from './caches.ts';
+import * as annotations from '../../../api/annotations.ts';
+import { isNotFound } from '../../../kube/errors.ts';
+import { collectionPath, objectPath, type ResourceRef } from '../../../kube/paths.ts';
+import type { Meta } from '../../../kube/token-secrets.ts';
+import { defineCache, type AreaContext, type AreaReport } from '../../area.ts';
+import { workloadChangeMatters, type Workload } from '../caches.ts';
 import { secretsReferencedBy, unrefreshedReadsOf } from './references.ts';
-import { restartKey, type RecentRestarts } from './restart-record.ts';
+import { restartKey, type RecentRestarts } from './record.ts';
 
 export const ROLLOUTS: ResourceRef = { group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts' };
 

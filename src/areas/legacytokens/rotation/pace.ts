@@ -7,8 +7,8 @@
 // out, and the refill's informer event (or the recheck) brings the next step.
 import { firstVerdict, when, type Rule, type Verdict } from '../../../api/rules.ts';
 import { EventReason, Reason, RotationPace } from '../../../api/reasons.ts';
-import type { RotationProgress, StepRecord } from '../rotation-ledger.ts';
-import { list, refId, type LegacyTokensAction, type RotateAction } from './types.ts';
+import type { RotationProgress, StepRecord } from './ledger.ts';
+import { list, refId, type LegacyTokensAction, type RotateAction } from '../types.ts';
 
 /** Secrets blank at once, once a live Secret came back, while a token that still authenticates is blanked: a stuck tokens controller takes at most this many working tokens away. */
 export const ROTATION_CONCURRENCY = 4;

@@ -5,7 +5,7 @@ import { SecretDecision } from '../../../api/reasons.ts';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import type { LegacyTokensObservation, SecretFinding } from '../observe.ts';
 import { pendingReissueRejected, reissuedStillInvalid, rotationId, triggersFor, unusedBeyondCleanup, warrantsRotation } from './triggers.ts';
-import { id, ref, type LegacyTokensAction } from './types.ts';
+import { id, ref, type LegacyTokensAction } from '../types.ts';
 
 /** Every Secret sorted into what happens to it; the counts and lists status reports. */
 export interface Triage {
