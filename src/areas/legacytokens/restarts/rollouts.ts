@@ -6,6 +6,7 @@
 // (argo-rollouts rollout/restart.go; docs: features/restart). The cache is optional: where
 // the CRD is not installed the area runs as before, and picks Rollouts up once it is.
 import * as annotations from '../../../api/annotations.ts';
+import { ConditionType } from '../../../api/reasons.ts';
 import { isNotFound } from '../../../kube/errors.ts';
 import { collectionPath, objectPath, type ResourceRef } from '../../../kube/paths.ts';
 import type { Meta } from '../../../kube/token-secrets.ts';
@@ -114,7 +115,7 @@ export function withRollouts<P extends { actions: readonly { kind: string }[]; r
     ...plan,
     report: {
       ...plan.report,
-      conditions: plan.report.conditions.map((c) => (c.type === 'WorkloadsRestarted' ? { ...c, message: `${c.message}; ${note}` } : c)),
+      conditions: plan.report.conditions.map((c) => (c.type === ConditionType.WorkloadsRestarted ? { ...c, message: `${c.message}; ${note}` } : c)),
       findings: [...plan.report.findings, { subject: 'rollouts.argoproj.io', health: 'unknown', message: note }],
       summary: { ...plan.report.summary, rolloutsUnchecked: access.message },
     },
