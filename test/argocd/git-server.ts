@@ -47,10 +47,13 @@ export async function startGitServer(from: string, paths: string[]): Promise<Git
   await git(dir, ['add', '--all']);
   await git(dir, ['commit', '--quiet', '-m', 'the project tree']);
   const port = await freePort();
+  // git-daemon itself, not `git daemon`: that runs it as a child, which a SIGKILL of `git` (the harness's
+  // teardown when the test process dies) would leave serving.
+  const execPath = (await run('git', ['--exec-path'])).stdout.trim();
   const daemon: ManagedProcess = startProcess(
     'git-daemon',
-    'git',
-    ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, `--base-path=${root}`, '--export-all', '--informative-errors'],
+    join(execPath, 'git-daemon'),
+    ['--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, `--base-path=${root}`, '--export-all', '--informative-errors'],
     join(root, 'git-daemon.log'),
   );
   const url = `git://127.0.0.1:${port}/repo`;
