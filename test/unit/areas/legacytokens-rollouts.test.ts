@@ -12,20 +12,27 @@ import { restartDone, toRolloutWorkload, withRollouts } from '../../../src/areas
 const test = suite('legacyTokens Argo Rollouts');
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
-const raw = (over: { annotations?: Record<string, string>; restartAt?: string; restartedAt?: string } = {}): unknown => ({
+const raw = (over: { annotations?: Record<string, string>; restartAt?: string; restartedAt?: string; available?: number } = {}): unknown => ({
   metadata: { name: 'r1', namespace: 'apps', generation: 2, annotations: over.annotations ?? {} },
   spec: {
     ...(over.restartAt ? { restartAt: over.restartAt } : {}),
     template: { spec: { containers: [{ env: [{ valueFrom: { secretKeyRef: { name: 'env-token' } } }] }], volumes: [{ secret: { secretName: 'a-token' } }] } },
   },
-  ...(over.restartedAt ? { status: { restartedAt: over.restartedAt } } : {}),
+  ...(over.restartedAt ? { status: { restartedAt: over.restartedAt, availableReplicas: over.available ?? 1 } } : {}),
 });
 
-test('restart progress: done when status.restartedAt has caught up with spec.restartAt', () => {
+test('restart progress: done when status.restartedAt has caught up with spec.restartAt and every replica is available', () => {
   assert.ok(restartDone({}), 'no restart asked');
   assert.not.ok(restartDone({ spec: { restartAt: '2026-06-01T00:00:00Z' } }), 'asked, Argo has not restarted yet');
   assert.not.ok(restartDone({ spec: { restartAt: '2026-06-01T00:00:00Z' }, status: { restartedAt: '2026-05-01T00:00:00Z' } }), 'an older restart');
-  assert.ok(restartDone({ spec: { restartAt: '2026-06-01T00:00:00Z' }, status: { restartedAt: '2026-06-01T00:00:00Z' } }));
+  const restartAt = '2026-06-01T00:00:00Z';
+  assert.not.ok(
+    restartDone({ spec: { replicas: 2, restartAt }, status: { restartedAt: restartAt, availableReplicas: 1 } }),
+    'the last old pod evicted, its replacement not available yet',
+  );
+  assert.not.ok(restartDone({ spec: { restartAt }, status: { restartedAt: restartAt } }), 'no replica reported available (spec.replicas defaults to 1)');
+  assert.ok(restartDone({ spec: { replicas: 2, restartAt }, status: { restartedAt: restartAt, availableReplicas: 2 } }));
+  assert.ok(restartDone({ spec: { replicas: 0, restartAt }, status: { restartedAt: restartAt } }), 'scaled to zero');
 });
 
 test('a Rollout is read like the other kinds: its Secrets, and the restart recorded on its metadata', () => {
@@ -93,6 +100,8 @@ test('the plan restarts a Rollout for a rotation once, and closes the rotation o
   const running = plan([raw(restarted)]);
   assert.equal(running.actions, [], 'in flight: neither restarted again nor finished');
   assert.match(running.report.conditions[1]?.message ?? '', /1 rollout\(s\) in progress.*rollout\/apps\/r1/);
+  const evicted = plan([raw({ ...restarted, restartedAt: '2026-05-31T23:55:00Z', available: 0 })]);
+  assert.equal(evicted.actions, [], 'status.restartedAt set when the old pod is evicted, its replacement not yet available: still in flight');
   const done = plan([raw({ ...restarted, restartedAt: '2026-05-31T23:55:00Z' })]);
   assert.equal(
     done.actions.map((a) => a.kind),

@@ -2,8 +2,9 @@
 // A Rollout is restarted the way `kubectl argo rollouts restart` does it: by setting
 // spec.restartAt, never by changing spec.template (that would be a new revision, and so a
 // canary or blue-green promotion). Argo Rollouts then replaces every pod created before
-// restartAt, within maxUnavailable, and copies spec.restartAt to status.restartedAt when done
-// (argo-rollouts rollout/restart.go; docs: features/restart). The cache is optional: where
+// restartAt, within maxUnavailable, and copies spec.restartAt to status.restartedAt once the last
+// of them is evicted (argo-rollouts rollout/restart.go; docs: features/restart); the restart is
+// done when every replica is available again too. The cache is optional: where
 // the CRD is not installed the area runs as before, and picks Rollouts up once it is.
 import * as annotations from '../../../api/annotations.ts';
 import { ConditionType } from '../../../api/reasons.ts';
@@ -19,8 +20,8 @@ export const ROLLOUTS: ResourceRef = { group: 'argoproj.io', version: 'v1alpha1'
 
 interface RolloutRaw {
   metadata: Meta & { generation?: number };
-  spec?: { restartAt?: string; template?: Parameters<typeof secretsReferencedBy>[0] };
-  status?: { restartedAt?: string };
+  spec?: { replicas?: number; restartAt?: string; template?: Parameters<typeof secretsReferencedBy>[0] };
+  status?: { restartedAt?: string; availableReplicas?: number };
 }
 
 const time = (x: string | undefined): number | undefined => {
@@ -28,12 +29,17 @@ const time = (x: string | undefined): number | undefined => {
   return Number.isFinite(t) ? t : undefined;
 };
 
-/** The restart asked for in spec.restartAt is done: Argo Rollouts has copied it (or a later one) to status.restartedAt. */
+/**
+ * The restart asked for in spec.restartAt is done: Argo Rollouts has copied it (or a later one) to
+ * status.restartedAt, and every replica is available again. Argo Rollouts sets status.restartedAt
+ * once it has evicted the last pod older than restartAt, before that pod's replacement is up
+ * (rollout/restart.go), so restartedAt alone would free the restart's slot early.
+ */
 export function restartDone(r: Pick<RolloutRaw, 'spec' | 'status'>): boolean {
   const asked = time(r.spec?.restartAt);
   if (asked === undefined) return true;
   const done = time(r.status?.restartedAt);
-  return done !== undefined && done >= asked;
+  return done !== undefined && done >= asked && (r.status?.availableReplicas ?? 0) >= (r.spec?.replicas ?? 1);
 }
 
 /** A Rollout as the legacy-token area sees it: the Secrets its template reads and the restart the operator recorded on it. */
