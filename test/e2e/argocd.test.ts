@@ -167,6 +167,7 @@ async function waitHealth(
   timeoutMs = 120_000,
 ): Promise<{ health: Health; live: Policy }> {
   let seen: { health: Health; live: Policy } | undefined;
+  let refreshed = Date.now();
   return await waitFor(
     `Argo CD to show the AuthPolicy ${status}: ${what}`,
     async () => {
@@ -174,7 +175,15 @@ async function waitHealth(
       const live = await policy();
       if (!health || !live) return undefined;
       seen = { health, live };
-      return health.status === status && ok(health, live) ? seen : undefined;
+      if (health.status === status && ok(health, live)) return seen;
+      // Argo CD re-reads an Application when a resource's health status changes, not its message (argocd-cm's
+      // ignoreResourceUpdates skips /status): a new message under the same status shows at the next periodic
+      // reconciliation (2-3 minutes) or a Refresh, as a user clicks it.
+      if (Date.now() - refreshed > 10_000) {
+        refreshed = Date.now();
+        await argo?.refresh('authpolicy-policy');
+      }
+      return undefined;
     },
     { timeoutMs, intervalMs: 500 },
   ).catch(async (err: unknown) => {
@@ -210,13 +219,27 @@ async function adminHealth(): Promise<Health> {
 
 /** Argo CD's view agrees with its own CLI on the same live object (read again until both saw the same generation and conditions). */
 async function assertAdminAgrees(): Promise<void> {
-  await waitFor("Argo CD's util/lua on the live policy to agree with the application-controller", async () => {
-    const before = JSON.stringify((await policy())?.status);
-    const fromAdmin = await adminHealth();
-    const fromController = policyHealth(await app('authpolicy-policy'));
-    const after = JSON.stringify((await policy())?.status);
-    return before === after && JSON.stringify(fromAdmin) === JSON.stringify({ status: fromController?.status, message: fromController?.message });
-  });
+  // What health.lua reads; the rest of the status (clock samples, counts) changes more often than it matters here.
+  const judged = async (): Promise<string> => {
+    const p = await policy();
+    return JSON.stringify([p?.metadata.generation, p?.status?.observedGeneration, p?.status?.conditions]);
+  };
+  await waitFor(
+    "Argo CD's util/lua on the live policy to agree with the application-controller",
+    async () => {
+      const before = await judged();
+      const fromAdmin = JSON.stringify(await adminHealth());
+      const h = policyHealth(await app('authpolicy-policy'));
+      const fromController = JSON.stringify({ status: h?.status, message: h?.message });
+      if (before !== (await judged())) throw new Error('the policy changed while it was read');
+      if (fromAdmin !== fromController) {
+        await argo?.refresh('authpolicy-policy'); // the message may be stale (see waitHealth)
+        throw new Error(`util/lua says ${fromAdmin}, the application-controller ${fromController}`);
+      }
+      return true;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  );
 }
 
 /** The sample policy in the fork, with `edit` applied to its parsed document. */
@@ -349,7 +372,7 @@ test('a rotation restarts a workload an Application owns: Progressing while it r
   await waitFor(
     'the tokens controller to fill apps/builder-token',
     async () => Boolean((await getJson<{ data?: { token?: string } }>(cluster, ['secret', 'builder-token', '-n', APPS]))?.data?.token),
-    { timeoutMs: 60_000 },
+    { timeoutMs: 120_000 },
   );
   await mustKubectl(cluster, ['rollout', 'status', 'deployment/web', '-n', APPS, '--timeout=120s']);
   // A pod mounting a legacy token Secret is a finding of its own (the sample policy reports them): Degraded.
@@ -424,7 +447,7 @@ test('an operator restart changes nothing Argo CD sees: all Synced, Healthy, no 
   op = startOperator({ kubeconfig: await operatorKubeconfig(cluster), args: ['--no-leader-elect'] });
   const restarted = op;
   await waitFor('the new operator to reconcile the policy (its condition metrics)', async () => (await restarted.metrics()).includes('policy="cluster"'), {
-    timeoutMs: 60_000,
+    timeoutMs: 120_000,
   });
   await waitHealth('Healthy', 'after the operator restart');
   for (const name of ['authpolicy-operator', 'authpolicy-policy', 'workloads']) assert.is((await compared(name)).status?.sync?.status, 'Synced', name);
@@ -507,14 +530,16 @@ test('deleting the policy in Git prunes it; the operator then acts no more and u
   });
   const a = await syncedTo('authpolicy-policy', head);
   assert.equal(a.status?.resources ?? [], []);
-  await waitFor('the AuthPolicy to be gone', async () => (await policy()) === undefined);
+  await waitFor('the AuthPolicy to be gone', async () => (await policy()) === undefined, { timeoutMs: 120_000 });
   // The legacy binding the fallback made for the RBAC-only cluster stays: removing it would lock kubelets out.
   const binding = await getJson<{ subjects?: { name: string }[] }>(cluster, ['clusterrolebinding', 'system:node']);
   assert.equal(
     binding?.subjects?.map((s) => s.name),
     ['system:nodes'],
   );
-  await waitFor('the operator to drop the policy from its condition metrics', async () => !(await op?.metrics())?.includes('policy="cluster"'));
+  await waitFor('the operator to drop the policy from its condition metrics', async () => !(await op?.metrics())?.includes('policy="cluster"'), {
+    timeoutMs: 120_000,
+  });
   assert.is(op?.child.exitCode, null, 'the operator keeps running');
   assert.is(metricValue((await op?.metrics()) ?? '', 'authpolicy_condition'), undefined);
 });
