@@ -157,19 +157,22 @@ export function createObserver(
         verdict = offlineVerdict(secret, account, keys, await rereader.facts(secret, keys.version));
       } else if (verdict.validity === 'undecided' && offlineVerdict(secret, account, keys, secret.token, true).validity === 'valid') {
         // No published keys to check against: only a token every other check accepts is reviewed.
-        try {
-          verdict =
-            (await reviewer.verdict(
-              secret,
-              instances,
-              `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`,
-              ctx.now().getTime(),
-            )) ?? verdict;
-        } catch (err) {
-          // One failure stays one: this Secret stays undecided, the others are still judged; the cause is said once.
-          reviewError ??= describeError(err);
-          verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
-        }
+        // One failure stays one: a failed review is this pass's answer for every Secret left (not a read and a review each).
+        if (reviewError !== undefined) verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
+        else
+          try {
+            verdict =
+              (await reviewer.verdict(
+                secret,
+                instances,
+                `system:serviceaccount:${ns}:${secret.token?.serviceAccountName ?? secret.serviceAccountName}`,
+                ctx.now().getTime(),
+              )) ?? verdict;
+          } catch (err) {
+            // One failure stays one: this Secret stays undecided, the others are still judged; the cause is said once.
+            reviewError ??= describeError(err);
+            verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
+          }
       }
       const root = roots.get('kube-root-ca.crt', ns);
       const terminating = namespaces.get(ns)?.deletionTimestamp
