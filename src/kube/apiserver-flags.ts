@@ -90,18 +90,6 @@ export class ApiserverFlagsReader {
   }
 }
 
-/**
- * The legacy-token area's way in until it is handed the wired reader (src/policy/areas.ts): the one
- * module-level memo left in src/kube (#25 item 4). Every other area reads through ApiserverFlagsReader.
- */
-const legacyReader = new ApiserverFlagsReader();
-
-/** The flags through the legacy-token area's reader (see legacyReader); other areas are handed theirs. */
-export function observeApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {
-  // eslint-disable-next-line no-restricted-syntax -- the legacy-token area's way in, until it is handed the wired reader
-  return legacyReader.read(client, Date.now());
-}
-
 async function readApiserverFlags(client: KubeClient): Promise<ApiserverFlags> {
   const pods = await client.list<{ items?: PodLike[] }>(collectionPath(Resources.pods, 'kube-system'));
   for (const pod of pods.items ?? []) {

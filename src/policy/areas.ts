@@ -30,5 +30,10 @@ export function allAreas(o: AreaOptions): Area[] {
   const secrets = tokenSecretCache(keys, now);
   // The API server's flags and /metrics, each read at most every 30 s however many areas ask.
   const reads = apiserverReads();
-  return [nodeAuthorizationArea(reads), legacyTokensArea(o.client, o.namespace, keys, secrets), clockArea(now), boundTokensArea(o.staleTokens, secrets, reads)];
+  return [
+    nodeAuthorizationArea(reads),
+    legacyTokensArea(o.client, o.namespace, keys, secrets, reads),
+    clockArea(now),
+    boundTokensArea(o.staleTokens, secrets, reads),
+  ];
 }

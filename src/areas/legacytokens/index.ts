@@ -15,11 +15,11 @@ import {
   rootCACache,
   serviceAccountCache,
   statefulSetCache,
-  tokenSecretCache,
   type TokenSecret,
 } from './caches.ts';
 import type { CacheHandle } from '../../kube/cache-spec.ts';
-import { PublishedKeys } from '../../kube/service-account-keys.ts';
+import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
+import type { PublishedKeys } from '../../kube/service-account-keys.ts';
 import { DeletedTokenSecrets } from './rotation/deleted-secrets.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
@@ -31,13 +31,15 @@ import { SecretRereader, TokenReviewer } from './rotation/validate.ts';
 /**
  * operatorNamespace: where the canary Secret that proves the tokens controller works is created; keys: the
  * process's published service-account keys, and secrets: the token-Secret cache judging tokens against them,
- * both made at wiring time (src/policy/areas.ts) and shared with the bound-token area.
+ * both made at wiring time (src/policy/areas.ts) and shared with the bound-token area; reads: the API server's
+ * flags (whether tokens are signed by an external signer), read through the process's one reader.
  */
 export function legacyTokensArea(
   client: KubeClient,
   operatorNamespace: string,
-  keys: PublishedKeys = new PublishedKeys(),
-  secrets: CacheHandle<TokenSecret> = tokenSecretCache(keys),
+  keys: PublishedKeys,
+  secrets: CacheHandle<TokenSecret>,
+  reads: ApiserverReads,
 ): Area<LegacyTokensObservation, LegacyTokensPlan> {
   // What act records across reconciles and observe reads back: made here, once, not kept in closures.
   const ledger = new RotationLedger(operatorNamespace);
@@ -62,7 +64,7 @@ export function legacyTokensArea(
     ],
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
-    observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets, ledger),
+    observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets, ledger, reads.flags),
     plan: planLegacyTokens,
     act: createActor({ ledger, recent, runEvents: new RotationRunEvents() }),
     report: (plan) => plan.report,

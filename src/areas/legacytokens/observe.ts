@@ -4,7 +4,7 @@
 // kube-root-ca.crt, what is being deleted, the legacy-token cleaner's labels;
 // the workloads whose pod templates use them and the running pods that read them.
 import { createHash } from 'node:crypto';
-import { observeApiserverFlags } from '../../kube/apiserver-flags.ts';
+import { ApiserverFlagsReader } from '../../kube/apiserver-flags.ts';
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import { describeError } from '../../kube/errors.ts';
 import type { PublishedKeys } from '../../kube/service-account-keys.ts';
@@ -115,6 +115,7 @@ export function createObserver(
   publishedKeys: PublishedKeys,
   secretCache: CacheHandle<TokenSecret>,
   ledger?: RotationLedger,
+  flags: ApiserverFlagsReader = new ApiserverFlagsReader(),
 ): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
   return async (ctx) => {
     if (ctx.mode === 'run') deleted.watch(ctx.cache(secretCache));
@@ -216,7 +217,7 @@ export function createObserver(
     const consumers = tokenConsumers(ctx, new Set(secrets.map((f) => `${f.secret.metadata.namespace}/${f.secret.metadata.name}`)), kinds, optedOut, unread);
     let externalSigning: string | undefined;
     try {
-      externalSigning = (await observeApiserverFlags(ctx.client)).signingEndpoint;
+      externalSigning = (await flags.read(ctx.client, ctx.now().getTime())).signingEndpoint;
     } catch (err) {
       ctx.log.debug('kube-apiserver flags not readable', { error: describeError(err) });
     }

@@ -24,11 +24,8 @@ test('keys unreadable and reviews refused: one Secret read and one review for th
   const client = new MemoryClient(clock.now);
   client.seed(objectPath(Resources.namespaces, 'apps'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps' } });
   const cached: TokenSecret[] = NAMES.map((name) => {
-    const sa = client.seed(objectPath(Resources.serviceAccounts, name, 'apps'), {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name, namespace: 'apps' },
-    });
+    const uid = `uid-sa-${name}`;
+    client.seed(objectPath(Resources.serviceAccounts, name, 'apps'), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'apps', uid } });
     client.seed(objectPath(Resources.secrets, name, 'apps'), {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -36,7 +33,6 @@ test('keys unreadable and reviews refused: one Secret read and one review for th
       metadata: { name, namespace: 'apps', annotations: { 'kubernetes.io/service-account.name': name } },
       data: { token: Buffer.from(`token-of-${name}`).toString('base64') },
     });
-    const uid = sa.metadata.uid ?? '';
     // Every check but the signature passes: only a TokenReview could decide it.
     return cachedTokenSecret(name, {
       serviceAccountUid: uid,

@@ -3,6 +3,7 @@
 // servers still reject).
 import { createHash } from 'node:crypto';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
+import { LEGACY_TOKEN_CLEANUP_PERIOD_MS } from '../../../kube/token-secrets.ts';
 import type { TokenSecret } from '../caches.ts';
 import type { SecretFinding } from '../observe.ts';
 import type { Trigger } from '../types.ts';
@@ -39,7 +40,7 @@ export function pendingReissueRejected(f: SecretFinding, apiservers: string): bo
 }
 
 /** kube-controller-manager's default --legacy-service-account-token-clean-up-period (one year). */
-export const CLEANUP_PERIOD_MS = 365 * 24 * 3600_000;
+export const CLEANUP_PERIOD_MS = LEGACY_TOKEN_CLEANUP_PERIOD_MS;
 
 /**
  * Unused for longer than the cleaner's period, judged as the cleaner does
