@@ -30,13 +30,26 @@ export function createCgroupRoot(name: string): void {
   }
 }
 
-/** Every cgroup directory under `/<name>` in every hierarchy, deepest first. */
+const gone = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** Every cgroup directory under `/<name>` in every hierarchy, deepest first (one removed while walked is skipped). */
 export function cgroupDirs(name: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir)) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch (err) {
+      if (gone(err)) return; // the kubelet or containerd removed it meanwhile
+      throw err;
+    }
+    for (const entry of entries) {
       const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
+      try {
+        if (statSync(path).isDirectory()) walk(path);
+      } catch (err) {
+        if (!gone(err)) throw err;
+      }
     }
     out.push(dir);
   };
