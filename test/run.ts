@@ -109,26 +109,12 @@ async function runFile(file: string): Promise<FileResult> {
   return result;
 }
 
-async function runPool(files: string[], width: number): Promise<FileResult[]> {
-  const results: FileResult[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const file = files[next++];
-      if (file) results.push(await runFile(file));
-    }
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-  return results;
-}
-
-// While test/build-tools.sh is still building (TOOLS_DONE_DIR, a cold .ci/run): each worker
-// takes the first file, in order, whose tools are built; a file whose tool failed to
-// build fails at once, naming it; with nothing runnable, the worker waits for a build.
+// Each worker takes the first file, in order, whose tools are built (always, unless TOOLS_DONE_DIR: a cold
+// .ci/run, test/build-tools.sh building beside the tests); a file whose tool failed to build fails at once,
+// naming it; with nothing runnable, the worker waits for a build.
 const TOOLS_WAIT_MS = 90 * 60_000;
-async function runPoolAsBuilt(files: string[], width: number, doneDir: string): Promise<FileResult[]> {
+async function runPool(files: string[], width: number, state: (tool: string) => ToolState): Promise<FileResult[]> {
   const queue = files.map((file) => ({ file, needs: toolsNeededByFile(root, file) }));
-  const state = (tool: string): ToolState => toolState(doneDir, tool);
   const deadline = Date.now() + TOOLS_WAIT_MS;
   const results: FileResult[] = [];
   const worker = async (): Promise<void> => {
@@ -186,8 +172,8 @@ const slowFirst = longestFirst(
 ).map((f) => join(root, f));
 const doneDir = process.env.TOOLS_DONE_DIR;
 const results = doneDir
-  ? await runPoolAsBuilt([...verify, ...unit, ...integration, ...slowFirst], E2E_PARALLEL, doneDir)
-  : [...(await runPool([...verify, ...unit, ...integration], 2)), ...(await runPool(slowFirst, E2E_PARALLEL))];
+  ? await runPool([...verify, ...unit, ...integration, ...slowFirst], E2E_PARALLEL, (tool) => toolState(doneDir, tool))
+  : [...(await runPool([...verify, ...unit, ...integration], 2, () => 'ok')), ...(await runPool(slowFirst, E2E_PARALLEL, () => 'ok'))];
 // Durations of files that ran to the end (a failed file's time says little about the next run).
 writeDurations(record, durations, Object.fromEntries(results.filter((r) => r.failed === 0).map((r) => [r.file, r.ms])));
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((n, r) => n + r[k], 0);

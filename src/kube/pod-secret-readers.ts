@@ -62,21 +62,20 @@ export interface SecretRead {
   how: string[];
 }
 
+/** (Secret, how) pairs grouped by Secret: each Secret once, sorted by name, its ways sorted and without repeats. */
+export function groupReads(pairs: Iterable<{ secret: string | undefined; how: string }>): SecretRead[] {
+  const reads = new Map<string, Set<string>>();
+  for (const { secret, how } of pairs) if (secret) reads.set(secret, (reads.get(secret) ?? new Set<string>()).add(how));
+  return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => byString(a.secret, b.secret));
+}
+
 /** The Secrets a pod spec reads and how, sorted by Secret name. */
 export function secretReadsOf(spec: PodSpec | undefined): SecretRead[] {
-  const reads = new Map<string, Set<string>>();
-  const add = (secret: string | undefined, how: string): void => {
-    if (!secret) return;
-    const set = reads.get(secret) ?? new Set<string>();
-    set.add(how);
-    reads.set(secret, set);
-  };
-  for (const v of spec?.volumes ?? []) {
-    add(v.secret?.secretName, 'volume');
-    for (const src of v.projected?.sources ?? []) add(src.secret?.name, 'projected volume');
-  }
-  for (const r of envSecretReads(spec)) add(r.secret, r.how);
-  return [...reads].map(([secret, how]) => ({ secret, how: [...how].sort() })).sort((a, b) => byString(a.secret, b.secret));
+  const volumes = (spec?.volumes ?? []).flatMap((v) => [
+    { secret: v.secret?.secretName, how: 'volume' },
+    ...(v.projected?.sources ?? []).map((src) => ({ secret: src.secret?.name, how: 'projected volume' })),
+  ]);
+  return groupReads([...volumes, ...envSecretReads(spec)]);
 }
 
 /** A running pod that reads Secrets: only their names, how it reads them, its owner and start; never the pod. */

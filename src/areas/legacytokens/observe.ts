@@ -158,9 +158,9 @@ export function createObserver(
         verdict = offlineVerdict(secret, account, keys, await rereader.facts(secret, keys.version));
       } else if (verdict.validity === 'undecided' && offlineVerdict(secret, account, keys, secret.token, true).validity === 'valid') {
         // No published keys to check against: only a token every other check accepts is reviewed.
-        // One failure stays one: a failed review is this pass's answer for every Secret left (not a read and a review each).
-        if (reviewError !== undefined) verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
-        else
+        // One failure stays one: once a review failed, the rest of this pass is not reviewed (not a read and a
+        // review per Secret); those Secrets stay undecided, the others are still judged, and the cause is said once.
+        if (reviewError === undefined) {
           try {
             verdict =
               (await reviewer.verdict(
@@ -170,10 +170,10 @@ export function createObserver(
                 ctx.now().getTime(),
               )) ?? verdict;
           } catch (err) {
-            // One failure stays one: this Secret stays undecided, the others are still judged; the cause is said once.
-            reviewError ??= describeError(err);
-            verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
+            reviewError = describeError(err);
           }
+        }
+        if (reviewError !== undefined) verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
       }
       const root = roots.get('kube-root-ca.crt', ns);
       const terminating = namespaces.get(ns)?.deletionTimestamp

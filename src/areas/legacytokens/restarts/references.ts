@@ -2,7 +2,7 @@
 // env[].valueFrom.secretKeyRef and envFrom[].secretRef, in containers and init
 // containers (and ephemeral containers, which also read env): the containers walked once, by
 // src/kube/pod-secret-readers.ts (envSecretReads), for this and the pod cache alike.
-import { containersOf, envSecretReads, type PodSpec } from '../../../kube/pod-secret-readers.ts';
+import { containersOf, envSecretReads, groupReads, type PodSpec } from '../../../kube/pod-secret-readers.ts';
 
 interface PodTemplate {
   spec?: PodSpec;
@@ -28,27 +28,18 @@ export function secretsReferencedBy(template: PodTemplate | undefined): string[]
  * the kubelet rewrites those files in place (atomic writer) when the Secret changes.
  */
 export function unrefreshedReadsOf(template: PodTemplate | undefined): Record<string, string[]> {
-  const out = new Map<string, Set<string>>();
-  const add = (secret: string | undefined, how: string): void => {
-    if (!secret) return;
-    const set = out.get(secret) ?? new Set<string>();
-    set.add(how);
-    out.set(secret, set);
-  };
   const spec = template?.spec;
   const volumeSecrets = new Map<string, string[]>();
   for (const v of spec?.volumes ?? []) {
     const names = [v.secret?.secretName, ...(v.projected?.sources ?? []).map((src) => src.secret?.name)].filter((n): n is string => !!n);
     if (v.name && names.length) volumeSecrets.set(v.name, names);
   }
-  for (const r of envSecretReads(spec)) add(r.secret, r.how);
-  for (const { kind, container: c } of containersOf(spec)) {
-    for (const m of c.volumeMounts ?? []) {
-      if (!m.subPath && !m.subPathExpr) continue;
-      for (const secret of volumeSecrets.get(m.name ?? '') ?? []) add(secret, `subPath mount of ${kind} ${c.name ?? ''}`);
-    }
-  }
-  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([s, how]) => [s, [...how].sort()]));
+  const subPathMounts = containersOf(spec).flatMap(({ kind, container: c }) =>
+    (c.volumeMounts ?? [])
+      .filter((m) => m.subPath || m.subPathExpr)
+      .flatMap((m) => (volumeSecrets.get(m.name ?? '') ?? []).map((secret) => ({ secret, how: `subPath mount of ${kind} ${c.name ?? ''}` }))),
+  );
+  return Object.fromEntries(groupReads([...envSecretReads(spec), ...subPathMounts]).map((r) => [r.secret, r.how]));
 }
 
 export { secretReadsOf, type SecretRead } from '../../../kube/pod-secret-readers.ts';
