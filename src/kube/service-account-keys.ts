@@ -158,6 +158,14 @@ export interface KeyReadState {
 
 const at = (ms: number): string => new Date(ms).toISOString();
 
+/** The longest wait between reads of the published keys after a failure or an unknown kid. */
+export const KEY_RETRY_MAX_MS = 30_000;
+
+/** Pure: how long after the `failures`-th failed read in a row the keys are read again: 1 s, doubling, at most 30 s. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(KEY_RETRY_MAX_MS, 1_000 * 2 ** Math.max(0, Math.min(failures - 1, 10)));
+}
+
 /** Pure: whether the keys in hand may still judge tokens now, under `apiservers`. Messages name instants, not ages, so they stay the same while nothing changes. */
 export function keyEvidence(s: KeyReadState, nowMs: number, apiservers: string, boundMs = KEY_EVIDENCE_BOUND_MS): KeyEvidence {
   const base = { confirmedAtMs: s.confirmedAtMs, sinceMs: s.currentSinceMs, error: s.error };
@@ -199,6 +207,8 @@ export class PublishedKeys implements KeyReadState {
   private fetchedUnder = '';
   private lastAttempt = 0;
   private unknownKidSeen = false;
+  /** reads failed in a row (0: the last one worked): the next is tried after retryDelayMs(failures) */
+  private failures = 0;
   private readonly clock: () => number;
   fetches = 0;
 
@@ -223,7 +233,9 @@ export class PublishedKeys implements KeyReadState {
         this.confirmedUnder = apiservers;
         this.failingSinceMs = undefined;
         this.unknownKidSeen = false;
+        this.failures = 0;
       } catch (err) {
+        this.failures++;
         this.error = err instanceof Error ? err.message : String(err);
         this.failingSinceMs ??= now();
       } finally {
@@ -239,11 +251,19 @@ export class PublishedKeys implements KeyReadState {
     this.unknownKidSeen = true;
   }
 
-  /** Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), or the set is older than maxAgeMs. */
+  /**
+   * Refreshes when the API-server instances changed, a kid was unknown (at most every 30 s), the last read failed
+   * (after 1 s, doubling to 30 s: a restarted API server serves the keys again within seconds, and until then tokens
+   * are judged without them), or the set is older than maxAgeMs.
+   */
   async ensureFresh(client: KubeClient, apiservers: string, maxAgeMs = 10 * 60_000, now: () => number = this.clock): Promise<KeySet | undefined> {
     const age = now() - this.lastAttempt;
     const stale =
-      this.lastAttempt === 0 || apiservers !== this.fetchedUnder || age >= maxAgeMs || ((this.unknownKidSeen || this.error !== undefined) && age > 30_000);
+      this.lastAttempt === 0 ||
+      apiservers !== this.fetchedUnder ||
+      age >= maxAgeMs ||
+      (this.failures > 0 && age >= retryDelayMs(this.failures)) ||
+      (this.unknownKidSeen && age > KEY_RETRY_MAX_MS);
     if (stale) await this.refresh(client, apiservers, now);
     return this.current;
   }

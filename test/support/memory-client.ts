@@ -96,6 +96,7 @@ export class MemoryClient implements KubeClient {
   readonly calls: RecordedCall[] = [];
   private readonly observers: RequestObserver[] = [];
   private readonly texts = new Map<string, string>();
+  private readonly reviewers: { path: RegExp; answer: (body: Obj) => object }[] = [];
   private readonly objects = new Map<string, Obj>();
   private readonly faults: Fault[] = [];
   private readonly reactors: ((path: string, obj: Obj) => void)[] = [];
@@ -115,6 +116,12 @@ export class MemoryClient implements KubeClient {
   /** What getText(path) answers (e.g. the API server's /metrics); unset paths are a 404. */
   serveText(path: string, text: string): this {
     this.texts.set(path, text);
+    return this;
+  }
+
+  /** What a create on a path matching `path` answers, storing nothing (reviews: TokenReview, SubjectAccessReview). */
+  review(path: RegExp, answer: (body: Obj) => object): this {
+    this.reviewers.push({ path, answer });
     return this;
   }
 
@@ -231,6 +238,8 @@ export class MemoryClient implements KubeClient {
 
   create<T>(path: string, body: unknown): Promise<T> {
     return this.run('create', path, body, () => {
+      const reviewer = this.reviewers.find((r) => r.path.test(path));
+      if (reviewer) return { ...structuredClone(body as Obj), ...reviewer.answer(body as Obj) } as T;
       const o = structuredClone(body) as Obj;
       const key = this.keyOf(path, o);
       if (this.objects.has(key)) throw this.error('create', path, 409, 'AlreadyExists', `${key} already exists`);

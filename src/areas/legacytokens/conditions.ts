@@ -262,7 +262,7 @@ export const WORKLOADS_RESTARTED: readonly LegacyTokensRule[] = [
     (f) => ({
       status: 'False',
       reason: Reason.ConsumersNotRestarted,
-      message: `${f.deadHolders.length} running pod(s) still hold a replaced token and have no owner the operator restarts: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
+      message: `${f.deadHolders.length} running pod(s) still hold a replaced token and no restart by the operator replaces them: ${list(f.deadHolders.map(consumerId))}; delete or recreate them${cronNote(f.deadHolders)}`,
     }),
   ),
   // Restarts follow verdicts: while tokens are unjudged, "nothing to restart" would claim more than is known.

@@ -7,7 +7,7 @@ import type { ResolvedSpec } from '../../api/defaults.ts';
 import type { LegacyTokensObservation } from './observe.ts';
 import { closesRotations, withRollouts } from './restarts/rollouts.ts';
 import { legacyTokensReady, workloadsRestarted, type PlanFacts } from './conditions.ts';
-import { dependentsIn, manualRestarts } from './restarts/dependents.ts';
+import { dependentsIn, manualRestarts, unreplacedHolders } from './restarts/dependents.ts';
 import { findingsOf, requeueAfter, summaryOf } from './report.ts';
 import { planRestarts, type RestartPlan } from './restarts/plan.ts';
 import { triageSecrets, type Triage } from './rotation/secrets.ts';
@@ -88,7 +88,7 @@ export function factsOf(
     restartCount: restarts.actions.filter((a) => a.kind === 'restart').length,
     manual: manualRestarts(observation, deps.secretsById),
     deadAll,
-    deadHolders: spec.legacyTokens.restartWorkloads ? deadAll.filter((c) => !c.restartable) : deadAll,
+    deadHolders: spec.legacyTokens.restartWorkloads ? unreplacedHolders(deps, deadAll, new Set(restarts.rollouts.pending.map(id))) : deadAll,
     wouldNotRestart: spec.dryRun ? observation.consumers.filter((c) => !c.restartable && rotated(c)) : [],
     waitingNames: [...restarts.waiting.values()].map((e) => workloadId(e.w)),
     step,

@@ -3,7 +3,7 @@ import { Reason } from '../../api/reasons.ts';
 import type { ConditionUpdate } from '../../api/conditions.ts';
 import type { Finding } from '../area.ts';
 import { deletedText, wouldLeaveToKubelet, wouldRestart, type PlanFacts } from './conditions.ts';
-import { consumerView, id, workloadId, type RotationRestarts } from './types.ts';
+import { consumerView, id, restartCommand, workloadId, type RotationRestarts } from './types.ts';
 
 /** One finding per thing an admin acts on: a Secret, a workload, a pod, kube-controller-manager. */
 export function findingsOf(f: PlanFacts, tokens: ConditionUpdate): Finding[] {
@@ -30,7 +30,7 @@ export function findingsOf(f: PlanFacts, tokens: ConditionUpdate): Finding[] {
     ...f.deadHolders.map((c): Finding => ({
       subject: `pod ${c.namespace}/${c.pod}`,
       health: 'action',
-      message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: the operator does not restart it${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}`,
+      message: `still holds the replaced token of secret ${c.secret} (${c.how.join(', ')}); owner ${c.owner}: ${c.restartable ? `not restarted for that rotation, which closed before the operator could restart it: ${restartCommand(c.restartable, c.namespace)}` : 'the operator does not restart it'}${c.cronJob ? ` (CronJob ${c.cronJob}'s next Job reads the new token)` : ''}`,
     })),
     ...(f.observation.deletedInUse ?? []).flatMap((d) =>
       d.users.map((w): Finding => ({

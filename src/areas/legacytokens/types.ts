@@ -86,6 +86,11 @@ export interface ManualRestart {
 export const ref = (s: TokenSecret): SecretRef => ({ namespace: s.metadata.namespace, name: s.metadata.name, resourceVersion: s.metadata.resourceVersion });
 export const id = (s: { metadata: { namespace: string; name: string } }): string => `${s.metadata.namespace}/${s.metadata.name}`;
 export const refId = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
+/** How to restart a workload by hand (a Rollout through the Argo Rollouts kubectl plugin). */
+export const restartCommand = (w: { kind: string; name: string }, namespace: string): string =>
+  w.kind === 'Rollout'
+    ? `kubectl argo rollouts restart ${w.name} -n ${namespace}`
+    : `kubectl rollout restart ${w.kind.toLowerCase()}/${w.name} -n ${namespace}`;
 export const workloadId = (w: Workload): string => `${w.kind.toLowerCase()}/${w.metadata.namespace}/${w.metadata.name}`;
 export const consumerView = (c: TokenConsumer): Record<string, string> => ({
   pod: `${c.namespace}/${c.pod}`,

@@ -2,8 +2,10 @@
 // API-server flags where visible, the authorizers' decision counters from
 // /metrics, a SubjectAccessReview probe of a small, bounded sample of kubelet
 // identities and, opted in, one dry-run NodeRestriction probe — each probe cached
-// until its inputs (sample, binding, target Node, API-server instances, policy)
-// change or 5 minutes pass, so the requests per reconcile do not grow with the cluster.
+// until its inputs (sample, binding, target Node, policy) change, an API server
+// appears, or 5 minutes pass, so the requests per reconcile do not grow with the
+// cluster. An API server that leaves cannot change the answers of those that stay:
+// a restart (the new instance beside the old, then alone) probes once, not twice.
 import { apiserverIdentityCache, apiserverInstances } from '../../kube/apiserver-identity.ts';
 import type { ApiserverFlags } from '../../kube/apiserver-flags.ts';
 import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
@@ -46,13 +48,21 @@ export function pickProbeNodes(nodes: readonly CachedNode[], n: number): string[
 
 interface Memo<T> {
   key: string;
+  /** the API-server instances (apiserverInstances: comma-separated) the probe was made under */
+  instances: string;
   at: number;
   value: T;
 }
 
-/** Whether a memoized probe may be reused: same key, younger than PROBE_TTL_MS, and not a one-shot `check`. */
-function fresh<T>(memo: Memo<T> | undefined, key: string, now: number, mode: AreaContext['mode']): memo is Memo<T> {
-  return mode === 'run' && memo !== undefined && memo.key === key && now - memo.at <= PROBE_TTL_MS;
+/** Pure: whether `now` lists an API-server instance `then` did not (one leaving is not new). */
+export function newInstance(then: string, now: string): boolean {
+  const known = new Set(then.split(','));
+  return now.split(',').some((i) => i !== '' && !known.has(i));
+}
+
+/** Whether a memoized probe may be reused: same key, no new API server, younger than PROBE_TTL_MS, and not a one-shot `check`. */
+function fresh<T>(memo: Memo<T> | undefined, key: string, instances: string, now: number, mode: AreaContext['mode']): memo is Memo<T> {
+  return mode === 'run' && memo !== undefined && memo.key === key && !newInstance(memo.instances, instances) && now - memo.at <= PROBE_TTL_MS;
 }
 
 /**
@@ -110,16 +120,16 @@ export function createObserver(reads: ApiserverReads, probes: ProbeMemo): (ctx: 
     const syntheticProbe = sample.length === 0;
     const probeNodes = syntheticProbe ? [SYNTHETIC_NODE] : sample;
     const now = ctx.now().getTime();
-    const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', instances, generation].join('|');
-    if (!fresh(probes.kubelets, key, now, ctx.mode))
-      probes.kubelets = { key, at: now, value: await gatherKubeletEvidence(ctx, reads, probeNodes, instances, now) };
+    const key = [probeNodes.join(','), binding?.metadata.resourceVersion ?? '-', generation].join('|');
+    if (!fresh(probes.kubelets, key, instances, now, ctx.mode))
+      probes.kubelets = { key, instances, at: now, value: await gatherKubeletEvidence(ctx, reads, probeNodes, instances, now) };
     const kubelets = probes.kubelets;
     let nodeRestrictionProbe: NodeRestrictionProbe | undefined;
     if (ctx.spec.nodeAuthorization.probeNodeRestriction) {
       const names = nodes.map((n) => n.metadata.name);
-      const nrKey = [pickTargetNode(names) ?? '-', instances, generation].join('|');
-      if (!fresh(probes.restriction, nrKey, now, ctx.mode))
-        probes.restriction = { key: nrKey, at: now, value: await probeNodeRestriction(ctx.client, names, new Date(now)) };
+      const nrKey = [pickTargetNode(names) ?? '-', generation].join('|');
+      if (!fresh(probes.restriction, nrKey, instances, now, ctx.mode))
+        probes.restriction = { key: nrKey, instances, at: now, value: await probeNodeRestriction(ctx.client, names, new Date(now)) };
       nodeRestrictionProbe = probes.restriction.value;
     }
     return {

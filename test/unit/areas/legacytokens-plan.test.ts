@@ -442,6 +442,63 @@ test('pods the operator cannot restart that still hold a replaced token are list
   assert.is(same.report.conditions[1]?.status, 'True', 're-issued identical (same key): the pod holds a token that still works');
 });
 
+test('a pod whose owner became restartable after its rotation closed is listed, not assumed restarted; one restarted for it or pending is not', () => {
+  const rotated = secret('a-token', { rotation: 'r-1', rotationState: 'done', rotatedAt: '2026-05-31T12:00:00Z', rotatedFrom: 'old-hash' });
+  const oldPod = (pod: string, kind: Workload['kind'], name: string) => ({
+    pod,
+    namespace: 'apps',
+    secret: 'a-token',
+    how: ['volume'],
+    createdAt: '2026-05-31T00:00:00Z',
+    owner: `${kind} ${name}`,
+    restartable: { kind, name },
+    cronJob: undefined,
+  });
+  // Rollout added to workloadKinds after r-1 closed: the operator never restarted it for r-1 and will not now.
+  const late = plan(
+    { workloadKinds: ['Deployment', 'Rollout'] },
+    [finding(rotated, 'valid')],
+    [workload('canary', ['a-token'], { kind: 'Rollout' })],
+    {},
+    {
+      consumers: [oldPod('canary-1', 'Rollout', 'canary')],
+    },
+  );
+  const restarted = late.report.conditions.find((c) => c.type === 'WorkloadsRestarted');
+  assert.equal([restarted?.status, restarted?.reason], ['False', 'ConsumersNotRestarted'], 'before: True (AllRestarted), though the pod holds the dead token');
+  assert.match(restarted?.message ?? '', /apps\/canary-1/);
+  assert.match(JSON.stringify(late.report.findings), /kubectl argo rollouts restart canary -n apps/);
+
+  // The same pod when its owner was restarted for r-1 (a pod still terminating), or while r-1 is under way: not listed.
+  const done = plan(
+    {},
+    [finding(rotated, 'valid')],
+    [workload('web', ['a-token'], { restartedFor: ['r-1'] })],
+    {},
+    { consumers: [oldPod('web-1', 'Deployment', 'web')] },
+  );
+  assert.is(done.report.conditions.find((c) => c.type === 'WorkloadsRestarted')?.status, 'True');
+  const underWay = plan(
+    {},
+    [finding({ ...rotated, rotationState: 'pending' }, 'valid')],
+    [workload('web', ['a-token'])],
+    {},
+    {
+      consumers: [oldPod('web-1', 'Deployment', 'web')],
+    },
+  );
+  assert.is(underWay.report.conditions.find((c) => c.type === 'WorkloadsRestarted')?.reason, 'RestartsPending');
+  // restartDependents NotRefreshable: a volume reader left to the kubelet reads the new token in place.
+  const inPlace = plan(
+    { restartDependents: 'NotRefreshable' },
+    [finding(rotated, 'valid')],
+    [workload('web', ['a-token'], { unrefreshedReads: {} })],
+    {},
+    { consumers: [oldPod('web-1', 'Deployment', 'web')] },
+  );
+  assert.is(inPlace.report.conditions.find((c) => c.type === 'WorkloadsRestarted')?.status, 'True');
+});
+
 test('label selectors', () => {
   assert.ok(matchesSelector({}, {}));
   assert.ok(matchesSelector({ matchLabels: { env: 'prod' } }, { env: 'prod', x: 'y' }));

@@ -1,7 +1,8 @@
 // The TokenReview fallback (published keys unreadable) when reviews are refused: one failure stays one. The first
 // refused review is the pass's answer for every Secret left to review: N Secrets cost one Secret read and one
 // review, not N of each (a restarted API server refuses reviews while its authorizer warms up; at 5,000 Secrets a
-// pass cost 10,000 requests). Each Secret is still reported undecided, with the cause said once.
+// pass cost 10,000 requests). Each Secret is still reported undecided, with the cause said once. The refusal is
+// remembered for a minute (no read, no review) and the fallback works again within a minute of a grant.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
@@ -9,7 +10,7 @@ import type { AreaContext } from '../../../src/areas/area.ts';
 import { tokenSecretCache } from '../../../src/areas/legacytokens/caches.ts';
 import { createObserver } from '../../../src/areas/legacytokens/observe.ts';
 import { DeletedTokenSecrets } from '../../../src/areas/legacytokens/rotation/deleted-secrets.ts';
-import { SecretRereader, TokenReviewer } from '../../../src/areas/legacytokens/rotation/validate.ts';
+import { REVIEW_REFUSAL_MEMORY_MS, SecretRereader, TokenReviewer } from '../../../src/areas/legacytokens/rotation/validate.ts';
 import { objectPath, Resources } from '../../../src/kube/paths.ts';
 import { LEGACY_ISSUER, PublishedKeys } from '../../../src/kube/service-account-keys.ts';
 import type { TokenSecret } from '../../../src/kube/token-secrets.ts';
@@ -47,7 +48,12 @@ test('keys unreadable and reviews refused: one Secret read and one review for th
       },
     });
   });
-  client.fail('create', /tokenreviews/, 403, 100);
+  client.fail('create', /tokenreviews/, 403, 1);
+  // Once granted, the API server authenticates each token as its own ServiceAccount.
+  client.review(/tokenreviews/, (body) => {
+    const name = (body.spec as { token: string }).token.replace('token-of-', '');
+    return { status: { authenticated: true, user: { username: `system:serviceaccount:apps:${name}` } } };
+  });
   const keys = new PublishedKeys(() => clock.now().getTime());
   const secrets = tokenSecretCache(keys);
   const { ctx } = memoryContext(client, clock, resolveSpec({}));
@@ -70,6 +76,24 @@ test('keys unreadable and reviews refused: one Secret read and one review for th
   );
   for (const f of observation.secrets) assert.match(f.verdict.detail, /the TokenReview fallback failed/);
   assert.match(observation.keySource.reviewError ?? '', /403|forbidden/i, 'the cause, once');
+
+  // The refusal is remembered for a minute: the next passes cost no Secret read and no review, and still say why.
+  clock.advance(REVIEW_REFUSAL_MEMORY_MS - 1_000);
+  const again = await observe({ ...ctx, cache });
+  assert.is(client.callsOf('create', 'tokenreviews').length, 1, 'no review while the refusal is remembered');
+  assert.is(client.callsOf('list', '/secrets').length, 1, 'no Secret read while the refusal is remembered');
+  assert.match(again.keySource.reviewError ?? '', /403|forbidden/i, 'the remembered cause');
+  for (const f of again.secrets) assert.is(f.verdict.validity, 'undecided');
+
+  // Granted (the fault is used up) and a minute passed: every Secret is reviewed again, with no error.
+  clock.advance(2_000);
+  const granted = await observe({ ...ctx, cache });
+  assert.is(client.callsOf('create', 'tokenreviews').length, 1 + NAMES.length, 'reviewed again within a minute of the grant');
+  assert.is(granted.keySource.reviewError, undefined);
+  assert.equal(
+    granted.secrets.map((f) => [f.verdict.source, f.verdict.validity]),
+    NAMES.map(() => ['tokenReview', 'valid']),
+  );
 });
 
 test.run();

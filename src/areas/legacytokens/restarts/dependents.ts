@@ -4,7 +4,7 @@
 import type { RestartDependents } from '../../../api/defaults.ts';
 import type { TokenSecret, Workload } from '../caches.ts';
 import type { LegacyTokensObservation, TokenConsumer } from '../observe.ts';
-import { id, workloadId, type ManualRestart } from '../types.ts';
+import { id, restartCommand, workloadId, type ManualRestart } from '../types.ts';
 
 type SecretName = { namespace: string; name: string };
 
@@ -92,6 +92,26 @@ export function dependentsIn(observation: LegacyTokensObservation, restartDepend
   };
 }
 
+/**
+ * Of the running pods holding a replaced token, those no restart by the operator replaces: pods with no owner it
+ * restarts, and pods whose owner it would restart now but was not restarted for the Secret's rotation, which has
+ * closed (the owner became restartable since: its kind added to workloadKinds, its opt-out removed). A pod whose
+ * owner is being restarted for a rotation under way (`pending`: Secret ids), was restarted for it, or is left to the
+ * kubelet (restartDependents NotRefreshable: it reads the new token in place) is not one.
+ */
+export function unreplacedHolders(deps: Dependents, dead: readonly TokenConsumer[], pending: ReadonlySet<string>): TokenConsumer[] {
+  return dead.filter((c) => {
+    const owner = c.restartable;
+    if (!owner) return true;
+    const secret = { namespace: c.namespace, name: c.secret };
+    if (pending.has(`${c.namespace}/${c.secret}`)) return false;
+    const isOwner = (w: Workload): boolean => w.kind === owner.kind && w.metadata.name === owner.name;
+    const rotation = deps.secretsById.get(`${c.namespace}/${c.secret}`)?.rotation;
+    if (deps.usersOf(secret).some((w) => isOwner(w) && rotation !== undefined && w.restartedFor.includes(rotation))) return false;
+    return !deps.splitOf(secret).leftToKubelet.some((d) => isOwner(d.w));
+  });
+}
+
 /** An opted-out workload whose Secret's token was replaced after its last restart (or creation): restart it by hand. */
 export function manualRestarts(observation: LegacyTokensObservation, secretsById: Map<string, TokenSecret>): ManualRestart[] {
   return observation.workloads.flatMap((w) => {
@@ -107,7 +127,7 @@ export function manualRestarts(observation: LegacyTokensObservation, secretsById
             workload: workloadId(w),
             secret: replaced.join(', '),
             optOut: w.optOut,
-            note: `restart it yourself: kubectl rollout restart ${w.kind.toLowerCase()}/${w.metadata.name} -n ${w.metadata.namespace}`,
+            note: `restart it yourself: ${restartCommand({ kind: w.kind, name: w.metadata.name }, w.metadata.namespace)}`,
           },
         ]
       : [];

@@ -6,6 +6,7 @@
 // kubernetes.io/legacy-token-last-used on the Secret and counts a use, which
 // keeps the legacy-token cleaner from retiring it; status says when it is used.
 import type { KubeClient } from '../../../kube/client.ts';
+import { isForbidden } from '../../../kube/errors.ts';
 import { collectionPath, Resources } from '../../../kube/paths.ts';
 import type { PublishedKeys, TokenFacts } from '../../../kube/service-account-keys.ts';
 import { toTokenSecret, type TokenSecret } from '../../../kube/token-secrets.ts';
@@ -13,6 +14,8 @@ import type { TokenVerdict } from './verdict.ts';
 
 const TTL_MS = 10 * 60_000;
 const MAX_ENTRIES = 50_000;
+/** How long a refused TokenReview (403) is remembered: no Secret read or review meanwhile; granted, it works again within this. */
+export const REVIEW_REFUSAL_MEMORY_MS = 60_000;
 
 /** Re-reads Secrets whose token the cache could not decide, once per token and key set. */
 export class SecretRereader {
@@ -46,6 +49,8 @@ export class SecretRereader {
 export class TokenReviewer {
   private readonly client: KubeClient;
   private readonly cache = new Map<string, { at: number; instances: string; verdict: TokenVerdict }>();
+  /** the last 403, when and under which API servers: every review is refused alike, so none is tried until REVIEW_REFUSAL_MEMORY_MS passed or the servers changed */
+  private refusal: { at: number; instances: string; error: unknown } | undefined;
   reviews = 0;
 
   constructor(client: KubeClient) {
@@ -58,6 +63,18 @@ export class TokenReviewer {
     const key = `${secret.metadata.uid}/${secret.tokenHash}`;
     const hit = this.cache.get(key);
     if (hit && hit.instances === apiserverInstances && nowMs - hit.at < TTL_MS) return hit.verdict;
+    const refused = this.refusal;
+    if (refused && refused.instances === apiserverInstances && nowMs - refused.at < REVIEW_REFUSAL_MEMORY_MS) throw refused.error;
+    this.refusal = undefined;
+    try {
+      return await this.review(secret, apiserverInstances, expectedUser, nowMs, key);
+    } catch (err) {
+      if (isForbidden(err)) this.refusal = { at: nowMs, instances: apiserverInstances, error: err };
+      throw err;
+    }
+  }
+
+  private async review(secret: TokenSecret, apiserverInstances: string, expectedUser: string, nowMs: number, key: string): Promise<TokenVerdict | undefined> {
     const list = await this.client.list<{ items?: { data?: { token?: string } }[] }>(collectionPath(Resources.secrets, secret.metadata.namespace), {
       fieldSelector: `metadata.name=${secret.metadata.name}`,
     });
