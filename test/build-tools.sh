@@ -7,10 +7,10 @@
 # Instant when everything is cached. Prints one line per step with its time;
 # on a failure, the end of that step's log, and exits non-zero.
 #
-# A job is one or more steps joined by " && ", run in turn: the kubelet is built
-# right after the control plane, from the same k8s.io/kubernetes module versions,
-# so it reuses the packages the control plane compiled (Go's build cache is shared,
-# but two builds running at once compile the same package twice).
+# A job is one or more steps joined by " && ", run in turn: the kubelet, Helm and
+# promtool are built right after the control plane, on the same k8s.io module
+# versions, so they reuse the packages the control plane compiled (Go's build cache
+# is shared, but two builds running at once compile the same package twice).
 # A step is "script [args]" (its name: the script's, without .sh) or "make TARGET".
 #
 # TOOLS_DONE_DIR=dir: each step, when it ends, leaves dir/NAME.ok or dir/NAME.failed,
@@ -25,13 +25,14 @@ trap 'rm -rf "$logs"' EXIT
 # Longest cold job first (measured on 2 cores; see docs/development.md).
 image_step=""
 [[ ${TOOLS_WITH_IMAGE:-} == 1 ]] && image_step=" && make image"
+# The first job builds everything on the control plane's k8s.io module versions, one after another, so
+# each reuses the packages the ones before compiled (kwok, the kubelet, Helm and promtool require those
+# versions in their wrapper modules).
 jobs=(
-  "test/cluster/build-binaries.sh && test/node/build-node.sh"
+  "test/cluster/build-binaries.sh && test/node/build-node.sh && test/helm/build-helm.sh && test/prometheus/build-promtool.sh"
   test/argocd/build-argocd.sh   # argocd-lite (application-controller, repo-server) and the Lua runner in one go build, kustomize, redis
   "image/build-cosign.sh$image_step"
-  test/prometheus/build-promtool.sh
   test/rollouts/build-rollouts.sh
-  test/helm/build-helm.sh
 )
 
 step_name() { # "script [args]" or "make TARGET" -> the name its marker and log take

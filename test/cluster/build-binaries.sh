@@ -58,9 +58,11 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   vflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-build etcd "$here/etcd" go.etcd.io/etcd/server/v3
-build kwok "$here/kwok" sigs.k8s.io/kwok/cmd/kwok
+# k8s first: kwok/go.mod requires the k8s module's versions of what both use (client-go, apimachinery,
+# grpc, otel, cel-go...), so kwok then compiles little more than itself from Go's build cache.
 build k8s "$here/k8s" . "$vflags"
+build kwok "$here/kwok" sigs.k8s.io/kwok/cmd/kwok
+build etcd "$here/etcd" go.etcd.io/etcd/server/v3
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sf k8s "$out.tmp/$n"; done
 
 "$out.tmp/kube-apiserver" --version >&2

@@ -4,7 +4,7 @@
 // running under the RBAC in config/.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { InvalidManifestError, validateManifest } from '../../src/cli/check.ts';

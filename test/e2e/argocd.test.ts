@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { startArgoCD, ARGOCD_NAMESPACE, type ArgoCD } from '../argocd/argocd.ts';

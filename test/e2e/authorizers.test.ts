@@ -5,7 +5,7 @@
 // NodeRestriction on and off, read from a dry-run patch that changes no object.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { mustKubectl, startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, metricValue, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';

@@ -1,6 +1,6 @@
 // The token-expiry-extension incident on a real control plane: pods still mounting legacy token Secrets
 // are reported; pods using projected, expiring tokens are not.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';

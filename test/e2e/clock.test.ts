@@ -3,7 +3,7 @@
 // says who is off before the 401s start.
 import { readFile } from 'node:fs/promises';
 import { importPKCS8, SignJWT } from 'jose';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { KubeClient } from '../../src/kube/client.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';

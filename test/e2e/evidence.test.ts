@@ -5,7 +5,7 @@
 // under its name right after a requested rotation restarted its Deployment is not rotated again (one
 // restart per request), and every run ends with one outcome Event; a Secret the real legacy-token cleaner
 // deletes while a Deployment still names it is reported with the Deployment and the fix.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { DEFAULT_CONTROLLERS, mustKubectl, startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, OPERATOR_NAMESPACE, startOperator, type OperatorProcess } from '../cluster/operator.ts';
@@ -146,6 +146,8 @@ test('keys unreadable, then the signing key regenerated, no TokenReview allowed:
 });
 
 test('TokenReview allowed while the keys stay unreadable: the dead tokens are rotated, judged by one method, named once', async () => {
+  // Counted before the grant: once granted, the rotation and its restarts can start before a slow kubectl returns.
+  const before = await Promise.all(NAMES.map((n) => replicaSets(`uses-${n}`)));
   await apply(cluster, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -159,7 +161,6 @@ test('TokenReview allowed while the keys stay unreadable: the dead tokens are ro
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'evidence-tokenreviews' },
     subjects: [{ kind: 'User', name: OPERATOR_USER, apiGroup: 'rbac.authorization.k8s.io' }],
   });
-  const before = await Promise.all(NAMES.map((n) => replicaSets(`uses-${n}`)));
   const ready = await waitForCondition(cluster, 'cluster', 'LegacyTokensReady', (c) => c.reason === 'TokensValid', 180_000);
   assert.match(ready.message, /valid \(judged by TokenReview because \/openid\/v1\/jwks cannot be used/);
   assert.not.match(ready.message, /checked offline/);

@@ -7,7 +7,7 @@
 // rejects (trigger InvalidToken), mounted by a Deployment and a StatefulSet.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import { parse, stringify } from 'yaml';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';

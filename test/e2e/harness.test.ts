@@ -1,6 +1,6 @@
 // The harness is real: authorization mode, the tokens controller and the SA
 // signing key all behave as on a kubeadm cluster, and restarts keep etcd's data.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { apply, getJson, rawGetStatus, tokenReview } from '../cluster/requests.ts';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import { parse } from 'yaml';
 import * as assert from 'uvu/assert';
 import { binDir } from '../cluster/binaries.ts';

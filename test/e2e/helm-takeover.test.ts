@@ -7,7 +7,7 @@
 // case: a takeover refused on the Deployment (a value the kustomize install set
 // differently) must not let `helm uninstall` delete the RBAC of the Deployment
 // that keeps running.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { mustKubectl, startCluster, type Cluster } from '../cluster/harness.ts';
 import { ROOT } from '../cluster/operator.ts';

@@ -2,7 +2,7 @@
 // the namespace config/default defines (restricted Pod Security), upgrade
 // changing values (every change takes effect: Helm v4 applies server-side),
 // uninstall keeping the CRD and every AuthPolicy by default.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { mustKubectl, startCluster, type Cluster } from '../cluster/harness.ts';
 import { ROOT } from '../cluster/operator.ts';

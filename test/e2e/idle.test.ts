@@ -4,7 +4,7 @@
 // HTTP/2 connection to the API server. Bookmarks are what keep a quiet watch
 // talking; this proves the watchdog is sized to them on a real kube-apiserver.
 import { execFile } from 'node:child_process';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';

@@ -11,7 +11,7 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { fingerprint } from '../../src/kube/token-secrets.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';

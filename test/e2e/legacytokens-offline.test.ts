@@ -6,7 +6,7 @@
 // offline verdict agrees with TokenReview on every token state.
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { offlineVerdict } from '../../src/areas/legacytokens/rotation/verdict.ts';
 import { KubeClient } from '../../src/kube/client.ts';

@@ -2,7 +2,7 @@
 // middle of a rotation, and a leader change never repeat or lose a restart; a
 // rollout that cannot finish keeps its rotation pending until it does.
 import { readFile } from 'node:fs/promises';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, metricValue, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';

@@ -1,7 +1,7 @@
 // The dead-legacy-token incident on a real control plane: regenerate the SA signing key, every legacy
 // token Secret goes dead; the operator rotates them in place (same names) and
 // restarts exactly the workloads that use them, once.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { writeKubeconfig } from '../cluster/kubeconfig.ts';

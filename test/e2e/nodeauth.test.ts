@@ -2,7 +2,7 @@
 // fallback binding, the switch to "Node,RBAC" and the clean-up — with real
 // kubelet client certificates, the operator under the RBAC in config/.
 import { writeFile } from 'node:fs/promises';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, metricValue, operatorKubeconfig, runCheck, startOperator, type LogLine, type OperatorProcess } from '../cluster/operator.ts';

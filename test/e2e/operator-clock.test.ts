@@ -2,7 +2,7 @@
 // time is shifted 5 minutes ahead (test hook AUTHPOLICY_TEST_CLOCK_SHIFT_SECONDS):
 // every API server's renewal then looks 5 minutes behind the operator, yet the
 // operator names itself as the skewed clock and no API server or node.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { startKubelet, type SimulatedKubelet } from '../cluster/kubelet.ts';

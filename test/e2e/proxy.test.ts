@@ -16,7 +16,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { startCluster, type Cluster } from '../cluster/harness.ts';

@@ -3,7 +3,7 @@
 // Ready=True, and `kubectl wait --for=condition=Ready --timeout=1s` succeeds
 // throughout. Then, over 3 idle minutes, the operator writes no status at all.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { RECHECK_MS } from '../../src/areas/clock/index.ts';
 import { startCluster, type Cluster } from '../cluster/harness.ts';

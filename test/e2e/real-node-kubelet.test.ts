@@ -5,7 +5,7 @@
 // kwok node's, are what the clock area measures. Last, the harness's promise: the node's teardown leaves
 // no process, mount, network namespace or cgroup behind.
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { addKwokNode, startKwok } from '../cluster/kwok.ts';

@@ -2,7 +2,7 @@
 // operator restarts the Deployment that reads the legacy token through env, and leaves the one that reads
 // it through a Secret volume (no subPath) to the kubelet, which rewrites the mounted file in place: that
 // Pod's own log goes 401 → 200 without a new Pod. status.legacyTokens.rotationRestarts says which was which.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';

@@ -4,7 +4,7 @@
 // 401; the operator rotates the Secret and restarts its Deployments, and the new Pods' calls get 200 — read
 // from the containers' own logs. A twin of each Deployment opted out of restarts shows what the kubelet
 // alone does: a volume (plain or projected) is refreshed in place and recovers; env and subPath never do.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, startOperator, type OperatorProcess } from '../cluster/operator.ts';

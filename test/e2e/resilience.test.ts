@@ -5,7 +5,7 @@
 // restarts in a row leave status current within 30 s, with no 409 logged above
 // debug and no Warning Event.
 import { execFile } from 'node:child_process';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, OPERATOR_NAMESPACE, operatorKubeconfig, ROOT, startOperator, type OperatorProcess } from '../cluster/operator.ts';

@@ -1,7 +1,7 @@
 // Restart controls on a real control plane: workloads and namespaces opted out of restarts
 // (authpolicy.io/restart: "false") keep their pods while their Secret rotates, and are listed as
 // waiting for a manual restart; every other dependent restarts exactly once.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { installOperatorPrereqs, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';

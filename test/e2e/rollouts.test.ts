@@ -4,7 +4,7 @@
 // with the other kinds, also when the operator is killed mid-way; the controller then evicts every older pod and
 // sets status.restartedAt. A Rollout whose pods come from a workloadRef is not a dependent (docs/areas/legacy-tokens.md).
 import { spawn } from 'node:child_process';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { DEFAULT_CONTROLLERS, startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { addKwokNode, startKwok } from '../cluster/kwok.ts';

@@ -1,7 +1,7 @@
 // The controller runtime on a real control plane: it keeps reconciling across
 // an API-server restart and a forced 410, notices a watch black-holed by a
 // proxy, and runs highly available with leader election.
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { compactEtcd } from '../cluster/etcd.ts';
 import { startCluster, mustKubectl, type Cluster } from '../cluster/harness.ts';
@@ -203,8 +203,10 @@ test('a leader that loses its lease stops exporting what only a leader knows', a
     async () => {
       const m = await op.metrics();
       const absent = value(m, 'authpolicy_informer_api_absent', { informer: 'rollouts' });
+      // Ready may still be the previous replica's status: wait for this one's caches too (a loaded machine syncs late).
       return value(m, 'leader_election_master_status', { name: 'authpolicy-operator' }) === 1 &&
         value(m, 'authpolicy_condition', { policy: 'cluster', type: 'Ready' }) === 1 &&
+        value(m, 'authpolicy_informer_synced', { informer: 'namespaces' }) === 1 &&
         absent === 1
         ? m
         : undefined;

@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { mustKubectl, type Cluster } from '../cluster/harness.ts';
 import { OPERATOR_NAMESPACE, ROOT } from '../cluster/operator.ts';

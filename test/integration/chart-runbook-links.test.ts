@@ -4,7 +4,7 @@
 // runbook that exists; anything but an http(s) URL is refused by the schema, naming the value.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { CHART, helm, objects } from '../helm/helm.ts';
 import { alertRules, ROOT, type Rule } from '../prometheus/rules.ts';

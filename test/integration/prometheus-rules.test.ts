@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { alertRules, promtoolBinary, promtoolWorkdir, testFiles } from '../prometheus/rules.ts';
 

@@ -28,7 +28,10 @@ log "building promtool $version (several minutes the first time) ..."
 # promtool prints common/version's Version; stamp it as upstream's promu does. remove_all_sd
 # leaves out the cloud service-discovery plugins (upstream's plugins/ build tags): rule checks
 # and rule tests never use them, and the AWS, Azure and GCP SDKs are most of the build time.
-if ! (cd "$src" && nice -n 10 go build -trimpath -tags netgo,remove_all_sd \
+# No netgo tag (CGO_ENABLED=0 already gives the pure-Go resolver): it changes package net, so
+# every package above it would compile again instead of reusing the control plane's and Helm's
+# (promtool/go.mod requires the control plane's k8s.io versions for the same reason).
+if ! (cd "$src" && nice -n 10 go build -trimpath -tags remove_all_sd \
       -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
       -o "$tmp" github.com/prometheus/prometheus/cmd/promtool) >&2; then
   log "building promtool failed"

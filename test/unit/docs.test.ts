@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { REFERENCE_FILE, celMessage, generateApiReference, slug } from '../../scripts/generate-api-reference.ts';

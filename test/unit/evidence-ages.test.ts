@@ -1,7 +1,7 @@
 // Verdict ages, one row per area and kind of evidence (issue #24): how long a verdict may rest on
 // evidence that can no longer be refreshed, and what it turns into after that bound. Each row runs the
 // area's own pure code just inside the bound (the verdict stands) and at it (Unknown, saying why).
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../src/api/defaults.ts';
 import type { AuthPolicy } from '../../src/api/types.ts';

@@ -2,7 +2,7 @@
 // ready: a file's needs come from its tier and imports; the next file is the first
 // whose tools are built, or whose tool failed (so it fails at once, not never).
 import { fileURLToPath } from 'node:url';
-import { suite } from 'uvu';
+import { suite } from '../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { nextRunnable, toolsNeeded, toolsNeededByFile, type ToolState } from '../tools-needed.ts';
 

@@ -3,7 +3,7 @@
 // the generated SPEC_FIELDS). The schema is the shipped CRD, read as `check -f` reads it.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { TYPE_NAMES } from '../../../scripts/generate-api-types.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';

@@ -3,7 +3,7 @@
 // write every schema shape the CRD may use as the TypeScript a reader expects.
 import { readFile } from 'node:fs/promises';
 import ts from 'typescript';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { CRD_FILE, GENERATED_FILE, generateApiTypes, type Schema } from '../../../scripts/generate-api-types.ts';

@@ -2,7 +2,7 @@
 // the CRD has a port, and the shared invalid manifests are each refused naming
 // the field, while the sample and an empty spec pass with the CRD's defaults.
 import { readFile } from 'node:fs/promises';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { unportedRules, validateAuthPolicy } from '../../../src/api/validate.ts';

@@ -1,6 +1,6 @@
 // The bound-token observer keeps no state of its own: what it carries across reconciles (since when this
 // replica has been watching for audit batches) lives in the memory the wiring made and passed in.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createObserver, type BoundTokensMemory } from '../../../src/areas/boundtokens/observe.ts';

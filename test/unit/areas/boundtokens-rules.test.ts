@@ -1,7 +1,7 @@
 // BoundTokensHealthy's rules, one table per rule: when it applies, and the status, reason
 // and message it gives; then the order (the first rule that applies decides), the facts the
 // spec filters, and the findings and summary.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import {

@@ -1,6 +1,6 @@
 // Clocks judged against each other (issue #18, item 4): the cluster's time is the
 // consensus of its nodes and API servers, and the operator is one more clock.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { consensus, relativeToCluster, type ClockOffset, type ClockSubjectKind } from '../../../src/areas/clock/estimator.ts';

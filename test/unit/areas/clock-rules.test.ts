@@ -1,6 +1,6 @@
 // ClockSynchronized's rules, one table per rule: when it applies, and the status, reason
 // and message it gives; then the order (the first rule that applies decides).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { ClockOffset } from '../../../src/areas/clock/estimator.ts';
 import {

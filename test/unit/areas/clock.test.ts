@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { ClockEstimator, median, recentMedian, relativeToCluster, WINDOW } from '../../../src/areas/clock/estimator.ts';

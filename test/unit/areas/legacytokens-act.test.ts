@@ -1,6 +1,6 @@
 // Every path of the legacy-token act, over the in-memory API server: what it writes, in
 // which order, what it refuses to touch, and which Events and conditions come out.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';

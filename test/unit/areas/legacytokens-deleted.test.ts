@@ -1,6 +1,6 @@
 // A token Secret deleted while workloads still use it (issue #24): remembered from the informer's
 // delete event for as long as a workload names it, reported with those workloads and the fix.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';

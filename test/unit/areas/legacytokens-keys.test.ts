@@ -1,7 +1,7 @@
 // The published keys as evidence (issue #24): a key set that can no longer be re-read
 // is trusted for a bounded time under the same API servers, never after they restarted;
 // conditions resting on it say one method, once, and turn Unknown when it proves nothing.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { KeySource, LegacyTokensObservation, SecretFinding } from '../../../src/areas/legacytokens/observe.ts';

@@ -1,6 +1,6 @@
 // Opting out of restarts (authpolicy.io/restart: "false"): the Secret still rotates, the workload is
 // not restarted and is listed as waiting for a manual restart until one happens.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { LegacyTokensSpec } from '../../../src/api/types.ts';

@@ -1,7 +1,7 @@
 // How a rotation goes on one reconcile, decided in the plan: the gate before blanking (the canary that
 // proves the tokens controller, a blank overdue) and the batch (how many Secrets blank at once), each
 // rule with its own table rows; the step paceRotations assembles; and the status worded after acting.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { firstVerdict } from '../../../src/api/rules.ts';

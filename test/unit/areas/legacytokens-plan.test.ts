@@ -1,5 +1,5 @@
 // The legacy-token decision, one row per situation of the dead-legacy-token incident.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { LegacyTokensSpec } from '../../../src/api/types.ts';

@@ -3,7 +3,7 @@
 // review, not N of each (a restarted API server refuses reviews while its authorizer warms up; at 5,000 Secrets a
 // pass cost 10,000 requests). Each Secret is still reported undecided, with the cause said once. The refusal is
 // remembered for a minute (no read, no review) and the fallback works again within a minute of a grant.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AreaContext } from '../../../src/areas/area.ts';

@@ -1,7 +1,7 @@
 // Argo Rollouts unreadable (403 on rollouts.argoproj.io), observed and planned: the pods a Rollout owns that still
 // hold a replaced token are listed as not restarted, with the permission that would let the operator restart them;
 // status never says that no running pod holds a replaced token. The rest of the area goes on.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AreaContext } from '../../../src/areas/area.ts';

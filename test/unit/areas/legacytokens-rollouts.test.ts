@@ -1,7 +1,7 @@
 // Argo Rollouts as dependents: how a Rollout is read (its Secrets, the restart recorded on it, progress from
 // status.restartedAt), that the plan restarts one like any other kind, and what a Rollout list still loading
 // or refused changes in the plan.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';

@@ -1,6 +1,6 @@
 // The legacy-token decision's named rules, one table each: triggers, the Secret rules (first
 // claim decides), restart pacing, and the two condition chains (first match gives the reason).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { LegacyTokensSpec } from '../../../src/api/types.ts';

@@ -4,7 +4,7 @@
 // Secret as it is now, and that plan decides again. (A restart is a server-side apply of the
 // operator's own three annotations, under its own field manager, with no precondition: it only
 // adds marks, and a workload's status moves on during every rollout.)
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec, type ResolvedSpec } from '../../../src/api/defaults.ts';

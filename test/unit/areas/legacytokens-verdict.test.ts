@@ -1,7 +1,7 @@
 // The offline verdict on a legacy token, one row per state the e2e suites create:
 // what kube-apiserver's JWT authenticator and legacy validator would answer.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { TokenSecret } from '../../../src/areas/legacytokens/caches.ts';
 import { offlineVerdict, type AccountFacts } from '../../../src/areas/legacytokens/rotation/verdict.ts';

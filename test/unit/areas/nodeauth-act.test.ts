@@ -1,7 +1,7 @@
 // The node-authorization act over the in-memory API server: creating, repairing and deleting
 // the system:node binding, each write conditioned on the version the plan judged, and Events for
 // each. A binding changed between plan and act is a 409 and a fresh plan, never a stale write.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AuthPolicySpec } from '../../../src/api/types.ts';

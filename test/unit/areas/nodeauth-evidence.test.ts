@@ -1,6 +1,6 @@
 // Evidence about authorizers and NodeRestriction: /metrics counters, probe answers,
 // flags; and the NodeRestriction probe's reading of the API server's answer.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { ApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
 import type { KubeApiError } from '../../../src/kube/errors.ts';

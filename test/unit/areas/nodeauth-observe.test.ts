@@ -1,7 +1,7 @@
 // The node-authorization observer keeps no state of its own: the probes' memo and the API-server readers
 // are made at wiring time and passed in, so one memo is reused across reconciles and a new one (another
 // process) probes afresh.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createObserver, newInstance, type ProbeMemo } from '../../../src/areas/nodeauth/observe.ts';

@@ -1,5 +1,5 @@
 // The node-authorization decision, one row per situation of the kubelets-forbidden incident.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AuthPolicySpec } from '../../../src/api/types.ts';

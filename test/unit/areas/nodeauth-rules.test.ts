@@ -1,6 +1,6 @@
 // Each node-authorization rule on its own, then their order: one table per rule,
 // one row per situation in which it speaks or stays silent.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import type { AuthPolicySpec } from '../../../src/api/types.ts';

@@ -1,5 +1,5 @@
 // Restart-window arithmetic: wall-clock windows in IANA zones, across midnight and DST changes.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { restartWindowState, windowOpen } from '../../../src/areas/legacytokens/restarts/window.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';

@@ -1,6 +1,6 @@
 // Stale tokens by workload and client (issue #18 item 3): user agents parsed into
 // client libraries and versions, judged by the token-expiry-extension incident's table of refreshing versions.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { parseClient } from '../../../src/areas/boundtokens/clients.ts';

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { sumCounter } from '../../../src/areas/boundtokens/apiserver-metrics.ts';
 import { parseStaleToken, StaleTokenRegistry } from '../../../src/areas/boundtokens/stale-tokens.ts';

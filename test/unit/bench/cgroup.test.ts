@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { cpuMilli, memoryBytes, ownCgroup, parseCpuStat, parseOomKills, quotaFor, sharesFor, shippedResources } from '../../../bench/cgroup.ts';
 

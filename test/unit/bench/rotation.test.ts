@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { DeploymentView } from '../../../bench/generate.ts';
 import { rolloutTiming } from '../../../bench/rotation.ts';

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { pidByCommandLine, watchesHeld } from '../../../bench/measure.ts';
 import { isPlaceholder, newVerdicts, type Verdict } from '../../../bench/verdicts.ts';

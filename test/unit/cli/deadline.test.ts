@@ -1,5 +1,5 @@
 // The one-shot commands' deadline and their one-line errors.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { DeadlineExceeded, MAX_ERROR_CHARS, parseTimeout, shortError, withDeadline } from '../../../src/cli/deadline.ts';
 import { KubeApiError } from '../../../src/kube/errors.ts';

@@ -2,7 +2,7 @@
 // and `-o wide` show), evaluated as kubectl evaluates their JSONPath, on the
 // AuthPolicies captured from a real control plane (config/argocd/resource_customizations/authpolicy.io/AuthPolicy/testdata).
 import { readFile } from 'node:fs/promises';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { columns } from '../../../src/cli/columns.ts';

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { Condition } from '../../../src/api/conditions.ts';
 import type { AuthPolicy } from '../../../src/api/types.ts';

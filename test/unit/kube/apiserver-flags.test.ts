@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { ApiserverFlagsReader, parseApiserverFlags } from '../../../src/kube/apiserver-flags.ts';
 import { resourceOf, type KubeClient } from '../../../src/kube/client.ts';

@@ -1,6 +1,6 @@
 // Reading the API server's /metrics: labelled samples, and the bounded read (at most every 30 s per client,
 // again at once when an API server restarted).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { ApiserverMetricsReader, metricSamples, METRICS_MIN_INTERVAL_MS } from '../../../src/kube/apiserver-metrics.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';

@@ -1,6 +1,6 @@
 // The order of names in plans and status: code-unit order, which agrees with locale collation on
 // Kubernetes names, with each sort key computed once per item.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { byString, sortedBy } from '../../../src/kube/order.ts';
 

@@ -2,7 +2,7 @@
 // (src/policy/areas.ts), so a refresh started without one (the legacy-token area's first read) is
 // stamped and aged by the same clock as every other.
 import { generateKeyPairSync } from 'node:crypto';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { PublishedKeys, retryDelayMs } from '../../../src/kube/service-account-keys.ts';

@@ -1,6 +1,6 @@
 // Which watched changes cost a reconcile: not a resourceVersion-only update, not the operator's own status
 // write, not the API server's daily last-used stamp on a token Secret.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { PublishedKeys } from '../../../src/kube/service-account-keys.ts';
 import { LEGACY_TOKEN_CLEANUP_PERIOD_MS, tokenSecretCache, tokenSecretChangeMatters } from '../../../src/kube/token-secrets.ts';

@@ -1,6 +1,6 @@
 // A cache of an optional CRD's objects (Argo Rollouts) while that CRD is not installed: the CRD is watched
 // by name and the objects listed once it is established, instead of a list of them every 30 s.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { defineCache } from '../../../src/kube/cache-spec.ts';

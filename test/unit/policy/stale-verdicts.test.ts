@@ -1,7 +1,7 @@
 // A verdict whose evidence can no longer be refreshed (issue #24): an area whose observe keeps failing
 // for a passing reason keeps its last conditions only for STALE_VERDICT_MS, then turns Unknown naming
 // the failure; a refusal (403) only for FAILURE_GRACE_MS, then names the permission to grant.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { AuthPolicy } from '../../../src/api/types.ts';
 import type { Area } from '../../../src/areas/area.ts';

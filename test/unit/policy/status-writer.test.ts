@@ -1,7 +1,7 @@
 // Status is written from the latest state the operator knows (its own writes, while the cache lags
 // them), so a burst of reconciles writes without 409 conflicts; and progress alone (messages, counts)
 // is written at a bounded rate, while a condition's status or reason is written at once.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { AuthPolicy, AuthPolicyStatus } from '../../../src/api/types.ts';
 import { PROGRESS_BURST, PROGRESS_INTERVAL_MS, progressOnly, StatusWriter } from '../../../src/policy/status-writer.ts';

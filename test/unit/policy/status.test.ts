@@ -1,7 +1,7 @@
 // Status assembly: Ready judged on every area's latest condition (also one kept
 // from before), readable Ready messages, and a Conflict message that says how the
 // active policy was chosen.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { Condition } from '../../../src/api/conditions.ts';
 import type { AuthPolicy } from '../../../src/api/types.ts';

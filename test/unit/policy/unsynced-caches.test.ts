@@ -1,7 +1,7 @@
 // An area whose cache cannot sync: a passing failure (the API server restarting: connection
 // refused, 5xx, a 403 while its RBAC caches fill) keeps the area's last status for a grace period;
 // a failure that lasts, or one that is no passing failure, is reported Unknown naming it.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { AuthPolicy } from '../../../src/api/types.ts';
 import { defineCache, type Area } from '../../../src/areas/area.ts';

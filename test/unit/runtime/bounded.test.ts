@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { settleBounded } from '../../../src/runtime/bounded.ts';
 import { withFakeTime } from '../../support/fake-time.ts';

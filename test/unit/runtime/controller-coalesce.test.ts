@@ -1,6 +1,6 @@
 // Changes a watch saw are coalesced: a burst costs one reconcile, and a stream of changes keeps the
 // workers busy at most about half the time (fake time: the reconcile's duration is scripted).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { COALESCE_MAX_MS, COALESCE_MIN_MS, Controller } from '../../../src/runtime/controller.ts';
 import { withFakeTime, type FakeClock } from '../../support/fake-time.ts';

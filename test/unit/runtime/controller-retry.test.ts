@@ -1,5 +1,5 @@
 // The controller's retry per cause, with a scripted reconcile (pure logic: no cluster).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { Controller } from '../../../src/runtime/controller.ts';
 import { apiError } from '../../support/builders.ts';

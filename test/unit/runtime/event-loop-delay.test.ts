@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { SAMPLE_MS, statOf } from '../../../src/runtime/event-loop-delay.ts';
 import { Metrics } from '../../../src/runtime/metrics.ts';

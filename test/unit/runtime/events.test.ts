@@ -1,6 +1,6 @@
 // Events said once per change: recordChange writes an Event only when the message differs from the
 // last one recorded for the same object, type and reason (a dry run's plan, reconciled every minute).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { EventRecorder } from '../../../src/runtime/events.ts';
 import { MemoryClient, TestClock } from '../../support/memory-client.ts';

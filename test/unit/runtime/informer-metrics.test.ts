@@ -1,7 +1,7 @@
 // authpolicy_informer_synced and authpolicy_informer_api_absent: a cache whose API the server
 // does not serve (Argo Rollouts not installed) is not "unsynced", and a stopped cache (a
 // standby's) exports neither, so no alert reads a cache that nobody runs.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { KubeApiError } from '../../../src/kube/errors.ts';

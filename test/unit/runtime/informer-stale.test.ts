@@ -1,7 +1,7 @@
 // A cache whose list/watch fails after it synced (a permission taken away): what it holds goes on
 // being served, but staleFor says since when it can no longer be refreshed, so the areas reading it
 // stop taking it for evidence (CacheSet.unsynced); one successful list makes it fresh again.
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { KubeApiError } from '../../../src/kube/errors.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { KubeApiError } from '../../../src/kube/errors.ts';

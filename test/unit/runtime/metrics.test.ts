@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { Controller, isProgrammingError } from '../../../src/runtime/controller.ts';
 import { createLogger } from '../../../src/runtime/log.ts';

@@ -4,7 +4,7 @@
 // every series a test feeds named and labelled as the operator's registry exports it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { RESTART_RESULTS, ROTATION_RESULTS } from '../../../src/runtime/metrics.ts';

@@ -1,6 +1,6 @@
 // Retry per cause and what a 403 tells the user to grant: pure functions over the API
 // server's own error shapes (messages as kube-apiserver 1.37 writes them).
-import { suite } from 'uvu';
+import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { deniedPermission, describePermission, isApiMissing, retryCause } from '../../../src/kube/errors.ts';
 import { permissionMessage } from '../../../src/policy/reconciler.ts';
