@@ -13,6 +13,8 @@
 # is shared, but two builds running at once compile the same package twice).
 # A step is "script [args]" (its name: the script's, without .sh) or "make TARGET".
 #
+# Every step runs at nice 19, so tests running beside it come first.
+#
 # TOOLS_DONE_DIR=dir: each step, when it ends, leaves dir/NAME.ok or dir/NAME.failed,
 # so test/run.ts can start the tests that need only what is built while the rest
 # builds (.ci/run). TOOLS_WITH_IMAGE=1 adds `make image` after cosign (CI).
@@ -62,7 +64,9 @@ run_job() { # "step && step ...": each in turn; a failed step fails the rest of 
       read -r -a args <<<"${step#"${step%% *}"}"
       set -- bash "$root/${step%% *}" "${args[@]}"
     fi
-    if "$@" >"$logs/$name.out" 2>"$logs/$name.log"; then
+    # At the lowest priority: beside the tests (.ci/run), a test's deadlines get the CPU first (a cold run's
+    # e2e files failed when etcd, starved by the builds, took 20 s to serve); the builds take what is left.
+    if nice -n 19 "$@" >"$logs/$name.out" 2>"$logs/$name.log"; then
       echo "build-tools: $step: $(tail -1 "$logs/$name.out") ($((SECONDS - t)) s)" >&2
       mark "$name" ok
     else

@@ -317,6 +317,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 
   try {
+    // etcd first: kube-apiserver gives up on etcd after 20 s, and on a loaded machine (a cold CI, Go builds beside
+    // the tests) etcd has taken that long to serve: every e2e file then failed with "etcd grpc connection not ready".
+    await waitFor(
+      'etcd /health',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
+        return res?.ok === true && ((await res.json()) as { health?: string }).health === 'true';
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
     procs['kube-apiserver'] = startApiserver();
     await waitUntilServing('first start');
     procs['kube-controller-manager'] = startKcm();
