@@ -24,7 +24,7 @@ parallel=${TOOLS_PARALLEL:-3}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/build-tools.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 
-# Longest cold job first (measured on 2 cores; see docs/development.md).
+# The control plane first (every e2e file needs it), then the longest cold jobs (measured on 2 cores; docs/development.md).
 image_step=""
 [[ ${TOOLS_WITH_IMAGE:-} == 1 ]] && image_step=" && make image"
 # The first job builds everything on the control plane's k8s.io module versions, one after another, so
