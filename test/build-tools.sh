@@ -13,7 +13,7 @@
 # is shared, but two builds running at once compile the same package twice).
 # A step is "script [args]" (its name: the script's, without .sh) or "make TARGET".
 #
-# Every step runs at nice 19, so tests running beside it come first.
+# Every step runs at nice 10 or lower priority, so tests running beside it come first.
 #
 # TOOLS_DONE_DIR=dir: each step, when it ends, leaves dir/NAME.ok or dir/NAME.failed,
 # so test/run.ts can start the tests that need only what is built while the rest
@@ -64,9 +64,11 @@ run_job() { # "step && step ...": each in turn; a failed step fails the rest of 
       read -r -a args <<<"${step#"${step%% *}"}"
       set -- bash "$root/${step%% *}" "${args[@]}"
     fi
-    # At the lowest priority: beside the tests (.ci/run), a test's deadlines get the CPU first (a cold run's
-    # e2e files failed when etcd, starved by the builds, took 20 s to serve); the builds take what is left.
-    if nice -n 19 "$@" >"$logs/$name.out" 2>"$logs/$name.log"; then
+    # Below the tests: beside them (.ci/run), a test's deadlines get the CPU first (a cold run's e2e files failed
+    # when etcd, starved by the builds, took 20 s to serve); the builds take what is left. nice 10 here and the
+    # scripts' own nice 10 put every build at 19 but the control plane's and Helm's (no nice of their own): every
+    # e2e file waits for the control plane, so it goes before the other builds.
+    if nice -n 10 "$@" >"$logs/$name.out" 2>"$logs/$name.log"; then
       echo "build-tools: $step: $(tail -1 "$logs/$name.out") ($((SECONDS - t)) s)" >&2
       mark "$name" ok
     else
