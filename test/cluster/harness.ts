@@ -322,7 +322,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await waitFor(
       'etcd /health',
       async () => {
-        const res = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
+        const res = await fetch(`http://127.0.0.1:${etcdPort}/health`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
         return res?.ok === true && ((await res.json()) as { health?: string }).health === 'true';
       },
       { timeoutMs: 120_000, intervalMs: 250 },

@@ -11,22 +11,16 @@ import { MemoryClient, memoryContext, TestClock } from '../../support/memory-cli
 
 const test = suite('nodeAuthorization observe');
 
-/** Answers SubjectAccessReviews as the Node authorizer would (allowed, empty reason), counting them. */
-class ReviewingClient extends MemoryClient {
-  reviews = 0;
-  override create<T>(path: string, body: unknown): Promise<T> {
-    if (!path.endsWith('/subjectaccessreviews')) return super.create<T>(path, body);
-    this.reviews++;
-    return Promise.resolve({ ...(body as object), status: { allowed: true, reason: '' } } as T);
-  }
-}
+/** A client that answers SubjectAccessReviews as the Node authorizer would (allowed, empty reason). */
+const reviewingClient = (): MemoryClient => new MemoryClient().review(/\/subjectaccessreviews$/, () => ({ status: { allowed: true, reason: '' } }));
+const reviewsSent = (client: MemoryClient): number => client.callsOf('create', '/subjectaccessreviews').length;
 
 test('the probes are asked once while their inputs hold, through the memo the wiring passed in', async () => {
-  const client = new ReviewingClient();
+  const client = reviewingClient();
   const clock = new TestClock();
   const { ctx } = memoryContext(client, clock, resolveSpec({}));
   const reads = apiserverReads();
-  const reviews = (): number => client.reviews;
+  const reviews = (): number => reviewsSent(client);
   const probes: ProbeMemo = {};
   const observe = createObserver(reads, probes);
   const first = await observe(ctx);
@@ -57,21 +51,22 @@ test('an API server restarting (the new beside the old, then alone) probes once;
   assert.is(newInstance('a', 'a,b'), true);
   assert.is(newInstance('', 'a'), true);
   assert.is(newInstance('a', ''), false);
-  const client = new ReviewingClient();
+  const client = reviewingClient();
+  const reviews = (): number => reviewsSent(client);
   const clock = new TestClock();
   const { ctx } = memoryContext(client, clock, resolveSpec({}));
   const old = seedApiserver(client, 'apiserver-old', 'kube-apiserver-old');
   const observe = createObserver(apiserverReads(), {});
   await observe(ctx);
-  const perProbe = client.reviews;
+  const perProbe = reviews();
   seedApiserver(client, 'apiserver-new', 'kube-apiserver-new');
   clock.advance(10_000);
   await observe(ctx);
-  assert.is(client.reviews, 2 * perProbe, 'a new API server: probed again (its authorizers may differ)');
+  assert.is(reviews(), 2 * perProbe, 'a new API server: probed again (its authorizers may differ)');
   client.remove(old);
   clock.advance(10_000);
   await observe(ctx);
-  assert.is(client.reviews, 2 * perProbe, 'the old one gone: the answers of the one that stays still hold');
+  assert.is(reviews(), 2 * perProbe, 'the old one gone: the answers of the one that stays still hold');
 });
 
 test.run();
