@@ -8,6 +8,7 @@ import { templateFingerprint } from '../../src/areas/legacytokens/caches.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { startCluster, mustKubectl, type Cluster, type ClusterOptions } from '../cluster/harness.ts';
 import { OPERATOR_NAMESPACE, ROOT, operatorKubeconfig, runCheck, startOperator, type OperatorProcess } from '../cluster/operator.ts';
+import { watchConditions, type ConditionWatch } from '../cluster/condition-watch.ts';
 import { getJson, tokenReview, waitForCondition, type ConditionView } from '../cluster/requests.ts';
 import { waitFor } from '../cluster/wait.ts';
 import {
@@ -74,11 +75,6 @@ const POLICY = 'cluster';
 const SAMPLE = join(ROOT, 'config/samples/authpolicy_v1alpha1_authpolicy.yaml');
 const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 12);
 
-interface PolicyView {
-  metadata: { generation: number };
-  status?: { conditions?: ConditionView[] };
-}
-
 /** Runs the story; throws (after cleaning up) if any step does not reach its expected state in time. */
 export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
   const n = opts.narrator;
@@ -86,7 +82,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
   let cluster: Cluster | undefined;
   let broken: BrokenCluster | undefined;
   let operator: OperatorProcess | undefined;
-  let watcher: NodeJS.Timeout | undefined;
+  let watcher: ConditionWatch | undefined;
   let stepStart = Date.now();
   let stepTitle = '';
   const step = (title: string): void => {
@@ -159,28 +155,17 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
 
     step('Apply the sample AuthPolicy: the fallback binding brings the nodes back');
     await kubectl('apply', '--server-side', '-f', SAMPLE);
-    const conditions = async (): Promise<ConditionView[]> =>
-      (await getJson<PolicyView>(c, ['authpolicy', POLICY, '--request-timeout=2s']))?.status?.conditions ?? [];
     const seen = new Map<string, string>();
-    let polling = false;
-    watcher = setInterval(() => {
-      if (polling) return;
-      polling = true;
-      void conditions()
-        .then((list) => {
-          for (const x of list) {
-            const now = `${x.status}/${x.reason}`;
-            if (seen.get(x.type) === now) continue;
-            seen.set(x.type, now);
-            record.transitions.push(`${x.type}=${now}`);
-            n.say(`  · ${x.type}=${x.status} (${x.reason})`);
-          }
-        })
-        .catch(() => undefined)
-        .finally(() => {
-          polling = false;
-        });
-    }, 500);
+    watcher = watchConditions(c, POLICY, (conditions) => {
+      for (const x of conditions) {
+        const [type = '', now = ''] = x.split('=');
+        if (seen.get(type) === now) continue;
+        seen.set(type, now);
+        record.transitions.push(x);
+        const [status, reason] = now.split('/');
+        n.say(`  · ${type}=${status} (${reason})`);
+      }
+    });
     await waitForCondition(c, POLICY, 'NodeAuthorizationReady', (x) => x.reason === 'LegacyBindingFallback');
     for (const k of broken.kubelets) await waitFor(`the kubelet of ${k.node} to be allowed again`, () => k.healthy());
     await waitFor('every node to be Ready', async () => !/NotReady|Unknown/.test(await mustKubectl(c, ['get', 'nodes', '--no-headers'])));
@@ -316,7 +301,7 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     await opts.beforeTeardown?.(c, record);
     return record;
   } finally {
-    if (watcher) clearInterval(watcher);
+    watcher?.stop();
     await operator?.stop();
     await broken?.stop();
     await cluster?.stop();
