@@ -31,8 +31,8 @@ build() { # name, package, ldflags
   local tmp
   tmp=$(mktemp "$out/$1.XXXXXX")
   log "building $1 ($2) ..."
-  # A test tool, compiled without optimizations or inlining (-N -l): about 30 % less compile CPU on a cold CI
-  # (docs/development.md#ci); the control plane and the kubelet, whose speed the tests feel, stay optimized.
+  # Compiled without optimizations or inlining (-N -l): about 30 % less compile CPU on a cold CI
+  # (docs/development.md#ci); signing one image takes a second either way, and the signature is the same.
   if ! (cd "$src" && nice -n 10 go build -trimpath -gcflags "all=-N -l" -ldflags "-s -w ${3:-}" -o "$tmp" "$2") >&2; then
     rm -f "$tmp"; log "building $1 failed"; exit 1
   fi
