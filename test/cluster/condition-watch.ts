@@ -4,13 +4,16 @@
 // busy machine, where starting kubectl alone takes seconds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Cluster } from './harness.ts';
+import type { ConditionView } from './requests.ts';
 
 export interface ConditionWatch {
   stop(): void;
 }
 
-/** Calls onConditions with "Type=Status/Reason" of every condition, for each write to the policy. */
-export function watchConditions(cluster: Cluster, policy: string, onConditions: (conditions: string[]) => void): ConditionWatch {
+export type ConditionState = Pick<ConditionView, 'type' | 'status' | 'reason'>;
+
+/** Calls onConditions with the type, status and reason of every condition, for each write to the policy. */
+export function watchConditions(cluster: Cluster, policy: string, onConditions: (conditions: ConditionState[]) => void): ConditionWatch {
   let child: ChildProcess | undefined;
   let stopped = false;
   const start = (): void => {
@@ -22,14 +25,24 @@ export function watchConditions(cluster: Cluster, policy: string, onConditions: 
       policy,
       '-w',
       '-o',
-      'jsonpath={range .status.conditions[*]}{.type}={.status}/{.reason} {end}{"\\n"}',
+      'jsonpath={range .status.conditions[*]}{.type} {.status} {.reason};{end}{"\\n"}',
     ]);
     child = proc;
     let partial = '';
     proc.stdout.on('data', (d: Buffer) => {
       const lines = (partial + d.toString()).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) onConditions(line.split(' ').filter(Boolean));
+      for (const line of lines) {
+        onConditions(
+          line
+            .split(';')
+            .filter(Boolean)
+            .map((c) => {
+              const [type = '', status = '', reason = ''] = c.split(' ');
+              return { type, status, reason };
+            }),
+        );
+      }
     });
     proc.on('error', () => undefined);
     proc.on('exit', () => setTimeout(start, 200));

@@ -158,12 +158,11 @@ export async function runStory(opts: StoryOptions): Promise<StoryRecord> {
     const seen = new Map<string, string>();
     watcher = watchConditions(c, POLICY, (conditions) => {
       for (const x of conditions) {
-        const [type = '', now = ''] = x.split('=');
-        if (seen.get(type) === now) continue;
-        seen.set(type, now);
-        record.transitions.push(x);
-        const [status, reason] = now.split('/');
-        n.say(`  · ${type}=${status} (${reason})`);
+        const now = `${x.status}/${x.reason}`;
+        if (seen.get(x.type) === now) continue;
+        seen.set(x.type, now);
+        record.transitions.push(`${x.type}=${now}`);
+        n.say(`  · ${x.type}=${x.status} (${x.reason})`);
       }
     });
     await waitForCondition(c, POLICY, 'NodeAuthorizationReady', (x) => x.reason === 'LegacyBindingFallback');
