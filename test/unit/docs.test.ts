@@ -1,6 +1,7 @@
 // The docs as a front door that cannot rot: README.md stays under 250 lines, every relative link and anchor in
 // README.md and docs/**/*.md leads somewhere that exists, and docs/api-reference.md is exactly what the CRD
-// generates (scripts/generate-api-reference.ts). Pure: reads files, no cluster.
+// generates (scripts/generate-api-reference.ts). Pure: reads files (and asks git which are ignored), no cluster.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,11 +75,17 @@ function links(text: string): Link[] {
 }
 
 /** Why one link is dead, or undefined when it resolves: the file (inside the repository) and the heading. */
-function deadLink(file: string, target: string, read: (path: string) => string | undefined): string | undefined {
+function deadLink(
+  file: string,
+  target: string,
+  read: (path: string) => string | undefined,
+  ignoredByGit: (path: string) => boolean = () => false,
+): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return undefined; // https:, mailto: — not checked here
   const [path = '', anchor] = target.split('#', 2);
   const resolved = path === '' ? file : relative(ROOT, resolve(ROOT, dirname(file), decodeURIComponent(path)));
   if (resolved.startsWith('..')) return `${target} points outside the repository`;
+  if (ignoredByGit(resolved)) return `${target}: git ignores ${resolved}, so a clone does not have it`;
   const text = read(resolved);
   if (text === undefined) return `${target}: ${resolved} does not exist`;
   if (anchor === undefined || anchor === '') return undefined;
@@ -86,6 +93,13 @@ function deadLink(file: string, target: string, read: (path: string) => string |
   if (!anchors(text).has(anchor)) return `${target}: ${resolved} has no heading with anchor #${anchor}`;
   return undefined;
 }
+
+/** What git ignores here ('dir/' for a whole directory): such a file exists in this tree but never in a clone. */
+const ignored = execFileSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--directory'], { cwd: ROOT, encoding: 'utf8' })
+  .split('\n')
+  .filter(Boolean);
+
+const ignoredByGit = (path: string): boolean => ignored.some((entry) => path === entry || (entry.endsWith('/') && path.startsWith(entry)));
 
 /** A file's text ('' for a directory), or undefined when nothing is there. */
 function readRepo(path: string): string | undefined {
@@ -110,7 +124,7 @@ test('every relative link and anchor in README.md and docs/**/*.md resolves', ()
   for (const file of files) {
     for (const { line, target } of links(readFileSync(join(ROOT, file), 'utf8'))) {
       checked++;
-      const why = deadLink(file, target, readRepo);
+      const why = deadLink(file, target, readRepo, ignoredByGit);
       if (why) dead.push(`${file}:${line}: ${why}`);
     }
   }
@@ -118,7 +132,7 @@ test('every relative link and anchor in README.md and docs/**/*.md resolves', ()
   assert.equal(dead, [], `dead links (fix the target or the link):\n${dead.join('\n')}`);
 });
 
-test('the link checker finds what it must: a missing file, a missing heading, an escape from the repository', () => {
+test('the link checker finds what it must: a missing file, a missing heading, an escape, a file git ignores', () => {
   const files: Record<string, string> = {
     'docs/a.md': '# A page\n\n## Install `it` with **Helm**\n\n## Install `it` with **Helm**\n\n```sh\n# not a heading\n```\n',
     'docs/b.md': '',
@@ -131,6 +145,7 @@ test('the link checker finds what it must: a missing file, a missing heading, an
   assert.match(deadLink('docs/b.md', 'a.md#not-a-heading', read) ?? '', 'no heading with anchor #not-a-heading');
   assert.match(deadLink('docs/b.md', 'c.md', read) ?? '', 'docs/c.md does not exist');
   assert.match(deadLink('docs/b.md', '../../outside.md', read) ?? '', 'outside the repository');
+  assert.match(deadLink('docs/b.md', 'a.md', read, (p) => p === 'docs/a.md') ?? '', 'git ignores docs/a.md');
   const text = 'See [a](a.md) and `[not](a link)`.\n```md\n[nor](this.md)\n```\n![img](pic.png "title")';
   assert.equal(
     links(text).map((l) => l.target),
