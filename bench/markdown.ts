@@ -76,7 +76,7 @@ function operatorLines(op: ContenderResult): string[] {
         .map(([k, v]) => `${v} ${k}`)
         .join(
           ', ',
-        )}), ${i.cpuPercentOfCore} % of a core, event loop p99 ${cell(i.eventLoop?.p99Ms)} ms / max ${cell(i.eventLoop?.maxMs)} ms; standby ${cell(i.standbyRequests)} requests, ${cell(i.standbyCpuPercentOfCore)} % of a core.`,
+        )}), ${i.cpuPercentOfCore} % of a core, event loop p99 ${cell(i.eventLoop?.p99Ms)} ms / max ${cell(i.eventLoop?.maxMs)} ms, ${cell(i.reconciles?.count)} reconciles (${cell(i.reconciles?.seconds)} s); standby ${cell(i.standbyRequests)} requests, ${cell(i.standbyCpuPercentOfCore)} % of a core.`,
     );
   }
   const reps = op.replicas;
@@ -84,7 +84,7 @@ function operatorLines(op: ContenderResult): string[] {
     for (const [name, f] of Object.entries(reps)) {
       const t = f.cgroupRotation;
       lines.push(
-        `Operator ${name}: peak RSS ${f.peakRssMiB} MiB over the run (anonymous ${cell(f.peakAnonMiB)} MiB; cgroup peak charge ${cell(f.cgroup?.memoryPeakMiB)} MiB, limit hits ${cell(f.cgroup?.memoryFailcnt)}, OOM kills ${cell(f.cgroup?.oomKills)}); rotation: ${f.rotationCpuSeconds} CPU s (runnable but waiting for a CPU ${cell(f.rotationRunqueueWaitSeconds)} s), ${f.rotationRequests} requests, ${cell(f.watchesHeld?.max)} watches held at most, event loop p99 ${cell(f.eventLoopRotation?.p99Ms)} ms / max ${cell(f.eventLoopRotation?.maxMs)} ms, CPU throttled in ${cell(t?.nrThrottled)} of ${cell(t?.nrPeriods)} periods (${cell(t?.throttledSeconds)} s); "became leader" ${f.becameLeader}×, "leader election lost" ${f.lostLease}×.`,
+        `Operator ${name}: peak RSS ${f.peakRssMiB} MiB over the run (anonymous ${cell(f.peakAnonMiB)} MiB; cgroup peak charge ${cell(f.cgroup?.memoryPeakMiB)} MiB, limit hits ${cell(f.cgroup?.memoryFailcnt)}, OOM kills ${cell(f.cgroup?.oomKills)}); rotation: ${f.rotationCpuSeconds} CPU s (runnable but waiting for a CPU ${cell(f.rotationRunqueueWaitSeconds)} s), ${f.rotationRequests} requests, ${cell(f.watchesHeld?.max)} watches held at most, event loop p99 ${cell(f.eventLoopRotation?.p99Ms)} ms / max ${cell(f.eventLoopRotation?.maxMs)} ms, ${cell(f.reconcilesRotation?.count)} reconciles (${cell(f.reconcilesRotation?.seconds)} s), CPU throttled in ${cell(t?.nrThrottled)} of ${cell(t?.nrPeriods)} periods (${cell(t?.throttledSeconds)} s); "became leader" ${f.becameLeader}×, "leader election lost" ${f.lostLease}×.`,
       );
     }
   }

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { loadavg } from 'node:os';
+import type { Reconciles } from './report.ts';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -204,6 +205,14 @@ export function counterBy(text: string, name: string, labels: string[]): Record<
     out[key] = (out[key] ?? 0) + Number(m[3]);
   }
   return out;
+}
+
+/** The reconciles between two scrapes of an operator's /metrics, from controller-runtime's counter and histogram. */
+export function reconcilesBetween(before: string, after: string): Reconciles {
+  const sum = (text: string, name: string): number => Object.values(counterBy(text, name, [])).reduce((a, b) => a + b, 0);
+  const count = sum(after, 'controller_runtime_reconcile_total') - sum(before, 'controller_runtime_reconcile_total');
+  const seconds = sum(after, 'controller_runtime_reconcile_time_seconds_sum') - sum(before, 'controller_runtime_reconcile_time_seconds_sum');
+  return { count, seconds: Math.round(seconds * 100) / 100 };
 }
 
 export function gauge(text: string, name: string): number | undefined {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { waitFor } from '../test/cluster/wait.ts';
 import type { Api } from './kube.ts';
 import { createReplicaCgroups, runqueueWaitSeconds, type CgroupUsage, type ReplicaCgroups, type Resources } from './cgroup.ts';
-import { counterBy, cpuSeconds, diff, gauge, peakRss, statusField, MiB, type BenchGroup, type RequestCount } from './measure.ts';
+import { counterBy, cpuSeconds, diff, gauge, peakRss, reconcilesBetween, statusField, MiB, type BenchGroup, type RequestCount } from './measure.ts';
 import { baseline, waitRotation, type RotationResult } from './rotation.ts';
 import { startShippedOperator, type RunningOperator } from './contenders/operator.ts';
 import { newVerdicts, AREA_CONDITIONS, type Condition, type Verdict } from './verdicts.ts';
@@ -226,6 +226,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
       heapTotalMiB: MiB(gauge(m1, 'nodejs_heap_size_total_bytes') ?? 0),
       standbyPeakRssMiB: MiB(c1[1]?.rss ?? 0),
       eventLoop: idleLoops[0],
+      reconciles: reconcilesBetween(m0, m1),
     };
     log(
       `idle: ${idle.requests.total} + ${idle.standbyRequests} (standby) requests, ${idle.cpuPercentOfCore} % of a core (+ ${idle.standbyCpuPercentOfCore} % standby), peak RSS ${idle.peakRssMiB} MiB (standby ${idle.standbyPeakRssMiB} MiB)`,
@@ -272,6 +273,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
         rotationRequests: rotReq[i]?.total ?? 0,
         watchesHeld: rotReq[i]?.watchesHeld,
         eventLoopRotation: eventLoop(r1[i] ?? ''),
+        reconcilesRotation: reconcilesBetween(r0[i] ?? '', r1[i] ?? ''),
         becameLeader: (out.match(/"message":"became leader"/g) ?? []).length,
         lostLease: (out.match(/"message":"leader election lost/g) ?? []).length,
         cgroup: cg1[i],

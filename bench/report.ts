@@ -23,6 +23,12 @@ export interface EventLoop {
   maxMs: number;
 }
 
+/** Reconciles in a period and the wall seconds they took together (a reconcile's awaits included). */
+export interface Reconciles {
+  count: number;
+  seconds: number;
+}
+
 /** One operator replica over one run (under its own cgroups when the shipped limits apply). */
 export interface ReplicaFigures {
   /** VmHWM over the whole run */
@@ -37,6 +43,8 @@ export interface ReplicaFigures {
   watchesHeld?: { max: number; atEnd: number };
   /** event-loop delay over the rotation (its /metrics scraped at the regeneration and at the end) */
   eventLoopRotation?: EventLoop;
+  /** reconciles during the rotation and the seconds they took (its controller_runtime_reconcile_* metrics) */
+  reconcilesRotation?: Reconciles;
   /** "became leader" and "leader election lost" log lines over the run */
   becameLeader: number;
   lostLease: number;
@@ -76,6 +84,8 @@ export interface ContenderResult {
     standbyCpuPercentOfCore?: number;
     eventLoop?: EventLoop;
     standbyEventLoop?: EventLoop;
+    /** the leader's reconciles while idle */
+    reconciles?: Reconciles;
   };
   rotation?: RotationResult & {
     requests: RequestCount;

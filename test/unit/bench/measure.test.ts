@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countRequests, counterBy, diff } from '../../../bench/measure.ts';
+import { countRequests, counterBy, diff, reconcilesBetween } from '../../../bench/measure.ts';
 import { mountedSecrets, rolledOut, type DeploymentView } from '../../../bench/generate.ts';
 
 const test = suite('bench measurements');
@@ -54,6 +54,19 @@ test('counterBy sums a counter by labels and diff keeps what grew', () => {
     ['verb', 'resource'],
   );
   assert.equal(diff(after, before), { 'get leases': 7, 'list pods': 2 });
+});
+
+test('reconcilesBetween counts every result and sums the histogram, not its buckets', () => {
+  const scrape = (ok: number, requeue: number, sum: number): string =>
+    [
+      `controller_runtime_reconcile_total{controller="authpolicy",result="success"} ${ok}`,
+      `controller_runtime_reconcile_total{controller="authpolicy",result="requeue_after"} ${requeue}`,
+      `controller_runtime_reconcile_time_seconds_bucket{le="0.1",controller="authpolicy"} ${ok}`,
+      `controller_runtime_reconcile_time_seconds_sum{controller="authpolicy"} ${sum}`,
+      `controller_runtime_reconcile_time_seconds_count{controller="authpolicy"} ${ok + requeue}`,
+    ].join('\n');
+  assert.equal(reconcilesBetween(scrape(3, 1, 0.5), scrape(10, 4, 2.755)), { count: 10, seconds: 2.26 });
+  assert.equal(reconcilesBetween('', scrape(1, 0, 0.2)), { count: 1, seconds: 0.2 });
 });
 
 const dep = (spec: Partial<DeploymentView['spec']['template']['spec']>, status?: DeploymentView['status']): DeploymentView => ({
