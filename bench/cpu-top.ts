@@ -1,4 +1,4 @@
-// Where the operator's CPU goes: the functions with the most self time in a V8 CPU profile.
+// Where the operator's CPU goes: the functions with the most self time (or, --inclusive, total time) in a V8 CPU profile.
 //
 //   BENCH_OPERATOR_NODE_OPTIONS="--max-semi-space-size=1 --cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --quick --contenders=operator
 //   node bench/cpu-top.ts /tmp/prof/CPU.*.cpuprofile [--top=30] [--inclusive]
@@ -26,7 +26,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { top: { type: 'string', default: '30' }, inclusive: { type: 'boolean', default: false } },
 });
-if (positionals.length === 0) throw new Error('usage: node bench/cpu-top.ts <file.cpuprofile>... [--top=30]');
+if (positionals.length === 0) throw new Error('usage: node bench/cpu-top.ts <file.cpuprofile>... [--top=30] [--inclusive]');
 for (const file of positionals) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
