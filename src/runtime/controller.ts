@@ -35,6 +35,13 @@ export const RECONCILE_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 16_000, fact
  */
 export const COALESCE_MIN_MS = 50;
 export const COALESCE_MAX_MS = 1000;
+/**
+ * However fast a reconcile is, changes that keep coming start one at most this often per key (counted from
+ * the start of the last): a rotation's stream of refills is judged about once a second, not after each 50 ms
+ * window, so a reconcile made cheaper is not simply run more often. The first change after a quiet spell
+ * still waits only COALESCE_MIN_MS.
+ */
+export const STREAM_PERIOD_MS = 1000;
 /** Conflicts in a row retried at once before they count as ordinary failures (no hot loop). */
 export const MAX_IMMEDIATE_RETRIES = 5;
 
@@ -73,6 +80,8 @@ export class Controller {
   private lastReconcileMs = 0;
   /** keys a watch saw change while they were being reconciled: queued again a window after */
   private readonly changedWhileRunning = new Set<string>();
+  /** when each key's last reconcile started (Date.now() ms) */
+  private readonly lastStarted = new Map<string, number>();
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -112,12 +121,17 @@ export class Controller {
    */
   enqueue(key: string): void {
     if (this.queue.isProcessing(key)) this.changedWhileRunning.add(key);
-    else this.queue.addAfter(key, this.coalesceMs());
+    else this.queue.addAfter(key, this.coalesceMs(key));
   }
 
-  /** The coalescing window now: the last reconcile's duration, within COALESCE_MIN_MS..COALESCE_MAX_MS. */
-  coalesceMs(): number {
-    return Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileMs)));
+  /**
+   * The coalescing window now: the last reconcile's duration, within COALESCE_MIN_MS..COALESCE_MAX_MS, and at
+   * least what is left of STREAM_PERIOD_MS since the key's last reconcile started.
+   */
+  coalesceMs(key?: string): number {
+    const window = Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileMs)));
+    const started = key === undefined ? undefined : this.lastStarted.get(key);
+    return started === undefined ? window : Math.max(window, STREAM_PERIOD_MS - (Date.now() - started));
   }
 
   /** Stops taking work, aborts in-flight reconciles' signals and waits for them to return. */
@@ -136,7 +150,7 @@ export class Controller {
       if (key === undefined) return;
       await this.reconcileOne(key);
       this.queue.done(key);
-      if (this.changedWhileRunning.delete(key)) this.queue.addAfter(key, this.coalesceMs());
+      if (this.changedWhileRunning.delete(key)) this.queue.addAfter(key, this.coalesceMs(key));
     }
   }
 
@@ -174,6 +188,7 @@ export class Controller {
     metrics?.activeWorkers.inc({ controller: this.name });
     const end = metrics?.reconcileTime.startTimer({ controller: this.name });
     const started = Date.now();
+    this.lastStarted.set(key, started);
     try {
       const result = await this.opts.reconcile({ key, reconcileID, log, signal: this.abort.signal });
       this.queue.forget(key);

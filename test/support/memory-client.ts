@@ -98,6 +98,8 @@ export class MemoryClient implements KubeClient {
   private readonly texts = new Map<string, string>();
   private readonly reviewers: { path: RegExp; answer: (body: Obj) => object }[] = [];
   private readonly objects = new Map<string, Obj>();
+  /** cache(handle)'s objects, by cache and stored content: the same object while the stored one is unchanged */
+  private readonly transformed = new Map<string, unknown>();
   private readonly faults: Fault[] = [];
   private readonly reactors: ((path: string, obj: Obj) => void)[] = [];
   private version = 100;
@@ -297,11 +299,15 @@ export class MemoryClient implements KubeClient {
 
   /** The informer view of one cache: the stored objects of its collection, through its transform and field selector. */
   cache<T extends CachedObject>(handle: CacheHandle<T>): Informer<T> {
+    // As an informer does, a stored object is handed out as the same cached object until it changes (its
+    // resourceVersion with it), so what the areas keep by object identity is exercised as in the operator.
     const all = (): T[] =>
       this.listPath(handle.path)
         .filter((o) => selects(handle.fieldSelector ?? '', o) && selects(handle.labelSelector ?? '', o.metadata.labels ?? {}))
         .flatMap((o) => {
-          const t = handle.transform(o) as T | undefined;
+          const key = `${handle.name} ${JSON.stringify(o)}`;
+          const t = (this.transformed.has(key) ? this.transformed.get(key) : handle.transform(o)) as T | undefined;
+          this.transformed.set(key, t);
           return t === undefined ? [] : [t];
         });
     const view = {

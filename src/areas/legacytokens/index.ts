@@ -21,6 +21,7 @@ import type { CacheHandle } from '../../kube/cache-spec.ts';
 import type { ApiserverReads } from '../../kube/apiserver-reads.ts';
 import type { PublishedKeys } from '../../kube/service-account-keys.ts';
 import { DeletedTokenSecrets } from './rotation/deleted-secrets.ts';
+import { JudgedSecrets } from './judged.ts';
 import { createObserver, type LegacyTokensObservation } from './observe.ts';
 import { planLegacyTokens, type LegacyTokensPlan } from './plan.ts';
 import { rolloutCache } from './restarts/rollouts.ts';
@@ -44,6 +45,7 @@ export function legacyTokensArea(
   // What act records across reconciles and observe reads back: made here, once, not kept in closures.
   const ledger = new RotationLedger(operatorNamespace);
   const recent: RecentRestarts = new Map();
+  const judged = new JudgedSecrets();
   // Fetch the published keys now, so the token-Secret cache can verify signatures as it lists.
   void keys.refresh(client);
   return {
@@ -64,7 +66,17 @@ export function legacyTokensArea(
     ],
     // Argo Rollouts, where the CRD is installed: without it (or without access) the rest goes on.
     optionalCaches: [rolloutCache],
-    observe: createObserver(new SecretRereader(client, keys), new TokenReviewer(client), recent, new DeletedTokenSecrets(), keys, secrets, ledger, reads.flags),
+    observe: createObserver(
+      new SecretRereader(client, keys),
+      new TokenReviewer(client),
+      recent,
+      new DeletedTokenSecrets(),
+      keys,
+      secrets,
+      ledger,
+      reads.flags,
+      judged,
+    ),
     plan: planLegacyTokens,
     act: createActor({ ledger, recent, runEvents: new RotationRunEvents() }),
     report: (plan) => plan.report,

@@ -13,6 +13,7 @@ import { matchesSelector } from '../../kube/selector.ts';
 import * as annotations from '../../api/annotations.ts';
 import type { AreaContext } from '../area.ts';
 import { isCanary } from './rotation/canary.ts';
+import { JudgedSecrets, sameInputs, type FindingInputs } from './judged.ts';
 import {
   daemonSetCache,
   deploymentCache,
@@ -97,6 +98,8 @@ export interface LegacyTokensObservation {
   deletedInUse?: DeletedInUse[];
   /** what this process wrote for rotations and awaits, against the Secret cache (undefined: nothing, as in plan tests) */
   progress?: RotationProgress;
+  /** findings and verdicts kept across reconciles, each checked before use (undefined: none kept, as in plan tests) */
+  judged?: JudgedSecrets;
 }
 
 /** A deleted token Secret and the workloads whose pod templates still name it. */
@@ -116,7 +119,9 @@ export function createObserver(
   secretCache: CacheHandle<TokenSecret>,
   ledger?: RotationLedger,
   flags: ApiserverFlagsReader = new ApiserverFlagsReader(),
+  judged: JudgedSecrets = new JudgedSecrets(),
 ): (ctx: AreaContext) => Promise<LegacyTokensObservation> {
+  const findings = judged.findings;
   return async (ctx) => {
     if (ctx.mode === 'run') deleted.watch(ctx.cache(secretCache));
     const spec = ctx.spec.legacyTokens;
@@ -126,7 +131,13 @@ export function createObserver(
         .list()
         .map((n) => [n.metadata.name, { ...n.metadata, restart: n.restart }]),
     );
-    const selected = (ns: string): boolean => matchesSelector(spec.namespaceSelector, namespaces.get(ns)?.labels ?? {});
+    // Asked for every Secret, workload and pod: once per namespace.
+    const chosen = new Map<string, boolean>();
+    const selected = (ns: string): boolean => {
+      let yes = chosen.get(ns);
+      if (yes === undefined) chosen.set(ns, (yes = matchesSelector(spec.namespaceSelector, namespaces.get(ns)?.labels ?? {})));
+      return yes;
+    };
     const accounts = ctx.cache(serviceAccountCache);
     const roots = ctx.cache(rootCACache);
     const instances = apiserverInstances(ctx.cache(apiserverIdentityCache).list());
@@ -149,10 +160,19 @@ export function createObserver(
     for (const secret of tokenSecrets) {
       const ns = secret.metadata.namespace;
       const sa = accounts.get(secret.serviceAccountName, ns);
-      const serviceAccount = !sa ? 'missing' : secret.serviceAccountUid && sa.metadata.uid !== secret.serviceAccountUid ? 'uidMismatch' : 'ok';
       const claimed = secret.token?.serviceAccountName ? accounts.get(secret.token.serviceAccountName, secret.token.namespace ?? ns) : sa;
+      const root = roots.get('kube-root-ca.crt', ns);
+      const inputs: FindingInputs = { sa, claimed, root, keysVersion: keys?.version, namespaceDeleted: namespaces.get(ns)?.deletionTimestamp };
+      const kept = findings.get(secret);
+      if (kept && sameInputs(kept.inputs, inputs)) {
+        secrets.push(kept.finding);
+        continue;
+      }
+      const serviceAccount = !sa ? 'missing' : secret.serviceAccountUid && sa.metadata.uid !== secret.serviceAccountUid ? 'uidMismatch' : 'ok';
       const account = claimed ? { uid: claimed.metadata.uid, deletionTimestamp: claimed.metadata.deletionTimestamp } : undefined;
       let verdict = offlineVerdict(secret, account, keys);
+      // Judged from the cache alone: kept for as long as what it was judged from is unchanged (not a re-read or a review).
+      const offline = verdict.validity !== 'undecided';
       if (verdict.validity === 'undecided' && keys) {
         // The keys changed since the cache saw this token: judge it again from one fresh read.
         verdict = offlineVerdict(secret, account, keys, await rereader.facts(secret, keys.version));
@@ -175,21 +195,23 @@ export function createObserver(
         }
         if (reviewError !== undefined) verdict = { ...verdict, detail: `${verdict.detail}, and the TokenReview fallback failed` };
       }
-      const root = roots.get('kube-root-ca.crt', ns);
-      const terminating = namespaces.get(ns)?.deletionTimestamp
+      const terminating = inputs.namespaceDeleted
         ? 'Namespace'
         : secret.metadata.deletionTimestamp
           ? 'Secret'
           : sa?.metadata.deletionTimestamp
             ? 'ServiceAccount'
             : undefined;
-      secrets.push({
+      const finding: SecretFinding = {
         secret,
         serviceAccount,
         verdict,
         terminating,
         staleCA: root?.caHash === undefined || secret.caHash === undefined ? undefined : root.caHash !== secret.caHash,
-      });
+      };
+      if (offline) findings.set(secret, { inputs, finding });
+      else findings.delete(secret);
+      secrets.push(finding);
     }
     const rollouts = rolloutAccess(ctx, spec.workloadKinds);
     // Rollouts count only once their cache is read: else their pods are reported as not restarted.
@@ -228,6 +250,7 @@ export function createObserver(
       externalSigning,
       rollouts,
       deletedInUse,
+      judged,
       ...(ledger ? { progress: ledger.progress(ctx.cache(secretCache)) } : {}),
       keySource: {
         kind: keys ? 'published' : useReview && secrets.some((f) => f.verdict.source === 'tokenReview') ? 'tokenReview' : 'none',

@@ -10,8 +10,9 @@ import { LEGACY_TOKENS_READY, WORKLOADS_RESTARTED, type PlanFacts } from '../../
 import { dependentsIn } from '../../../src/areas/legacytokens/restarts/dependents.ts';
 import { isUrgent, planRestarts } from '../../../src/areas/legacytokens/restarts/plan.ts';
 import { decidingRule, SECRET_RULES, triageSecrets } from '../../../src/areas/legacytokens/rotation/secrets.ts';
-import { triggersFor } from '../../../src/areas/legacytokens/rotation/triggers.ts';
+import { CLEANUP_PERIOD_MS, nextTimeFlip, triggersFor } from '../../../src/areas/legacytokens/rotation/triggers.ts';
 import { factsOf, planLegacyTokens } from '../../../src/areas/legacytokens/plan.ts';
+import { JudgedSecrets } from '../../../src/areas/legacytokens/judged.ts';
 import { cachedTokenSecret } from '../../support/builders.ts';
 import { checkRuleTable } from '../../support/rule-table.ts';
 import type { Rule } from '../../../src/api/rules.ts';
@@ -155,6 +156,60 @@ test('secret rules: what each decision records', () => {
   assert.equal([external.actions.length, external.notReissuable, external.counts.invalid], [0, ['apps/a (InvalidToken)'], 1]);
   const dry = triageSecrets(resolveSpec({ dryRun: true }), observation([finding()]));
   assert.equal([dry.actions.length, dry.rotatingNow.length], [1, 0], 'dry run lists the rotation, rotates nothing');
+});
+
+test('the next instant a time-judged rule may flip: unused beyond the cleanup period, older than maxAge', () => {
+  const DAY = 24 * 3600_000;
+  const maxAge = (d: number) => ({ maxAgeMs: d * DAY });
+  const created = (iso: string, over: Partial<TokenSecret> = {}) => secret('a', { ...over, metadata: { ...secret('a').metadata, creationTimestamp: iso } });
+  const rows: [string, TokenSecret, { maxAgeMs: number | undefined }, number][] = [
+    ['no maxAge, created now, never used: unused a period later', created('2026-06-01T00:00:00Z'), { maxAgeMs: undefined }, NOW + CLEANUP_PERIOD_MS + 1],
+    [
+      'used yesterday: a period after the day after its last use',
+      created('2025-01-01T00:00:00Z', { lastUsed: '2026-05-31' }),
+      { maxAgeMs: undefined },
+      Date.parse('2026-05-31T00:00:00Z') + DAY + CLEANUP_PERIOD_MS + 1,
+    ],
+    ['older than maxAge first', created('2026-05-01T00:00:00Z'), maxAge(40), Date.parse('2026-05-01T00:00:00Z') + 40 * DAY + 1],
+    [
+      'rotated since: maxAge counts from the rotation',
+      created('2026-01-01T00:00:00Z', { rotatedAt: '2026-05-30T00:00:00Z', lastUsed: '2026-05-31' }),
+      maxAge(10),
+      Date.parse('2026-05-30T00:00:00Z') + 10 * DAY + 1,
+    ],
+    ['already unused and older than maxAge: nothing left to flip', created('2024-01-01T00:00:00Z'), maxAge(1), Infinity],
+    ['an unreadable last-used date: never unused', created('2026-01-01T00:00:00Z', { lastUsed: 'soon' }), { maxAgeMs: undefined }, Infinity],
+  ];
+  for (const [name, s, spec, want] of rows) assert.is(nextTimeFlip(s, spec, NOW), want, name);
+});
+
+test('a verdict kept across triages holds until its time flips, or what it was judged with changes', () => {
+  const DAY = 24 * 3600_000;
+  const f = finding({ metadata: { ...secret('a').metadata, creationTimestamp: '2026-05-01T00:00:00Z' } }, 'valid');
+  const spec = resolveSpec({ legacyTokens: { rotateOn: ['InvalidToken', 'MaxAge'], maxAge: '960h' } });
+  const judged = new JudgedSecrets();
+  const at = (now: number, s = spec, over: Partial<LegacyTokensObservation> = {}) => triageSecrets(s, observation([f], [], { now, judged, ...over }));
+  const flip = Date.parse('2026-05-01T00:00:00Z') + 40 * DAY;
+  assert.is(at(NOW).counts.valid, 1, 'valid now');
+  assert.is(at(flip).counts.valid, 1, 'still valid at maxAge');
+  assert.equal(
+    at(flip + 1).actions.map((a) => a.kind),
+    ['rotate'],
+    'older than maxAge a millisecond later: rotated, not the kept verdict',
+  );
+  assert.is(at(NOW).counts.valid, 1, 'the clock set back: judged again, valid');
+  assert.is(
+    at(NOW, resolveSpec({ legacyTokens: { rotateOn: ['InvalidToken', 'MaxAge'], maxAge: '24h' } })).actions.length,
+    1,
+    'a shorter maxAge: judged again',
+  );
+  assert.is(at(NOW, spec, { externalSigning: 'sock' }).actions.length, 0, 'external signing: judged again');
+  const dead = { ...f, verdict: VERDICT.invalid };
+  assert.equal(
+    triageSecrets(spec, observation([dead], [], { now: NOW, judged })).actions.map((a) => a.kind),
+    ['rotate'],
+    'a new finding for the Secret (its token judged dead): judged again',
+  );
 });
 
 test('restart pacing: blocked until refilled, one slot per maxConcurrentRestarts, windows held unless urgent', () => {

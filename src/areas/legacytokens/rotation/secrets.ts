@@ -4,7 +4,7 @@ import { firstVerdict, when, type Rule, type Verdict } from '../../../api/rules.
 import { SecretDecision } from '../../../api/reasons.ts';
 import type { ResolvedSpec } from '../../../api/defaults.ts';
 import type { LegacyTokensObservation, SecretFinding } from '../observe.ts';
-import { pendingReissueRejected, reissuedStillInvalid, rotationId, triggersFor, unusedBeyondCleanup, warrantsRotation } from './triggers.ts';
+import { nextTimeFlip, pendingReissueRejected, reissuedStillInvalid, rotationId, triggersFor, unusedBeyondCleanup, warrantsRotation } from './triggers.ts';
 import { id, ref, type LegacyTokensAction } from '../types.ts';
 
 /** Every Secret sorted into what happens to it; the counts and lists status reports. */
@@ -214,6 +214,28 @@ function record(t: Triage, { f, c }: SecretCase, v: Verdict<LegacyTokensAction>)
   }
 }
 
+/** Everything a Secret rule reads besides the finding and the clock. */
+const basisOf = (c: SecretRuleContext): string =>
+  JSON.stringify([c.spec.legacyTokens, c.spec.dryRun, c.observation.apiservers, c.observation.externalSigning ?? null, c.requestSeenAtMs ?? null]);
+
+/**
+ * The deciding verdict for a Secret, kept from an earlier triage while it still holds (observation.judged): observe
+ * hands back the same finding while its Secret, ServiceAccount, root CA, namespace and the keys are unchanged, so a
+ * rotation's reconcile judges again only the Secrets that changed. A verdict is kept while what the rules read
+ * besides the finding is the same (`basis`) and until the next instant a time-judged rule may flip (nextTimeFlip).
+ * The triage stays a function of its arguments: what is kept only spares recomputing it.
+ */
+function verdictFor(f: SecretFinding, c: SecretRuleContext, basis: string): Verdict<LegacyTokensAction> {
+  const now = c.observation.now;
+  const verdicts = c.observation.judged?.verdicts;
+  const kept = verdicts?.get(f);
+  // A clock set back may undo a time-judged verdict: it holds from when it was judged until its next flip.
+  if (kept && kept.basis === basis && kept.from <= now && now < kept.until) return kept.verdict;
+  const verdict = firstVerdict(SECRET_RULES, { f, c });
+  verdicts?.set(f, { basis, from: now, until: nextTimeFlip(f.secret, c.spec.legacyTokens, now), verdict });
+  return verdict;
+}
+
 /** Runs every Secret through the rules; the first rule that claims it decides. */
 export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObservation, requestSeenAtMs?: number): Triage {
   const t: Triage = {
@@ -236,6 +258,7 @@ export function triageSecrets(spec: ResolvedSpec, observation: LegacyTokensObser
     },
   };
   const c = { spec, observation, requestSeenAtMs };
-  for (const f of observation.secrets) record(t, { f, c }, firstVerdict(SECRET_RULES, { f, c }));
+  const basis = basisOf(c);
+  for (const f of observation.secrets) record(t, { f, c }, verdictFor(f, c, basis));
   return t;
 }

@@ -57,6 +57,25 @@ export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEA
   return Number.isFinite(used) && used < cutoff - 24 * 3600_000;
 }
 
+/**
+ * The next instant after `now` at which a time-judged rule may speak otherwise for this Secret, nothing else
+ * changing: when it becomes unused beyond the cleanup period, or older than maxAge. Both only turn true as time
+ * passes, so a verdict that holds now holds until then (Infinity: no such instant). Secret rules add any rule that
+ * reads the clock here, or a verdict kept across reconciles (rotation/secrets.ts) would outlive it.
+ */
+export function nextTimeFlip(s: TokenSecret, spec: Pick<ResolvedSpec['legacyTokens'], 'maxAgeMs'>, now: number, periodMs = CLEANUP_PERIOD_MS): number {
+  const instants: number[] = [];
+  if (!unusedBeyondCleanup(s, now, periodMs)) {
+    const created = Date.parse(s.metadata.creationTimestamp);
+    const used = s.lastUsed === undefined ? -Infinity : Date.parse(`${s.lastUsed}T00:00:00Z`) + 24 * 3600_000;
+    // strictly after both: created < now - period and used < now - period - 1 day
+    if (Number.isFinite(created) && !Number.isNaN(used)) instants.push(Math.max(created, used) + periodMs + 1);
+  }
+  const born = Date.parse(s.rotatedAt ?? s.metadata.creationTimestamp);
+  if (spec.maxAgeMs !== undefined && Number.isFinite(born) && !(now - born > spec.maxAgeMs)) instants.push(born + spec.maxAgeMs + 1);
+  return Math.min(Infinity, ...instants.filter((t) => t > now));
+}
+
 export interface TriggerContext {
   spec: ResolvedSpec['legacyTokens'];
   now: number;
