@@ -30,8 +30,10 @@ export const RECONCILE_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 16_000, fact
 /**
  * Changes seen by watches are gathered this long before the reconcile they cause: at least
  * COALESCE_MIN_MS (the events of one burst, a relist's pages, arrive within it), at most COALESCE_MAX_MS,
- * and otherwise as long as the last reconcile took, so a stream of changes keeps the workers busy at
- * most half the time however fast it comes (a rotation stamps thousands of Secrets in a minute).
+ * and otherwise as long as the CPU the last reconcile took, so a stream of changes keeps the process busy
+ * at most about half the time however fast it comes (a rotation stamps thousands of Secrets in a minute).
+ * CPU, not wall time: a reconcile that mostly waits on the API server (a rotation step's writes) does not
+ * push the next one further away, which would leave the tokens controller idle between steps.
  */
 export const COALESCE_MIN_MS = 50;
 export const COALESCE_MAX_MS = 1000;
@@ -67,7 +69,14 @@ export interface ControllerOptions {
   concurrency?: number;
   log: Logger;
   metrics?: Metrics;
+  /** the process's CPU time so far (ms): process.cpuUsage() unless a test scripts it */
+  cpuMs?: () => number;
 }
+
+const processCpuMs = (): number => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
 
 export class Controller {
   readonly name: string;
@@ -76,8 +85,8 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private abort = new AbortController();
   private running = false;
-  /** how long the last reconcile took (ms): the coalescing window of the changes that follow it */
-  private lastReconcileMs = 0;
+  /** the CPU the process spent during the last reconcile (ms): the coalescing window of the changes that follow it */
+  private lastReconcileCpuMs = 0;
   /** keys a watch saw change while they were being reconciled: queued again a window after */
   private readonly changedWhileRunning = new Set<string>();
   /** when each key's last reconcile started (Date.now() ms) */
@@ -125,11 +134,11 @@ export class Controller {
   }
 
   /**
-   * The coalescing window now: the last reconcile's duration, within COALESCE_MIN_MS..COALESCE_MAX_MS, and at
+   * The coalescing window now: the CPU the last reconcile took, within COALESCE_MIN_MS..COALESCE_MAX_MS, and at
    * least what is left of STREAM_PERIOD_MS since the key's last reconcile started.
    */
   coalesceMs(key?: string): number {
-    const window = Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileMs)));
+    const window = Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileCpuMs)));
     const started = key === undefined ? undefined : this.lastStarted.get(key);
     return started === undefined ? window : Math.max(window, STREAM_PERIOD_MS - (Date.now() - started));
   }
@@ -187,8 +196,9 @@ export class Controller {
     const metrics = this.opts.metrics;
     metrics?.activeWorkers.inc({ controller: this.name });
     const end = metrics?.reconcileTime.startTimer({ controller: this.name });
-    const started = Date.now();
-    this.lastStarted.set(key, started);
+    const cpuMs = this.opts.cpuMs ?? processCpuMs;
+    const cpuAtStart = cpuMs();
+    this.lastStarted.set(key, Date.now());
     try {
       const result = await this.opts.reconcile({ key, reconcileID, log, signal: this.abort.signal });
       this.queue.forget(key);
@@ -208,7 +218,7 @@ export class Controller {
         this.retry(key, err, log);
       }
     } finally {
-      this.lastReconcileMs = Date.now() - started;
+      this.lastReconcileCpuMs = cpuMs() - cpuAtStart;
       end?.();
       metrics?.activeWorkers.dec({ controller: this.name });
     }

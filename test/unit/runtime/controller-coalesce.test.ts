@@ -1,6 +1,6 @@
 // Changes a watch saw are coalesced: a burst costs one reconcile, and a stream of changes keeps the
-// workers busy at most about half the time and starts at most one reconcile a second however cheap
-// each is (fake time: the reconcile's duration is scripted).
+// process busy at most about half the time and starts at most one reconcile a second however cheap
+// each is (fake time: the reconcile's duration, and how much of it is CPU, are scripted).
 import { suite } from '../../support/suite.ts';
 import * as assert from 'uvu/assert';
 import { COALESCE_MAX_MS, COALESCE_MIN_MS, Controller, STREAM_PERIOD_MS } from '../../../src/runtime/controller.ts';
@@ -9,12 +9,16 @@ import { recordingLogger } from '../../support/memory-client.ts';
 
 const test = suite('controller coalescing');
 
-/** A started controller whose reconcile takes `workMs` of fake time; each reconcile's start and end (fake ms). */
-function controllerTaking(workMs: number): { controller: Controller; runs: { start: number; end: number }[] } {
+/**
+ * A started controller whose reconcile takes `workMs` of fake time, all of it CPU unless it `waits` (on the API
+ * server, as a rotation step's writes do); each reconcile's start and end (fake ms).
+ */
+function controllerTaking(workMs: number, waits = false): { controller: Controller; runs: { start: number; end: number }[] } {
   const runs: { start: number; end: number }[] = [];
   const controller = new Controller({
     name: 't',
     log: recordingLogger([]),
+    cpuMs: () => (waits ? 0 : Date.now()),
     reconcile: async () => {
       const run = { start: Date.now(), end: -1 };
       runs.push(run);
@@ -72,6 +76,20 @@ test('a stream of changes every 10 ms for 20 s: reconciles of 400 ms each run ab
     assert.ok(busy <= 0.55 * 20_000, `busy ${busy} ms of 20,000`);
   }));
 
+test('a reconcile that waits on the API server does not push the next one away: the window is CPU, not wall time', () =>
+  withFakeTime(async (clock) => {
+    const { controller, runs } = controllerTaking(1500, true);
+    controller.queue.add('cluster');
+    await clock.advance(100, 5);
+    controller.enqueue('cluster'); // a refill seen while the step's writes are out
+    await stopAfter(clock, controller, 5000);
+    // A 1,500 ms window (its wall time) would start the next at 3,000 ms.
+    assert.equal(
+      runs.map((r) => r.start),
+      [0, 1500 + COALESCE_MIN_MS],
+    );
+  }));
+
 test('a stream of changes every 10 ms for 10 s: reconciles of 20 ms start once a second, not every 70 ms', () =>
   withFakeTime(async (clock) => {
     const { controller, runs } = controllerTaking(20);
@@ -102,7 +120,7 @@ test('a change after a quiet spell waits only the minimum window', () =>
     );
   }));
 
-test('the window is the last reconcile’s duration, within its bounds', () =>
+test('the window is the last reconcile’s CPU, within its bounds', () =>
   withFakeTime(async (clock) => {
     const { controller } = controllerTaking(5000);
     assert.is(controller.coalesceMs(), COALESCE_MIN_MS, 'nothing reconciled yet');
