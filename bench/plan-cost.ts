@@ -11,28 +11,20 @@ import type { LegacyTokensObservation, SecretFinding, TokenConsumer } from '../s
 import { planLegacyTokens } from '../src/areas/legacytokens/plan.ts';
 import { JudgedSecrets } from '../src/areas/legacytokens/judged.ts';
 import { noProgress } from '../src/areas/legacytokens/rotation/ledger.ts';
+import { cachedTokenSecret } from '../test/support/builders.ts';
 
 const plans = Number(process.argv[2] ?? 200);
 const size = Number(process.argv[3] ?? 5000);
 const NAMESPACES = 100;
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
-const secret = (i: number): TokenSecret => ({
-  metadata: { name: `sa-${i}-token`, namespace: `ns-${i % NAMESPACES}`, uid: `uid-${i}`, resourceVersion: '1', creationTimestamp: '2026-05-01T00:00:00Z' },
-  serviceAccountName: `sa-${i}`,
-  serviceAccountUid: `sa-uid-${i}`,
-  tokenHash: `h-${i}`,
-  token: undefined,
-  caHash: 'ca',
-  lastUsed: undefined,
-  invalidSince: undefined,
-  rotation: undefined,
-  rotationState: undefined,
-  rotatedAt: undefined,
-  rotatedFrom: undefined,
-  rotatedUnder: undefined,
-  rotatedForRequest: undefined,
-});
+const secret = (i: number): TokenSecret =>
+  cachedTokenSecret(`sa-${i}-token`, {
+    metadata: { name: `sa-${i}-token`, namespace: `ns-${i % NAMESPACES}`, uid: `uid-${i}`, resourceVersion: '1', creationTimestamp: '2026-05-01T00:00:00Z' },
+    serviceAccountName: `sa-${i}`,
+    serviceAccountUid: `sa-uid-${i}`,
+    tokenHash: `h-${i}`,
+  });
 const dead = { validity: 'invalid', reason: 'KeyNotPublished', detail: 'signed by a key the API server no longer publishes', source: 'offline' } as const;
 const alive = { validity: 'valid', reason: 'Valid', detail: 'the API server would accept it', source: 'offline' } as const;
 /** The i-th Secret once its rotation is done: re-issued, valid. */
