@@ -43,18 +43,25 @@ export function pendingReissueRejected(f: SecretFinding, apiservers: string): bo
 export const CLEANUP_PERIOD_MS = LEGACY_TOKEN_CLEANUP_PERIOD_MS;
 
 /**
- * Unused for longer than the cleaner's period, judged as the cleaner does
- * (legacy_serviceaccount_token_cleaner.go): created before the cutoff, and its
- * last-used date (or, never used, its creation) before it. Such a token is the
- * cleaner's to retire, not the operator's to rotate.
+ * The instant after which a Secret counts as unused beyond the cleaner's period, judged as the cleaner does
+ * (legacy_serviceaccount_token_cleaner.go): created before the cutoff, and its last-used date (or, never used, its
+ * creation) more than a day before it. Infinity: never (no readable creation or last-used date).
  */
-export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEANUP_PERIOD_MS): boolean {
-  const cutoff = now - periodMs;
+function unusedAfter(s: TokenSecret, periodMs: number): number {
   const created = Date.parse(s.metadata.creationTimestamp);
-  if (!Number.isFinite(created) || created >= cutoff) return false;
-  if (s.lastUsed === undefined) return true;
-  const used = Date.parse(`${s.lastUsed}T00:00:00Z`);
-  return Number.isFinite(used) && used < cutoff - 24 * 3600_000;
+  const used = s.lastUsed === undefined ? -Infinity : Date.parse(`${s.lastUsed}T00:00:00Z`) + 24 * 3600_000;
+  return Number.isFinite(created) && !Number.isNaN(used) ? Math.max(created, used) + periodMs : Infinity;
+}
+
+/** The instant after which a Secret is older than maxAge, counted from its last rotation (Infinity: no maxAge). */
+function maxAgeAfter(s: TokenSecret, maxAgeMs: number | undefined): number {
+  const born = Date.parse(s.rotatedAt ?? s.metadata.creationTimestamp);
+  return maxAgeMs !== undefined && Number.isFinite(born) ? born + maxAgeMs : Infinity;
+}
+
+/** Unused for longer than the cleaner's period (unusedAfter): the cleaner's to retire, not the operator's to rotate. */
+export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEANUP_PERIOD_MS): boolean {
+  return now > unusedAfter(s, periodMs);
 }
 
 /**
@@ -64,16 +71,9 @@ export function unusedBeyondCleanup(s: TokenSecret, now: number, periodMs = CLEA
  * reads the clock here, or a verdict kept across reconciles (rotation/secrets.ts) would outlive it.
  */
 export function nextTimeFlip(s: TokenSecret, spec: Pick<ResolvedSpec['legacyTokens'], 'maxAgeMs'>, now: number, periodMs = CLEANUP_PERIOD_MS): number {
-  const instants: number[] = [];
-  if (!unusedBeyondCleanup(s, now, periodMs)) {
-    const created = Date.parse(s.metadata.creationTimestamp);
-    const used = s.lastUsed === undefined ? -Infinity : Date.parse(`${s.lastUsed}T00:00:00Z`) + 24 * 3600_000;
-    // strictly after both: created < now - period and used < now - period - 1 day
-    if (Number.isFinite(created) && !Number.isNaN(used)) instants.push(Math.max(created, used) + periodMs + 1);
-  }
-  const born = Date.parse(s.rotatedAt ?? s.metadata.creationTimestamp);
-  if (spec.maxAgeMs !== undefined && Number.isFinite(born) && !(now - born > spec.maxAgeMs)) instants.push(born + spec.maxAgeMs + 1);
-  return Math.min(Infinity, ...instants.filter((t) => t > now));
+  // Each turns true the first millisecond after its instant; one already true does not flip back.
+  const pending = [unusedAfter(s, periodMs), maxAgeAfter(s, spec.maxAgeMs)].filter((t) => t >= now && t < Infinity);
+  return Math.min(Infinity, ...pending.map((t) => t + 1));
 }
 
 export interface TriggerContext {
@@ -114,10 +114,7 @@ export const TRIGGER_RULES: readonly TriggerRule[] = [
   { trigger: 'StaleCA', fires: (f, c) => c.spec.rotateOn.includes('StaleCA') && f.staleCA === true },
   {
     trigger: 'MaxAge',
-    fires: (f, c) => {
-      const born = Date.parse(f.secret.rotatedAt ?? f.secret.metadata.creationTimestamp);
-      return c.spec.rotateOn.includes('MaxAge') && c.spec.maxAgeMs !== undefined && Number.isFinite(born) && c.now - born > c.spec.maxAgeMs;
-    },
+    fires: (f, c) => c.spec.rotateOn.includes('MaxAge') && c.now > maxAgeAfter(f.secret, c.spec.maxAgeMs),
   },
   {
     trigger: 'Requested',
