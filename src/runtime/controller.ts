@@ -30,11 +30,20 @@ export const RECONCILE_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 16_000, fact
 /**
  * Changes seen by watches are gathered this long before the reconcile they cause: at least
  * COALESCE_MIN_MS (the events of one burst, a relist's pages, arrive within it), at most COALESCE_MAX_MS,
- * and otherwise as long as the last reconcile took, so a stream of changes keeps the workers busy at
- * most half the time however fast it comes (a rotation stamps thousands of Secrets in a minute).
+ * and otherwise as long as the CPU the last reconcile took, so a stream of changes keeps the process busy
+ * at most about half the time however fast it comes (a rotation stamps thousands of Secrets in a minute).
+ * CPU, not wall time: a reconcile that mostly waits on the API server (a rotation step's writes) does not
+ * push the next one further away, which would leave the tokens controller idle between steps.
  */
 export const COALESCE_MIN_MS = 50;
 export const COALESCE_MAX_MS = 1000;
+/**
+ * However fast a reconcile is, changes that keep coming start one at most this often per key (counted from
+ * the start of the last): a rotation's stream of refills is judged about once a second, not after each 50 ms
+ * window, so a reconcile made cheaper is not simply run more often. The first change after a quiet spell
+ * still waits only COALESCE_MIN_MS.
+ */
+export const STREAM_PERIOD_MS = 1000;
 /** Conflicts in a row retried at once before they count as ordinary failures (no hot loop). */
 export const MAX_IMMEDIATE_RETRIES = 5;
 
@@ -60,7 +69,14 @@ export interface ControllerOptions {
   concurrency?: number;
   log: Logger;
   metrics?: Metrics;
+  /** the process's CPU time so far (ms): process.cpuUsage() unless a test scripts it */
+  cpuMs?: () => number;
 }
+
+const processCpuMs = (): number => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
 
 export class Controller {
   readonly name: string;
@@ -69,10 +85,12 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private abort = new AbortController();
   private running = false;
-  /** how long the last reconcile took (ms): the coalescing window of the changes that follow it */
-  private lastReconcileMs = 0;
+  /** the CPU the process spent during the last reconcile (ms): the coalescing window of the changes that follow it */
+  private lastReconcileCpuMs = 0;
   /** keys a watch saw change while they were being reconciled: queued again a window after */
   private readonly changedWhileRunning = new Set<string>();
+  /** when each key's last reconcile started (Date.now() ms) */
+  private readonly lastStarted = new Map<string, number>();
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -112,12 +130,17 @@ export class Controller {
    */
   enqueue(key: string): void {
     if (this.queue.isProcessing(key)) this.changedWhileRunning.add(key);
-    else this.queue.addAfter(key, this.coalesceMs());
+    else this.queue.addAfter(key, this.coalesceMs(key));
   }
 
-  /** The coalescing window now: the last reconcile's duration, within COALESCE_MIN_MS..COALESCE_MAX_MS. */
-  coalesceMs(): number {
-    return Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileMs)));
+  /**
+   * The coalescing window now: the CPU the last reconcile took, within COALESCE_MIN_MS..COALESCE_MAX_MS, and at
+   * least what is left of STREAM_PERIOD_MS since the key's last reconcile started.
+   */
+  coalesceMs(key?: string): number {
+    const window = Math.min(COALESCE_MAX_MS, Math.max(COALESCE_MIN_MS, Math.round(this.lastReconcileCpuMs)));
+    const started = key === undefined ? undefined : this.lastStarted.get(key);
+    return started === undefined ? window : Math.max(window, STREAM_PERIOD_MS - (Date.now() - started));
   }
 
   /** Stops taking work, aborts in-flight reconciles' signals and waits for them to return. */
@@ -136,7 +159,7 @@ export class Controller {
       if (key === undefined) return;
       await this.reconcileOne(key);
       this.queue.done(key);
-      if (this.changedWhileRunning.delete(key)) this.queue.addAfter(key, this.coalesceMs());
+      if (this.changedWhileRunning.delete(key)) this.queue.addAfter(key, this.coalesceMs(key));
     }
   }
 
@@ -173,7 +196,9 @@ export class Controller {
     const metrics = this.opts.metrics;
     metrics?.activeWorkers.inc({ controller: this.name });
     const end = metrics?.reconcileTime.startTimer({ controller: this.name });
-    const started = Date.now();
+    const cpuMs = this.opts.cpuMs ?? processCpuMs;
+    const cpuAtStart = cpuMs();
+    this.lastStarted.set(key, Date.now());
     try {
       const result = await this.opts.reconcile({ key, reconcileID, log, signal: this.abort.signal });
       this.queue.forget(key);
@@ -193,7 +218,7 @@ export class Controller {
         this.retry(key, err, log);
       }
     } finally {
-      this.lastReconcileMs = Date.now() - started;
+      this.lastReconcileCpuMs = cpuMs() - cpuAtStart;
       end?.();
       metrics?.activeWorkers.dec({ controller: this.name });
     }

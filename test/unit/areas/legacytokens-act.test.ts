@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import * as annotations from '../../../src/api/annotations.ts';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { createActor } from '../../../src/areas/legacytokens/act.ts';
-import { paceRotations } from '../../../src/areas/legacytokens/rotation/pace.ts';
+import { DEAD_TOKEN_CONCURRENCY, paceRotations } from '../../../src/areas/legacytokens/rotation/pace.ts';
 import { RotationLedger } from '../../../src/areas/legacytokens/rotation/ledger.ts';
 import { RotationRunEvents } from '../../../src/areas/legacytokens/rotation/events.ts';
 import { templateFingerprint } from '../../../src/areas/legacytokens/caches.ts';
@@ -222,7 +222,7 @@ test('once one rotation came back: working tokens a few at a time (at most 4 bla
   assert.is(blanked(w2).length, 3, 'the Secrets still blank count against the four');
 });
 
-test('tokens already refused (InvalidToken): up to 16 blank at once, never more than 4 writes in flight; a working token waits for fewer than 4', async () => {
+test(`tokens already refused (InvalidToken): up to ${DEAD_TOKEN_CONCURRENCY} blank at once, never more than 4 writes in flight; a working token waits for fewer than 4`, async () => {
   const w = world();
   proven(w);
   simulateTokensController(w.client, () => false);
@@ -237,7 +237,7 @@ test('tokens already refused (InvalidToken): up to 16 blank at once, never more 
       inFlight--;
     }
   };
-  const dead = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}-token`);
+  const dead = Array.from({ length: DEAD_TOKEN_CONCURRENCY + 4 }, (_, i) => `d${String(i).padStart(2, '0')}-token`);
   const r = await act(
     w,
     planOf([rotation(w, 'live-token', ['MaxAge']), ...dead.map((n) => rotation(w, n))], {
@@ -246,7 +246,11 @@ test('tokens already refused (InvalidToken): up to 16 blank at once, never more 
     }),
   );
   assert.is(r.error, undefined);
-  assert.equal(blanked(w), ['live-token', ...dead.slice(0, 14)], 'the working token while fewer than 4 were blank, then refused ones up to 16 blank in all');
+  assert.equal(
+    blanked(w),
+    ['live-token', ...dead.slice(0, DEAD_TOKEN_CONCURRENCY - 2)],
+    `the working token while fewer than 4 were blank, then refused ones up to ${DEAD_TOKEN_CONCURRENCY} blank in all`,
+  );
   assert.ok(most <= 4, `at most 4 blanking writes in flight (saw ${most})`);
   assert.ok(most > 1, 'writes do go out in parallel');
   assert.equal(r.reasons, ['Normal/TokenRotated']);
@@ -485,14 +489,14 @@ test("a plan from a cache that has not seen the operator's own blank: not blanke
   simulateTokensController(w.client, () => false);
   const actor = actorOf(w);
   const { ctx } = memoryContext(w.client, w.clock, resolveSpec({}));
-  const names = Array.from({ length: 16 }, (_, i) => `s${String(i).padStart(2, '0')}-token`);
+  const names = Array.from({ length: DEAD_TOKEN_CONCURRENCY }, (_, i) => `s${String(i).padStart(2, '0')}-token`);
   const plan = planOf(
     names.map((n) => rotation(w, n)),
     { refilled: 1 },
   );
   const stale = lagging(w, ctx); // frozen before the blanks
   await actor(ctx, plan);
-  assert.is(blanked(w).length, 16);
+  assert.is(blanked(w).length, DEAD_TOKEN_CONCURRENCY);
   const patches = w.client.callsOf('mergePatch').length;
   const r = await actor(stale, plan); // the same plan again, from the lagging cache
   assert.is(w.client.callsOf('mergePatch').length, patches, 'no write repeated (each would be a 409 and a failed reconcile)');
@@ -500,7 +504,7 @@ test("a plan from a cache that has not seen the operator's own blank: not blanke
   assert.is(w.ledger.canary.liveRefilledAt, undefined, 'a blank the cache has not shown is no refill');
   const more = rotation(w, 'late-token');
   await actor(stale, planOf([...plan.actions, more], { refilled: 1 }));
-  assert.not.ok(blanked(w).includes('late-token'), 'the unseen blanks still count: 16 blank already');
+  assert.not.ok(blanked(w).includes('late-token'), `the unseen blanks still count: ${DEAD_TOKEN_CONCURRENCY} blank already`);
 });
 
 test("a plan made before the done mark's event arrived is not marked again when the cache has caught up since (no 409)", async () => {

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { resolveSpec } from '../../../src/api/defaults.ts';
 import { firstVerdict } from '../../../src/api/rules.ts';
 import {
+  DEAD_TOKEN_CONCURRENCY,
   BATCH_RULES,
   batchLimit,
   CANARY_RETRY_MS,
@@ -126,20 +127,20 @@ test('the gate: each rule speaks for its situation and for nothing above it', ()
   assert.equal(events(facts({ progress: progress({ failure: 'x', failedAt: NOW - 40_000 }) })), []);
 });
 
-test('the batch: the first live Secret alone, then 4 working or 16 refused tokens blank at once', () => {
+test(`the batch: the first live Secret alone, then 4 working or ${DEAD_TOKEN_CONCURRENCY} refused tokens blank at once`, () => {
   const b = (over: Partial<BatchCase>): BatchCase => ({ rotation: rotate('a-token'), provenLive: true, ...over });
   checkRuleTable(rule('first live Secret alone') as (typeof BATCH_RULES)[number], [
     { what: 'no live refill seen', facts: b({ provenLive: false }), applies: true, reason: 'FirstLiveSecretAlone' },
     { what: 'a live refill seen', facts: b({}), applies: false },
   ]);
   checkRuleTable(rule('a refused token') as (typeof BATCH_RULES)[number], [
-    { what: 'InvalidToken', facts: b({}), applies: true, reason: 'RefusedTokensMany', message: /up to 16/ },
+    { what: 'InvalidToken', facts: b({}), applies: true, reason: 'RefusedTokensMany', message: new RegExp(`up to ${DEAD_TOKEN_CONCURRENCY}`) },
     { what: 'MaxAge only', facts: b({ rotation: rotate('a-token', ['MaxAge']) }), applies: false },
   ]);
   checkRuleTable(rule('a working token') as (typeof BATCH_RULES)[number], [
     { what: 'StaleCA', facts: b({ rotation: rotate('a-token', ['StaleCA']) }), applies: true, reason: 'WorkingTokensFew', message: /up to 4/ },
   ]);
-  assert.equal([b({ provenLive: false }), b({}), b({ rotation: rotate('a-token', ['MaxAge']) })].map(batchLimit), [1, 16, 4]);
+  assert.equal([b({ provenLive: false }), b({}), b({ rotation: rotate('a-token', ['MaxAge']) })].map(batchLimit), [1, DEAD_TOKEN_CONCURRENCY, 4]);
 });
 
 const input = (over: Partial<PaceInput> = {}): PaceInput => ({

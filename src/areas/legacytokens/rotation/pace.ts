@@ -15,10 +15,12 @@ export const ROTATION_CONCURRENCY = 4;
 /**
  * The same while a token the API server already refuses (InvalidToken: a regenerated signing key) is blanked:
  * blanking it takes nothing away, so more Secrets wait on the tokens controller at once and a rotation of
- * thousands goes at the controller's pace (about 10 a second at its default client QPS). A stuck controller
- * still pauses the rotation (overdue).
+ * thousands goes at the controller's pace (about 10 a second at its default client QPS) even when a step comes
+ * only every 2 s (a loaded API server, or changes coalesced: STREAM_PERIOD_MS). At 16 the bench's default size
+ * went at 8.1 a second with a step every 1.7 s (bench/results/2026-12-07-default-sizes3-f752649.md). A stuck
+ * controller still pauses the rotation (overdue).
  */
-export const DEAD_TOKEN_CONCURRENCY = 16;
+export const DEAD_TOKEN_CONCURRENCY = 24;
 /** How long a filled canary proves the tokens controller. */
 export const CANARY_VALID_MS = 10 * 60_000;
 /** How soon a canary is tried again after one was not filled in time. */
