@@ -21,9 +21,9 @@ function header(r: BenchResult): string[] {
   return [
     `# Benchmark ${r.preset}, ${r.date}${r.commit ? `, build ${r.commit}` : ''}`,
     '',
-    `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}. ${r.machine.note}` +
+    `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}.${r.machine.note ? ` ${r.machine.note.replace(/\.?$/, '.')}` : ''}` +
       (load ? ` Load average (1/5/15 min) at start ${load.atStart.join(' / ')}, when written ${load.atWrite.join(' / ')}.` : '') +
-      ' The machine is shared with other work: CPU seconds and request counts do not depend on its load, wall times do; each rotation' +
+      ' Anything else running on the machine shows in its load: CPU seconds and request counts do not depend on it, wall times do; each rotation' +
       "'s mean 1-minute load is in its row.",
     `The operator ran with NODE_OPTIONS=${r.operatorNodeOptions ? r.operatorNodeOptions : '(none)'}` +
       (res
