@@ -31,6 +31,14 @@ function controllerTaking(workMs: number, waits = false): { controller: Controll
   return { controller, runs };
 }
 
+/** A watch seeing the policy change every 10 ms for `ms`. */
+async function changeEvery10Ms(clock: FakeClock, controller: Controller, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    controller.enqueue('cluster');
+    await clock.advance(10, 5);
+  }
+}
+
 async function stopAfter(clock: FakeClock, controller: Controller, ms: number): Promise<void> {
   await clock.advance(ms, 5);
   await controller.stop();
@@ -65,10 +73,7 @@ test('changes while a reconcile runs cost one more, a window after it ends: at l
 test('a stream of changes every 10 ms for 20 s: reconciles of 400 ms each run about once a second, not back to back', () =>
   withFakeTime(async (clock) => {
     const { controller, runs } = controllerTaking(400);
-    for (let t = 0; t < 20_000; t += 10) {
-      controller.enqueue('cluster');
-      await clock.advance(10, 5);
-    }
+    await changeEvery10Ms(clock, controller, 20_000);
     await stopAfter(clock, controller, 3000);
     // Back to back (no window) would be 50 reconciles; windows of the last reconcile's 400 ms alone, 25.
     assert.ok(runs.length >= 19 && runs.length <= 22, `${runs.length} reconciles: ${JSON.stringify(runs.slice(0, 4))}`);
@@ -93,10 +98,7 @@ test('a reconcile that waits on the API server does not push the next one away: 
 test('a stream of changes every 10 ms for 10 s: reconciles of 20 ms start once a second, not every 70 ms', () =>
   withFakeTime(async (clock) => {
     const { controller, runs } = controllerTaking(20);
-    for (let t = 0; t < 10_000; t += 10) {
-      controller.enqueue('cluster');
-      await clock.advance(10, 5);
-    }
+    await changeEvery10Ms(clock, controller, 10_000);
     await stopAfter(clock, controller, 3000);
     // Windows of the 50 ms minimum alone would start one every 70 ms: about 140.
     assert.ok(runs.length >= 10 && runs.length <= 12, `${runs.length} reconciles: ${JSON.stringify(runs.slice(0, 4))}`);
