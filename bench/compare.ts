@@ -38,6 +38,14 @@ export const FIGURES: Record<string, Pick> = {
   apiserverCpuSeconds: (c) => c.rotation?.apiserverCpuSeconds,
   extraRollouts: (c) => c.rotation?.extraRollouts,
   loadMean: (c) => c.rotation?.load?.mean,
+  tokensSeconds: (c) => c.rotation?.tokensSeconds,
+  /** the last rollout's completion after the last token: a contender's restarts keeping up, or not */
+  lastRolloutAfterTokensSeconds: (c) => {
+    const done = c.rotation?.rollouts?.lastCompletedSeconds;
+    const tokens = c.rotation?.tokensSeconds;
+    return done === undefined || tokens === undefined ? undefined : round2(done - tokens);
+  },
+  slowestRolloutSeconds: (c) => c.rotation?.rollouts?.maxSeconds,
 };
 
 /** And for the operator. */

@@ -96,11 +96,6 @@ function operatorLines(op: ContenderResult): string[] {
   lines.push(
     `Operator ratios (this run) — to the raw floor: ${rr(op.ratioToFloor)}; to the kubectl script: ${rr(op.ratioToKubectl)}; to Reloader (delete/recreate): ${rr(op.ratioToReloader)}; to Reloader (blank-refill): ${rr(op.ratioToReloaderBlank)}.`,
   );
-  const t = op.rotation?.rollouts;
-  if (t)
-    lines.push(
-      `Operator restarts (${t.timed} timed, restart mark to NewReplicaSetAvailable, to the second): median ${t.medianSeconds} s, p90 ${t.p90Seconds} s; ${t.startedPerSecond} started a second; ${t.meanInFlight} in flight on average.`,
-    );
   if (op.rotation)
     lines.push(
       `Operator rotation requests by verb and resource (both replicas): ${Object.entries(op.rotation.requests.byVerbResource)
@@ -109,6 +104,23 @@ function operatorLines(op: ContenderResult): string[] {
         .join(', ')}.`,
     );
   return lines;
+}
+
+/** Each contender's restarts, timed from their marks (Reloader's carry none): whose was a late rollout. */
+function restartLines(run: Record<string, ContenderResult>): string[] {
+  const lines: string[] = [];
+  for (const [name, c] of Object.entries(run)) {
+    const t = c.rotation?.rollouts;
+    if (!t) continue;
+    const when =
+      t.lastCompletedSeconds === undefined
+        ? ''
+        : ` Marked from ${t.firstStartSeconds} s to ${t.lastStartSeconds} s after the regeneration (the last token ${cell(c.rotation?.tokensSeconds)} s), the last rolled out at ${t.lastCompletedSeconds} s; the slowest took ${cell(t.maxSeconds)} s.`;
+    lines.push(
+      `${LABELS[name] ?? name}: restarts (${t.timed} timed, restart mark to NewReplicaSetAvailable, to the second): median ${t.medianSeconds} s, p90 ${t.p90Seconds} s; ${t.startedPerSecond} started a second; ${t.meanInFlight} in flight on average.${when}`,
+    );
+  }
+  return lines.length ? [...lines, ''] : [];
 }
 
 function statsTable(s: SizeResult): string[] {
@@ -139,6 +151,7 @@ export function markdown(r: BenchResult): string {
       if (runs.length > 1) lines.push(`### Run ${i + 1}`, '');
       lines.push(...runTable(run), '');
       if (run.operator && !run.operator.error) lines.push(...operatorLines(run.operator), '');
+      lines.push(...restartLines(run));
     });
   }
   return lines.join('\n');

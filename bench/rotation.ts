@@ -5,7 +5,8 @@ import { Api, pool } from './kube.ts';
 import { listDeployments, listSecrets, mountedSecrets, rolledOut, type DeploymentView } from './generate.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';
-const RESTARTED_AT = 'authpolicy.io/restartedAt';
+/** the restart marks a pod template carries: the operator's, and `kubectl rollout restart`'s (the script, the floor) */
+const RESTART_MARKS = ['authpolicy.io/restartedAt', 'kubectl.kubernetes.io/restartedAt'];
 
 export interface Baseline {
   tokens: Map<string, string>;
@@ -27,14 +28,17 @@ export interface RotationResult {
   notRestarted: number;
   /** extra restarts over one per dependent */
   extraRollouts: number;
-  /** the operator's restarts, timed from their own marks (absent for the other contenders) */
+  /** the restarts timed from their marks (absent for Reloader, whose restarts carry no time) */
   rollouts?: RolloutTiming;
 }
 
 /**
- * How long the operator's restarts took, each from its `authpolicy.io/restartedAt` template mark to the
- * Deployment's Progressing condition turning NewReplicaSetAvailable (to the second), and how many ran at once
- * on average (the sum of their durations over the span from the first restart to the last completion).
+ * How long the restarts took, each from its pod-template mark (the operator's `authpolicy.io/restartedAt` or
+ * `kubectl.kubernetes.io/restartedAt`, whichever is newer) to the Deployment's Progressing condition turning
+ * NewReplicaSetAvailable (to the second), and how many ran at once on average (the sum of their durations over
+ * the span from the first restart to the last completion). With the regeneration's time, also when the first and
+ * last restart were marked and the last one completed: a late rollout is then the contender's (a late mark) or the
+ * cluster's (a long rollout).
  */
 export interface RolloutTiming {
   timed: number;
@@ -44,6 +48,12 @@ export interface RolloutTiming {
   startedPerSecond: number;
   /** rollouts in flight on average, first start to last completion */
   meanInFlight: number;
+  /** seconds from the regeneration to the first and the last restart mark, and to the last completion */
+  firstStartSeconds?: number;
+  lastStartSeconds?: number;
+  lastCompletedSeconds?: number;
+  /** the slowest restart: mark to completion, in seconds */
+  maxSeconds?: number;
 }
 
 const revision = (d: { metadata: { annotations?: Record<string, string> } }): number => Number(d.metadata.annotations?.[REVISION] ?? 0);
@@ -126,7 +136,7 @@ export async function waitRotation(
     if (!done) doneSince = undefined;
     const finished = doneSince !== undefined && now - doneSince >= settleMs;
     if (finished || now - startMs > timeoutMs) {
-      const rollouts = rolloutTiming(dependents);
+      const rollouts = rolloutTiming(dependents, startMs);
       const end = finished ? (doneSince ?? now) : now;
       return {
         finished,
@@ -143,11 +153,23 @@ export async function waitRotation(
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 
-/** The operator's restarts timed from the Deployments themselves (see RolloutTiming); undefined when none carries its mark. */
-export function rolloutTiming(deployments: readonly DeploymentView[]): RolloutTiming | undefined {
+/** The newest restart mark on a Deployment's pod template, in ms since the epoch (NaN when it carries none). */
+function restartMark(d: DeploymentView): number {
+  const annotations = d.spec.template.metadata?.annotations ?? {};
+  const marks = RESTART_MARKS.map((k) => Date.parse(annotations[k] ?? '')).filter(Number.isFinite);
+  return marks.length ? Math.max(...marks) : Number.NaN;
+}
+
+/**
+ * The restarts timed from the Deployments themselves (see RolloutTiming); undefined when none carries a mark.
+ * `sinceMs` (the regeneration) leaves out marks of earlier rotations (kubectl's mark is to the second) and gives
+ * the first, last and completion times relative to it.
+ */
+export function rolloutTiming(deployments: readonly DeploymentView[], sinceMs?: number): RolloutTiming | undefined {
   const spans: [number, number][] = [];
   for (const d of deployments) {
-    const started = Date.parse(d.spec.template.metadata?.annotations?.[RESTARTED_AT] ?? '');
+    const started = restartMark(d);
+    if (sinceMs !== undefined && !(started + 1000 > sinceMs)) continue;
     const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable');
     const completed = Date.parse(progressing?.lastUpdateTime ?? '');
     if (Number.isFinite(started) && Number.isFinite(completed) && completed + 1000 > started) spans.push([started, Math.max(started, completed)]);
@@ -157,14 +179,24 @@ export function rolloutTiming(deployments: readonly DeploymentView[]): RolloutTi
   const at = (q: number): number => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] ?? 0;
   const starts = spans.map(([a]) => a);
   const first = Math.min(...starts);
-  const span = Math.max(...spans.map(([, b]) => b)) - first;
+  const lastCompleted = Math.max(...spans.map(([, b]) => b));
+  const span = lastCompleted - first;
   const startSpan = Math.max(...starts) - first;
+  const since = (ms: number): number => round(Math.max(0, ms - (sinceMs ?? 0)) / 1000);
   return {
     timed: spans.length,
     medianSeconds: round(at(0.5)),
     p90Seconds: round(at(0.9)),
     startedPerSecond: startSpan > 0 ? Math.round(((spans.length - 1) / (startSpan / 1000)) * 100) / 100 : 0,
     meanInFlight: span > 0 ? round(durations.reduce((n, x) => n + x, 0) / (span / 1000)) : 0,
+    ...(sinceMs === undefined
+      ? {}
+      : {
+          firstStartSeconds: since(first),
+          lastStartSeconds: since(Math.max(...starts)),
+          lastCompletedSeconds: since(lastCompleted),
+          maxSeconds: round(durations.at(-1) ?? 0),
+        }),
   };
 }
 
