@@ -255,7 +255,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
     const final = await Promise.all(both.map(sampleNow));
     const figures = (i: number): ReplicaFigures => {
       const r = both[i] as Replica;
-      const out = r.op.output();
+      const leadership = r.op.leadership();
       const delta = (a?: CgroupUsage, b?: CgroupUsage): Partial<CgroupUsage> | undefined =>
         a && b
           ? {
@@ -274,8 +274,8 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
         watchesHeld: rotReq[i]?.watchesHeld,
         eventLoopRotation: eventLoop(r1[i] ?? ''),
         reconcilesRotation: reconcilesBetween(r0[i] ?? '', r1[i] ?? ''),
-        becameLeader: (out.match(/"message":"became leader"/g) ?? []).length,
-        lostLease: (out.match(/"message":"leader election lost/g) ?? []).length,
+        becameLeader: leadership.became,
+        lostLease: leadership.lost,
         cgroup: cg1[i],
         cgroupRotation: delta(cg0[i], cg1[i]),
       };

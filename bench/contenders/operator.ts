@@ -19,7 +19,10 @@ export interface RunningOperator {
   pid: number;
   metricsUrl: Promise<string>;
   readyUrl: Promise<string>;
+  /** the last 2–4 MB of its output */
   output(): string;
+  /** its "became leader" and "leader election lost" lines, counted as they arrive (output() keeps only the last MBs) */
+  leadership(): { became: number; lost: number };
   stop(): Promise<void>;
 }
 
@@ -73,13 +76,24 @@ export function startShippedOperator(kubeconfig: string, cgroups?: ReplicaCgroup
     env: { ...process.env, NODE_OPTIONS: operatorNodeOptions(cgroups !== undefined) },
   });
   let raw = '';
+  let pending = '';
+  const leadership = { became: 0, lost: 0 };
   let resolveEndpoints: (e: { metrics: string; ready: string }) => void = () => undefined;
   const endpoints = new Promise<{ metrics: string; ready: string }>((r) => {
     resolveEndpoints = r;
   });
   const onData = (chunk: Buffer): void => {
-    raw += chunk.toString();
+    const text = chunk.toString();
+    raw += text;
     if (raw.length > 4_000_000) raw = raw.slice(-2_000_000);
+    pending += text;
+    const nl = pending.lastIndexOf('\n');
+    if (nl >= 0) {
+      const lines = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      leadership.became += (lines.match(/"message":"became leader"/g) ?? []).length;
+      leadership.lost += (lines.match(/"message":"leader election lost/g) ?? []).length;
+    }
     const m = /"message":"serving metrics and health probes"[^\n]*/.exec(raw) ?? /serving metrics and health probes[^\n]*/.exec(raw);
     if (m) {
       const metrics = /"metrics":"([^"]+)"/.exec(m[0])?.[1];
@@ -100,6 +114,7 @@ export function startShippedOperator(kubeconfig: string, cgroups?: ReplicaCgroup
     metricsUrl: endpoints.then((e) => e.metrics),
     readyUrl: endpoints.then((e) => e.ready),
     output: () => raw,
+    leadership: () => ({ ...leadership }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
