@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startCluster, mustKubectl, type Cluster } from '../test/cluster/harness.ts';
 import { startKwok } from '../test/cluster/kwok.ts';
+import type { ManagedProcess } from '../test/cluster/processes.ts';
 import { installOperatorPrereqs } from '../test/cluster/operator.ts';
 import { waitFor } from '../test/cluster/wait.ts';
 import { Api } from './kube.ts';
@@ -103,7 +104,8 @@ const cluster: Cluster = await startCluster({
     '--audit-log-mode=blocking',
   ],
 });
-const kwok = startKwok(cluster, ['--node-lease-duration-seconds=40']);
+const startBenchKwok = (): ManagedProcess => startKwok(cluster, ['--node-lease-duration-seconds=40']);
+let kwok = startBenchKwok();
 const admin = new Api(cluster.adminKubeconfig, 'bench-admin/1');
 const kc = {
   operator: await cluster.userKubeconfig(OPERATOR_USER, [...OPERATOR_GROUPS, 'bench:operator']),
@@ -128,8 +130,15 @@ async function regenerate(): Promise<{ start: number; apiserverPid?: number }> {
   const start = Date.now();
   cuts.push(start);
   log('regenerating the service-account signing key (kube-apiserver and kube-controller-manager restart)');
+  // kube-scheduler and kwok are restarted once kube-apiserver serves: their watches failed during the outage, and
+  // client-go's reflector backoff (up to a minute, reset only after two minutes without a failure) had left kwok's
+  // pods Pending for 40-55 s after some regenerations a minute apart, whichever contender's rollouts fell there.
+  const neighbours = async (): Promise<void> => {
+    await kwok.stop();
+    kwok = startBenchKwok();
+  };
   try {
-    await cluster.restart({ newSigningKey: true });
+    await cluster.restart({ newSigningKey: true, restartScheduler: true, onServing: neighbours });
   } catch (err) {
     // The harness gives kube-apiserver 60 s to serve again; at the default size on a loaded machine it fills its
     // watch cache for longer. The regeneration is done (new key, kube-apiserver started): wait on, then start
@@ -140,6 +149,7 @@ async function regenerate(): Promise<{ start: number; apiserverPid?: number }> {
       timeoutMs: 900_000,
       intervalMs: 1000,
     });
+    await neighbours(); // (kube-scheduler keeps its backoff on this path: the harness restarts it only in restart())
     await cluster.startControllerManager();
   }
   log(`kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s`);

@@ -59,6 +59,14 @@ export interface RestartOptions extends ApiserverPolicyOptions {
   newSigningKey?: boolean;
   authorizationMode?: AuthorizationMode;
   tokensController?: boolean;
+  /**
+   * also restart kube-scheduler once kube-apiserver serves: its watches failed during the outage, and client-go's
+   * reflector then waits 0.8 s doubling to 30 s (jitter up to twice that) before it watches again, a backoff that
+   * only resets after 2 minutes without a failure, so outages a minute apart leave it watching up to a minute late
+   */
+  restartScheduler?: boolean;
+  /** runs once kube-apiserver serves again, before kube-controller-manager starts (the bench restarts kwok there, for the reason above) */
+  onServing?: () => Promise<void>;
 }
 
 export interface Cluster {
@@ -237,6 +245,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       logFile('kube-controller-manager'),
     );
 
+  const startScheduler = (): ManagedProcess =>
+    startProcess(
+      'kube-scheduler',
+      join(bin, 'kube-scheduler'),
+      [
+        `--kubeconfig=${schedKubeconfig}`,
+        `--authentication-kubeconfig=${schedKubeconfig}`,
+        `--authorization-kubeconfig=${schedKubeconfig}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+      ],
+      logFile('kube-scheduler'),
+    );
+
   const [cachedCa, cachedAdminCert, cachedAdminKey] = await Promise.all([readFile(ca.cert), readFile(admin.cert), readFile(admin.key)]);
   const readyz = (): Promise<boolean> =>
     new Promise((resolve) => {
@@ -330,20 +352,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     procs['kube-apiserver'] = startApiserver();
     await waitUntilServing('first start');
     procs['kube-controller-manager'] = startKcm();
-    if (options.scheduler ?? true) {
-      procs['kube-scheduler'] = startProcess(
-        'kube-scheduler',
-        join(bin, 'kube-scheduler'),
-        [
-          `--kubeconfig=${schedKubeconfig}`,
-          `--authentication-kubeconfig=${schedKubeconfig}`,
-          `--authorization-kubeconfig=${schedKubeconfig}`,
-          '--leader-elect=false',
-          '--secure-port=0',
-        ],
-        logFile('kube-scheduler'),
-      );
-    }
+    if (options.scheduler ?? true) procs['kube-scheduler'] = startScheduler();
     if (options.waitForControllers ?? true) await waitForControllers();
   } catch (err) {
     const logs = await Promise.all(Object.values(procs).map(async (p) => `--- ${p.name}\n${await p.tail(10)}`));
@@ -397,6 +406,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       if (opts.tokensController !== undefined) tokensController = opts.tokensController;
       procs['kube-apiserver'] = startApiserver();
       await waitUntilServing('restart');
+      if (opts.restartScheduler && procs['kube-scheduler']) {
+        await procs['kube-scheduler'].stop();
+        procs['kube-scheduler'] = startScheduler();
+      }
+      await opts.onServing?.();
       procs['kube-controller-manager'] = startKcm();
       await waitForControllers();
     },
