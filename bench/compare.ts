@@ -46,6 +46,7 @@ export const FIGURES: Record<string, Pick> = {
     return done === undefined || tokens === undefined ? undefined : round2(done - tokens);
   },
   slowestRolloutSeconds: (c) => c.rotation?.rollouts?.maxSeconds,
+  neighboursSeconds: (c) => c.rotation?.neighboursSeconds,
 };
 
 /** And for the operator. */

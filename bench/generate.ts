@@ -9,7 +9,7 @@ import type { Size } from './presets.ts';
 export const NS_PREFIX = 'bench-';
 export const TOKEN_TYPE = 'kubernetes.io/service-account-token';
 const SERVICE_ACCOUNTS = 5;
-const TOLERATE_NOT_READY = [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' }];
+export const TOLERATE_NOT_READY = [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' }];
 
 export const nsName = (size: Size, i: number): string => `${NS_PREFIX}${String(i % size.namespaces).padStart(3, '0')}`;
 

@@ -123,6 +123,18 @@ function restartLines(run: Record<string, ContenderResult>): string[] {
   return lines.length ? [...lines, ''] : [];
 }
 
+/** How long after each regeneration's kube-apiserver served kube-scheduler and kwok ran a canary Pod again. */
+function neighbourLines(run: Record<string, ContenderResult>): string[] {
+  const waits = Object.entries(run).filter(([, c]) => c.rotation?.neighboursSeconds !== undefined);
+  if (!waits.length) return [];
+  return [
+    `kube-scheduler and kwok ran a canary Pod, after kube-apiserver served again and before kube-controller-manager started (in each rotation's time): ${waits
+      .map(([name, c]) => `${LABELS[name] ?? name} ${c.rotation?.neighboursSeconds} s`)
+      .join(', ')}.`,
+    '',
+  ];
+}
+
 function statsTable(s: SizeResult): string[] {
   if (!s.stats) return [];
   const figures = [...new Set(Object.values(s.stats).flatMap((x) => Object.keys(x)))];
@@ -151,7 +163,7 @@ export function markdown(r: BenchResult): string {
       if (runs.length > 1) lines.push(`### Run ${i + 1}`, '');
       lines.push(...runTable(run), '');
       if (run.operator && !run.operator.error) lines.push(...operatorLines(run.operator), '');
-      lines.push(...restartLines(run));
+      lines.push(...restartLines(run), ...neighbourLines(run));
     });
   }
   return lines.join('\n');

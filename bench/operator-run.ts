@@ -11,7 +11,7 @@ import { waitFor } from '../test/cluster/wait.ts';
 import type { Api } from './kube.ts';
 import { createReplicaCgroups, runqueueWaitSeconds, type CgroupUsage, type ReplicaCgroups, type Resources } from './cgroup.ts';
 import { counterBy, cpuSeconds, diff, gauge, peakRss, reconcilesBetween, statusField, MiB, type BenchGroup, type RequestCount } from './measure.ts';
-import { baseline, waitRotation, type RotationResult } from './rotation.ts';
+import { baseline, waitRotation, type Regeneration, type RotationResult } from './rotation.ts';
 import { startShippedOperator, type RunningOperator } from './contenders/operator.ts';
 import { newVerdicts, AREA_CONDITIONS, type Condition, type Verdict } from './verdicts.ts';
 import type { Size } from './presets.ts';
@@ -23,7 +23,7 @@ export interface RunContext {
   log(m: string): void;
   requests(group: BenchGroup, from: number, to: number): Promise<RequestCount>;
   /** regenerates the signing key; resolves with when it began and the new kube-apiserver's pid */
-  regenerate(): Promise<{ start: number; apiserverPid?: number }>;
+  regenerate(): Promise<Regeneration>;
   idleSeconds: number;
   rotationTimeoutMs: number;
   settleMs: number;
@@ -238,7 +238,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
     const cpu0 = await Promise.all(both.map(sampleNow));
     const cg0 = await Promise.all(both.map(async (r) => (r.cgroups ? await r.cgroups.usage() : undefined)));
     const leaseAtRotation = await leaseTransitions(admin);
-    const { start, apiserverPid } = await ctx.regenerate();
+    const { start, apiserverPid, neighboursSeconds } = await ctx.regenerate();
     const apiserverStartupCpu = apiserverPid ? await cpuSeconds(apiserverPid) : undefined;
     const rotation: RotationResult = await waitRotation(admin, base, start, ctx.rotationTimeoutMs, ctx.settleMs, (m) => {
       log(`operator: ${m}`);
@@ -302,6 +302,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
         cpuSeconds: round2(leaderFig.rotationCpuSeconds + standbyFig.rotationCpuSeconds),
         apiserverCpuSeconds: apiserverCpu === undefined ? undefined : round2(apiserverCpu),
         apiserverStartupCpuSeconds: apiserverStartupCpu === undefined ? undefined : round2(apiserverStartupCpu),
+        neighboursSeconds,
         eventLoop: loops.length ? { p99Ms: Math.max(...loops.map((l) => l.p99Ms)), maxMs: Math.max(...loops.map((l) => l.maxMs)) } : undefined,
       },
       replicas: { leader: leaderFig, standby: standbyFig },

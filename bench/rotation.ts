@@ -8,6 +8,16 @@ const REVISION = 'deployment.kubernetes.io/revision';
 /** the restart marks a pod template carries: the operator's, and `kubectl rollout restart`'s (the script, the floor) */
 const RESTART_MARKS = ['authpolicy.io/restartedAt', 'kubectl.kubernetes.io/restartedAt'];
 
+/**
+ * A signing-key regeneration: when it began, the new kube-apiserver's pid, and how many seconds after kube-apiserver
+ * served kube-scheduler and kwok ran a canary Pod (kube-controller-manager started only then; see ../neighbours.ts).
+ */
+export interface Regeneration {
+  start: number;
+  apiserverPid?: number;
+  neighboursSeconds?: number;
+}
+
 export interface Baseline {
   tokens: Map<string, string>;
   revisions: Map<string, number>;

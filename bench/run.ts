@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startCluster, mustKubectl, type Cluster } from '../test/cluster/harness.ts';
 import { startKwok } from '../test/cluster/kwok.ts';
-import type { ManagedProcess } from '../test/cluster/processes.ts';
 import { installOperatorPrereqs } from '../test/cluster/operator.ts';
 import { waitFor } from '../test/cluster/wait.ts';
+import { neighboursWork } from './neighbours.ts';
 import { Api } from './kube.ts';
 import { generate, nsName, waitSettled } from './generate.ts';
 import { PRESETS, type Size } from './presets.ts';
 import { auditPolicy, countRequests, cpuSeconds, pidByCommandLine, processes, sampleLoad, MiB, type BenchGroup, type RequestCount } from './measure.ts';
-import { baseline, waitRotation, type RotationResult } from './rotation.ts';
+import { baseline, waitRotation, type Regeneration, type RotationResult } from './rotation.ts';
 import { ROOT, OPERATOR_GROUPS, OPERATOR_USER, operatorNodeOptions } from './contenders/operator.ts';
 import { runExternal } from './contenders/external.ts';
 import { cgroupsAvailable, shippedResources } from './cgroup.ts';
@@ -104,8 +104,7 @@ const cluster: Cluster = await startCluster({
     '--audit-log-mode=blocking',
   ],
 });
-const startBenchKwok = (): ManagedProcess => startKwok(cluster, ['--node-lease-duration-seconds=40']);
-let kwok = startBenchKwok();
+const kwok = startKwok(cluster, ['--node-lease-duration-seconds=40']);
 const admin = new Api(cluster.adminKubeconfig, 'bench-admin/1');
 const kc = {
   operator: await cluster.userKubeconfig(OPERATOR_USER, [...OPERATOR_GROUPS, 'bench:operator']),
@@ -126,34 +125,43 @@ const results: SizeResult[] = [];
 const cuts: number[] = [];
 const requests = async (group: BenchGroup, from: number, to: number): Promise<RequestCount> => await countRequests(auditLog, group, from, to + 2000, cuts);
 
-async function regenerate(): Promise<{ start: number; apiserverPid?: number }> {
+/**
+ * Regenerates the signing key: kube-apiserver restarts with it, then kube-scheduler (a fresh informer: its own would
+ * back off after the outage), and kube-controller-manager (its tokens controller re-issues every token) only once a
+ * canary Pod ran on a kwok Node, so no contender's rollouts wait on neighbours still backing off (see neighbours.ts);
+ * that wait is in every contender's time and reported as `neighboursSeconds`.
+ */
+async function regenerate(): Promise<Regeneration> {
   const start = Date.now();
   cuts.push(start);
   log('regenerating the service-account signing key (kube-apiserver and kube-controller-manager restart)');
-  // kube-scheduler and kwok are restarted once kube-apiserver serves: their watches failed during the outage, and
-  // client-go's reflector backoff (up to a minute, reset only after two minutes without a failure) had left kwok's
-  // pods Pending for 40-55 s after some regenerations a minute apart, whichever contender's rollouts fell there.
+  let neighboursSeconds: number | undefined;
   const neighbours = async (): Promise<void> => {
-    await kwok.stop();
-    kwok = startBenchKwok();
+    neighboursSeconds = await neighboursWork(admin, `bench-canary-${cuts.length}`, 120_000, log);
   };
   try {
     await cluster.restart({ newSigningKey: true, restartScheduler: true, onServing: neighbours });
   } catch (err) {
     // The harness gives kube-apiserver 60 s to serve again; at the default size on a loaded machine it fills its
     // watch cache for longer. The regeneration is done (new key, kube-apiserver started): wait on, then start
-    // kube-controller-manager as the restart would have.
+    // kube-controller-manager as the restart would have (kube-scheduler keeps its own informer on this path).
     if (!/readyz \(restart\)/.test((err as Error).message)) throw err;
     log('kube-apiserver not ready 60 s after its restart; waiting up to 15 minutes more');
     await waitFor('kube-apiserver /readyz after the regeneration', async () => (await cluster.kubectl(['get', '--raw', '/readyz'])).code === 0, {
       timeoutMs: 900_000,
       intervalMs: 1000,
     });
-    await neighbours(); // (kube-scheduler keeps its backoff on this path: the harness restarts it only in restart())
+    await neighbours();
     await cluster.startControllerManager();
   }
-  log(`kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s`);
-  return { start, apiserverPid: pidByCommandLine(await processes(), ['kube-apiserver', `--secure-port=${cluster.port}`]) };
+  log(
+    `kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s (kube-scheduler and kwok ran a canary Pod after ${neighboursSeconds ?? '–'} s more)`,
+  );
+  return {
+    start,
+    apiserverPid: pidByCommandLine(await processes(), ['kube-apiserver', `--secure-port=${cluster.port}`]),
+    ...(neighboursSeconds === undefined ? {} : { neighboursSeconds }),
+  };
 }
 
 const settleMs = (size: Size): number => Math.min(30_000, 5000 + size.deployments * 10);
@@ -169,7 +177,7 @@ async function apiserverCpu(
 
 async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<ContenderResult> {
   const base = await baseline(admin);
-  const { start, apiserverPid } = await regenerate();
+  const { start, apiserverPid, neighboursSeconds } = await regenerate();
   const startupCpu = apiserverPid ? await cpuSeconds(apiserverPid) : undefined;
   const load = sampleLoad();
   const namespaces = Array.from({ length: size.namespaces }, (_, i) => nsName(size, i));
@@ -190,7 +198,7 @@ async function externalRun(name: 'kubectl' | 'floor', size: Size): Promise<Conte
   if (usage.exit !== 0) log(`${name} exited with ${usage.exit}: ${(await run.log()).slice(-1500)}`);
   const cpu = usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds);
   return {
-    rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()), cpuSeconds: cpu, ...api, load: load.stop() },
+    rotation: { ...rotation, requests: await requests(`bench:${name}`, start, Date.now()), cpuSeconds: cpu, ...api, neighboursSeconds, load: load.stop() },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),
     peakAnonMiB: MiB(usage.treePeakAnonBytes),
     largestProcessRssMiB: MiB(usage.maxRssBytes ?? 0),
@@ -223,7 +231,7 @@ async function reloaderRun(binary: string, size: Size, trigger: 'delete/recreate
   const pid = await run.contenderPid();
   const cpuBefore = pid ? ((await cpuSeconds(pid)) ?? 0) : 0;
   const base = await baseline(admin);
-  const { start, apiserverPid } = await regenerate();
+  const { start, apiserverPid, neighboursSeconds } = await regenerate();
   const startupCpu = apiserverPid ? await cpuSeconds(apiserverPid) : undefined;
   const load = sampleLoad();
   const blanker = runExternal(
@@ -260,6 +268,7 @@ async function reloaderRun(binary: string, size: Size, trigger: 'delete/recreate
       triggerRequests: blanks.total,
       cpuSeconds: usage.cpuSeconds === undefined ? undefined : round(usage.cpuSeconds - cpuBefore),
       ...api,
+      neighboursSeconds,
       load: load.stop(),
     },
     peakRssMiB: MiB(Math.max(usage.treePeakRssBytes, usage.maxRssBytes ?? 0)),

@@ -65,7 +65,7 @@ export interface RestartOptions extends ApiserverPolicyOptions {
    * only resets after 2 minutes without a failure, so outages a minute apart leave it watching up to a minute late
    */
   restartScheduler?: boolean;
-  /** runs once kube-apiserver serves again, before kube-controller-manager starts (the bench restarts kwok there, for the reason above) */
+  /** runs once kube-apiserver serves again, before kube-controller-manager starts (the bench waits there until kwok runs a Pod again) */
   onServing?: () => Promise<void>;
 }
 
