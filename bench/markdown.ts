@@ -128,7 +128,7 @@ function neighbourLines(run: Record<string, ContenderResult>): string[] {
   const waits = Object.entries(run).filter(([, c]) => c.rotation?.neighboursSeconds !== undefined);
   if (!waits.length) return [];
   return [
-    `kube-scheduler and kwok ran a canary Pod, after kube-apiserver served again and before kube-controller-manager started (in each rotation's time): ${waits
+    `kube-scheduler and kwok ran a canary Pod, after kube-apiserver served again and before kube-controller-manager started (left out of each rotation's time): ${waits
       .map(([name, c]) => `${LABELS[name] ?? name} ${c.rotation?.neighboursSeconds} s`)
       .join(', ')}.`,
     '',

@@ -11,7 +11,7 @@ import { waitFor } from '../test/cluster/wait.ts';
 import type { Api } from './kube.ts';
 import { createReplicaCgroups, runqueueWaitSeconds, type CgroupUsage, type ReplicaCgroups, type Resources } from './cgroup.ts';
 import { counterBy, cpuSeconds, diff, gauge, peakRss, reconcilesBetween, statusField, MiB, type BenchGroup, type RequestCount } from './measure.ts';
-import { baseline, waitRotation, type Regeneration, type RotationResult } from './rotation.ts';
+import { baseline, clockStart, waitRotation, type Regeneration, type RotationResult } from './rotation.ts';
 import { startShippedOperator, type RunningOperator } from './contenders/operator.ts';
 import { newVerdicts, AREA_CONDITIONS, type Condition, type Verdict } from './verdicts.ts';
 import type { Size } from './presets.ts';
@@ -240,7 +240,7 @@ export async function operatorRun(ctx: RunContext, size: Size): Promise<Contende
     const leaseAtRotation = await leaseTransitions(admin);
     const { start, apiserverPid, neighboursSeconds } = await ctx.regenerate();
     const apiserverStartupCpu = apiserverPid ? await cpuSeconds(apiserverPid) : undefined;
-    const rotation: RotationResult = await waitRotation(admin, base, start, ctx.rotationTimeoutMs, ctx.settleMs, (m) => {
+    const rotation: RotationResult = await waitRotation(admin, base, clockStart(start, neighboursSeconds), ctx.rotationTimeoutMs, ctx.settleMs, (m) => {
       log(`operator: ${m}`);
     });
     const end = Date.now();

@@ -99,7 +99,7 @@ export interface ContenderResult {
     /** the new kube-apiserver's CPU seconds from its start (the regeneration) to the end of the rotation, and of that until it served */
     apiserverCpuSeconds?: number;
     apiserverStartupCpuSeconds?: number;
-    /** after kube-apiserver served again, until kube-scheduler and kwok ran a canary Pod (in `seconds`, before the tokens controller started) */
+    /** after kube-apiserver served again, until kube-scheduler and kwok ran a canary Pod (before the tokens controller started; not in `seconds`) */
     neighboursSeconds?: number;
     /** the operator's event-loop delay over the rotation, the worse replica */
     eventLoop?: EventLoop;

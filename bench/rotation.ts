@@ -18,6 +18,12 @@ export interface Regeneration {
   neighboursSeconds?: number;
 }
 
+/**
+ * Where a rotation's clock starts: at the regeneration, less the wait for kube-scheduler and kwok (nothing a contender
+ * does completes before it: kube-controller-manager, and with it the tokens controller, starts after it).
+ */
+export const clockStart = (start: number, neighboursSeconds: number | undefined): number => start + (neighboursSeconds ?? 0) * 1000;
+
 export interface Baseline {
   tokens: Map<string, string>;
   revisions: Map<string, number>;
@@ -25,7 +31,7 @@ export interface Baseline {
 
 export interface RotationResult {
   finished: boolean;
-  /** from the signing-key regeneration to every dependent rolled out (and staying so for the settle time) */
+  /** from the signing-key regeneration (less the neighbours' wait, see clockStart) to every dependent rolled out (and staying so for the settle time) */
   seconds: number;
   /** when the last Secret held its new token */
   tokensSeconds?: number;
