@@ -6,6 +6,8 @@
 # Usage: bash bench/at-commit.sh [--at=<commit>] <bench options, e.g. --quick --repeat=3>
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../scripts/node-env.sh
+source "$root/scripts/node-env.sh" # Node 24 first on PATH (the bench runs its .ts files directly)
 at=HEAD
 if [[ ${1:-} == --at=* ]]; then
   at=${1#--at=}
