@@ -115,7 +115,7 @@ function restartLines(run: Record<string, ContenderResult>): string[] {
     const when =
       t.lastCompletedSeconds === undefined
         ? ''
-        : ` Marked from ${t.firstStartSeconds} s to ${t.lastStartSeconds} s after the regeneration (the last token ${cell(c.rotation?.tokensSeconds)} s), the last rolled out at ${t.lastCompletedSeconds} s; the slowest took ${cell(t.maxSeconds)} s.`;
+        : ` Marked from ${t.firstStartSeconds} s to ${t.lastStartSeconds} s into the rotation (the last token ${cell(c.rotation?.tokensSeconds)} s), the last rolled out at ${t.lastCompletedSeconds} s; the slowest took ${cell(t.maxSeconds)} s.`;
     lines.push(
       `${LABELS[name] ?? name}: restarts (${t.timed} timed, restart mark to NewReplicaSetAvailable, to the second): median ${t.medianSeconds} s, p90 ${t.p90Seconds} s; ${t.startedPerSecond} started a second; ${t.meanInFlight} in flight on average.${when}`,
     );

@@ -64,7 +64,7 @@ export interface RolloutTiming {
   startedPerSecond: number;
   /** rollouts in flight on average, first start to last completion */
   meanInFlight: number;
-  /** seconds from the regeneration to the first and the last restart mark, and to the last completion */
+  /** seconds from the rotation's start (see clockStart) to the first and the last restart mark, and to the last completion */
   firstStartSeconds?: number;
   lastStartSeconds?: number;
   lastCompletedSeconds?: number;
@@ -178,7 +178,7 @@ function restartMark(d: DeploymentView): number {
 
 /**
  * The restarts timed from the Deployments themselves (see RolloutTiming); undefined when none carries a mark.
- * `sinceMs` (the regeneration) leaves out marks of earlier rotations (kubectl's mark is to the second) and gives
+ * `sinceMs` (the rotation's start) leaves out marks of earlier rotations (kubectl's mark is to the second) and gives
  * the first, last and completion times relative to it.
  */
 export function rolloutTiming(deployments: readonly DeploymentView[], sinceMs?: number): RolloutTiming | undefined {
