@@ -155,7 +155,7 @@ async function regenerate(): Promise<Regeneration> {
     await cluster.startControllerManager();
   }
   log(
-    `kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s (kube-scheduler and kwok ran a canary Pod after ${neighboursSeconds ?? '–'} s more)`,
+    `kube-apiserver and kube-controller-manager serve again after ${Math.round((Date.now() - start) / 1000)} s (of which ${neighboursSeconds ?? '–'} s until kube-scheduler and kwok ran a canary Pod)`,
   );
   return {
     start,
