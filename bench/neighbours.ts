@@ -3,6 +3,7 @@
 // kube-apiserver restarted, and client-go's reflector retries after 0.8 s doubling to 30 s (jitter up to as much
 // again), a backoff reset only after two minutes without a failure: with regenerations a minute apart kwok has
 // watched Pods again only 40-55 s after one, and whichever contender's rollouts fell there waited with it.
+import { waitFor } from '../test/cluster/wait.ts';
 import { Api, ApiError } from './kube.ts';
 import { TOLERATE_NOT_READY } from './generate.ts';
 
@@ -28,15 +29,18 @@ export async function neighboursWork(admin: Api, name: string, timeoutMs: number
     },
   });
   try {
-    for (;;) {
-      const pod = await admin.request<{ status?: { phase?: string } }>('GET', `${path}/${name}`);
-      if (pod.status?.phase === 'Running') return Math.round((Date.now() - began) / 100) / 10;
-      if (Date.now() - began > timeoutMs) {
-        log(`canary Pod ${NAMESPACE}/${name} not Running ${timeoutMs / 1000} s after kube-apiserver served again; going on`);
-        return undefined;
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitFor(
+      'canary Pod Running',
+      async () => (await admin.request<{ status?: { phase?: string } }>('GET', `${path}/${name}`)).status?.phase === 'Running',
+      {
+        timeoutMs,
+        intervalMs: 250,
+      },
+    );
+    return Math.round((Date.now() - began) / 100) / 10;
+  } catch {
+    log(`canary Pod ${NAMESPACE}/${name} not Running ${timeoutMs / 1000} s after kube-apiserver served again; going on`);
+    return undefined;
   } finally {
     await admin.request('DELETE', `${path}/${name}`).catch((err: unknown) => {
       if (!(err instanceof ApiError && err.status === 404)) throw err;
